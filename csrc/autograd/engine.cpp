@@ -1,0 +1,182 @@
+#include "autograd/engine.h"
+
+#include <mutex>
+#include <unordered_map>
+
+#include "ops/ops.h"
+#include "policy/catalogue.h"
+#include "probes/counters.h"
+#include "probes/instrumented_mutex.h"
+
+namespace vt::autograd {
+
+// Note [Backward engine]
+// A backward call builds a GraphTask: dependency counts for every node reachable from the
+// roots, an input buffer per node where incoming gradients are summed, and the captures that
+// autograd.grad asks for. Nodes run when their count reaches zero. Policies decide:
+//   autograd.gate    per_graph: a mutex owned by the graph task, held while it runs, so
+//                    independent graphs run concurrently; global: one process-wide mutex held
+//                    for the whole backward, serializing every backward in the process (as
+//                    VibeTensor's gate does); none: no lock.
+//   autograd.workers / autograd.routing: which threads run nodes and route gradients (see
+//                    engine_threads.cpp).
+// The GIL is handled by the Python binding (autograd.gil).
+
+namespace {
+
+struct GraphRoot : Node {
+  explicit GraphRoot(TensorList g) : grads(std::move(g)) {}
+  TensorList apply(TensorList&&) override { return grads; }
+  std::string name() const override { return "GraphRoot"; }
+  TensorList grads;
+};
+
+struct GraphTask {
+  std::unordered_map<Node*, int> dependencies;
+  std::unordered_map<Node*, TensorList> buffers;
+  // autograd.grad: node -> (its gradient input slot, index in `captured`).
+  std::unordered_map<Node*, std::vector<std::pair<uint32_t, size_t>>> captures;
+  TensorList captured;
+  std::vector<bool> captured_set;
+  bool keep_graph = false;
+  bool accumulate = true;
+  std::vector<std::shared_ptr<Node>> ready;
+};
+
+probes::InstrumentedMutex& global_gate() {
+  static probes::InstrumentedMutex* m = new probes::InstrumentedMutex("autograd.gate.global");
+  return *m;
+}
+
+void compute_dependencies(GraphTask& task, Node* root) {
+  std::vector<Node*> stack{root};
+  std::unordered_map<Node*, bool> seen{{root, true}};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->next_edges) {
+      if (!e.valid()) continue;
+      task.dependencies[e.fn.get()]++;
+      if (!seen[e.fn.get()]) { seen[e.fn.get()] = true; stack.push_back(e.fn.get()); }
+    }
+  }
+}
+
+Tensor zeros_for(const InputMeta& m) { return ops::zeros(m.shape.vec(), m.dtype, m.device); }
+
+// Adds a gradient into the buffer slot of the node behind `edge`; returns true when the node
+// became ready.
+bool route(GraphTask& task, const Edge& edge, Tensor grad) {
+  Node* n = edge.fn.get();
+  TensorList& buf = task.buffers[n];
+  if (buf.size() < std::max<size_t>(n->input_meta.size(), 1)) buf.resize(std::max<size_t>(n->input_meta.size(), 1));
+  Tensor& slot = buf[edge.input_nr];
+  if (grad.defined()) slot = slot.defined() ? ops::add(slot, grad, Scalar(1)) : std::move(grad);
+  return --task.dependencies[n] == 0;
+}
+
+void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
+  TensorList grads = std::move(task.buffers[node.get()]);
+  task.buffers.erase(node.get());
+  if (grads.size() < node->input_meta.size()) grads.resize(node->input_meta.size());
+
+  auto cap = task.captures.find(node.get());
+  if (cap != task.captures.end()) {
+    for (auto [slot, idx] : cap->second) {
+      if (slot < grads.size() && grads[slot].defined()) { task.captured[idx] = grads[slot]; task.captured_set[idx] = true; }
+    }
+  }
+  TensorList outs;
+  bool run = !(node->is_accumulate_grad() && !task.accumulate);
+  if (run) {
+    if (!node->is_accumulate_grad())
+      for (size_t i = 0; i < grads.size(); ++i)
+        if (!grads[i].defined() && i < node->input_meta.size()) grads[i] = zeros_for(node->input_meta[i]);
+    probes::count(probes::Counter::autograd_nodes_executed);
+    outs = node->apply(std::move(grads));
+    if (!task.keep_graph) node->release_variables();
+  }
+  for (size_t i = 0; i < node->next_edges.size(); ++i) {
+    const Edge& e = node->next_edges[i];
+    if (!e.valid()) continue;
+    Tensor g = i < outs.size() ? std::move(outs[i]) : Tensor();
+    if (route(task, e, std::move(g))) task.ready.push_back(e.fn);
+  }
+}
+
+void execute(GraphTask& task, std::shared_ptr<Node> root) {
+  task.ready.push_back(std::move(root));
+  while (!task.ready.empty()) {
+    std::shared_ptr<Node> n = std::move(task.ready.back());
+    task.ready.pop_back();
+    run_node(task, n);
+  }
+}
+
+}  // namespace
+
+TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, const BackwardOptions& opts) {
+  VT_CHECK_VALUE(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "backward: got ", outputs.size(),
+                 " tensors and ", grad_outputs.size(), " gradients; expected one gradient per tensor");
+  probes::count(probes::Counter::backward_calls);
+  TensorList root_grads;
+  std::vector<Edge> root_edges;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    VT_CHECK(out.defined() && out->requires_grad(), "element ", i,
+             " of tensors does not require grad and does not have a grad_fn");
+    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (!g.defined()) {
+      VT_CHECK(out.numel() == 1, "grad can be implicitly created only for scalar outputs (got shape ",
+               shape_str(out.sizes()), ")");
+      g = ops::ones(out.sizes().size() ? std::vector<int64_t>(out.sizes().begin(), out.sizes().end()) : std::vector<int64_t>{},
+                    out.dtype(), out.device());
+    } else {
+      VT_CHECK_VALUE(g.sizes().size() == out.sizes().size() && std::equal(g.sizes().begin(), g.sizes().end(), out.sizes().begin()),
+                     "backward: gradient of shape ", shape_str(g.sizes()), " does not match output shape ",
+                     shape_str(out.sizes()));
+    }
+    root_grads.push_back(std::move(g));
+    root_edges.push_back(gradient_edge(out));
+  }
+
+  GraphTask task;
+  task.keep_graph = opts.keep_graph;
+  task.accumulate = opts.inputs.empty();
+  auto root = std::make_shared<GraphRoot>(std::move(root_grads));
+  root->next_edges = std::move(root_edges);
+  for (size_t i = 0; i < root->grads.size(); ++i) root->input_meta.push_back({});
+
+  if (!opts.inputs.empty()) {
+    task.captured.resize(opts.inputs.size());
+    task.captured_set.assign(opts.inputs.size(), false);
+    for (size_t i = 0; i < opts.inputs.size(); ++i) {
+      const Tensor& in = opts.inputs[i];
+      VT_CHECK(in.defined() && in->requires_grad(), "autograd.grad: input ", i, " does not require grad");
+      Edge e = gradient_edge(in);
+      task.captures[e.fn.get()].push_back({e.input_nr, i});
+    }
+  }
+  compute_dependencies(task, root.get());
+
+  using policy::AutogradGate;
+  AutogradGate gate = policy::autograd_gate.get<AutogradGate>();
+  if (gate == AutogradGate::global) {
+    std::lock_guard<probes::InstrumentedMutex> g(global_gate());
+    execute(task, root);
+  } else if (gate == AutogradGate::per_graph) {
+    probes::InstrumentedMutex graph_gate("autograd.gate.per_graph", /*ephemeral=*/true);
+    std::lock_guard<probes::InstrumentedMutex> g(graph_gate);
+    execute(task, root);
+  } else {
+    execute(task, root);
+  }
+
+  if (opts.inputs.empty()) return {};
+  for (size_t i = 0; i < opts.inputs.size(); ++i)
+    VT_CHECK(task.captured_set[i] || opts.allow_unused, "autograd.grad: one of the differentiated tensors (input ", i,
+             ") appears to not have been used in the graph. Set allow_unused=True if this is the desired behavior.");
+  return task.captured;
+}
+
+}  // namespace vt::autograd

@@ -1,0 +1,17 @@
+#pragma once
+// The backward engine. See Note [Backward engine] in engine.cpp.
+#include "autograd/node.h"
+
+namespace vt::autograd {
+
+struct BackwardOptions {
+  bool keep_graph = false;
+  // autograd.grad: return gradients of `inputs` instead of accumulating into leaves' .grad.
+  TensorList inputs;
+  bool allow_unused = false;
+};
+
+// outputs[i] receives grad_outputs[i] (undefined: ones, only for one-element outputs).
+TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, const BackwardOptions& opts);
+
+}  // namespace vt::autograd

@@ -1,0 +1,95 @@
+#include "autograd/node.h"
+
+#include "ops/ops.h"
+
+namespace vt::autograd {
+
+uint64_t next_sequence_nr() {
+  static std::atomic<uint64_t> n{0};
+  return n.fetch_add(1, std::memory_order_relaxed);
+}
+
+SavedVariable::SavedVariable(const Tensor& t, bool is_output) {
+  if (!t.defined()) return;
+  was_defined_ = true;
+  version_ = t->version();
+  data_ = is_output ? make_view(t, t.sizes(), t.strides(), t->offset()) : t;
+}
+
+Tensor SavedVariable::unpack(const Node* owner) const {
+  if (released_)
+    VT_ERROR("Trying to backward through the graph a second time (or directly access saved tensors after they "
+             "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
+             "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time.");
+  if (!was_defined_) return Tensor();
+  if (data_->version() != version_)
+    VT_ERROR("one of the variables needed for gradient computation has been modified by an inplace operation: "
+             "[", data_.dtype(), " ", shape_str(data_.sizes()), "], which is output 0 of ", owner->name(),
+             ", is at version ", data_->version(), "; expected version ", version_, " instead.");
+  return data_;
+}
+
+Edge gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t->requires_grad()) return {};
+  AutogradMeta& m = *t->autograd_meta();
+  if (m.grad_fn) return {m.grad_fn, m.output_nr};
+  std::shared_ptr<Node> acc = m.grad_accumulator.lock();
+  if (!acc) {
+    acc = std::make_shared<AccumulateGrad>(t);
+    m.grad_accumulator = acc;
+  }
+  return {acc, 0};
+}
+
+std::vector<Edge> collect_next_edges(std::initializer_list<const Tensor*> inputs) {
+  std::vector<Edge> e;
+  e.reserve(inputs.size());
+  for (const Tensor* t : inputs) e.push_back(gradient_edge(*t));
+  return e;
+}
+
+std::vector<Edge> collect_next_edges(const TensorList& inputs) {
+  std::vector<Edge> e;
+  e.reserve(inputs.size());
+  for (const Tensor& t : inputs) e.push_back(gradient_edge(t));
+  return e;
+}
+
+static void set_one(const std::shared_ptr<Node>& node, Tensor& out) {
+  AutogradMeta& m = out->ensure_autograd_meta();
+  m.grad_fn = node;
+  m.output_nr = uint32_t(node->input_meta.size());
+  node->input_meta.push_back({DimVector(out.sizes()), out.dtype(), out.device()});
+}
+
+void set_history(const std::shared_ptr<Node>& node, std::initializer_list<Tensor*> outputs) {
+  for (Tensor* t : outputs) set_one(node, *t);
+}
+void set_history(const std::shared_ptr<Node>& node, TensorList& outputs) {
+  for (Tensor& t : outputs) set_one(node, t);
+}
+
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && (*t)->requires_grad()) return true;
+  return false;
+}
+
+TensorList AccumulateGrad::apply(TensorList&& grads) {
+  Tensor& g = grads[0];
+  AutogradMeta& m = variable->ensure_autograd_meta();
+  if (!g.defined()) return {};
+  if (!m.grad.defined()) {
+    // Steal the buffer only when nothing else can see it; otherwise later in-place updates of
+    // .grad (optimizers, clipping) would write into a tensor shared with another leaf.
+    bool unique = g->use_count() == 1 && g->storage()->use_count() == 1 && g.is_contiguous();
+    m.grad = unique ? g : ops::clone(g);
+  } else {
+    NoGradGuard ng;
+    m.grad = ops::add(m.grad, g, Scalar(1));
+  }
+  return {};
+}
+
+}  // namespace vt::autograd

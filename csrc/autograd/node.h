@@ -1,0 +1,86 @@
+#pragma once
+// The autograd graph: a Node per differentiable op application, Edges to the nodes that
+// produced its inputs, and SavedVariables checked against in-place modification.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "dispatch/ivalue.h"
+
+namespace vt::autograd {
+
+struct Node;
+
+struct Edge {
+  std::shared_ptr<Node> fn;
+  uint32_t input_nr = 0;
+  bool valid() const { return bool(fn); }
+};
+
+// What a gradient flowing into a node must look like (the forward output it belongs to).
+struct InputMeta {
+  DimVector shape;
+  DType dtype;
+  Device device;
+};
+
+uint64_t next_sequence_nr();
+
+struct Node : std::enable_shared_from_this<Node> {
+  std::vector<Edge> next_edges;     // one per differentiable forward input
+  std::vector<InputMeta> input_meta;  // one per forward output (= gradient input of this node)
+  uint64_t sequence_nr = next_sequence_nr();
+
+  virtual ~Node() = default;
+  // grads[i] is the gradient of forward output i (zeros where none flowed). Returns one
+  // gradient per next edge; an undefined tensor means "no gradient".
+  virtual TensorList apply(TensorList&& grads) = 0;
+  virtual std::string name() const = 0;
+  virtual void release_variables() {}
+  virtual bool is_accumulate_grad() const { return false; }
+  // Python nodes need the GIL; the engine asks so it can tell an autograd.gil=released run.
+  virtual bool needs_gil() const { return false; }
+};
+
+// A tensor saved for backward; unpack() fails clearly if it was modified in place since or
+// freed by an earlier backward without retain_graph. Outputs are saved as detached aliases so a
+// node does not own its own output's history (no reference cycle).
+class SavedVariable {
+ public:
+  SavedVariable() = default;
+  SavedVariable(const Tensor& t, bool is_output);
+  Tensor unpack(const Node* owner) const;
+  void reset() { data_ = Tensor(); released_ = true; }
+  bool defined() const { return data_.defined() || released_; }
+
+ private:
+  Tensor data_;
+  uint64_t version_ = 0;
+  bool was_defined_ = false;
+  bool released_ = false;
+};
+
+// Edges for forward inputs: the grad_fn of a non-leaf, the AccumulateGrad of a leaf that
+// requires grad, an invalid edge otherwise.
+Edge gradient_edge(const Tensor& t);
+std::vector<Edge> collect_next_edges(std::initializer_list<const Tensor*> inputs);
+std::vector<Edge> collect_next_edges(const TensorList& inputs);
+// Makes node the grad_fn of outputs (in order) and records their metadata.
+void set_history(const std::shared_ptr<Node>& node, std::initializer_list<Tensor*> outputs);
+void set_history(const std::shared_ptr<Node>& node, TensorList& outputs);
+
+// True when an op with these inputs must record a node.
+bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
+
+// Accumulates into a leaf's .grad.
+struct AccumulateGrad : Node {
+  explicit AccumulateGrad(Tensor leaf) : variable(std::move(leaf)) {}
+  TensorList apply(TensorList&& grads) override;
+  std::string name() const override { return "AccumulateGrad"; }
+  bool is_accumulate_grad() const override { return true; }
+  Tensor variable;
+};
+
+}  // namespace vt::autograd

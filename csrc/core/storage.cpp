@@ -1,0 +1,31 @@
+#include "core/storage.h"
+
+#include <cstdlib>
+
+#include "core/error.h"
+
+namespace vt {
+
+namespace {
+DeviceAllocateFn g_device_alloc[2] = {nullptr, nullptr};
+
+// 64-byte aligned so vectorized loops and BLAS see aligned rows.
+Storage allocate_cpu(size_t nbytes, Device device) {
+  size_t rounded = (nbytes + 63) & ~size_t(63);
+  void* p = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+  VT_CHECK(p || rounded == 0, "out of memory: failed to allocate ", nbytes, " bytes on the CPU");
+  return Storage::make(p, nbytes, device, [](void* q) { std::free(q); });
+}
+}  // namespace
+
+void set_device_allocator(DeviceType type, DeviceAllocateFn fn) { g_device_alloc[int(type)] = fn; }
+
+Storage allocate_storage(size_t nbytes, Device device) {
+  if (device.is_cpu()) return allocate_cpu(nbytes, device);
+  DeviceAllocateFn fn = g_device_alloc[int(device.type)];
+  VT_CHECK(fn, "device ", device, " is not available: this build of vibetensor has no CUDA backend "
+           "or no GPU was found");
+  return fn(nbytes, device);
+}
+
+}  // namespace vt

@@ -1,0 +1,161 @@
+// CPU kernels: copies with dtype conversion, clone, fill, factories.
+#include "ops/cpu/elementwise_util.h"
+#include "ops/cpu/loops.h"
+#include "ops/random/philox.h"
+
+namespace vt::cpu {
+namespace {
+
+// dst[i] = convert(src[i]) for any pair of dtypes; src broadcasts to dst.
+void copy_convert(const Tensor& dst, const Tensor& src) {
+  VT_DISPATCH_ALL(dst.dtype(), "copy_", [&]<class D>() {
+    VT_DISPATCH_ALL(src.dtype(), "copy_", [&]<class S>() {
+      elementwise<D, S>(dst, {&src}, [](S v) {
+        if constexpr (std::is_same_v<D, bool>) return bool(opmath_t<S>(v) != opmath_t<S>(0));
+        else return D(opmath_t<D>(opmath_t<S>(v)));
+      });
+    });
+  });
+}
+
+Tensor copy__cpu(const Tensor& self, const Tensor& src, bool /*non_blocking*/) {
+  VT_CHECK(self.device().is_cpu() && src.device().is_cpu(), "copy_: the CPU kernel got tensors on ", self.device(),
+           " and ", src.device());
+  DimVector shape = broadcast_shapes(self.sizes(), src.sizes(), "copy_");
+  VT_CHECK_VALUE(shape == DimVector(self.sizes()), "copy_: source of shape ", shape_str(src.sizes()),
+                 " cannot be broadcast to destination shape ", shape_str(self.sizes()));
+  bool identical = self.data_ptr() == src.data_ptr() && self.dtype() == src.dtype() &&
+                   DimVector(self.sizes()) == DimVector(src.sizes()) && DimVector(self.strides()) == DimVector(src.strides());
+  if (!identical) {
+    // Overlapping source and destination: read from a copy so no element is read after it was written.
+    if (self->storage().get() == src->storage().get()) copy_convert(self, ops::clone(src));
+    else copy_convert(self, src);
+  }
+  self->bump_version();
+  return self;
+}
+
+Tensor to_dtype_cpu(const Tensor& self, DType dtype) {
+  if (self.dtype() == dtype) return self;
+  Tensor out = empty_tensor(self.sizes(), dtype, self.device());
+  copy_convert(out, self);
+  return out;
+}
+
+Tensor clone_cpu(const Tensor& self) {
+  Tensor out = empty_tensor(self.sizes(), self.dtype(), self.device());
+  if (self.is_contiguous()) std::memcpy(out.data_ptr(), self.data_ptr(), size_t(self.numel() * itemsize(self.dtype())));
+  else copy_convert(out, self);
+  return out;
+}
+
+void fill_value(const Tensor& t, const Scalar& v) {
+  VT_DISPATCH_ALL(t.dtype(), "fill_", [&]<class T>() {
+    T tv = v.to<T>();
+    if (t.is_contiguous()) {
+      T* p = t.data<T>();
+      for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = tv;
+    } else {
+      Tensor src = empty_tensor({}, t.dtype(), t.device());
+      *src.data<T>() = tv;
+      elementwise<T, T>(t, {&src}, [](T x) { return x; });
+    }
+  });
+}
+
+Tensor fill__cpu(const Tensor& self, const Scalar& value) {
+  VT_CHECK_TYPE(!(value.is_floating() && !is_floating(self.dtype())) || value.to_double() == double(value.to_int()),
+                "fill_: value ", value.to_double(), " cannot be converted to ", self.dtype(), " without overflow or truncation");
+  fill_value(self, value);
+  self->bump_version();
+  return self;
+}
+Tensor zero__cpu(const Tensor& self) { return fill__cpu(self, Scalar(int64_t(0))); }
+
+DType dtype_or(std::optional<DType> d, DType dflt) { return d ? *d : dflt; }
+Device device_or(std::optional<Device> d) { return d ? *d : Device{}; }
+
+Tensor empty_cpu(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  return empty_tensor(size, dtype_or(dtype, DType::Float32), device_or(device));
+}
+Tensor full_cpu(const IntList& size, const Scalar& v, std::optional<DType> dtype, std::optional<Device> device) {
+  Tensor t = empty_tensor(size, dtype_or(dtype, v.default_dtype()), device_or(device));
+  fill_value(t, v);
+  return t;
+}
+Tensor arange_cpu(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype,
+                  std::optional<Device> device) {
+  bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
+  DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
+  double s = start.to_double(), e = end.to_double(), st = step.to_double();
+  VT_CHECK_VALUE(st != 0, "arange: step must be nonzero");
+  VT_CHECK_VALUE((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and larger bound inconsistent with step sign (start=",
+                 s, ", end=", e, ", step=", st, ")");
+  int64_t n = int64_t(std::ceil((e - s) / st));
+  Tensor t = empty_tensor({n}, dt, device_or(device));
+  VT_DISPATCH_NUMERIC(dt, "arange", [&]<class T>() {
+    T* p = t.data<T>();
+    if (any_float) for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(s + double(i) * st));
+    else for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(start.to_int() + i * step.to_int()));
+  });
+  return t;
+}
+
+// Random numbers: see Note [Philox streams] in ops/random/philox.h.
+Tensor rand_cpu(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), device_or(device));
+  uint64_t offset = random::reserve(uint64_t(t.numel()));
+  uint64_t seed = random::seed();
+  VT_DISPATCH_FLOATING(t.dtype(), "rand", [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = T(opmath_t<T>(random::uniform(seed, offset + uint64_t(i))));
+  });
+  return t;
+}
+Tensor randn_cpu(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), device_or(device));
+  uint64_t offset = random::reserve(uint64_t(t.numel()));
+  uint64_t seed = random::seed();
+  VT_DISPATCH_FLOATING(t.dtype(), "randn", [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) p[i] = T(opmath_t<T>(random::normal(seed, offset + uint64_t(i))));
+  });
+  return t;
+}
+Tensor randint_cpu(int64_t low, int64_t high, const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  VT_CHECK_VALUE(high > low, "randint: expected low < high, got low=", low, ", high=", high);
+  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), device_or(device));
+  uint64_t offset = random::reserve(uint64_t(t.numel()));
+  uint64_t seed = random::seed();
+  uint64_t range = uint64_t(high - low);
+  VT_DISPATCH_NUMERIC(t.dtype(), "randint", [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i)
+      p[i] = T(opmath_t<T>(low + int64_t(random::bits64(seed, offset + uint64_t(i)) % range)));
+  });
+  return t;
+}
+
+Tensor to_device_cpu(const Tensor& self, std::optional<Device> device, bool /*non_blocking*/) {
+  Device d = device_or(device);
+  if (d == self.device()) return self;
+  detail::throw_error(ErrorKind::Runtime, "to: cannot move a tensor from ", self.device(), " to ", d,
+                      ": this build of vibetensor has no CUDA backend or no GPU was found");
+}
+
+}  // namespace
+
+VT_REGISTER_KERNEL("vt::copy_", CPU, copy__cpu);
+VT_REGISTER_KERNEL("vt::to_dtype", CPU, to_dtype_cpu);
+VT_REGISTER_KERNEL("vt::clone", CPU, clone_cpu);
+VT_REGISTER_KERNEL("vt::fill_", CPU, fill__cpu);
+VT_REGISTER_KERNEL("vt::zero_", CPU, zero__cpu);
+VT_REGISTER_KERNEL("vt::empty", CPU, empty_cpu);
+VT_REGISTER_KERNEL("vt::full", CPU, full_cpu);
+VT_REGISTER_KERNEL("vt::arange", CPU, arange_cpu);
+VT_REGISTER_KERNEL("vt::rand", CPU, rand_cpu);
+VT_REGISTER_KERNEL("vt::randn", CPU, randn_cpu);
+VT_REGISTER_KERNEL("vt::randint", CPU, randint_cpu);
+VT_REGISTER_KERNEL("vt::to_device", CPU, to_device_cpu);
+
+}  // namespace vt::cpu

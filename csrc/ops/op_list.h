@@ -1,0 +1,125 @@
+// The op catalogue: one line per op, X(return, name, (params), (args), "schema").
+// Expanded by ops.h (C++ declarations) and definitions.cpp (schemas + typed dispatch calls).
+// Kernels register against these names in ops/cpu/*.cpp, ops/autograd/*.cpp, ops/composite/*.cpp.
+// clang-format off
+#define VT_T const Tensor&
+#define VT_OT const std::optional<Tensor>&
+#define VT_S const Scalar&
+#define VT_IL const IntList&
+#define VT_OIL const std::optional<IntList>&
+#define VT_TL const TensorList&
+#define VT_STR const std::string&
+#define VT_PAIR std::tuple<Tensor, Tensor>
+#define VT_TRIPLE std::tuple<Tensor, Tensor, Tensor>
+#define VT_FOR_EACH_OP(X) \
+  /* elementwise binary */ \
+  X(Tensor, add, (VT_T self, VT_T other, VT_S alpha), (self, other, alpha), "vt::add(Tensor self, Tensor other, Scalar alpha=1) -> Tensor") \
+  X(Tensor, sub, (VT_T self, VT_T other, VT_S alpha), (self, other, alpha), "vt::sub(Tensor self, Tensor other, Scalar alpha=1) -> Tensor") \
+  X(Tensor, mul, (VT_T self, VT_T other), (self, other), "vt::mul(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, div, (VT_T self, VT_T other), (self, other), "vt::div(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, pow, (VT_T self, VT_T exponent), (self, exponent), "vt::pow(Tensor self, Tensor exponent) -> Tensor") \
+  X(Tensor, maximum, (VT_T self, VT_T other), (self, other), "vt::maximum(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, minimum, (VT_T self, VT_T other), (self, other), "vt::minimum(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, eq, (VT_T self, VT_T other), (self, other), "vt::eq(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, ne, (VT_T self, VT_T other), (self, other), "vt::ne(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, lt, (VT_T self, VT_T other), (self, other), "vt::lt(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, le, (VT_T self, VT_T other), (self, other), "vt::le(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, gt, (VT_T self, VT_T other), (self, other), "vt::gt(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, ge, (VT_T self, VT_T other), (self, other), "vt::ge(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, logical_and, (VT_T self, VT_T other), (self, other), "vt::logical_and(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, logical_or, (VT_T self, VT_T other), (self, other), "vt::logical_or(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, where, (VT_T condition, VT_T self, VT_T other), (condition, self, other), "vt::where(Tensor condition, Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, masked_fill, (VT_T self, VT_T mask, VT_S value), (self, mask, value), "vt::masked_fill(Tensor self, Tensor mask, Scalar value) -> Tensor") \
+  /* elementwise unary */ \
+  X(Tensor, neg, (VT_T self), (self), "vt::neg(Tensor self) -> Tensor") \
+  X(Tensor, abs, (VT_T self), (self), "vt::abs(Tensor self) -> Tensor") \
+  X(Tensor, exp, (VT_T self), (self), "vt::exp(Tensor self) -> Tensor") \
+  X(Tensor, log, (VT_T self), (self), "vt::log(Tensor self) -> Tensor") \
+  X(Tensor, sqrt, (VT_T self), (self), "vt::sqrt(Tensor self) -> Tensor") \
+  X(Tensor, rsqrt, (VT_T self), (self), "vt::rsqrt(Tensor self) -> Tensor") \
+  X(Tensor, sin, (VT_T self), (self), "vt::sin(Tensor self) -> Tensor") \
+  X(Tensor, cos, (VT_T self), (self), "vt::cos(Tensor self) -> Tensor") \
+  X(Tensor, tanh, (VT_T self), (self), "vt::tanh(Tensor self) -> Tensor") \
+  X(Tensor, sigmoid, (VT_T self), (self), "vt::sigmoid(Tensor self) -> Tensor") \
+  X(Tensor, relu, (VT_T self), (self), "vt::relu(Tensor self) -> Tensor") \
+  X(Tensor, logical_not, (VT_T self), (self), "vt::logical_not(Tensor self) -> Tensor") \
+  X(Tensor, gelu, (VT_T self, VT_STR approximate), (self, approximate), "vt::gelu(Tensor self, str approximate=\"none\") -> Tensor") \
+  X(Tensor, clamp, (VT_T self, std::optional<double> min, std::optional<double> max), (self, min, max), "vt::clamp(Tensor self, float? min=None, float? max=None) -> Tensor") \
+  /* backward helpers (no autograd of their own) */ \
+  X(Tensor, gelu_backward, (VT_T grad, VT_T self, VT_STR approximate), (grad, self, approximate), "vt::gelu_backward(Tensor grad, Tensor self, str approximate=\"none\") -> Tensor") \
+  X(Tensor, threshold_backward, (VT_T grad, VT_T self, double threshold), (grad, self, threshold), "vt::threshold_backward(Tensor grad, Tensor self, float threshold) -> Tensor") \
+  /* reductions */ \
+  X(Tensor, sum, (VT_T self, VT_OIL dim, bool keepdim, std::optional<DType> dtype), (self, dim, keepdim, dtype), "vt::sum(Tensor self, int[]? dim=None, bool keepdim=False, ScalarType? dtype=None) -> Tensor") \
+  X(Tensor, mean, (VT_T self, VT_OIL dim, bool keepdim, std::optional<DType> dtype), (self, dim, keepdim, dtype), "vt::mean(Tensor self, int[]? dim=None, bool keepdim=False, ScalarType? dtype=None) -> Tensor") \
+  X(Tensor, var, (VT_T self, VT_OIL dim, int64_t correction, bool keepdim), (self, dim, correction, keepdim), "vt::var(Tensor self, int[]? dim=None, int correction=1, bool keepdim=False) -> Tensor") \
+  X(Tensor, amax, (VT_T self, VT_OIL dim, bool keepdim), (self, dim, keepdim), "vt::amax(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor") \
+  X(Tensor, amin, (VT_T self, VT_OIL dim, bool keepdim), (self, dim, keepdim), "vt::amin(Tensor self, int[]? dim=None, bool keepdim=False) -> Tensor") \
+  X(VT_PAIR, max_dim, (VT_T self, int64_t dim, bool keepdim), (self, dim, keepdim), "vt::max_dim(Tensor self, int dim, bool keepdim=False) -> (Tensor, Tensor)") \
+  X(VT_PAIR, min_dim, (VT_T self, int64_t dim, bool keepdim), (self, dim, keepdim), "vt::min_dim(Tensor self, int dim, bool keepdim=False) -> (Tensor, Tensor)") \
+  X(Tensor, argmax, (VT_T self, std::optional<int64_t> dim, bool keepdim), (self, dim, keepdim), "vt::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor") \
+  X(Tensor, argmin, (VT_T self, std::optional<int64_t> dim, bool keepdim), (self, dim, keepdim), "vt::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor") \
+  /* softmax family, normalization, losses */ \
+  X(Tensor, softmax, (VT_T self, int64_t dim), (self, dim), "vt::softmax(Tensor self, int dim) -> Tensor") \
+  X(Tensor, log_softmax, (VT_T self, int64_t dim), (self, dim), "vt::log_softmax(Tensor self, int dim) -> Tensor") \
+  X(Tensor, softmax_backward, (VT_T grad, VT_T output, int64_t dim), (grad, output, dim), "vt::softmax_backward(Tensor grad, Tensor output, int dim) -> Tensor") \
+  X(Tensor, log_softmax_backward, (VT_T grad, VT_T output, int64_t dim), (grad, output, dim), "vt::log_softmax_backward(Tensor grad, Tensor output, int dim) -> Tensor") \
+  X(Tensor, layer_norm, (VT_T input, VT_IL normalized_shape, VT_OT weight, VT_OT bias, double eps), (input, normalized_shape, weight, bias, eps), "vt::layer_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, Tensor? bias=None, float eps=1e-05) -> Tensor") \
+  X(Tensor, rms_norm, (VT_T input, VT_IL normalized_shape, VT_OT weight, std::optional<double> eps), (input, normalized_shape, weight, eps), "vt::rms_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, float? eps=None) -> Tensor") \
+  X(Tensor, nll_loss, (VT_T self, VT_T target, int64_t ignore_index, VT_STR reduction), (self, target, ignore_index, reduction), "vt::nll_loss(Tensor self, Tensor target, int ignore_index=-100, str reduction=\"mean\") -> Tensor") \
+  X(Tensor, cross_entropy, (VT_T self, VT_T target, int64_t ignore_index, VT_STR reduction), (self, target, ignore_index, reduction), "vt::cross_entropy(Tensor self, Tensor target, int ignore_index=-100, str reduction=\"mean\") -> Tensor") \
+  X(Tensor, embedding, (VT_T weight, VT_T indices), (weight, indices), "vt::embedding(Tensor weight, Tensor indices) -> Tensor") \
+  X(Tensor, dropout, (VT_T input, double p, bool train), (input, p, train), "vt::dropout(Tensor input, float p=0.5, bool train=True) -> Tensor") \
+  X(Tensor, scaled_dot_product_attention, (VT_T query, VT_T key, VT_T value, VT_OT attn_mask, double dropout_p, bool is_causal, std::optional<double> scale), (query, key, value, attn_mask, dropout_p, is_causal, scale), "vt::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, float? scale=None) -> Tensor") \
+  /* linear algebra */ \
+  X(Tensor, matmul, (VT_T self, VT_T other), (self, other), "vt::matmul(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, bmm, (VT_T self, VT_T other), (self, other), "vt::bmm(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, linear, (VT_T input, VT_T weight, VT_OT bias), (input, weight, bias), "vt::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor") \
+  /* copies, casts, views */ \
+  X(Tensor, clone, (VT_T self), (self), "vt::clone(Tensor self) -> Tensor") \
+  X(Tensor, contiguous, (VT_T self), (self), "vt::contiguous(Tensor self) -> Tensor") \
+  X(Tensor, to_dtype, (VT_T self, DType dtype), (self, dtype), "vt::to_dtype(Tensor self, ScalarType dtype) -> Tensor") \
+  X(Tensor, to_device, (VT_T self, std::optional<Device> device, bool non_blocking), (self, device, non_blocking), "vt::to_device(Tensor self, Device? device, bool non_blocking=False) -> Tensor") \
+  X(Tensor, view, (VT_T self, VT_IL size), (self, size), "vt::view(Tensor self, int[] size) -> Tensor") \
+  X(Tensor, reshape, (VT_T self, VT_IL shape), (self, shape), "vt::reshape(Tensor self, int[] shape) -> Tensor") \
+  X(Tensor, permute, (VT_T self, VT_IL dims), (self, dims), "vt::permute(Tensor self, int[] dims) -> Tensor") \
+  X(Tensor, transpose, (VT_T self, int64_t dim0, int64_t dim1), (self, dim0, dim1), "vt::transpose(Tensor self, int dim0, int dim1) -> Tensor") \
+  X(Tensor, slice, (VT_T self, int64_t dim, std::optional<int64_t> start, std::optional<int64_t> end, int64_t step), (self, dim, start, end, step), "vt::slice(Tensor self, int dim=0, int? start=None, int? end=None, int step=1) -> Tensor") \
+  X(Tensor, select, (VT_T self, int64_t dim, int64_t index), (self, dim, index), "vt::select(Tensor self, int dim, int index) -> Tensor") \
+  X(Tensor, narrow, (VT_T self, int64_t dim, int64_t start, int64_t length), (self, dim, start, length), "vt::narrow(Tensor self, int dim, int start, int length) -> Tensor") \
+  X(Tensor, expand, (VT_T self, VT_IL size), (self, size), "vt::expand(Tensor self, int[] size) -> Tensor") \
+  X(Tensor, squeeze, (VT_T self, VT_OIL dim), (self, dim), "vt::squeeze(Tensor self, int[]? dim=None) -> Tensor") \
+  X(Tensor, unsqueeze, (VT_T self, int64_t dim), (self, dim), "vt::unsqueeze(Tensor self, int dim) -> Tensor") \
+  X(Tensor, as_strided, (VT_T self, VT_IL size, VT_IL stride, std::optional<int64_t> storage_offset), (self, size, stride, storage_offset), "vt::as_strided(Tensor self, int[] size, int[] stride, int? storage_offset=None) -> Tensor") \
+  X(Tensor, flatten, (VT_T self, int64_t start_dim, int64_t end_dim), (self, start_dim, end_dim), "vt::flatten(Tensor self, int start_dim=0, int end_dim=-1) -> Tensor") \
+  X(Tensor, unflatten, (VT_T self, int64_t dim, VT_IL sizes), (self, dim, sizes), "vt::unflatten(Tensor self, int dim, int[] sizes) -> Tensor") \
+  X(Tensor, sum_to_size, (VT_T self, VT_IL size), (self, size), "vt::sum_to_size(Tensor self, int[] size) -> Tensor") \
+  /* joining, indexing */ \
+  X(Tensor, cat, (VT_TL tensors, int64_t dim), (tensors, dim), "vt::cat(Tensor[] tensors, int dim=0) -> Tensor") \
+  X(Tensor, stack, (VT_TL tensors, int64_t dim), (tensors, dim), "vt::stack(Tensor[] tensors, int dim=0) -> Tensor") \
+  X(Tensor, gather, (VT_T self, int64_t dim, VT_T index), (self, dim, index), "vt::gather(Tensor self, int dim, Tensor index) -> Tensor") \
+  X(Tensor, index_select, (VT_T self, int64_t dim, VT_T index), (self, dim, index), "vt::index_select(Tensor self, int dim, Tensor index) -> Tensor") \
+  X(Tensor, masked_select, (VT_T self, VT_T mask), (self, mask), "vt::masked_select(Tensor self, Tensor mask) -> Tensor") \
+  X(Tensor, scatter_add, (VT_T self, int64_t dim, VT_T index, VT_T src), (self, dim, index, src), "vt::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor") \
+  X(Tensor, index_add, (VT_T self, int64_t dim, VT_T index, VT_T source), (self, dim, index, source), "vt::index_add(Tensor self, int dim, Tensor index, Tensor source) -> Tensor") \
+  X(Tensor, triu, (VT_T self, int64_t diagonal), (self, diagonal), "vt::triu(Tensor self, int diagonal=0) -> Tensor") \
+  X(Tensor, tril, (VT_T self, int64_t diagonal), (self, diagonal), "vt::tril(Tensor self, int diagonal=0) -> Tensor") \
+  /* in-place (optimizers, init, indexing assignment); return self */ \
+  X(Tensor, add_, (VT_T self, VT_T other, VT_S alpha), (self, other, alpha), "vt::add_(Tensor self, Tensor other, Scalar alpha=1) -> Tensor") \
+  X(Tensor, sub_, (VT_T self, VT_T other, VT_S alpha), (self, other, alpha), "vt::sub_(Tensor self, Tensor other, Scalar alpha=1) -> Tensor") \
+  X(Tensor, mul_, (VT_T self, VT_T other), (self, other), "vt::mul_(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, div_, (VT_T self, VT_T other), (self, other), "vt::div_(Tensor self, Tensor other) -> Tensor") \
+  X(Tensor, addcmul_, (VT_T self, VT_T tensor1, VT_T tensor2, VT_S value), (self, tensor1, tensor2, value), "vt::addcmul_(Tensor self, Tensor tensor1, Tensor tensor2, Scalar value=1) -> Tensor") \
+  X(Tensor, addcdiv_, (VT_T self, VT_T tensor1, VT_T tensor2, VT_S value), (self, tensor1, tensor2, value), "vt::addcdiv_(Tensor self, Tensor tensor1, Tensor tensor2, Scalar value=1) -> Tensor") \
+  X(Tensor, clamp_, (VT_T self, std::optional<double> min, std::optional<double> max), (self, min, max), "vt::clamp_(Tensor self, float? min=None, float? max=None) -> Tensor") \
+  X(Tensor, fill_, (VT_T self, VT_S value), (self, value), "vt::fill_(Tensor self, Scalar value) -> Tensor") \
+  X(Tensor, zero_, (VT_T self), (self), "vt::zero_(Tensor self) -> Tensor") \
+  X(Tensor, copy_, (VT_T self, VT_T src, bool non_blocking), (self, src, non_blocking), "vt::copy_(Tensor self, Tensor src, bool non_blocking=False) -> Tensor") \
+  X(Tensor, masked_fill_, (VT_T self, VT_T mask, VT_S value), (self, mask, value), "vt::masked_fill_(Tensor self, Tensor mask, Scalar value) -> Tensor") \
+  /* factories */ \
+  X(Tensor, empty, (VT_IL size, std::optional<DType> dtype, std::optional<Device> device), (size, dtype, device), "vt::empty(int[] size, ScalarType? dtype=None, Device? device=None) -> Tensor") \
+  X(Tensor, full, (VT_IL size, VT_S fill_value, std::optional<DType> dtype, std::optional<Device> device), (size, fill_value, dtype, device), "vt::full(int[] size, Scalar fill_value, ScalarType? dtype=None, Device? device=None) -> Tensor") \
+  X(Tensor, arange, (VT_S start, VT_S end, VT_S step, std::optional<DType> dtype, std::optional<Device> device), (start, end, step, dtype, device), "vt::arange(Scalar start, Scalar end, Scalar step=1, ScalarType? dtype=None, Device? device=None) -> Tensor") \
+  X(Tensor, rand, (VT_IL size, std::optional<DType> dtype, std::optional<Device> device), (size, dtype, device), "vt::rand(int[] size, ScalarType? dtype=None, Device? device=None) -> Tensor") \
+  X(Tensor, randn, (VT_IL size, std::optional<DType> dtype, std::optional<Device> device), (size, dtype, device), "vt::randn(int[] size, ScalarType? dtype=None, Device? device=None) -> Tensor") \
+  X(Tensor, randint, (int64_t low, int64_t high, VT_IL size, std::optional<DType> dtype, std::optional<Device> device), (low, high, size, dtype, device), "vt::randint(int low, int high, int[] size, ScalarType? dtype=None, Device? device=None) -> Tensor")
+// clang-format on

@@ -1,0 +1,113 @@
+// Backward, autograd.grad, graph inspection and custom Python Functions.
+#include "autograd/engine.h"
+#include "policy/catalogue.h"
+#include "probes/counters.h"
+#include "probes/instrumented_mutex.h"
+#include "python/bindings.h"
+
+namespace vt::python {
+
+namespace {
+
+// Note [Python nodes]
+// A custom vt.autograd.Function records a PyNode: its apply() takes the GIL and calls the
+// Python backward. Under autograd.gil=released the engine runs without the GIL, so this is the
+// only place backward re-enters Python.
+struct PyNode : autograd::Node {
+  nb::object backward_fn;  // called as backward_fn(*grads) -> tuple of grads (or None)
+  std::string fn_name;
+  ~PyNode() override {
+    nb::gil_scoped_acquire g;
+    backward_fn.reset();
+  }
+  std::string name() const override { return fn_name; }
+  bool needs_gil() const override { return true; }
+  void release_variables() override {}
+  TensorList apply(TensorList&& grads) override {
+    nb::gil_scoped_acquire g;
+    nb::list py_grads;
+    for (auto& t : grads) py_grads.append(t.defined() ? nb::cast(t) : nb::none());
+    nb::object res = backward_fn(*py_grads);
+    TensorList out;
+    if (!nb::isinstance<nb::tuple>(res) && !nb::isinstance<nb::list>(res)) res = nb::make_tuple(res);
+    for (nb::handle h : res) out.push_back(h.is_none() ? Tensor() : nb::cast<Tensor>(h));
+    VT_CHECK(out.size() >= next_edges.size(), "function ", fn_name, " returned an incorrect number of gradients (expected ",
+             next_edges.size(), ", got ", out.size(), ")");
+    out.resize(next_edges.size());
+    return out;
+  }
+};
+
+struct NodeRef {
+  std::shared_ptr<autograd::Node> node;
+};
+
+TensorList to_tensor_list(nb::handle seq) {
+  TensorList l;
+  for (nb::handle h : nb::borrow<nb::sequence>(seq)) l.push_back(h.is_none() ? Tensor() : nb::cast<Tensor>(h));
+  return l;
+}
+
+// Runs the engine with or without the GIL per autograd.gil. See Note [Backward engine].
+TensorList run_engine(const TensorList& outs, const TensorList& grads, const autograd::BackwardOptions& opts) {
+  if (policy::autograd_gil.get<policy::AutogradGil>() == policy::AutogradGil::released) {
+    nb::gil_scoped_release release;
+    return autograd::run_backward(outs, grads, opts);
+  }
+  uint64_t t0 = probes::counters_on() ? probes::now_ns() : 0;
+  TensorList r = autograd::run_backward(outs, grads, opts);
+  if (t0) probes::count(probes::Counter::gil_held_ns, probes::now_ns() - t0);
+  return r;
+}
+
+}  // namespace
+
+void bind_autograd(nb::module_& m) {
+  nb::class_<NodeRef>(m, "Node")
+      .def("name", [](const NodeRef& n) { return n.node->name(); })
+      .def_prop_ro("next_functions", [](const NodeRef& n) {
+        nb::list l;
+        for (auto& e : n.node->next_edges)
+          l.append(nb::make_tuple(e.fn ? nb::cast(NodeRef{e.fn}) : nb::none(), e.input_nr));
+        return nb::tuple(l);
+      })
+      .def("__repr__", [](const NodeRef& n) { return "<" + n.node->name() + ">"; })
+      .def("__eq__", [](const NodeRef& a, const NodeRef& b) { return a.node == b.node; })
+      .def("__hash__", [](const NodeRef& n) { return reinterpret_cast<uintptr_t>(n.node.get()); });
+
+  nb::class_<Tensor> t = nb::borrow<nb::class_<Tensor>>(m.attr("Tensor"));
+  t.def_prop_ro("grad_fn", [](const Tensor& s) -> nb::object {
+    const auto& fn = s->grad_fn();
+    return fn ? nb::cast(NodeRef{fn}) : nb::none();
+  });
+
+  m.def("_backward", [](nb::handle tensors, nb::handle grads, bool retain_graph) {
+    autograd::BackwardOptions opts;
+    opts.keep_graph = retain_graph;
+    run_engine(to_tensor_list(tensors), to_tensor_list(grads), opts);
+  });
+  m.def("_grad", [](nb::handle outputs, nb::handle inputs, nb::handle grads, bool retain_graph, bool allow_unused) {
+    autograd::BackwardOptions opts;
+    opts.keep_graph = retain_graph;
+    opts.inputs = to_tensor_list(inputs);
+    opts.allow_unused = allow_unused;
+    TensorList r = run_engine(to_tensor_list(outputs), to_tensor_list(grads), opts);
+    nb::list out;
+    for (auto& g : r) out.append(g.defined() ? nb::cast(g) : nb::none());
+    return nb::tuple(out);
+  });
+
+  // Records a custom Function application: outputs get a PyNode whose edges lead to inputs.
+  m.def("_record_function", [](nb::object backward_fn, std::string name, nb::handle inputs, nb::handle outputs) {
+    TensorList ins = to_tensor_list(inputs);
+    TensorList outs = to_tensor_list(outputs);
+    auto node = std::make_shared<PyNode>();
+    node->backward_fn = std::move(backward_fn);
+    node->fn_name = std::move(name);
+    node->next_edges = autograd::collect_next_edges(ins);
+    for (auto& o : outs) VT_CHECK(o.defined(), "custom Function outputs must be tensors");
+    autograd::set_history(node, outs);
+  });
+}
+
+}  // namespace vt::python

@@ -1,0 +1,29 @@
+#pragma once
+// Shared declarations of the nanobind module vibetensor._C.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "core/tensor.h"
+#include "dispatch/ivalue.h"
+
+namespace nb = nanobind;
+
+namespace vt::python {
+
+void bind_tensor(nb::module_& m);
+void bind_ops(nb::module_& m);
+void bind_autograd(nb::module_& m);
+void bind_policy_and_probes(nb::module_& m);
+void bind_dlpack(nb::module_& m);
+
+// A Python operand of an arithmetic operator: a Tensor, or a number made a wrapped 0-d tensor.
+// Returns false (and leaves out untouched) for anything else, so the operator can return
+// NotImplemented.
+bool operand_from_python(nb::handle h, Tensor& out);
+// Python value -> IValue of a schema type; TypeError naming the op, argument and expectation.
+IValue ivalue_from_python(nb::handle h, const std::string& type, const char* op, const char* arg);
+nb::object ivalue_to_python(IValue&& v);
+
+}  // namespace vt::python

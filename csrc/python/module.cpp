@@ -1,0 +1,33 @@
+// vibetensor._C: the nanobind module.
+#include "dispatch/dispatcher.h"
+#include "python/bindings.h"
+
+namespace vt::python {
+
+NB_MODULE(_C, m) {
+  m.doc() = "vibetensor C++ core";
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const vt::Error& e) {
+      PyObject* type = PyExc_RuntimeError;
+      switch (e.kind()) {
+        case ErrorKind::Value: type = PyExc_ValueError; break;
+        case ErrorKind::Type: type = PyExc_TypeError; break;
+        case ErrorKind::Index: type = PyExc_IndexError; break;
+        case ErrorKind::NotImplemented: type = PyExc_NotImplementedError; break;
+        default: break;
+      }
+      PyErr_SetString(type, e.what());
+    }
+  });
+  // Registration problems (a kernel whose signature differs from its schema) surface at import.
+  Dispatcher::get().finalize();
+  bind_policy_and_probes(m);
+  bind_tensor(m);
+  bind_ops(m);
+  bind_autograd(m);
+  bind_dlpack(m);
+}
+
+}  // namespace vt::python
