@@ -1,5 +1,7 @@
 #include "autograd/engine.h"
 
+#include "autograd/engine_threads.h"
+
 #include <mutex>
 #include <unordered_map>
 
@@ -19,8 +21,10 @@ namespace vt::autograd {
 //                    for the whole backward, serializing every backward in the process (as
 //                    VibeTensor's gate does); none: no lock.
 //   autograd.workers / autograd.routing: which threads run nodes and route gradients (see
-//                    engine_threads.cpp).
-// The GIL is handled by the Python binding (autograd.gil).
+//                    Note [Engine threads]).
+// The GIL is handled by the Python binding (autograd.gil). A graph with Python nodes (custom
+// Functions) runs on the calling thread when the caller holds the GIL: a worker thread asking
+// for the GIL while the caller holds it and waits for the worker would deadlock.
 
 namespace {
 
@@ -40,6 +44,8 @@ struct GraphTask {
   std::vector<bool> captured_set;
   bool keep_graph = false;
   bool accumulate = true;
+  bool route_on_owner = false;
+  bool has_python_nodes = false;
   std::vector<std::shared_ptr<Node>> ready;
 };
 
@@ -54,6 +60,7 @@ void compute_dependencies(GraphTask& task, Node* root) {
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
+    task.has_python_nodes |= n->needs_gil();
     for (const Edge& e : n->next_edges) {
       if (!e.valid()) continue;
       task.dependencies[e.fn.get()]++;
@@ -96,15 +103,20 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
     outs = node->apply(std::move(grads));
     if (!task.keep_graph) node->release_variables();
   }
-  for (size_t i = 0; i < node->next_edges.size(); ++i) {
-    const Edge& e = node->next_edges[i];
-    if (!e.valid()) continue;
-    Tensor g = i < outs.size() ? std::move(outs[i]) : Tensor();
-    if (route(task, e, std::move(g))) task.ready.push_back(e.fn);
-  }
+  auto route_all = [&] {
+    for (size_t i = 0; i < node->next_edges.size(); ++i) {
+      const Edge& e = node->next_edges[i];
+      if (!e.valid()) continue;
+      Tensor g = i < outs.size() ? std::move(outs[i]) : Tensor();
+      if (route(task, e, std::move(g))) task.ready.push_back(e.fn);
+    }
+  };
+  if (task.route_on_owner) run_on_owner(route_all);
+  else route_all();
 }
 
 void execute(GraphTask& task, std::shared_ptr<Node> root) {
+  NoGradGuard no_grad;  // backward formulas record nothing (create_graph is not supported)
   task.ready.push_back(std::move(root));
   while (!task.ready.empty()) {
     std::shared_ptr<Node> n = std::move(task.ready.back());
@@ -159,18 +171,24 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   }
   compute_dependencies(task, root.get());
 
-  using policy::AutogradGate;
-  AutogradGate gate = policy::autograd_gate.get<AutogradGate>();
-  if (gate == AutogradGate::global) {
-    std::lock_guard<probes::InstrumentedMutex> g(global_gate());
-    execute(task, root);
-  } else if (gate == AutogradGate::per_graph) {
-    probes::InstrumentedMutex graph_gate("autograd.gate.per_graph", /*ephemeral=*/true);
-    std::lock_guard<probes::InstrumentedMutex> g(graph_gate);
-    execute(task, root);
-  } else {
-    execute(task, root);
-  }
+  task.route_on_owner = policy::autograd_routing.get<policy::AutogradRouting>() == policy::AutogradRouting::owner;
+
+  auto run_graph = [&] {
+    using policy::AutogradGate;
+    AutogradGate gate = policy::autograd_gate.get<AutogradGate>();
+    if (gate == AutogradGate::global) {
+      std::lock_guard<probes::InstrumentedMutex> g(global_gate());
+      execute(task, root);
+    } else if (gate == AutogradGate::per_graph) {
+      probes::InstrumentedMutex graph_gate("autograd.gate.per_graph", /*ephemeral=*/true);
+      std::lock_guard<probes::InstrumentedMutex> g(graph_gate);
+      execute(task, root);
+    } else {
+      execute(task, root);
+    }
+  };
+  if (task.has_python_nodes && opts.caller_holds_gil) run_graph();
+  else run_on_worker(run_graph);
 
   if (opts.inputs.empty()) return {};
   for (size_t i = 0; i < opts.inputs.size(); ++i)

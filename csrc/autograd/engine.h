@@ -9,6 +9,8 @@ struct BackwardOptions {
   // autograd.grad: return gradients of `inputs` instead of accumulating into leaves' .grad.
   TensorList inputs;
   bool allow_unused = false;
+  // Set by the Python binding under autograd.gil=held (see Note [Backward engine]).
+  bool caller_holds_gil = false;
 };
 
 // outputs[i] receives grad_outputs[i] (undefined: ones, only for one-element outputs).

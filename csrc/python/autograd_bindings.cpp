@@ -49,11 +49,12 @@ TensorList to_tensor_list(nb::handle seq) {
 }
 
 // Runs the engine with or without the GIL per autograd.gil. See Note [Backward engine].
-TensorList run_engine(const TensorList& outs, const TensorList& grads, const autograd::BackwardOptions& opts) {
+TensorList run_engine(const TensorList& outs, const TensorList& grads, autograd::BackwardOptions& opts) {
   if (policy::autograd_gil.get<policy::AutogradGil>() == policy::AutogradGil::released) {
     nb::gil_scoped_release release;
     return autograd::run_backward(outs, grads, opts);
   }
+  opts.caller_holds_gil = true;
   uint64_t t0 = probes::counters_on() ? probes::now_ns() : 0;
   TensorList r = autograd::run_backward(outs, grads, opts);
   if (t0) probes::count(probes::Counter::gil_held_ns, probes::now_ns() - t0);
