@@ -1,0 +1,1 @@
+"""Experiments: workloads defined once, run on vibetensor and PyTorch, compared with provenance."""

@@ -1,0 +1,73 @@
+"""`vibetensor run CONFIG`, `vibetensor compare RESULTS`, `vibetensor policies`."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+from vibetensor.experiments import compare, config as config_mod, provenance, results
+
+
+def default_results_path(cfg_path: str) -> str:
+    name = os.path.splitext(os.path.basename(cfg_path))[0]
+    return os.path.join("experiments", "results", name, "results.jsonl")
+
+
+def run_matrix(cfg_path: str, out: str | None, fresh: bool) -> int:
+    cfg = config_mod.load(cfg_path)
+    out = out or default_results_path(cfg_path)
+    done = {} if fresh else {r["cell"]: r for r in results.read(out)}
+    git = provenance.git_state()
+    for r in done.values():
+        if r.get("git_commit") != git["git_commit"] or r.get("device") != cfg.device:
+            raise SystemExit(f"{out} holds results from commit {r.get('git_commit')} on {r.get('device')}, but this run is "
+                             f"commit {git['git_commit']} on {cfg.device}: use --out for a new folder or --fresh to start over "
+                             "(finished results are never overwritten in place)")
+    invocation = next(iter(done.values()))["invocation"] if done else uuid.uuid4().hex[:12]
+    cells = cfg.cells()
+    todo = [c for c in cells if c.key not in done]
+    print(f"{cfg_path}: {len(cells)} cells, {len(cells) - len(todo)} already done, results -> {out}", flush=True)
+    for i, cell in enumerate(todo, 1):
+        t0 = time.time()
+        label = f"[{i}/{len(todo)}] {cell.workload} {cell.framework} {cell.policy_set.name if cell.policy_set else ''} {cell.device}"
+        print(f"{label} ...", end="", flush=True)
+        policy = cell.policy_set.as_dict() if cell.policy_set else {}
+        cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", cell.workload, "--framework", cell.framework,
+               "--device", cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup), "--policy", json.dumps(policy)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or "@@RESULT@@" not in proc.stdout:
+            print(" FAILED")
+            sys.stderr.write(proc.stderr[-4000:])
+            return 1
+        rec = json.loads(proc.stdout.split("@@RESULT@@", 1)[1])
+        rec.update(cell=cell.key, repeat=cell.repeat, invocation=invocation, config=os.path.abspath(cfg_path),
+                   policy_set=cell.policy_set.name if cell.policy_set else None)
+        results.append(out, rec)
+        done[cell.key] = rec
+        print(f" {rec['median_step_ms']:.2f} ms/step, final loss {rec['losses'][-1]:.4f} ({time.time() - t0:.0f} s)", flush=True)
+    print()
+    print(compare.format_table(compare.gap_rows(list(done.values()))))
+    return 0
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="vibetensor", description="vibetensor experiments")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run (or resume) an experiment matrix from a TOML config")
+    r.add_argument("config")
+    r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/results.jsonl)")
+    r.add_argument("--fresh", action="store_true", help="ignore finished cells in the results file")
+    c = sub.add_parser("compare", help="print the gap table of a results file")
+    c.add_argument("results")
+    sub.add_parser("policies", help="list every policy with its values, default and description")
+    a = p.parse_args(argv)
+    if a.cmd == "run":
+        return run_matrix(a.config, a.out, a.fresh)
+    if a.cmd == "compare":
+        print(compare.format_table(compare.gap_rows(results.read(a.results))))
+        return 0
+    import vibetensor as vt
+    print(vt.policy.describe().to_string(index=False))
+    return 0

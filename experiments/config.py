@@ -1,0 +1,122 @@
+"""Experiment configs (TOML): workloads x frameworks x policy sets x device x steps x repeats.
+
+    [run]
+    workloads = ["seq_reverse"]
+    frameworks = ["torch", "vibetensor"]
+    device = "auto"          # "cpu", "cuda", or "auto" (cuda when a GPU is present)
+    steps = 50
+    warmup = 3
+    repeats = 1
+
+    [[policy_sets]]          # vibetensor cells run once per policy set; torch once per repeat
+    name = "tuned"
+    preset = "tuned"
+    overrides = { "autograd.gate" = "global" }
+"""
+import itertools
+import os
+import sys
+from dataclasses import dataclass, field
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from vibetensor.experiments.workloads.registry import WORKLOADS
+
+
+@dataclass
+class PolicySet:
+    name: str
+    preset: str = "tuned"
+    overrides: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"preset": self.preset, **self.overrides}
+
+
+@dataclass
+class Cell:
+    workload: str
+    framework: str
+    policy_set: PolicySet | None
+    device: str
+    repeat: int
+
+    @property
+    def key(self) -> str:
+        ps = self.policy_set.name if self.policy_set else "-"
+        return f"{self.workload}|{self.framework}|{ps}|{self.device}|{self.repeat}"
+
+
+@dataclass
+class ExperimentConfig:
+    path: str
+    workloads: list
+    frameworks: list
+    device: str
+    steps: int
+    warmup: int
+    repeats: int
+    policy_sets: list
+
+    def cells(self) -> list:
+        out = []
+        for rep, wl in itertools.product(range(self.repeats), self.workloads):
+            for fw in self.frameworks:
+                sets = self.policy_sets if fw == "vibetensor" else [None]
+                out.extend(Cell(wl, fw, ps, self.device, rep) for ps in sets)
+        return out
+
+
+def _fail(path, msg):
+    raise ValueError(f"{path}: {msg}")
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import vibetensor as vt
+    return "cuda" if vt.cuda.is_available() else "cpu"
+
+
+def load(path: str) -> ExperimentConfig:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"config file {path!r} does not exist")
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        _fail(path, f"malformed TOML: {e}")
+    run = raw.get("run")
+    if not isinstance(run, dict):
+        _fail(path, "missing [run] section")
+    known = {"workloads", "frameworks", "device", "steps", "warmup", "repeats"}
+    for k in run:
+        if k not in known:
+            _fail(path, f"unknown key {k!r} in [run]: expected one of {sorted(known)}")
+    workloads = run.get("workloads", [])
+    for w in workloads:
+        if w not in WORKLOADS:
+            _fail(path, f"unknown workload {w!r}: expected one of {sorted(WORKLOADS)}")
+    frameworks = run.get("frameworks", ["torch", "vibetensor"])
+    for fw in frameworks:
+        if fw not in ("torch", "vibetensor"):
+            _fail(path, f"unknown framework {fw!r}: expected 'torch' or 'vibetensor'")
+    device = run.get("device", "auto")
+    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
+        _fail(path, f"unknown device {device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    sets = []
+    import vibetensor as vt
+    for i, ps in enumerate(raw.get("policy_sets", [{"name": "tuned", "preset": "tuned"}])):
+        if "name" not in ps:
+            _fail(path, f"policy_sets[{i}] has no name")
+        p = PolicySet(ps["name"], ps.get("preset", "tuned"), dict(ps.get("overrides", {})))
+        try:  # validate names and values now, not mid-matrix
+            vt.policy.validate(p.as_dict())
+        except ValueError as e:
+            _fail(path, f"policy set {p.name!r}: {e}")
+        sets.append(p)
+    return ExperimentConfig(path, workloads, frameworks, resolve_device(device), int(run.get("steps", 50)),
+                            int(run.get("warmup", 3)), int(run.get("repeats", 1)), sets)

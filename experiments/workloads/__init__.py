@@ -1,0 +1,1 @@
+"""Training workloads of ../shared/design/workloads.md, written once against the torch-like API."""

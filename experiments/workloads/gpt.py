@@ -1,0 +1,99 @@
+"""The GPT block shared by seq_reverse and minigpt: RMSNorm, RoPE, causal attention, GELU(tanh)
+FFN, no biases, untied head. Written against a framework module `fw` (torch or vibetensor)."""
+import math
+
+import numpy as np
+
+
+def build_gpt(fw, vocab: int, dim: int, heads: int, layers: int, seq: int):
+    nn, F = fw.nn, fw.nn.functional
+    head_dim = dim // heads
+
+    # RoPE tables (half-split rotation); computed in numpy so both frameworks get identical values.
+    inv_freq = 1.0 / (10000.0 ** (np.arange(0, head_dim, 2, dtype=np.float64) / head_dim))
+    angles = np.outer(np.arange(seq, dtype=np.float64), inv_freq)
+    cos_np = np.cos(angles).astype(np.float32)
+    sin_np = np.sin(angles).astype(np.float32)
+
+    def rope(x, cos, sin):
+        half = x.shape[-1] // 2
+        x1, x2 = x[..., :half], x[..., half:]
+        return fw.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+            self.proj = nn.Linear(dim, dim, bias=False)
+
+        def forward(self, x, cos, sin):
+            b, t, _ = x.shape
+            qkv = self.qkv(x).view(b, t, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            q, k = rope(q, cos[:t], sin[:t]), rope(k, cos[:t], sin[:t])
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.proj(y.transpose(1, 2).reshape(b, t, dim))
+
+    class FeedForward(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = nn.Linear(dim, 4 * dim, bias=False)
+            self.act = nn.GELU(approximate="tanh")
+            self.down = nn.Linear(4 * dim, dim, bias=False)
+
+        def forward(self, x):
+            return self.down(self.act(self.up(x)))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm1 = nn.RMSNorm(dim, eps=1e-5)
+            self.attn = Attention()
+            self.norm2 = nn.RMSNorm(dim, eps=1e-5)
+            self.ffn = FeedForward()
+
+        def forward(self, x, cos, sin):
+            x = x + self.attn(self.norm1(x), cos, sin)
+            return x + self.ffn(self.norm2(x))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, dim)
+            self.blocks = nn.ModuleList([Block() for _ in range(layers)])
+            self.norm = nn.RMSNorm(dim, eps=1e-5)
+            self.head = nn.Linear(dim, vocab, bias=False)
+            self.register_buffer("rope_cos", fw.from_numpy(cos_np.copy()), persistent=False)
+            self.register_buffer("rope_sin", fw.from_numpy(sin_np.copy()), persistent=False)
+
+        def forward(self, idx):
+            x = self.embed(idx)
+            for blk in self.blocks:
+                x = blk(x, self.rope_cos, self.rope_sin)
+            return self.head(self.norm(x))
+
+    return GPT()
+
+
+def init_weights_numpy(model, seed: int, std: float = 0.02) -> dict:
+    """Weights N(0, std) for every matrix, ones for norm scales, drawn in parameter-name order
+    from numpy so vibetensor and PyTorch start from the same values."""
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for name, p in sorted(model.named_parameters()):
+        shape = tuple(p.shape)
+        if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name == "norm.weight":
+            weights[name] = np.ones(shape, dtype=np.float32)
+        else:
+            weights[name] = (rng.standard_normal(shape) * std).astype(np.float32)
+    return weights
+
+
+def load_weights(fw, model, weights: dict, device) -> None:
+    with fw.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(fw.from_numpy(weights[name].copy()).to(device))
+
+
+def perplexity_safe(loss: float) -> float:
+    return math.exp(min(loss, 50.0))
