@@ -22,11 +22,8 @@ def run_cell(workload: str, framework: str, device: str = "cpu", steps: int = 50
     fw = import_framework(framework)
     applied = {}
     if framework == "vibetensor":
-        fw.policy.apply_spec("preset=tuned")
-        for k, v in (policy or {}).items():
-            if k == "preset":
-                fw.policy.apply_preset(v)
-        fw.policy.set(**{k: v for k, v in (policy or {}).items() if k != "preset"})
+        spec = {"preset": "tuned", **(policy or {})}  # the preset first, then overrides
+        fw.policy.apply_spec(",".join(f"{k}={v}" for k, v in spec.items()))
         applied = fw.policy.current()
     cls = get_workload(workload)
     started = provenance.now()
