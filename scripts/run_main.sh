@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs vibetensor and runs the default experiment: the H100 reproduction config where a GPU
+# is present, the quick CPU config otherwise. Prints step times, ratios to PyTorch and loss parity.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+$PY -m pip install --quiet --upgrade pip
+$PY -m pip install --quiet ".[torch]"
+if [ -z "${CONFIG:-}" ]; then
+  if $PY -P -c "import vibetensor as vt, sys; sys.exit(0 if vt.cuda.is_available() else 1)" 2>/dev/null; then
+    CONFIG=experiments/configs/h100.toml
+  else
+    CONFIG=experiments/configs/quick_cpu.toml
+  fi
+fi
+exec $PY -P -m vibetensor.experiments.cli run "$CONFIG" "$@"
