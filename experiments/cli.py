@@ -71,3 +71,7 @@ def main(argv=None) -> int:
     import vibetensor as vt
     print(vt.policy.describe().to_string(index=False))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
