@@ -1,0 +1,170 @@
+"""The backward engine's policies observed through probes: the gate's lock statistics, thread
+creation, routing, and two Python threads running backward concurrently."""
+import threading
+
+import numpy as np
+import pytest
+
+import vibetensor as vt
+
+C = vt._C
+
+
+def arr(t):
+    return np.from_dlpack(t)
+
+
+def chain_graph(n=200, size=64):
+    x = C._ops.full([size], 1.0)
+    x.requires_grad = True
+    y = x
+    for _ in range(n):
+        y = y * 1.001 + 0.0
+    return x, y
+
+
+@pytest.fixture(autouse=True)
+def restore_policies():
+    saved = C._policy_current()
+    yield
+    for k, v in saved.items():
+        C._policy_set(k, v)
+    C._reset_counters()
+    C._reset_lock_stats()
+
+
+@pytest.mark.parametrize("workers", ["caller", "pool", "spawn"])
+@pytest.mark.parametrize("routing", ["worker", "owner"])
+@pytest.mark.parametrize("gate", ["per_graph", "none", "global"])
+def test_every_engine_policy_gives_the_same_gradient(workers, routing, gate):
+    C._policy_apply_spec(f"autograd.workers={workers},autograd.routing={routing},autograd.gate={gate}")
+    x, y = chain_graph(50, 8)
+    C._backward([y], [C._ops.full([8], 1.0)], False)
+    np.testing.assert_allclose(arr(x.grad), np.full(8, 1.001 ** 50), rtol=1e-5)
+
+
+def lock_row(name):
+    return next((r for r in C._lock_stats() if r["name"] == name), None)
+
+
+def test_global_gate_is_one_lock_taken_per_backward():
+    C._policy_apply_spec("autograd.gate=global,probes.locks=on")
+    C._reset_lock_stats()
+    for _ in range(3):
+        x, y = chain_graph(5, 4)
+        C._backward([y], [C._ops.full([4], 1.0)], False)
+    assert lock_row("autograd.gate.global")["acquisitions"] == 3
+    g = lock_row("autograd.gate.per_graph")
+    assert g is None or g["acquisitions"] == 0
+
+
+def test_per_graph_gate_takes_a_lock_per_graph_and_not_the_global_one():
+    C._policy_apply_spec("autograd.gate=per_graph,probes.locks=on")
+    C._reset_lock_stats()
+    x, y = chain_graph(5, 4)
+    C._backward([y], [C._ops.full([4], 1.0)], False)
+    assert lock_row("autograd.gate.per_graph")["acquisitions"] == 1
+    g = lock_row("autograd.gate.global")
+    assert g is None or g["acquisitions"] == 0
+
+
+def test_spawn_creates_a_thread_per_backward_and_caller_none():
+    C._policy_apply_spec("probes.counters=on,autograd.workers=caller")
+    C._reset_counters()
+    x, y = chain_graph(5, 4)
+    C._backward([y], [C._ops.full([4], 1.0)], False)
+    assert dict(C._counters())["threads_created"] == 0
+    C._policy_set("autograd.workers", "spawn")
+    for _ in range(3):
+        x, y = chain_graph(5, 4)
+        C._backward([y], [C._ops.full([4], 1.0)], False)
+    assert dict(C._counters())["threads_created"] == 3
+
+
+def test_owner_routing_goes_through_the_owner_queue():
+    C._policy_apply_spec("probes.locks=on,autograd.routing=owner")
+    C._reset_lock_stats()
+    x, y = chain_graph(20, 4)
+    C._backward([y], [C._ops.full([4], 1.0)], False)
+    # every executed node routes its gradients through the owner thread's queue
+    assert lock_row("autograd.owner_queue")["acquisitions"] >= 20
+
+
+def run_threads(n_threads, gate, gil="released"):
+    C._policy_apply_spec(f"autograd.gate={gate},autograd.gil={gil},probes.locks=on")
+    C._reset_lock_stats()
+    results, errors = [None] * n_threads, []
+    barrier = threading.Barrier(n_threads)
+
+    def work(i):
+        try:
+            x, y = chain_graph(300, 256)
+            barrier.wait()
+            for _ in range(3):
+                C._backward([y], [C._ops.full([256], 1.0)], True)
+            results[i] = arr(x.grad).copy()
+        except Exception as e:  # surfaced below
+            errors.append(e)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(n_threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.parametrize("gate", ["per_graph", "global", "none"])
+def test_two_threads_run_independent_backward_passes(gate):
+    results = run_threads(2, gate)
+    for r in results:
+        np.testing.assert_allclose(r, np.full(256, 3 * 1.001 ** 300), rtol=1e-4)
+
+
+def test_global_gate_serializes_concurrent_backward_calls():
+    run_threads(4, "global")
+    g = lock_row("autograd.gate.global")
+    assert g["acquisitions"] == 12
+    # with four threads hammering one process-wide gate, some acquisitions must wait
+    assert g["contentions"] >= 1 and g["wait_total_ns"] > 0
+
+
+def test_gil_held_policy_still_computes_and_records_gil_time():
+    C._policy_apply_spec("autograd.gil=held,probes.counters=on")
+    C._reset_counters()
+    x, y = chain_graph(20, 4)
+    C._backward([y], [C._ops.full([4], 1.0)], False)
+    assert dict(C._counters())["gil_held_ns"] > 0
+
+
+def test_backward_twice_without_retain_graph_is_a_clear_error():
+    x = C._ops.full([3], 2.0)
+    x.requires_grad = True
+    y = x * x
+    C._backward([y], [C._ops.full([3], 1.0)], False)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        C._backward([y], [C._ops.full([3], 1.0)], False)
+
+
+def test_saved_tensor_modified_in_place_is_detected():
+    x = C._ops.full([3], 2.0)
+    x.requires_grad = True
+    h = x * 1.0
+    y = h * h
+    C._ops.mul_(h, 2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        C._backward([y], [C._ops.full([3], 1.0)], False)
+
+
+def test_dispatch_lookup_locked_map_counts_name_lookups():
+    a = C._ops.full([1], 1.0)
+    C._policy_apply_spec("probes.counters=on,dispatch.lookup=handle")
+    C._reset_counters()
+    for _ in range(10):
+        a + a
+    assert dict(C._counters())["name_lookups"] == 0
+    C._policy_set("dispatch.lookup", "locked_map")
+    for _ in range(10):
+        a + a
+    assert dict(C._counters())["name_lookups"] == 10
