@@ -9,6 +9,7 @@
 #include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
+#include "probes/scope.h"
 
 namespace vt::autograd {
 
@@ -83,6 +84,7 @@ bool route(GraphTask& task, const Edge& edge, Tensor grad) {
 }
 
 void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
+  VT_PROBE_SCOPE(autograd, fine, probes::any_scope_on(probes::Detail::fine) ? probes::intern_name(node->name()) : "");
   TensorList grads = std::move(task.buffers[node.get()]);
   task.buffers.erase(node.get());
   if (grads.size() < node->input_meta.size()) grads.resize(node->input_meta.size());
@@ -131,6 +133,7 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   VT_CHECK_VALUE(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "backward: got ", outputs.size(),
                  " tensors and ", grad_outputs.size(), " gradients; expected one gradient per tensor");
   probes::count(probes::Counter::backward_calls);
+  VT_PROBE_SCOPE(autograd, coarse, "backward");
   TensorList root_grads;
   std::vector<Edge> root_edges;
   for (size_t i = 0; i < outputs.size(); ++i) {

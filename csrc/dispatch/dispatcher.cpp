@@ -97,6 +97,7 @@ void Dispatcher::finalize() {
 }
 
 void Dispatcher::call_boxed(OperatorEntry& op_in, Stack& stack) {
+  VT_PROBE_SCOPE(dispatch, fine, op_in.name.c_str());
   OperatorEntry* op = &op_in;
   if (policy::dispatch_lookup.index() == int(policy::DispatchLookup::locked_map)) [[unlikely]]
     op = &find_locked(op_in.name.c_str());

@@ -13,6 +13,7 @@
 #include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
+#include "probes/scope.h"
 
 namespace vt {
 
@@ -143,6 +144,7 @@ class TypedOp<R(Args...)> {
   explicit TypedOp(const char* name) : name_(name), entry_(&Dispatcher::get().entry(name)) {}
 
   R operator()(Args... args) const {
+    VT_PROBE_SCOPE(op, fine, name_);
     OperatorEntry* op = entry_;
     if (policy::dispatch_lookup.index() == int(policy::DispatchLookup::locked_map)) [[unlikely]]
       op = &Dispatcher::get().find_locked(name_);

@@ -53,6 +53,9 @@ Policy probes_locks("probes.locks", {"off", "on"},
 Policy probes_counters("probes.counters", {"off", "on"},
     "event counters: ops dispatched, name lookups, allocator hits/misses, syncs, threads created, GIL-held time",
     "(probe)", false);
+Policy probes_trace("probes.trace", {"off", "on"},
+    "per-thread event rings of ops, backward nodes, allocations and syncs, exported as a Chrome/Kineto trace",
+    "(probe)", false);
 
 const std::map<std::string, std::map<std::string, std::string>>& presets() {
   static const std::map<std::string, std::map<std::string, std::string>> p = [] {

@@ -20,11 +20,12 @@ enum class KernelsCache { lockfree, locked };
 enum class ProbesNvtx { off, coarse, fine };
 enum class ProbesLocks { off, on };
 enum class ProbesCounters { off, on };
+enum class ProbesTrace { off, on };
 
 extern Policy dispatch_lookup, dispatch_stack_copy;
 extern Policy autograd_gate, autograd_gil, autograd_workers, autograd_routing;
 extern Policy alloc_cuda, alloc_split, alloc_segments, alloc_lock;
 extern Policy scalars_cuda, kernels_cache;
-extern Policy probes_nvtx, probes_locks, probes_counters;
+extern Policy probes_nvtx, probes_locks, probes_counters, probes_trace;
 
 }  // namespace vt::policy

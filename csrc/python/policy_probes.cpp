@@ -7,6 +7,7 @@
 #include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
+#include "probes/trace_ring.h"
 #include "python/bindings.h"
 
 namespace vt::python {
@@ -60,6 +61,22 @@ void bind_policy_and_probes(nb::module_& m) {
     return false;
 #endif
   });
+
+  m.def("_trace_drain", [] {
+    nb::list out;
+    for (const auto& e : probes::drain_trace_events())
+      out.append(nb::make_tuple(e.begin_ns, e.end_ns, e.name, probes::category_name(e.cat), e.tid));
+    return out;
+  });
+  m.def("_trace_dropped", &probes::dropped_trace_events);
+  m.def("_trace_clock_ns", &probes::trace_clock_ns);
+  // A Python range (step, forward, ...) that began at begin_ns (trace clock) and ends now.
+  m.def("_trace_record", [](const std::string& name, uint64_t begin_ns) {
+    probes::trace_end(probes::Category::python, probes::intern_name(name), begin_ns);
+  });
+  m.def("_nvtx_compiled", &probes::nvtx_compiled);
+  m.def("_nvtx_push", [](const std::string& name) { probes::nvtx_push(probes::Category::python, probes::intern_name(name)); });
+  m.def("_nvtx_pop", &probes::nvtx_pop);
 
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
