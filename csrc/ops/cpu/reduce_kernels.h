@@ -199,6 +199,26 @@ void outer_reduce(const T* x, T* y, int64_t O, int64_t R, int64_t I, const Op& o
   }
 }
 
+// sum over i < n of f(i), with kLanes independent accumulators so it vectorizes.
+template <class A, class F>
+inline A lane_sum(int64_t n, F f) {
+  A acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int j = 0; j < kLanes; ++j) acc[j] += f(i + j);
+  for (; i < n; ++i) acc[0] += f(i);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  return acc[0];
+}
+
+// Runs body(task) for task < tasks, across threads when the whole job is large.
+template <class F>
+void for_tasks(int64_t tasks, int64_t work, F body) {
+#pragma omp parallel for schedule(static) if (reduce_in_parallel(work) && tasks > 1)
+  for (int64_t t = 0; t < tasks; ++t) body(t);
+}
+
 // Reduces the planned layout into y (O*I elements).
 template <class T, class Op>
 void run_reduction(const ReduceLayout& L, T* y, const Op& op) {

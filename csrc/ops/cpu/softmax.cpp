@@ -28,26 +28,6 @@ SoftmaxLayout layout_of(IntArrayRef sizes, int64_t d) {
   return L;
 }
 
-// sum over i < n of f(i), with kLanes independent accumulators so it vectorizes.
-template <class A, class F>
-inline A lane_sum(int64_t n, F f) {
-  A acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] += f(i + j);
-  for (; i < n; ++i) acc[0] += f(i);
-  for (int w = kLanes / 2; w > 0; w /= 2)
-    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
-  return acc[0];
-}
-
-// Runs body(task) for task < tasks, across threads when the whole job is large.
-template <class F>
-void for_tasks(int64_t tasks, int64_t work, F body) {
-#pragma omp parallel for schedule(static) if (reduce_in_parallel(work) && tasks > 1)
-  for (int64_t t = 0; t < tasks; ++t) body(t);
-}
-
 template <class T, bool Log>
 void softmax_forward(const T* x, T* y, SoftmaxLayout L) {
   using A = opmath_t<T>;
