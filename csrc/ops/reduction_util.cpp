@@ -43,4 +43,11 @@ void check_nonempty_reduction(IntArrayRef sizes, const ReductionDims& rd, bool d
                    " to have non-zero size, but the input has shape ", shape_str(sizes));
 }
 
+LossReduction parse_loss_reduction(const std::string& reduction, const char* op) {
+  if (reduction == "mean") return LossReduction::Mean;
+  if (reduction == "sum") return LossReduction::Sum;
+  if (reduction == "none") return LossReduction::None;
+  detail::throw_error(ErrorKind::Value, op, ": reduction must be 'mean', 'sum' or 'none', got '", reduction, "'");
+}
+
 }  // namespace vt

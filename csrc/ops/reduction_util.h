@@ -1,6 +1,7 @@
 #pragma once
 // Which dims a reduction reduces, and the shapes of its result, shared by the reduction kernels
 // of every device and their autograd formulas.
+#include <string>
 #include <vector>
 
 #include "ops/ops.h"
@@ -23,5 +24,9 @@ IntList reduced_dim_list(const ReductionDims& rd);
 
 // For min/max style reductions: a reduced dim of size 0 has no identity to return.
 void check_nonempty_reduction(IntArrayRef sizes, const ReductionDims& rd, bool dim_given, const char* op);
+
+// The reduction argument of the losses: "none" | "mean" | "sum"; ValueError naming the string otherwise.
+enum class LossReduction { None, Mean, Sum };
+LossReduction parse_loss_reduction(const std::string& reduction, const char* op);
 
 }  // namespace vt
