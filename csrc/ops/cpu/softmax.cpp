@@ -38,8 +38,9 @@ void softmax_forward(const T* x, T* y, SoftmaxLayout L) {
       T* __restrict__ yr = y + o * N;
       A m = reduce_row(xr, N, MaxMinOp<T, true>{});
       if constexpr (Log) {
-        A lse = m + std::log(lane_sum<A>(N, [&](int64_t i) { return exp_acc(A(xr[i]) - m); }));
-        for (int64_t i = 0; i < N; ++i) yr[i] = T(A(xr[i]) - lse);
+        // (x - m) - log(s), not x - (m + log(s)): the latter loses the digits of x - m when |m| is large.
+        A log_s = std::log(lane_sum<A>(N, [&](int64_t i) { return exp_acc(A(xr[i]) - m); }));
+        for (int64_t i = 0; i < N; ++i) yr[i] = T((A(xr[i]) - m) - log_s);
       } else {
         A* __restrict__ e = std::is_same_v<A, T> ? reinterpret_cast<A*>(yr) : scratch<A>(N);
         for (int64_t i = 0; i < N; ++i) e[i] = exp_acc(A(xr[i]) - m);
@@ -64,9 +65,9 @@ void softmax_forward(const T* x, T* y, SoftmaxLayout L) {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t j = 0; j < w; ++j) s[j] += exp_acc(A(xb[n * I + j]) - m[j]);
     if constexpr (Log) {
-      for (int64_t j = 0; j < w; ++j) s[j] = m[j] + std::log(s[j]);
+      for (int64_t j = 0; j < w; ++j) s[j] = std::log(s[j]);
       for (int64_t n = 0; n < N; ++n)
-        for (int64_t j = 0; j < w; ++j) yb[n * I + j] = T(A(xb[n * I + j]) - s[j]);
+        for (int64_t j = 0; j < w; ++j) yb[n * I + j] = T((A(xb[n * I + j]) - m[j]) - s[j]);
     } else {
       for (int64_t j = 0; j < w; ++j) s[j] = A(1) / s[j];
       for (int64_t n = 0; n < N; ++n)
