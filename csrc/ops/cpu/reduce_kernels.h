@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ops/cpu/vec_math.h"
 
 namespace vt::cpu {
 
@@ -102,6 +103,12 @@ typename Op::A reduce_row(const T* __restrict__ x, int64_t n, const Op& op) {
   return acc[0];
 }
 
+// float max / min rows use explicit vectors (Note [Explicit vectors] in vec_math.h).
+template <bool IsMax>
+float reduce_row(const float* x, int64_t n, const MaxMinOp<float, IsMax>&) {
+  return extreme_f32<IsMax>(x, n);
+}
+
 inline bool reduce_in_parallel(int64_t work) {
   return work >= kReduceGrain && omp_get_max_threads() > 1 && !omp_in_parallel();
 }
@@ -153,6 +160,12 @@ void reduce_rows(const T* x, int64_t R, int64_t I, int64_t w, typename Op::A* __
     const T* __restrict__ row = x + r * I;
     for (int64_t j = 0; j < w; ++j) acc[j] = op.step(acc[j], row[j]);
   }
+}
+
+template <bool IsMax>
+void reduce_rows(const float* x, int64_t R, int64_t I, int64_t w, float* acc, const MaxMinOp<float, IsMax>& op) {
+  for (int64_t j = 0; j < w; ++j) acc[j] = op.identity();
+  for (int64_t r = 0; r < R; ++r) extreme_into_f32<IsMax>(acc, x + r * I, w);
 }
 
 // y[o*I + i] = finish(reduce over r of x[(o*R + r)*I + i]).
