@@ -1,6 +1,8 @@
 // CPU dropout: the forward kernel, the masked forward for autograd and the backward helper.
 #include "ops/cpu/dropout.h"
 
+#include <cmath>
+
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
 #include "ops/random/philox.h"
@@ -11,8 +13,9 @@ namespace vt::cpu {
 // Element i of the (row-major) input is kept when uniform(seed, offset + i) < 1 - p, with
 // offset a fresh range of numel counters reserved from the global Philox generator (Note
 // [Philox streams]); so the mask depends on the seed and the number of numbers drawn before,
-// not on threads. Kept elements are scaled by 1 / (1 - p). train=False or p == 0 returns the
-// input itself; p == 1 gives zeros without drawing numbers.
+// not on threads. The output is input * mask * (1 / (1 - p)) and the gradient grad * mask *
+// (1 / (1 - p)), with the bool mask saved by the autograd node. train=False or p == 0 returns
+// the input itself; p == 1 gives zeros without drawing numbers.
 
 namespace {
 
@@ -28,15 +31,18 @@ Tensor dropout_cpu(const Tensor& input, double p, bool train) {
   return dropout_with_mask(input, p).out;
 }
 
+// uniform(seed, c) < keep compared on the integers: uniform is (bits >> 11) * 2^-53, so it is
+// below keep exactly when bits >> 11 is below ceil(keep * 2^53).
 template <class T>
 void masked_scale(const T* x, T* out, bool* mask, int64_t n, uint64_t seed, uint64_t offset, double keep) {
   using A = opmath_t<T>;
-  A scale = A(1.0 / keep);
+  const uint64_t threshold = uint64_t(std::ceil(keep * 9007199254740992.0));
+  const A scale = A(1.0 / keep);
 #pragma omp parallel for schedule(static) if (n >= kParallelGrain && !omp_in_parallel())
   for (int64_t i = 0; i < n; ++i) {
-    bool k = random::uniform(seed, offset + uint64_t(i)) < keep;
+    bool k = (random::bits64(seed, offset + uint64_t(i)) >> 11) < threshold;
     mask[i] = k;
-    out[i] = k ? T(A(x[i]) * scale) : T(A(0));
+    out[i] = T(A(x[i]) * (A(k) * scale));  // a product, as torch: a dropped inf or nan gives nan
   }
 }
 
@@ -68,7 +74,7 @@ Tensor dropout_backward(const Tensor& grad, const Tensor& mask, double scale) {
   VT_DISPATCH_FLOATING(grad.dtype(), "dropout_backward", [&]<class T>() {
     using A = opmath_t<T>;
     A s = A(scale);
-    elementwise<T, T, bool>(out, {&grad, &mask}, [s](T g, bool k) { return k ? A(g) * s : A(0); });
+    elementwise<T, T, bool>(out, {&grad, &mask}, [s](T g, bool k) { return A(g) * (A(k) * s); });
   });
   return out;
 }

@@ -5,8 +5,9 @@
 #include <bit>
 #include <cstring>
 
-// The width-8 instantiations take 32-byte vectors, which GCC notes would be passed differently
+// The width-8 helpers return 32-byte vectors, which GCC notes would be returned differently
 // without AVX; they are always inlined into the AVX2 entry points, never called across an ABI.
+// (Vector arguments are taken by reference for the same reason.)
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace vt::cpu {
@@ -43,7 +44,7 @@ struct Vec {
   using I = typename VecTypes<W>::I;
   using U = typename VecTypes<W>::U;
   static VT_VINLINE F load(const float* p) { F v; std::memcpy(&v, p, sizeof v); return v; }
-  static VT_VINLINE void store(float* p, F v) { std::memcpy(p, &v, sizeof v); }
+  static VT_VINLINE void store(float* p, const F& v) { std::memcpy(p, &v, sizeof v); }
   static VT_VINLINE F splat(float x) { return F{} + x; }
   // The first n (< W) elements of p; the other lanes hold `fill`.
   static VT_VINLINE F load_tail(const float* p, int64_t n, float fill) {
@@ -51,10 +52,10 @@ struct Vec {
     for (int64_t i = 0; i < n; ++i) v[i] = p[i];
     return v;
   }
-  static VT_VINLINE void store_tail(float* p, F v, int64_t n) {
+  static VT_VINLINE void store_tail(float* p, const F& v, int64_t n) {
     for (int64_t i = 0; i < n; ++i) p[i] = v[i];
   }
-  static VT_VINLINE float sum(F v) {
+  static VT_VINLINE float sum(const F& v) {
     float s = 0.0f;
     for (int i = 0; i < W; ++i) s += v[i];
     return s;
@@ -66,7 +67,7 @@ struct Vec {
 // ln(FLT_MAX)] the arithmetic is meaningless and the result is replaced by 0 or inf; NaN
 // propagates through the arithmetic.
 template <int W>
-VT_VINLINE typename Vec<W>::F vexp(typename Vec<W>::F x) {
+VT_VINLINE typename Vec<W>::F vexp(const typename Vec<W>::F& x) {
   using V = Vec<W>;
   using F = typename V::F;
   using I = typename V::I;
@@ -92,7 +93,7 @@ VT_VINLINE typename Vec<W>::F vexp(typename Vec<W>::F x) {
 }
 
 template <bool IsMax, int W>
-VT_VINLINE typename Vec<W>::F vextreme(typename Vec<W>::F acc, typename Vec<W>::F x) {
+VT_VINLINE typename Vec<W>::F vextreme(const typename Vec<W>::F& acc, const typename Vec<W>::F& x) {
   return ((x != x) | (IsMax ? x > acc : x < acc)) ? x : acc;
 }
 template <bool IsMax>
