@@ -82,6 +82,12 @@ def test_softmax_low_precision_forward(dtype):
             torch.testing.assert_close(got.float(), getattr(torch, name)(x.float(), dim), rtol=2e-2, atol=2e-2)
 
 
+def test_softmax_zero_dim():
+    s = torch.tensor(1.5)
+    assert_close(ops.softmax(to_vt(s), 0), torch.softmax(s, 0))
+    assert_close(ops.log_softmax(to_vt(s), -1), torch.log_softmax(s, -1))
+
+
 def test_softmax_errors():
     with pytest.raises(IndexError):
         ops.softmax(to_vt(leaf((3, 4))), 2)
@@ -311,6 +317,16 @@ def test_sdpa_dropout_is_seeded():
     c = to_torch(ops.scaled_dot_product_attention(q, k, v, None, 0.0))
     torch.testing.assert_close(a, b)
     assert not torch.allclose(a, c)
+
+
+def test_sdpa_mask_dtypes():
+    require_matmul()
+    q, k, v = (leaf((2, 4, 8), torch.float32, s) for s in (1, 2, 3))
+    m64 = leaf((4, 4), torch.float64, 4)
+    out = ops.scaled_dot_product_attention(to_vt(q), to_vt(k), to_vt(v), to_vt(m64))
+    assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=m64.float()), rtol=1e-5, atol=1e-5)
+    with pytest.raises(TypeError, match="attn_mask"):
+        ops.scaled_dot_product_attention(to_vt(q), to_vt(k), to_vt(v), to_vt(torch.ones(4, 4, dtype=torch.int64)))
 
 
 def test_sdpa_errors():

@@ -33,7 +33,13 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   } else if (attn_mask) {
     // A bool mask marks the positions that take part; a float mask is added to the scores.
     if (attn_mask->dtype() == DType::Bool) scores = ops::masked_fill(scores, ops::logical_not(*attn_mask), neg_inf);
-    else scores = ops::add(scores, *attn_mask, Scalar(int64_t(1)));
+    else {
+      VT_CHECK_TYPE(is_floating(attn_mask->dtype()), op, ": attn_mask must be a bool or floating point tensor, got ",
+                    attn_mask->dtype());
+      // In the scores' dtype, so a float64 mask does not promote a float32 attention.
+      Tensor m = attn_mask->dtype() == scores.dtype() ? *attn_mask : ops::to_dtype(*attn_mask, scores.dtype());
+      scores = ops::add(scores, m, Scalar(int64_t(1)));
+    }
   }
   Tensor attn = ops::softmax(scores, -1);
   if (dropout_p > 0.0) attn = ops::dropout(attn, dropout_p, true);
