@@ -1,7 +1,7 @@
 #pragma once
 // The CPU reduction engine: a tensor reduced over some of its dims, viewed as a contiguous
-// [O, R, I] buffer. See Note [Reduction layouts]. Used by reduce.cpp and by the fused
-// backward kernels that need row or column sums.
+// [O, R, I] buffer. See Note [Reduction layouts]. Used by reduce.cpp; the row helpers
+// (reduce_row, lane_sum, for_tasks) also by the softmax and normalization kernels.
 #include <omp.h>
 
 #include <cmath>
@@ -25,8 +25,9 @@ namespace vt::cpu {
 // the compiler vectorizes it without reassociating, and pairwise over leaves of kLeaf elements
 // so float sums of long rows stay accurate. I > 1 is the outer reduction: rows of a block of
 // up to kBlock kept elements are accumulated into a small buffer, vectorized along the kept
-// dim (the bias-gradient sum over the batch), pairwise over leaves of kRowLeaf rows.
-// Work above kParallelGrain elements is split across OpenMP threads: over rows or column
+// dim (the bias-gradient sum over the batch), pairwise over leaves of kRowLeaf rows. float
+// max / min rows use explicit vectors instead (Note [Explicit vectors] in vec_math.cpp).
+// Work above kReduceGrain elements is split across OpenMP threads: over rows or column
 // blocks when there are enough of them, else each row is cut into chunks whose partial
 // results are merged in order (deterministic for a given thread count).
 
