@@ -1,0 +1,84 @@
+// CPU dropout: the forward kernel, the masked forward for autograd and the backward helper.
+#include "ops/cpu/dropout.h"
+
+#include <cmath>
+
+#include "ops/cpu/elementwise_util.h"
+#include "ops/cpu/loops.h"
+#include "ops/random/philox.h"
+
+namespace vt::cpu {
+
+// Note [Dropout]
+// Element i of the (row-major) input is kept when uniform(seed, offset + i) < 1 - p, with
+// offset a fresh range of numel counters reserved from the global Philox generator (Note
+// [Philox streams]); so the mask depends on the seed and the number of numbers drawn before,
+// not on threads. The output is input * mask * (1 / (1 - p)) and the gradient grad * mask *
+// (1 / (1 - p)), with the bool mask saved by the autograd node. train=False or p == 0 returns
+// the input itself; p == 1 gives zeros without drawing numbers.
+
+namespace {
+
+void check_p(double p) {
+  VT_CHECK_VALUE(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, but got ", p);
+}
+
+Tensor dropout_cpu(const Tensor& input, double p, bool train) {
+  check_p(p);
+  if (!train || p == 0.0) return input;
+  VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
+  if (p == 1.0) return ops::zeros(DimVector(input.sizes()).vec(), input.dtype(), input.device());
+  return dropout_with_mask(input, p).out;
+}
+
+// uniform(seed, c) < keep compared on the integers: uniform is (bits >> 11) * 2^-53, so it is
+// below keep exactly when bits >> 11 is below ceil(keep * 2^53).
+template <class T>
+void masked_scale(const T* x, T* out, bool* mask, int64_t n, uint64_t seed, uint64_t offset, double keep) {
+  using A = opmath_t<T>;
+  const uint64_t threshold = uint64_t(std::ceil(keep * 9007199254740992.0));
+  const A scale = A(1.0 / keep);
+#pragma omp parallel for schedule(static) if (n >= kParallelGrain && !omp_in_parallel())
+  for (int64_t i = 0; i < n; ++i) {
+    bool k = (random::bits64(seed, offset + uint64_t(i)) >> 11) < threshold;
+    mask[i] = k;
+    out[i] = T(A(x[i]) * (A(k) * scale));  // a product, as torch: a dropped inf or nan gives nan
+  }
+}
+
+}  // namespace
+
+DropoutForward dropout_with_mask(const Tensor& input, double p) {
+  check_p(p);
+  VT_CHECK(input.device().is_cpu(), "dropout: the CPU kernel got a tensor on ", input.device());
+  VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
+  Tensor x;
+  {
+    NoGradGuard no_grad;
+    x = ops::contiguous(input);
+  }
+  DropoutForward f;
+  f.out = empty_tensor(input.sizes(), input.dtype(), input.device());
+  f.mask = empty_tensor(input.sizes(), DType::Bool, input.device());
+  int64_t n = input.numel();
+  uint64_t offset = random::reserve(uint64_t(n));
+  uint64_t seed = random::seed();
+  VT_DISPATCH_FLOATING(input.dtype(), "dropout", [&]<class T>() {
+    masked_scale(x.data<T>(), f.out.data<T>(), f.mask.data<bool>(), n, seed, offset, 1.0 - p);
+  });
+  return f;
+}
+
+Tensor dropout_backward(const Tensor& grad, const Tensor& mask, double scale) {
+  Tensor out = empty_tensor(mask.sizes(), grad.dtype(), grad.device());
+  VT_DISPATCH_FLOATING(grad.dtype(), "dropout_backward", [&]<class T>() {
+    using A = opmath_t<T>;
+    A s = A(scale);
+    elementwise<T, T, bool>(out, {&grad, &mask}, [s](T g, bool k) { return A(g) * (A(k) * s); });
+  });
+  return out;
+}
+
+VT_REGISTER_KERNEL("vt::dropout", CPU, dropout_cpu);
+
+}  // namespace vt::cpu
