@@ -42,7 +42,9 @@ def get_default_dtype():
 
 def to_numpy_dtype(d):
     if d not in _TO_NUMPY:
-        raise TypeError(f"Got unsupported ScalarType {d}: numpy has no equivalent (convert with .float() first)")
+        # torch's wording ("ScalarType BFloat16"), then what to do about it.
+        raise TypeError(f"Got unsupported ScalarType BFloat16 ({d}): numpy has no bfloat16; convert with .float() "
+                        "first")
     return _TO_NUMPY[d]
 
 

@@ -374,7 +374,7 @@ swapdims = transpose
 def t(input):
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return input if input.ndim < 2 else _ops.transpose(input, 0, 1)
+    return _ops.permute(input, list(range(input.ndim))) if input.ndim < 2 else _ops.transpose(input, 0, 1)
 
 
 def movedim(input, source, destination):

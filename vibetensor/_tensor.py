@@ -94,7 +94,7 @@ def contiguous(self, memory_format=None):
 
 
 def _T(self):
-    return self if self.ndim < 2 else _ops.permute(self, list(range(self.ndim - 1, -1, -1)))
+    return _ops.permute(self, list(range(self.ndim - 1, -1, -1)))
 
 
 def _mT(self):
@@ -334,13 +334,55 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 def _inplace_of(fn, name):
     # In-place unary ops not in the catalogue: the out-of-place result copied into self (copy_
-    # moves its history onto self under autograd).
+    # moves its history onto self under autograd). Under autograd the op runs on a clone, so a
+    # backward that needs the input (log, abs, pow, ...) saves the clone, not the overwritten self.
     def method(self, *args):
-        _ops.copy_(self, fn(self, *args), False)
+        src = _ops.clone(self) if self.requires_grad and _C.is_grad_enabled() else self
+        _ops.copy_(self, fn(src, *args), False)
         return self
     method.__name__ = name
     method.__doc__ = f"In-place {name[:-1]}: self.copy_(self.{name[:-1]}())"
     return method
+
+
+def _augmented(op):
+    """x += y etc.: the C++ operator returns a new wrapper of the same tensor; Python rebinds x to
+    what the operator returns, so return self to keep x's identity (and Parameter class)."""
+    def method(self, other):
+        if isinstance(other, np.generic):
+            other = other.item()
+        result = op(self, other)
+        return self if result is not NotImplemented else result
+    method.__name__ = op.__name__
+    return method
+
+
+# numpy scalars (np.float32(2) * t, t * np.int64(3)) reach the tensor through numpy's ufunc
+# override protocol once the C++ operator has returned NotImplemented, so the operators' fast
+# path stays free of numpy checks.
+_UFUNC_OPS = {
+    "add": lambda a, b: a + b, "subtract": lambda a, b: a - b, "multiply": lambda a, b: a * b,
+    "true_divide": lambda a, b: a / b, "divide": lambda a, b: a / b, "power": lambda a, b: a ** b,
+    "maximum": F.maximum, "minimum": F.minimum, "equal": lambda a, b: a == b, "not_equal": lambda a, b: a != b,
+    "less": lambda a, b: a < b, "less_equal": lambda a, b: a <= b, "greater": lambda a, b: a > b,
+    "greater_equal": lambda a, b: a >= b, "logical_and": F.logical_and, "logical_or": F.logical_or,
+}
+
+
+def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+    fn = _UFUNC_OPS.get(ufunc.__name__)
+    if method != "__call__" or kwargs or fn is None or len(inputs) != 2:
+        return NotImplemented
+    args = []
+    for x in inputs:
+        if isinstance(x, np.generic) or (isinstance(x, np.ndarray) and x.ndim == 0):
+            x = x.item()
+        elif not isinstance(x, (Tensor, numbers.Number)):
+            return NotImplemented  # numpy arrays: convert explicitly with vt.tensor / vt.from_numpy
+        args.append(x)
+    if not isinstance(args[0], Tensor) and not isinstance(args[1], Tensor):
+        return NotImplemented
+    return fn(*args)  # a Python number on the left goes through the tensor's reflected operator
 
 
 # --- Python protocol ------------------------------------------------------------------------
@@ -470,7 +512,10 @@ _METHODS = {
     "__repr__": __repr__, "__str__": __repr__, "__format__": __format__, "__bool__": __bool__,
     "__float__": __float__, "__int__": __int__, "__index__": __index__, "__iter__": __iter__,
     "__contains__": __contains__, "__getitem__": _indexing.getitem, "__setitem__": _indexing.setitem,
-    "__array__": __array__, "__deepcopy__": __deepcopy__, "__pos__": lambda self: self,
+    "__array__": __array__, "__array_ufunc__": __array_ufunc__, "__deepcopy__": __deepcopy__,
+    "__pos__": lambda self: self,
+    "__iadd__": _augmented(Tensor.__iadd__), "__isub__": _augmented(Tensor.__isub__),
+    "__imul__": _augmented(Tensor.__imul__), "__itruediv__": _augmented(Tensor.__itruediv__),
 }
 
 for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "rsqrt", "neg", "abs", "sin", "cos", "pow", "square",
@@ -491,8 +536,6 @@ def install():
         setattr(Tensor, name, fn)
     for name, prop in _PROPERTIES.items():
         setattr(Tensor, name, prop)
-    # numpy defers to the tensor's reflected operators (np.float32(2) * t is a tensor).
-    Tensor.__array_priority__ = 1000
 
 
 install()
