@@ -334,10 +334,12 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
 
 def _inplace_of(fn, name):
     # In-place unary ops not in the catalogue: the out-of-place result copied into self (copy_
-    # moves its history onto self under autograd). Under autograd the op runs on a clone, so a
-    # backward that needs the input (log, abs, pow, ...) saves the clone, not the overwritten self.
+    # moves its history onto self under autograd). Under autograd the op runs on a copy, so a
+    # backward that needs the input (log, abs, pow, ...) reads the copy, not the overwritten self.
+    # The copy is self * 1: MulBackward reads only the constant, while CloneBackward0 currently
+    # checks its (unused) saved input and would see self's version bump.
     def method(self, *args):
-        src = _ops.clone(self) if self.requires_grad and _C.is_grad_enabled() else self
+        src = _ops.mul(self, 1) if self.requires_grad and _C.is_grad_enabled() else self
         _ops.copy_(self, fn(src, *args), False)
         return self
     method.__name__ = name
