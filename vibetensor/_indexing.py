@@ -83,13 +83,15 @@ def _apply_basic(t, index):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in "
                              "C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {t.ndim}")
-    view, d, adv = t, 0, []
+    # d: the dim of `view` the next item applies to; src: the same dim counted in t (for errors).
+    view, d, src, adv = t, 0, 0, []
     for it in items:
         if it is None:
             view = _ops.unsqueeze(view, d)
             d += 1
         elif it is Ellipsis:
             d += t.ndim - consumed
+            src += t.ndim - consumed
         elif isinstance(it, builtins.bool):
             view = _ops.unsqueeze(view, d)
             if not it:
@@ -98,8 +100,9 @@ def _apply_basic(t, index):
         elif isinstance(it, int):
             size = view.shape[d]
             if not -size <= it < size:
-                raise IndexError(f"index {it} is out of bounds for dimension {d} with size {size}")
+                raise IndexError(f"index {it} is out of bounds for dimension {src} with size {size}")
             view = _ops.select(view, d, it)
+            src += 1
         elif isinstance(it, slice):
             step = 1 if it.step is None else int(it.step)
             if step <= 0:
@@ -109,31 +112,36 @@ def _apply_basic(t, index):
             if not (start == 0 and stop == size and step == 1):
                 view = _ops.slice(view, d, start, builtins.max(start, stop), step)
             d += 1
+            src += 1
         else:  # an index tensor
-            adv.append((d, it))
+            adv.append((d, it, src))
             d += _consumed(it)
+            src += _consumed(it)
     return view, adv
 
 
-def _mask_positions(view, d, mask):
-    """The integer indices (one per mask dim) of a bool mask applied at view dim d."""
+def _mask_positions(view, d, mask, src):
+    """The integer indices (one per mask dim) of a bool mask applied at view dim d (dim src of the
+    indexed tensor), as (view dim, index tensor, src dim)."""
     expected = list(view.shape[d:d + mask.ndim])
     if list(mask.shape) != expected:
-        raise IndexError(f"The shape of the mask {list(mask.shape)} at index {d} does not match the shape of the "
-                         f"indexed tensor {list(view.shape)} at index {d}")
-    return [(d + j, _factories.tensor(p, dtype=_dtype.int64, device=view.device))
+        j = next(j for j, (m, e) in enumerate(zip(mask.shape, expected + [None] * mask.ndim)) if m != e)
+        raise IndexError(f"The shape of the mask {list(mask.shape)} at index {j} does not match the shape of the "
+                         f"indexed tensor {list(view.shape)} at index {d + j}")
+    return [(d + j, _factories.tensor(p, dtype=_dtype.int64, device=view.device), src + j)
             for j, p in enumerate(np.nonzero(_interop.host_values(mask)))]
 
 
-def _checked(view, d, idx):
-    """idx as int64 with negative entries wrapped; IndexError for entries out of range of dim d."""
+def _checked(view, d, idx, src):
+    """idx as int64 with negative entries wrapped; IndexError for entries out of range of dim d
+    (dim src of the indexed tensor)."""
     size = view.shape[d]
     values = _interop.host_values(idx)
     if values.size:
         lo, hi = int(values.min()), int(values.max())
         if lo < -size or hi >= size:
             bad = hi if hi >= size else lo
-            raise IndexError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+            raise IndexError(f"index {bad} is out of bounds for dimension {src} with size {size}")
     else:
         lo = 0
     if idx.dtype is not _dtype.int64:
@@ -148,34 +156,34 @@ def _apply_advanced(view, adv):
     if len(adv) == 1 and adv[0][1].dtype is _dtype.bool and adv[0][0] == 0 and adv[0][1].ndim == view.ndim:
         mask = adv[0][1]
         if list(mask.shape) != list(view.shape):
-            _mask_positions(view, 0, mask)  # raises the shape error
+            _mask_positions(view, 0, mask, adv[0][2])  # raises the shape error
         return _ops.masked_select(view, mask)
     indices = []
-    for d, idx in adv:
+    for d, idx, src in adv:
         if idx.dtype is _dtype.bool:
-            indices.extend(_mask_positions(view, d, idx))
+            indices.extend(_mask_positions(view, d, idx, src))
         else:
-            indices.append((d, _checked(view, d, idx)))
+            indices.append((d, _checked(view, d, idx, src), src))
     if len(indices) == 1:
-        d, idx = indices[0]
+        d, idx, _ = indices[0]
         out = _ops.index_select(view, d, _ops.reshape(idx, [-1]))
         if idx.ndim == 1:
             return out
         shape = list(view.shape)
         return _ops.reshape(out, shape[:d] + list(idx.shape) + shape[d + 1:])
     try:
-        bshape = list(F.broadcast_shapes(*(idx.shape for _, idx in indices)))
+        bshape = list(F.broadcast_shapes(*(idx.shape for _, idx, _ in indices)))
     except RuntimeError:
-        shapes = ", ".join(str(list(idx.shape)) for _, idx in indices)
+        shapes = ", ".join(str(list(idx.shape)) for _, idx, _ in indices)
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}") \
             from None
-    dims = [d for d, _ in indices]
+    dims = [d for d, _, _ in indices]
     rest = [d for d in range(view.ndim) if d not in dims]
     sizes = [view.shape[d] for d in dims]
     rest_sizes = [view.shape[d] for d in rest]
     flat = _ops.reshape(_ops.permute(view, dims + rest), [math.prod(sizes)] + rest_sizes)
     linear = None
-    for i, (_, idx) in enumerate(indices):
+    for i, (_, idx, _) in enumerate(indices):
         term = _ops.mul(idx, math.prod(sizes[i + 1:]))
         linear = term if linear is None else _ops.add(linear, term, 1)
     linear = _ops.expand(linear, bshape) if list(linear.shape) != bshape else linear
@@ -215,11 +223,23 @@ def _value_tensor(value, like, shape):
     return v
 
 
+def _number_for(dtype, value):
+    """A Python number assigned into a tensor is converted as torch does (floats truncate into
+    integer tensors)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if dtype is _dtype.bool:
+        return builtins.bool(value)
+    if not dtype.is_floating_point and isinstance(value, float):
+        return builtins.int(value)
+    return value
+
+
 def _assign(view, value):
     if isinstance(value, Tensor):
         _ops.copy_(view, _value_tensor(value, view, view.shape), False)
     else:
-        _ops.fill_(view, value)
+        _ops.fill_(view, _number_for(view.dtype, value))
 
 
 def _scatter(target, positions, value):
@@ -239,7 +259,7 @@ def _scatter(target, positions, value):
         src[uniq] = last
         new = _ops.index_select(v, 0, _factories.tensor(src, device=target.device)) if v.numel() else flat
     else:
-        new = value
+        new = _number_for(target.dtype, value)
     updated = _ops.where(hit_t, new, flat)
     _ops.copy_(target, _ops.reshape(updated, list(target.shape)), False)
 
@@ -261,12 +281,12 @@ def setitem(t, index, value):
         _assign(view, value)
         return
     if len(adv) == 1 and adv[0][1].dtype is _dtype.bool and (not isinstance(value, Tensor) or value.numel() == 1):
-        d, mask = adv[0]
+        d, mask, src = adv[0]
         expected = list(view.shape[d:d + mask.ndim])
         if list(mask.shape) != expected:
-            _mask_positions(view, d, mask)  # raises the shape error
+            _mask_positions(view, d, mask, src)  # raises the shape error
         m = _ops.reshape(mask, [1] * d + list(mask.shape) + [1] * (view.ndim - d - mask.ndim))
-        _ops.masked_fill_(view, m, value)
+        _ops.masked_fill_(view, m, value if isinstance(value, Tensor) else _number_for(view.dtype, value))
         return
     positions = _ops.reshape(_factories.arange(view.numel(), device=view.device), list(view.shape))
     _scatter(view, _apply_advanced(positions, adv), value)
