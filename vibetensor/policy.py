@@ -131,32 +131,44 @@ def override(*args, **kwargs):
 
 def describe():
     """A pandas DataFrame of every policy: name, value, default, values, description, mirrors,
-    fixed_after_first_use (and in_use). Its str is a readable table."""
+    fixed_after_first_use (and in_use). Its str lists one policy per paragraph."""
     import pandas as pd
 
     df = pd.DataFrame(_C._policy_describe(), columns=["name", "value", "default", "values", "description",
                                                       "mirrors", "fixed_after_first_use", "in_use"])
     df["values"] = df["values"].map(lambda v: ", ".join(v))
-    return _table_class()(df)
+    return _policy_table_class()(df)
 
 
 @functools.cache
-def _table_class():
+def _policy_table_class():
     import pandas as pd
 
-    class Table(pd.DataFrame):
-        """A DataFrame whose str shows every row and full-width text."""
+    class PolicyTable(pd.DataFrame):
+        """describe()'s DataFrame; str() is a text listing that fits a terminal."""
 
         @property
         def _constructor(self):
-            return Table
+            return PolicyTable
 
         def __str__(self):
-            with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
-                                   "display.max_colwidth", 60):
+            if not {"name", "value", "default", "values", "description"} <= {*self.columns}:
                 return pd.DataFrame.__str__(self)
+            width = max((len(n) for n in self["name"]), default=0)
+            lines = []
+            for row in self.itertuples(index=False):
+                changed = "" if row.value == row.default else f"  (default {row.default})"
+                fixed = ", fixed after first use" if getattr(row, "fixed_after_first_use", False) else ""
+                lines.append(f"{row.name:<{width}} = {row.value}{changed}    [{row.values}{fixed}]")
+                lines.append(f"{'':<{width}}   {row.description}")
+                mirrors = getattr(row, "mirrors", "")
+                if mirrors:
+                    lines.append(f"{'':<{width}}   mirrors: {mirrors}")
+            return "\n".join(lines)
 
-    return Table
+    PolicyTable.__module__ = __name__
+    PolicyTable.__qualname__ = "PolicyTable"
+    return PolicyTable
 
 
 def _load_toml(path):
