@@ -56,6 +56,18 @@ def test_errors_name_the_bad_value_and_list_the_valid_ones():
     assert vt.policy.get("autograd.gil") == "released"
 
 
+def test_validate_and_apply_spec():
+    vt.policy.validate({"autograd.gate": "global", "preset": "vibe"})
+    vt.policy.validate("autograd.gil=held")
+    assert vt.policy.get("autograd.gate") == "per_graph"  # validate changes nothing
+    with pytest.raises(ValueError, match="has no value 'x'"):
+        vt.policy.validate({"autograd.gate": "x"})
+    vt.policy.apply_spec("preset=vibe,autograd.gil=released")
+    assert vt.policy.get("autograd.gate") == "global" and vt.policy.get("autograd.gil") == "released"
+    with pytest.raises(TypeError, match="string"):
+        vt.policy.apply_spec({"autograd.gil": "held"})
+
+
 def test_override_restores_previous_values():
     with vt.policy.override({"autograd.gate": "global"}, **{"autograd.gil": "held"}):
         assert vt.policy.get("autograd.gate") == "global" and vt.policy.get("autograd.gil") == "held"

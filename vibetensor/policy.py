@@ -91,6 +91,20 @@ def set(*args, **kwargs):  # noqa: A001 (vt.policy.set, as the brief names it)
     _apply(_items(args, kwargs, "set"))
 
 
+def validate(*args, **kwargs):
+    """Checks policy names, values and presets as set() would, changing nothing (ValueError naming
+    the bad item and listing the valid ones)."""
+    _validate(_items(args, kwargs, "validate"))
+
+
+def apply_spec(spec):
+    """Applies a VT_POLICY-style spec: "preset=vibe,autograd.gate=per_graph" (items in order)."""
+    if not isinstance(spec, str):
+        raise TypeError(f"policy.apply_spec() takes a string such as 'preset=vibe,autograd.gate=per_graph', got "
+                        f"{type(spec).__name__}")
+    _apply(_parse_spec(spec))
+
+
 def get(name):
     """The current value of one policy."""
     if name not in current():

@@ -7,9 +7,17 @@ Lock statistics are recorded while probes.locks=on and counters while probes.cou
     d.counters, d.locks   # DataFrames of what happened in between
 """
 import dataclasses
+import os
 import time
 
 from vibetensor import _C
+
+# In a source checkout whose top-level probes/ folder holds more probe modules (ranges, trace,
+# ...), they are vibetensor.probes.<name> too; the wheel installs them into this package.
+_checkout_probes = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "probes")
+if os.path.isdir(_checkout_probes):
+    __path__.append(_checkout_probes)  # noqa: F821
 
 _LOCK_FIELDS = ["name", "acquisitions", "contentions", "wait_total_ns", "wait_max_ns", "hold_total_ns", "hold_max_ns"]
 # Cumulative lock fields (the max fields are not differences of snapshots).
