@@ -6,7 +6,6 @@ other branches)."""
 import math
 
 import numpy as np
-import pytest
 import torch
 
 import vibetensor as vt
@@ -119,4 +118,10 @@ def test_same_model_file_trains_identically():
     np.testing.assert_allclose(losses, tlosses, rtol=1e-5, atol=1e-5)
     assert_close(logits, tlogits, rtol=1e-4, atol=1e-4)
     for (n, p), (_, tp) in zip(m.named_parameters(), tm.named_parameters()):
+        if n.endswith("c_attn.bias"):
+            # The key bias gets an analytically zero gradient (softmax ignores a per-query constant);
+            # Adam normalizes its rounding noise into full-size steps, so only q and v parts compare.
+            for part in (slice(0, 16), slice(32, 48)):
+                assert_close(p[part], tp[part], rtol=1e-4, atol=1e-5)
+            continue
         assert_close(p, tp, rtol=1e-4, atol=1e-5)

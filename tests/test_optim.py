@@ -3,7 +3,6 @@ match to 1e-6, plus state_dict round trips, zero_grad and argument errors.
 
 The elementwise model runs on today's kernels; the Linear/MSE model needs matmul and mean (from
 other branches)."""
-import math
 
 import numpy as np
 import pytest

@@ -6,7 +6,6 @@ tensors returned by any op have the full API.
 """
 import builtins
 import copy as _copy
-import math
 import numbers
 
 import numpy as np
@@ -509,7 +508,7 @@ _METHODS = {
     "triu": F.triu, "tril": F.tril,
     # introspection
     "nelement": lambda self: self.numel(), "is_floating_point": F.is_floating_point,
-    "ndimension": lambda self: self.ndim, "is_contiguous": Tensor.is_contiguous,
+    "ndimension": lambda self: self.ndim,
     # Python protocol
     "__repr__": __repr__, "__str__": __repr__, "__format__": __format__, "__bool__": __bool__,
     "__float__": __float__, "__int__": __int__, "__index__": __index__, "__iter__": __iter__,

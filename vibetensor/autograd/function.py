@@ -81,44 +81,50 @@ class Function:
         diff = [i for i, o in enumerate(outs)
                 if isinstance(o, Tensor) and o.dtype.is_floating_point and id(o) not in ctx._non_differentiable
                 and id(outputs[i] if is_tuple else outputs) not in ctx._non_differentiable]
-        metas = [(list(o.shape), o.dtype, o.device) if isinstance(o, Tensor) else None for o in outs]
+        # The closure below is owned by the C++ node, which the outputs own: it must hold no
+        # tensors (a cycle through C++ that Python's GC cannot see), only their metadata.
+        out_metas = [(list(o.shape), o.dtype, o.device) if isinstance(o, Tensor) else None for o in outs]
+        in_metas = [(i, list(args[i].shape), args[i].dtype, args[i].requires_grad) for i in tensor_positions]
         n_args = len(args)
         name = f"{cls.__name__}Backward"
 
         def backward_fn(*grads):
-            full = [None] * len(outs)
+            full = [None] * len(out_metas)
             for slot, g in zip(diff, grads):
                 full[slot] = g
             if ctx.materialize_grads:
                 for i, g in enumerate(full):
-                    if g is None and metas[i] is not None:
-                        full[i] = _ops.full(metas[i][0], 0, metas[i][1], metas[i][2])
+                    if g is None and out_metas[i] is not None:
+                        shape, dtype, device = out_metas[i]
+                        full[i] = _ops.full(shape, 0, dtype, device)
             with no_grad():
                 result = cls.backward(ctx, *full)
             result = result if isinstance(result, tuple) else (result,)
             if len(result) < n_args or any(g is not None for g in result[n_args:]):
                 raise RuntimeError(f"function {name} returned an incorrect number of gradients (expected {n_args}, "
                                    f"got {len(result)})")
-            return tuple(_checked_grad(name, i, result[i], args[i]) for i in tensor_positions)
+            return tuple(_checked_grad(name, i, result[i], shape, dtype, requires_grad)
+                         for i, shape, dtype, requires_grad in in_metas)
 
         if diff:
             _C._record_function(backward_fn, name, tensor_inputs, [outs[i] for i in diff])
         return tuple(outs) if is_tuple else outs[0]
 
 
-def _checked_grad(name, index, g, inp):
-    """A gradient returned by a custom backward, checked against its input (summed when broadcast)."""
-    if g is None or not inp.requires_grad:
+def _checked_grad(name, index, g, shape, dtype, requires_grad):
+    """A gradient returned by a custom backward, checked against its input's shape and dtype
+    (summed when broadcast)."""
+    if g is None or not requires_grad:
         return None
     if not isinstance(g, Tensor):
         raise TypeError(f"function {name} returned a gradient of type {type(g).__name__} at index {index}; expected a "
                         "Tensor or None")
-    if tuple(g.shape) != tuple(inp.shape):
+    if list(g.shape) != shape:
         try:
-            g = _ops.sum_to_size(g, list(inp.shape))
+            g = _ops.sum_to_size(g, shape)
         except (RuntimeError, ValueError):
             raise RuntimeError(f"Function {name} returned an invalid gradient at index {index} - got {list(g.shape)} "
-                               f"but expected shape compatible with {list(inp.shape)}") from None
-    if g.dtype is not inp.dtype:
-        g = _ops.to_dtype(g, inp.dtype)
+                               f"but expected shape compatible with {shape}") from None
+    if g.dtype is not dtype:
+        g = _ops.to_dtype(g, dtype)
     return g
