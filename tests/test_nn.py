@@ -112,7 +112,7 @@ def test_setattr_registration_rules():
         m.buf = 3
     with pytest.raises(KeyError, match="already exists"):
         m.register_buffer("sub", vt.ones(1))
-    with pytest.raises(KeyError, match="contain \"\.\""):
+    with pytest.raises(KeyError, match=r"contain \"\.\""):
         m.register_parameter("a.b", None)
     with pytest.raises(TypeError, match="Parameter or None required"):
         m.register_parameter("x", vt.ones(1))
