@@ -1,4 +1,9 @@
-"""vibetensor: a research-instrumented eager deep-learning runtime."""
+"""vibetensor: a research-instrumented eager deep-learning runtime with a torch-like API.
+
+`import vibetensor as vt` gives tensors, factories, functional ops, autograd, nn and optim with
+torch's names and signatures. The VT_POLICY environment variable (e.g.
+VT_POLICY="preset=vibe,autograd.gate=per_graph") is applied at import; see vibetensor.policy.
+"""
 import os as _os
 
 # In a source checkout the top-level kernels/, probes/ and experiments/ folders are the
@@ -10,4 +15,50 @@ if _os.path.exists(_os.path.join(_root, "CMakeLists.txt")) and _os.path.isdir(_o
 from vibetensor import _blas  # noqa: E402
 
 _blas.preload()
-from vibetensor import _C  # noqa: E402,F401
+from vibetensor import _C  # noqa: E402
+from vibetensor import _tensor  # noqa: E402,F401  (installs the Tensor methods)
+from vibetensor._dtype import (  # noqa: E402
+    bfloat16, bool, dtype, float16, float32, float64, get_default_dtype, int32, int64)
+from vibetensor._factories import (  # noqa: E402
+    arange, as_tensor, empty, empty_like, full, full_like, ones, ones_like, rand, rand_like, randint, randint_like,
+    randn, randn_like, scalar_tensor, tensor, zeros, zeros_like)
+from vibetensor._functional import (  # noqa: E402
+    abs, add, all, allclose, amax, amin, any, argmax, argmin, bmm, broadcast_shapes, broadcast_tensors,
+    broadcast_to, cat, chunk, clamp, clamp_max, clamp_min, clone, concat, concatenate, cos, detach, div, dropout,
+    eq, equal, exp, flatten, gather, ge, gt, index_add, index_select, is_floating_point, is_tensor, isclose,
+    isfinite, isinf, isnan, le, log, log_softmax, logical_and, logical_not, logical_or, logsumexp, lt, masked_fill,
+    masked_select, matmul, max, maximum, mean, min, minimum, mm, movedim, mul, narrow, ne, neg, norm, numel,
+    permute, pow, reciprocal, relu, reshape, rsqrt, rsub, scatter_add, select, sigmoid, sin, softmax, split, sqrt,
+    square, squeeze, stack, std, sub, sum, swapaxes, swapdims, t, tanh, transpose, tril, triu, unbind, unflatten,
+    unsqueeze, var, where)
+from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
+from vibetensor._tensor_str import set_printoptions  # noqa: E402
+from vibetensor.autograd.grad_mode import (  # noqa: E402
+    enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled)
+from vibetensor import autograd, cuda, nn, optim, policy, probes, return_types  # noqa: E402,F401
+
+Tensor = _C.Tensor
+device = _C.device
+promote_types = _C.promote_types
+initial_seed = _C.initial_seed
+
+# torch's dtype aliases (assigned last: they shadow the builtins inside this module).
+float = float32  # noqa: A001
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001
+clip = clamp
+negative = neg
+subtract = sub
+multiply = mul
+divide = div
+true_divide = div
+
+
+def manual_seed(seed):
+    """Seeds the global generator (CPU and CUDA)."""
+    _C.manual_seed(seed.__index__())
+
+
+policy._apply_environment()

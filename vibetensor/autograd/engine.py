@@ -1,0 +1,83 @@
+"""autograd.backward and autograd.grad: argument handling in torch's style over the C++ engine."""
+from vibetensor import _C
+
+Tensor = _C.Tensor
+
+
+def _tensor_list(x, what):
+    if isinstance(x, Tensor):
+        return [x]
+    try:
+        items = list(x)
+    except TypeError:
+        raise TypeError(f"{what} must be a Tensor or a sequence of Tensors, got {type(x).__name__}") from None
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{what}[{i}] must be a Tensor, got {type(t).__name__}")
+    return items
+
+
+def _grad_list(grads, n, what):
+    if grads is None:
+        return [None] * n
+    items = [grads] if isinstance(grads, Tensor) else list(grads)
+    if len(items) != n:
+        raise RuntimeError(f"{what}: got {len(items)} gradients for {n} tensors; expected one gradient (or None) per "
+                           "tensor")
+    for i, g in enumerate(items):
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"{what}[{i}] must be a Tensor or None, got {type(g).__name__}")
+    return items
+
+
+def _no_create_graph(create_graph, fn):
+    if create_graph:
+        raise NotImplementedError(f"{fn}(create_graph=True): higher-order gradients are not supported by vibetensor "
+                                  "(backward formulas run without recording a graph)")
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
+    """Accumulates d(tensors)/d(leaf) into the .grad of every leaf that requires grad (or only of
+    `inputs` when given). grad_tensors may be omitted for one-element outputs."""
+    _no_create_graph(create_graph, "backward")
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    outputs = _tensor_list(tensors, "tensors")
+    grads = _grad_list(grad_tensors, len(outputs), "grad_tensors")
+    retain = create_graph if retain_graph is None else bool(retain_graph)
+    if inputs is None:
+        _C._backward(outputs, grads, retain)
+        return
+    inputs = _tensor_list(inputs, "inputs")
+    if not inputs:
+        raise RuntimeError("backward(): 'inputs' argument to backward() cannot be empty.")
+    for i, (t, g) in enumerate(zip(inputs, _C._grad(outputs, inputs, grads, retain, True))):
+        if g is None:
+            continue
+        t.grad = g if t.grad is None else t.grad + g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of outputs with respect to inputs, as a tuple (nothing is accumulated into .grad).
+
+    allow_unused=True returns None for an input the outputs do not depend on (materialize_grads=True:
+    zeros instead).
+    """
+    _no_create_graph(create_graph, "grad")
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True) is not supported by vibetensor")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    outs = _tensor_list(outputs, "outputs")
+    ins = _tensor_list(inputs, "inputs")
+    grads = _grad_list(grad_outputs, len(outs), "grad_outputs")
+    retain = create_graph if retain_graph is None else bool(retain_graph)
+    result = _C._grad(outs, ins, grads, retain, bool(allow_unused))
+    if materialize_grads:
+        from vibetensor import _factories
+        result = tuple(_factories.zeros_like(i) if g is None else g for i, g in zip(ins, result))
+    return tuple(result)

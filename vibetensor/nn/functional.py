@@ -1,0 +1,148 @@
+"""nn.functional: layers as functions (torch.nn.functional's names and signatures)."""
+import warnings
+
+from vibetensor import _C
+from vibetensor import _functional as _F
+
+Tensor = _C.Tensor
+_ops = _C._ops
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction!r} is not a valid value for reduction: expected one of {_REDUCTIONS}")
+
+
+def linear(input, weight, bias=None):
+    return _ops.linear(input, weight, bias)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of weight picked by the integer tensor input. Rows at padding_idx get no gradient."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding(): max_norm, scale_grad_by_freq and sparse are not supported by "
+                                  "vibetensor")
+    out = _ops.embedding(weight, input)
+    if padding_idx is not None and out.requires_grad:
+        # The forward values are the same; where() stops the gradient into the padding row.
+        pad = _ops.unsqueeze(_ops.eq(input, padding_idx % weight.shape[0]), -1)
+        out = _ops.where(pad, out.detach(), out)
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    return _ops.layer_norm(input, list(normalized_shape), weight, bias, eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    return _ops.rms_norm(input, list(normalized_shape), weight, eps)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    out = _ops.dropout(input, p, True)
+    if inplace:
+        _ops.copy_(input, out, False)
+        return input
+    return out
+
+
+def gelu(input, approximate="none"):
+    return _ops.gelu(input, approximate)
+
+
+def relu(input, inplace=False):
+    if inplace:
+        _ops.copy_(input, _ops.relu(input), False)
+        return input
+    return _ops.relu(input)
+
+
+def silu(input, inplace=False):
+    out = _ops.mul(input, _ops.sigmoid(input))
+    if inplace:
+        _ops.copy_(input, out, False)
+        return input
+    return out
+
+
+def sigmoid(input):
+    return _ops.sigmoid(input)
+
+
+def tanh(input):
+    return _ops.tanh(input)
+
+
+def _softmax_dim(name, ndim, dim):
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
+                  "an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _F.softmax(input, _softmax_dim("softmax", input.ndim, dim), dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    return _F.log_softmax(input, _softmax_dim("log_softmax", input.ndim, dim), dtype)
+
+
+def _classes_last(input, target):
+    """(N, C, d1, ...) scores and (N, d1, ...) targets -> (N*d1*..., C) and (N*d1*...,)."""
+    if input.ndim <= 2:
+        return input, target
+    c = input.shape[1]
+    return _ops.reshape(_F.movedim(input, 1, -1), [-1, c]), _ops.reshape(target, [-1])
+
+
+def _loss_with_classes(op, input, target, ignore_index, reduction):
+    _check_reduction(reduction)
+    x, t = _classes_last(input, target)
+    out = op(x, t, ignore_index, reduction)
+    if reduction == "none" and input.ndim > 2:
+        out = _ops.reshape(out, list(target.shape))
+    return out
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross entropy of unnormalized scores (N, C) or (N, C, d1, ...) against class indices."""
+    if weight is not None or label_smoothing != 0.0 or size_average is not None or reduce is not None:
+        raise NotImplementedError("cross_entropy(): weight, label_smoothing and the legacy size_average/reduce "
+                                  "arguments are not supported by vibetensor")
+    return _loss_with_classes(_ops.cross_entropy, input, target, ignore_index, reduction)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log likelihood of log-probabilities (N, C) or (N, C, d1, ...) against class indices."""
+    if weight is not None or size_average is not None or reduce is not None:
+        raise NotImplementedError("nll_loss(): weight and the legacy size_average/reduce arguments are not supported "
+                                  "by vibetensor")
+    return _loss_with_classes(_ops.nll_loss, input, target, ignore_index, reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    _check_reduction(reduction)
+    if tuple(input.shape) != tuple(target.shape):
+        warnings.warn(f"Using a target size ({tuple(target.shape)}) that is different to the input size "
+                      f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+                      "Please ensure they have the same size.", stacklevel=2)
+    diff = _ops.sub(input, target, 1)
+    sq = _ops.mul(diff, diff)
+    if reduction == "mean":
+        return _ops.mean(sq, None, False, None)
+    if reduction == "sum":
+        return _ops.sum(sq, None, False, None)
+    return sq
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    return _ops.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)

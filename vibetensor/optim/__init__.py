@@ -1,0 +1,8 @@
+"""vibetensor.optim: SGD, Adam, AdamW and learning-rate schedulers (torch.optim's API)."""
+from vibetensor.optim import lr_scheduler
+from vibetensor.optim.adam import Adam
+from vibetensor.optim.adamw import AdamW
+from vibetensor.optim.optimizer import Optimizer
+from vibetensor.optim.sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]

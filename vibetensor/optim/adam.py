@@ -1,0 +1,73 @@
+"""Adam (and AdamW through decoupled_weight_decay) with torch's single-tensor update formulas."""
+from vibetensor import _C
+from vibetensor import _factories
+from vibetensor.autograd.grad_mode import no_grad
+from vibetensor.optim.optimizer import Optimizer
+
+_ops = _C._ops
+
+
+class Adam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
+
+    def _init_state(self, p, amsgrad):
+        state = self.state[p]
+        # The step counter is a CPU float32 tensor, as torch keeps it (non-capturable).
+        state["step"] = _factories.tensor(0.0)
+        state["exp_avg"] = _ops.full(list(p.shape), 0, p.dtype, p.device)
+        state["exp_avg_sq"] = _ops.full(list(p.shape), 0, p.dtype, p.device)
+        if amsgrad:
+            state["max_exp_avg_sq"] = _ops.full(list(p.shape), 0, p.dtype, p.device)
+        return state
+
+    def step(self, closure=None):
+        loss = self._run_closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+                amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state = self._init_state(p, amsgrad)
+                    grad = p.grad if not maximize else -p.grad
+                    exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+                    step_t += 1
+                    if weight_decay != 0:
+                        if decoupled:
+                            p.mul_(1 - lr * weight_decay)
+                        else:
+                            grad = grad.add(p, alpha=weight_decay)
+                    # torch: exp_avg.lerp_(grad, 1 - beta1), i.e. exp_avg + (1 - beta1) * (grad - exp_avg).
+                    exp_avg.add_(grad.sub(exp_avg), alpha=1 - beta1)
+                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    step = step_t.item()
+                    bias_correction1 = 1 - beta1 ** step
+                    bias_correction2 = 1 - beta2 ** step
+                    step_size = lr / bias_correction1
+                    bias_correction2_sqrt = bias_correction2 ** 0.5
+                    if amsgrad:
+                        max_sq = state["max_exp_avg_sq"]
+                        max_sq.copy_(_ops.maximum(max_sq, exp_avg_sq))
+                        denom = (max_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                    else:
+                        denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+                    p.addcdiv_(exp_avg, denom, value=-step_size)
+        return loss

@@ -1,0 +1,5 @@
+"""Named tuples returned by ops with several results (torch.return_types)."""
+from collections import namedtuple
+
+max = namedtuple("max", ["values", "indices"])  # noqa: A001 (torch.return_types.max)
+min = namedtuple("min", ["values", "indices"])  # noqa: A001
