@@ -98,7 +98,7 @@ def run_threads(n_threads, gate, gil="released"):
 
     def work(i):
         try:
-            x, y = chain_graph(300, 256)
+            x, y = chain_graph(1500, 256)
             barrier.wait()
             for _ in range(3):
                 C._backward([y], [C._ops.full([256], 1.0)], True)
@@ -119,7 +119,7 @@ def run_threads(n_threads, gate, gil="released"):
 def test_two_threads_run_independent_backward_passes(gate):
     results = run_threads(2, gate)
     for r in results:
-        np.testing.assert_allclose(r, np.full(256, 3 * 1.001 ** 300), rtol=1e-4)
+        np.testing.assert_allclose(r, np.full(256, 3 * 1.001 ** 1500), rtol=1e-4)
 
 
 def test_global_gate_serializes_concurrent_backward_calls():

@@ -9,7 +9,8 @@ namespace vt::autograd {
 // vibetensor does not track view bases, so an in-place op on a tensor that takes part in
 // autograd computes its out-of-place result (recording a node), copies the values into self
 // and moves the node onto self. A leaf that requires grad rejects in-place ops, as in torch.
-// Saved tensors that alias self see the version bump and fail clearly in backward.
+// The out-of-place result is computed from a copy of self (see inplace_source), so a node
+// that saves self keeps the values from before the write, as torch does.
 Tensor apply_inplace_with_history(const char* op, const Tensor& self, const Tensor& result) {
   VT_CHECK(!(self->is_leaf() && self->requires_grad()), op, ": a leaf Variable that requires grad is being used in an "
            "in-place operation.");
@@ -24,10 +25,14 @@ Tensor apply_inplace_with_history(const char* op, const Tensor& self, const Tens
 
 namespace {
 
+// The value an in-place op reads: a copy of self carrying self's history (CloneBackward).
+Tensor inplace_source(const Tensor& self) { return ops::clone(self); }
+
 struct AddBackward : Node {
   double alpha = 1;
   InputMeta a, b;
-  std::string name() const override { return "AddBackward0"; }
+  const char* op_name = "AddBackward0";
+  std::string name() const override { return op_name; }
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
     if (needs(*this, 0)) r[0] = reduce_grad(g[0], a);
@@ -63,7 +68,8 @@ struct DivBackward : Node {
 struct PowBackward : Node {
   SavedVariable self, exponent, result;
   InputMeta am, bm;
-  std::string name() const override { return "PowBackward1"; }
+  bool scalar_exponent = false;
+  std::string name() const override { return scalar_exponent ? "PowBackward0" : "PowBackward1"; }
   void release_variables() override { self.reset(); exponent.reset(); result.reset(); }
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
@@ -136,14 +142,17 @@ struct UnaryBackward : Node {
   TensorList apply(TensorList&& g) override { return {reduce_grad(f(g[0], saved.unpack(this)), am)}; }
 };
 
+enum class Save { input, output, nothing };
+
 template <class F>
-Tensor unary_autograd(const char* node_name, const Tensor& x, Tensor out, bool save_output, F f) {
+Tensor unary_autograd(const char* node_name, const Tensor& x, Tensor out, Save save, F f) {
   if (!any_requires_grad({&x})) return out;
   auto n = std::make_shared<UnaryBackward<F>>(f);
   n->next_edges = collect_next_edges({&x});
   n->op_name = node_name;
   n->am = meta_of(x);
-  n->saved = save_output ? SavedVariable(out, true) : SavedVariable(x, false);
+  if (save == Save::output) n->saved = SavedVariable(out, true);
+  if (save == Save::input) n->saved = SavedVariable(x, false);
   set_history(n, {&out});
   return out;
 }
@@ -160,6 +169,7 @@ Tensor sub_ag(const Tensor& a, const Tensor& b, const Scalar& alpha) {
   Tensor out = below_autograd([&] { return ops::sub(a, b, alpha); });
   if (auto n = make_node<AddBackward>(a, b)) {
     n->alpha = -alpha.to_double(); n->a = meta_of(a); n->b = meta_of(b);
+    n->op_name = "SubBackward0";
     set_history(n, {&out});
   }
   return out;
@@ -188,6 +198,7 @@ Tensor pow_ag(const Tensor& a, const Tensor& b) {
   Tensor out = below_autograd([&] { return ops::pow(a, b); });
   if (auto n = make_node<PowBackward>(a, b)) {
     n->self = SavedVariable(a, false); n->exponent = SavedVariable(b, false);
+    n->scalar_exponent = b->is_wrapped_number;
     n->result = SavedVariable(out, true);
     n->am = meta_of(a); n->bm = meta_of(b);
     set_history(n, {&out});
@@ -223,11 +234,11 @@ Tensor masked_fill_ag(const Tensor& self, const Tensor& mask, const Scalar& v) {
 }
 
 Tensor neg_ag(const Tensor& x) {
-  return unary_autograd("NegBackward0", x, below_autograd([&] { return ops::neg(x); }), false,
+  return unary_autograd("NegBackward0", x, below_autograd([&] { return ops::neg(x); }), Save::nothing,
                         [](const Tensor& g, const Tensor&) { return ops::neg(g); });
 }
 Tensor abs_ag(const Tensor& x) {
-  return unary_autograd("AbsBackward0", x, below_autograd([&] { return ops::abs(x); }), false,
+  return unary_autograd("AbsBackward0", x, below_autograd([&] { return ops::abs(x); }), Save::input,
                         [](const Tensor& g, const Tensor& s) {
                           Tensor zero = ops::zeros({}, s.dtype(), s.device());
                           Tensor sign = ops::sub(ops::to_dtype(ops::gt(s, zero), s.dtype()), ops::to_dtype(ops::lt(s, zero), s.dtype()), Scalar(1));
@@ -235,53 +246,53 @@ Tensor abs_ag(const Tensor& x) {
                         });
 }
 Tensor exp_ag(const Tensor& x) {
-  return unary_autograd("ExpBackward0", x, below_autograd([&] { return ops::exp(x); }), true,
+  return unary_autograd("ExpBackward0", x, below_autograd([&] { return ops::exp(x); }), Save::output,
                         [](const Tensor& g, const Tensor& out) { return ops::mul(g, out); });
 }
 Tensor log_ag(const Tensor& x) {
-  return unary_autograd("LogBackward0", x, below_autograd([&] { return ops::log(x); }), false,
+  return unary_autograd("LogBackward0", x, below_autograd([&] { return ops::log(x); }), Save::input,
                         [](const Tensor& g, const Tensor& s) { return ops::div(g, s); });
 }
 Tensor sqrt_ag(const Tensor& x) {
-  return unary_autograd("SqrtBackward0", x, below_autograd([&] { return ops::sqrt(x); }), true,
+  return unary_autograd("SqrtBackward0", x, below_autograd([&] { return ops::sqrt(x); }), Save::output,
                         [](const Tensor& g, const Tensor& out) { return ops::div(g, ops::mul(out, scalar_like(2.0, out))); });
 }
 Tensor rsqrt_ag(const Tensor& x) {
-  return unary_autograd("RsqrtBackward0", x, below_autograd([&] { return ops::rsqrt(x); }), true,
+  return unary_autograd("RsqrtBackward0", x, below_autograd([&] { return ops::rsqrt(x); }), Save::output,
                         [](const Tensor& g, const Tensor& out) {
                           return ops::mul(ops::mul(g, scalar_like(-0.5, out)), ops::mul(out, ops::mul(out, out)));
                         });
 }
 Tensor sin_ag(const Tensor& x) {
-  return unary_autograd("SinBackward0", x, below_autograd([&] { return ops::sin(x); }), false,
+  return unary_autograd("SinBackward0", x, below_autograd([&] { return ops::sin(x); }), Save::input,
                         [](const Tensor& g, const Tensor& s) { return ops::mul(g, ops::cos(s)); });
 }
 Tensor cos_ag(const Tensor& x) {
-  return unary_autograd("CosBackward0", x, below_autograd([&] { return ops::cos(x); }), false,
+  return unary_autograd("CosBackward0", x, below_autograd([&] { return ops::cos(x); }), Save::input,
                         [](const Tensor& g, const Tensor& s) { return ops::neg(ops::mul(g, ops::sin(s))); });
 }
 Tensor tanh_ag(const Tensor& x) {
-  return unary_autograd("TanhBackward0", x, below_autograd([&] { return ops::tanh(x); }), true,
+  return unary_autograd("TanhBackward0", x, below_autograd([&] { return ops::tanh(x); }), Save::output,
                         [](const Tensor& g, const Tensor& out) {
                           return ops::mul(g, ops::sub(scalar_like(1.0, out), ops::mul(out, out), Scalar(1)));
                         });
 }
 Tensor sigmoid_ag(const Tensor& x) {
-  return unary_autograd("SigmoidBackward0", x, below_autograd([&] { return ops::sigmoid(x); }), true,
+  return unary_autograd("SigmoidBackward0", x, below_autograd([&] { return ops::sigmoid(x); }), Save::output,
                         [](const Tensor& g, const Tensor& out) {
                           return ops::mul(g, ops::mul(out, ops::sub(scalar_like(1.0, out), out, Scalar(1))));
                         });
 }
 Tensor relu_ag(const Tensor& x) {
-  return unary_autograd("ReluBackward0", x, below_autograd([&] { return ops::relu(x); }), true,
+  return unary_autograd("ReluBackward0", x, below_autograd([&] { return ops::relu(x); }), Save::output,
                         [](const Tensor& g, const Tensor& out) { return ops::threshold_backward(g, out, 0.0); });
 }
 Tensor gelu_ag(const Tensor& x, const std::string& approximate) {
-  return unary_autograd("GeluBackward0", x, below_autograd([&] { return ops::gelu(x, approximate); }), false,
+  return unary_autograd("GeluBackward0", x, below_autograd([&] { return ops::gelu(x, approximate); }), Save::input,
                         [approximate](const Tensor& g, const Tensor& s) { return ops::gelu_backward(g, s, approximate); });
 }
 Tensor clamp_ag(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
-  return unary_autograd("ClampBackward1", x, below_autograd([&] { return ops::clamp(x, lo, hi); }), false,
+  return unary_autograd("ClampBackward1", x, below_autograd([&] { return ops::clamp(x, lo, hi); }), Save::input,
                         [lo, hi](const Tensor& g, const Tensor& s) {
                           Tensor keep = ops::full({}, Scalar(true), DType::Bool, s.device());
                           if (lo) keep = ops::logical_and(keep, ops::ge(s, ops::wrap_scalar(Scalar(*lo))));
@@ -294,27 +305,31 @@ Tensor to_dtype_ag(const Tensor& x, DType dtype) {
   if (out.is_same(x)) return out;
   VT_CHECK_TYPE(is_floating(dtype) || !x.requires_grad() || !GradMode::is_enabled(), "to: only tensors of floating point "
                 "dtype can require gradients (converting to ", dtype, ")");
-  return unary_autograd("ToCopyBackward0", x, out, false, [](const Tensor& g, const Tensor&) { return g; });
+  return unary_autograd("ToCopyBackward0", x, out, Save::nothing, [](const Tensor& g, const Tensor&) { return g; });
 }
 Tensor clone_ag(const Tensor& x) {
-  return unary_autograd("CloneBackward0", x, below_autograd([&] { return ops::clone(x); }), false,
+  return unary_autograd("CloneBackward0", x, below_autograd([&] { return ops::clone(x); }), Save::nothing,
                         [](const Tensor& g, const Tensor&) { return g; });
 }
 
 // In-place forms.
 Tensor add__ag(const Tensor& self, const Tensor& o, const Scalar& alpha) {
-  return apply_inplace_with_history("add_", self, add_ag(self, o, alpha));
+  return apply_inplace_with_history("add_", self, add_ag(inplace_source(self), o, alpha));
 }
 Tensor sub__ag(const Tensor& self, const Tensor& o, const Scalar& alpha) {
-  return apply_inplace_with_history("sub_", self, sub_ag(self, o, alpha));
+  return apply_inplace_with_history("sub_", self, sub_ag(inplace_source(self), o, alpha));
 }
-Tensor mul__ag(const Tensor& self, const Tensor& o) { return apply_inplace_with_history("mul_", self, mul_ag(self, o)); }
-Tensor div__ag(const Tensor& self, const Tensor& o) { return apply_inplace_with_history("div_", self, div_ag(self, o)); }
+Tensor mul__ag(const Tensor& self, const Tensor& o) {
+  return apply_inplace_with_history("mul_", self, mul_ag(inplace_source(self), o));
+}
+Tensor div__ag(const Tensor& self, const Tensor& o) {
+  return apply_inplace_with_history("div_", self, div_ag(inplace_source(self), o));
+}
 Tensor clamp__ag(const Tensor& self, std::optional<double> lo, std::optional<double> hi) {
-  return apply_inplace_with_history("clamp_", self, clamp_ag(self, lo, hi));
+  return apply_inplace_with_history("clamp_", self, clamp_ag(inplace_source(self), lo, hi));
 }
 Tensor masked_fill__ag(const Tensor& self, const Tensor& mask, const Scalar& v) {
-  return apply_inplace_with_history("masked_fill_", self, masked_fill_ag(self, mask, v));
+  return apply_inplace_with_history("masked_fill_", self, masked_fill_ag(inplace_source(self), mask, v));
 }
 Tensor copy__ag(const Tensor& self, const Tensor& src, bool non_blocking) {
   VT_CHECK(!(self->is_leaf() && self->requires_grad()), "copy_: a leaf Variable that requires grad is being used in an "
