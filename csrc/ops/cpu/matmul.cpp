@@ -117,6 +117,42 @@ void gemm(bool ta, bool tb, int m, int n, int k, const double* A, int lda, const
                     B, ldb, 0.0, C, ldc);
 }
 
+// Note [One thread pool]
+// OpenBLAS's own threads spin after each call; on a machine with few cores they then hold the
+// cores our OpenMP loops need, and every parallel elementwise op waits a scheduler tick
+// (measured: seq_reverse on 2 cores went from ~230 ms to over 2 s per step). So OpenBLAS runs
+// single-threaded and large products are split across the OpenMP team here: rows of C when M
+// is the larger side, columns otherwise. One pool serves every kernel.
+const bool kBlasSingleThreaded = [] {
+  scipy_openblas_set_num_threads(1);
+  return true;
+}();
+
+constexpr int64_t kGemmParallelMNK = int64_t(1) << 18;
+
+template <class T>
+void gemm_parallel(bool ta, bool tb, int m, int n, int k, const T* A, int lda, const T* B, int ldb, T* C, int ldc) {
+  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (nt <= 1 || int64_t(m) * n * k < kGemmParallelMNK) {
+    gemm(ta, tb, m, n, k, A, lda, B, ldb, C, ldc);
+    return;
+  }
+  bool split_rows = m >= n;
+  int extent = split_rows ? m : n;
+#pragma omp parallel num_threads(nt)
+  {
+    int t = omp_get_thread_num(), nthreads = omp_get_num_threads();
+    int chunk = ((extent + nthreads - 1) / nthreads + 15) / 16 * 16;  // whole 16-wide panels
+    int lo = std::min(extent, t * chunk), hi = std::min(extent, lo + chunk);
+    if (lo < hi) {
+      if (split_rows)
+        gemm(ta, tb, hi - lo, n, k, ta ? A + lo : A + int64_t(lo) * lda, lda, B, ldb, C + int64_t(lo) * ldc, ldc);
+      else
+        gemm(ta, tb, m, hi - lo, k, A, lda, tb ? B + int64_t(lo) * ldb : B + lo, ldb, C + lo, ldc);
+    }
+  }
+}
+
 int to_blas_int(int64_t v, const char* what) {
   VT_CHECK(v <= INT_MAX, "matmul: ", what, " of ", v, " exceeds the BLAS limit of ", INT_MAX);
   return int(v);
@@ -132,22 +168,22 @@ void blas_matmul(const Operand& a, const Operand& b, IntArrayRef batch, T* out) 
   if (b_shared && !a.layout.trans) {
     int64_t rs = folded_row_stride(a, batch);
     if (rs >= std::max<int64_t>(k, 1) && rs <= INT_MAX) {
-      gemm(false, b.layout.trans, to_blas_int(nb * m, "row count"), int(n), int(k), A, int(rs), B, int(b.layout.ld), out,
-           int(n));
+      gemm_parallel(false, b.layout.trans, to_blas_int(nb * m, "row count"), int(n), int(k), A, int(rs), B,
+                    int(b.layout.ld), out, int(n));
       return;
     }
   }
   int M = to_blas_int(m, "row count"), N = to_blas_int(n, "column count"), K = to_blas_int(k, "inner size");
   if (nb == 1) {
-    gemm(a.layout.trans, b.layout.trans, M, N, K, A, int(a.layout.ld), B, int(b.layout.ld), out, N);
+    gemm_parallel(a.layout.trans, b.layout.trans, M, N, K, A, int(a.layout.ld), B, int(b.layout.ld), out, N);
     return;
   }
   std::vector<int64_t> aoff = batch_offsets(batch, a.batch_strides), boff = batch_offsets(batch, b.batch_strides);
   bool parallel = m * n * k <= kBlasSerialMNK && omp_get_max_threads() > 1 && !omp_in_parallel();
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t i = 0; i < nb; ++i)
-    gemm(a.layout.trans, b.layout.trans, M, N, K, A + aoff[size_t(i)], int(a.layout.ld), B + boff[size_t(i)],
-         int(b.layout.ld), out + i * m * n, N);
+    gemm_parallel(a.layout.trans, b.layout.trans, M, N, K, A + aoff[size_t(i)], int(a.layout.ld), B + boff[size_t(i)],
+                  int(b.layout.ld), out + i * m * n, N);
 }
 
 // Integer matmul: no BLAS; accumulates each output row from rows of B.
