@@ -75,9 +75,12 @@ inline DispatchKey select_key(const DispatchState* st, bool needs_grad, Device d
   if (st->has(DispatchKey::Composite)) return DispatchKey::Composite;
   if (needs_grad && st->has(DispatchKey::Autograd)) return DispatchKey::Autograd;
   DispatchKey k = dev.is_cuda() ? DispatchKey::CUDA : DispatchKey::CPU;
-  if (!st->has(k)) [[unlikely]]
+  if (!st->has(k)) [[unlikely]] {
+    if (dev.is_cuda() && !has_device_allocator(DeviceType::CUDA))
+      detail::throw_error(ErrorKind::Runtime, op, ": cannot run on ", dev, ": vibetensor was built without CUDA");
     detail::throw_error(ErrorKind::NotImplemented, op, ": no kernel for device ", dev,
                         dev.is_cuda() ? " (this build has no CUDA kernel for it)" : "");
+  }
   return k;
 }
 
