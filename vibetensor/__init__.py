@@ -11,3 +11,4 @@ from vibetensor import _blas  # noqa: E402
 
 _blas.preload()
 from vibetensor import _C  # noqa: E402,F401
+from vibetensor import cuda  # noqa: E402,F401
