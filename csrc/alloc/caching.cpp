@@ -149,16 +149,30 @@ class CachingAllocator final : public DeviceAllocator {
       if (cudaGetDevice(&cur) != cudaSuccess) return;  // runtime shutting down: leak
       if (cur != device) cudaSetDevice(device);
       b->state = BlockState::PendingFree;
+      bool failed = false;
       for (cudaStream_t s : b->stream_uses) {
         cudaEvent_t ev = take_event(dc);
         if (!ev || cudaEventRecord(ev, s) != cudaSuccess) {
           cudaGetLastError();
-          continue;  // cannot order the reuse: keep the block out of the pool (leak)
+          if (ev) dc.spare_events.push_back(ev);
+          failed = true;
+          continue;
         }
         dc.pending.emplace_back(ev, b);
         b->pending_events++;
       }
       b->stream_uses.clear();
+      if (b->pending_events == 0) {
+        // No event could order the reuse: wait for the device instead, or keep the block out of
+        // the pool for good if even that fails (the runtime is shutting down).
+        bool idle = !failed;
+        if (failed) {
+          cuda::note_host_sync("allocator_free_fallback_synchronize");
+          idle = cudaDeviceSynchronize() == cudaSuccess;
+          cudaGetLastError();
+        }
+        if (idle) release_block(dc, b);
+      }
       if (cur != device) cudaSetDevice(cur);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "vibetensor: caching allocator: error while freeing CUDA memory: %s\n", e.what());

@@ -7,9 +7,10 @@
 namespace vt::cuda {
 
 Event::~Event() {
+  // No device switch and no throw: this may run at interpreter exit, after the runtime unloaded.
   if (event_) {
-    DeviceGuard g(device_);
     cudaEventDestroy(event_);
+    cudaGetLastError();
   }
 }
 
