@@ -73,7 +73,7 @@ else
   rc=$?
 fi
 log "build exit code $rc after $(( $(date +%s) - start ))s"
-grep -E "vibetensor:|error" "$OUT/build.log" | head -40 | tee -a "$OUT/summary.txt"
+grep -E "vibetensor:|error:|FAILED" "$OUT/build.log" | head -40 | tee -a "$OUT/summary.txt"
 if [ $rc -ne 0 ]; then
   log "BUILD FAILED (tail of build.log follows)"
   tail -60 "$OUT/build.log" | tee -a "$OUT/summary.txt"

@@ -43,7 +43,10 @@ result = {}
 
 
 def run_child(body, policies, timeout=600):
-    code = CHILD_PRELUDE + textwrap.dedent(body) + "\nprint('RESULT ' + json.dumps(result))\n"
+    # The child imports the same vibetensor as this process (installed or in-tree).
+    root = os.path.dirname(os.path.dirname(os.path.abspath(vt.__file__)))
+    code = (f"import sys; sys.path.insert(0, {root!r})\n" + CHILD_PRELUDE + textwrap.dedent(body)
+            + "\nprint('RESULT ' + json.dumps(result))\n")
     env = dict(os.environ)
     p = subprocess.run([sys.executable, "-c", code, json.dumps(policies)], capture_output=True, text=True,
                        timeout=timeout, env=env)

@@ -152,6 +152,19 @@ def test_cpu_zero_dim_tensor_operand():
         ops.mul(from_torch(a), ops.full([5], 1.0))
 
 
+def test_cpu_scalar_first_runs_on_cuda():
+    # a 0-d CPU tensor does not decide the device, even as the first argument (as in torch)
+    a = rand((4, 5), torch.float32, seed=47)
+    s = ops.full([], 3.0)
+    got = ops.sub(s, from_torch(a), alpha=1)
+    assert got.device == cuda()
+    assert_close(got, torch.tensor(3.0) - a)
+    assert_close(ops.where(ops.full([], True), from_torch(a), 0.0), a)
+    dst = ops.full([], 0.0)
+    ops.copy_(dst, ops.full([], 5.0, device=cuda()))
+    assert item(dst) == 5.0 and dst.device == CPU
+
+
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("name", list(COMPARE))
 def test_compare(name, layout):

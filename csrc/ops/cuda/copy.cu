@@ -155,7 +155,9 @@ void copy_device_to_host(const Tensor& dst, const Tensor& src, bool non_blocking
 
 Tensor copy__cuda(const Tensor& self, const Tensor& src, bool non_blocking) {
   check_copy_shapes(self, src);
-  if (src.device().is_cpu()) copy_host_to_device(self, src, non_blocking);
+  // self may be a 0-d CPU tensor (a CPU scalar does not decide the device: KeyScan).
+  if (self.device().is_cpu()) copy_device_to_host(self, src, non_blocking);
+  else if (src.device().is_cpu()) copy_host_to_device(self, src, non_blocking);
   else copy_device_to_device(self, src);
   self->bump_version();
   return self;

@@ -1,5 +1,7 @@
 // CUDA kernels: unary math, clamp, gelu/threshold backward, addcmul_/addcdiv_ (mirrors
 // ops/cpu/elementwise.cpp).
+#include <cmath>
+
 #include "ops/cuda/elementwise.cuh"
 
 namespace vt::cuda {
@@ -107,12 +109,13 @@ template <class D> struct GeluBackward {
 Tensor gelu_backward_cuda(const Tensor& grad, const Tensor& self, const std::string& approximate) {
   bool t = parse_gelu_approximate(approximate);
   check_same_device("gelu_backward", {&grad, &self});
-  Tensor out = empty_tensor(self.sizes(), self.dtype(), self.device());
+  Tensor out = empty_tensor(self.sizes(), self.dtype(), op_device({&grad, &self}));
   VT_DISPATCH_FLOATING(self.dtype(), "gelu_backward", [&]<class T>() {
     using D = dev_t<T>;
     KeepAlive keep;
     Operand og = make_operand<T>(grad, out.device(), keep);
-    gpu_kernel<D, D, D>(out, {og, Operand::of(self)}, GeluBackward<D>{t});
+    Operand os = make_operand<T>(self, out.device(), keep);
+    gpu_kernel<D, D, D>(out, {og, os}, GeluBackward<D>{t});
   });
   return out;
 }
@@ -126,12 +129,13 @@ template <class D> struct ThresholdBackward {
 };
 Tensor threshold_backward_cuda(const Tensor& grad, const Tensor& self, double threshold) {
   check_same_device("threshold_backward", {&grad, &self});
-  Tensor out = empty_tensor(self.sizes(), self.dtype(), self.device());
+  Tensor out = empty_tensor(self.sizes(), self.dtype(), op_device({&grad, &self}));
   VT_DISPATCH_NUMERIC(self.dtype(), "threshold_backward", [&]<class T>() {
     using D = dev_t<T>;
     KeepAlive keep;
     Operand og = make_operand<T>(grad, out.device(), keep);
-    gpu_kernel<D, D, D>(out, {og, Operand::of(self)}, ThresholdBackward<D>{threshold});
+    Operand os = make_operand<T>(self, out.device(), keep);
+    gpu_kernel<D, D, D>(out, {og, os}, ThresholdBackward<D>{threshold});
   });
   return out;
 }
@@ -148,6 +152,7 @@ struct AddcdivF {
 template <class F>
 Tensor ternary_inplace(const char* name, const Tensor& self, const Tensor& t1, const Tensor& t2, F f) {
   check_same_device(name, {&self, &t1, &t2});
+  VT_CHECK(self.device().is_cuda(), name, ": expected the destination on a CUDA device, got ", self.device());
   DimVector shape = broadcast_shapes(broadcast_shapes(self.sizes(), t1.sizes(), name), t2.sizes(), name);
   check_inplace(name, self, shape, result_type(self, t1, t2));
   VT_DISPATCH_FLOATING(self.dtype(), name, [&]<class T>() {
