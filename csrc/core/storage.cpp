@@ -19,12 +19,12 @@ Storage allocate_cpu(size_t nbytes, Device device) {
 }  // namespace
 
 void set_device_allocator(DeviceType type, DeviceAllocateFn fn) { g_device_alloc[int(type)] = fn; }
+bool has_device_allocator(DeviceType type) { return type == DeviceType::CPU || g_device_alloc[int(type)] != nullptr; }
 
 Storage allocate_storage(size_t nbytes, Device device) {
   if (device.is_cpu()) return allocate_cpu(nbytes, device);
   DeviceAllocateFn fn = g_device_alloc[int(device.type)];
-  VT_CHECK(fn, "device ", device, " is not available: this build of vibetensor has no CUDA backend "
-           "or no GPU was found");
+  VT_CHECK(fn, "device ", device, " is not available: vibetensor was built without CUDA");
   return fn(nbytes, device);
 }
 

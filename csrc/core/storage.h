@@ -42,5 +42,7 @@ Storage allocate_storage(size_t nbytes, Device device);
 // Hook for backends other than CPU (set by the CUDA backend when it is built and loaded).
 using DeviceAllocateFn = Storage (*)(size_t nbytes, Device device);
 void set_device_allocator(DeviceType type, DeviceAllocateFn fn);
+// Whether a backend for `type` is compiled in (CPU always is).
+bool has_device_allocator(DeviceType type);
 
 }  // namespace vt

@@ -76,9 +76,12 @@ inline DispatchKey select_key(const DispatchState* st, bool needs_grad, Device d
   if (st->has(DispatchKey::Composite)) return DispatchKey::Composite;
   if (needs_grad && st->has(DispatchKey::Autograd)) return DispatchKey::Autograd;
   DispatchKey k = dev.is_cuda() ? DispatchKey::CUDA : DispatchKey::CPU;
-  if (!st->has(k)) [[unlikely]]
+  if (!st->has(k)) [[unlikely]] {
+    if (dev.is_cuda() && !has_device_allocator(DeviceType::CUDA))
+      detail::throw_error(ErrorKind::Runtime, op, ": cannot run on ", dev, ": vibetensor was built without CUDA");
     detail::throw_error(ErrorKind::NotImplemented, op, ": no kernel for device ", dev,
                         dev.is_cuda() ? " (this build has no CUDA kernel for it)" : "");
+  }
   return k;
 }
 
@@ -86,13 +89,20 @@ inline DispatchKey select_key(const DispatchState* st, bool needs_grad, Device d
 struct KeyScan {
   bool needs_grad = false;
   bool have_device = false;
+  bool device_from_cpu_scalar = false;
   Device device{};
   void see(const Tensor& t) {
     if (!t.defined()) return;
     needs_grad |= t->requires_grad();
-    if (t->is_wrapped_number || have_device) return;  // a wrapped Python number never decides the device
+    if (t->is_wrapped_number) return;  // a wrapped Python number never decides the device
+    // A 0-d CPU tensor decides only if no tensor on another device follows (as in torch):
+    // mul(cpu_scalar, cuda_tensor) runs on CUDA.
+    if (have_device && !device_from_cpu_scalar) return;
+    bool cpu_scalar = t.device().is_cpu() && t.dim() == 0;
+    if (have_device && cpu_scalar) return;
     device = t.device();
     have_device = true;
+    device_from_cpu_scalar = cpu_scalar;
   }
   void see(const std::optional<Tensor>& t) { if (t) see(*t); }
   void see(const TensorList& l) { for (auto& t : l) see(t); }

@@ -17,6 +17,8 @@ void bind_ops(nb::module_& m);
 void bind_autograd(nb::module_& m);
 void bind_policy_and_probes(nb::module_& m);
 void bind_dlpack(nb::module_& m);
+// vibetensor._C._cuda (a stub saying is_built() == False in a build without CUDA).
+void bind_cuda(nb::module_& m);
 
 // A Python operand of an arithmetic operator: a Tensor, or a number made a wrapped 0-d tensor.
 // Returns false (and leaves out untouched) for anything else, so the operator can return

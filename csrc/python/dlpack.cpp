@@ -4,6 +4,10 @@
 #include "python/bindings.h"
 #include "python/dlpack.h"
 
+#if VT_CUDA
+#include "cuda/stream.h"
+#endif
+
 namespace vt::python {
 
 namespace {
@@ -102,7 +106,25 @@ Tensor from_capsule(nb::handle cap) {
 
 void bind_dlpack(nb::module_& m) {
   nb::class_<Tensor> t = nb::borrow<nb::class_<Tensor>>(m.attr("Tensor"));
-  t.def("__dlpack__", [](const Tensor& s, nb::kwargs) { return to_dlpack(s); })
+  t.def("__dlpack__", [](const Tensor& s, nb::kwargs kw) {
+        // The consumer's stream (an int; None means the legacy default stream, -1 no sync) must
+        // see the work queued on this tensor's device so far.
+#if VT_CUDA
+        if (s.device().is_cuda()) {
+          nb::object so = kw.contains("stream") ? nb::object(kw["stream"]) : nb::none();
+          int64_t code = so.is_none() ? 1 : nb::cast<int64_t>(so);
+          if (code != -1) {
+            cuda::Stream mine = cuda::current_stream(s.device().index);
+            // 1 and 0 both name the legacy default stream, which is vibetensor's default.
+            cudaStream_t theirs = (code == 1 || code == 0) ? nullptr : reinterpret_cast<cudaStream_t>(uintptr_t(code));
+            if (theirs != mine.handle()) cuda::Stream(theirs, mine.device()).wait_stream(mine);
+          }
+        }
+#else
+        (void)kw;
+#endif
+        return to_dlpack(s);
+      })
       .def("__dlpack_device__", [](const Tensor& s) {
         return nb::make_tuple(int(s.device().is_cuda() ? kDLCUDA : kDLCPU), int(s.device().index));
       });

@@ -28,6 +28,7 @@ NB_MODULE(_C, m) {
   bind_ops(m);
   bind_autograd(m);
   bind_dlpack(m);
+  bind_cuda(m);
 }
 
 }  // namespace vt::python

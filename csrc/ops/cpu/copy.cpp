@@ -1,6 +1,7 @@
 // CPU kernels: copies with dtype conversion, clone, fill, factories.
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
+#include "ops/device_transfer.h"
 #include "ops/random/philox.h"
 
 namespace vt::cpu {
@@ -18,9 +19,19 @@ void copy_convert(const Tensor& dst, const Tensor& src) {
   });
 }
 
-Tensor copy__cpu(const Tensor& self, const Tensor& src, bool /*non_blocking*/) {
-  VT_CHECK(self.device().is_cpu() && src.device().is_cpu(), "copy_: the CPU kernel got tensors on ", self.device(),
-           " and ", src.device());
+[[noreturn]] void no_backend(const char* op, Device from, Device to) {
+  detail::throw_error(ErrorKind::Runtime, op, ": cannot move a tensor from ", from, " to ", to,
+                      ": vibetensor was built without CUDA (this build of vibetensor has no CUDA backend)");
+}
+
+Tensor copy__cpu(const Tensor& self, const Tensor& src, bool non_blocking) {
+  if (!src.device().is_cpu()) {  // device -> CPU: the device's backend copies (Note [Cross-device copies])
+    const DeviceTransfer* t = device_transfer(src.device().type);
+    if (!t) no_backend("copy_", src.device(), self.device());
+    t->copy(self, src, non_blocking);
+    self->bump_version();
+    return self;
+  }
   DimVector shape = broadcast_shapes(self.sizes(), src.sizes(), "copy_");
   VT_CHECK_VALUE(shape == DimVector(self.sizes()), "copy_: source of shape ", shape_str(src.sizes()),
                  " cannot be broadcast to destination shape ", shape_str(self.sizes()));
@@ -136,11 +147,12 @@ Tensor randint_cpu(int64_t low, int64_t high, const IntList& size, std::optional
   return t;
 }
 
-Tensor to_device_cpu(const Tensor& self, std::optional<Device> device, bool /*non_blocking*/) {
+Tensor to_device_cpu(const Tensor& self, std::optional<Device> device, bool non_blocking) {
   Device d = device_or(device);
   if (d == self.device()) return self;
-  detail::throw_error(ErrorKind::Runtime, "to: cannot move a tensor from ", self.device(), " to ", d,
-                      ": this build of vibetensor has no CUDA backend or no GPU was found");
+  const DeviceTransfer* t = device_transfer(d.type);
+  if (!t) no_backend("to", self.device(), d);
+  return t->to_device(self, d, non_blocking);
 }
 
 }  // namespace

@@ -164,6 +164,7 @@ Tensor as_strided(const Tensor& self, const IntList& size, const IntList& stride
   return make_view(self, size, stride, off);
 }
 
+// Views only re-point geometry, so one function serves every device.
 VT_REGISTER_KERNEL("vt::view", CPU, view);
 VT_REGISTER_KERNEL("vt::permute", CPU, permute);
 VT_REGISTER_KERNEL("vt::slice", CPU, slice);
@@ -172,5 +173,14 @@ VT_REGISTER_KERNEL("vt::expand", CPU, expand);
 VT_REGISTER_KERNEL("vt::squeeze", CPU, squeeze);
 VT_REGISTER_KERNEL("vt::unsqueeze", CPU, unsqueeze);
 VT_REGISTER_KERNEL("vt::as_strided", CPU, as_strided);
+
+VT_REGISTER_KERNEL("vt::view", CUDA, view);
+VT_REGISTER_KERNEL("vt::permute", CUDA, permute);
+VT_REGISTER_KERNEL("vt::slice", CUDA, slice);
+VT_REGISTER_KERNEL("vt::select", CUDA, select);
+VT_REGISTER_KERNEL("vt::expand", CUDA, expand);
+VT_REGISTER_KERNEL("vt::squeeze", CUDA, squeeze);
+VT_REGISTER_KERNEL("vt::unsqueeze", CUDA, unsqueeze);
+VT_REGISTER_KERNEL("vt::as_strided", CUDA, as_strided);
 
 }  // namespace vt::views

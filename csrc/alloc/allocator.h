@@ -1,0 +1,92 @@
+#pragma once
+// The CUDA device-memory allocator interface and its statistics. Three strategies implement it
+// (caching.cpp, async.cpp, direct.cpp); policy alloc.cuda picks one at the first CUDA
+// allocation (registry.cpp). See Note [CUDA allocators].
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <memory>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vt::alloc {
+
+// Note [CUDA allocators]
+// - caching: PyTorch's design. Memory comes from cudaMalloc'ed segments and is kept after a
+//   tensor dies, in free lists keyed by (stream, size): a block freed on stream S is handed out
+//   again only to work on S, which is ordered after every earlier use, so no event or sync is
+//   needed. A block also used on other streams (record_stream) goes back to the free lists only
+//   when events recorded on those streams at free time have completed.
+// - async: cudaMallocAsync/cudaFreeAsync on a dedicated pool (the driver's stream-ordered
+//   allocator), release threshold "keep everything".
+// - direct: cudaMalloc and cudaFree per tensor (cudaFree synchronizes the device).
+// Every strategy counts its work in Stats (and the probes counters) and takes the locks of
+// policy alloc.lock (locks.h).
+
+struct Stats {
+  int64_t allocated = 0, reserved = 0, requested = 0;  // bytes now
+  int64_t peak_allocated = 0, peak_reserved = 0, peak_requested = 0;
+  int64_t allocated_total = 0, freed_total = 0;  // cumulative bytes
+  int64_t active_blocks = 0, segments = 0;
+  uint64_t alloc_calls = 0, free_calls = 0;
+  uint64_t hits = 0, misses = 0;  // served from cached memory / needed new device memory
+  uint64_t device_mallocs = 0, device_frees = 0;
+  uint64_t alloc_retries = 0, ooms = 0;
+
+  void on_alloc(int64_t size, int64_t req);
+  void on_free(int64_t size, int64_t req);
+  void on_reserve(int64_t bytes);  // negative: released
+  void reset_peaks() { peak_allocated = allocated; peak_reserved = reserved; peak_requested = requested; }
+};
+
+struct BlockInfo {
+  uintptr_t address = 0;
+  size_t size = 0, requested = 0;
+  bool allocated = false;
+  std::string state;  // "active_allocated", "active_pending_free" (waiting on other streams), "inactive"
+};
+struct SegmentInfo {
+  int device = 0;
+  uintptr_t address = 0;
+  size_t size = 0;
+  uintptr_t stream = 0;
+  std::string type;  // "small" / "large" (caching), "pool" (async), "direct"
+  std::vector<BlockInfo> blocks;
+};
+
+class DeviceAllocator {
+ public:
+  virtual ~DeviceAllocator() = default;
+  virtual const char* name() const = 0;  // the alloc.cuda value
+
+  // `bytes` (> 0) of memory on `device` for work issued on `stream`.
+  virtual void* allocate(size_t bytes, int device, cudaStream_t stream) = 0;
+  // Returns memory from allocate(); never throws (it runs in tensor destructors).
+  virtual void free(void* ptr, int device) noexcept = 0;
+  // The memory at `ptr` is also used by work on `stream`: it is reused only after that work,
+  // as queued at free time, completes. Pointers not from this allocator are ignored.
+  virtual void record_stream(void* ptr, int device, cudaStream_t stream) = 0;
+  // Returns cached, unused memory to the device.
+  virtual void empty_cache() = 0;
+  virtual Stats stats(int device) = 0;
+  virtual void reset_peak(int device) = 0;
+  virtual void reset_counters(int device) = 0;  // cumulative counts and peaks
+  virtual std::vector<SegmentInfo> snapshot() = 0;
+};
+
+// The allocator of policy alloc.cuda, created (and the policy fixed) at the first call.
+DeviceAllocator& cuda_allocator();
+// nullptr when no CUDA memory was allocated yet (statistics then read as zero).
+DeviceAllocator* cuda_allocator_if_created();
+
+std::unique_ptr<DeviceAllocator> make_caching_allocator();
+std::unique_ptr<DeviceAllocator> make_async_allocator();
+std::unique_ptr<DeviceAllocator> make_direct_allocator();
+
+// "2.00 GiB" style sizes for messages.
+std::string format_bytes(int64_t bytes);
+// The out-of-memory error every strategy raises (vt::Error, RuntimeError in Python).
+[[noreturn]] void throw_oom(const char* strategy, size_t requested, int device, const Stats& s, cudaError_t err);
+
+}  // namespace vt::alloc

@@ -1,0 +1,453 @@
+// The caching allocator (alloc.cuda=caching): stream-ordered free lists over cudaMalloc'ed
+// segments, with block splitting and coalescing. See Note [CUDA allocators] in allocator.h and
+// Note [Caching allocator] below.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "alloc/allocator.h"
+#include "alloc/locks.h"
+#include "cuda/device.h"
+#include "cuda/error.h"
+#include "cuda/sync_ledger.h"
+#include "probes/counters.h"
+
+namespace vt::alloc {
+namespace {
+
+// Note [Caching allocator]
+// Requests are rounded up to 512 B. Requests up to 1 MiB come from the small pool, whose
+// segments are 2 MiB; larger ones from the large pool, whose segments are 20 MiB for requests
+// under 10 MiB and the request rounded up to 2 MiB otherwise (PyTorch's sizes; keeping small
+// blocks apart stops them from fragmenting large segments). alloc.segments=per_request makes
+// every new segment exactly the rounded request.
+// A free block is found by best fit among blocks of the same stream (Note [CUDA allocators]).
+// With alloc.split=on a larger block is split and the rest goes back to the free list (small
+// pool: if at least 512 B remain; large pool: if more than 1 MiB remain); with alloc.split=off
+// the block is handed out whole. A freed block merges with free neighbours of its segment.
+// Out of memory: free every cached segment that is wholly unused and retry once.
+constexpr size_t kMinBlockSize = 512;
+constexpr size_t kSmallSize = size_t(1) << 20;
+constexpr size_t kSmallBuffer = size_t(2) << 20;
+constexpr size_t kMinLargeAlloc = size_t(10) << 20;
+constexpr size_t kLargeBuffer = size_t(20) << 20;
+constexpr size_t kRoundLarge = size_t(2) << 20;
+
+enum class BlockState : uint8_t { Free, Allocated, PendingFree };
+
+struct Segment;
+struct Block {
+  char* ptr = nullptr;
+  size_t size = 0;
+  size_t requested = 0;
+  cudaStream_t stream = nullptr;
+  Segment* segment = nullptr;
+  Block* prev = nullptr;  // neighbours within the segment
+  Block* next = nullptr;
+  BlockState state = BlockState::Free;
+  int pending_events = 0;
+  std::vector<cudaStream_t> stream_uses;  // other streams that used it (record_stream)
+};
+
+struct Segment {
+  char* ptr;
+  size_t size;
+  cudaStream_t stream;
+  bool small;
+  Block* head;  // the block at ptr
+};
+
+struct BlockLess {
+  bool operator()(const Block* a, const Block* b) const {
+    if (a->stream != b->stream) return uintptr_t(a->stream) < uintptr_t(b->stream);
+    if (a->size != b->size) return a->size < b->size;
+    return uintptr_t(a->ptr) < uintptr_t(b->ptr);
+  }
+};
+using Pool = std::set<Block*, BlockLess>;
+
+struct DeviceCache {
+  explicit DeviceCache(int d) : device(d), mutex("alloc.device") {}
+  int device;
+  probes::InstrumentedMutex mutex;
+  Pool small, large;
+  std::unordered_map<void*, Block*> active;
+  std::deque<std::pair<cudaEvent_t, Block*>> pending;  // events of blocks freed while used elsewhere
+  std::vector<cudaEvent_t> spare_events;
+  std::unordered_set<Segment*> segments;
+  Stats stats;
+};
+
+size_t round_size(size_t bytes) {
+  return bytes < kMinBlockSize ? kMinBlockSize : (bytes + kMinBlockSize - 1) / kMinBlockSize * kMinBlockSize;
+}
+
+class CachingAllocator final : public DeviceAllocator {
+ public:
+  CachingAllocator()
+      : split_(policy::alloc_split.get<policy::AllocSplit>() == policy::AllocSplit::on),
+        per_request_(policy::alloc_segments.get<policy::AllocSegments>() == policy::AllocSegments::per_request) {}
+
+  const char* name() const override { return "caching"; }
+
+  void* allocate(size_t bytes, int device, cudaStream_t stream) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    probes::count(probes::Counter::alloc_calls);
+    cuda::DeviceGuard g(device);
+    process_events(dc);
+    size_t size = round_size(bytes);
+    bool small = size <= kSmallSize;
+    Pool& pool = small ? dc.small : dc.large;
+    Block* b = take_free(pool, stream, size);
+    bool hit = b != nullptr;
+    if (!b) b = new_segment(dc, lock, stream, size, small, bytes);
+    if (split_ && should_split(b, size, small)) split(pool, b, size);
+    b->state = BlockState::Allocated;
+    b->requested = bytes;
+    {
+      MetadataLock m(lock);
+      dc.active.emplace(b->ptr, b);
+      dc.stats.alloc_calls++;
+      if (hit) dc.stats.hits++;
+      else dc.stats.misses++;
+      dc.stats.on_alloc(int64_t(b->size), int64_t(bytes));
+    }
+    probes::count(hit ? probes::Counter::alloc_hits : probes::Counter::alloc_misses);
+    return b->ptr;
+  }
+
+  void free(void* ptr, int device) noexcept override {
+    try {
+      DeviceCache& dc = cache(device);
+      AllocLock lock(dc.mutex);
+      Block* b;
+      {
+        MetadataLock m(lock);
+        auto it = dc.active.find(ptr);
+        if (it == dc.active.end()) {
+          std::fprintf(stderr, "vibetensor: caching allocator: free of unknown pointer %p on cuda:%d ignored\n", ptr, device);
+          return;
+        }
+        b = it->second;
+        dc.active.erase(it);
+        dc.stats.free_calls++;
+        dc.stats.on_free(int64_t(b->size), int64_t(b->requested));
+      }
+      if (b->stream_uses.empty()) {
+        release_block(dc, b);
+        return;
+      }
+      // Used on other streams: reusable once the work queued there so far has completed.
+      int cur = -1;
+      if (cudaGetDevice(&cur) != cudaSuccess) return;  // runtime shutting down: leak
+      if (cur != device) cudaSetDevice(device);
+      b->state = BlockState::PendingFree;
+      bool failed = false;
+      for (cudaStream_t s : b->stream_uses) {
+        cudaEvent_t ev = take_event(dc);
+        if (!ev || cudaEventRecord(ev, s) != cudaSuccess) {
+          cudaGetLastError();
+          if (ev) dc.spare_events.push_back(ev);
+          failed = true;
+          continue;
+        }
+        dc.pending.emplace_back(ev, b);
+        b->pending_events++;
+      }
+      b->stream_uses.clear();
+      if (b->pending_events == 0) {
+        // No event could order the reuse: wait for the device instead, or keep the block out of
+        // the pool for good if even that fails (the runtime is shutting down).
+        bool idle = !failed;
+        if (failed) {
+          cuda::note_host_sync("allocator_free_fallback_synchronize");
+          idle = cudaDeviceSynchronize() == cudaSuccess;
+          cudaGetLastError();
+        }
+        if (idle) release_block(dc, b);
+      }
+      if (cur != device) cudaSetDevice(cur);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "vibetensor: caching allocator: error while freeing CUDA memory: %s\n", e.what());
+    }
+  }
+
+  void record_stream(void* ptr, int device, cudaStream_t stream) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    MetadataLock m(lock);
+    auto it = dc.active.find(ptr);
+    if (it == dc.active.end()) return;  // not ours (e.g. memory imported by DLPack)
+    Block* b = it->second;
+    if (stream == b->stream) return;
+    for (cudaStream_t s : b->stream_uses)
+      if (s == stream) return;
+    b->stream_uses.push_back(stream);
+  }
+
+  void empty_cache() override {
+    for (int d = 0; d < cuda::kMaxDevices; ++d) {
+      DeviceCache* dc = caches_[d].load(std::memory_order_acquire);
+      if (!dc) continue;
+      AllocLock lock(dc->mutex);
+      cuda::DeviceGuard g(d);
+      release_cached(*dc, lock);
+    }
+  }
+
+  Stats stats(int device) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    MetadataLock m(lock);
+    return dc.stats;
+  }
+
+  void reset_peak(int device) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    MetadataLock m(lock);
+    dc.stats.reset_peaks();
+  }
+
+  void reset_counters(int device) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    MetadataLock m(lock);
+    Stats& s = dc.stats;
+    s.allocated_total = s.freed_total = 0;
+    s.alloc_calls = s.free_calls = s.hits = s.misses = s.device_mallocs = s.device_frees = s.alloc_retries = s.ooms = 0;
+    s.reset_peaks();
+  }
+
+  std::vector<SegmentInfo> snapshot() override {
+    std::vector<SegmentInfo> out;
+    for (int d = 0; d < cuda::kMaxDevices; ++d) {
+      DeviceCache* dc = caches_[d].load(std::memory_order_acquire);
+      if (!dc) continue;
+      AllocLock lock(dc->mutex);
+      for (Segment* s : dc->segments) {
+        SegmentInfo si;
+        si.device = d;
+        si.address = uintptr_t(s->ptr);
+        si.size = s->size;
+        si.stream = uintptr_t(s->stream);
+        si.type = s->small ? "small" : "large";
+        for (Block* b = s->head; b; b = b->next) {
+          BlockInfo bi;
+          bi.address = uintptr_t(b->ptr);
+          bi.size = b->size;
+          bi.requested = b->requested;
+          bi.allocated = b->state == BlockState::Allocated;
+          bi.state = b->state == BlockState::Allocated ? "active_allocated"
+                     : b->state == BlockState::PendingFree ? "active_pending_free" : "inactive";
+          si.blocks.push_back(bi);
+        }
+        out.push_back(std::move(si));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const SegmentInfo& a, const SegmentInfo& b) {
+      return a.device != b.device ? a.device < b.device : a.address < b.address;
+    });
+    return out;
+  }
+
+ private:
+  DeviceCache& cache(int device) {
+    VT_CHECK(device >= 0 && device < cuda::kMaxDevices, "caching allocator: invalid device index ", device);
+    DeviceCache* dc = caches_[device].load(std::memory_order_acquire);
+    if (dc) [[likely]] return *dc;
+    std::lock_guard<std::mutex> g(create_mutex_);
+    dc = caches_[device].load(std::memory_order_relaxed);
+    if (!dc) {
+      dc = new DeviceCache(device);  // never freed: storages may be released during interpreter teardown
+      caches_[device].store(dc, std::memory_order_release);
+    }
+    return *dc;
+  }
+
+  size_t segment_size(size_t size, bool small) const {
+    if (per_request_) return size;
+    if (small) return kSmallBuffer;
+    if (size < kMinLargeAlloc) return kLargeBuffer;
+    return (size + kRoundLarge - 1) / kRoundLarge * kRoundLarge;
+  }
+
+  static bool should_split(const Block* b, size_t size, bool small) {
+    size_t rest = b->size - size;
+    return small ? rest >= kMinBlockSize : rest > kSmallSize;
+  }
+
+  static Block* take_free(Pool& pool, cudaStream_t stream, size_t size) {
+    Block key;
+    key.stream = stream;
+    key.size = size;
+    key.ptr = nullptr;
+    auto it = pool.lower_bound(&key);
+    if (it == pool.end() || (*it)->stream != stream) return nullptr;
+    Block* b = *it;
+    pool.erase(it);
+    return b;
+  }
+
+  static void split(Pool& pool, Block* b, size_t size) {
+    Block* rest = new Block();
+    rest->ptr = b->ptr + size;
+    rest->size = b->size - size;
+    rest->stream = b->stream;
+    rest->segment = b->segment;
+    rest->prev = b;
+    rest->next = b->next;
+    if (b->next) b->next->prev = rest;
+    b->next = rest;
+    b->size = size;
+    pool.insert(rest);
+  }
+
+  Block* new_segment(DeviceCache& dc, const AllocLock& lock, cudaStream_t stream, size_t size, bool small, size_t bytes) {
+    size_t seg = segment_size(size, small);
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, seg);
+    if (err == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      release_cached(dc, lock);
+      {
+        MetadataLock m(lock);
+        dc.stats.alloc_retries++;
+      }
+      err = cudaMalloc(&p, seg);
+    }
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      if (err == cudaErrorMemoryAllocation) {
+        Stats s;
+        {
+          MetadataLock m(lock);
+          dc.stats.ooms++;
+          s = dc.stats;
+        }
+        throw_oom("caching", bytes, dc.device, s, err);
+      }
+      VT_CUDA_CHECK(err);
+    }
+    probes::count(probes::Counter::device_malloc_calls);
+    auto* s = new Segment{static_cast<char*>(p), seg, stream, small, nullptr};
+    Block* b = new Block();
+    b->ptr = s->ptr;
+    b->size = seg;
+    b->stream = stream;
+    b->segment = s;
+    s->head = b;
+    dc.segments.insert(s);
+    MetadataLock m(lock);
+    dc.stats.device_mallocs++;
+    dc.stats.segments++;
+    dc.stats.on_reserve(int64_t(seg));
+    return b;
+  }
+
+  // b (not in a pool) becomes free: merged with free neighbours, then put in its pool.
+  void release_block(DeviceCache& dc, Block* b) {
+    Pool& pool = b->segment->small ? dc.small : dc.large;
+    b->state = BlockState::Free;
+    b->requested = 0;
+    merge(pool, b, b->prev);
+    merge(pool, b, b->next);
+    pool.insert(b);
+  }
+
+  static void merge(Pool& pool, Block* b, Block* other) {
+    if (!other || other->state != BlockState::Free) return;
+    pool.erase(other);
+    if (other == b->prev) {
+      b->ptr = other->ptr;
+      b->prev = other->prev;
+      if (b->prev) b->prev->next = b;
+      else b->segment->head = b;
+    } else {
+      b->next = other->next;
+      if (b->next) b->next->prev = b;
+    }
+    b->size += other->size;
+    delete other;
+  }
+
+  cudaEvent_t take_event(DeviceCache& dc) {
+    if (!dc.spare_events.empty()) {
+      cudaEvent_t ev = dc.spare_events.back();
+      dc.spare_events.pop_back();
+      return ev;
+    }
+    cudaEvent_t ev = nullptr;
+    if (cudaEventCreateWithFlags(&ev, cudaEventDisableTiming) != cudaSuccess) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    return ev;
+  }
+
+  // Blocks whose recorded events completed go back to the free lists (in record order).
+  void process_events(DeviceCache& dc) {
+    while (!dc.pending.empty()) {
+      auto [ev, b] = dc.pending.front();
+      cudaError_t err = cudaEventQuery(ev);
+      if (err == cudaErrorNotReady) {
+        cudaGetLastError();
+        break;
+      }
+      VT_CUDA_CHECK(err);
+      dc.pending.pop_front();
+      dc.spare_events.push_back(ev);
+      if (--b->pending_events == 0) release_block(dc, b);
+    }
+  }
+
+  // Empty cache / out of memory: wait for pending blocks, then free every wholly unused segment.
+  void release_cached(DeviceCache& dc, const AllocLock& lock) {
+    while (!dc.pending.empty()) {
+      auto [ev, b] = dc.pending.front();
+      cuda::note_host_sync("allocator_event_synchronize");
+      VT_CUDA_CHECK(cudaEventSynchronize(ev));
+      dc.pending.pop_front();
+      dc.spare_events.push_back(ev);
+      if (--b->pending_events == 0) release_block(dc, b);
+    }
+    for (Pool* pool : {&dc.small, &dc.large}) {
+      for (auto it = pool->begin(); it != pool->end();) {
+        Block* b = *it;
+        if (b->prev || b->next) { ++it; continue; }
+        it = pool->erase(it);
+        Segment* s = b->segment;
+        cuda::note_host_sync("cudaFree");  // cudaFree waits for the device
+        VT_CUDA_CHECK(cudaFree(s->ptr));
+        probes::count(probes::Counter::device_free_calls);
+        {
+          MetadataLock m(lock);
+          dc.stats.device_frees++;
+          dc.stats.segments--;
+          dc.stats.on_reserve(-int64_t(s->size));
+        }
+        dc.segments.erase(s);
+        delete s;
+        delete b;
+      }
+    }
+  }
+
+  const bool split_;
+  const bool per_request_;
+  std::mutex create_mutex_;
+  std::array<std::atomic<DeviceCache*>, cuda::kMaxDevices> caches_{};
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceAllocator> make_caching_allocator() { return std::make_unique<CachingAllocator>(); }
+
+}  // namespace vt::alloc

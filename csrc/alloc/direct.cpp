@@ -1,0 +1,177 @@
+// The direct allocator (alloc.cuda=direct): cudaMalloc and cudaFree for every tensor. No cache,
+// so every allocation is a miss and every free waits for the device (cudaFree synchronizes), which
+// also makes record_stream unnecessary.
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <unordered_map>
+
+#include "alloc/allocator.h"
+#include "alloc/locks.h"
+#include "cuda/device.h"
+#include "cuda/error.h"
+#include "cuda/sync_ledger.h"
+#include "probes/counters.h"
+
+namespace vt::alloc {
+namespace {
+
+struct DirectDevice {
+  DirectDevice() : mutex("alloc.device") {}
+  probes::InstrumentedMutex mutex;
+  struct Alloc {
+    size_t size, requested;
+    cudaStream_t stream;
+  };
+  std::unordered_map<void*, Alloc> active;
+  Stats stats;
+};
+
+class DirectAllocator final : public DeviceAllocator {
+ public:
+  const char* name() const override { return "direct"; }
+
+  void* allocate(size_t bytes, int device, cudaStream_t stream) override {
+    DirectDevice& dd = dev(device);
+    AllocLock lock(dd.mutex);
+    probes::count(probes::Counter::alloc_calls);
+    cuda::DeviceGuard g(device);
+    size_t size = (bytes + 511) / 512 * 512;
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, size);
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      if (err == cudaErrorMemoryAllocation) {
+        Stats s;
+        {
+          MetadataLock m(lock);
+          dd.stats.ooms++;
+          s = dd.stats;
+        }
+        throw_oom("direct", bytes, device, s, err);
+      }
+      VT_CUDA_CHECK(err);
+    }
+    probes::count(probes::Counter::device_malloc_calls);
+    probes::count(probes::Counter::alloc_misses);
+    MetadataLock m(lock);
+    dd.active.emplace(p, DirectDevice::Alloc{size, bytes, stream});
+    dd.stats.alloc_calls++;
+    dd.stats.misses++;
+    dd.stats.device_mallocs++;
+    dd.stats.segments++;
+    dd.stats.on_reserve(int64_t(size));
+    dd.stats.on_alloc(int64_t(size), int64_t(bytes));
+    return p;
+  }
+
+  void free(void* ptr, int device) noexcept override {
+    try {
+      DirectDevice& dd = dev(device);
+      AllocLock lock(dd.mutex);
+      DirectDevice::Alloc a;
+      {
+        MetadataLock m(lock);
+        auto it = dd.active.find(ptr);
+        if (it == dd.active.end()) {
+          std::fprintf(stderr, "vibetensor: direct allocator: free of unknown pointer %p on cuda:%d ignored\n", ptr, device);
+          return;
+        }
+        a = it->second;
+        dd.active.erase(it);
+        dd.stats.free_calls++;
+        dd.stats.on_free(int64_t(a.size), int64_t(a.requested));
+      }
+      int cur = -1;
+      if (cudaGetDevice(&cur) != cudaSuccess) return;  // runtime shutting down
+      if (cur != device) cudaSetDevice(device);
+      cuda::note_host_sync("cudaFree");
+      cudaError_t err = cudaFree(ptr);
+      cudaGetLastError();
+      if (cur != device) cudaSetDevice(cur);
+      if (err != cudaSuccess) return;
+      probes::count(probes::Counter::device_free_calls);
+      MetadataLock m(lock);
+      dd.stats.device_frees++;
+      dd.stats.segments--;
+      dd.stats.on_reserve(-int64_t(a.size));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "vibetensor: direct allocator: error while freeing CUDA memory: %s\n", e.what());
+    }
+  }
+
+  void record_stream(void*, int, cudaStream_t) override {}  // cudaFree waits for every stream
+  void empty_cache() override {}                            // nothing is cached
+
+  Stats stats(int device) override {
+    DirectDevice& dd = dev(device);
+    AllocLock lock(dd.mutex);
+    MetadataLock m(lock);
+    return dd.stats;
+  }
+
+  void reset_peak(int device) override {
+    DirectDevice& dd = dev(device);
+    AllocLock lock(dd.mutex);
+    MetadataLock m(lock);
+    dd.stats.reset_peaks();
+  }
+
+  void reset_counters(int device) override {
+    DirectDevice& dd = dev(device);
+    AllocLock lock(dd.mutex);
+    MetadataLock m(lock);
+    Stats& s = dd.stats;
+    s.allocated_total = s.freed_total = 0;
+    s.alloc_calls = s.free_calls = s.hits = s.misses = s.device_mallocs = s.device_frees = s.alloc_retries = s.ooms = 0;
+    s.reset_peaks();
+  }
+
+  std::vector<SegmentInfo> snapshot() override {
+    std::vector<SegmentInfo> out;
+    for (int d = 0; d < cuda::kMaxDevices; ++d) {
+      DirectDevice* dd = devs_[d].load(std::memory_order_acquire);
+      if (!dd) continue;
+      AllocLock lock(dd->mutex);
+      for (auto& [p, a] : dd->active) {
+        SegmentInfo si;
+        si.device = d;
+        si.address = uintptr_t(p);
+        si.size = a.size;
+        si.stream = uintptr_t(a.stream);
+        si.type = "direct";
+        si.blocks.push_back(BlockInfo{uintptr_t(p), a.size, a.requested, true, "active_allocated"});
+        out.push_back(std::move(si));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const SegmentInfo& a, const SegmentInfo& b) {
+      return a.device != b.device ? a.device < b.device : a.address < b.address;
+    });
+    return out;
+  }
+
+ private:
+  DirectDevice& dev(int device) {
+    VT_CHECK(device >= 0 && device < cuda::kMaxDevices, "direct allocator: invalid device index ", device);
+    DirectDevice* dd = devs_[device].load(std::memory_order_acquire);
+    if (dd) [[likely]] return *dd;
+    std::lock_guard<std::mutex> g(create_mutex_);
+    dd = devs_[device].load(std::memory_order_relaxed);
+    if (!dd) {
+      dd = new DirectDevice();  // never freed (see caching.cpp)
+      devs_[device].store(dd, std::memory_order_release);
+    }
+    return *dd;
+  }
+
+  std::mutex create_mutex_;
+  std::array<std::atomic<DirectDevice*>, cuda::kMaxDevices> devs_{};
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceAllocator> make_direct_allocator() { return std::make_unique<DirectAllocator>(); }
+
+}  // namespace vt::alloc

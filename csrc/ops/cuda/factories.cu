@@ -1,0 +1,161 @@
+// CUDA kernels: fill_, zero_ and the factories (empty, full, arange, rand, randn, randint), with
+// the CPU kernels' values: arange and the random numbers give the same bits as on the CPU for
+// the same arguments and generator state (Note [Same numbers on every device] in philox.h).
+#include <cmath>
+
+#include "ops/cuda/elementwise.cuh"
+#include "ops/random/philox.h"
+
+namespace vt::cuda {
+namespace {
+
+template <class D> struct FillF {
+  D value;
+  __device__ D operator()() const { return value; }
+};
+
+void fill_value(const Tensor& t, const Scalar& v) {
+  if (t.numel() == 0) return;
+  VT_DISPATCH_ALL(t.dtype(), "fill_", [&]<class T>() {
+    T tv = v.to<T>();
+    if (t.is_contiguous() && bits_of_host(tv) == 0) {  // zero bits are zero in every dtype
+      DeviceGuard g(t.device().index);
+      VT_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, size_t(t.numel() * itemsize(t.dtype())),
+                                    current_stream(t.device().index).handle()));
+      return;
+    }
+    using D = dev_t<T>;
+    gpu_kernel<D>(t, {}, FillF<D>{from_bits<D>(bits_of_host(tv))});
+  });
+}
+
+// p[i] = f(i) over a fresh contiguous tensor.
+template <class D, class F> __global__ void index_kernel(D* p, int64_t n, F f) {
+  int64_t step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) p[i] = f(i);
+}
+
+template <class D, class F> void launch_index(const Tensor& t, F f) {
+  int64_t n = t.numel();
+  if (n == 0) return;
+  DeviceGuard g(t.device().index);
+  int64_t blocks = (n + 255) / 256;
+  if (blocks > 65536) blocks = 65536;
+  index_kernel<D><<<unsigned(blocks), 256, 0, current_stream(t.device().index).handle()>>>(t.data<D>(), n, f);
+  VT_CUDA_KERNEL_LAUNCH_CHECK();
+}
+
+Tensor fill__cuda(const Tensor& self, const Scalar& value) {
+  VT_CHECK_TYPE(!(value.is_floating() && !is_floating(self.dtype())) || value.to_double() == double(value.to_int()),
+                "fill_: value ", value.to_double(), " cannot be converted to ", self.dtype(), " without overflow or truncation");
+  fill_value(self, value);
+  self->bump_version();
+  return self;
+}
+Tensor zero__cuda(const Tensor& self) { return fill__cuda(self, Scalar(int64_t(0))); }
+
+DType dtype_or(std::optional<DType> d, DType dflt) { return d ? *d : dflt; }
+Device cuda_device(std::optional<Device> d, const char* op) {
+  VT_CHECK(d && d->is_cuda(), op, ": the CUDA kernel needs a CUDA device argument");
+  return *d;
+}
+
+Tensor empty_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  return empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "empty"));
+}
+
+Tensor full_cuda(const IntList& size, const Scalar& v, std::optional<DType> dtype, std::optional<Device> device) {
+  Tensor t = empty_tensor(size, dtype_or(dtype, v.default_dtype()), cuda_device(device, "full"));
+  fill_value(t, v);
+  return t;
+}
+
+// start + i * step in double, without fused multiply-add: the CPU rounds the product first.
+template <class D> struct ArangeFloat {
+  double s, st;
+  __device__ D operator()(int64_t i) const {
+    return from_opmath<D>(dev_opmath_t<D>(__dadd_rn(s, __dmul_rn(double(i), st))));
+  }
+};
+template <class D> struct ArangeInt {
+  int64_t s, st;
+  __device__ D operator()(int64_t i) const { return from_opmath<D>(dev_opmath_t<D>(s + i * st)); }
+};
+
+Tensor arange_cuda(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype,
+                   std::optional<Device> device) {
+  bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
+  DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
+  double s = start.to_double(), e = end.to_double(), st = step.to_double();
+  VT_CHECK_VALUE(st != 0, "arange: step must be nonzero");
+  VT_CHECK_VALUE((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and larger bound inconsistent with step sign (start=",
+                 s, ", end=", e, ", step=", st, ")");
+  int64_t n = int64_t(std::ceil((e - s) / st));
+  Tensor t = empty_tensor({n}, dt, cuda_device(device, "arange"));
+  VT_DISPATCH_NUMERIC(dt, "arange", [&]<class T>() {
+    using D = dev_t<T>;
+    if (any_float) launch_index<D>(t, ArangeFloat<D>{s, st});
+    else launch_index<D>(t, ArangeInt<D>{start.to_int(), step.to_int()});
+  });
+  return t;
+}
+
+// Random numbers: see Note [Philox streams] in ops/random/philox.h.
+template <class D> struct UniformF {
+  uint64_t seed, offset;
+  __device__ D operator()(int64_t i) const {
+    return from_opmath<D>(dev_opmath_t<D>(random::uniform(seed, offset + uint64_t(i))));
+  }
+};
+template <class D> struct NormalF {
+  uint64_t seed, offset;
+  __device__ D operator()(int64_t i) const {
+    return from_opmath<D>(dev_opmath_t<D>(random::normal(seed, offset + uint64_t(i))));
+  }
+};
+template <class D> struct RandintF {
+  uint64_t seed, offset, range;
+  int64_t low;
+  __device__ D operator()(int64_t i) const {
+    return from_opmath<D>(dev_opmath_t<D>(low + int64_t(random::bits64(seed, offset + uint64_t(i)) % range)));
+  }
+};
+
+Tensor rand_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "rand"));
+  uint64_t offset = random::reserve(uint64_t(t.numel()));
+  uint64_t seed = random::seed();
+  VT_DISPATCH_FLOATING(t.dtype(), "rand", [&]<class T>() { launch_index<dev_t<T>>(t, UniformF<dev_t<T>>{seed, offset}); });
+  return t;
+}
+Tensor randn_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "randn"));
+  uint64_t offset = random::reserve(uint64_t(t.numel()));
+  uint64_t seed = random::seed();
+  VT_DISPATCH_FLOATING(t.dtype(), "randn", [&]<class T>() { launch_index<dev_t<T>>(t, NormalF<dev_t<T>>{seed, offset}); });
+  return t;
+}
+Tensor randint_cuda(int64_t low, int64_t high, const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
+  VT_CHECK_VALUE(high > low, "randint: expected low < high, got low=", low, ", high=", high);
+  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), cuda_device(device, "randint"));
+  uint64_t offset = random::reserve(uint64_t(t.numel()));
+  uint64_t seed = random::seed();
+  uint64_t range = uint64_t(high - low);
+  VT_DISPATCH_NUMERIC(t.dtype(), "randint", [&]<class T>() {
+    launch_index<dev_t<T>>(t, RandintF<dev_t<T>>{seed, offset, range, low});
+  });
+  return t;
+}
+
+}  // namespace
+
+VT_REGISTER_KERNEL("vt::fill_", CUDA, fill__cuda);
+VT_REGISTER_KERNEL("vt::zero_", CUDA, zero__cuda);
+VT_REGISTER_KERNEL("vt::empty", CUDA, empty_cuda);
+VT_REGISTER_KERNEL("vt::full", CUDA, full_cuda);
+VT_REGISTER_KERNEL("vt::arange", CUDA, arange_cuda);
+VT_REGISTER_KERNEL("vt::rand", CUDA, rand_cuda);
+VT_REGISTER_KERNEL("vt::randn", CUDA, randn_cuda);
+VT_REGISTER_KERNEL("vt::randint", CUDA, randint_cuda);
+
+}  // namespace vt::cuda
