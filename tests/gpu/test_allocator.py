@@ -81,6 +81,7 @@ except RuntimeError as e:
     result["policy_fixed_error"] = str(e)
 result["backend"] = vt.cuda.get_allocator_backend()
 live.clear()
+t = a = None  # the last loop variables would otherwise keep one tensor alive
 gc.collect()
 vt.cuda.synchronize()
 result["start"] = start
