@@ -1,6 +1,7 @@
 """vt.policy (set/get/override/presets/describe/load_config/VT_POLICY) and vt.probes."""
 import os
 import subprocess
+import tempfile
 import sys
 import textwrap
 import threading
@@ -10,7 +11,6 @@ import pytest
 
 import vibetensor as vt
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_current_get_and_defaults():
@@ -157,10 +157,17 @@ def test_load_config_missing_file(tmp_path):
 
 # --- VT_POLICY at import --------------------------------------------------------------------
 
+def _run_python(code, **env):
+    """Runs code in a fresh interpreter that imports the same vibetensor as this process
+    (installed or in-tree), from a neutral working directory."""
+    where = os.path.dirname(os.path.dirname(os.path.abspath(vt.__file__)))
+    return subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=where, **env),
+                          capture_output=True, text=True, timeout=120, cwd=tempfile.gettempdir())
+
+
 def _import_with(spec):
-    env = dict(os.environ, VT_POLICY=spec, PYTHONPATH=REPO)
     code = "import vibetensor as vt; print(vt.policy.get('autograd.gate'), vt.policy.get('dispatch.lookup'))"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    return _run_python(code, VT_POLICY=spec)
 
 
 def test_vt_policy_environment_variable():
@@ -183,8 +190,7 @@ def test_invalid_vt_policy_fails_the_import(spec, message):
 
 def test_import_is_light():
     code = "import sys, vibetensor; print('torch' in sys.modules, 'pandas' in sys.modules)"
-    r = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=REPO), capture_output=True,
-                       text=True, timeout=120)
+    r = _run_python(code)
     assert r.stdout.split() == ["False", "False"], r.stderr
 
 
