@@ -11,8 +11,11 @@ from vibetensor.experiments import compare, config as config_mod, provenance, re
 
 
 def default_results_path(cfg_path: str) -> str:
+    """experiments/results/<config>/<commit>/results.jsonl: a new commit starts a new folder, so
+    earlier recorded results are never mixed with or overwritten by a later run."""
     name = os.path.splitext(os.path.basename(cfg_path))[0]
-    return os.path.join("experiments", "results", name, "results.jsonl")
+    commit = (provenance.git_state()["git_commit"] or "no-git")[:12]
+    return os.path.join("experiments", "results", name, commit, "results.jsonl")
 
 
 def run_matrix(cfg_path: str, out: str | None, fresh: bool) -> int:
@@ -57,7 +60,7 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run (or resume) an experiment matrix from a TOML config")
     r.add_argument("config")
-    r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/results.jsonl)")
+    r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/<commit>/results.jsonl)")
     r.add_argument("--fresh", action="store_true", help="ignore finished cells in the results file")
     c = sub.add_parser("compare", help="print the gap table of a results file")
     c.add_argument("results")
