@@ -25,8 +25,10 @@ preset = "tuned"
 
 
 def run_cli(*args, cwd):
+    import vibetensor
+    where = os.path.dirname(os.path.dirname(os.path.abspath(vibetensor.__file__)))  # installed or in-tree
     return subprocess.run([sys.executable, "-P", "-m", "vibetensor.experiments.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=where))
 
 
 def test_run_records_provenance_and_resumes(tmp_path):
