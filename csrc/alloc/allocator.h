@@ -38,6 +38,12 @@ struct Stats {
   void on_free(int64_t size, int64_t req);
   void on_reserve(int64_t bytes);  // negative: released
   void reset_peaks() { peak_allocated = allocated; peak_reserved = reserved; peak_requested = requested; }
+  // Cumulative counts back to zero and peaks to the current values (reset_accumulated_memory_stats).
+  void reset_counters() {
+    allocated_total = freed_total = 0;
+    alloc_calls = free_calls = hits = misses = device_mallocs = device_frees = alloc_retries = ooms = 0;
+    reset_peaks();
+  }
 };
 
 struct BlockInfo {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "alloc/allocator.h"
+#include "alloc/per_device.h"
 #include "alloc/locks.h"
 #include "cuda/device.h"
 #include "cuda/error.h"
@@ -27,7 +28,7 @@ namespace {
 // cudaMallocFromPoolAsync/cudaFreeAsync calls; an allocation that grew the pool's reserved
 // memory counts as a miss, one served from memory the pool already held as a hit.
 struct AsyncDevice {
-  AsyncDevice() : mutex("alloc.device") {}
+  explicit AsyncDevice(int /*device*/) : mutex("alloc.device") {}
   probes::InstrumentedMutex mutex;
   cudaMemPool_t pool = nullptr;
   struct Alloc {
@@ -158,7 +159,7 @@ class AsyncAllocator final : public DeviceAllocator {
 
   void empty_cache() override {
     for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      AsyncDevice* ad = devs_[d].load(std::memory_order_acquire);
+      AsyncDevice* ad = devs_.find(d);
       if (!ad) continue;
       AllocLock lock(ad->mutex);
       if (!ad->pool) continue;
@@ -190,17 +191,14 @@ class AsyncAllocator final : public DeviceAllocator {
     AsyncDevice& ad = dev(device);
     AllocLock lock(ad.mutex);
     MetadataLock m(lock);
-    Stats& s = ad.stats;
-    s.allocated_total = s.freed_total = 0;
-    s.alloc_calls = s.free_calls = s.hits = s.misses = s.device_mallocs = s.device_frees = s.alloc_retries = s.ooms = 0;
-    s.reset_peaks();
+    ad.stats.reset_counters();
   }
 
   std::vector<SegmentInfo> snapshot() override {
     // The pool's internal layout is not visible: each live allocation is reported as its own segment.
     std::vector<SegmentInfo> out;
     for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      AsyncDevice* ad = devs_[d].load(std::memory_order_acquire);
+      AsyncDevice* ad = devs_.find(d);
       if (!ad) continue;
       AllocLock lock(ad->mutex);
       for (auto& [p, a] : ad->active) {
@@ -221,18 +219,7 @@ class AsyncAllocator final : public DeviceAllocator {
   }
 
  private:
-  AsyncDevice& dev(int device) {
-    VT_CHECK(device >= 0 && device < cuda::kMaxDevices, "async allocator: invalid device index ", device);
-    AsyncDevice* ad = devs_[device].load(std::memory_order_acquire);
-    if (ad) [[likely]] return *ad;
-    std::lock_guard<std::mutex> g(create_mutex_);
-    ad = devs_[device].load(std::memory_order_relaxed);
-    if (!ad) {
-      ad = new AsyncDevice();  // never freed (see caching.cpp)
-      devs_[device].store(ad, std::memory_order_release);
-    }
-    return *ad;
-  }
+  AsyncDevice& dev(int device) { return devs_.get(device, "async allocator"); }
 
   static void ensure_pool(AsyncDevice& ad, int device) {
     if (ad.pool) return;
@@ -250,8 +237,7 @@ class AsyncAllocator final : public DeviceAllocator {
     VT_CUDA_CHECK(cudaMemPoolSetAttribute(ad.pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
   }
 
-  std::mutex create_mutex_;
-  std::array<std::atomic<AsyncDevice*>, cuda::kMaxDevices> devs_{};
+  PerDevice<AsyncDevice> devs_;
 };
 
 }  // namespace

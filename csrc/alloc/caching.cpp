@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "alloc/allocator.h"
+#include "alloc/per_device.h"
 #include "alloc/locks.h"
 #include "cuda/device.h"
 #include "cuda/error.h"
@@ -194,7 +195,7 @@ class CachingAllocator final : public DeviceAllocator {
 
   void empty_cache() override {
     for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      DeviceCache* dc = caches_[d].load(std::memory_order_acquire);
+      DeviceCache* dc = caches_.find(d);
       if (!dc) continue;
       AllocLock lock(dc->mutex);
       cuda::DeviceGuard g(d);
@@ -220,16 +221,13 @@ class CachingAllocator final : public DeviceAllocator {
     DeviceCache& dc = cache(device);
     AllocLock lock(dc.mutex);
     MetadataLock m(lock);
-    Stats& s = dc.stats;
-    s.allocated_total = s.freed_total = 0;
-    s.alloc_calls = s.free_calls = s.hits = s.misses = s.device_mallocs = s.device_frees = s.alloc_retries = s.ooms = 0;
-    s.reset_peaks();
+    dc.stats.reset_counters();
   }
 
   std::vector<SegmentInfo> snapshot() override {
     std::vector<SegmentInfo> out;
     for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      DeviceCache* dc = caches_[d].load(std::memory_order_acquire);
+      DeviceCache* dc = caches_.find(d);
       if (!dc) continue;
       AllocLock lock(dc->mutex);
       for (Segment* s : dc->segments) {
@@ -259,18 +257,7 @@ class CachingAllocator final : public DeviceAllocator {
   }
 
  private:
-  DeviceCache& cache(int device) {
-    VT_CHECK(device >= 0 && device < cuda::kMaxDevices, "caching allocator: invalid device index ", device);
-    DeviceCache* dc = caches_[device].load(std::memory_order_acquire);
-    if (dc) [[likely]] return *dc;
-    std::lock_guard<std::mutex> g(create_mutex_);
-    dc = caches_[device].load(std::memory_order_relaxed);
-    if (!dc) {
-      dc = new DeviceCache(device);  // never freed: storages may be released during interpreter teardown
-      caches_[device].store(dc, std::memory_order_release);
-    }
-    return *dc;
-  }
+  DeviceCache& cache(int device) { return caches_.get(device, "caching allocator"); }
 
   size_t segment_size(size_t size, bool small) const {
     if (per_request_) return size;
@@ -442,8 +429,7 @@ class CachingAllocator final : public DeviceAllocator {
 
   const bool split_;
   const bool per_request_;
-  std::mutex create_mutex_;
-  std::array<std::atomic<DeviceCache*>, cuda::kMaxDevices> caches_{};
+  PerDevice<DeviceCache> caches_;
 };
 
 }  // namespace

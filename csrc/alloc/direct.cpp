@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "alloc/allocator.h"
+#include "alloc/per_device.h"
 #include "alloc/locks.h"
 #include "cuda/device.h"
 #include "cuda/error.h"
@@ -19,7 +20,7 @@ namespace vt::alloc {
 namespace {
 
 struct DirectDevice {
-  DirectDevice() : mutex("alloc.device") {}
+  explicit DirectDevice(int /*device*/) : mutex("alloc.device") {}
   probes::InstrumentedMutex mutex;
   struct Alloc {
     size_t size, requested;
@@ -123,16 +124,13 @@ class DirectAllocator final : public DeviceAllocator {
     DirectDevice& dd = dev(device);
     AllocLock lock(dd.mutex);
     MetadataLock m(lock);
-    Stats& s = dd.stats;
-    s.allocated_total = s.freed_total = 0;
-    s.alloc_calls = s.free_calls = s.hits = s.misses = s.device_mallocs = s.device_frees = s.alloc_retries = s.ooms = 0;
-    s.reset_peaks();
+    dd.stats.reset_counters();
   }
 
   std::vector<SegmentInfo> snapshot() override {
     std::vector<SegmentInfo> out;
     for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      DirectDevice* dd = devs_[d].load(std::memory_order_acquire);
+      DirectDevice* dd = devs_.find(d);
       if (!dd) continue;
       AllocLock lock(dd->mutex);
       for (auto& [p, a] : dd->active) {
@@ -153,21 +151,9 @@ class DirectAllocator final : public DeviceAllocator {
   }
 
  private:
-  DirectDevice& dev(int device) {
-    VT_CHECK(device >= 0 && device < cuda::kMaxDevices, "direct allocator: invalid device index ", device);
-    DirectDevice* dd = devs_[device].load(std::memory_order_acquire);
-    if (dd) [[likely]] return *dd;
-    std::lock_guard<std::mutex> g(create_mutex_);
-    dd = devs_[device].load(std::memory_order_relaxed);
-    if (!dd) {
-      dd = new DirectDevice();  // never freed (see caching.cpp)
-      devs_[device].store(dd, std::memory_order_release);
-    }
-    return *dd;
-  }
+  DirectDevice& dev(int device) { return devs_.get(device, "direct allocator"); }
 
-  std::mutex create_mutex_;
-  std::array<std::atomic<DirectDevice*>, cuda::kMaxDevices> devs_{};
+  PerDevice<DirectDevice> devs_;
 };
 
 }  // namespace
