@@ -1,19 +1,102 @@
 #!/usr/bin/env bash
-# One device call: build with CUDA, run the GPU tests, then the GPU benchmarks; everything the
-# run produces lands in $OUT (copied into experiments/results/gpu/ by whoever ran it).
+# One device call on a GPU machine: build (or reuse a carried build), GPU tests, benchmarks and
+# experiments, chosen by STAGES. Everything lands in $OUT as few files (the device tool returns at
+# most 8): summary.txt, logs.tar.gz (every log and result file) and, after a fresh build,
+# _C.so for carrying to the next call (copy it into .gpu_build/ and carry that folder).
+#
+#   STAGES="build tests bench exp" OUT=/some/dir bash scripts/gpu_session.sh
+#
+# Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
+# tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
+# contention, probe cost), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
+# trace (one minigpt step traced with CUPTI, then HTA).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 OUT=${OUT:-./out}
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+LOGS=$OUT/logs
+mkdir -p "$LOGS"
+STAGES=${STAGES:-"build tests bench"}
+PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
-bash scripts/gpu_check.sh -x -q "$@"
-echo "gpu_check exit $?" >> "$OUT/summary.txt"
-export PYTHONPATH=$(pwd)
+SUMMARY=$OUT/summary.txt
+log() { echo "[gpu_session $(date +%H:%M:%S)] $*" | tee -a "$SUMMARY"; }
+has() { [[ " $STAGES " == *" $1 "* ]]; }
+finish() {
+  (cd "$OUT" && tar czf logs.tar.gz logs && rm -rf logs)
+  log "done"
+}
+trap finish EXIT
+
+# Wheels the machine cannot download (installed into /tmp/site, as the device README says).
+if ls .whl/*.whl >/dev/null 2>&1; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+    > "$LOGS/wheels.log" 2>&1 || log "WARNING: wheel install failed (logs/wheels.log)"
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export PATH=/tmp/site/bin:$PATH
+
+src_hash() { find csrc cmake CMakeLists.txt -type f | LC_ALL=C sort | xargs sha1sum | sha1sum | cut -c1-16; }
+HASH=$(src_hash)
+if has build; then
+  if [ -f .gpu_build/src_hash ] && [ "$(cat .gpu_build/src_hash)" = "$HASH" ] && ls .gpu_build/_C*.so >/dev/null 2>&1; then
+    cp .gpu_build/_C*.so vibetensor/ && log "reusing the carried build (sources $HASH)"
+  else
+    log "building from source (sources $HASH)"
+    OUT=$LOGS/build bash scripts/gpu_check.sh --co -q > "$LOGS/build_and_collect.log" 2>&1
+    rc=$?
+    tail -5 "$LOGS/build/summary.txt" | tee -a "$SUMMARY"
+    [ $rc -eq 0 ] || { log "build or collection failed (rc $rc)"; exit $rc; }
+    so=$(ls vibetensor/_C*.so | head -1)
+    strip --strip-debug -o "$OUT/$(basename "$so")" "$so" && echo "$HASH" > "$OUT/src_hash"
+  fi
+fi
 {
-  echo "== commit $(git rev-parse HEAD 2>/dev/null) dirty=$(git status --porcelain 2>/dev/null | wc -l)"
-  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-  python3 -c "import torch; print('torch', torch.__version__, torch.version.cuda)"
-  echo "== bench_op_overhead cuda"; python3 benchmarks/bench_op_overhead.py --device cuda --iters 20000
-  echo "== bench_op_overhead cpu"; python3 benchmarks/bench_op_overhead.py --device cpu --iters 20000
-} > "$OUT/bench.log" 2>&1
-tail -30 "$OUT/bench.log"
+  echo "commit $(git rev-parse HEAD 2>/dev/null) dirty_files=$(git status --porcelain 2>/dev/null | wc -l)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
+  $PY -c "import vibetensor as vt; print('vibetensor cuda', vt.cuda.is_available(), vt.cuda.get_device_name(0))"
+} 2>&1 | tee -a "$SUMMARY"
+
+if has tests; then
+  log "GPU tests"
+  $PY -m pytest -q -p no:cacheprovider -rfEs --durations=15 --junitxml="$LOGS/junit.xml" tests/gpu \
+      tests/test_cuda_absent.py tests/test_random_philox.py ${PYTEST_ARGS:-} > "$LOGS/pytest_gpu.log" 2>&1
+  log "pytest exit $?: $(tail -1 "$LOGS/pytest_gpu.log")"
+  grep -E "^(FAILED|ERROR)" "$LOGS/pytest_gpu.log" | head -40 | tee -a "$SUMMARY"
+fi
+
+bench() {  # name, command...
+  local name=$1; shift
+  log "bench $name"
+  timeout "${BENCH_TIMEOUT:-240}" "$@" > "$LOGS/bench_$name.log" 2>&1
+  log "  exit $?"; tail -${BENCH_TAIL:-12} "$LOGS/bench_$name.log" | tee -a "$SUMMARY"
+}
+if has bench; then
+  bench op_overhead $PY benchmarks/bench_op_overhead.py --device cuda --iters 20000
+  for b in bandwidth matmul allocator; do
+    [ -f benchmarks/bench_${b}_cuda.py ] && bench $b $PY benchmarks/bench_${b}_cuda.py --json "$LOGS/bench_$b.json"
+  done
+  [ -f benchmarks/contention.py ] && bench contention $PY benchmarks/contention.py --device cuda --json "$LOGS/contention.json"
+  [ -f benchmarks/probe_cost.py ] && bench probe_cost $PY benchmarks/probe_cost.py --device cuda --json "$LOGS/probe_cost.json"
+fi
+
+if has exp; then
+  for cfg in ${EXP_CONFIGS:-experiments/configs/h100.toml}; do
+    name=$(basename "$cfg" .toml)
+    log "experiment $cfg"
+    timeout "${EXP_TIMEOUT:-420}" $PY -m vibetensor.experiments.cli run "$cfg" --out "$LOGS/results_$name.jsonl" \
+      > "$LOGS/exp_$name.log" 2>&1
+    log "  exit $?"
+    $PY -m vibetensor.experiments.cli compare "$LOGS/results_$name.jsonl" 2>&1 | tee "$LOGS/compare_$name.txt" | tee -a "$SUMMARY"
+  done
+fi
+
+if has trace && [ -f scripts/hta_check.py ]; then
+  log "trace of minigpt steps + HTA"
+  $PY scripts/hta_check.py --run-minigpt --out "$LOGS/trace" > "$LOGS/trace_hta.log" 2>&1
+  log "  exit $?"; tail -30 "$LOGS/trace_hta.log" | tee -a "$SUMMARY"
+fi

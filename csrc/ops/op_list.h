@@ -115,6 +115,8 @@
   X(Tensor, zero_, (VT_T self), (self), "vt::zero_(Tensor self) -> Tensor") \
   X(Tensor, copy_, (VT_T self, VT_T src, bool non_blocking), (self, src, non_blocking), "vt::copy_(Tensor self, Tensor src, bool non_blocking=False) -> Tensor") \
   X(Tensor, masked_fill_, (VT_T self, VT_T mask, VT_S value), (self, mask, value), "vt::masked_fill_(Tensor self, Tensor mask, Scalar value) -> Tensor") \
+  /* optimizers: one multi-tensor step per parameter group (Note [Multi-tensor optimizer step]) */ \
+  X(void, _fused_adamw_, (VT_TL params, VT_TL grads, VT_TL exp_avgs, VT_TL exp_avg_sqs, double lr, double beta1, double beta2, double weight_decay, double eps, double step, bool decoupled_weight_decay, bool maximize), (params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, weight_decay, eps, step, decoupled_weight_decay, maximize), "vt::_fused_adamw_(Tensor[] params, Tensor[] grads, Tensor[] exp_avgs, Tensor[] exp_avg_sqs, float lr, float beta1, float beta2, float weight_decay, float eps, float step, bool decoupled_weight_decay, bool maximize) -> ()") \
   /* factories */ \
   X(Tensor, empty, (VT_IL size, std::optional<DType> dtype, std::optional<Device> device), (size, dtype, device), "vt::empty(int[] size, ScalarType? dtype=None, Device? device=None) -> Tensor") \
   X(Tensor, full, (VT_IL size, VT_S fill_value, std::optional<DType> dtype, std::optional<Device> device), (size, fill_value, dtype, device), "vt::full(int[] size, Scalar fill_value, ScalarType? dtype=None, Device? device=None) -> Tensor") \

@@ -44,6 +44,9 @@ Policy scalars_cuda("scalars.cuda", {"kernel_arg", "device_copy"},
 Policy kernels_cache("kernels.cache", {"lockfree", "locked"},
     "Python-side kernel caches: lock-free reads, or a module-global lock on every launch",
     "VibeTensor's locked kernel caches", false);
+Policy optim_step("optim.step", {"multi_tensor", "per_param"},
+    "optimizer step: one multi-tensor kernel per parameter group, or a Python loop of elementwise ops per parameter",
+    "VibeTensor's hand-written optimizers updating each parameter with separate kernel launches from Python", false);
 Policy probes_nvtx("probes.nvtx", {"off", "coarse", "fine"},
     "NVTX ranges: none, coarse (step, forward, backward, optimizer, backward engine), fine (every op, node, allocation, sync)",
     "(probe)", false);
@@ -71,6 +74,7 @@ const std::map<std::string, std::map<std::string, std::string>>& presets() {
         {"alloc.cuda", "caching"},         {"alloc.split", "off"},
         {"alloc.segments", "per_request"}, {"alloc.lock", "global"},
         {"scalars.cuda", "device_copy"},   {"kernels.cache", "locked"},
+        {"optim.step", "per_param"},
     };
     return m;
   }();

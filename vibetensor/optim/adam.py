@@ -23,6 +23,8 @@ class Adam(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
+        # foreach=False asks for the per-parameter loop whatever the policy optim.step says.
+        self._foreach = foreach
 
     def _init_state(self, p, amsgrad):
         state = self.state[p]
@@ -34,10 +36,37 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = _ops.full(list(p.shape), 0, p.dtype, p.device)
         return state
 
+    def _multi_tensor(self, group):
+        """Whether this group takes the multi-tensor op (Note [Multi-tensor optimizer step])."""
+        if self._foreach is False or group["amsgrad"]:
+            return False
+        return _C._policy_get("optim.step") == "multi_tensor"
+
+    def _step_multi_tensor(self, group):
+        """One vt::_fused_adamw_ call per (dtype, device, step count) bucket of the group."""
+        beta1, beta2 = group["betas"]
+        buckets = {}
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p] or self._init_state(p, False)
+            state["step"] += 1
+            step = state["step"].item()  # a CPU tensor: no device sync
+            lists = buckets.setdefault((p.dtype, str(p.device), step), ([], [], [], []))
+            for lst, t in zip(lists, (p, p.grad, state["exp_avg"], state["exp_avg_sq"])):
+                lst.append(t)
+        for (_, _, step), (params, grads, exp_avgs, exp_avg_sqs) in buckets.items():
+            _ops._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, group["lr"], beta1, beta2,
+                               group["weight_decay"], group["eps"], step, group["decoupled_weight_decay"],
+                               group["maximize"])
+
     def step(self, closure=None):
         loss = self._run_closure(closure)
         with no_grad():
             for group in self.param_groups:
+                if self._multi_tensor(group):
+                    self._step_multi_tensor(group)
+                    continue
                 beta1, beta2 = group["betas"]
                 lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
                 amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]

@@ -7,11 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__CUDACC__)
-#define VT_HOST_DEVICE __host__ __device__
-#else
-#define VT_HOST_DEVICE
-#endif
+#include "core/host_device.h"
 
 namespace vt::random {
 

@@ -1,0 +1,40 @@
+#pragma once
+// The per-element Adam/AdamW update shared by the CPU and CUDA multi-tensor kernels, so both
+// devices compute the same bits. See Note [Multi-tensor optimizer step].
+#include <cmath>
+
+#include "core/host_device.h"
+
+namespace vt::optim {
+
+// Scalars of one step of one parameter group, computed once on the host in double.
+struct AdamStep {
+  double lr, beta1, beta2, weight_decay, eps;
+  double step_size;             // lr / (1 - beta1^step)
+  double bias_correction2_sqrt; // sqrt(1 - beta2^step)
+  bool decoupled, maximize;
+};
+
+inline AdamStep make_adam_step(double lr, double beta1, double beta2, double weight_decay, double eps, double step,
+                               bool decoupled, bool maximize) {
+  return {lr, beta1, beta2, weight_decay, eps, lr / (1.0 - std::pow(beta1, step)),
+          std::sqrt(1.0 - std::pow(beta2, step)), decoupled, maximize};
+}
+
+// torch's single-tensor formulas: decoupled decay p *= 1 - lr*wd (AdamW) or g += wd*p (Adam);
+// m = m + (1-b1)(g-m); v = b2 v + (1-b2) g^2; p -= step_size * m / (sqrt(v)/bc2_sqrt + eps).
+template <class A>
+VT_HOST_DEVICE inline void adam_update(A& p, A g, A& m, A& v, const AdamStep& s) {
+  using std::sqrt;
+  if (s.maximize) g = -g;
+  if (s.weight_decay != 0) {
+    if (s.decoupled) p = p * A(1.0 - s.lr * s.weight_decay);
+    else g = g + p * A(s.weight_decay);
+  }
+  m = m + A(1.0 - s.beta1) * (g - m);
+  v = A(s.beta2) * v + A(1.0 - s.beta2) * g * g;
+  A denom = sqrt(v) / A(s.bias_correction2_sqrt) + A(s.eps);
+  p = p - A(s.step_size) * m / denom;
+}
+
+}  // namespace vt::optim
