@@ -45,8 +45,7 @@ Policy kernels_cache("kernels.cache", {"lockfree", "locked"},
     "Python-side kernel caches: lock-free reads, or a module-global lock on every launch",
     "VibeTensor's locked kernel caches", false);
 Policy checks_cuda_index("checks.cuda_index", {"device_assert", "sync"},
-    "CUDA kernels reading class or row indices (nll_loss, embedding): a bad index traps the kernel (torch's device-side "
-    "assert: no host sync, the CUDA context is lost), or a device flag is read back after the kernel (a host sync) to raise IndexError",
+    "CUDA index checks (nll_loss, embedding): a bad index traps the kernel (no sync, as torch) or raises IndexError after a sync",
     "", false);
 Policy probes_nvtx("probes.nvtx", {"off", "coarse", "fine"},
     "NVTX ranges: none, coarse (step, forward, backward, optimizer, backward engine), fine (every op, node, allocation, sync)",
