@@ -70,6 +70,16 @@
   X(Tensor, embedding, (VT_T weight, VT_T indices), (weight, indices), "vt::embedding(Tensor weight, Tensor indices) -> Tensor") \
   X(Tensor, dropout, (VT_T input, double p, bool train), (input, p, train), "vt::dropout(Tensor input, float p=0.5, bool train=True) -> Tensor") \
   X(Tensor, scaled_dot_product_attention, (VT_T query, VT_T key, VT_T value, VT_OT attn_mask, double dropout_p, bool is_causal, std::optional<double> scale), (query, key, value, attn_mask, dropout_p, is_causal, scale), "vt::scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=None, float dropout_p=0.0, bool is_causal=False, float? scale=None) -> Tensor") \
+  /* native helpers of normalization, losses, dropout and embedding (torch's native_* ops): forwards that */ \
+  /* also return what the backward needs, and the backwards. No autograd of their own; the autograd */ \
+  /* kernels of layer_norm, rms_norm, nll_loss, dropout and embedding call them on every device. */ \
+  X(VT_TRIPLE, native_layer_norm, (VT_T input, VT_IL normalized_shape, VT_OT weight, VT_OT bias, double eps), (input, normalized_shape, weight, bias, eps), "vt::native_layer_norm(Tensor input, int[] normalized_shape, Tensor? weight, Tensor? bias, float eps) -> (Tensor, Tensor, Tensor)") \
+  X(VT_PAIR, native_rms_norm, (VT_T input, VT_IL normalized_shape, VT_OT weight, std::optional<double> eps), (input, normalized_shape, weight, eps), "vt::native_rms_norm(Tensor input, int[] normalized_shape, Tensor? weight=None, float? eps=None) -> (Tensor, Tensor)") \
+  X(VT_TRIPLE, native_norm_backward, (VT_T grad_out, VT_T input, VT_OT mean, VT_T rstd, VT_OT weight, VT_IL normalized_shape, bool input_grad, bool weight_grad, bool bias_grad), (grad_out, input, mean, rstd, weight, normalized_shape, input_grad, weight_grad, bias_grad), "vt::native_norm_backward(Tensor grad_out, Tensor input, Tensor? mean, Tensor rstd, Tensor? weight, int[] normalized_shape, bool input_grad=True, bool weight_grad=True, bool bias_grad=True) -> (Tensor, Tensor, Tensor)") \
+  X(Tensor, nll_loss_backward, (VT_T grad, VT_T self, VT_T target, int64_t ignore_index, VT_STR reduction), (grad, self, target, ignore_index, reduction), "vt::nll_loss_backward(Tensor grad, Tensor self, Tensor target, int ignore_index=-100, str reduction=\"mean\") -> Tensor") \
+  X(VT_PAIR, native_dropout, (VT_T input, double p), (input, p), "vt::native_dropout(Tensor input, float p) -> (Tensor, Tensor)") \
+  X(Tensor, dropout_backward, (VT_T grad, VT_T mask, double scale), (grad, mask, scale), "vt::dropout_backward(Tensor grad, Tensor mask, float scale) -> Tensor") \
+  X(Tensor, embedding_backward, (VT_T grad, VT_T indices, int64_t num_weights), (grad, indices, num_weights), "vt::embedding_backward(Tensor grad, Tensor indices, int num_weights) -> Tensor") \
   /* linear algebra */ \
   X(Tensor, matmul, (VT_T self, VT_T other), (self, other), "vt::matmul(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, bmm, (VT_T self, VT_T other), (self, other), "vt::bmm(Tensor self, Tensor other) -> Tensor") \

@@ -47,6 +47,9 @@ Policy kernels_cache("kernels.cache", {"lockfree", "locked"},
 Policy optim_step("optim.step", {"multi_tensor", "per_param"},
     "optimizer step: one multi-tensor kernel per parameter group, or a Python loop of elementwise ops per parameter",
     "VibeTensor's hand-written optimizers updating each parameter with separate kernel launches from Python", false);
+Policy checks_cuda_index("checks.cuda_index", {"device_assert", "sync"},
+    "CUDA index checks (nll_loss, embedding): a bad index traps the kernel (no sync, as torch) or raises IndexError after a sync",
+    "", false);
 Policy probes_nvtx("probes.nvtx", {"off", "coarse", "fine"},
     "NVTX ranges: none, coarse (step, forward, backward, optimizer, backward engine), fine (every op, node, allocation, sync)",
     "(probe)", false);

@@ -18,6 +18,7 @@ enum class AllocLock { per_device, global };
 enum class ScalarsCuda { kernel_arg, device_copy };
 enum class KernelsCache { lockfree, locked };
 enum class OptimStep { multi_tensor, per_param };
+enum class ChecksCudaIndex { device_assert, sync };
 enum class ProbesNvtx { off, coarse, fine };
 enum class ProbesLocks { off, on };
 enum class ProbesCounters { off, on };
@@ -27,6 +28,8 @@ extern Policy dispatch_lookup, dispatch_stack_copy;
 extern Policy autograd_gate, autograd_gil, autograd_workers, autograd_routing;
 extern Policy alloc_cuda, alloc_split, alloc_segments, alloc_lock;
 extern Policy scalars_cuda, kernels_cache, optim_step;
+
+extern Policy checks_cuda_index;
 extern Policy probes_nvtx, probes_locks, probes_counters, probes_trace;
 
 }  // namespace vt::policy

@@ -93,7 +93,10 @@ IValue ivalue_from_python(nb::handle h, const std::string& type, const char* op,
 
 nb::object ivalue_to_python(IValue&& v) {
   if (v.is_none()) return nb::none();
-  if (v.is<Tensor>()) return nb::cast(std::move(v.get<Tensor>()));
+  if (v.is<Tensor>()) {  // an undefined result (a gradient not asked for, rms_norm's mean) is None
+    Tensor& t = v.get<Tensor>();
+    return t.defined() ? nb::cast(std::move(t)) : nb::none();
+  }
   if (v.is<TensorList>()) {
     nb::list l;
     for (auto& t : v.get<TensorList>()) l.append(nb::cast(t));

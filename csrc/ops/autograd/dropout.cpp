@@ -1,6 +1,6 @@
-// Autograd kernel of dropout: the mask drawn in the forward is saved and reused by backward.
+// Autograd kernel of dropout: vt::native_dropout draws the mask, which is saved and reused by
+// vt::dropout_backward, on the input's device.
 #include "ops/autograd/autograd_util.h"
-#include "ops/cpu/dropout.h"
 
 namespace vt::autograd {
 namespace {
@@ -14,7 +14,7 @@ struct DropoutBackward : Node {
   TensorList apply(TensorList&& g) override {
     Tensor m = mask.unpack(this);
     if (!m.defined()) return {ops::zeros(in.shape.vec(), in.dtype, in.device)};
-    Tensor gi = cpu::dropout_backward(g[0], m, scale);
+    Tensor gi = ops::dropout_backward(g[0], m, scale);
     return {gi.dtype() == in.dtype ? gi : ops::to_dtype(gi, in.dtype)};
   }
 };
@@ -24,11 +24,9 @@ Tensor dropout_ag(const Tensor& input, double p, bool train) {
   if (out.defined() && out.is_same(input)) return input;  // train=False or p == 0: the input itself
   auto n = make_node<DropoutBackward>(input);
   if (!out.defined()) {
-    VT_CHECK_KIND(ErrorKind::NotImplemented, input.device().is_cpu(), "dropout: autograd is implemented for CPU tensors "
-                  "only, got a tensor on ", input.device());
-    cpu::DropoutForward f = below_autograd([&] { return cpu::dropout_with_mask(input, p); });
-    out = f.out;
-    if (n) { n->mask = SavedVariable(f.mask, false); n->scale = 1.0 / (1.0 - p); }
+    auto [o, mask] = below_autograd([&] { return ops::native_dropout(input, p); });
+    out = o;
+    if (n) { n->mask = SavedVariable(mask, false); n->scale = 1.0 / (1.0 - p); }
   }
   if (n) {
     n->in = meta_of(input);

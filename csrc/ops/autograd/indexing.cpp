@@ -12,11 +12,9 @@ struct EmbeddingBackward : Node {
   std::string name() const override { return "EmbeddingBackward0"; }
   void release_variables() override { indices.reset(); }
   TensorList apply(TensorList&& g) override {
-    // Repeated indices accumulate: index_add sums every row that names the same embedding.
-    int64_t V = weight.shape[0], D = weight.shape[1];
-    Tensor rows = ops::reshape(g[0], {-1, D});
-    Tensor z = ops::zeros({V, D}, g[0].dtype(), g[0].device());
-    return {ops::to_dtype(ops::index_add(z, 0, ops::reshape(indices.unpack(this), {-1}), rows), weight.dtype), Tensor()};
+    // Repeated indices accumulate: embedding_backward sums every row that names the same embedding.
+    Tensor gw = ops::embedding_backward(g[0], indices.unpack(this), weight.shape[0]);
+    return {gw.dtype() == weight.dtype ? gw : ops::to_dtype(gw, weight.dtype), Tensor()};
   }
 };
 

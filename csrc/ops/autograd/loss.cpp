@@ -1,6 +1,5 @@
-// Autograd kernel of nll_loss; the gradient comes from the CPU helper in ops/cpu/loss.h.
+// Autograd kernel of nll_loss; the gradient is vt::nll_loss_backward on the input's device.
 #include "ops/autograd/autograd_util.h"
-#include "ops/cpu/loss.h"
 
 namespace vt::autograd {
 namespace {
@@ -12,10 +11,7 @@ struct NllLossBackward : Node {
   std::string name() const override { return "NllLossBackward0"; }
   void release_variables() override { self.reset(); target.reset(); }
   TensorList apply(TensorList&& g) override {
-    Tensor x = self.unpack(this);
-    VT_CHECK_KIND(ErrorKind::NotImplemented, x.device().is_cpu(), "nll_loss: backward is implemented for CPU tensors only, "
-                  "got a tensor on ", x.device());
-    return {cpu::nll_loss_backward(g[0], x, target.unpack(this), ignore_index, reduction)};
+    return {ops::nll_loss_backward(g[0], self.unpack(this), target.unpack(this), ignore_index, reduction)};
   }
 };
 

@@ -1,7 +1,7 @@
-// Autograd kernels of layer_norm and rms_norm. The forward keeps the per-row statistics and the
-// backward runs the fused CPU kernel (ops/cpu/normalization.h) for all gradients at once.
+// Autograd kernels of layer_norm and rms_norm. The forward runs vt::native_layer_norm /
+// native_rms_norm, which also return the per-row statistics, and the backward runs the fused
+// vt::native_norm_backward for all gradients at once, on whatever device the input is.
 #include "ops/autograd/autograd_util.h"
-#include "ops/cpu/normalization.h"
 
 namespace vt::autograd {
 namespace {
@@ -14,11 +14,12 @@ struct NormBackward : Node {
   std::string name() const override { return centered ? "NativeLayerNormBackward0" : "RmsNormBackward0"; }
   void release_variables() override { input.reset(); weight.reset(); mean.reset(); rstd.reset(); }
   TensorList apply(TensorList&& g) override {
-    std::array<bool, 3> need = {needs(*this, 0), has_weight && needs(*this, 1), has_bias && needs(*this, 2)};
-    std::optional<Tensor> w;
+    std::optional<Tensor> w, mu;
     if (has_weight) w = weight.unpack(this);
-    auto [dx, dw, db] = cpu::norm_backward(g[0], input.unpack(this), centered ? mean.unpack(this) : Tensor(),
-                                           rstd.unpack(this), w, normalized_shape, need);
+    if (centered) mu = mean.unpack(this);
+    auto [dx, dw, db] = ops::native_norm_backward(g[0], input.unpack(this), mu, rstd.unpack(this), w, normalized_shape,
+                                                  needs(*this, 0), has_weight && needs(*this, 1),
+                                                  has_bias && needs(*this, 2));
     auto cast = [](const Tensor& t, const InputMeta& m) { return !t.defined() || t.dtype() == m.dtype ? t : ops::to_dtype(t, m.dtype); };
     TensorList r(centered ? 3 : 2);
     r[0] = cast(dx, in);
@@ -28,25 +29,19 @@ struct NormBackward : Node {
   }
 };
 
-void check_cpu(const char* op, const Tensor& t) {
-  VT_CHECK_KIND(ErrorKind::NotImplemented, t.device().is_cpu(), op, ": autograd is implemented for CPU tensors only, got a "
-                "tensor on ", t.device());
-}
-
-std::shared_ptr<NormBackward> record(const std::shared_ptr<NormBackward>& n, const Tensor& input, const IntList& shape,
-                                     const Tensor& w, const Tensor& b, cpu::NormForward& f) {
+void record(const std::shared_ptr<NormBackward>& n, const Tensor& input, const IntList& shape, const Tensor& w,
+            const Tensor& b, Tensor& out, const Tensor& mean, const Tensor& rstd) {
   n->input = SavedVariable(input, false);
   if (w.defined()) n->weight = SavedVariable(w, false);
-  n->mean = SavedVariable(f.mean, false);
-  n->rstd = SavedVariable(f.rstd, false);
+  if (mean.defined()) n->mean = SavedVariable(mean, false);
+  n->rstd = SavedVariable(rstd, false);
   n->normalized_shape = shape;
   n->has_weight = w.defined();
   n->has_bias = b.defined();
   n->in = meta_of(input);
   if (w.defined()) n->wm = meta_of(w);
   if (b.defined()) n->bm = meta_of(b);
-  set_history(n, {&f.out});
-  return n;
+  set_history(n, {&out});
 }
 
 Tensor layer_norm_ag(const Tensor& input, const IntList& normalized_shape, const std::optional<Tensor>& weight,
@@ -54,11 +49,10 @@ Tensor layer_norm_ag(const Tensor& input, const IntList& normalized_shape, const
   Tensor w = weight.value_or(Tensor()), b = bias.value_or(Tensor());
   auto n = make_node<NormBackward>(input, w, b);
   if (!n) return below_autograd([&] { return ops::layer_norm(input, normalized_shape, weight, bias, eps); });
-  check_cpu("layer_norm", input);
-  cpu::NormForward f = below_autograd([&] { return cpu::layer_norm_forward(input, normalized_shape, weight, bias, eps); });
+  auto [out, mean, rstd] = below_autograd([&] { return ops::native_layer_norm(input, normalized_shape, weight, bias, eps); });
   n->centered = true;
-  record(n, input, normalized_shape, w, b, f);
-  return f.out;
+  record(n, input, normalized_shape, w, b, out, mean, rstd);
+  return out;
 }
 
 Tensor rms_norm_ag(const Tensor& input, const IntList& normalized_shape, const std::optional<Tensor>& weight,
@@ -66,11 +60,10 @@ Tensor rms_norm_ag(const Tensor& input, const IntList& normalized_shape, const s
   Tensor w = weight.value_or(Tensor());
   auto n = make_node<NormBackward>(input, w);
   if (!n) return below_autograd([&] { return ops::rms_norm(input, normalized_shape, weight, eps); });
-  check_cpu("rms_norm", input);
-  cpu::NormForward f = below_autograd([&] { return cpu::rms_norm_forward(input, normalized_shape, weight, eps); });
+  auto [out, rstd] = below_autograd([&] { return ops::native_rms_norm(input, normalized_shape, weight, eps); });
   n->centered = false;
-  record(n, input, normalized_shape, w, Tensor(), f);
-  return f.out;
+  record(n, input, normalized_shape, w, Tensor(), out, Tensor(), rstd);
+  return out;
 }
 
 }  // namespace

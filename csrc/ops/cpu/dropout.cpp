@@ -1,7 +1,7 @@
-// CPU dropout: the forward kernel, the masked forward for autograd and the backward helper.
-#include "ops/cpu/dropout.h"
-
+// CPU dropout: the forward kernel, the masked forward (vt::native_dropout, used by autograd) and
+// vt::dropout_backward.
 #include <cmath>
+#include <tuple>
 
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
@@ -19,6 +19,8 @@ namespace vt::cpu {
 
 namespace {
 
+std::tuple<Tensor, Tensor> native_dropout_cpu(const Tensor& input, double p);
+
 void check_p(double p) {
   VT_CHECK_VALUE(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, but got ", p);
 }
@@ -28,7 +30,7 @@ Tensor dropout_cpu(const Tensor& input, double p, bool train) {
   if (!train || p == 0.0) return input;
   VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
   if (p == 1.0) return ops::zeros(DimVector(input.sizes()).vec(), input.dtype(), input.device());
-  return dropout_with_mask(input, p).out;
+  return std::get<0>(native_dropout_cpu(input, p));
 }
 
 // uniform(seed, c) < keep compared on the integers: uniform is (bits >> 11) * 2^-53, so it is
@@ -46,10 +48,10 @@ void masked_scale(const T* x, T* out, bool* mask, int64_t n, uint64_t seed, uint
   }
 }
 
-}  // namespace
-
-DropoutForward dropout_with_mask(const Tensor& input, double p) {
+// out = input * mask / (1 - p) and the bool mask, true where the element is kept; 0 < p < 1.
+std::tuple<Tensor, Tensor> native_dropout_cpu(const Tensor& input, double p) {
   check_p(p);
+  VT_CHECK_VALUE(p > 0.0 && p < 1.0, "native_dropout: expected 0 < p < 1 (p = 0 and p = 1 draw no mask), got ", p);
   VT_CHECK(input.device().is_cpu(), "dropout: the CPU kernel got a tensor on ", input.device());
   VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
   Tensor x;
@@ -57,19 +59,22 @@ DropoutForward dropout_with_mask(const Tensor& input, double p) {
     NoGradGuard no_grad;
     x = ops::contiguous(input);
   }
-  DropoutForward f;
-  f.out = empty_tensor(input.sizes(), input.dtype(), input.device());
-  f.mask = empty_tensor(input.sizes(), DType::Bool, input.device());
+  Tensor out = empty_tensor(input.sizes(), input.dtype(), input.device());
+  Tensor mask = empty_tensor(input.sizes(), DType::Bool, input.device());
   int64_t n = input.numel();
   uint64_t offset = random::reserve(uint64_t(n));
   uint64_t seed = random::seed();
   VT_DISPATCH_FLOATING(input.dtype(), "dropout", [&]<class T>() {
-    masked_scale(x.data<T>(), f.out.data<T>(), f.mask.data<bool>(), n, seed, offset, 1.0 - p);
+    masked_scale(x.data<T>(), out.data<T>(), mask.data<bool>(), n, seed, offset, 1.0 - p);
   });
-  return f;
+  return {out, mask};
 }
 
-Tensor dropout_backward(const Tensor& grad, const Tensor& mask, double scale) {
+// grad * mask * scale.
+Tensor dropout_backward_cpu(const Tensor& grad, const Tensor& mask, double scale) {
+  VT_CHECK_VALUE(DimVector(grad.sizes()) == DimVector(mask.sizes()), "dropout_backward: grad of shape ", shape_str(grad.sizes()),
+                 " does not match the mask of shape ", shape_str(mask.sizes()));
+  VT_CHECK_TYPE(mask.dtype() == DType::Bool, "dropout_backward: expected a bool mask, got ", mask.dtype());
   Tensor out = empty_tensor(mask.sizes(), grad.dtype(), grad.device());
   VT_DISPATCH_FLOATING(grad.dtype(), "dropout_backward", [&]<class T>() {
     using A = opmath_t<T>;
@@ -79,6 +84,10 @@ Tensor dropout_backward(const Tensor& grad, const Tensor& mask, double scale) {
   return out;
 }
 
+}  // namespace
+
 VT_REGISTER_KERNEL("vt::dropout", CPU, dropout_cpu);
+VT_REGISTER_KERNEL("vt::native_dropout", CPU, native_dropout_cpu);
+VT_REGISTER_KERNEL("vt::dropout_backward", CPU, dropout_backward_cpu);
 
 }  // namespace vt::cpu

@@ -4,6 +4,7 @@
 
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
+#include "ops/embedding_args.h"
 
 namespace vt::cpu {
 namespace {
@@ -143,6 +144,15 @@ Tensor embedding_cpu(const Tensor& weight, const Tensor& indices) {
   return out;
 }
 
+// The dense weight gradient of embedding: each grad row added into the row its index names,
+// serially in index order (index_add), so repeated indices accumulate deterministically.
+Tensor embedding_backward_cpu(const Tensor& grad, const Tensor& indices, int64_t num_weights) {
+  int64_t D = check_embedding_backward_args(grad, indices, num_weights);
+  NoGradGuard no_grad;
+  Tensor z = ops::zeros({num_weights, D}, grad.dtype(), grad.device());
+  return ops::index_add(z, 0, ops::reshape(indices, {-1}), ops::reshape(grad, {-1, D}));
+}
+
 Tensor gather_cpu(const Tensor& self_in, int64_t dim, const Tensor& index_in) {
   check_same_device("gather", {&self_in, &index_in});
   check_index_dtype("gather", index_in);
@@ -247,6 +257,7 @@ Tensor index_add_cpu(const Tensor& self_in, int64_t dim, const Tensor& index, co
 }  // namespace
 
 VT_REGISTER_KERNEL("vt::embedding", CPU, embedding_cpu);
+VT_REGISTER_KERNEL("vt::embedding_backward", CPU, embedding_backward_cpu);
 VT_REGISTER_KERNEL("vt::gather", CPU, gather_cpu);
 VT_REGISTER_KERNEL("vt::index_select", CPU, index_select_cpu);
 VT_REGISTER_KERNEL("vt::masked_select", CPU, masked_select_cpu);

@@ -1,43 +1,16 @@
-// CPU kernels of nll_loss: the forward kernel and the backward helper of its autograd node.
-#include "ops/cpu/loss.h"
-
+// CPU kernels of nll_loss and nll_loss_backward (called by the autograd node of nll_loss).
 #include <cstring>
 
 #include "ops/cpu/elementwise_util.h"
+#include "ops/nll_loss_args.h"
 #include "ops/reduction_util.h"
 
 namespace vt::cpu {
 namespace {
 
-// self is (C), (N, C) or (N, C, d1, ...) with target (), (N) or (N, d1, ...); both are viewed as
-// [N, C, D] and [N, D], D the product of the extra dims.
-struct NllShape {
-  int64_t N = 1, C = 1, D = 1;
-};
-
 NllShape check_nll(const char* op, const Tensor& self, const Tensor& target) {
-  VT_CHECK(self.device().is_cpu() && target.device().is_cpu(), op, ": the CPU kernel got tensors on ", self.device(),
-           " and ", target.device());
-  VT_CHECK_TYPE(is_floating(self.dtype()), op, ": expected a floating point input, got ", self.dtype());
-  VT_CHECK_TYPE(target.dtype() == DType::Int64, op, ": expected a target of class indices with dtype int64, got ",
-                target.dtype());
-  VT_CHECK_VALUE(self.dim() >= 1, op, ": expected an input of shape (C), (N, C) or (N, C, d1, ...), got a 0-d tensor");
-  NllShape s;
-  if (self.dim() == 1) {
-    VT_CHECK_VALUE(target.dim() == 0, op, ": expected a 0-d target for an input of shape ", shape_str(self.sizes()),
-                   ", got a target of shape ", shape_str(target.sizes()));
-    s.C = self.sizes()[0];
-    return s;
-  }
-  s.N = self.sizes()[0];
-  s.C = self.sizes()[1];
-  DimVector expected{s.N};
-  for (int64_t i = 2; i < self.dim(); ++i) { expected.push_back(self.sizes()[i]); s.D *= self.sizes()[i]; }
-  VT_CHECK_VALUE(target.dim() == 0 || target.sizes()[0] == s.N, op, ": expected input batch_size (", s.N,
-                 ") to match target batch_size (", target.sizes()[0], ")");
-  VT_CHECK_VALUE(DimVector(target.sizes()) == expected, op, ": expected a target of shape ", shape_str(expected),
-                 " for an input of shape ", shape_str(self.sizes()), ", got ", shape_str(target.sizes()));
-  return s;
+  VT_CHECK(self.device().is_cpu(), op, ": the CPU kernel got a tensor on ", self.device());
+  return check_nll_args(op, self, target);
 }
 
 Tensor contiguous_nograd(const Tensor& t) {
@@ -91,9 +64,9 @@ Tensor nll_loss_cpu(const Tensor& self, const Tensor& target, int64_t ignore_ind
   return out;
 }
 
-}  // namespace
-
-Tensor nll_loss_backward(const Tensor& grad_out, const Tensor& self, const Tensor& target, int64_t ignore_index,
+// The gradient of nll_loss with respect to self: -grad (scaled by 1 / the number of counted
+// targets for "mean") at each target's class, zero elsewhere.
+Tensor nll_loss_backward_cpu(const Tensor& grad_out, const Tensor& self, const Tensor& target, int64_t ignore_index,
                          const std::string& reduction) {
   const char* op = "nll_loss_backward";
   LossReduction red = parse_loss_reduction(reduction, op);
@@ -125,6 +98,9 @@ Tensor nll_loss_backward(const Tensor& grad_out, const Tensor& self, const Tenso
   return gi;
 }
 
+}  // namespace
+
 VT_REGISTER_KERNEL("vt::nll_loss", CPU, nll_loss_cpu);
+VT_REGISTER_KERNEL("vt::nll_loss_backward", CPU, nll_loss_backward_cpu);
 
 }  // namespace vt::cpu

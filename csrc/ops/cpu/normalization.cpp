@@ -1,12 +1,15 @@
-// CPU kernels of layer_norm and rms_norm: fused forward (with statistics) and fused backward.
-#include "ops/cpu/normalization.h"
-
+// CPU kernels of layer_norm and rms_norm: fused forward (with statistics) and fused backward,
+// registered as vt::native_layer_norm / native_rms_norm / native_norm_backward (the autograd
+// kernels call those) and as the plain vt::layer_norm / rms_norm forwards.
 #include <omp.h>
 
+#include <array>
+#include <tuple>
 #include <vector>
 
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/reduce_kernels.h"
+#include "ops/normalization_args.h"
 
 namespace vt::cpu {
 namespace {
@@ -23,31 +26,14 @@ namespace {
 // Rows are split across threads in contiguous chunks; each thread accumulates dw and db in its
 // own buffer and the buffers are added in thread order.
 
-struct NormShape {
-  int64_t rows = 0, M = 0;
+struct NormForward {
+  Tensor out;
+  Tensor mean;  // per row, in norm_stats_dtype; undefined for rms_norm
+  Tensor rstd;  // per row: 1 / sqrt(var + eps) (layer_norm) or 1 / sqrt(mean(x^2) + eps) (rms_norm)
 };
 
-NormShape check_norm_args(const char* op, const Tensor& input, const IntList& normalized_shape,
-                          const std::optional<Tensor>& weight, const std::optional<Tensor>& bias) {
+void check_cpu(const char* op, const Tensor& input) {
   VT_CHECK(input.device().is_cpu(), op, ": the CPU kernel got a tensor on ", input.device());
-  VT_CHECK_VALUE(!normalized_shape.empty(), op, ": expected normalized_shape to have at least one dim, got []");
-  VT_CHECK_TYPE(is_floating(input.dtype()), op, ": expected a floating point input, got ", input.dtype());
-  size_t k = normalized_shape.size(), n = size_t(input.dim());
-  bool ok = k <= n;
-  for (size_t i = 0; ok && i < k; ++i) ok = input.sizes()[n - k + i] == normalized_shape[i];
-  VT_CHECK_VALUE(ok, op, ": given normalized_shape=", shape_str(normalized_shape), ", expected an input whose trailing dims are ",
-                 shape_str(normalized_shape), ", but got an input of shape ", shape_str(input.sizes()));
-  for (const std::optional<Tensor>* p : {&weight, &bias}) {
-    if (!*p) continue;
-    const Tensor& t = **p;
-    VT_CHECK_VALUE(DimVector(t.sizes()) == DimVector(normalized_shape), op, ": expected ", p == &weight ? "weight" : "bias",
-                   " of shape ", shape_str(normalized_shape), " (normalized_shape), got ", shape_str(t.sizes()));
-    VT_CHECK_TYPE(is_floating(t.dtype()), op, ": expected a floating point ", p == &weight ? "weight" : "bias", ", got ", t.dtype());
-  }
-  NormShape s;
-  s.M = numel_of(normalized_shape);
-  s.rows = s.M ? input.numel() / s.M : 0;
-  return s;
 }
 
 // The values of an optional per-feature tensor in the accumulation type, or `fill` when absent.
@@ -62,8 +48,6 @@ std::vector<opmath_t<T>> per_feature(const std::optional<Tensor>& t, int64_t M, 
   for (int64_t i = 0; i < M; ++i) v[size_t(i)] = A(p[i]);
   return v;
 }
-
-DType stats_dtype(DType input) { return input == DType::Float64 ? DType::Float64 : DType::Float32; }
 
 template <class T, bool Centered>
 void norm_forward_kernel(const T* x, T* y, opmath_t<T>* mean, opmath_t<T>* rstd, const opmath_t<T>* w,
@@ -135,6 +119,7 @@ void norm_backward_kernel(const T* dy, const T* x, const opmath_t<T>* mean, cons
 template <bool Centered>
 NormForward norm_forward(const char* op, const Tensor& input, const IntList& normalized_shape,
                          const std::optional<Tensor>& weight, const std::optional<Tensor>& bias, double eps) {
+  check_cpu(op, input);
   NormShape s = check_norm_args(op, input, normalized_shape, weight, bias);
   Tensor x;
   {
@@ -143,7 +128,7 @@ NormForward norm_forward(const char* op, const Tensor& input, const IntList& nor
   }
   NormForward f;
   f.out = empty_tensor(input.sizes(), input.dtype(), input.device());
-  DType sd = stats_dtype(input.dtype());
+  DType sd = norm_stats_dtype(input.dtype());
   if (Centered) f.mean = empty_tensor({s.rows}, sd, input.device());
   f.rstd = empty_tensor({s.rows}, sd, input.device());
   VT_DISPATCH_FLOATING(input.dtype(), op, [&]<class T>() {
@@ -155,42 +140,38 @@ NormForward norm_forward(const char* op, const Tensor& input, const IntList& nor
   return f;
 }
 
+std::tuple<Tensor, Tensor, Tensor> native_layer_norm_cpu(const Tensor& input, const IntList& normalized_shape,
+                                                         const std::optional<Tensor>& weight,
+                                                         const std::optional<Tensor>& bias, double eps) {
+  NormForward f = norm_forward<true>("layer_norm", input, normalized_shape, weight, bias, eps);
+  return {f.out, f.mean, f.rstd};
+}
+
+std::tuple<Tensor, Tensor> native_rms_norm_cpu(const Tensor& input, const IntList& normalized_shape,
+                                               const std::optional<Tensor>& weight, std::optional<double> eps) {
+  NormForward f = norm_forward<false>("rms_norm", input, normalized_shape, weight, std::nullopt,
+                                      eps ? *eps : default_rms_norm_eps(input.dtype()));
+  return {f.out, f.rstd};
+}
+
 Tensor layer_norm_cpu(const Tensor& input, const IntList& normalized_shape, const std::optional<Tensor>& weight,
                       const std::optional<Tensor>& bias, double eps) {
-  return layer_norm_forward(input, normalized_shape, weight, bias, eps).out;
+  return std::get<0>(native_layer_norm_cpu(input, normalized_shape, weight, bias, eps));
 }
 Tensor rms_norm_cpu(const Tensor& input, const IntList& normalized_shape, const std::optional<Tensor>& weight,
                     std::optional<double> eps) {
-  return rms_norm_forward(input, normalized_shape, weight, eps).out;
+  return std::get<0>(native_rms_norm_cpu(input, normalized_shape, weight, eps));
 }
 
-}  // namespace
-
-double default_rms_norm_eps(DType dtype) {
-  switch (dtype) {
-    case DType::Float64: return 2.220446049250313e-16;
-    case DType::Float16: return 0.0009765625;
-    case DType::BFloat16: return 0.0078125;
-    default: return 1.1920928955078125e-07;
-  }
-}
-
-NormForward layer_norm_forward(const Tensor& input, const IntList& normalized_shape, const std::optional<Tensor>& weight,
-                               const std::optional<Tensor>& bias, double eps) {
-  return norm_forward<true>("layer_norm", input, normalized_shape, weight, bias, eps);
-}
-
-NormForward rms_norm_forward(const Tensor& input, const IntList& normalized_shape, const std::optional<Tensor>& weight,
-                             std::optional<double> eps) {
-  return norm_forward<false>("rms_norm", input, normalized_shape, weight, std::nullopt,
-                             eps ? *eps : default_rms_norm_eps(input.dtype()));
-}
-
-std::tuple<Tensor, Tensor, Tensor> norm_backward(const Tensor& grad_out, const Tensor& input, const Tensor& mean,
-                                                 const Tensor& rstd, const std::optional<Tensor>& weight,
-                                                 const IntList& normalized_shape, std::array<bool, 3> need) {
+std::tuple<Tensor, Tensor, Tensor> native_norm_backward_cpu(const Tensor& grad_out, const Tensor& input,
+                                                            const std::optional<Tensor>& mean_opt, const Tensor& rstd,
+                                                            const std::optional<Tensor>& weight, const IntList& normalized_shape,
+                                                            bool input_grad, bool weight_grad, bool bias_grad) {
+  Tensor mean = mean_opt.value_or(Tensor());
   bool centered = mean.defined();
+  std::array<bool, 3> need = {input_grad, weight_grad, bias_grad};
   const char* op = centered ? "layer_norm_backward" : "rms_norm_backward";
+  check_cpu(op, input);
   NormShape s = check_norm_args(op, input, normalized_shape, weight, std::nullopt);
   VT_CHECK_VALUE(DimVector(grad_out.sizes()) == DimVector(input.sizes()), op, ": grad of shape ", shape_str(grad_out.sizes()),
                  " does not match the input shape ", shape_str(input.sizes()));
@@ -200,7 +181,7 @@ std::tuple<Tensor, Tensor, Tensor> norm_backward(const Tensor& grad_out, const T
     dy = ops::contiguous(cast_to(grad_out, input.dtype()));
     x = ops::contiguous(input);
   }
-  DType sd = stats_dtype(input.dtype());
+  DType sd = norm_stats_dtype(input.dtype());
   Tensor dx = need[0] ? empty_tensor(input.sizes(), input.dtype(), input.device()) : Tensor();
   // dw / db are accumulated in the stats dtype and converted to the input dtype at the end.
   Tensor dw = need[1] ? empty_tensor(normalized_shape, sd, input.device()) : Tensor();
@@ -222,7 +203,12 @@ std::tuple<Tensor, Tensor, Tensor> norm_backward(const Tensor& grad_out, const T
   return {dx, dw, db};
 }
 
+}  // namespace
+
 VT_REGISTER_KERNEL("vt::layer_norm", CPU, layer_norm_cpu);
 VT_REGISTER_KERNEL("vt::rms_norm", CPU, rms_norm_cpu);
+VT_REGISTER_KERNEL("vt::native_layer_norm", CPU, native_layer_norm_cpu);
+VT_REGISTER_KERNEL("vt::native_rms_norm", CPU, native_rms_norm_cpu);
+VT_REGISTER_KERNEL("vt::native_norm_backward", CPU, native_norm_backward_cpu);
 
 }  // namespace vt::cpu

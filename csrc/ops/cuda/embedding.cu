@@ -1,0 +1,159 @@
+// CUDA kernels of embedding (a gather of weight rows, indices bounds-checked on the device: Note
+// [CUDA index checks]) and embedding_backward (the dense weight gradient, deterministic: Note
+// [Deterministic embedding backward]).
+#include <cub/device/device_radix_sort.cuh>
+
+#include "ops/cuda/device_types.cuh"
+#include "ops/cuda/index_check.cuh"
+#include "ops/cuda/kernel_args.cuh"
+#include "ops/embedding_args.h"
+
+namespace vt::cuda {
+namespace {
+
+// Note [Deterministic embedding backward]
+// Repeated indices must add their grad rows into one weight row. Float atomics would add them
+// in a different order on every run; instead the flattened indices are sorted with their
+// positions (CUB's radix sort is stable, so positions stay ascending within one index value).
+// Every run of equal indices in the sorted order is then one segment: the thread at a segment's
+// first entry sums the grad rows of the segment in position order, for its columns, and writes
+// the weight row once. Rows no index names are zero (memset first). The result is bitwise
+// reproducible and sums in the CPU's (index_add's) order.
+
+constexpr int kThreads = 256;
+
+template <class D, class I>
+__global__ void embedding_kernel(const D* __restrict__ w, int64_t w_row_stride, int64_t w_col_stride,
+                                 const I* __restrict__ idx, D* __restrict__ out, int64_t n, int64_t dim, int64_t num_rows,
+                                 DeviceIndexCheck chk) {
+  int64_t total = n * dim, step = int64_t(gridDim.x) * blockDim.x;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += step) {
+    int64_t i = e / dim, c = e - i * dim;
+    int64_t row = int64_t(idx[i]);
+    if (row < 0 || row >= num_rows) {
+      if (c == 0) chk.report(row);
+      out[e] = from_opmath<D>(dev_opmath_t<D>(0));
+      continue;
+    }
+    out[e] = w[row * w_row_stride + c * w_col_stride];
+  }
+}
+
+Tensor embedding_cuda(const Tensor& weight, const Tensor& indices) {
+  const char* op = "embedding";
+  check_cuda(op, weight);
+  VT_CHECK(indices.device() == weight.device(), op, ": expected indices on the weight's device ", weight.device(), ", got ",
+           indices.device());
+  VT_CHECK_VALUE(weight.dim() == 2, "embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape ",
+                 shape_str(weight.sizes()));
+  VT_CHECK_TYPE(indices.dtype() == DType::Int64 || indices.dtype() == DType::Int32, op,
+                ": expected the index to be an int64 or int32 tensor, got ", indices.dtype());
+  int64_t V = weight.sizes()[0], dim = weight.sizes()[1];
+  DimVector shape(indices.sizes());
+  shape.push_back(dim);
+  Tensor out = empty_tensor(shape, weight.dtype(), weight.device());
+  int64_t n = indices.numel();
+  if (out.numel() == 0) return out;  // no index, or dim == 0: nothing is read
+  Tensor idx = contiguous_as(indices, indices.dtype());
+  int dev = weight.device().index;
+  DeviceGuard guard(dev);
+  cudaStream_t stream = current_stream(dev).handle();
+  IndexCheck check(op, weight.device());
+  int64_t total = n * dim;
+  int64_t blocks = (total + kThreads - 1) / kThreads;
+  if (blocks > 65536) blocks = 65536;
+  VT_DISPATCH_ALL(weight.dtype(), op, [&]<class T>() {
+    using D = dev_t<T>;
+    auto launch = [&]<class I>() {
+      embedding_kernel<D, I><<<unsigned(blocks), kThreads, 0, stream>>>(
+          static_cast<const D*>(weight.data_ptr()), weight.strides()[0], weight.strides()[1],
+          static_cast<const I*>(idx.data_ptr()), static_cast<D*>(out.data_ptr()), n, dim, V, check.device_side());
+      VT_CUDA_KERNEL_LAUNCH_CHECK();
+    };
+    if (idx.dtype() == DType::Int64) launch.template operator()<int64_t>();
+    else launch.template operator()<int32_t>();
+  });
+  check.raise_if_bad("0 <= index < ", V, ", the rows of the weight");
+  return out;
+}
+
+// One thread per (sorted entry, column group): entries that start a segment of equal indices sum
+// the segment's grad rows (ascending positions) and write the weight row.
+template <class D>
+__global__ void embedding_segment_sum_kernel(const int64_t* __restrict__ sorted_idx, const int64_t* __restrict__ sorted_pos,
+                                             const D* __restrict__ grad, D* __restrict__ gw, int64_t n, int64_t dim,
+                                             int64_t num_rows, DeviceIndexCheck chk) {
+  using A = dev_opmath_t<D>;
+  int64_t j = int64_t(blockIdx.x) * blockDim.y + threadIdx.y;
+  if (j >= n) return;
+  int64_t row = sorted_idx[j];
+  if (j > 0 && sorted_idx[j - 1] == row) return;  // not the first entry of its segment
+  if (row < 0 || row >= num_rows) {
+    if (threadIdx.x == 0) chk.report(row);
+    return;
+  }
+  for (int64_t c = threadIdx.x; c < dim; c += blockDim.x) {
+    A acc = A(0);
+    for (int64_t k = j; k < n && sorted_idx[k] == row; ++k) acc += to_opmath(grad[sorted_pos[k] * dim + c]);
+    gw[row * dim + c] = from_opmath<D>(acc);
+  }
+}
+
+// Bits needed to sort keys in [0, num_rows): keys outside that range (reported by the segment
+// kernel) may then sort out of order, but never write memory.
+int key_bits(int64_t num_rows) {
+  int b = 1;
+  while (b < 63 && (int64_t(1) << b) < num_rows) ++b;
+  return b;
+}
+
+Tensor embedding_backward_cuda(const Tensor& grad, const Tensor& indices, int64_t num_weights) {
+  const char* op = "embedding_backward";
+  check_cuda(op, grad);
+  int64_t dim = check_embedding_backward_args(grad, indices, num_weights);
+  int64_t n = indices.numel();
+  VT_CHECK_VALUE(n < (int64_t(1) << 31), op, ": expected fewer than 2^31 indices, got ", n);
+  Tensor g = contiguous_as(grad, grad.dtype());
+  Tensor gw = empty_tensor({num_weights, dim}, grad.dtype(), grad.device());
+  int dev = grad.device().index;
+  DeviceGuard guard(dev);
+  cudaStream_t stream = current_stream(dev).handle();
+  if (gw.numel() > 0) VT_CUDA_CHECK(cudaMemsetAsync(gw.data_ptr(), 0, size_t(gw.numel() * itemsize(gw.dtype())), stream));
+  if (n == 0 || dim == 0) return gw;
+  Tensor keys = contiguous_as(indices, DType::Int64);
+  Tensor positions;
+  {
+    NoGradGuard no_grad;
+    positions = ops::arange(Scalar(int64_t(0)), Scalar(n), Scalar(int64_t(1)), DType::Int64, grad.device());
+  }
+  Tensor sorted_keys = empty_tensor({n}, DType::Int64, grad.device());
+  Tensor sorted_pos = empty_tensor({n}, DType::Int64, grad.device());
+  auto* kin = static_cast<const int64_t*>(keys.data_ptr());
+  auto* kout = static_cast<int64_t*>(sorted_keys.data_ptr());
+  auto* vin = static_cast<const int64_t*>(positions.data_ptr());
+  auto* vout = static_cast<int64_t*>(sorted_pos.data_ptr());
+  int bits = key_bits(num_weights);
+  size_t temp_bytes = 0;
+  VT_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, kin, kout, vin, vout, int(n), 0, bits, stream));
+  Tensor temp = empty_tensor({int64_t((temp_bytes + 7) / 8)}, DType::Int64, grad.device());
+  VT_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp.data_ptr(), temp_bytes, kin, kout, vin, vout, int(n), 0, bits, stream));
+  IndexCheck check(op, grad.device());
+  dim3 block(32, 8);
+  unsigned blocks = unsigned((n + block.y - 1) / block.y);
+  VT_DISPATCH_FLOATING(grad.dtype(), op, [&]<class T>() {
+    using D = dev_t<T>;
+    embedding_segment_sum_kernel<D><<<blocks, block, 0, stream>>>(kout, vout, static_cast<const D*>(g.data_ptr()),
+                                                                  static_cast<D*>(gw.data_ptr()), n, dim, num_weights,
+                                                                  check.device_side());
+    VT_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  check.raise_if_bad("0 <= index < ", num_weights, ", the rows of the weight");
+  return gw;
+}
+
+}  // namespace
+
+VT_REGISTER_KERNEL("vt::embedding", CUDA, embedding_cuda);
+VT_REGISTER_KERNEL("vt::embedding_backward", CUDA, embedding_backward_cuda);
+
+}  // namespace vt::cuda
