@@ -16,6 +16,7 @@ namespace {
 // it points at the start of the indexed line), the other data operand, and the index viewed as
 // S (for index_select, index_add and embedding the index is broadcast with stride 0 everywhere
 // but the indexed dim). The kernel then adds index * stride(dim) to the restrided pointer.
+// The argument checks and these operands come from ops/indexing_plan.h (shared with CUDA).
 // Index values are validated in a pass before the loop, so the (possibly parallel) loop never
 // throws. Gathers copy raw elements (any dtype, by size); scatters accumulate in opmath and run
 // serially because two index entries may name the same destination.
