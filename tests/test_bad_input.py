@@ -38,3 +38,18 @@ def test_failed_inplace_ops_leave_the_tensor_unchanged():
 def test_bad_input_raises_clear_errors(fn, exc, pattern):
     with pytest.raises(exc, match=pattern):
         fn()
+
+
+def test_sub_refuses_bool_operands_like_torch():
+    import torch
+    f, b = vt.ones(3), vt.tensor([True, False, True])
+    for call, ref in [(lambda: f - True, lambda: torch.ones(3) - True),
+                      (lambda: True - f, lambda: True - torch.ones(3)),
+                      (lambda: f.sub_(b), lambda: torch.ones(3).sub_(torch.tensor([True, False, True]))),
+                      (lambda: b - b, None)]:
+        if ref is not None:
+            with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
+                ref()
+        with pytest.raises(RuntimeError, match="bool tensor"):
+            call()
+    np.testing.assert_array_equal((f - 1).numpy(), np.zeros(3, dtype=np.float32))

@@ -1,4 +1,6 @@
 // CPU kernels: copies with dtype conversion, clone, fill, factories.
+#include <cmath>
+
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
 #include "ops/device_transfer.h"
@@ -106,7 +108,8 @@ Tensor arange_cpu(const Scalar& start, const Scalar& end, const Scalar& step, st
   Tensor t = empty_tensor({n}, dt, device_or(device));
   VT_DISPATCH_NUMERIC(dt, "arange", [&]<class T>() {
     T* p = t.data<T>();
-    if (any_float) for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(s + double(i) * st));
+    // One rounding, on every host and on CUDA: see Note [arange values] in ops/cuda/factories.cu.
+    if (any_float) for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(std::fma(double(i), st, s)));
     else for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(start.to_int() + i * step.to_int()));
   });
   return t;

@@ -4,6 +4,7 @@
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/fast_math.h"
 #include "ops/cpu/loops.h"
+#include "ops/sub_check.h"
 
 namespace vt::cpu {
 namespace {
@@ -126,8 +127,7 @@ Tensor add_cpu(const Tensor& a, const Tensor& b, const Scalar& alpha) {
   return binary("add", a, b, [al](auto x, auto y) { return x + decltype(x)(al) * y; });
 }
 Tensor sub_cpu(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  VT_CHECK_TYPE(a.dtype() != DType::Bool || b.dtype() != DType::Bool,
-                "sub: subtraction of two bool tensors is not supported; use logical_xor or ^ instead");
+  check_sub_operands("sub", a, b);
   double al = alpha.to_double();
   return binary("sub", a, b, [al](auto x, auto y) { return x - decltype(x)(al) * y; });
 }
@@ -262,6 +262,7 @@ Tensor add__cpu(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   return binary_inplace("add_", self, other, [al](auto x, auto y) { return x + decltype(x)(al) * y; });
 }
 Tensor sub__cpu(const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  check_sub_operands("sub_", self, other);
   double al = alpha.to_double();
   return binary_inplace("sub_", self, other, [al](auto x, auto y) { return x - decltype(x)(al) * y; });
 }

@@ -1,49 +1,14 @@
-// CPU kernel of cat: concatenation along one dim with torch's dtype promotion.
-#include "ops/cpu/elementwise_util.h"
+// CPU kernel of cat: concatenation along one dim with torch's dtype promotion (ops/cat_plan.h).
+#include "ops/cat_plan.h"
 
 namespace vt::cpu {
 namespace {
 
-// Legacy torch behaviour: a 1-D tensor of size 0 may appear in a cat of any shape and is skipped.
-bool skipped_in_cat(const Tensor& t) { return t.dim() == 1 && t.sizes()[0] == 0; }
-
 Tensor cat_cpu(const TensorList& tensors, int64_t dim) {
-  VT_CHECK_VALUE(!tensors.empty(), "cat: expected a non-empty list of tensors");
-  DType dt = tensors[0].dtype();
-  const Tensor* ref = nullptr;
-  size_t ref_i = 0;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& t = tensors[i];
-    VT_CHECK_VALUE(t.dim() > 0, "cat: zero-dimensional tensor (at position ", i, ") cannot be concatenated");
-    VT_CHECK(t.device() == tensors[0].device(), "cat: expected all tensors on one device, got ", tensors[0].device(),
-             " (tensor 0) and ", t.device(), " (tensor ", i, ")");
-    dt = promote_types(dt, t.dtype());
-    if (!ref && !skipped_in_cat(t)) { ref = &t; ref_i = i; }
-  }
-  if (!ref) return empty_tensor({0}, dt, tensors[0].device());
-  int64_t nd = ref->dim();
-  int64_t d = wrap_dim(dim, nd, "cat");
-  DimVector shape(ref->sizes());
-  shape[d] = 0;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& t = tensors[i];
-    if (skipped_in_cat(t)) continue;
-    bool match = t.dim() == nd;
-    for (int64_t j = 0; match && j < nd; ++j) match = j == d || t.sizes()[j] == ref->sizes()[j];
-    VT_CHECK_VALUE(match, "cat: expected tensors to have matching sizes except in dimension ", d, ", but tensor ", ref_i,
-                   " has shape ", shape_str(ref->sizes()), " and tensor ", i, " has shape ", shape_str(t.sizes()));
-    shape[d] += t.sizes()[d];
-  }
-  Tensor out = empty_tensor(shape, dt, ref->device());
+  CatPlan plan = plan_cat(tensors, dim);
   // Each input is copied (and converted) into its window of the output.
-  int64_t offset = 0;
-  for (const Tensor& t : tensors) {
-    if (skipped_in_cat(t) || t.sizes()[d] == 0) continue;
-    Tensor window = make_view(out, t.sizes(), out.strides(), offset * out.strides()[d]);
-    ops::copy_(window, t, false);
-    offset += t.sizes()[d];
-  }
-  return out;
+  for (const CatPlan::Piece& p : plan.pieces) ops::copy_(p.window, *p.input, false);
+  return plan.out;
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // CUDA kernels: binary arithmetic and its in-place forms (mirrors ops/cpu/elementwise.cpp).
 #include "ops/cuda/elementwise.cuh"
+#include "ops/sub_check.h"
 
 namespace vt::cuda {
 namespace {
@@ -51,8 +52,7 @@ Tensor add_cuda(const Tensor& a, const Tensor& b, const Scalar& alpha) {
   return binary("add", a, b, AddF{alpha.to_double()});
 }
 Tensor sub_cuda(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  VT_CHECK_TYPE(a.dtype() != DType::Bool || b.dtype() != DType::Bool,
-                "sub: subtraction of two bool tensors is not supported; use logical_xor or ^ instead");
+  check_sub_operands("sub", a, b);
   return binary("sub", a, b, SubF{alpha.to_double()});
 }
 Tensor mul_cuda(const Tensor& a, const Tensor& b) { return binary("mul", a, b, MulF{}); }
@@ -65,6 +65,7 @@ Tensor add__cuda(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   return binary_inplace("add_", self, other, AddF{alpha.to_double()});
 }
 Tensor sub__cuda(const Tensor& self, const Tensor& other, const Scalar& alpha) {
+  check_sub_operands("sub_", self, other);
   return binary_inplace("sub_", self, other, SubF{alpha.to_double()});
 }
 Tensor mul__cuda(const Tensor& self, const Tensor& other) { return binary_inplace("mul_", self, other, MulF{}); }

@@ -70,12 +70,16 @@ Tensor full_cuda(const IntList& size, const Scalar& v, std::optional<DType> dtyp
   return t;
 }
 
-// start + i * step in double, without fused multiply-add: the CPU rounds the product first.
+// Note [arange values]
+// Element i of a floating arange is fma(i, step, start) in double, rounded once, then converted
+// to the dtype through its opmath type. The CPU kernel writes std::fma, which is exact whether
+// or not the host has FMA instructions; the plain `start + i * step` it had before was fused or
+// not depending on the compiler's -march/-ffp-contract, so the CPU and CUDA values differed in
+// the last bit (arange(-1.0, 1.0, 0.1)[10]: 5.55e-17 with a fused multiply-add, 0 without).
+// The fused form is also what torch's float64 arange gives.
 template <class D> struct ArangeFloat {
   double s, st;
-  __device__ D operator()(int64_t i) const {
-    return from_opmath<D>(dev_opmath_t<D>(__dadd_rn(s, __dmul_rn(double(i), st))));
-  }
+  __device__ D operator()(int64_t i) const { return from_opmath<D>(dev_opmath_t<D>(__fma_rn(double(i), st, s))); }
 };
 template <class D> struct ArangeInt {
   int64_t s, st;
