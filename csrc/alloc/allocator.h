@@ -79,7 +79,28 @@ class DeviceAllocator {
   virtual void reset_peak(int device) = 0;
   virtual void reset_counters(int device) = 0;  // cumulative counts and peaks
   virtual std::vector<SegmentInfo> snapshot() = 0;
+
+  // CUDA graphs (Note [Graph memory pools]). Until end_capture, allocations on `stream` of
+  // `device` come from private pool `pool` (created on first use; each begin_capture takes a
+  // reference that release_pool gives back). Strategies without private pools raise.
+  virtual void begin_capture(int device, uint64_t pool, cudaStream_t stream);
+  virtual void end_capture(int device, uint64_t pool) {}
+  virtual void release_pool(int device, uint64_t pool) {}
 };
+
+// Note [Graph memory pools]
+// A captured graph replays with the addresses it was captured with, so memory allocated during
+// capture must stay the graph's: the caching allocator serves the capturing stream from a
+// private pool whose blocks are never handed to eager allocations. Blocks freed during capture
+// go back to that pool and may be reused later in the same capture (the replay runs in the
+// same stream order, so this is safe, as in PyTorch); blocks of tensors still alive after
+// capture are the graph's static outputs. When the last graph using a pool is reset, its free
+// segments are released (cudaFree) and segments still holding live tensors join the ordinary
+// cache, so their memory returns there when those tensors die. While a capture is underway
+// on a device, the allocator issues no event queries or records there (they are not allowed
+// during capture): frees that need them wait until the capture ends.
+// alloc.cuda=async and direct refuse capture with a clear error: direct's cudaFree cannot run
+// during capture, and async's pool would give no private-pool guarantee; use caching.
 
 // The allocator of policy alloc.cuda, created (and the policy fixed) at the first call.
 DeviceAllocator& cuda_allocator();

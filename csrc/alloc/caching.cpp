@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -62,6 +63,7 @@ struct Segment {
   cudaStream_t stream;
   bool small;
   Block* head;  // the block at ptr
+  uint64_t pool = 0;  // the CUDA graph pool it belongs to; 0: the ordinary cache
 };
 
 struct BlockLess {
@@ -83,6 +85,14 @@ struct DeviceCache {
   std::vector<cudaEvent_t> spare_events;
   std::unordered_set<Segment*> segments;
   Stats stats;
+  // CUDA graphs (Note [Graph memory pools]).
+  struct PrivatePool {
+    Pool small, large;
+    int users = 0;  // graphs (captures begun) that hold it
+  };
+  std::map<uint64_t, PrivatePool> pools;
+  std::vector<std::pair<cudaStream_t, uint64_t>> captures;  // streams being captured, and their pool
+  std::vector<Block*> deferred;  // freed during capture while used on other streams
 };
 
 size_t round_size(size_t bytes) {
@@ -102,13 +112,14 @@ class CachingAllocator final : public DeviceAllocator {
     AllocLock lock(dc.mutex);
     probes::count(probes::Counter::alloc_calls);
     cuda::DeviceGuard g(device);
-    process_events(dc);
+    if (dc.captures.empty()) process_events(dc);  // no event queries during capture
     size_t size = round_size(bytes);
     bool small = size <= kSmallSize;
-    Pool& pool = small ? dc.small : dc.large;
+    uint64_t pool_id = capture_pool(dc, stream);
+    Pool& pool = pool_of(dc, pool_id, small);
     Block* b = take_free(pool, stream, size);
     bool hit = b != nullptr;
-    if (!b) b = new_segment(dc, lock, stream, size, small, bytes);
+    if (!b) b = new_segment(dc, lock, stream, size, small, bytes, pool_id);
     if (split_ && should_split(b, size, small)) split(pool, b, size);
     b->state = BlockState::Allocated;
     b->requested = bytes;
@@ -145,7 +156,74 @@ class CachingAllocator final : public DeviceAllocator {
         release_block(dc, b);
         return;
       }
-      // Used on other streams: reusable once the work queued there so far has completed.
+      if (!dc.captures.empty()) {  // no event records during capture: after it ends
+        b->state = BlockState::PendingFree;
+        dc.deferred.push_back(b);
+        return;
+      }
+      free_used_elsewhere(dc, b);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "vibetensor: caching allocator: error while freeing CUDA memory: %s\n", e.what());
+    }
+  }
+
+  void begin_capture(int device, uint64_t pool, cudaStream_t stream) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    dc.pools[pool].users++;
+    dc.captures.emplace_back(stream, pool);
+  }
+
+  void end_capture(int device, uint64_t pool) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    for (auto it = dc.captures.begin(); it != dc.captures.end(); ++it) {
+      if (it->second == pool) {
+        dc.captures.erase(it);
+        break;
+      }
+    }
+    if (!dc.captures.empty()) return;
+    std::vector<Block*> deferred;
+    deferred.swap(dc.deferred);
+    for (Block* b : deferred) free_used_elsewhere(dc, b);
+  }
+
+  void release_pool(int device, uint64_t pool) override {
+    DeviceCache& dc = cache(device);
+    AllocLock lock(dc.mutex);
+    auto it = dc.pools.find(pool);
+    if (it == dc.pools.end() || --it->second.users > 0) return;
+    cuda::DeviceGuard g(device);
+    DeviceCache::PrivatePool& pp = it->second;
+    std::vector<Segment*> owned;
+    for (Segment* s : dc.segments)
+      if (s->pool == pool) owned.push_back(s);
+    for (Segment* s : owned) {
+      Pool& from = s->small ? pp.small : pp.large;
+      s->pool = 0;
+      if (s->head->state == BlockState::Free && !s->head->next) {
+        from.erase(s->head);
+        free_segment(dc, lock, s->head);
+        continue;
+      }
+      // Tensors allocated during capture are still alive: the segment joins the ordinary cache.
+      Pool& to = s->small ? dc.small : dc.large;
+      for (Block* b = s->head; b; b = b->next) {
+        if (b->state != BlockState::Free) continue;
+        from.erase(b);
+        to.insert(b);
+      }
+    }
+    dc.pools.erase(it);
+  }
+
+ private:
+  // Blocks freed while used on other streams: reusable once the work queued there so far has
+  // completed (events recorded now).
+  void free_used_elsewhere(DeviceCache& dc, Block* b) noexcept {
+    int device = dc.device;
+    try {
       int cur = -1;
       if (cudaGetDevice(&cur) != cudaSuccess) return;  // runtime shutting down: leak
       if (cur != device) cudaSetDevice(device);
@@ -180,6 +258,7 @@ class CachingAllocator final : public DeviceAllocator {
     }
   }
 
+ public:
   void record_stream(void* ptr, int device, cudaStream_t stream) override {
     DeviceCache& dc = cache(device);
     AllocLock lock(dc.mutex);
@@ -297,11 +376,25 @@ class CachingAllocator final : public DeviceAllocator {
     pool.insert(rest);
   }
 
-  Block* new_segment(DeviceCache& dc, const AllocLock& lock, cudaStream_t stream, size_t size, bool small, size_t bytes) {
+  // The pool of the graph capturing `stream`, or 0.
+  static uint64_t capture_pool(const DeviceCache& dc, cudaStream_t stream) {
+    for (const auto& [s, pool] : dc.captures)
+      if (s == stream) return pool;
+    return 0;
+  }
+
+  static Pool& pool_of(DeviceCache& dc, uint64_t pool, bool small) {
+    if (pool == 0) return small ? dc.small : dc.large;
+    DeviceCache::PrivatePool& pp = dc.pools.at(pool);
+    return small ? pp.small : pp.large;
+  }
+
+  Block* new_segment(DeviceCache& dc, const AllocLock& lock, cudaStream_t stream, size_t size, bool small, size_t bytes,
+                     uint64_t pool) {
     size_t seg = segment_size(size, small);
     void* p = nullptr;
     cudaError_t err = cudaMalloc(&p, seg);
-    if (err == cudaErrorMemoryAllocation) {
+    if (err == cudaErrorMemoryAllocation && dc.captures.empty()) {  // no cudaFree during capture
       cudaGetLastError();
       release_cached(dc, lock);
       {
@@ -324,7 +417,7 @@ class CachingAllocator final : public DeviceAllocator {
       VT_CUDA_CHECK(err);
     }
     probes::count(probes::Counter::device_malloc_calls);
-    auto* s = new Segment{static_cast<char*>(p), seg, stream, small, nullptr};
+    auto* s = new Segment{static_cast<char*>(p), seg, stream, small, nullptr, pool};
     Block* b = new Block();
     b->ptr = s->ptr;
     b->size = seg;
@@ -341,7 +434,7 @@ class CachingAllocator final : public DeviceAllocator {
 
   // b (not in a pool) becomes free: merged with free neighbours, then put in its pool.
   void release_block(DeviceCache& dc, Block* b) {
-    Pool& pool = b->segment->small ? dc.small : dc.large;
+    Pool& pool = pool_of(dc, b->segment->pool, b->segment->small);
     b->state = BlockState::Free;
     b->requested = 0;
     merge(pool, b, b->prev);
@@ -410,21 +503,26 @@ class CachingAllocator final : public DeviceAllocator {
         Block* b = *it;
         if (b->prev || b->next) { ++it; continue; }
         it = pool->erase(it);
-        Segment* s = b->segment;
-        cuda::note_host_sync("cudaFree");  // cudaFree waits for the device
-        VT_CUDA_CHECK(cudaFree(s->ptr));
-        probes::count(probes::Counter::device_free_calls);
-        {
-          MetadataLock m(lock);
-          dc.stats.device_frees++;
-          dc.stats.segments--;
-          dc.stats.on_reserve(-int64_t(s->size));
-        }
-        dc.segments.erase(s);
-        delete s;
-        delete b;
+        free_segment(dc, lock, b);
       }
     }
+  }
+
+  // b is the whole (free, unpooled) block of its segment: give the segment back to the device.
+  void free_segment(DeviceCache& dc, const AllocLock& lock, Block* b) {
+    Segment* s = b->segment;
+    cuda::note_host_sync("cudaFree");  // cudaFree waits for the device
+    VT_CUDA_CHECK(cudaFree(s->ptr));
+    probes::count(probes::Counter::device_free_calls);
+    {
+      MetadataLock m(lock);
+      dc.stats.device_frees++;
+      dc.stats.segments--;
+      dc.stats.on_reserve(-int64_t(s->size));
+    }
+    dc.segments.erase(s);
+    delete s;
+    delete b;
   }
 
   const bool split_;

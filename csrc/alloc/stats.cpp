@@ -63,3 +63,12 @@ probes::InstrumentedMutex& global_metadata_mutex() {
 }
 
 }  // namespace vt::alloc
+
+namespace vt::alloc {
+
+void DeviceAllocator::begin_capture(int device, uint64_t pool, cudaStream_t stream) {
+  VT_ERROR("CUDA graph capture needs alloc.cuda=caching (graph memory comes from a private pool of the caching "
+           "allocator), but this process uses alloc.cuda=", name(), "; set the policy before the first CUDA allocation");
+}
+
+}  // namespace vt::alloc

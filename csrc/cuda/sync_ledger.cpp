@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 
+#include "cuda/graph.h"
 #include "probes/counters.h"
 
 namespace vt::cuda {
@@ -15,6 +16,7 @@ std::map<std::string, uint64_t>& ledger() { static auto* l = new std::map<std::s
 }  // namespace
 
 void note_host_sync(const char* site) {
+  check_not_capturing(site);  // Note [CUDA graph capture]
   probes::count(probes::Counter::host_syncs);
   std::lock_guard<std::mutex> g(ledger_mutex());
   ++ledger()[site];

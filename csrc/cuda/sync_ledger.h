@@ -15,6 +15,7 @@ namespace vt::cuda {
 // stall. The ledger counts always (a host sync costs microseconds; the count costs nanoseconds)
 // and also feeds the probes counter host_syncs. Call-site names are short literals such as
 // "copy_d2h", "stream_synchronize", "cudaFree".
+// On a thread that is capturing a CUDA graph it raises instead (Note [CUDA graph capture]).
 void note_host_sync(const char* site);
 
 std::vector<std::pair<std::string, uint64_t>> sync_ledger();

@@ -6,6 +6,7 @@
 #include "alloc/pinned.h"
 #include "cuda/device.h"
 #include "cuda/error.h"
+#include "cuda/graph.h"
 
 namespace vt::cuda {
 
@@ -27,6 +28,7 @@ Scalar item(const Tensor& t) {
   int dev = t.device().index;
   DeviceGuard g(dev);
   Stream s = current_stream(dev);
+  check_not_capturing("item");  // before the copy, which capture would reject
   alignas(8) unsigned char buf[8];
   VT_CUDA_CHECK(cudaMemcpyAsync(buf, t.data_ptr(), size_t(itemsize(t.dtype())), cudaMemcpyDeviceToHost, s.handle()));
   s.synchronize("item");

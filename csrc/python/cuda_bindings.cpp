@@ -11,6 +11,8 @@
 #include "alloc/pinned.h"
 #include "cuda/device.h"
 #include "cuda/event.h"
+#include "cuda/graph.h"
+#include "cuda/matmul_settings.h"
 #include "cuda/stream.h"
 #include "cuda/sync_ledger.h"
 #include "cuda/tensor_utils.h"
@@ -184,6 +186,28 @@ void bind_cuda_backend(nb::module_& c) {
     return d;
   });
   c.def("reset_sync_ledger", &cuda::reset_sync_ledger);
+
+#if VT_HAVE_CUBLAS
+  c.def("has_cublas", [] { return true; });
+#else
+  c.def("has_cublas", [] { return false; });
+#endif
+  c.def("get_allow_tf32", &cuda::allow_tf32_matmul);
+  c.def("set_allow_tf32", &cuda::set_allow_tf32_matmul);
+  c.def("graph_pool_handle", &cuda::new_graph_pool_id);
+  c.def("is_current_thread_capturing", &cuda::thread_is_capturing);
+  nb::class_<cuda::Graph>(c, "Graph")
+      .def(nb::init<>())
+      .def("capture_begin", &cuda::Graph::capture_begin, nb::arg("pool") = 0)
+      .def("capture_end", &cuda::Graph::capture_end)
+      .def("replay", [](cuda::Graph& g) {
+        nb::gil_scoped_release r;
+        g.replay();
+      })
+      .def("reset", &cuda::Graph::reset)
+      .def("pool", &cuda::Graph::pool)
+      .def_prop_ro("captured", &cuda::Graph::captured)
+      .def_prop_ro("capturing", &cuda::Graph::capturing);
 }
 
 #endif  // VT_CUDA

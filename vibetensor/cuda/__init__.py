@@ -22,6 +22,7 @@ __all__ = [
     "max_memory_allocated", "max_memory_reserved", "reset_peak_memory_stats",
     "reset_accumulated_memory_stats", "memory_snapshot", "empty_cache", "get_allocator_backend",
     "sync_ledger", "reset_sync_ledger", "record_stream", "pin_memory", "is_pinned", "device",
+    "CUDAGraph", "graph", "graph_pool_handle", "is_current_stream_capturing",
 ]
 
 DeviceLike = Union[None, int, str, "_C.device"]
@@ -348,3 +349,13 @@ def reset_sync_ledger() -> None:
     if not _cuda.is_built():
         raise RuntimeError("vibetensor was built without CUDA")
     _cuda.reset_sync_ledger()
+
+
+# ---- CUDA graphs ----------------------------------------------------------------------------
+
+from vibetensor.cuda.graphs import CUDAGraph, graph, graph_pool_handle  # noqa: E402
+
+
+def is_current_stream_capturing() -> bool:
+    """True while this thread captures a CUDA graph (Note [CUDA graph capture])."""
+    return bool(_cuda.is_built()) and bool(_cuda.is_current_thread_capturing())

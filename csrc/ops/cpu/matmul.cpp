@@ -7,9 +7,15 @@
 #include <vector>
 
 #include "ops/cpu/elementwise_util.h"
+#include "ops/matmul_geometry.h"
 
 namespace vt::cpu {
 namespace {
+
+using matmul::Operand;
+using matmul::batch_offsets;
+using matmul::folded_row_stride;
+using matmul::make_operand;
 
 // Note [CPU matmul]
 // Both operands are brought to batched form (batch..., rows, cols) as strided geometry: a 1-D
@@ -24,89 +30,6 @@ namespace {
 // float16/bfloat16 multiply in float (as torch accumulates them); integers use a plain loop.
 
 constexpr int64_t kBlasSerialMNK = 64 * 64 * 64;
-
-// How gemm sees one (rows x cols) matrix with element strides (sr, sc). The stride of a size-1
-// dim never matters, so it does not constrain the layout.
-struct GemmLayout {
-  bool ok = false;
-  bool trans = false;
-  int64_t ld = 0;
-};
-GemmLayout gemm_layout(int64_t rows, int64_t cols, int64_t sr, int64_t sc) {
-  if (cols == 1 || sc == 1) {  // row-major as stored
-    int64_t ld = rows == 1 ? std::max<int64_t>(cols, 1) : sr;
-    if (ld >= std::max<int64_t>(cols, 1) && ld <= INT_MAX) return {true, false, ld};
-  }
-  if (rows == 1 || sr == 1) {  // the stored matrix is the transpose, row-major
-    int64_t ld = cols == 1 ? std::max<int64_t>(rows, 1) : sc;
-    if (ld >= std::max<int64_t>(rows, 1) && ld <= INT_MAX) return {true, true, ld};
-  }
-  return {};
-}
-
-// An operand in batched form: sizes/strides of (batch..., rows, cols), batch dims aligned to
-// the output's batch dims (stride 0 where broadcast).
-struct Operand {
-  const char* data;
-  int64_t rows, cols, sr, sc;
-  DimVector batch_strides;  // elements, one per output batch dim
-  GemmLayout layout;
-};
-
-Operand make_operand(const Tensor& t, bool is_left, IntArrayRef out_batch) {
-  Operand o;
-  o.data = static_cast<const char*>(t.data_ptr());
-  int64_t nd = t.dim();
-  if (nd == 1) {
-    int64_t len = t.sizes()[0], s = t.strides()[0];
-    if (is_left) { o.rows = 1; o.cols = len; o.sr = len * s; o.sc = s; }
-    else { o.rows = len; o.cols = 1; o.sr = s; o.sc = 1; }
-  } else {
-    o.rows = t.sizes()[nd - 2]; o.cols = t.sizes()[nd - 1];
-    o.sr = t.strides()[nd - 2]; o.sc = t.strides()[nd - 1];
-  }
-  int64_t tb = std::max<int64_t>(nd - 2, 0), ob = int64_t(out_batch.size());
-  o.batch_strides = DimVector(size_t(ob), 0);
-  for (int64_t d = 0; d < tb; ++d)
-    if (t.sizes()[d] != 1) o.batch_strides[ob - tb + d] = t.strides()[d];
-  o.layout = gemm_layout(o.rows, o.cols, o.sr, o.sc);
-  return o;
-}
-
-// Element offsets of each batch of an operand, in the output's batch order.
-std::vector<int64_t> batch_offsets(IntArrayRef batch, const DimVector& strides) {
-  int64_t nb = numel_of(batch);
-  std::vector<int64_t> off(size_t(nb), 0);
-  DimVector idx(batch.size(), 0);
-  int64_t cur = 0;
-  for (int64_t i = 0; i < nb; ++i) {
-    off[size_t(i)] = cur;
-    for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d) {
-      cur += strides[d];
-      if (++idx[d] < batch[d]) break;
-      cur -= strides[d] * batch[d];
-      idx[d] = 0;
-    }
-  }
-  return off;
-}
-
-// The single row stride of the left operand's rows across all batches, if its (batch..., rows)
-// dims collapse into one evenly spaced dim; -1 otherwise.
-int64_t folded_row_stride(const Operand& a, IntArrayRef batch) {
-  int64_t stride = -1, span = 1;  // span: rows covered so far, innermost first
-  auto visit = [&](int64_t size, int64_t st) {
-    if (size == 1) return true;
-    if (stride < 0) { stride = st; span = size; return true; }
-    if (st != stride * span) return false;
-    span *= size;
-    return true;
-  };
-  if (!visit(a.rows, a.sr)) return -1;
-  for (int64_t d = int64_t(batch.size()) - 1; d >= 0; --d)
-    if (!visit(batch[d], a.batch_strides[d])) return -1;
-  return stride < 0 ? a.cols : stride;
-}
 
 void gemm(bool ta, bool tb, int m, int n, int k, const float* A, int lda, const float* B, int ldb, float* C, int ldc) {
   scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, A, lda,
@@ -164,8 +87,7 @@ void blas_matmul(const Operand& a, const Operand& b, IntArrayRef batch, T* out) 
   int64_t nb = numel_of(batch);
   const T* A = reinterpret_cast<const T*>(a.data);
   const T* B = reinterpret_cast<const T*>(b.data);
-  bool b_shared = std::all_of(b.batch_strides.begin(), b.batch_strides.end(), [](int64_t s) { return s == 0; });
-  if (b_shared && !a.layout.trans) {
+  if (matmul::batch_shared(b) && !a.layout.trans) {
     int64_t rs = folded_row_stride(a, batch);
     if (rs >= std::max<int64_t>(k, 1) && rs <= INT_MAX) {
       gemm_parallel(false, b.layout.trans, to_blas_int(nb * m, "row count"), int(n), int(k), A, int(rs), B,
@@ -210,29 +132,13 @@ void loop_matmul(const Operand& a, const Operand& b, IntArrayRef batch, T* out) 
 }
 
 Tensor matmul_cpu(const Tensor& a, const Tensor& b) {
-  check_same_device("matmul", {&a, &b});
-  VT_CHECK_VALUE(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need to be at least 1-D, got shapes ",
-                 shape_str(a.sizes()), " and ", shape_str(b.sizes()));
-  VT_CHECK_TYPE(a.dtype() == b.dtype(), "matmul: expected both operands to have the same dtype, got ", a.dtype(), " and ",
-                b.dtype());
-  VT_CHECK_TYPE(a.dtype() != DType::Bool, "matmul: not supported for bool tensors");
+  matmul::Problem p = matmul::plan(a, b);
   DType dt = a.dtype();
   if (dt == DType::Float16 || dt == DType::BFloat16)
     return ops::to_dtype(matmul_cpu(ops::to_dtype(a, DType::Float32), ops::to_dtype(b, DType::Float32)), dt);
-
-  int64_t k = a.sizes().back();
-  int64_t kb = b.dim() == 1 ? b.sizes()[0] : b.sizes()[b.dim() - 2];
-  VT_CHECK_VALUE(k == kb, "matmul: shapes ", shape_str(a.sizes()), " and ", shape_str(b.sizes()), " cannot be multiplied (",
-                 k, " columns vs ", kb, " rows)");
-  IntArrayRef abatch = a.sizes().first(size_t(std::max<int64_t>(a.dim() - 2, 0)));
-  IntArrayRef bbatch = b.sizes().first(size_t(std::max<int64_t>(b.dim() - 2, 0)));
-  DimVector batch = broadcast_shapes(abatch, bbatch, "matmul");
-  int64_t m = a.dim() == 1 ? 1 : a.sizes()[a.dim() - 2];
-  int64_t n = b.dim() == 1 ? 1 : b.sizes().back();
-  DimVector out_shape = batch;
-  if (a.dim() > 1) out_shape.push_back(m);
-  if (b.dim() > 1) out_shape.push_back(n);
-  Tensor out = empty_tensor(out_shape, dt, a.device());
+  const DimVector& batch = p.batch;
+  int64_t k = p.k;
+  Tensor out = empty_tensor(p.out_shape, dt, a.device());
   if (out.numel() == 0) return out;
   if (k == 0) return ops::zero_(out);
 

@@ -107,6 +107,7 @@ void copy_host_to_device(const Tensor& dst, const Tensor& src, bool non_blocking
   if (n) {
     const void* hp = host.data_ptr();
     if (!non_blocking) {
+      check_not_capturing("copy_h2d");  // Note [CUDA graph capture]
       VT_CUDA_CHECK(cudaMemcpyAsync(landing.data_ptr(), hp, n, cudaMemcpyHostToDevice, s.handle()));
       s.synchronize("copy_h2d");
     } else if (alloc::is_pinned(hp)) {
@@ -138,8 +139,10 @@ void copy_device_to_host(const Tensor& dst, const Tensor& src, bool non_blocking
   size_t n = nbytes_of(block);
   if (n) {
     void* hp = landing.data_ptr();
+    bool async = non_blocking && direct && alloc::is_pinned(hp);
+    if (!async) check_not_capturing("copy_d2h");  // Note [CUDA graph capture]
     VT_CUDA_CHECK(cudaMemcpyAsync(hp, block.data_ptr(), n, cudaMemcpyDeviceToHost, s.handle()));
-    if (non_blocking && direct && alloc::is_pinned(hp)) {
+    if (async) {
       alloc::pinned_record_stream(hp, s);
     } else {
       s.synchronize("copy_d2h");

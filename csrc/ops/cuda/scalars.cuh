@@ -3,6 +3,7 @@
 // See Note [Scalars on CUDA].
 #include <deque>
 
+#include "cuda/graph.h"
 #include "cuda/sync_ledger.h"
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cuda/loops.cuh"
@@ -53,6 +54,7 @@ template <class T> Operand make_operand(const Tensor& t, Device dev, KeepAlive& 
   if (is_cpu_scalar(t)) {
     T v = host_scalar_as<T>(t);
     if (t->is_wrapped_number && policy::scalars_cuda.index() == int(policy::ScalarsCuda::device_copy)) {
+      check_not_capturing("scalar_device_copy");  // Note [CUDA graph capture]
       Tensor d = empty_tensor({}, dt, dev);
       DeviceGuard g(dev.index);
       Stream s = current_stream(dev.index);

@@ -1,0 +1,39 @@
+"""Shared bits of the CUDA benchmarks: the no-GPU exit, provenance and --json output."""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def require_gpu_or_exit(name):
+    sys.path.insert(0, ROOT)  # the in-tree build
+    import vibetensor as vt
+
+    if not vt.cuda.is_available():
+        print(f"{name}: no CUDA GPU available ({vt._C._cuda.unavailable_reason() if vt.cuda.is_built() else 'built without CUDA'}); nothing to measure")
+        sys.exit(0)
+    return vt
+
+
+def provenance():
+    import torch
+    import vibetensor as vt
+
+    try:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(), "git_commit": commit,
+            "device": vt.cuda.get_device_name(0), "torch": torch.__version__, "python": platform.python_version(),
+            "argv": sys.argv}
+
+
+def write_json(path, results):
+    if path:
+        with open(path, "w") as f:
+            json.dump({"provenance": provenance(), "results": results}, f, indent=2)
+        print(f"wrote {path}")

@@ -1,0 +1,113 @@
+#include "cuda/graph.h"
+
+#include <atomic>
+
+#include "alloc/allocator.h"
+#include "core/error.h"
+#include "cuda/device.h"
+#include "cuda/error.h"
+
+namespace vt::cuda {
+
+namespace {
+std::atomic<uint64_t> g_next_pool{1};
+thread_local const Graph* tls_capturing = nullptr;
+}  // namespace
+
+uint64_t new_graph_pool_id() { return g_next_pool.fetch_add(1, std::memory_order_relaxed); }
+
+bool thread_is_capturing() { return tls_capturing != nullptr; }
+
+void check_not_capturing(const char* site) {
+  VT_CHECK(tls_capturing == nullptr, "CUDA graph capture: '", site,
+           "' makes the host wait for the GPU, which is not allowed while this thread captures a CUDA graph; "
+           "do it before capture_begin() or after capture_end()");
+}
+
+Graph::~Graph() {
+  try {
+    reset();
+  } catch (...) {
+  }
+}
+
+void Graph::capture_begin(uint64_t pool) {
+  VT_CHECK(!capturing_ && !exec_, "CUDAGraph.capture_begin: this graph already holds a capture; call reset() first");
+  VT_CHECK(!tls_capturing, "CUDAGraph.capture_begin: this thread is already capturing another CUDA graph");
+  int dev = current_device();
+  check_device(Device{DeviceType::CUDA, int8_t(dev)});
+  Stream s = current_stream(dev);
+  VT_CHECK(!s.is_default(),
+           "CUDAGraph.capture_begin: the current stream is the default stream, which cannot be captured; capture on a "
+           "side stream (vibetensor.cuda.graph(...) does this for you)");
+  uint64_t id = pool ? pool : new_graph_pool_id();
+  alloc::DeviceAllocator& a = alloc::cuda_allocator();
+  a.begin_capture(dev, id, s.handle());  // raises for allocators that cannot serve a capture
+  cudaError_t err = cudaStreamBeginCapture(s.handle(), cudaStreamCaptureModeThreadLocal);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    a.end_capture(dev, id);
+    a.release_pool(dev, id);
+    VT_CUDA_CHECK(err);
+  }
+  device_ = dev;
+  stream_ = s;
+  pool_ = id;
+  holds_pool_ = true;
+  capturing_ = true;
+  tls_capturing = this;
+}
+
+void Graph::capture_end() {
+  VT_CHECK(capturing_, "CUDAGraph.capture_end: capture_begin() was not called");
+  VT_CHECK(tls_capturing == this, "CUDAGraph.capture_end: must be called on the thread that began the capture");
+  VT_CHECK(current_stream(device_) == stream_,
+           "CUDAGraph.capture_end: the current stream is not the stream the capture began on");
+  tls_capturing = nullptr;
+  capturing_ = false;
+  cudaGraph_t graph = nullptr;
+  cudaError_t err = cudaStreamEndCapture(stream_.handle(), &graph);
+  alloc::cuda_allocator().end_capture(device_, pool_);
+  if (err != cudaSuccess || !graph) {
+    cudaGetLastError();
+    if (graph) cudaGraphDestroy(graph);
+    VT_ERROR("CUDAGraph.capture_end: the capture failed (", cudaGetErrorString(err),
+             "); an operation that is not allowed during capture ran on the captured stream");
+  }
+  err = cudaGraphInstantiate(&exec_, graph, 0);
+  cudaGraphDestroy(graph);
+  if (err != cudaSuccess) {
+    exec_ = nullptr;
+    VT_CUDA_CHECK(err);
+  }
+}
+
+void Graph::replay() {
+  VT_CHECK(exec_, "CUDAGraph.replay: nothing was captured (call capture_begin() and capture_end() first)");
+  DeviceGuard g(device_);
+  VT_CUDA_CHECK(cudaGraphLaunch(exec_, current_stream(device_).handle()));
+}
+
+void Graph::reset() {
+  if (capturing_) {
+    // Abandoned capture (an error inside it): end it and drop whatever was recorded.
+    if (tls_capturing == this) tls_capturing = nullptr;
+    capturing_ = false;
+    cudaGraph_t graph = nullptr;
+    cudaStreamEndCapture(stream_.handle(), &graph);
+    cudaGetLastError();
+    if (graph) cudaGraphDestroy(graph);
+    alloc::cuda_allocator().end_capture(device_, pool_);
+  }
+  if (exec_) {
+    DeviceGuard g(device_);
+    cudaGraphExecDestroy(exec_);
+    exec_ = nullptr;
+  }
+  if (holds_pool_) {
+    holds_pool_ = false;
+    alloc::cuda_allocator().release_pool(device_, pool_);
+  }
+}
+
+}  // namespace vt::cuda

@@ -1,0 +1,58 @@
+#pragma once
+// CUDA graphs: capture the work issued on a stream once, replay it with one launch. See
+// Note [CUDA graph capture] and Note [Graph memory pools] (alloc/allocator.h).
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "cuda/stream.h"
+
+namespace vt::cuda {
+
+// Note [CUDA graph capture]
+// capture_begin starts stream capture on the calling thread's current stream (a non-default
+// one: the legacy default stream cannot be captured) in cudaStreamCaptureModeThreadLocal, so
+// other Python threads keep running eager work while this thread captures, as in PyTorch.
+// Memory allocated on the capturing stream comes from the graph's private pool of the caching
+// allocator; the replayed kernels keep using those addresses, so the pool lives until reset().
+// A host synchronization on the capturing thread (synchronize, .item(), a synchronous copy, a
+// scalars.cuda=device_copy upload) would invalidate the capture with an opaque CUDA error:
+// note_host_sync (and the sites that would first issue an uncapturable copy) raise a
+// RuntimeError naming the call instead, and the capture stays usable.
+
+// An identifier of a private memory pool (0: none). Graphs captured with the same id share it.
+uint64_t new_graph_pool_id();
+
+// Raises a RuntimeError naming `site` when the calling thread is capturing a CUDA graph.
+void check_not_capturing(const char* site);
+bool thread_is_capturing();
+
+class Graph {
+ public:
+  Graph() = default;
+  ~Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // pool 0: a new private pool; otherwise share the pool of that id (graph_pool_handle()).
+  void capture_begin(uint64_t pool = 0);
+  void capture_end();
+  // Launches the captured work on the current stream of the graph's device.
+  void replay();
+  // Drops the captured graph and gives the private pool back (its memory is freed once no
+  // graph uses it and no tensor allocated during capture is alive).
+  void reset();
+  uint64_t pool() const { return pool_; }
+  bool capturing() const { return capturing_; }
+  bool captured() const { return exec_ != nullptr; }
+
+ private:
+  cudaGraphExec_t exec_ = nullptr;
+  Stream stream_;
+  int device_ = -1;
+  uint64_t pool_ = 0;
+  bool holds_pool_ = false;
+  bool capturing_ = false;
+};
+
+}  // namespace vt::cuda
