@@ -36,8 +36,10 @@ def resolve_options(name: str, tables: dict | None) -> dict:
 
 
 def make_config(name: str, options: dict | None):
+    """The Config of workload `name`: its fixed options (a variant's), then `options`."""
     from vibetensor.experiments.workloads.options import make_config as _make
-    return _make(importlib.import_module(_PKG + _entry(name)[0]).Config, options or {}, name)
+    module, _, fixed = _entry(name)
+    return _make(importlib.import_module(_PKG + module).Config, {**fixed, **(options or {})}, name)
 
 
 def build(name: str, fw, device: str = "cpu", options: dict | None = None):

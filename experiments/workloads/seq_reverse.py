@@ -46,6 +46,7 @@ class Workload:
     """One training run of seq_reverse on framework `fw` (torch or vibetensor)."""
 
     name = "seq_reverse"
+    data_source = "synthetic"  # generated, never read from disk
 
     def __init__(self, fw, device="cpu", cfg: Config | None = None):
         self.fw, self.device, self.cfg = fw, device, cfg or Config()
