@@ -2,12 +2,11 @@
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 import uuid
 
-from vibetensor.experiments import compare, config as config_mod, provenance, results
+from vibetensor.experiments import compare, config as config_mod, progress, provenance, results
 
 
 def default_results_path(cfg_path: str) -> str:
@@ -32,24 +31,29 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool) -> int:
     cells = cfg.cells()
     todo = [c for c in cells if c.key not in done]
     print(f"{cfg_path}: {len(cells)} cells, {len(cells) - len(todo)} already done, results -> {out}", flush=True)
-    for i, cell in enumerate(todo, 1):
-        t0 = time.time()
-        label = f"[{i}/{len(todo)}] {cell.workload} {cell.framework} {cell.policy_set.name if cell.policy_set else ''} {cell.device}"
-        print(f"{label} ...", end="", flush=True)
-        policy = cell.policy_set.as_dict() if cell.policy_set else {}
-        cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", cell.workload, "--framework", cell.framework,
-               "--device", cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup), "--policy", json.dumps(policy)]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0 or "@@RESULT@@" not in proc.stdout:
-            print(" FAILED")
-            sys.stderr.write(proc.stderr[-4000:])
-            return 1
-        rec = json.loads(proc.stdout.split("@@RESULT@@", 1)[1])
-        rec.update(cell=cell.key, repeat=cell.repeat, invocation=invocation, config=os.path.abspath(cfg_path),
-                   policy_set=cell.policy_set.name if cell.policy_set else None)
-        results.append(out, rec)
-        done[cell.key] = rec
-        print(f" {rec['median_step_ms']:.2f} ms/step, final loss {rec['losses'][-1]:.4f} ({time.time() - t0:.0f} s)", flush=True)
+    with progress.Bar(len(todo), "cells") as cells_bar:
+        for i, cell in enumerate(todo, 1):
+            t0 = time.time()
+            label = f"[{i}/{len(todo)}] {cell.workload} {cell.framework} {cell.policy_set.name if cell.policy_set else ''} {cell.device}"
+            cells_bar.describe(label)
+            policy = cell.policy_set.as_dict() if cell.policy_set else {}
+            cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", cell.workload, "--framework",
+                   cell.framework, "--device", cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup),
+                   "--policy", json.dumps(policy), "--options", json.dumps(cfg.options_for(cell.workload)),
+                   "--probe-steps", str(cfg.probe_steps), "--gpu-steps", str(cfg.gpu_steps), "--progress"]
+            rc, stdout, stderr = progress.run_with_steps(cmd, cfg.warmup + cfg.steps, label)
+            if rc != 0 or "@@RESULT@@" not in stdout:
+                cells_bar.write(f"{label} FAILED")
+                sys.stderr.write(stderr[-4000:])
+                return 1
+            rec = json.loads(stdout.split("@@RESULT@@", 1)[1])
+            rec.update(cell=cell.key, repeat=cell.repeat, invocation=invocation, config=os.path.abspath(cfg_path),
+                       policy_set=cell.policy_set.name if cell.policy_set else None)
+            results.append(out, rec)
+            done[cell.key] = rec
+            cells_bar.write(f"{label}: {rec['median_step_ms']:.2f} ms/step, final loss {rec['losses'][-1]:.4f} "
+                            f"({time.time() - t0:.0f} s)")
+            cells_bar.update()
     print()
     print(compare.format_table(compare.gap_rows(list(done.values()))))
     return 0

@@ -24,7 +24,10 @@ def gap_rows(records: list) -> list:
             continue
         twin = torch_by.get((r["workload"], r["device"], r.get("repeat", 0), r.get("invocation")))
         row = {"workload": r["workload"], "policy_set": r.get("policy_set", "-"), "device": r["device"],
-               "vt_ms": r["median_step_ms"], "torch_ms": twin["median_step_ms"] if twin else None}
+               "vt_ms": r["median_step_ms"], "torch_ms": twin["median_step_ms"] if twin else None,
+               "vt_busy": _busy(r), "torch_busy": _busy(twin) if twin else None,
+               "syncs": r.get("syncs_per_step_total"), "top_lock": _top_lock(r),
+               "augment_ms": r.get("median_augment_ms")}
         if twin:
             row["ratio"] = r["median_step_ms"] / twin["median_step_ms"]
             row["ci"] = ratio_ci(r["step_times_s"], twin["step_times_s"])
@@ -33,14 +36,42 @@ def gap_rows(records: list) -> list:
     return rows
 
 
+def _busy(rec):
+    return ((rec or {}).get("gpu_activity") or {}).get("busy_fraction")
+
+
+def _top_lock(rec):
+    """(name, wait ms per step) of the lock waited on longest in the probe steps, or None."""
+    locks = ((rec or {}).get("probes") or {}).get("top_lock_waits") or []
+    return (locks[0]["name"], locks[0]["wait_ms_per_step"]) if locks else None
+
+
+def _pct(x):
+    return f"{100 * x:.0f}%" if x is not None else "-"
+
+
+# (heading, width, cell text) per column of the gap table.
+COLUMNS = [
+    ("workload", -16, lambda r: r["workload"]),
+    ("policy set", -22, lambda r: r["policy_set"] or "-"),
+    ("device", -6, lambda r: r["device"]),
+    ("vibetensor ms", 13, lambda r: f"{r['vt_ms']:.2f}"),
+    ("torch ms", 9, lambda r: f"{r['torch_ms']:.2f}" if r["torch_ms"] else "-"),
+    ("ratio", 6, lambda r: f"{r['ratio']:.2f}x" if "ratio" in r else "-"),
+    ("95% CI", 15, lambda r: f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]" if "ci" in r else "-"),
+    ("aug ms", 7, lambda r: f"{r['augment_ms']:.1f}" if r.get("augment_ms") is not None else "-"),
+    ("GPU busy vt/torch", 17, lambda r: f"{_pct(r.get('vt_busy'))}/{_pct(r.get('torch_busy'))}"),
+    ("syncs/step", 10, lambda r: f"{r['syncs']:.1f}" if r.get("syncs") is not None else "-"),
+    ("top lock wait (ms/step)", -34,
+     lambda r: f"{r['top_lock'][0]} {r['top_lock'][1]:.3f}" if r.get("top_lock") else "-"),
+    ("loss parity (50 steps)", 24, lambda r: (f"{'ok' if r['parity']['ok'] else 'DIVERGED'} "
+                                              f"(max {r['parity']['max_rel_diff']:.1e})") if r.get("parity") else "-"),
+]
+
+
 def format_table(rows: list) -> str:
-    head = f"{'workload':<12} {'policy set':<22} {'device':<6} {'vibetensor ms':>13} {'torch ms':>9} {'ratio':>6} {'95% CI':>15} {'loss parity (50 steps)':>24}"
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        ratio = f"{r['ratio']:.2f}x" if "ratio" in r else "-"
-        ci = f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]" if "ci" in r else "-"
-        par = r.get("parity")
-        ptxt = (f"{'ok' if par['ok'] else 'DIVERGED'} (max {par['max_rel_diff']:.1e})") if par else "-"
-        tms = f"{r['torch_ms']:.2f}" if r["torch_ms"] else "-"
-        lines.append(f"{r['workload']:<12} {r['policy_set']:<22} {r['device']:<6} {r['vt_ms']:>13.2f} {tms:>9} {ratio:>6} {ci:>15} {ptxt:>24}")
-    return "\n".join(lines)
+    def line(cells):
+        return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, (_, w, _) in zip(cells, COLUMNS))
+
+    head = line([h for h, _, _ in COLUMNS])
+    return "\n".join([head, "-" * len(head)] + [line([f(r) for _, _, f in COLUMNS]) for r in rows])

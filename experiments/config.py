@@ -7,6 +7,11 @@
     steps = 50
     warmup = 3
     repeats = 1
+    probe_steps = 5          # vibetensor: extra steps with probe counters and lock statistics on
+    gpu_steps = 5            # on a GPU: extra steps under CUPTI for the GPU busy fraction
+
+    [workload_options.vit_cifar]   # fields of the workload's Config; a family's table applies to
+    data_dir = "/data/cifar-10-batches-py"   # its variants too (vit_cifar_noaug)
 
     [[policy_sets]]          # vibetensor cells run once per policy set; torch once per repeat
     name = "tuned"
@@ -23,6 +28,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from vibetensor.experiments.workloads import registry
 from vibetensor.experiments.workloads.registry import WORKLOADS
 
 
@@ -60,6 +66,12 @@ class ExperimentConfig:
     warmup: int
     repeats: int
     policy_sets: list
+    probe_steps: int = 5
+    gpu_steps: int = 5
+    workload_options: dict = field(default_factory=dict)  # [workload_options.<name>] tables
+
+    def options_for(self, workload: str) -> dict:
+        return registry.resolve_options(workload, self.workload_options)
 
     def cells(self) -> list:
         out = []
@@ -92,7 +104,7 @@ def load(path: str) -> ExperimentConfig:
     run = raw.get("run")
     if not isinstance(run, dict):
         _fail(path, "missing [run] section")
-    known = {"workloads", "frameworks", "device", "steps", "warmup", "repeats"}
+    known = {"workloads", "frameworks", "device", "steps", "warmup", "repeats", "probe_steps", "gpu_steps"}
     for k in run:
         if k not in known:
             _fail(path, f"unknown key {k!r} in [run]: expected one of {sorted(known)}")
@@ -107,6 +119,21 @@ def load(path: str) -> ExperimentConfig:
     device = run.get("device", "auto")
     if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
         _fail(path, f"unknown device {device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    tables = raw.get("workload_options", {})
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        _fail(path, "[workload_options] must hold one table per workload, e.g. [workload_options.vit_cifar]")
+    for name in tables:
+        if name not in WORKLOADS:
+            _fail(path, f"[workload_options.{name}]: unknown workload {name!r}: expected one of {sorted(WORKLOADS)}")
+    for w in workloads:
+        try:  # validate option names and types now, not mid-matrix
+            registry.make_config(w, registry.resolve_options(w, tables))
+        except (ValueError, TypeError) as e:
+            _fail(path, f"[workload_options]: {e}")
+    known_top = {"run", "policy_sets", "workload_options"}
+    for k in raw:
+        if k not in known_top:
+            _fail(path, f"unknown section {k!r}: expected one of {sorted(known_top)}")
     sets = []
     import vibetensor as vt
     for i, ps in enumerate(raw.get("policy_sets", [{"name": "tuned", "preset": "tuned"}])):
@@ -119,4 +146,5 @@ def load(path: str) -> ExperimentConfig:
             _fail(path, f"policy set {p.name!r}: {e}")
         sets.append(p)
     return ExperimentConfig(path, workloads, frameworks, resolve_device(device), int(run.get("steps", 50)),
-                            int(run.get("warmup", 3)), int(run.get("repeats", 1)), sets)
+                            int(run.get("warmup", 3)), int(run.get("repeats", 1)), sets,
+                            int(run.get("probe_steps", 5)), int(run.get("gpu_steps", 5)), tables)

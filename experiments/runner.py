@@ -1,12 +1,30 @@
-"""Runs one cell (workload x framework x policy set x device) and returns its result record."""
+"""Runs one cell (workload x framework x policy set x device) and returns its result record.
+
+A cell runs in three phases (Note [Runner phases]): the timed steps, then for vibetensor a few
+probe steps with counters and lock statistics on, then on a GPU a few steps under CUPTI kernel
+activity for the GPU busy fraction. Only the timed steps give the step times and losses."""
+import dataclasses
 import importlib
 import statistics
 import time
 
 from vibetensor.experiments import provenance
-from vibetensor.experiments.workloads.registry import get_workload
+from vibetensor.experiments.workloads import registry
 
 FRAMEWORKS = ("vibetensor", "torch")
+PROBE_POLICIES = ("probes.counters", "probes.locks")
+TOP_LOCKS = 3
+
+# Note [Runner phases]
+# Probes cost little but not nothing, so the timed steps run with the probe policies as the
+# policy set has them (all off in both presets) and the probe columns come from extra steps run
+# afterwards: `probe_steps` steps with probes.counters and probes.locks on, averaged per step
+# (ops dispatched, name lookups, allocator calls, threads created, lock waits). The sync ledger
+# counts always (csrc/cuda/sync_ledger.h), so syncs per step come from the timed steps themselves;
+# they include the upload of the batch in next_batch(). The GPU busy fraction (kernel busy time /
+# wall time) comes from `gpu_steps` further steps under vibetensor.probes.cupti.KernelActivity,
+# for PyTorch as well; without CUPTI it is recorded as null with the reason. Extra steps keep
+# training the model, so their losses are not part of the record's loss curve.
 
 
 def import_framework(name: str):
@@ -15,36 +33,134 @@ def import_framework(name: str):
     return importlib.import_module(name)
 
 
+def _one_step(wl, augment):
+    """(loss, step seconds, augmentation seconds): the batch is drawn untimed; a workload's CPU
+    augmentation, when on, is timed as part of the step (Note [ViT step timing])."""
+    batch = wl.next_batch()
+    t0 = time.perf_counter()
+    if augment is not None:
+        batch = augment(batch)
+    t1 = time.perf_counter()
+    loss = wl.step(batch)
+    return loss, time.perf_counter() - t0, t1 - t0
+
+
+def _sync_ledger(fw, framework):
+    if framework != "vibetensor" or not fw.cuda.is_built():
+        return None
+    return fw.cuda.sync_ledger()
+
+
+def _per_step(after: dict, before: dict, steps: int) -> dict:
+    return {k: (v - before.get(k, 0)) / steps for k, v in sorted(after.items()) if v != before.get(k, 0)}
+
+
+def probe_steps_record(fw, wl, augment, steps: int) -> dict:
+    """Per-step counters and the top lock waits over `steps` extra steps with probes on."""
+    with fw.policy.override({p: "on" for p in PROBE_POLICIES}):
+        before = fw.probes.snapshot()
+        for _ in range(steps):
+            _one_step(wl, augment)
+        d = fw.probes.diff(before, fw.probes.snapshot())
+    counters = {name: value / steps for name, value in zip(d.counters["name"], d.counters["value"])}
+    locks = d.locks.sort_values("wait_total_ns", ascending=False, kind="stable").head(TOP_LOCKS)
+    top = [{"name": r.name, "wait_ms_per_step": r.wait_total_ns / steps / 1e6,
+            "contentions_per_step": r.contentions / steps, "acquisitions_per_step": r.acquisitions / steps}
+           for r in locks.itertuples() if r.acquisitions > 0]
+    return {"steps": steps, "counters_per_step": counters, "top_lock_waits": top}
+
+
+def _cupti_availability():
+    """(KernelActivity class or None, reason when None)."""
+    try:
+        from vibetensor.probes import cupti
+    except ImportError as e:
+        return None, f"vibetensor.probes.cupti cannot be imported ({e})"
+    if not hasattr(cupti, "available") or not hasattr(cupti, "KernelActivity"):
+        return None, "vibetensor.probes.cupti has no available()/KernelActivity in this build"
+    res = cupti.available()
+    ok, reason = (res[0], res[1] if len(res) > 1 else None) if isinstance(res, tuple) else (bool(res), None)
+    if not ok:
+        return None, reason or getattr(cupti, "unavailable_reason", None) or "CUPTI is unavailable"
+    return cupti.KernelActivity, None
+
+
+def gpu_activity_record(wl, augment, device: str, steps: int) -> dict:
+    """GPU busy fraction over `steps` extra steps (each reads its loss back, so the GPU work of
+    a step is done when it returns), or null with the reason."""
+    if not device.startswith("cuda"):
+        return {"busy_fraction": None, "reason": f"device {device} is not a GPU"}
+    if steps <= 0:
+        return {"busy_fraction": None, "reason": "gpu_steps = 0"}
+    activity_cls, reason = _cupti_availability()
+    if activity_cls is None:
+        return {"busy_fraction": None, "reason": reason}
+    with activity_cls() as activity:
+        t0 = time.perf_counter_ns()
+        for _ in range(steps):
+            _one_step(wl, augment)
+        wall_ns = time.perf_counter_ns() - t0
+    return {"busy_fraction": activity.busy_ns / wall_ns, "busy_ms_per_step": activity.busy_ns / steps / 1e6,
+            "kernels_per_step": activity.kernel_count / steps, "wall_ms_per_step": wall_ns / steps / 1e6,
+            "steps": steps}
+
+
+def workload_options(workload: str, options: dict | None, warmup: int, steps: int) -> dict:
+    """The options of a cell: a schedule's period defaults to the steps the cell trains."""
+    options = dict(options or {})
+    fields = {f.name for f in dataclasses.fields(type(registry.make_config(workload, options)))}
+    if "schedule_steps" in fields:
+        options.setdefault("schedule_steps", warmup + steps)
+    return options
+
+
 def run_cell(workload: str, framework: str, device: str = "cpu", steps: int = 50, warmup: int = 3,
-             policy: dict | None = None, on_step=None) -> dict:
+             policy: dict | None = None, on_step=None, options: dict | None = None, probe_steps: int = 5,
+             gpu_steps: int = 5) -> dict:
     """Trains `steps` steps after `warmup` untimed ones. Every step's loss is read back (as the
-    reference workloads do). Returns a record with per-step losses and times."""
+    reference workloads do). Returns a record with per-step losses and times and the probe columns."""
     fw = import_framework(framework)
     applied = {}
     if framework == "vibetensor":
         spec = {"preset": "tuned", **(policy or {})}  # the preset first, then overrides
         fw.policy.apply_spec(",".join(f"{k}={v}" for k, v in spec.items()))
         applied = fw.policy.current()
-    cls = get_workload(workload)
+    options = workload_options(workload, options, warmup, steps)
     started = provenance.now()
-    wl = cls(fw, device=device)
-    losses, times = [], []
+    wl = registry.build(workload, fw, device, options)
+    augment = wl.augment_batch if getattr(wl, "augments", False) else None
+    losses, times, aug_times = [], [], []
+    ledger_before = None
     for i in range(warmup + steps):
-        batch = wl.next_batch()
-        t0 = time.perf_counter()
-        loss = wl.step(batch)
-        dt = time.perf_counter() - t0
+        if i == warmup:
+            ledger_before = _sync_ledger(fw, framework)
+        loss, dt, da = _one_step(wl, augment)
         losses.append(loss)
         if i >= warmup:
             times.append(dt)
+            aug_times.append(da)
         if on_step:
             on_step(i)
-    return {
+    ledger_after = _sync_ledger(fw, framework)
+    syncs = _per_step(ledger_after, ledger_before, steps) if ledger_after is not None and steps else None
+    if framework == "vibetensor" and probe_steps > 0:
+        probes = probe_steps_record(fw, wl, augment, probe_steps)
+    else:
+        probes = {"steps": 0, "reason": "probes are vibetensor's" if framework != "vibetensor" else "probe_steps = 0"}
+    record = {
         "workload": workload, **provenance.framework_info(framework, fw), **provenance.machine_info(device, framework, fw),
         **provenance.git_state(), "policy": applied, "seed": wl.cfg.seed, "steps": steps, "warmup": warmup,
-        "data": getattr(wl, "data_source", "synthetic"), "losses": losses, "step_times_s": times,
-        "median_step_ms": 1e3 * statistics.median(times), "started": started, "finished": provenance.now(),
+        "data": getattr(wl, "data_source", "synthetic"), "workload_config": dataclasses.asdict(wl.cfg),
+        "losses": losses, "step_times_s": times, "median_step_ms": 1e3 * statistics.median(times),
+        "syncs_per_step": syncs, "syncs_per_step_total": sum(syncs.values()) if syncs is not None else None,
+        "probes": probes, "gpu_activity": gpu_activity_record(wl, augment, device, gpu_steps),
+        "started": started, "finished": provenance.now(),
     }
+    if augment is not None:
+        record["augment_times_s"] = aug_times
+        record["median_augment_ms"] = 1e3 * statistics.median(aug_times)
+        record["median_step_ms_without_augment"] = 1e3 * statistics.median(t - a for t, a in zip(times, aug_times))
+    return record
 
 
 def loss_parity(a: list, b: list, n: int = 50, rtol: float = 1e-4) -> dict:

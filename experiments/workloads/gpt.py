@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from vibetensor.experiments.workloads.weights import init_weights_numpy, load_weights  # noqa: F401 (re-exported)
+
 
 def build_gpt(fw, vocab: int, dim: int, heads: int, layers: int, seq: int):
     nn, F = fw.nn, fw.nn.functional
@@ -75,24 +77,9 @@ def build_gpt(fw, vocab: int, dim: int, heads: int, layers: int, seq: int):
     return GPT()
 
 
-def init_weights_numpy(model, seed: int, std: float = 0.02) -> dict:
-    """Weights N(0, std) for every matrix, ones for norm scales, drawn in parameter-name order
-    from numpy so vibetensor and PyTorch start from the same values."""
-    rng = np.random.default_rng(seed)
-    weights = {}
-    for name, p in sorted(model.named_parameters()):
-        shape = tuple(p.shape)
-        if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name == "norm.weight":
-            weights[name] = np.ones(shape, dtype=np.float32)
-        else:
-            weights[name] = (rng.standard_normal(shape) * std).astype(np.float32)
-    return weights
-
-
-def load_weights(fw, model, weights: dict, device) -> None:
-    with fw.no_grad():
-        for name, p in model.named_parameters():
-            p.copy_(fw.from_numpy(weights[name].copy()).to(device))
+def lm_loss(fw, model, x, y, vocab: int, ignore_index: int = -100):
+    """Mean next-token cross-entropy of model(x) against targets y (both (batch, seq))."""
+    return fw.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1), ignore_index=ignore_index)
 
 
 def perplexity_safe(loss: float) -> float:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vibetensor.experiments.workloads.gpt import build_gpt, init_weights_numpy, load_weights
+from vibetensor.experiments.workloads.gpt import build_gpt, init_weights_numpy, lm_loss, load_weights
 
 PAD, BOS, SEP, EOS = 0, 1, 2, 3
 NUM_SPECIAL, NUM_SYMBOLS = 4, 32
@@ -46,6 +46,7 @@ class Workload:
     """One training run of seq_reverse on framework `fw` (torch or vibetensor)."""
 
     name = "seq_reverse"
+    data_source = "synthetic"  # generated, never read from disk
 
     def __init__(self, fw, device="cpu", cfg: Config | None = None):
         self.fw, self.device, self.cfg = fw, device, cfg or Config()
@@ -64,8 +65,7 @@ class Workload:
     def step(self, batch) -> float:
         fw, c = self.fw, self.cfg
         x, y = batch
-        logits = self.model(x)
-        loss = fw.nn.functional.cross_entropy(logits.reshape(-1, c.vocab), y.reshape(-1), ignore_index=IGNORE)
+        loss = lm_loss(fw, self.model, x, y, c.vocab, IGNORE)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         with fw.no_grad():
