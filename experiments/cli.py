@@ -18,7 +18,7 @@ def default_results_path(cfg_path: str) -> str:
     return os.path.join("experiments", "results", name, commit, "results.jsonl")
 
 
-def run_matrix(cfg_path: str, out: str | None, fresh: bool) -> int:
+def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False) -> int:
     cfg = config_mod.load(cfg_path)
     out = out or default_results_path(cfg_path)
     done = {} if fresh else {r["cell"]: r for r in results.read(out)}
@@ -39,6 +39,10 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool) -> int:
         policy = cell.policy_set.as_dict() if cell.policy_set else {}
         cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", cell.workload, "--framework", cell.framework,
                "--device", cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup), "--policy", json.dumps(policy)]
+        if py_spy:  # a sampling profile per cell beside the results: profiles/<cell>.json (speedscope)
+            from vibetensor.probes import pyspy
+            cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",
+                                                  "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"))
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0 or "@@RESULT@@" not in proc.stdout:
             print(" FAILED")
@@ -62,12 +66,13 @@ def main(argv=None) -> int:
     r.add_argument("config")
     r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/<commit>/results.jsonl)")
     r.add_argument("--fresh", action="store_true", help="ignore finished cells in the results file")
+    r.add_argument("--py-spy", action="store_true", help="sample each cell with py-spy --native; profiles/ beside the results")
     c = sub.add_parser("compare", help="print the gap table of a results file")
     c.add_argument("results")
     sub.add_parser("policies", help="list every policy with its values, default and description")
     a = p.parse_args(argv)
     if a.cmd == "run":
-        return run_matrix(a.config, a.out, a.fresh)
+        return run_matrix(a.config, a.out, a.fresh, a.py_spy)
     if a.cmd == "compare":
         print(compare.format_table(compare.gap_rows(results.read(a.results))))
         return 0
