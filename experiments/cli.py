@@ -48,7 +48,8 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
             print(" FAILED")
             sys.stderr.write(proc.stderr[-4000:])
             return 1
-        rec = json.loads(proc.stdout.split("@@RESULT@@", 1)[1])
+        # raw_decode: output after the record (py-spy's closing lines) is not part of it
+        rec = json.JSONDecoder().raw_decode(proc.stdout.split("@@RESULT@@", 1)[1].lstrip())[0]
         rec.update(cell=cell.key, repeat=cell.repeat, invocation=invocation, config=os.path.abspath(cfg_path),
                    policy_set=cell.policy_set.name if cell.policy_set else None)
         results.append(out, rec)
