@@ -47,10 +47,13 @@ class Trace:
                    + [r.start_ns for r in self.runtime_events], default=0)
         us = lambda ns: (ns - base) / 1e3  # noqa: E731
         external = {}  # index in cpu_events -> External id
+        steps = 0
         for i, (b, e, name, cat, tid) in enumerate(self.cpu_events):
             args = {"vt_category": cat}
             if cat != "python":
                 args["External id"] = external.setdefault(i, len(external) + 1)
+            elif name == "step":  # Kineto's iteration marker, which HTA splits iterations by
+                name, steps = f"ProfilerStep#{steps}", steps + 1
             events.append({"ph": "X", "cat": _KINETO_CAT.get(cat, "cpu_op"), "name": name, "pid": pid, "tid": tid,
                            "ts": us(b), "dur": (e - b) / 1e3, "args": args})
         launch_ext = self._launch_external_ids(external)
