@@ -17,7 +17,7 @@ def default_results_path(cfg_path: str) -> str:
     return os.path.join("experiments", "results", name, commit, "results.jsonl")
 
 
-def run_matrix(cfg_path: str, out: str | None, fresh: bool) -> int:
+def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False) -> int:
     cfg = config_mod.load(cfg_path)
     out = out or default_results_path(cfg_path)
     done = {} if fresh else {r["cell"]: r for r in results.read(out)}
@@ -41,12 +41,17 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool) -> int:
                    cell.framework, "--device", cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup),
                    "--policy", json.dumps(policy), "--options", json.dumps(cfg.options_for(cell.workload)),
                    "--probe-steps", str(cfg.probe_steps), "--gpu-steps", str(cfg.gpu_steps), "--progress"]
+            if py_spy:  # a sampling profile per cell beside the results: profiles/<cell>.json (speedscope)
+                from vibetensor.probes import pyspy
+                cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",
+                                                      "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"))
             rc, stdout, stderr = progress.run_with_steps(cmd, cfg.warmup + cfg.steps, label)
             if rc != 0 or "@@RESULT@@" not in stdout:
                 cells_bar.write(f"{label} FAILED")
                 sys.stderr.write(stderr[-4000:])
                 return 1
-            rec = json.loads(stdout.split("@@RESULT@@", 1)[1])
+            # raw_decode: output after the record (py-spy's closing lines) is not part of it
+            rec = json.JSONDecoder().raw_decode(stdout.split("@@RESULT@@", 1)[1].lstrip())[0]
             rec.update(cell=cell.key, repeat=cell.repeat, invocation=invocation, config=os.path.abspath(cfg_path),
                        policy_set=cell.policy_set.name if cell.policy_set else None)
             results.append(out, rec)
@@ -66,12 +71,13 @@ def main(argv=None) -> int:
     r.add_argument("config")
     r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/<commit>/results.jsonl)")
     r.add_argument("--fresh", action="store_true", help="ignore finished cells in the results file")
+    r.add_argument("--py-spy", action="store_true", help="sample each cell with py-spy --native; profiles/ beside the results")
     c = sub.add_parser("compare", help="print the gap table of a results file")
     c.add_argument("results")
     sub.add_parser("policies", help="list every policy with its values, default and description")
     a = p.parse_args(argv)
     if a.cmd == "run":
-        return run_matrix(a.config, a.out, a.fresh)
+        return run_matrix(a.config, a.out, a.fresh, a.py_spy)
     if a.cmd == "compare":
         print(compare.format_table(compare.gap_rows(results.read(a.results))))
         return 0

@@ -100,5 +100,6 @@ def diff(before, after):
     return Delta(after.time_ns - before.time_ns, _locks_frame(rows), _counters_frame(counters_))
 
 
+from vibetensor.probes import cupti  # noqa: E402,F401
 from vibetensor.probes.ranges import annotate  # noqa: E402
 from vibetensor.probes.trace import Trace, trace  # noqa: E402

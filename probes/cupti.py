@@ -1,48 +1,250 @@
-"""GPU kernel activity through CUPTI (the `cupti-python` package), on the trace clock.
+"""GPU activity through CUPTI (the `cupti-python` package), on the trace ring's clock.
 
-start() returns None where there is no GPU or no cupti-python (with a warning when the caller
-asked for GPU activity implicitly, an error when it required it)."""
+    if vt.probes.cupti.available():
+        with vt.probes.cupti.KernelActivity() as act:
+            step()
+        act.kernel_count, act.busy_ns, act.span_ns, act.records
+
+KernelActivity enables the CONCURRENT_KERNEL, MEMCPY and MEMSET activity kinds (and RUNTIME, for
+the launch calls that link kernels to host ops by correlation id), synchronizes the devices and
+flushes CUPTI's buffers on exit. See Note [CUPTI clock] for how GPU timestamps join the host's.
+"""
+import dataclasses
+import re
+import threading
 import warnings
 
+from vibetensor import _C
 
-class _Collector:
-    def __init__(self, cupti):
-        self.cupti = cupti
-        self.records = []
-        cupti.activity_register_callbacks(self._buffer_requested, self._buffer_completed)
-        cupti.activity_enable(cupti.ActivityKind.CONCURRENT_KERNEL)
+# Note [CUPTI clock]
+# CUPTI stamps activity records with its own clock (cuptiGetTimestamp), which need not be the
+# CLOCK_MONOTONIC clock of the trace rings (_C._trace_clock_ns, also time.monotonic_ns). We read
+# both clocks back to back several times and keep the pair with the narrowest host bracket: the
+# offset host - cupti is then known to within that bracket (a few hundred ns). It is measured on
+# entry and on exit; records are shifted by the entry offset and the difference of the two is kept
+# as `clock_drift_ns`, so a reader can tell whether the alignment held over the block.
 
-    @staticmethod
-    def _buffer_requested():
-        return 8 * 1024 * 1024, 0
+_CLOCK_SAMPLES = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class GpuRecord:
+    """One kernel, memcpy or memset, with times on the trace clock (CLOCK_MONOTONIC ns)."""
+
+    kind: str          # "kernel", "memcpy" or "memset"
+    name: str          # kernel name; "Memcpy HtoD", "Memset" ... otherwise
+    start_ns: int
+    end_ns: int
+    device: int
+    stream: int
+    correlation: int   # CUPTI correlation id: the same as the runtime call that launched it
+    bytes: int = 0     # memcpy / memset size
+    grid: tuple = ()
+    block: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class RuntimeRecord:
+    """One CUDA runtime API call that launched GPU work (or synchronized), on the trace clock."""
+
+    name: str
+    start_ns: int
+    end_ns: int
+    thread_id: int     # CUPTI's thread id (pthread_self of the calling thread)
+    correlation: int
+
+
+def _import_cupti():
+    from cupti import cupti  # the cupti-python package
+
+    return cupti
+
+
+def unavailable_reason() -> str | None:
+    """Why GPU activity cannot be recorded here, or None when it can."""
+    import vibetensor as vt
+
+    if not vt.cuda.is_available():
+        return "no CUDA GPU is available (vibetensor.cuda.is_available() is False)"
+    try:
+        _import_cupti()
+    except ImportError as e:
+        return f"the cupti-python package cannot be imported ({e}); install it with `pip install cupti-python`"
+    except Exception as e:  # a cupti-python whose libcupti does not load
+        return f"cupti-python failed to load libcupti ({type(e).__name__}: {e})"
+    return None
+
+
+def available() -> bool:
+    return unavailable_reason() is None
+
+
+def clock_offset_ns(cupti, samples: int = _CLOCK_SAMPLES) -> tuple[int, int]:
+    """(host - cupti offset, uncertainty) in ns, from the narrowest of `samples` brackets."""
+    best = None
+    for _ in range(samples):
+        h0 = _C._trace_clock_ns()
+        c = cupti.get_timestamp()
+        h1 = _C._trace_clock_ns()
+        if best is None or h1 - h0 < best[1]:
+            best = ((h0 + h1) // 2 - c, h1 - h0)
+    return best
+
+
+# CUPTI has one activity-callback registration per process: one KernelActivity at a time.
+_active_lock = threading.Lock()
+
+_GPU_KINDS = ("CONCURRENT_KERNEL", "MEMCPY", "MEMSET")
+# Runtime calls worth keeping on the host timeline: those that launch GPU work or block on it.
+_KEPT_RUNTIME_PREFIXES = ("cudaLaunch", "cudaMemcpy", "cudaMemset", "cudaStreamSynchronize",
+                          "cudaDeviceSynchronize", "cudaEventSynchronize", "cudaStreamWaitEvent", "cudaMalloc",
+                          "cudaFree")
+
+
+class KernelActivity:
+    """Context manager that records GPU kernels, memcpys and memsets (and their launch calls)."""
+
+    def __init__(self, runtime: bool = True, buffer_bytes: int = 8 << 20):
+        reason = unavailable_reason()
+        if reason:
+            raise RuntimeError(f"KernelActivity needs CUPTI, but {reason}")
+        self._cupti = _import_cupti()
+        self._runtime = runtime
+        self._buffer_bytes = buffer_bytes
+        self._raw = []          # activity records as CUPTI delivered them (converted on exit)
+        self._raw_lock = threading.Lock()
+        self._kinds = []
+        self.records: list[GpuRecord] = []
+        self.runtime_records: list[RuntimeRecord] = []
+        self.clock_offset_ns = 0
+        self.clock_uncertainty_ns = 0
+        self.clock_drift_ns = 0
+
+    # CUPTI calls these from its own threads (cupti-python takes the GIL).
+    def _buffer_requested(self):
+        return self._buffer_bytes, 0
 
     def _buffer_completed(self, activities):
+        cupti = self._cupti
+        kept = []
         for a in activities:
-            if a.kind == self.cupti.ActivityKind.CONCURRENT_KERNEL:
-                self.records.append((a.start, a.end, a.name, a.device_id, a.stream_id))
+            k = a.kind
+            if k == cupti.ActivityKind.CONCURRENT_KERNEL:
+                kept.append(("kernel", a.name, a.start, a.end, a.device_id, a.stream_id, a.correlation_id, 0,
+                             (a.grid_x, a.grid_y, a.grid_z), (a.block_x, a.block_y, a.block_z)))
+            elif k == cupti.ActivityKind.MEMCPY:
+                kind = cupti.ActivityMemcpyKind(a.copy_kind).name
+                kept.append(("memcpy", f"Memcpy {kind[:1]}to{kind[-1:]}" if "TO" in kind else f"Memcpy {kind}",
+                             a.start, a.end, a.device_id, a.stream_id, a.correlation_id, a.bytes, (), ()))
+            elif k == cupti.ActivityKind.MEMSET:
+                kept.append(("memset", "Memset", a.start, a.end, a.device_id, a.stream_id, a.correlation_id, a.bytes,
+                             (), ()))
+            elif k == cupti.ActivityKind.RUNTIME:
+                kept.append(("runtime", a.cbid, a.start, a.end, a.thread_id, a.correlation_id))
+        with self._raw_lock:
+            self._raw.extend(kept)
 
-    def stop(self):
-        self.cupti.activity_flush_all(1)
-        self.cupti.activity_disable(self.cupti.ActivityKind.CONCURRENT_KERNEL)
-        # CUPTI timestamps are CLOCK_MONOTONIC-based nanoseconds, the trace ring's clock.
-        return list(self.records)
+    def __enter__(self):
+        if not _active_lock.acquire(blocking=False):
+            raise RuntimeError("KernelActivity: another KernelActivity (or trace with GPU activity) is already "
+                               "recording; CUPTI allows one per process")
+        try:
+            cupti = self._cupti
+            cupti.activity_register_callbacks(self._buffer_requested, self._buffer_completed)
+            kinds = [getattr(cupti.ActivityKind, k) for k in _GPU_KINDS]
+            if self._runtime:
+                kinds.append(cupti.ActivityKind.RUNTIME)
+            for k in kinds:
+                cupti.activity_enable(k)
+                self._kinds.append(k)
+            self.clock_offset_ns, self.clock_uncertainty_ns = clock_offset_ns(cupti)
+        except BaseException:
+            self._disable()
+            _active_lock.release()
+            raise
+        return self
+
+    def _disable(self):
+        for k in self._kinds:
+            self._cupti.activity_disable(k)
+        self._kinds = []
+
+    def __exit__(self, *exc):
+        import vibetensor as vt
+
+        try:
+            # Work launched inside the block must finish before its records can be flushed.
+            for d in range(vt.cuda.device_count()):
+                vt.cuda.synchronize(d)
+            self._cupti.activity_flush_all(1)  # 1 = CUPTI_ACTIVITY_FLAG_FLUSH_FORCED
+            offset_end, _ = clock_offset_ns(self._cupti)
+            self.clock_drift_ns = offset_end - self.clock_offset_ns
+            self._disable()
+        finally:
+            _active_lock.release()
+        self._convert()
+        return False
+
+    def _convert(self):
+        off = self.clock_offset_ns
+        names = {}
+        with self._raw_lock:
+            raw, self._raw = self._raw, []
+        gpu, runtime = [], []
+        for r in raw:
+            if r[0] == "runtime":
+                _, cbid, s, e, tid, corr = r
+                if cbid not in names:
+                    names[cbid] = self._runtime_name(cbid)
+                runtime.append(RuntimeRecord(names[cbid], s + off, e + off, tid, corr))
+            else:
+                kind, name, s, e, dev, stream, corr, nbytes, grid, block = r
+                gpu.append(GpuRecord(kind, name, s + off, e + off, dev, stream, corr, nbytes, grid, block))
+        launched = {g.correlation for g in gpu}
+        self.records = sorted(gpu, key=lambda g: g.start_ns)
+        self.runtime_records = sorted((r for r in runtime if r.correlation in launched
+                                       or r.name.startswith(_KEPT_RUNTIME_PREFIXES)), key=lambda r: r.start_ns)
+
+    def _runtime_name(self, cbid) -> str:
+        try:
+            name = self._cupti.get_callback_name(self._cupti.CallbackDomain.RUNTIME_API, cbid)
+        except Exception:
+            return f"cudaRuntimeApi_{cbid}"
+        return re.sub(r"_v\d+$", "", str(name))  # cudaLaunchKernel_v7000 -> cudaLaunchKernel, as Kineto shows it
+
+    @property
+    def kernels(self) -> list[GpuRecord]:
+        return [r for r in self.records if r.kind == "kernel"]
+
+    @property
+    def kernel_count(self) -> int:
+        return sum(1 for r in self.records if r.kind == "kernel")
+
+    @property
+    def busy_ns(self) -> int:
+        """Time at least one kernel ran (union over streams and devices, not the sum)."""
+        from vibetensor.probes.trace import union_ns
+
+        return union_ns(sorted((r.start_ns, r.end_ns) for r in self.records if r.kind == "kernel"))
+
+    @property
+    def span_ns(self) -> int:
+        """From the first GPU record's start to the last one's end."""
+        if not self.records:
+            return 0
+        return max(r.end_ns for r in self.records) - min(r.start_ns for r in self.records)
 
 
 def start(required: bool = False):
+    """A started KernelActivity for vt.probes.trace, or None where CUPTI cannot record: an error
+    naming what is missing when `required`, a warning when a GPU is present without cupti-python."""
     import vibetensor as vt
 
-    missing = None
-    if not vt.cuda.is_available():
-        missing = "no CUDA GPU is available"
-    else:
-        try:
-            from cupti import cupti  # cupti-python
-        except ImportError:
-            missing = "the cupti-python package is not installed (pip install cupti-python)"
-    if missing:
+    reason = unavailable_reason()
+    if reason:
         if required:
-            raise RuntimeError(f"GPU activity was required for this trace, but {missing}")
+            raise RuntimeError(f"GPU activity was required for this trace (cupti=True), but {reason}")
         if vt.cuda.is_available():
-            warnings.warn(f"trace: GPU kernels are not recorded because {missing}", RuntimeWarning, stacklevel=3)
+            warnings.warn(f"trace: GPU kernels are not recorded because {reason}", RuntimeWarning, stacklevel=3)
         return None
-    return _Collector(cupti)
+    return KernelActivity().__enter__()

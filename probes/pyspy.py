@@ -1,0 +1,51 @@
+"""Sampling profiles with py-spy: `record([...argv], "out.json")` runs a command under
+`py-spy record` (native frames on by default, so time inside the C++ runtime shows by function)
+and returns the profile's path. Speedscope JSON by default; a `.svg` path gives a flame graph."""
+import os
+import shutil
+import subprocess
+
+_FORMATS = {".json": "speedscope", ".svg": "flamegraph", ".txt": "raw"}
+
+
+def executable() -> str:
+    """Path of the py-spy executable; RuntimeError when it is not installed."""
+    path = shutil.which("py-spy")
+    if path is None:
+        raise RuntimeError("py-spy is not installed or not on PATH; install it with `pip install py-spy` "
+                           "(sampling also needs ptrace permission: run as root or with CAP_SYS_PTRACE)")
+    return path
+
+
+def command(target, out_path: str, native: bool = True, rate: int = 100, subprocesses: bool = False,
+            fmt: str | None = None) -> list:
+    """The argv that runs `target` (a list of argv) under `py-spy record`, writing `out_path`.
+    fmt: speedscope, flamegraph or raw (default: from the extension; speedscope otherwise)."""
+    if isinstance(target, str) or not target:
+        raise TypeError(f"py-spy: the target is a non-empty list of arguments, got {target!r}")
+    if rate <= 0:
+        raise ValueError(f"py-spy: rate is samples per second and must be positive, got {rate}")
+    fmt = fmt or _FORMATS.get(os.path.splitext(out_path)[1], "speedscope")
+    if fmt not in _FORMATS.values():
+        raise ValueError(f"py-spy: fmt must be one of {sorted(set(_FORMATS.values()))}, got {fmt!r}")
+    cmd = [executable(), "record", "--format", fmt, "--rate", str(rate), "-o", out_path]
+    if native:
+        cmd.append("--native")
+    if subprocesses:
+        cmd.append("--subprocesses")
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    return cmd + ["--", *map(str, target)]
+
+
+def record(target, out_path: str, native: bool = True, rate: int = 100, subprocesses: bool = False,
+           fmt: str | None = None, check: bool = True) -> str:
+    """Runs `target` under py-spy (see command()) and returns `out_path`. Raises RuntimeError
+    when py-spy fails (check=True) or no profile was written. py-spy exits 0 even when the target
+    fails, so a target's own failure shows only in its output."""
+    cmd = command(target, out_path, native, rate, subprocesses, fmt)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"py-spy record exited with {proc.returncode} for {list(target)}:\n{proc.stderr[-2000:]}")
+    if not os.path.exists(out_path):
+        raise RuntimeError(f"py-spy record wrote no profile to {out_path}:\n{proc.stderr[-2000:]}")
+    return out_path
