@@ -21,9 +21,20 @@ def _median_ms(recs: list) -> float:
     return statistics.median(r["median_step_ms"] for r in recs)
 
 
+def probe_figures(rec: dict) -> dict:
+    """A cell's per-step probe figures, flat: counters, host syncs, and the top lock waits (ms)."""
+    probes = rec.get("probes") or {}
+    out = dict(probes.get("counters_per_step") or {})
+    if rec.get("syncs_per_step_total") is not None:
+        out["host_syncs"] = rec["syncs_per_step_total"]
+    for lock in probes.get("top_lock_waits") or []:
+        out[f"wait_ms[{lock['name']}]"] = lock["wait_ms_per_step"]
+    return out
+
+
 def _evidence(rec_with: dict, rec_without: dict, top: int = 3) -> str:
     """The per-step probe figures that differ most between two cells (what the policy changed)."""
-    a, b = rec_with.get("probes_per_step") or {}, rec_without.get("probes_per_step") or {}
+    a, b = probe_figures(rec_with), probe_figures(rec_without)
     diffs = []
     for k in set(a) | set(b):
         va, vb = a.get(k), b.get(k)

@@ -74,12 +74,19 @@ def main(argv=None) -> int:
     r.add_argument("--py-spy", action="store_true", help="sample each cell with py-spy --native; profiles/ beside the results")
     c = sub.add_parser("compare", help="print the gap table of a results file")
     c.add_argument("results")
+    c.add_argument("--attribution", action="store_true",
+                   help="also attribute the vibe - tuned gap to single policies (one-at-a-time ablation cells)")
     sub.add_parser("policies", help="list every policy with its values, default and description")
     a = p.parse_args(argv)
     if a.cmd == "run":
         return run_matrix(a.config, a.out, a.fresh, a.py_spy)
     if a.cmd == "compare":
-        print(compare.format_table(compare.gap_rows(results.read(a.results))))
+        recs = results.read(a.results)
+        print(compare.format_table(compare.gap_rows(recs)))
+        if a.attribution:
+            from vibetensor.experiments.attribution import attribute, format_attribution
+            print()
+            print(format_attribution(attribute(recs)))
         return 0
     import vibetensor as vt
     print(vt.policy.describe().to_string(index=False))

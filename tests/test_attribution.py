@@ -7,12 +7,12 @@ VIBE = {"dispatch.lookup": "locked_map", "alloc.lock": "global", "autograd.gate"
 
 def rec(policy_set, policy, ms, probes=None, workload="w"):
     return {"framework": "vibetensor", "workload": workload, "device": "cuda", "policy_set": policy_set,
-            "policy": dict(policy), "median_step_ms": ms, "probes_per_step": probes or {}}
+            "policy": dict(policy), "median_step_ms": ms, "probes": {"counters_per_step": probes or {}}}
 
 
 def test_shares_and_explained_fraction():
     records = [
-        rec("tuned", TUNED, 10.0, {"host_syncs": 1}),
+        rec("tuned", TUNED, 10.0, {"host_syncs": 1}),  # (the runner records syncs apart; see probe_figures)
         rec("vibe", VIBE, 30.0, {"host_syncs": 200, "name_lookups": 500}),
         rec("vibe-scalars", {**VIBE, "scalars.cuda": "kernel_arg"}, 16.0, {"host_syncs": 1, "name_lookups": 500}),
         rec("vibe-lookup", {**VIBE, "dispatch.lookup": "handle"}, 28.0, {"host_syncs": 200, "name_lookups": 0}),
@@ -45,3 +45,10 @@ def test_cells_changing_two_policies_or_probes_only_are_not_attributed():
 def test_no_tuned_or_vibe_gives_a_message():
     assert attribute([rec("vibe", VIBE, 3.0)]) == []
     assert "no workload" in format_attribution([])
+
+
+def test_probe_figures_flattens_a_runner_record():
+    r = {"syncs_per_step_total": 3.0, "probes": {"counters_per_step": {"name_lookups": 10.0},
+                                                  "top_lock_waits": [{"name": "autograd.gate.global", "wait_ms_per_step": 1.5}]}}
+    from vibetensor.experiments.attribution import probe_figures
+    assert probe_figures(r) == {"name_lookups": 10.0, "host_syncs": 3.0, "wait_ms[autograd.gate.global]": 1.5}
