@@ -2,6 +2,9 @@
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 
+#include <memory>
+#include <thread>
+
 #include "core/grad_mode.h"
 #include "ops/random/philox.h"
 #include "policy/catalogue.h"
@@ -11,6 +14,48 @@
 #include "python/bindings.h"
 
 namespace vt::python {
+
+namespace {
+
+// A named InstrumentedMutex for Python code (the kernel cache's module-global lock): its
+// statistics appear in vt.probes.locks() under its name. acquire() releases the GIL while it
+// waits, so a holder that needs the GIL can finish; release() from a thread that does not hold
+// it is an error rather than undefined behaviour.
+class PyInstrumentedLock {
+ public:
+  explicit PyInstrumentedLock(const std::string& name) : m_(std::make_unique<probes::InstrumentedMutex>(name)) {}
+  void acquire() {
+    {
+      nb::gil_scoped_release r;
+      m_->lock();
+    }
+    owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  }
+  void release() {
+    VT_CHECK(owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(), "InstrumentedLock '",
+             m_->name(), "' released by a thread that does not hold it: release() must follow acquire() on the same thread");
+    owner_.store(std::thread::id(), std::memory_order_relaxed);
+    m_->unlock();
+  }
+  bool held_by_me() const { return owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+  const std::string& name() const { return m_->name(); }
+
+ private:
+  std::unique_ptr<probes::InstrumentedMutex> m_;
+  std::atomic<std::thread::id> owner_{};
+};
+
+probes::Counter counter_by_name(const std::string& name) {
+  std::string known;
+  for (int i = 0; i < int(probes::Counter::kNumCounters); ++i) {
+    if (name == probes::counter_name(probes::Counter(i))) return probes::Counter(i);
+    known += (i ? ", " : "") + std::string(probes::counter_name(probes::Counter(i)));
+  }
+  VT_CHECK_VALUE(false, "unknown probe counter '", name, "': expected one of ", known);
+  return probes::Counter::kNumCounters;
+}
+
+}  // namespace
 
 void bind_policy_and_probes(nb::module_& m) {
   m.def("_policy_set", [](const std::string& n, const std::string& v) { policy::set(n, v); });
@@ -52,6 +97,21 @@ void bind_policy_and_probes(nb::module_& m) {
     return out;
   });
   m.def("_reset_lock_stats", &probes::reset_lock_stats);
+  nb::class_<PyInstrumentedLock>(m, "_InstrumentedLock")
+      .def(nb::init<const std::string&>(), nb::arg("name"))
+      .def("acquire", &PyInstrumentedLock::acquire)
+      .def("release", &PyInstrumentedLock::release)
+      .def("held_by_me", &PyInstrumentedLock::held_by_me)
+      .def_prop_ro("name", &PyInstrumentedLock::name)
+      .def("__enter__", [](PyInstrumentedLock& l) { l.acquire(); return &l; }, nb::rv_policy::reference)
+      .def("__exit__", [](PyInstrumentedLock& l, nb::handle, nb::handle, nb::handle) { l.release(); },
+           nb::arg().none(), nb::arg().none(), nb::arg().none());
+  // Counts an event from Python (the kernel cache's hits, misses and compiles) when probes.counters=on.
+  m.def("_count", [](const std::string& name, uint64_t n) { probes::count(counter_by_name(name), n); },
+        nb::arg("name"), nb::arg("n") = 1);
+  // One relaxed load: the kernel cache reads it on every launch.
+  m.def("_kernels_cache_locked",
+        [] { return policy::kernels_cache.get<policy::KernelsCache>() == policy::KernelsCache::locked; });
   m.def("_counters", &probes::counters_snapshot);
   m.def("_reset_counters", &probes::reset_counters);
   m.def("_probes_compiled", [] {

@@ -25,6 +25,8 @@ class Adam(Optimizer):
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
         # foreach=False asks for the per-parameter loop whatever the policy optim.step says.
         self._foreach = foreach
+        # fused=True: one Triton launch per parameter (kernels/triton_ops.adam_step) instead of ~10 ops.
+        self.fused = self._check_fused(fused, foreach, differentiable)
 
     def _init_state(self, p, amsgrad):
         state = self.state[p]
@@ -38,7 +40,7 @@ class Adam(Optimizer):
 
     def _multi_tensor(self, group):
         """Whether this group takes the multi-tensor op (Note [Multi-tensor optimizer step])."""
-        if self._foreach is False or group["amsgrad"]:
+        if self.fused or self._foreach is False or group["amsgrad"]:
             return False
         return _C._policy_get("optim.step") == "multi_tensor"
 
@@ -76,9 +78,12 @@ class Adam(Optimizer):
                     state = self.state[p]
                     if not state:
                         state = self._init_state(p, amsgrad)
-                    grad = p.grad if not maximize else -p.grad
                     exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
                     step_t += 1
+                    if self.fused:
+                        self._fused_step(p, state, group, step_t.item())
+                        continue
+                    grad = p.grad if not maximize else -p.grad
                     if weight_decay != 0:
                         if decoupled:
                             p.mul_(1 - lr * weight_decay)
@@ -100,3 +105,12 @@ class Adam(Optimizer):
                         denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
                     p.addcdiv_(exp_avg, denom, value=-step_size)
         return loss
+
+    def _fused_step(self, p, state, group, step):
+        from vibetensor.kernels import triton_ops
+
+        beta1, beta2 = group["betas"]
+        triton_ops.adam_step(p, p.grad.contiguous(), state["exp_avg"], state["exp_avg_sq"], lr=group["lr"], beta1=beta1,
+                             beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"], step=step,
+                             decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
+                             max_exp_avg_sq=state.get("max_exp_avg_sq") if group["amsgrad"] else None)

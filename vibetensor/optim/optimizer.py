@@ -51,6 +51,26 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
+    def _check_fused(self, fused, foreach, differentiable):
+        """torch's fused=True checks, plus: vibetensor's fused steps are Triton kernels, so every
+        parameter must be a CUDA tensor (torch >= 2.4 also has CPU fused kernels; vibetensor does not)."""
+        if not fused:
+            return False
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        from vibetensor.kernels import triton_ops
+
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.device.type != "cuda" or p.dtype.name not in triton_ops.FUSED_DTYPES:
+                    raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported "
+                                       f"devices: ['cuda'] and dtypes {list(triton_ops.FUSED_DTYPES)}; got a "
+                                       f"{p.dtype} parameter on {p.device}")
+        triton_ops.require()
+        return True
+
     def zero_grad(self, set_to_none=True):
         for group in self.param_groups:
             for p in group["params"]:

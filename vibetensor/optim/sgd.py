@@ -19,6 +19,8 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
+        # fused=True: one Triton launch per parameter (kernels/triton_ops.sgd_step) instead of 2-5 ops.
+        self.fused = self._check_fused(fused, foreach, differentiable)
 
     def step(self, closure=None):
         loss = self._run_closure(closure)
@@ -28,6 +30,9 @@ class SGD(Optimizer):
                 weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
                 for p in group["params"]:
                     if p.grad is None:
+                        continue
+                    if self.fused:
+                        self._fused_step(p, group)
                         continue
                     grad = p.grad if not maximize else -p.grad
                     if weight_decay != 0:
@@ -43,3 +48,19 @@ class SGD(Optimizer):
                         grad = grad.add(buf, alpha=momentum) if nesterov else buf
                     p.add_(grad, alpha=-lr)
         return loss
+
+    def _fused_step(self, p, group):
+        from vibetensor.kernels import triton_ops
+
+        state = self.state[p]
+        buf, first_step = None, False
+        if group["momentum"] != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = _ops.empty(list(p.shape), p.dtype, p.device)
+                first_step = True
+        triton_ops.sgd_step(p, p.grad.contiguous(), buf, lr=group["lr"], momentum=group["momentum"], dampening=group["dampening"],
+                            weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"],
+                            first_step=first_step)
+        if first_step:  # only once the kernel has written it
+            state["momentum_buffer"] = buf

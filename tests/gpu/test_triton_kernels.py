@@ -1,0 +1,174 @@
+"""Triton kernels launched through the kernel cache (vibetensor.kernels.triton_ops): the fused
+optimizers equal the unfused ones over several steps, rms_norm matches torch, and launches hit the
+cache under both kernels.cache mechanisms. Skipped without a GPU or without Triton."""
+import numpy as np
+import pytest
+
+import vibetensor as vt
+from vibetensor import _C
+from vibetensor.kernels import cache as kcache
+from vibetensor.kernels import triton_runtime
+
+from cuda_util import cuda, from_torch, requires_gpu, to_numpy, to_torch, torch_mod
+
+pytestmark = [requires_gpu,
+              pytest.mark.skipif(triton_runtime.triton is None, reason="Triton is not installed")]
+
+DTYPES = ["float32", "float16", "bfloat16"]
+# the fused kernels compute in float32 where the unfused path rounds after every op
+TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float16": dict(rtol=2e-3, atol=2e-3),
+       "bfloat16": dict(rtol=2e-2, atol=2e-2)}
+
+
+@pytest.fixture(autouse=True)
+def restore():
+    saved = _C._policy_current()
+    yield
+    for k, v in saved.items():
+        _C._policy_set(k, v)
+    _C._reset_counters()
+    _C._reset_lock_stats()
+
+
+def make_params(dtype, seed):
+    torch = torch_mod()
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(37, 19), (1025,), (3, 4, 5), (0,)]
+    return [torch.randn(s, generator=g).to(getattr(torch, dtype)) for s in shapes]
+
+
+def to_params(ts):
+    return [vt.nn.Parameter(from_torch(t)) for t in ts]
+
+
+def run(opt_cls, kwargs, dtype, fused, steps=4):
+    torch = torch_mod()
+    params = to_params(make_params(dtype, 0))
+    opt = opt_cls(params, fused=fused, **kwargs)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        for p in params:
+            p.grad = from_torch(torch.randn(tuple(p.shape), generator=g).to(getattr(torch, dtype)))
+        opt.step()
+    return [to_numpy(p.to(vt.float32)) for p in params], opt
+
+
+ADAM_CONFIGS = [
+    (vt.optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
+    (vt.optim.Adam, dict(lr=1e-2, weight_decay=0.1)),
+    (vt.optim.Adam, dict(lr=1e-2, amsgrad=True, maximize=True)),
+    (vt.optim.SGD, dict(lr=0.1)),
+    (vt.optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.01)),
+    (vt.optim.SGD, dict(lr=0.1, momentum=0.9, dampening=0.1, maximize=True)),
+    (vt.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("cfg", range(len(ADAM_CONFIGS)))
+def test_fused_optimizer_equals_unfused(cfg, dtype):
+    opt_cls, kwargs = ADAM_CONFIGS[cfg]
+    ref, _ = run(opt_cls, kwargs, dtype, fused=None)
+    got, opt = run(opt_cls, kwargs, dtype, fused=True)
+    assert opt.fused
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+def test_fused_adamw_matches_torch():
+    torch = torch_mod()
+    ts = make_params("float32", 0)[:3]
+    ref = [torch.nn.Parameter(t.clone()) for t in ts]
+    params = to_params(ts)
+    topt = torch.optim.AdamW(ref, lr=1e-2, weight_decay=0.1)
+    opt = vt.optim.AdamW(params, lr=1e-2, weight_decay=0.1, fused=True)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        for p, r in zip(params, ref):
+            grad = torch.randn(tuple(r.shape), generator=g)
+            r.grad = grad.clone()
+            p.grad = from_torch(grad)
+        topt.step()
+        opt.step()
+    for p, r in zip(params, ref):
+        np.testing.assert_allclose(to_numpy(p), r.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mechanism", ["lockfree", "locked"])
+def test_launches_hit_the_cache(mechanism):
+    _C._policy_apply_spec(f"kernels.cache={mechanism},probes.counters=on,probes.locks=on")
+    _C._reset_counters()
+    _C._reset_lock_stats()
+    steps = 5
+    _, opt = run(vt.optim.SGD, dict(lr=0.1, momentum=0.9), "float32", fused=True, steps=steps)
+    c = dict(_C._counters())
+    launches = 3 * steps  # the empty parameter launches nothing
+    assert c["kernel_cache_hits"] + c["kernel_cache_misses"] == launches
+    # specializations: first step (buffer written) and later steps; compiled at most once each
+    assert c["kernel_compiles"] <= 2 and c["kernel_cache_hits"] >= launches - 2
+    lock = next(r for r in _C._lock_stats() if r["name"] == kcache.LOCK_NAME)
+    assert lock["acquisitions"] == (launches if mechanism == "locked" else 0)
+
+
+def test_launch_uses_the_current_vibetensor_stream():
+    torch = torch_mod()
+    t = make_params("float32", 3)[0]
+    p = vt.nn.Parameter(from_torch(t))
+    p.grad = from_torch(torch.ones_like(t))
+    opt = vt.optim.SGD([p], lr=0.5, fused=True)
+    s = vt.cuda.Stream()
+    s.wait_stream(vt.cuda.current_stream())
+    with s:
+        opt.step()
+    vt.cuda.current_stream().wait_stream(s)
+    np.testing.assert_allclose(to_numpy(p), t.numpy() - 0.5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 64), (2, 3, 1000), (5, 4097), (0, 8)])
+@pytest.mark.parametrize("with_weight", [False, True])
+def test_rms_norm_matches_torch(shape, dtype, with_weight):
+    torch = torch_mod()
+    from vibetensor.kernels import triton_ops
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(shape, generator=g).to(getattr(torch, dtype))
+    w = torch.randn(shape[-1:], generator=g).to(getattr(torch, dtype)) if with_weight else None
+    ref = torch.nn.functional.rms_norm(x.float(), shape[-1:], None if w is None else w.float(), eps=1e-6)
+    got = triton_ops.rms_norm(from_torch(x), shape[-1:], None if w is None else from_torch(w), eps=1e-6)
+    assert got.dtype.name == dtype and tuple(got.shape) == shape
+    np.testing.assert_allclose(to_torch(got).float().numpy(), ref.numpy(), **TOL[dtype])
+
+
+def test_rms_norm_non_contiguous_input_and_errors():
+    torch = torch_mod()
+    from vibetensor.kernels import triton_ops
+
+    x = torch.randn(64, 32)
+    got = triton_ops.rms_norm(from_torch(x).t(), (64,))  # transposed: made contiguous first
+    ref = torch.nn.functional.rms_norm(x.t(), (64,))
+    np.testing.assert_allclose(to_torch(got).numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match="trailing dimensions"):
+        triton_ops.rms_norm(from_torch(x), (16,))
+    with pytest.raises(TypeError, match="dtype"):
+        triton_ops.rms_norm(from_torch(x.double()), (32,))
+    with pytest.raises(RuntimeError, match="CUDA tensors"):
+        triton_ops.rms_norm(vt.ones(4, 8), (8,))
+    xg = from_torch(x)
+    xg.requires_grad = True
+    with pytest.raises(RuntimeError, match="forward-only"):
+        triton_ops.rms_norm(xg, (32,))
+
+
+def test_fused_step_errors():
+    from vibetensor.kernels import triton_ops
+
+    p = _C._ops.full([8], 1.0, None, cuda())
+    with pytest.raises(RuntimeError, match="shape"):
+        triton_ops.sgd_step(p, _C._ops.full([4], 1.0, None, cuda()), None, lr=0.1, momentum=0, dampening=0,
+                            weight_decay=0, nesterov=False)
+    with pytest.raises(RuntimeError, match="momentum_buffer"):
+        triton_ops.sgd_step(p, p, None, lr=0.1, momentum=0.9, dampening=0, weight_decay=0, nesterov=False)
+    with pytest.raises(RuntimeError, match="contiguous"):
+        q = _C._ops.full([4, 4], 1.0, None, cuda())
+        triton_ops.sgd_step(q.t(), q, None, lr=0.1, momentum=0, dampening=0, weight_decay=0, nesterov=False)
