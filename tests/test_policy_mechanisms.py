@@ -21,8 +21,8 @@ KCACHE = "test_kernel_cache.py"
 AUDIT = {
     ("dispatch.lookup", "handle"): f"{ENGINE}::test_dispatch_lookup_locked_map_counts_name_lookups",
     ("dispatch.lookup", "locked_map"): f"{ENGINE}::test_dispatch_lookup_locked_map_counts_name_lookups",
-    ("dispatch.stack_copy", "off"): None,  # see GAPS
-    ("dispatch.stack_copy", "on"): None,
+    ("dispatch.stack_copy", "off"): f"{THIS}::test_stack_copy_copies_every_boxed_stack_only_when_on",
+    ("dispatch.stack_copy", "on"): f"{THIS}::test_stack_copy_copies_every_boxed_stack_only_when_on",
     ("autograd.gate", "per_graph"): f"{ENGINE}::test_per_graph_gate_takes_a_lock_per_graph_and_not_the_global_one",
     ("autograd.gate", "none"): f"{THIS}::test_gate_none_takes_no_gate_lock",
     ("autograd.gate", "global"): f"{ENGINE}::test_global_gate_is_one_lock_taken_per_backward",
@@ -46,9 +46,13 @@ AUDIT = {
     ("scalars.cuda", "device_copy"): "gpu/test_cuda_elementwise.py::test_scalars_device_copy_is_counted",
     ("kernels.cache", "lockfree"): f"{KCACHE}::test_lockfree_never_takes_the_global_lock",
     ("kernels.cache", "locked"): f"{KCACHE}::test_locked_takes_the_global_lock_on_every_launch_and_contends",
-    ("probes.nvtx", "off"): None,
-    ("probes.nvtx", "coarse"): None,
-    ("probes.nvtx", "fine"): None,
+    ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
+    ("probes.nvtx", "coarse"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
+    ("probes.nvtx", "fine"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
+    ("optim.step", "multi_tensor"): "test_optim_multi_tensor.py::test_policy_observed_in_ops_dispatched",
+    ("optim.step", "per_param"): "test_optim_multi_tensor.py::test_policy_observed_in_ops_dispatched",
+    ("checks.cuda_index", "device_assert"): "gpu/test_cuda_nn.py::test_nll_loss_checks_add_no_host_sync_by_default",
+    ("checks.cuda_index", "sync"): "gpu/test_cuda_nn.py::test_nll_loss_target_out_of_bounds_raises_in_sync_mode",
     ("probes.locks", "off"): f"{THIS}::test_probes_locks_records_only_when_on",
     ("probes.locks", "on"): f"{THIS}::test_probes_locks_records_only_when_on",
     ("probes.counters", "off"): f"{THIS}::test_probes_counters_count_only_when_on",
@@ -59,10 +63,6 @@ AUDIT = {
 
 # Pairs no probe can observe yet, with what it would take. Every None in AUDIT must be here.
 GAPS = {
-    "dispatch.stack_copy": "no probe sees the rollback copy: needs a stack_copies counter in Dispatcher::call_boxed "
-                           "(a counters.h change that rebuilds the core)",
-    "probes.nvtx": "NVTX ranges are only visible to an NVTX tool (Nsight, an NVTX injection library); no in-process "
-                   "counter of pushed ranges exists",
 }
 
 
@@ -200,3 +200,30 @@ def test_probes_trace_records_events_only_when_on():
     C._policy_set("probes.trace", "off")
     events = C._trace_drain()
     assert len(events) >= 4 and all(e[1] >= e[0] for e in events)
+
+
+def test_stack_copy_copies_every_boxed_stack_only_when_on():
+    a, b = C._ops.full([2], 1.0), C._ops.full([2], 2.0)
+    C._policy_apply_spec("probes.counters=on,dispatch.stack_copy=off")
+    C._reset_counters()
+    for _ in range(3):
+        C._ops.add(a, b)  # the boxed path
+    assert counter("boxed_calls") >= 3 and counter("stack_copies") == 0
+    C._policy_set("dispatch.stack_copy", "on")
+    C._reset_counters()
+    for _ in range(3):
+        C._ops.add(a, b)
+    assert counter("stack_copies") == counter("boxed_calls") >= 3
+
+
+@pytest.mark.skipif(not C._nvtx_compiled(), reason="NVTX3 headers were not found at build time")
+def test_nvtx_levels_push_ranges_by_level():
+    pushed = {}
+    for level in ("off", "coarse", "fine"):
+        C._policy_apply_spec(f"probes.counters=on,probes.nvtx={level}")
+        C._reset_counters()
+        backward_once(10)
+        pushed[level] = counter("nvtx_ranges")
+    assert pushed["off"] == 0
+    assert pushed["coarse"] >= 1  # the backward engine's range
+    assert pushed["fine"] > pushed["coarse"] + 10  # plus every op and node

@@ -110,6 +110,7 @@ void Dispatcher::call_boxed(OperatorEntry& op_in, Stack& stack) {
   const KernelEntry& ke = st->kernels[int(k)];
   if (policy::dispatch_stack_copy.index() == int(policy::StackCopy::on)) [[unlikely]] {
     Stack saved(stack);  // rollback copy, as VibeTensor's boxed path keeps
+    probes::count(probes::Counter::stack_copies);
     try {
       ke.boxed(ke.unboxed, stack);
     } catch (...) {

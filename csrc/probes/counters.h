@@ -12,7 +12,8 @@ namespace vt::probes {
 enum class Counter : int {
   ops_dispatched, boxed_calls, name_lookups, autograd_nodes_executed, backward_calls,
   threads_created, gil_held_ns, alloc_calls, alloc_hits, alloc_misses, device_malloc_calls,
-  device_free_calls, host_syncs, kernel_cache_hits, kernel_cache_misses, kernel_compiles,
+  device_free_calls, host_syncs, kernel_cache_hits, kernel_cache_misses, kernel_compiles, stack_copies,
+  nvtx_ranges,
   kNumCounters
 };
 const char* counter_name(Counter c);

@@ -1,6 +1,7 @@
 // NVTX ranges in domain "vibetensor", one NVTX category per probe category. Compiled in when the
 // NVTX3 headers are found at build time (VT_HAVE_NVTX); otherwise nvtx_compiled() is false and
 // vibetensor.probes warns when NVTX is asked for.
+#include "probes/counters.h"
 #include "probes/scope.h"
 
 #if VT_HAVE_NVTX
@@ -29,6 +30,7 @@ void nvtx_push(Category c, const char* name) {
   a.messageType = NVTX_MESSAGE_TYPE_ASCII;
   a.message.ascii = name;
   nvtxDomainRangePushEx(domain(), &a);
+  count(Counter::nvtx_ranges);
 }
 void nvtx_pop() { nvtxDomainRangePop(domain()); }
 bool nvtx_compiled() { return true; }
