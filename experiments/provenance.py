@@ -14,6 +14,12 @@ def _git(*args) -> str:
 
 
 def git_state() -> dict:
+    """The commit and dirty flag; VT_GIT_COMMIT (and VT_GIT_DIRTY=0/1) name them where the tree is a
+    copy whose .git does not match it (the GPU machine's copy of a working tree, see
+    scripts/gpu_session.sh)."""
+    if os.environ.get("VT_GIT_COMMIT"):
+        return {"git_commit": os.environ["VT_GIT_COMMIT"], "git_dirty": os.environ.get("VT_GIT_DIRTY", "0") == "1",
+                "git_source": "VT_GIT_COMMIT"}
     commit = _git("rev-parse", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no")) if commit else None
     return {"git_commit": commit or None, "git_dirty": dirty}

@@ -4,7 +4,7 @@
 # most 8): summary.txt, logs.tar.gz (every log and result file) and, after a fresh build,
 # _C.so for carrying to the next call (copy it into .gpu_build/ and carry that folder).
 #
-#   STAGES="build tests bench exp" OUT=/some/dir bash scripts/gpu_session.sh
+#   VT_GIT_COMMIT=$(git rev-parse HEAD) STAGES="build tests bench exp" OUT=/some/dir bash scripts/gpu_session.sh
 #
 # Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
@@ -42,8 +42,9 @@ export PATH=/tmp/site/bin:$PATH
 src_hash() { find csrc cmake CMakeLists.txt -type f | LC_ALL=C sort | xargs sha1sum | sha1sum | cut -c1-16; }
 HASH=$(src_hash)
 if has build; then
-  if [ -f .gpu_build/src_hash ] && [ "$(cat .gpu_build/src_hash)" = "$HASH" ] && ls .gpu_build/_C*.so >/dev/null 2>&1; then
-    cp .gpu_build/_C*.so vibetensor/ && log "reusing the carried build (sources $HASH)"
+  if [ -f .gpu_build/src_hash ] && [ "$(cat .gpu_build/src_hash)" = "$HASH" ] && ls .gpu_build/_C*.so.gz >/dev/null 2>&1; then
+    gz=$(ls .gpu_build/_C*.so.gz | head -1)
+    gunzip -c "$gz" > "vibetensor/$(basename "$gz" .gz)" && log "reusing the carried build (sources $HASH)"
   else
     log "building from source (sources $HASH)"
     OUT=$LOGS/build bash scripts/gpu_check.sh --co -q > "$LOGS/build_and_collect.log" 2>&1
@@ -51,11 +52,12 @@ if has build; then
     tail -5 "$LOGS/build/summary.txt" | tee -a "$SUMMARY"
     [ $rc -eq 0 ] || { log "build or collection failed (rc $rc)"; exit $rc; }
     so=$(ls vibetensor/_C*.so | head -1)
-    strip --strip-debug -o "$OUT/$(basename "$so")" "$so" && echo "$HASH" > "$OUT/src_hash"
+    strip --strip-debug -o "/tmp/$(basename "$so")" "$so" && gzip -c "/tmp/$(basename "$so")" > "$OUT/$(basename "$so").gz" \
+      && echo "$HASH" > "$OUT/src_hash"
   fi
 fi
 {
-  echo "commit $(git rev-parse HEAD 2>/dev/null) dirty_files=$(git status --porcelain 2>/dev/null | wc -l)"
+  echo "commit ${VT_GIT_COMMIT:-$(git rev-parse HEAD 2>/dev/null)} (VT_GIT_COMMIT names the source commit; this copy's .git may be older)"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   $PY -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
   $PY -c "import vibetensor as vt; print('vibetensor cuda', vt.cuda.is_available(), vt.cuda.get_device_name(0))"

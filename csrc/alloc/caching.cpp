@@ -393,8 +393,14 @@ class CachingAllocator final : public DeviceAllocator {
                      uint64_t pool) {
     size_t seg = segment_size(size, small);
     void* p = nullptr;
+    // cudaMalloc counts as unsafe while this thread captures a graph: allow it in relaxed mode,
+    // as the memory is not used by the capture before it exists (torch's allocator does the same).
+    const bool capturing = !dc.captures.empty();
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    if (capturing) cudaThreadExchangeStreamCaptureMode(&mode);
     cudaError_t err = cudaMalloc(&p, seg);
-    if (err == cudaErrorMemoryAllocation && dc.captures.empty()) {  // no cudaFree during capture
+    if (capturing) cudaThreadExchangeStreamCaptureMode(&mode);
+    if (err == cudaErrorMemoryAllocation && !capturing) {  // no cudaFree during capture
       cudaGetLastError();
       release_cached(dc, lock);
       {

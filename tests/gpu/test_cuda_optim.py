@@ -11,7 +11,8 @@ pytestmark = requires_gpu
 
 def _train(lib, device, arrays, grads, dtype, mode=None, steps=4):
     params = [lib.tensor(a, dtype=dtype, device=device, requires_grad=True) for a in arrays]
-    kwargs = {"lr": 0.01, "betas": (0.9, 0.95), "weight_decay": 0.1}
+    # eps 1e-3: torch's single-tensor fp16 path rounds 1e-8 to 0 and divides by zero where v underflows.
+    kwargs = {"lr": 0.01, "betas": (0.9, 0.95), "weight_decay": 0.1, "eps": 1e-8 if dtype in (lib.float32,) else 1e-3}
     if lib.__name__ == "torch":
         kwargs["foreach"] = False
     opt = lib.optim.AdamW(params, **kwargs)
@@ -45,5 +46,5 @@ def test_multi_tensor_adamw_matches_torch(dtype_name):
 
 def test_multi_tensor_rejects_mixed_devices():
     a, b = vt.zeros(3, device="cuda"), vt.zeros(3)
-    with pytest.raises(RuntimeError, match="device"):
+    with pytest.raises(RuntimeError, match="expected every tensor on"):
         vt._C._ops._fused_adamw_([a], [b], [a], [a], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
