@@ -41,6 +41,7 @@ def torch_reduce(name, x, dims, keepdim, **kw):
 LAYOUTS = [
     ((6, 7, 8), None),            # full, small: one warp
     ((1000, 1003), None),         # full, large: split into chunks + merge pass
+    ((1000, 5), (1,)),            # inner, a thread per short row
     ((37, 300), (1,)),            # inner, warp per row, odd row length (scalar loads)
     ((37, 512), (-1,)),           # inner, warp per row, aligned (vector loads)
     ((9, 5000), (1,)),            # inner, block per row, few rows: split rows
@@ -76,7 +77,7 @@ def test_amax_amin_layouts(shape, dims, dtype):
         assert_close(got, ref, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("shape,dim", [((37, 300), 1), ((9, 5000), 1), ((9, 5000), -1), ((513, 300), 0),
+@pytest.mark.parametrize("shape,dim", [((500, 3), 1), ((37, 300), 1), ((9, 5000), 1), ((9, 5000), -1), ((513, 300), 0),
                                        ((40000, 3), 0), ((20, 300, 17), 1), ((3000,), 0), ((300000,), 0)])
 @pytest.mark.parametrize("dtype", FLOATS + INTS)
 def test_max_min_dim_and_arg_layouts(shape, dim, dtype):

@@ -9,17 +9,17 @@ namespace {
 
 // Note [CUDA reductions]
 // The input is planned as a contiguous [O, R, I] buffer (Note [Reduction layouts]); the result
-// is a contiguous [O, I]. Two kernels cover it:
-// - inner (I == 1): a row of R elements per group (Note [CUDA group reductions]): a warp per row
-//   for short rows, a block per row otherwise. Each thread reads 16-byte vectors (four in
-//   flight) when the rows are aligned, keeping one accumulator per vector lane. When there are
-//   too few rows to fill the device (a full reduction is one row), each row is also cut into
-//   `splits` chunks, one block each.
+// is a contiguous [O, I].
+// - inner (I == 1): a row per group (Note [CUDA group reductions]): a warp per row for rows up
+//   to 512 elements, a block per row otherwise (rows of at most 8 elements take a thread each).
+//   Each thread reads 16-byte vectors (four in flight) when the rows are aligned, keeping one
+//   accumulator per vector lane. When there are too few rows to fill the device (a full
+//   reduction is one row), each row is also cut into `splits` chunks, one block each.
 // - outer (I > 1): a block owns 32 adjacent kept columns of one o; its 8 thread rows walk the
 //   reduced dim (coalesced 32-wide reads) and are merged through shared memory. When there are
 //   too few column tiles, the reduced dim is cut into chunks as well.
 // Chunks write their partial accumulators to a workspace, and a second kernel (a warp per
-// output) merges them in chunk order: no atomics, so results are deterministic for a given
+// output) merges them in a fixed order: no atomics, so results are deterministic for a given
 // device. Ops carry their accumulator type A: float for the 16-bit floats and float, double
 // for double, int64 for integer sums; the arg-reductions accumulate (value, index) pairs whose
 // merge takes NaN as the extreme and the smallest index among equals (torch's first occurrence).
@@ -29,6 +29,8 @@ constexpr int kWarpRows = 8;      // rows per block in warp-per-row mode
 constexpr int64_t kWarpRowMax = 512;
 constexpr int kOuterCols = 32, kOuterRows = 8;
 constexpr int kMaxSplits = 1024;
+constexpr int64_t kShortRow = 8;
+constexpr int kShortRowThreads = 256;
 
 template <class D> struct SumAcc { using type = dev_opmath_t<D>; };
 template <> struct SumAcc<int32_t> { using type = int64_t; };
@@ -145,6 +147,17 @@ __global__ void __launch_bounds__(kInnerBlock)
   }
 }
 
+// Rows [O, R] of at most kShortRow elements: a thread per row (a warp would idle most lanes).
+template <class D, class Op>
+__global__ void __launch_bounds__(kShortRowThreads)
+    reduce_short_rows_kernel(const D* __restrict__ x, int64_t O, int64_t R, Op op) {
+  int64_t o = int64_t(blockIdx.x) * kShortRowThreads + threadIdx.x;
+  if (o >= O) return;
+  typename Op::A a = op.identity();
+  for (int64_t r = 0; r < R; ++r) a = op.step(a, x[o * R + r], r);
+  op.store(o, a);
+}
+
 // [O, R, I]: block (b, split) owns kept columns i0 .. i0+31 of o = b / tiles; thread row ty
 // reads reduced rows ty, ty + 8, ... of its chunk.
 template <class D, class Op>
@@ -214,6 +227,11 @@ template <class T, class Op> void reduce_inner(const ReduceLayout& L, const Op& 
   bool vec = uintptr_t(x) % (VEC * sizeof(D)) == 0 && (O == 1 || R % VEC == 0);
   auto kernel = reduce_inner_kernel<VEC, D, Op>;
   VT_CHECK(O < (int64_t(1) << 31) * kWarpRows, "CUDA reduction: ", O, " rows are too many for one launch");
+  if (R <= kShortRow) {
+    reduce_short_rows_kernel<D, Op><<<unsigned(ceil_div(O, kShortRowThreads)), kShortRowThreads, 0, s>>>(x, O, R, op);
+    VT_CUDA_KERNEL_LAUNCH_CHECK();
+    return;
+  }
   if (R <= kWarpRowMax) {
     dim3 block(32, kWarpRows);
     kernel<<<unsigned(ceil_div(O, kWarpRows)), block, 0, s>>>(x, O, R, R, 1, vec, op, nullptr);
