@@ -128,6 +128,31 @@ def test_full_sum_large_float32_accuracy():
     assert to_torch(ops.sum(from_torch(x))).item() == got
 
 
+def test_deterministic_and_thread_safe():
+    # Split reductions (full, split rows, split columns) give bitwise-equal results run after run,
+    # also when several Python threads reduce at once.
+    import threading
+    cases = [(rand((3_000_001,), torch.float32, seed=22), None), (rand((5, 200_000), torch.float32, seed=23), [1]),
+             (rand((100_000, 7), torch.float32, seed=24), [0])]
+    inputs = [(from_torch(x), d) for x, d in cases]
+    expected = [to_torch(ops.sum(x, d)) for x, d in inputs]
+    errors = []
+
+    def work():
+        try:
+            for _ in range(5):
+                for (x, d), e in zip(inputs, expected):
+                    assert torch.equal(to_torch(ops.sum(x, d)), e)
+        except Exception as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
 def test_integer_and_bool_sums():
     xi = rand((50, 700), torch.int32, -100, 100, seed=6)
     assert_close(ops.sum(from_torch(xi), [1]), torch.sum(xi, 1))
