@@ -196,7 +196,8 @@ __global__ void __launch_bounds__(kOuterCols * kOuterRows)
 
 // out[o] = merge of partial[o * splits .. + splits), a warp per output.
 template <class Op>
-__global__ void __launch_bounds__(32 * kWarpRows) merge_partials_kernel(const typename Op::A* __restrict__ partial, int64_t outputs, int splits, Op op) {
+__global__ void __launch_bounds__(32 * kWarpRows)
+    merge_partials_kernel(const typename Op::A* __restrict__ partial, int64_t outputs, int splits, Op op) {
   using A = typename Op::A;
   int64_t o = int64_t(blockIdx.x) * blockDim.y + threadIdx.y;
   if (o >= outputs) return;
@@ -360,7 +361,8 @@ Tensor argmax_argmin_cuda(const Tensor& self, std::optional<int64_t> dim, bool k
   const char* op = IsMax ? "argmax" : "argmin";
   check_cuda(op, self);
   VT_CHECK_TYPE(self.dtype() != DType::Bool, op, ": not implemented for bool tensors");
-  ReductionDims rd = reduction_dims(self.sizes(), dim ? std::optional<IntList>(IntList{*dim}) : std::nullopt, keepdim, op);
+  std::optional<IntList> dims = dim ? std::optional<IntList>(IntList{*dim}) : std::nullopt;
+  ReductionDims rd = reduction_dims(self.sizes(), dims, keepdim, op);
   check_nonempty_reduction(self.sizes(), rd, dim.has_value(), op);
   Tensor indices = empty_tensor(rd.out_shape, DType::Int64, self.device());
   NoGradGuard no_grad;

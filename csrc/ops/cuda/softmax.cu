@@ -34,7 +34,8 @@ struct Add {
 };
 
 template <int ELEMS, class D, bool Log>
-__global__ void __launch_bounds__(kRowBlock) softmax_rows_kernel(const D* __restrict__ x, D* __restrict__ y, int64_t O, int64_t N) {
+__global__ void __launch_bounds__(kRowBlock)
+    softmax_rows_kernel(const D* __restrict__ x, D* __restrict__ y, int64_t O, int64_t N) {
   using M = dev_opmath_t<D>;
   int64_t o = int64_t(blockIdx.x) * blockDim.y + threadIdx.y;
   if (o >= O) return;  // uniform per group
