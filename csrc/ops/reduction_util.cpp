@@ -1,5 +1,7 @@
 #include "ops/reduction_util.h"
 
+#include "ops/view/view_ops.h"
+
 namespace vt {
 
 ReductionDims reduction_dims(IntArrayRef sizes, const std::optional<IntList>& dim, bool keepdim, const char* op) {
@@ -41,6 +43,66 @@ void check_nonempty_reduction(IntArrayRef sizes, const ReductionDims& rd, bool d
   for (size_t i = 0; i < sizes.size(); ++i)
     VT_CHECK_INDEX(!(rd.reduced[i] && sizes[i] == 0), op, ": expected reduction dim ", i,
                    " to have non-zero size, but the input has shape ", shape_str(sizes));
+}
+
+ReduceLayout plan_reduction(const Tensor& x, const std::vector<bool>& reduced) {
+  NoGradGuard no_grad;  // a copy made here is an implementation detail, never part of a graph
+  int64_t n = x.dim();
+  if (x.is_contiguous()) {
+    // Size-1 dims don't matter; the rest must read kept* reduced* kept*.
+    enum { Before, In, After } state = Before;
+    bool one_block = true;
+    int64_t O = 1, R = 1, I = 1;
+    for (int64_t d = 0; d < n && one_block; ++d) {
+      int64_t s = x.sizes()[d];
+      if (s == 1) continue;
+      if (reduced[size_t(d)]) {
+        one_block = state != After;
+        state = In;
+        R *= s;
+      } else {
+        if (state == In) state = After;
+        (state == Before ? O : I) *= s;
+      }
+    }
+    if (one_block) return {x, O, R, I};
+  }
+  IntList kept_first, reduced_first;
+  int64_t K = 1, R = 1;
+  for (int64_t d = 0; d < n; ++d) {
+    if (reduced[size_t(d)]) { R *= x.sizes()[d]; reduced_first.push_back(d); }
+    else { K *= x.sizes()[d]; kept_first.push_back(d); }
+  }
+  IntList kr = kept_first, rk = reduced_first;
+  kr.insert(kr.end(), reduced_first.begin(), reduced_first.end());
+  rk.insert(rk.end(), kept_first.begin(), kept_first.end());
+  Tensor a = views::permute(x, kr);
+  if (a.is_contiguous()) return {a, K, R, 1};
+  Tensor b = views::permute(x, rk);
+  if (b.is_contiguous()) return {b, 1, R, K};
+  return {ops::clone(a), K, R, 1};
+}
+
+DType sum_result_dtype(DType self, std::optional<DType> dtype) {
+  return dtype ? *dtype : is_integral(self, true) ? DType::Int64 : self;
+}
+
+DType mean_result_dtype(DType self, std::optional<DType> dtype) {
+  DType out = dtype ? *dtype : self;
+  VT_CHECK_TYPE(dtype || is_floating(out), "mean: could not infer the output dtype: the input dtype must be floating "
+                "point, got ", self, " (pass dtype= to choose one)");
+  VT_CHECK_TYPE(is_floating(out), "mean: dtype must be a floating point dtype, got ", out);
+  return out;
+}
+
+DimLayout layout_around_dim(IntArrayRef sizes, int64_t d) {
+  DimLayout L;
+  for (int64_t i = 0; i < int64_t(sizes.size()); ++i) {
+    if (i < d) L.O *= sizes[i];
+    else if (i == d) L.N = sizes[i];
+    else L.I *= sizes[i];
+  }
+  return L;
 }
 
 LossReduction parse_loss_reduction(const std::string& reduction, const char* op) {

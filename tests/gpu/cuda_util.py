@@ -62,6 +62,18 @@ def from_torch(x, device=None):
     return ops.to_device(t, cuda() if device is None else device)
 
 
+def leaf(x):
+    """A vibetensor copy of torch tensor x on cuda:0 that requires grad."""
+    t = from_torch(x)
+    t.requires_grad = True
+    return t
+
+
+def vt_backward(out, grad):
+    """Backward from vibetensor `out` with the torch gradient `grad`."""
+    _C._backward([out], [from_torch(grad)], False)
+
+
 VT_OF_TORCH = {}
 
 

@@ -7,8 +7,8 @@ import pytest
 import vibetensor as vt
 from vibetensor import _C
 
-from cuda_util import (CPU, DT, assert_close, cuda, from_torch, item, ops, requires_gpu, to_numpy, to_torch,
-                       torch_mod, vt_dtype)
+from cuda_util import (CPU, DT, assert_close, cuda, from_torch, item, leaf, ops, requires_gpu, to_numpy, to_torch,
+                       torch_mod, vt_backward, vt_dtype)
 
 pytestmark = requires_gpu
 torch = torch_mod()
@@ -327,16 +327,6 @@ def test_clone_and_to_dtype():
 
 
 # ---- backward through the autograd kernels ----------------------------------------------------------
-
-def leaf(x):
-    t = from_torch(x)
-    t.requires_grad = True
-    return t
-
-
-def vt_backward(out, grad):
-    _C._backward([out], [from_torch(grad)], False)
-
 
 BACKWARD_BINARY = ["add", "add_alpha", "sub", "mul", "div", "pow", "maximum", "minimum"]
 BACKWARD_UNARY = ["neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "relu", "gelu",

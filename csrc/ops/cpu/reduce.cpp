@@ -1,51 +1,12 @@
 // CPU reduction kernels: sum, mean, amax, amin, max_dim, min_dim, argmax, argmin.
-// The loops live in reduce_kernels.h; see Note [Reduction layouts] there.
+// The loops live in reduce_kernels.h; the layout is Note [Reduction layouts] in ops/reduction_util.h.
 #include <memory>
 
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/reduce_kernels.h"
 #include "ops/reduction_util.h"
-#include "ops/view/view_ops.h"
 
 namespace vt::cpu {
-
-ReduceLayout plan_reduction(const Tensor& x, const std::vector<bool>& reduced) {
-  NoGradGuard no_grad;  // a copy made here is an implementation detail, never part of a graph
-  int64_t n = x.dim();
-  if (x.is_contiguous()) {
-    // Size-1 dims don't matter; the rest must read kept* reduced* kept*.
-    enum { Before, In, After } state = Before;
-    bool one_block = true;
-    int64_t O = 1, R = 1, I = 1;
-    for (int64_t d = 0; d < n && one_block; ++d) {
-      int64_t s = x.sizes()[d];
-      if (s == 1) continue;
-      if (reduced[size_t(d)]) {
-        one_block = state != After;
-        state = In;
-        R *= s;
-      } else {
-        if (state == In) state = After;
-        (state == Before ? O : I) *= s;
-      }
-    }
-    if (one_block) return {x, O, R, I};
-  }
-  IntList kept_first, reduced_first;
-  int64_t K = 1, R = 1;
-  for (int64_t d = 0; d < n; ++d) {
-    if (reduced[size_t(d)]) { R *= x.sizes()[d]; reduced_first.push_back(d); }
-    else { K *= x.sizes()[d]; kept_first.push_back(d); }
-  }
-  IntList kr = kept_first, rk = reduced_first;
-  kr.insert(kr.end(), reduced_first.begin(), reduced_first.end());
-  rk.insert(rk.end(), kept_first.begin(), kept_first.end());
-  Tensor a = views::permute(x, kr);
-  if (a.is_contiguous()) return {a, K, R, 1};
-  Tensor b = views::permute(x, rk);
-  if (b.is_contiguous()) return {b, 1, R, K};
-  return {ops::clone(a), K, R, 1};
-}
 
 namespace {
 
@@ -79,16 +40,11 @@ Tensor sum_like(const char* op, const Tensor& self, const std::optional<IntList>
 }
 
 Tensor sum_cpu(const Tensor& self, const std::optional<IntList>& dim, bool keepdim, std::optional<DType> dtype) {
-  DType out = dtype ? *dtype : is_integral(self.dtype(), true) ? DType::Int64 : self.dtype();
-  return sum_like("sum", self, dim, keepdim, out, false);
+  return sum_like("sum", self, dim, keepdim, sum_result_dtype(self.dtype(), dtype), false);
 }
 
 Tensor mean_cpu(const Tensor& self, const std::optional<IntList>& dim, bool keepdim, std::optional<DType> dtype) {
-  DType out = dtype ? *dtype : self.dtype();
-  VT_CHECK_TYPE(dtype || is_floating(out), "mean: could not infer the output dtype: the input dtype must be floating "
-                "point, got ", self.dtype(), " (pass dtype= to choose one)");
-  VT_CHECK_TYPE(is_floating(out), "mean: dtype must be a floating point dtype, got ", out);
-  return sum_like("mean", self, dim, keepdim, out, true);
+  return sum_like("mean", self, dim, keepdim, mean_result_dtype(self.dtype(), dtype), true);
 }
 
 template <bool IsMax>

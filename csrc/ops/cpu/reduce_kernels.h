@@ -1,6 +1,6 @@
 #pragma once
 // The CPU reduction engine: a tensor reduced over some of its dims, viewed as a contiguous
-// [O, R, I] buffer. See Note [Reduction layouts]. Used by reduce.cpp; the row helpers
+// [O, R, I] buffer. See Note [CPU reduction loops]. Used by reduce.cpp; the row helpers
 // (reduce_row, lane_sum, for_tasks) also by the softmax and normalization kernels.
 #include <omp.h>
 
@@ -11,16 +11,12 @@
 
 #include "core/tensor.h"
 #include "ops/cpu/vec_math.h"
+#include "ops/reduction_util.h"
 
 namespace vt::cpu {
 
-// Note [Reduction layouts]
-// Every reduction runs over a contiguous buffer viewed as [O, R, I]: O outer rows, R reduced
-// elements, I inner kept elements; the result is a contiguous [O, I] in the order of the kept
-// dims. A contiguous input whose reduced dims form one block (trailing: I = 1, leading: O = 1,
-// or in the middle) is read in place. Otherwise the input is permuted to kept dims first and
-// reduced dims last (or the reverse); when that permutation is contiguous (a transposed tensor)
-// it is read in place, else it is copied once.
+// Note [CPU reduction loops]
+// The layout is planned by plan_reduction (Note [Reduction layouts] in ops/reduction_util.h).
 // I == 1 is the inner reduction: each row is reduced with kLanes independent accumulators, so
 // the compiler vectorizes it without reassociating, and pairwise over leaves of kLeaf elements
 // so float sums of long rows stay accurate. I > 1 is the outer reduction: rows of a block of
@@ -30,14 +26,6 @@ namespace vt::cpu {
 // Work above kReduceGrain elements is split across OpenMP threads: over rows or column
 // blocks when there are enough of them, else each row is cut into chunks whose partial
 // results are merged in order (deterministic for a given thread count).
-
-struct ReduceLayout {
-  Tensor src;  // contiguous
-  int64_t O = 1, R = 1, I = 1;
-};
-
-// Plans the [O, R, I] view of x reducing the flagged dims (copies only when no view exists).
-ReduceLayout plan_reduction(const Tensor& x, const std::vector<bool>& reduced);
 
 constexpr int kLanes = 16;
 constexpr int64_t kLeaf = 4096;
@@ -63,14 +51,6 @@ struct SumOp {
   T finish(A a) const { return T(divide ? a / divisor : a); }
 };
 
-template <class A> constexpr A lowest_value() {
-  if constexpr (std::numeric_limits<A>::has_infinity) return -std::numeric_limits<A>::infinity();
-  else return std::numeric_limits<A>::lowest();
-}
-template <class A> constexpr A highest_value() {
-  if constexpr (std::numeric_limits<A>::has_infinity) return std::numeric_limits<A>::infinity();
-  else return std::numeric_limits<A>::max();
-}
 
 // max / min propagating NaN, as torch.amax does.
 template <class T, bool IsMax>

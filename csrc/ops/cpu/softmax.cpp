@@ -15,19 +15,6 @@ namespace {
 // path; double (and 16-bit columns) run element by element. Rows or column blocks are split
 // across OpenMP threads above kReduceGrain elements. The backward kernels follow the layout.
 
-struct SoftmaxLayout {
-  int64_t O = 1, N = 1, I = 1;
-};
-
-SoftmaxLayout layout_of(IntArrayRef sizes, int64_t d) {
-  SoftmaxLayout L;
-  for (int64_t i = 0; i < int64_t(sizes.size()); ++i) {
-    if (i < d) L.O *= sizes[i];
-    else if (i == d) L.N = sizes[i];
-    else L.I *= sizes[i];
-  }
-  return L;
-}
 
 // One row of floats: y = softmax(x) or log_softmax(x). Explicit vectors (vec_math.h).
 template <bool Log>
@@ -107,7 +94,7 @@ void softmax_cols_generic(const T* xb, T* yb, int64_t N, int64_t I, int64_t w) {
 }
 
 template <class T, bool Log>
-void softmax_forward(const T* x, T* y, SoftmaxLayout L) {
+void softmax_forward(const T* x, T* y, DimLayout L) {
   using A = opmath_t<T>;
   int64_t N = L.N, I = L.I;
   if (I == 1) {
@@ -140,7 +127,7 @@ void softmax_forward(const T* x, T* y, SoftmaxLayout L) {
 // softmax:     gi = y * (g - sum(g * y))
 // log_softmax: gi = g - exp(y) * sum(g)
 template <class T, bool Log>
-void softmax_backward(const T* g, const T* y, T* gi, SoftmaxLayout L) {
+void softmax_backward(const T* g, const T* y, T* gi, DimLayout L) {
   using A = opmath_t<T>;
   constexpr bool kFloat = std::is_same_v<T, float>;
   int64_t N = L.N, I = L.I;
@@ -203,7 +190,7 @@ Tensor softmax_cpu(const Tensor& self, int64_t dim) {
   Tensor x = contiguous_nograd(self);
   Tensor out = empty_tensor(self.sizes(), self.dtype(), self.device());
   if (self.numel() == 0) return out;
-  SoftmaxLayout L = layout_of(self.sizes(), self.dim() == 0 ? 0 : d);
+  DimLayout L = layout_around_dim(self.sizes(), self.dim() == 0 ? 0 : d);
   VT_DISPATCH_FLOATING(self.dtype(), op, [&]<class T>() { softmax_forward<T, Log>(x.data<T>(), out.data<T>(), L); });
   return out;
 }
@@ -223,7 +210,7 @@ Tensor softmax_backward_cpu(const Tensor& grad, const Tensor& output, int64_t di
   }
   Tensor gi = empty_tensor(output.sizes(), output.dtype(), output.device());
   if (output.numel() == 0) return gi;
-  SoftmaxLayout L = layout_of(output.sizes(), output.dim() == 0 ? 0 : d);
+  DimLayout L = layout_around_dim(output.sizes(), output.dim() == 0 ? 0 : d);
   VT_DISPATCH_FLOATING(output.dtype(), op, [&]<class T>() {
     softmax_backward<T, Log>(g.data<T>(), y.data<T>(), gi.data<T>(), L);
   });
