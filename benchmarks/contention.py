@@ -3,7 +3,12 @@
 statistics. The GIL is released through backward (autograd.gil=released), so backward passes can
 overlap unless the gate serializes them.
 
-    python benchmarks/contention.py [--threads 1 2 4 8] [--steps 40] [--device cpu|cuda] [--json PATH]
+    python benchmarks/contention.py [--threads 1 2 4 8] [--steps 40] [--device cpu|cuda]
+                                    [--intra-op-threads 1] [--dim 256] [--json PATH]
+
+Each training thread sets its own CPU kernel team size (--intra-op-threads, default 1: N threads
+then use N cores, the usual setting when threads train separate models); on cuda each thread
+launches on a stream of its own, so the GPU work of different threads is not ordered.
 
 On cuda each thread's model, data and optimizer live on the GPU; the timed region ends with a
 device synchronize so queued kernels count. The gate's lock statistics are per lock, not per
@@ -12,6 +17,7 @@ time inside backward() is reported beside it (its spread shows whether one threa
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -22,7 +28,16 @@ import vibetensor as vt
 
 
 def train(steps: int, device: str, barrier: threading.Barrier, backward_s: list, slot: int,
-          dim: int = 256, batch: int = 64):
+          dim: int = 256, batch: int = 64, intra_op_threads: int = 1):
+    vt.set_num_threads(intra_op_threads)  # this thread's OpenMP team
+    if device.startswith("cuda"):
+        with vt.cuda.Stream():
+            _train(steps, device, barrier, backward_s, slot, dim, batch)
+    else:
+        _train(steps, device, barrier, backward_s, slot, dim, batch)
+
+
+def _train(steps, device, barrier, backward_s, slot, dim, batch):
     model = vt.nn.Sequential(vt.nn.Linear(dim, 2 * dim), vt.nn.GELU(), vt.nn.Linear(2 * dim, dim)).to(device)
     opt = vt.optim.SGD(model.parameters(), lr=0.01)
     x = vt.randn(batch, dim, device=device)
@@ -38,12 +53,12 @@ def train(steps: int, device: str, barrier: threading.Barrier, backward_s: list,
     backward_s[slot] = spent
 
 
-def run(n_threads: int, gate: str, steps: int, device: str) -> dict:
+def run(n_threads: int, gate: str, steps: int, device: str, dim: int = 256, intra_op_threads: int = 1) -> dict:
     with vt.policy.override(**{"autograd.gate": gate, "autograd.gil": "released", "probes.locks": "on"}):
         vt.probes.reset_locks()
         barrier = threading.Barrier(n_threads + 1)
         backward_s = [0.0] * n_threads
-        ts = [threading.Thread(target=train, args=(steps, device, barrier, backward_s, i)) for i in range(n_threads)]
+        ts = [threading.Thread(target=train, args=(steps, device, barrier, backward_s, i, dim, 64, intra_op_threads)) for i in range(n_threads)]
         for t in ts:
             t.start()
         barrier.wait()
@@ -69,12 +84,14 @@ def main() -> None:
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--intra-op-threads", type=int, default=1, help="CPU kernel threads of each training thread")
+    p.add_argument("--dim", type=int, default=256, help="MLP width (dim -> 2 dim -> dim)")
     p.add_argument("--json", help="write the rows, the per_graph/global ratios and provenance here")
     a = p.parse_args()
     if a.device.startswith("cuda") and not vt.cuda.is_available():
         raise SystemExit(f"--device {a.device}: no CUDA GPU is available")
     run(1, "per_graph", 3, a.device)  # warm-up: kernels loaded, allocator caches filled
-    rows = [run(n, gate, a.steps, a.device) for n in a.threads for gate in ("per_graph", "global")]
+    rows = [run(n, gate, a.steps, a.device, a.dim, a.intra_op_threads) for n in a.threads for gate in ("per_graph", "global")]
     print(f"{'threads':>7} {'gate':>10} {'steps/s':>9} {'gate wait ms':>13} {'per thread':>11} {'contentions':>12} "
           f"{'backward ms/thread (min..max)':>30}")
     for r in rows:
@@ -88,7 +105,8 @@ def main() -> None:
     if a.json:
         from vibetensor.experiments import provenance
 
-        rec = {"benchmark": "contention", "device": a.device, "steps": a.steps, "rows": rows,
+        rec = {"benchmark": "contention", "device": a.device, "steps": a.steps, "dim": a.dim,
+               "intra_op_threads": a.intra_op_threads, "cpu_count": os.cpu_count(), "rows": rows,
                "per_graph_over_global": {str(n): r for n, r in ratios.items()},
                "per_graph_over_global_at_4": ratios.get(4), "median_ratio": statistics.median(ratios.values()),
                "host": platform.node(), "python": sys.version.split()[0],

@@ -33,12 +33,22 @@ VARIANTS = {
 TARGETS = {"b_probes_off": 0.01, "c_counters_locks": 0.05}
 
 
+
+def _env_with_root(root: str) -> dict:
+    """The environment with `root` first on PYTHONPATH (the rest kept: wheels installed with
+    --target, as on the GPU machine, must stay importable)."""
+    rest = os.environ.get("PYTHONPATH", "")
+    return dict(os.environ, PYTHONPATH=root + (os.pathsep + rest if rest else ""))
+
+
 def build_noprobes(dest: str, jobs: int) -> str:
-    """A copy of the committed sources at `dest`, built in place with VT_PROBES=OFF."""
+    """A copy of the working tree's sources at `dest` (the tree as it is, which on the GPU machine is
+    not what its .git says), built in place with VT_PROBES=OFF."""
     if not os.path.exists(os.path.join(dest, "CMakeLists.txt")):
         os.makedirs(dest, exist_ok=True)
-        archive = subprocess.run(["git", "-C", REPO, "archive", "HEAD"], check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", dest], input=archive, check=True)
+        tree = subprocess.run(["tar", "-c", "-C", REPO, "--exclude=./build", "--exclude=./.git", "--exclude=*.so",
+                               "--exclude=./.whl", "--exclude=./.gpu_build", "."], check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", dest], input=tree, check=True)
     build = os.path.join(dest, "build", "noprobes")
     subprocess.run(["cmake", "-S", dest, "-B", build, "-G", "Ninja", "-DVT_DEV_INPLACE=ON", "-DVT_PROBES=OFF",
                     "-DCMAKE_BUILD_TYPE=Release", f"-DPython_EXECUTABLE={sys.executable}"], check=True)
@@ -51,7 +61,7 @@ def run_variant(variant: str, root: str, device: str, steps: int, warmup: int) -
     policy = dict(VARIANTS[variant], preset="tuned")
     cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", "seq_reverse", "--framework", "vibetensor",
            "--device", device, "--steps", str(steps), "--warmup", str(warmup), "--policy", json.dumps(policy)]
-    env = dict(os.environ, PYTHONPATH=root)
+    env = _env_with_root(root)
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
     if proc.returncode != 0 or "@@RESULT@@" not in proc.stdout:
         raise SystemExit(f"{variant} failed:\n{proc.stderr[-3000:]}")
@@ -61,7 +71,7 @@ def run_variant(variant: str, root: str, device: str, steps: int, warmup: int) -
 
 def check_compiled_out(root: str) -> None:
     out = subprocess.run([sys.executable, "-c", "from vibetensor import _C; print(_C._probes_compiled())"], cwd=root,
-                         env=dict(os.environ, PYTHONPATH=root), capture_output=True, text=True)
+                         env=_env_with_root(root), capture_output=True, text=True)
     if out.stdout.strip() != "False":
         raise SystemExit(f"{root} does not hold a VT_PROBES=OFF build (_probes_compiled() -> {out.stdout.strip() or out.stderr[-500:]})")
 

@@ -8,7 +8,7 @@
 #
 # Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
-# contention, probe cost), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
+# contention), probe_cost (PROBE_COST_ARGS), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
 # trace (one minigpt step traced with CUPTI, then HTA).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -82,8 +82,12 @@ if has bench; then
   for b in bandwidth matmul allocator; do
     [ -f benchmarks/bench_${b}_cuda.py ] && bench $b $PY benchmarks/bench_${b}_cuda.py --json "$LOGS/bench_$b.json"
   done
-  [ -f benchmarks/contention.py ] && bench contention $PY benchmarks/contention.py --device cuda --json "$LOGS/contention.json"
-  [ -f benchmarks/probe_cost.py ] && bench probe_cost $PY benchmarks/probe_cost.py --device cuda --json "$LOGS/probe_cost.json"
+  bench contention_cpu $PY benchmarks/contention.py --device cpu --json "$LOGS/contention_cpu.json"
+  bench contention_cuda $PY benchmarks/contention.py --device cuda --json "$LOGS/contention_cuda.json"
+fi
+if has probe_cost; then  # PROBE_COST_ARGS="--build-noprobes /tmp/np" adds the build without probes
+  BENCH_TIMEOUT=${PROBE_COST_TIMEOUT:-500} bench probe_cost $PY benchmarks/probe_cost.py --device cuda ${PROBE_COST_ARGS:-} \
+    --json "$LOGS/probe_cost.json"
 fi
 
 if has exp; then

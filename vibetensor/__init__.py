@@ -61,4 +61,14 @@ def manual_seed(seed):
     _C.manual_seed(seed.__index__())
 
 
+def set_num_threads(n):
+    """Sets the number of threads of the CPU kernels for the calling thread (its OpenMP team)."""
+    _C._set_num_threads(n.__index__())  # (the name int is the dtype here, as torch.int)
+
+
+def get_num_threads():
+    """The number of threads the CPU kernels of the calling thread use."""
+    return _C._get_num_threads()
+
+
 policy._apply_environment()

@@ -1,4 +1,6 @@
 // Policy registry, probes, grad mode and RNG seeding exposed to Python.
+#include <omp.h>
+
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 
@@ -141,6 +143,13 @@ void bind_policy_and_probes(nb::module_& m) {
   m.def("is_grad_enabled", &GradMode::is_enabled);
   m.def("_set_grad_enabled", &GradMode::set_enabled);
   m.def("manual_seed", [](int64_t s) { random::manual_seed(uint64_t(s)); });
+  // The CPU kernels' OpenMP team size for the calling thread (an OpenMP ICV is per thread, so a
+  // Python thread that trains its own model sets its own, as with torch.set_num_threads).
+  m.def("_set_num_threads", [](int n) {
+    VT_CHECK_VALUE(n >= 1, "set_num_threads: expected a positive number of threads, got ", n);
+    omp_set_num_threads(n);
+  });
+  m.def("_get_num_threads", [] { return omp_get_max_threads(); });
   m.def("initial_seed", [] { return random::seed(); });
 }
 

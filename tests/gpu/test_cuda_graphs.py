@@ -71,8 +71,8 @@ def test_training_step_replay_matches_eager():
 def test_pool_keeps_memory_and_reset_releases_it():
     vt.cuda.synchronize()
     vt.cuda.empty_cache()
-    before = vt.cuda.memory_reserved()
     x = from_torch(torch.randn(1024, 1024))
+    before = vt.cuda.memory_reserved()  # x's segment stays reserved throughout
     g = vt.cuda.CUDAGraph()
     with vt.cuda.graph(g):
         y = (x * 2 + 1).relu()

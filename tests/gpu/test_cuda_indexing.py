@@ -324,7 +324,7 @@ def test_attention_ops_have_cuda_kernels():
     # scaled_dot_product_attention is Composite; every op it calls must run on CUDA once the
     # matmul / softmax kernels land (other branches): this test names what is still missing.
     q = from_torch(rand((1, 2, 4, 8), torch.float32, 47))
-    if not cuda_op_available(lambda: ops.softmax(q, -1)) or not cuda_op_available(lambda: ops.matmul(q, q)):
+    if not cuda_op_available(lambda: ops.softmax(q, -1)) or not cuda_op_available(lambda: ops.matmul(q, ops.transpose(q, -1, -2))):
         pytest.skip("softmax / matmul have no CUDA kernel yet")
     qt = rand((1, 2, 4, 8), torch.float32, 47)
     got = ops.scaled_dot_product_attention(q, q, q, None, 0.0, True, None)
