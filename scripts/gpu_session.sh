@@ -91,13 +91,18 @@ if has probe_cost; then  # PROBE_COST_ARGS="--build-noprobes /tmp/np" adds the b
 fi
 
 if has exp; then
+  # Results go to $EXP_OUT_DIR/<config>.jsonl (a folder of the repo, so a later call that carries it
+  # resumes the matrix without redoing finished cells) and are copied into the logs.
+  EXP_OUT_DIR=${EXP_OUT_DIR:-$LOGS}
+  mkdir -p "$EXP_OUT_DIR"
   for cfg in ${EXP_CONFIGS:-experiments/configs/h100.toml}; do
     name=$(basename "$cfg" .toml)
-    log "experiment $cfg"
-    timeout "${EXP_TIMEOUT:-420}" $PY -m vibetensor.experiments.cli run "$cfg" --out "$LOGS/results_$name.jsonl" \
-      > "$LOGS/exp_$name.log" 2>&1
-    log "  exit $?"
-    $PY -m vibetensor.experiments.cli compare "$LOGS/results_$name.jsonl" 2>&1 | tee "$LOGS/compare_$name.txt" | tee -a "$SUMMARY"
+    res="$EXP_OUT_DIR/$name.jsonl"
+    log "experiment $cfg -> $res"
+    timeout "${EXP_TIMEOUT:-420}" $PY -m vibetensor.experiments.cli run "$cfg" --out "$res" > "$LOGS/exp_$name.log" 2>&1
+    log "  exit $? ($(wc -l < "$res" 2>/dev/null || echo 0) cells recorded)"
+    cp "$res" "$LOGS/" 2>/dev/null
+    $PY -m vibetensor.experiments.cli compare "$res" --attribution 2>&1 | tee "$LOGS/compare_$name.txt" | tee -a "$SUMMARY"
   done
 fi
 

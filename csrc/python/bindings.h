@@ -28,4 +28,24 @@ bool operand_from_python(nb::handle h, Tensor& out);
 IValue ivalue_from_python(nb::handle h, const std::string& type, const char* op, const char* arg);
 nb::object ivalue_to_python(IValue&& v);
 
+// Note [GIL around CPU kernels]
+// A Python call into an op keeps the GIL for small operands (dropping and re-taking it costs more
+// than such a kernel) and releases it while the op runs when a CPU operand has at least
+// kReleaseGilNumel elements: other Python threads (each training its own model, as in the
+// contention experiment) then run meanwhile, as with torch, which releases the GIL in every op.
+// CUDA ops only enqueue work, so they keep it. The autograd engine's own GIL handling is the
+// policy autograd.gil.
+constexpr int64_t kReleaseGilNumel = 16384;
+inline bool releases_gil(const Tensor& t) {
+  return t.defined() && t.numel() >= kReleaseGilNumel && t.device().is_cpu();
+}
+// Runs f() without the GIL when `release`, else with it.
+template <class F> decltype(auto) maybe_without_gil(bool release, F&& f) {
+  if (release) {
+    nb::gil_scoped_release no_gil;
+    return f();
+  }
+  return f();
+}
+
 }  // namespace vt::python

@@ -153,7 +153,13 @@ struct OpCaller {
         VT_CHECK_TYPE(known, name, "() got an unexpected keyword argument '", key, "'");
       }
     }
-    Dispatcher::get().call_boxed(*op, stack);
+    bool release = false;  // Note [GIL around CPU kernels]
+    for (const IValue& v : stack) {
+      if (v.is<Tensor>()) release |= releases_gil(v.get<Tensor>());
+      else if (v.is<TensorList>())
+        for (const Tensor& t : v.get<TensorList>()) release |= releases_gil(t);
+    }
+    maybe_without_gil(release, [&] { Dispatcher::get().call_boxed(*op, stack); });
     if (stack.size() == 1) return ivalue_to_python(std::move(stack[0]));
     nb::list out;
     for (auto& v : stack) out.append(ivalue_to_python(std::move(v)));

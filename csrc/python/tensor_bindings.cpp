@@ -36,19 +36,19 @@ template <Tensor (*F)(const Tensor&, const Tensor&)>
 nb::object binop(const Tensor& self, nb::handle other) {
   Tensor o;
   if (!operand_from_python(other, o)) return nb::borrow(Py_NotImplemented);
-  return nb::cast(F(self, o));
+  return nb::cast(maybe_without_gil(releases_gil(self) || releases_gil(o), [&] { return F(self, o); }));
 }
 template <Tensor (*F)(const Tensor&, const Tensor&)>
 nb::object rbinop(const Tensor& self, nb::handle other) {
   Tensor o;
   if (!operand_from_python(other, o)) return nb::borrow(Py_NotImplemented);
-  return nb::cast(F(o, self));
+  return nb::cast(maybe_without_gil(releases_gil(self) || releases_gil(o), [&] { return F(o, self); }));
 }
 template <Tensor (*F)(const Tensor&, const Tensor&)>
 nb::object ibinop(const Tensor& self, nb::handle other) {
   Tensor o;
   if (!operand_from_python(other, o)) return nb::borrow(Py_NotImplemented);
-  F(self, o);
+  maybe_without_gil(releases_gil(self) || releases_gil(o), [&] { return F(self, o); });
   return nb::cast(self);
 }
 

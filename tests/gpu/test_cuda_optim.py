@@ -11,8 +11,7 @@ pytestmark = requires_gpu
 
 def _train(lib, device, arrays, grads, dtype, mode=None, steps=4):
     params = [lib.tensor(a, dtype=dtype, device=device, requires_grad=True) for a in arrays]
-    # eps 1e-3: torch's single-tensor fp16 path rounds 1e-8 to 0 and divides by zero where v underflows.
-    kwargs = {"lr": 0.01, "betas": (0.9, 0.95), "weight_decay": 0.1, "eps": 1e-8 if dtype in (lib.float32,) else 1e-3}
+    kwargs = {"lr": 0.01, "betas": (0.9, 0.95), "weight_decay": 0.1}
     if lib.__name__ == "torch":
         kwargs["foreach"] = False
     opt = lib.optim.AdamW(params, **kwargs)
@@ -30,18 +29,26 @@ def test_multi_tensor_adamw_matches_torch(dtype_name):
     rng = np.random.default_rng(0)
     # 40 tensors (more than one launch's 36 slots) and one of 700k elements (several chunks).
     shapes = [(3, 5)] * 39 + [(700_001,)]
-    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+    def rounded(a):  # the values a half-precision run starts from, as float32
+        return torch.tensor(a).to(getattr(torch, dtype_name)).float().numpy()
+
+    arrays = [rounded(rng.standard_normal(s).astype(np.float32)) for s in shapes]
+    grads = [rounded(rng.standard_normal(s).astype(np.float32)) for s in shapes]
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    ref = _train(torch, dev, arrays, grads, getattr(torch, dtype_name))
+    # The reference is torch's single-tensor AdamW in float32: the multi-tensor op computes in
+    # float32 registers and rounds once per step, the per-op half path rounds every intermediate.
+    ref = _train(torch, dev, arrays, grads, torch.float32)
     with vt.policy.override({"optim.step": "multi_tensor"}):
         got = _train(vt, "cuda", arrays, grads, getattr(vt, dtype_name))
-    with vt.policy.override({"optim.step": "per_param"}):
-        loop = _train(vt, "cuda", arrays, grads, getattr(vt, dtype_name))
-    tol = {"float32": 1e-5, "float16": 2e-3, "bfloat16": 2e-2}[dtype_name]
-    for r, g, l in zip(ref, got, loop):
+    tol = {"float32": 1e-5, "float16": 4e-3, "bfloat16": 4e-2}[dtype_name]
+    for r, g in zip(ref, got):
         np.testing.assert_allclose(g, r, rtol=tol, atol=tol)
-        np.testing.assert_allclose(g, l, rtol=tol, atol=tol)
+    if dtype_name == "float32":
+        with vt.policy.override({"optim.step": "per_param"}):
+            loop = _train(vt, "cuda", arrays, grads, vt.float32)
+        for g, l in zip(got, loop):
+            np.testing.assert_allclose(g, l, rtol=1e-5, atol=1e-6)
 
 
 def test_multi_tensor_rejects_mixed_devices():
