@@ -25,7 +25,10 @@ namespace {
 //   one gemm with the batch folded into the rows (linear on a 3-D input, and its backward);
 // - each operand's batches are evenly spaced (stride 0 when broadcast): one strided-batched
 //   gemm;
-// - otherwise (several broadcast batch dims that do not flatten): one gemm per batch.
+// - otherwise (batch dims that do not flatten into one stride, such as the heads of a
+//   permuted attention projection): that operand is first copied into (batch, rows, cols)
+//   order, one copy kernel, and the product is one strided-batched gemm. (One gemm per batch
+//   would launch batch-many kernels: 256 per attention matmul of seq_reverse.)
 // float16/bfloat16 accumulate in float32 (CUBLAS_COMPUTE_32F), float32 uses TF32 tensor cores
 // only when allowed (Note [TF32 matmul]), float64 computes in float64.
 
@@ -94,7 +97,6 @@ int64_t uniform_stride(const std::vector<int64_t>& off) {
 
 void run_gemms(const Gemm& g, const matmul::Operand& a, const matmul::Operand& b, IntArrayRef batch, char* out) {
   int64_t m = a.rows, k = a.cols, n = b.cols, nb = numel_of(batch);
-  size_t es = g.itemsize;
   int N = blas_int(n, "column count"), K = blas_int(k, "inner size");
   if (matmul::batch_shared(b) && !a.layout.trans) {
     int64_t rs = matmul::folded_row_stride(a, batch);
@@ -116,9 +118,17 @@ void run_gemms(const Gemm& g, const matmul::Operand& a, const matmul::Operand& b
           blas_int(nb, "batch count"));
     return;
   }
-  for (int64_t i = 0; i < nb; ++i)
-    g.mm(a.layout.trans, b.layout.trans, M, N, K, a.data + aoff[size_t(i)] * int64_t(es), a.layout.ld,
-         b.data + boff[size_t(i)] * int64_t(es), b.layout.ld, out + i * m * n * int64_t(es));
+  VT_CHECK(false, "matmul: internal error: batches of uneven stride reached cuBLAS (", sa, ", ", sb, ")");
+}
+
+// An operand whose batches are not evenly spaced, copied into contiguous (batch..., rows, cols).
+void flatten_batches(Tensor& t, matmul::Operand& o, bool is_left, IntArrayRef batch) {
+  if (numel_of(batch) < 2 || uniform_stride(matmul::batch_offsets(batch, o.batch_strides)) >= 0) return;
+  IntList sizes(batch.begin(), batch.end()), strides(o.batch_strides.begin(), o.batch_strides.end());
+  sizes.push_back(o.rows), sizes.push_back(o.cols);
+  strides.push_back(o.sr), strides.push_back(o.sc);
+  t = ops::contiguous(ops::as_strided(t, sizes, strides, t->offset()));
+  o = matmul::make_operand(t, is_left, batch);
 }
 
 Tensor matmul_cuda(const Tensor& a, const Tensor& b) {
@@ -135,6 +145,8 @@ Tensor matmul_cuda(const Tensor& a, const Tensor& b) {
   matmul::Operand A = matmul::make_operand(ac, true, p.batch), B = matmul::make_operand(bc, false, p.batch);
   if (!A.layout.ok) { ac = ops::clone(a); A = matmul::make_operand(ac, true, p.batch); }
   if (!B.layout.ok) { bc = ops::clone(b); B = matmul::make_operand(bc, false, p.batch); }
+  flatten_batches(ac, A, true, p.batch);
+  flatten_batches(bc, B, false, p.batch);
 
   Stream stream = current_stream(dev);
   alloc::DeviceAllocator& allocator = alloc::cuda_allocator();
