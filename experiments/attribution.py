@@ -48,7 +48,7 @@ def attribute(records: list) -> list:
     """One report per (workload, device): the gap, per-policy shares and the explained fraction."""
     groups = {}
     for r in records:
-        if r.get("framework") == "vibetensor":
+        if r.get("framework") == "vibetensor" and r.get("status") != "failed":
             groups.setdefault((r["workload"], r["device"]), []).append(r)
     reports = []
     for (workload, device), recs in sorted(groups.items()):

@@ -20,14 +20,17 @@ def default_results_path(cfg_path: str) -> str:
 def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False) -> int:
     cfg = config_mod.load(cfg_path)
     out = out or default_results_path(cfg_path)
-    done = {} if fresh else {r["cell"]: r for r in results.read(out)}
+    # failed cells are recorded (status "failed") but not done: a resumed run tries them again
+    earlier = [] if fresh else results.read(out)
+    done = {r["cell"]: r for r in earlier if r.get("status") != "failed"}
+    failed = 0
     git = provenance.git_state()
-    for r in done.values():
+    for r in earlier:
         if r.get("git_commit") != git["git_commit"] or r.get("device") != cfg.device:
             raise SystemExit(f"{out} holds results from commit {r.get('git_commit')} on {r.get('device')}, but this run is "
                              f"commit {git['git_commit']} on {cfg.device}: use --out for a new folder or --fresh to start over "
                              "(finished results are never overwritten in place)")
-    invocation = next(iter(done.values()))["invocation"] if done else uuid.uuid4().hex[:12]
+    invocation = earlier[0]["invocation"] if earlier else uuid.uuid4().hex[:12]
     cells = cfg.cells()
     todo = [c for c in cells if c.key not in done]
     print(f"{cfg_path}: {len(cells)} cells, {len(cells) - len(todo)} already done, results -> {out}", flush=True)
@@ -45,11 +48,18 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
                 from vibetensor.probes import pyspy
                 cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",
                                                       "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"))
-            rc, stdout, stderr = progress.run_with_steps(cmd, cfg.warmup + cfg.steps, label)
+            rc, stdout, stderr = progress.run_with_steps(cmd, cfg.warmup + cfg.steps, label, cfg.cell_timeout_s)
             if rc != 0 or "@@RESULT@@" not in stdout:
-                cells_bar.write(f"{label} FAILED")
+                cells_bar.write(f"{label} FAILED (exit {rc}); marked failed in the results, the matrix goes on")
                 sys.stderr.write(stderr[-4000:])
-                return 1
+                results.append(out, {"cell": cell.key, "status": "failed", "exit_code": rc, "error": stderr[-4000:],
+                                     "workload": cell.workload, "framework": cell.framework, "device": cfg.device,
+                                     "policy_set": cell.policy_set.name if cell.policy_set else None,
+                                     "repeat": cell.repeat, "invocation": invocation, **git,
+                                     "config": os.path.abspath(cfg_path), "finished": provenance.now()})
+                failed += 1
+                cells_bar.update()
+                continue
             # raw_decode: output after the record (py-spy's closing lines) is not part of it
             rec = json.JSONDecoder().raw_decode(stdout.split("@@RESULT@@", 1)[1].lstrip())[0]
             rec.update(cell=cell.key, repeat=cell.repeat, invocation=invocation, config=os.path.abspath(cfg_path),
@@ -61,7 +71,9 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
             cells_bar.update()
     print()
     print(compare.format_table(compare.gap_rows(list(done.values()))))
-    return 0
+    if failed:
+        print(f"{failed} cell(s) failed; they are marked in {out} and run again when the matrix is resumed")
+    return 1 if failed else 0
 
 
 def main(argv=None) -> int:
@@ -83,6 +95,8 @@ def main(argv=None) -> int:
     if a.cmd == "compare":
         recs = results.read(a.results)
         print(compare.format_table(compare.gap_rows(recs)))
+        for line in compare.failed_cells(recs):
+            print(f"FAILED {line}")
         if a.attribution:
             from vibetensor.experiments.attribution import attribute, format_attribution
             print()

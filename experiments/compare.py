@@ -13,7 +13,14 @@ def ratio_ci(a: list, b: list, reps: int = 1000, seed: int = 0) -> tuple:
     return rs[int(0.025 * reps)], rs[int(0.975 * reps)]
 
 
+def failed_cells(records: list) -> list:
+    """Cells recorded as failed (a crash or a cell_timeout_s kill), with the last line of their error."""
+    return [f"{r['cell']}: {(r.get('error') or '').strip().splitlines()[-1:] or ['?']}" for r in records
+            if r.get("status") == "failed"]
+
+
 def gap_rows(records: list) -> list:
+    records = [r for r in records if r.get("status") != "failed"]
     torch_by = {}
     for r in records:
         if r["framework"] == "torch":

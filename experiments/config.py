@@ -9,6 +9,7 @@
     repeats = 1
     probe_steps = 5          # vibetensor: extra steps with probe counters and lock statistics on
     gpu_steps = 5            # on a GPU: extra steps under CUPTI for the GPU busy fraction
+    cell_timeout_s = 900     # a cell still running after this is killed and marked failed
 
     [workload_options.vit_cifar]   # fields of the workload's Config; a family's table applies to
     data_dir = "/data/cifar-10-batches-py"   # its variants too (vit_cifar_noaug)
@@ -68,7 +69,8 @@ class ExperimentConfig:
     policy_sets: list
     probe_steps: int = 5
     gpu_steps: int = 5
-    workload_options: dict = field(default_factory=dict)  # [workload_options.<name>] tables
+    workload_options: dict = field(default_factory=dict)
+    cell_timeout_s: float = 900.0  # [workload_options.<name>] tables
 
     def options_for(self, workload: str) -> dict:
         return registry.resolve_options(workload, self.workload_options)
@@ -104,7 +106,8 @@ def load(path: str) -> ExperimentConfig:
     run = raw.get("run")
     if not isinstance(run, dict):
         _fail(path, "missing [run] section")
-    known = {"workloads", "frameworks", "device", "steps", "warmup", "repeats", "probe_steps", "gpu_steps"}
+    known = {"workloads", "frameworks", "device", "steps", "warmup", "repeats", "probe_steps", "gpu_steps",
+             "cell_timeout_s"}
     for k in run:
         if k not in known:
             _fail(path, f"unknown key {k!r} in [run]: expected one of {sorted(known)}")
@@ -147,4 +150,5 @@ def load(path: str) -> ExperimentConfig:
         sets.append(p)
     return ExperimentConfig(path, workloads, frameworks, resolve_device(device), int(run.get("steps", 50)),
                             int(run.get("warmup", 3)), int(run.get("repeats", 1)), sets,
-                            int(run.get("probe_steps", 5)), int(run.get("gpu_steps", 5)), tables)
+                            int(run.get("probe_steps", 5)), int(run.get("gpu_steps", 5)), tables,
+                            float(run.get("cell_timeout_s", 900)))

@@ -3,6 +3,7 @@ stderr. Each cell runs in a child process that prints a @@STEP@@i/n line after e
 import subprocess
 import sys
 import tempfile
+import threading
 
 try:
     import tqdm as _tqdm
@@ -46,18 +47,30 @@ class Bar:
             print(line, flush=True)
 
 
-def run_with_steps(cmd: list, steps: int, label: str):
+def run_with_steps(cmd: list, steps: int, label: str, timeout_s: float | None = None):
     """Runs a cell process, advancing a step bar on its @@STEP@@ lines; returns (returncode,
-    stdout without the step lines, stderr)."""
+    stdout without the step lines, stderr). A process still running after timeout_s is killed
+    (a hung cell must not stall the matrix) and its stderr says so."""
     kept = []
+    killed = threading.Event()
     with tempfile.TemporaryFile(mode="w+") as err, Bar(steps, "steps", leave=False, position=1) as bar:
         bar.describe(label)
         with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1) as proc:
-            for line in proc.stdout:
-                if line.startswith("@@STEP@@"):
-                    bar.update()
-                else:
-                    kept.append(line)
-            rc = proc.wait()
+            timer = threading.Timer(timeout_s, lambda: (killed.set(), proc.kill())) if timeout_s else None
+            if timer:
+                timer.start()
+            try:
+                for line in proc.stdout:
+                    if line.startswith("@@STEP@@"):
+                        bar.update()
+                    else:
+                        kept.append(line)
+                rc = proc.wait()
+            finally:
+                if timer:
+                    timer.cancel()
         err.seek(0)
-        return rc, "".join(kept), err.read()
+        stderr = err.read()
+        if killed.is_set():
+            stderr += f"\ncell killed after {timeout_s:.0f} s (cell_timeout_s)\n"
+        return rc, "".join(kept), stderr

@@ -95,7 +95,11 @@ def gpu_activity_record(wl, augment, device: str, steps: int) -> dict:
     activity_cls, reason = _cupti_availability()
     if activity_cls is None:
         return {"busy_fraction": None, "reason": reason}
-    with activity_cls() as activity:
+    try:
+        activity_ctx = activity_cls()
+    except RuntimeError as e:  # e.g. Note [CUPTI and autograd.gil=held]
+        return {"busy_fraction": None, "reason": str(e)}
+    with activity_ctx as activity:
         t0 = time.perf_counter_ns()
         for _ in range(steps):
             _one_step(wl, augment)

@@ -101,6 +101,31 @@ _KEPT_RUNTIME_PREFIXES = ("cudaLaunch", "cudaMemcpy", "cudaMemset", "cudaStreamS
                           "cudaFree")
 
 
+def gil_hazard():
+    """Why CUPTI cannot record under the policies in force, or None.
+
+    Note [CUPTI and autograd.gil=held]
+    cupti-python calls its buffer callbacks (Python functions) from the threads that launch GPU
+    work, so they need the GIL. Under autograd.gil=held the thread that called backward keeps the
+    GIL while it waits for the engine's other threads (autograd.workers=pool/spawn, or the owner
+    thread of autograd.routing=owner); when one of them launches a kernel and CUPTI asks for a
+    buffer, each waits for the other forever. (The same composition would deadlock any Python
+    callback from a kernel-launching thread: a VibeTensor hazard, not a CUPTI bug.)"""
+    from vibetensor import _C
+
+    get = _C._policy_get
+    if get("autograd.gil") != "held":
+        return None
+    others = [f"autograd.workers={get('autograd.workers')}"] if get("autograd.workers") != "caller" else []
+    if get("autograd.routing") == "owner":
+        others.append("autograd.routing=owner")
+    if not others:
+        return None
+    return ("autograd.gil=held keeps the GIL on the thread that waits for the backward's other threads (" +
+            ", ".join(others) + "), and CUPTI calls its Python buffer callbacks from the threads that launch "
+            "kernels: they would wait for each other forever (Note [CUPTI and autograd.gil=held])")
+
+
 class KernelActivity:
     """Context manager that records GPU kernels, memcpys and memsets (and their launch calls)."""
 
@@ -108,6 +133,9 @@ class KernelActivity:
         reason = unavailable_reason()
         if reason:
             raise RuntimeError(f"KernelActivity needs CUPTI, but {reason}")
+        hazard = gil_hazard()
+        if hazard:
+            raise RuntimeError(f"KernelActivity cannot record: {hazard}")
         self._cupti = _import_cupti()
         self._runtime = runtime
         self._buffer_bytes = buffer_bytes
@@ -241,6 +269,12 @@ def start(required: bool = False):
     import vibetensor as vt
 
     reason = unavailable_reason()
+    hazard = None if reason else gil_hazard()
+    if hazard:
+        if required:
+            raise RuntimeError(f"GPU activity was required for this trace (cupti=True), but {hazard}")
+        warnings.warn(f"trace: GPU kernels are not recorded because {hazard}", RuntimeWarning, stacklevel=3)
+        return None
     if reason:
         if required:
             raise RuntimeError(f"GPU activity was required for this trace (cupti=True), but {reason}")

@@ -80,3 +80,21 @@ def test_results_append_is_atomic_and_keeps_earlier_records(tmp_path):
     assert [r["cell"] for r in results.read(f)] == ["a", "b"]
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
     json.loads(open(f).readline())
+
+
+def test_a_hung_cell_is_killed_marked_failed_and_retried_on_resume(tmp_path):
+    pytest.importorskip("torch")
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY.replace("warmup = 1\n", "warmup = 1\ncell_timeout_s = 0.2\n"))
+    out = tmp_path / "res.jsonl"
+    p = run_cli("run", str(cfg), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 1
+    recs = results.read(str(out))
+    assert [r["status"] for r in recs] == ["failed", "failed"]  # the matrix went on after the first
+    assert "cell killed after" in recs[0]["error"]
+    shown = run_cli("compare", str(out), cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stdout.count("FAILED") == 2
+    cfg.write_text(TINY)
+    again = run_cli("run", str(cfg), "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 0 and "0 already done" in again.stdout, again.stderr
+    assert [r.get("status", "ok") for r in results.read(str(out))] == ["failed", "failed", "ok", "ok"]

@@ -124,3 +124,16 @@ def test_cli_py_spy_keeps_a_profile_per_cell(tmp_path):
     assert p.returncode == 0, p.stderr
     profiles = os.listdir(tmp_path / "res" / "profiles")
     assert len(profiles) == 1 and json.load(open(tmp_path / "res" / "profiles" / profiles[0]))["profiles"]
+
+
+def test_cupti_refuses_the_gil_held_compositions_that_would_deadlock():
+    from vibetensor.probes import cupti
+
+    with vt.policy.override({"preset": "vibe"}):
+        hazard = cupti.gil_hazard()
+        assert hazard and "autograd.gil=held" in hazard and "autograd.workers=spawn" in hazard
+    with vt.policy.override({"autograd.gil": "held", "autograd.workers": "caller", "autograd.routing": "worker"}):
+        assert cupti.gil_hazard() is None  # the waiting thread is the only one launching kernels
+    with vt.policy.override({"autograd.gil": "held", "autograd.workers": "caller", "autograd.routing": "owner"}):
+        assert "autograd.routing=owner" in cupti.gil_hazard()
+    assert cupti.gil_hazard() is None  # tuned
