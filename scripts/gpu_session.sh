@@ -110,6 +110,6 @@ if has trace; then
   log "trace of one minigpt step + HTA"
   $PY scripts/trace_step.py --workload minigpt --out "$LOGS/trace" > "$LOGS/trace_step.log" 2>&1
   log "  exit $?"; tail -30 "$LOGS/trace_step.log" | tee -a "$SUMMARY"
-  $PY scripts/hta_check.py "$LOGS/trace" --out "$LOGS/trace/hta_report.json" > "$LOGS/hta.log" 2>&1
+  $PY scripts/hta_check.py "$LOGS/trace" --out "$LOGS/hta_report.json" > "$LOGS/hta.log" 2>&1
   log "  hta exit $?"; tail -30 "$LOGS/hta.log" | tee -a "$SUMMARY"
 fi

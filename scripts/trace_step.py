@@ -48,7 +48,7 @@ def main() -> int:
     print("\nops with the most host time (inclusive, all traced steps):")
     for name, ns in host.most_common(15):
         print(f"  {name:<36} {ns / 1e6:8.3f} ms  {count[name]:5d} calls")
-    with open(os.path.join(a.out, "summary.json"), "w") as f:
+    with open(os.path.join(a.out + "_summary.json"), "w") as f:  # beside the folder HTA reads
         json.dump({"workload": a.workload, "device": a.device, "preset": a.preset,
                    "steps": summary.to_dict(orient="records"),
                    "top_ops_host_ms": {n: ns / 1e6 for n, ns in host.most_common(30)}}, f, indent=1)
