@@ -84,8 +84,8 @@ def main(argv=None) -> int:
     r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/<commit>/results.jsonl)")
     r.add_argument("--fresh", action="store_true", help="ignore finished cells in the results file")
     r.add_argument("--py-spy", action="store_true", help="sample each cell with py-spy --native; profiles/ beside the results")
-    c = sub.add_parser("compare", help="print the gap table of a results file")
-    c.add_argument("results")
+    c = sub.add_parser("compare", help="print the gap table of results files (the attribution pools their cells)")
+    c.add_argument("results", nargs="+")
     c.add_argument("--attribution", action="store_true",
                    help="also attribute the vibe - tuned gap to single policies (one-at-a-time ablation cells)")
     sub.add_parser("policies", help="list every policy with its values, default and description")
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     if a.cmd == "run":
         return run_matrix(a.config, a.out, a.fresh, a.py_spy)
     if a.cmd == "compare":
-        recs = results.read(a.results)
+        recs = [r for path in a.results for r in results.read(path)]
         print(compare.format_table(compare.gap_rows(recs)))
         for line in compare.failed_cells(recs):
             print(f"FAILED {line}")
