@@ -31,11 +31,7 @@ void fused_adamw_cpu(const TensorList& params, const TensorList& grads, const Te
       adam_tensor<T>(params[i].data<T>(), grads[i].data<T>(), exp_avgs[i].data<T>(), exp_avg_sqs[i].data<T>(),
                      params[i].numel(), s);
   });
-  for (size_t i = 0; i < params.size(); ++i) {
-    params[i]->bump_version();
-    exp_avgs[i]->bump_version();
-    exp_avg_sqs[i]->bump_version();
-  }
+  optim::bump_versions({&params, &exp_avgs, &exp_avg_sqs});
 }
 
 }  // namespace

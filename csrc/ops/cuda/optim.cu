@@ -96,11 +96,7 @@ void fused_adamw_cuda(const TensorList& params, const TensorList& grads, const T
   VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_adamw_", [&]<class T>() {
     launch_adam_chunks<dev_t<T>>(params, grads, exp_avgs, exp_avg_sqs, s, stream);
   });
-  for (size_t i = 0; i < params.size(); ++i) {
-    params[i]->bump_version();
-    exp_avgs[i]->bump_version();
-    exp_avg_sqs[i]->bump_version();
-  }
+  optim::bump_versions({&params, &exp_avgs, &exp_avg_sqs});
 }
 
 }  // namespace

@@ -30,4 +30,9 @@ void check_adam_lists(const TensorList& params, const TensorList& grads, const T
   }
 }
 
+void bump_versions(std::initializer_list<const TensorList*> lists) {
+  for (const TensorList* l : lists)
+    for (const Tensor& t : *l) t->bump_version();
+}
+
 }  // namespace vt::optim

@@ -1,5 +1,7 @@
 #pragma once
 // Argument checks shared by the CPU and CUDA multi-tensor optimizer kernels.
+#include <initializer_list>
+
 #include "ops/ops.h"
 
 namespace vt::optim {
@@ -16,5 +18,8 @@ namespace vt::optim {
 // (floating), one device, contiguous.
 void check_adam_lists(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
                       const TensorList& exp_avg_sqs);
+
+// Marks every tensor of the lists as modified in place (their version counters).
+void bump_versions(std::initializer_list<const TensorList*> lists);
 
 }  // namespace vt::optim
