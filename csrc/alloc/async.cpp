@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "alloc/allocator.h"
+#include "alloc/per_allocation.h"
 #include "alloc/per_device.h"
 #include "alloc/locks.h"
 #include "cuda/device.h"
@@ -27,17 +28,14 @@ namespace {
 // stream waits for events recorded on the others. Statistics: num_device_alloc/free count
 // cudaMallocFromPoolAsync/cudaFreeAsync calls; an allocation that grew the pool's reserved
 // memory counts as a miss, one served from memory the pool already held as a hit.
-struct AsyncDevice {
-  explicit AsyncDevice(int /*device*/) : mutex("alloc.device") {}
-  probes::InstrumentedMutex mutex;
+struct AsyncAlloc {
+  size_t size, requested;
+  cudaStream_t stream;
+  std::vector<cudaStream_t> uses;  // other streams that used it (record_stream)
+};
+struct AsyncDevice : PerAllocationDevice<AsyncAlloc> {
+  explicit AsyncDevice(int /*device*/) {}
   cudaMemPool_t pool = nullptr;
-  struct Alloc {
-    size_t size, requested;
-    cudaStream_t stream;
-    std::vector<cudaStream_t> uses;
-  };
-  std::unordered_map<void*, Alloc> active;
-  Stats stats;
 };
 
 int64_t pool_reserved(cudaMemPool_t pool) {
@@ -92,7 +90,7 @@ class AsyncAllocator final : public DeviceAllocator {
     probes::count(probes::Counter::device_malloc_calls);
     probes::count(hit ? probes::Counter::alloc_hits : probes::Counter::alloc_misses);
     MetadataLock m(lock);
-    ad.active.emplace(p, AsyncDevice::Alloc{size, bytes, stream, {}});
+    ad.active.emplace(p, AsyncAlloc{size, bytes, stream, {}});
     ad.stats.alloc_calls++;
     ad.stats.device_mallocs++;
     if (hit) ad.stats.hits++;
@@ -107,7 +105,7 @@ class AsyncAllocator final : public DeviceAllocator {
     try {
       AsyncDevice& ad = dev(device);
       AllocLock lock(ad.mutex);
-      AsyncDevice::Alloc a;
+      AsyncAlloc a;
       {
         MetadataLock m(lock);
         auto it = ad.active.find(ptr);
@@ -173,50 +171,12 @@ class AsyncAllocator final : public DeviceAllocator {
     }
   }
 
-  Stats stats(int device) override {
-    AsyncDevice& ad = dev(device);
-    AllocLock lock(ad.mutex);
-    MetadataLock m(lock);
-    return ad.stats;
-  }
+  Stats stats(int device) override { return dev(device).locked_stats(); }
+  void reset_peak(int device) override { dev(device).update_stats([](Stats& s) { s.reset_peaks(); }); }
+  void reset_counters(int device) override { dev(device).update_stats([](Stats& s) { s.reset_counters(); }); }
 
-  void reset_peak(int device) override {
-    AsyncDevice& ad = dev(device);
-    AllocLock lock(ad.mutex);
-    MetadataLock m(lock);
-    ad.stats.reset_peaks();
-  }
+  std::vector<SegmentInfo> snapshot() override { return snapshot_allocations(devs_, "pool"); }
 
-  void reset_counters(int device) override {
-    AsyncDevice& ad = dev(device);
-    AllocLock lock(ad.mutex);
-    MetadataLock m(lock);
-    ad.stats.reset_counters();
-  }
-
-  std::vector<SegmentInfo> snapshot() override {
-    // The pool's internal layout is not visible: each live allocation is reported as its own segment.
-    std::vector<SegmentInfo> out;
-    for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      AsyncDevice* ad = devs_.find(d);
-      if (!ad) continue;
-      AllocLock lock(ad->mutex);
-      for (auto& [p, a] : ad->active) {
-        SegmentInfo si;
-        si.device = d;
-        si.address = uintptr_t(p);
-        si.size = a.size;
-        si.stream = uintptr_t(a.stream);
-        si.type = "pool";
-        si.blocks.push_back(BlockInfo{uintptr_t(p), a.size, a.requested, true, "active_allocated"});
-        out.push_back(std::move(si));
-      }
-    }
-    std::sort(out.begin(), out.end(), [](const SegmentInfo& a, const SegmentInfo& b) {
-      return a.device != b.device ? a.device < b.device : a.address < b.address;
-    });
-    return out;
-  }
 
  private:
   AsyncDevice& dev(int device) { return devs_.get(device, "async allocator"); }

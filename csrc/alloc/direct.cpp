@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "alloc/allocator.h"
+#include "alloc/per_allocation.h"
 #include "alloc/per_device.h"
 #include "alloc/locks.h"
 #include "cuda/device.h"
@@ -19,15 +20,12 @@
 namespace vt::alloc {
 namespace {
 
-struct DirectDevice {
-  explicit DirectDevice(int /*device*/) : mutex("alloc.device") {}
-  probes::InstrumentedMutex mutex;
-  struct Alloc {
-    size_t size, requested;
-    cudaStream_t stream;
-  };
-  std::unordered_map<void*, Alloc> active;
-  Stats stats;
+struct DirectAlloc {
+  size_t size, requested;
+  cudaStream_t stream;
+};
+struct DirectDevice : PerAllocationDevice<DirectAlloc> {
+  explicit DirectDevice(int /*device*/) {}
 };
 
 class DirectAllocator final : public DeviceAllocator {
@@ -58,7 +56,7 @@ class DirectAllocator final : public DeviceAllocator {
     probes::count(probes::Counter::device_malloc_calls);
     probes::count(probes::Counter::alloc_misses);
     MetadataLock m(lock);
-    dd.active.emplace(p, DirectDevice::Alloc{size, bytes, stream});
+    dd.active.emplace(p, DirectAlloc{size, bytes, stream});
     dd.stats.alloc_calls++;
     dd.stats.misses++;
     dd.stats.device_mallocs++;
@@ -72,7 +70,7 @@ class DirectAllocator final : public DeviceAllocator {
     try {
       DirectDevice& dd = dev(device);
       AllocLock lock(dd.mutex);
-      DirectDevice::Alloc a;
+      DirectAlloc a;
       {
         MetadataLock m(lock);
         auto it = dd.active.find(ptr);
@@ -106,49 +104,12 @@ class DirectAllocator final : public DeviceAllocator {
   void record_stream(void*, int, cudaStream_t) override {}  // cudaFree waits for every stream
   void empty_cache() override {}                            // nothing is cached
 
-  Stats stats(int device) override {
-    DirectDevice& dd = dev(device);
-    AllocLock lock(dd.mutex);
-    MetadataLock m(lock);
-    return dd.stats;
-  }
+  Stats stats(int device) override { return dev(device).locked_stats(); }
+  void reset_peak(int device) override { dev(device).update_stats([](Stats& s) { s.reset_peaks(); }); }
+  void reset_counters(int device) override { dev(device).update_stats([](Stats& s) { s.reset_counters(); }); }
 
-  void reset_peak(int device) override {
-    DirectDevice& dd = dev(device);
-    AllocLock lock(dd.mutex);
-    MetadataLock m(lock);
-    dd.stats.reset_peaks();
-  }
+  std::vector<SegmentInfo> snapshot() override { return snapshot_allocations(devs_, "direct"); }
 
-  void reset_counters(int device) override {
-    DirectDevice& dd = dev(device);
-    AllocLock lock(dd.mutex);
-    MetadataLock m(lock);
-    dd.stats.reset_counters();
-  }
-
-  std::vector<SegmentInfo> snapshot() override {
-    std::vector<SegmentInfo> out;
-    for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      DirectDevice* dd = devs_.find(d);
-      if (!dd) continue;
-      AllocLock lock(dd->mutex);
-      for (auto& [p, a] : dd->active) {
-        SegmentInfo si;
-        si.device = d;
-        si.address = uintptr_t(p);
-        si.size = a.size;
-        si.stream = uintptr_t(a.stream);
-        si.type = "direct";
-        si.blocks.push_back(BlockInfo{uintptr_t(p), a.size, a.requested, true, "active_allocated"});
-        out.push_back(std::move(si));
-      }
-    }
-    std::sort(out.begin(), out.end(), [](const SegmentInfo& a, const SegmentInfo& b) {
-      return a.device != b.device ? a.device < b.device : a.address < b.address;
-    });
-    return out;
-  }
 
  private:
   DirectDevice& dev(int device) { return devs_.get(device, "direct allocator"); }

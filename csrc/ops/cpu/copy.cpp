@@ -4,6 +4,7 @@
 #include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
 #include "ops/device_transfer.h"
+#include "ops/factory_args.h"
 #include "ops/random/philox.h"
 
 namespace vt::cpu {
@@ -77,15 +78,13 @@ void fill_value(const Tensor& t, const Scalar& v) {
 }
 
 Tensor fill__cpu(const Tensor& self, const Scalar& value) {
-  VT_CHECK_TYPE(!(value.is_floating() && !is_floating(self.dtype())) || value.to_double() == double(value.to_int()),
-                "fill_: value ", value.to_double(), " cannot be converted to ", self.dtype(), " without overflow or truncation");
+  check_fill_value(self, value);
   fill_value(self, value);
   self->bump_version();
   return self;
 }
 Tensor zero__cpu(const Tensor& self) { return fill__cpu(self, Scalar(int64_t(0))); }
 
-DType dtype_or(std::optional<DType> d, DType dflt) { return d ? *d : dflt; }
 Device device_or(std::optional<Device> d) { return d ? *d : Device{}; }
 
 Tensor empty_cpu(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {

@@ -1,5 +1,6 @@
 // CPU kernels of softmax, log_softmax and their backward helpers. See Note [Softmax loops].
 #include "ops/cpu/elementwise_util.h"
+#include "ops/softmax_args.h"
 #include "ops/cpu/reduce_kernels.h"
 #include "ops/cpu/vec_math.h"
 
@@ -198,23 +199,12 @@ Tensor softmax_cpu(const Tensor& self, int64_t dim) {
 template <bool Log>
 Tensor softmax_backward_cpu(const Tensor& grad, const Tensor& output, int64_t dim) {
   const char* op = Log ? "log_softmax_backward" : "softmax_backward";
-  int64_t d = wrap_dim(dim, output.dim(), op);
-  VT_CHECK_VALUE(DimVector(grad.sizes()) == DimVector(output.sizes()), op, ": grad of shape ", shape_str(grad.sizes()),
-                 " does not match the output shape ", shape_str(output.sizes()));
-  VT_CHECK_TYPE(is_floating(output.dtype()), op, ": expected a floating point output, got ", output.dtype());
-  Tensor g, y;
-  {
-    NoGradGuard no_grad;
-    g = ops::contiguous(cast_to(grad, output.dtype()));
-    y = ops::contiguous(output);
-  }
-  Tensor gi = empty_tensor(output.sizes(), output.dtype(), output.device());
-  if (output.numel() == 0) return gi;
-  DimLayout L = layout_around_dim(output.sizes(), output.dim() == 0 ? 0 : d);
-  VT_DISPATCH_FLOATING(output.dtype(), op, [&]<class T>() {
-    softmax_backward<T, Log>(g.data<T>(), y.data<T>(), gi.data<T>(), L);
+  SoftmaxBackwardArgs a = prepare_softmax_backward(op, grad, output, dim);
+  if (a.grad_input.numel() == 0) return a.grad_input;
+  VT_DISPATCH_FLOATING(a.output.dtype(), op, [&]<class T>() {
+    softmax_backward<T, Log>(a.grad.data<T>(), a.output.data<T>(), a.grad_input.data<T>(), a.layout);
   });
-  return gi;
+  return a.grad_input;
 }
 
 }  // namespace

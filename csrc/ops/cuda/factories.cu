@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "ops/cuda/elementwise.cuh"
+#include "ops/factory_args.h"
 #include "ops/random/philox.h"
 
 namespace vt::cuda {
@@ -46,15 +47,13 @@ template <class D, class F> void launch_index(const Tensor& t, F f) {
 }
 
 Tensor fill__cuda(const Tensor& self, const Scalar& value) {
-  VT_CHECK_TYPE(!(value.is_floating() && !is_floating(self.dtype())) || value.to_double() == double(value.to_int()),
-                "fill_: value ", value.to_double(), " cannot be converted to ", self.dtype(), " without overflow or truncation");
+  check_fill_value(self, value);
   fill_value(self, value);
   self->bump_version();
   return self;
 }
 Tensor zero__cuda(const Tensor& self) { return fill__cuda(self, Scalar(int64_t(0))); }
 
-DType dtype_or(std::optional<DType> d, DType dflt) { return d ? *d : dflt; }
 Device cuda_device(std::optional<Device> d, const char* op) {
   VT_CHECK(d && d->is_cuda(), op, ": the CUDA kernel needs a CUDA device argument");
   return *d;

@@ -1,6 +1,7 @@
 // CUDA kernels of softmax, log_softmax and their backward helpers (mirrors ops/cpu/softmax.cpp).
 // See Note [CUDA softmax].
 #include "ops/cpu/elementwise_util.h"
+#include "ops/softmax_args.h"
 #include "ops/cuda/math.cuh"
 #include "ops/cuda/reduce.cuh"
 
@@ -235,23 +236,10 @@ Tensor softmax_cuda(const Tensor& self, int64_t dim) {
 template <bool Log>
 Tensor softmax_backward_cuda(const Tensor& grad, const Tensor& output, int64_t dim) {
   const char* op = Log ? "log_softmax_backward" : "softmax_backward";
-  int64_t d = wrap_dim(dim, output.dim(), op);
-  VT_CHECK_VALUE(DimVector(grad.sizes()) == DimVector(output.sizes()), op, ": grad of shape ", shape_str(grad.sizes()),
-                 " does not match the output shape ", shape_str(output.sizes()));
-  VT_CHECK_TYPE(is_floating(output.dtype()), op, ": expected a floating point output, got ", output.dtype());
-  VT_CHECK(grad.device() == output.device(), op, ": expected grad and output on the same device, got ", grad.device(),
-           " and ", output.device());
-  Tensor g, y;
-  {
-    NoGradGuard no_grad;
-    g = ops::contiguous(cast_to(grad, output.dtype()));
-    y = ops::contiguous(output);
-  }
-  Tensor gi = empty_tensor(output.sizes(), output.dtype(), output.device());
-  if (output.numel() == 0) return gi;
-  DimLayout L = layout_around_dim(output.sizes(), output.dim() == 0 ? 0 : d);
-  VT_DISPATCH_FLOATING(output.dtype(), op, [&]<class T>() { softmax_backward<T, Log>(g, y, gi, L); });
-  return gi;
+  SoftmaxBackwardArgs a = prepare_softmax_backward(op, grad, output, dim);
+  if (a.grad_input.numel() == 0) return a.grad_input;
+  VT_DISPATCH_FLOATING(a.output.dtype(), op, [&]<class T>() { softmax_backward<T, Log>(a.grad, a.output, a.grad_input, a.layout); });
+  return a.grad_input;
 }
 
 }  // namespace
