@@ -8,7 +8,7 @@
 #
 # Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
-# contention), probe_cost (PROBE_COST_ARGS), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
+# contention), noprobes (the build without probes, for probe_cost), probe_cost (PROBE_COST_ARGS), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
 # trace (one minigpt step traced with CUPTI, then HTA).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,23 @@ export PATH=/tmp/site/bin:$PATH
 
 src_hash() { find csrc cmake CMakeLists.txt -type f | LC_ALL=C sort | xargs sha1sum | sha1sum | cut -c1-16; }
 HASH=$(src_hash)
+# The build without probes (variant (a) of benchmarks/probe_cost.py) goes to /tmp/np: a copy of the
+# tree built with -DVT_PROBES=OFF, or the tree plus a carried .gpu_build/noprobes_*.so.gz of the same
+# sources. It builds in the background, beside the main build.
+NP=/tmp/np
+NP_PID=
+if has noprobes; then
+  if [ -f .gpu_build/src_hash ] && [ "$(cat .gpu_build/src_hash)" = "$HASH" ] && ls .gpu_build/noprobes_*.so.gz >/dev/null 2>&1; then
+    mkdir -p $NP && tar -c --exclude=./.git --exclude=./.whl --exclude=./.gpu_build --exclude=./build --exclude='*.so' . | tar -x -C $NP
+    gz=$(ls .gpu_build/noprobes_*.so.gz | head -1); base=$(basename "$gz" .gz)
+    gunzip -c "$gz" > "$NP/vibetensor/${base#noprobes_}" && log "reusing the carried build without probes"
+  else
+    log "building without probes (background)"
+    $PY benchmarks/probe_cost.py --build-noprobes $NP --jobs ${NOPROBES_JOBS:-6} --rounds 0 --blocks 0 \
+      > "$LOGS/build_noprobes.log" 2>&1 &
+    NP_PID=$!
+  fi
+fi
 if has build; then
   if [ -f .gpu_build/src_hash ] && [ "$(cat .gpu_build/src_hash)" = "$HASH" ] && ls .gpu_build/_C*.so.gz >/dev/null 2>&1; then
     gz=$(ls .gpu_build/_C*.so.gz | head -1)
@@ -55,6 +72,11 @@ if has build; then
     strip --strip-debug -o "/tmp/$(basename "$so")" "$so" && gzip -c "/tmp/$(basename "$so")" > "$OUT/$(basename "$so").gz" \
       && echo "$HASH" > "$OUT/src_hash"
   fi
+fi
+if [ -n "$NP_PID" ]; then
+  wait $NP_PID; log "build without probes exit $?"
+  so=$(ls $NP/vibetensor/_C*.so 2>/dev/null | head -1)
+  [ -n "$so" ] && strip --strip-debug -o /tmp/np_stripped.so "$so" && gzip -c /tmp/np_stripped.so > "$OUT/noprobes_$(basename "$so").gz"
 fi
 {
   echo "commit ${VT_GIT_COMMIT:-$(git rev-parse HEAD 2>/dev/null)} (VT_GIT_COMMIT names the source commit; this copy's .git may be older)"
@@ -85,9 +107,11 @@ if has bench; then
   bench contention_cpu $PY benchmarks/contention.py --device cpu --json "$LOGS/contention_cpu.json"
   bench contention_cuda $PY benchmarks/contention.py --device cuda --json "$LOGS/contention_cuda.json"
 fi
-if has probe_cost; then  # PROBE_COST_ARGS="--build-noprobes /tmp/np" adds the build without probes
-  BENCH_TIMEOUT=${PROBE_COST_TIMEOUT:-500} bench probe_cost $PY benchmarks/probe_cost.py --device cuda ${PROBE_COST_ARGS:-} \
-    --json "$LOGS/probe_cost.json"
+if has probe_cost; then  # with the noprobes stage, against the build without probes in /tmp/np
+  np_arg=
+  ls $NP/vibetensor/_C*.so >/dev/null 2>&1 && np_arg="--noprobes-root $NP"
+  BENCH_TIMEOUT=${PROBE_COST_TIMEOUT:-300} bench probe_cost $PY benchmarks/probe_cost.py --device ${PROBE_COST_DEVICE:-cuda} \
+    $np_arg ${PROBE_COST_ARGS:-} --json "$LOGS/probe_cost.json"
 fi
 
 if has exp; then

@@ -27,9 +27,36 @@ def test_shares_and_explained_fraction():
     assert by["dispatch.lookup"]["removal_share"] == 2.0 / 20.0
     assert "addition_share" not in by["dispatch.lookup"]
     assert abs(rep["explained_by_removal"] - 0.8) < 1e-12
+    assert abs(by["scalars.cuda"]["share"] - 0.65) < 1e-12  # (removal + addition) / 2
+    assert "share" not in by["dispatch.lookup"]  # only one direction measured: no pairwise share
+    assert abs(rep["explained"] - 0.65) < 1e-12
+    assert rep["samples"] == 1 and rep["ci95"] == {}
     assert "host_syncs 200 vs 1" in by["scalars.cuda"]["removal_evidence"]
     text = format_attribution([rep])
-    assert "explained by leave-one-out 80%" in text and "scalars.cuda" in text
+    assert "explained 65% (leave-one-out 80%, add-one 60%)" in text and "scalars.cuda" in text
+
+
+def test_pairwise_interaction_is_split_evenly_and_samples_give_intervals():
+    # f(S) = 10 + 4 [a] + 6 [b] + 4 [a and b]: the pairwise shares (Shapley values) sum to the gap.
+    A = {**TUNED, "scalars.cuda": "device_copy"}
+    B = {**TUNED, "dispatch.lookup": "locked_map"}
+    AB = {**A, "dispatch.lookup": "locked_map", "alloc.lock": "global"}  # alloc.lock: a third policy, no effect
+    G = {"alloc.lock": "global"}
+    records = []
+    for repeat, noise in enumerate((0.0, 0.3, -0.2, 0.1)):
+        for name, pol, ms in (("tuned", TUNED, 10.0), ("vibe", AB, 24.0), ("vibe-a", {**B, **G}, 16.0), ("vibe-b", {**A, **G}, 14.0),
+                              ("tuned+a", A, 14.0), ("tuned+b", B, 16.0)):
+            r = rec(name, pol, ms + noise)
+            r.update(repeat=repeat, invocation="i")
+            records.append(r)
+    (rep,) = attribute(records)
+    by = {r["policy"]: r for r in rep["policies"]}
+    assert rep["samples"] == 4
+    assert abs(rep["explained"] - 1.0) < 1e-9 and rep["explained_by_removal"] > 1.0 > rep["explained_by_addition"]
+    assert abs(by["scalars.cuda"]["share"] - 6.0 / 14.0) < 1e-9 and abs(by["dispatch.lookup"]["share"] - 8.0 / 14.0) < 1e-9
+    lo, hi = rep["ci95"]["explained"]
+    assert lo <= rep["explained"] <= hi and hi - lo < 0.2
+    assert "4 sample(s)" in format_attribution([rep])
 
 
 def test_cells_changing_two_policies_or_probes_only_are_not_attributed():
