@@ -9,7 +9,7 @@
 # Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
 # contention), noprobes (the build without probes, for probe_cost), probe_cost (PROBE_COST_ARGS), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
-# trace (one minigpt step traced with CUPTI, then HTA).
+# ablate (ABLATE_ARGS: in-process one-at-a-time ablations), trace (one minigpt step traced with CUPTI, then HTA).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -128,6 +128,16 @@ if has exp; then
     cp "$res" "$LOGS/" 2>/dev/null
     $PY -m vibetensor.experiments.cli compare "$res" --attribution 2>&1 | tee "$LOGS/compare_$name.txt" | tee -a "$SUMMARY"
   done
+fi
+
+if has ablate; then  # in-process one-at-a-time ablations (experiments/ablation.py); ABLATE_OUT in the repo resumes nothing
+  ABLATE_OUT=${ABLATE_OUT:-$LOGS/ablate.jsonl}
+  mkdir -p "$(dirname "$ABLATE_OUT")"
+  log "ablate ${ABLATE_ARGS:-seq_reverse}"
+  timeout "${ABLATE_TIMEOUT:-480}" $PY -m vibetensor.experiments.cli ablate --device cuda --out "$ABLATE_OUT" \
+    ${ABLATE_ARGS:-seq_reverse} > "$LOGS/ablate.log" 2>&1
+  log "  exit $?"; cp "$ABLATE_OUT" "$LOGS/" 2>/dev/null
+  $PY -m vibetensor.experiments.cli compare "$ABLATE_OUT" --attribution 2>&1 | sed -n '/ on cuda (/,$p' | tee -a "$SUMMARY"
 fi
 
 if has trace; then
