@@ -8,8 +8,8 @@ give each policy p three shares of the gap G = vibe_ms - tuned_ms:
   addition share a_p = (tuned_with_p_ms - tuned_ms) / G    (what turning p on in tuned costs)
   share          s_p = (r_p + a_p) / 2                     (Note [Attribution with interactions])
 The explained fraction is the sum of the shares s_p (the issue's >= 80% target); the sums of r_p and
-a_p are reported beside it. Each policy set's time is its median over the samples (a sample is one
-repeat of one invocation); the 95% intervals come from resampling the samples (bootstrap).
+a_p are reported beside it. Each difference is the median of per-sample differences (a sample is one
+repeat of one invocation, Note [Attribution pairs]); the 95% intervals come from resampling the samples (bootstrap).
 A record's probe summary (per-step counters, lock waits) is shown as the evidence for each share.
 
 Note [Attribution with interactions]
@@ -20,6 +20,12 @@ f(S) = c + sum m_i + sum w_ij (pairwise interactions). Then a_p = m_p and r_p = 
 (r_p + a_p) / 2 = m_p + sum_j w_pj / 2, which is p's Shapley value, and the shares sum to exactly
 G. What the sum of s_p misses is higher-order interaction and noise; that is what the explained
 fraction measures.
+
+Note [Attribution pairs]
+Step times of fresh processes of one configuration differ by 5-10%, so a difference between two
+policy sets is taken sample by sample (the same repeat of a config; the same process and cycle of
+`vibetensor ablate`, where most variants share a process) and the median of those differences is
+the estimate. Sets with no sample in common fall back to the difference of their medians.
 """
 import statistics
 
@@ -59,18 +65,30 @@ def _sample_key(r: dict):
     return (r.get("invocation"), r.get("repeat", 0))
 
 
+def _paired_ms(a: list, b: list) -> float:
+    """a - b in ms: the median of per-sample differences where both sets have the sample (cells of
+    one process and cycle, or of one repeat), else the difference of the medians."""
+    by_a = {}
+    for r in a:
+        by_a.setdefault(_sample_key(r), []).append(r["median_step_ms"])
+    diffs = []
+    for r in b:
+        for va in by_a.get(_sample_key(r), []):
+            diffs.append(va - r["median_step_ms"])
+    return statistics.median(diffs) if diffs else _median_ms(a) - _median_ms(b)
+
+
 def _shares(by_set: dict, tuned: dict, vibe: dict) -> dict:
-    """The gap and per-policy ms from the records of each policy set (medians over their samples)."""
-    tuned_ms, vibe_ms = _median_ms(by_set["tuned"]), _median_ms(by_set["vibe"])
+    """The gap and per-policy ms, each a paired difference over samples (Note [Attribution pairs])."""
     rows = {}
     for name, rs in by_set.items():
         pol = rs[0]["policy"]
         from_vibe, from_tuned = _policy_diff(vibe, pol), _policy_diff(tuned, pol)
         if len(from_vibe) == 1 and pol[from_vibe[0]] == tuned.get(from_vibe[0]):
-            rows.setdefault(from_vibe[0], {})["removal_ms"] = vibe_ms - _median_ms(rs)
+            rows.setdefault(from_vibe[0], {})["removal_ms"] = _paired_ms(by_set["vibe"], rs)
         elif len(from_tuned) == 1 and pol[from_tuned[0]] == vibe.get(from_tuned[0]):
-            rows.setdefault(from_tuned[0], {})["addition_ms"] = _median_ms(rs) - tuned_ms
-    gap = vibe_ms - tuned_ms
+            rows.setdefault(from_tuned[0], {})["addition_ms"] = _paired_ms(rs, by_set["tuned"])
+    gap = _paired_ms(by_set["vibe"], by_set["tuned"])
     for row in rows.values():
         for k in ("removal", "addition"):
             if f"{k}_ms" in row and gap:
@@ -79,7 +97,8 @@ def _shares(by_set: dict, tuned: dict, vibe: dict) -> dict:
             row["share"] = (row["removal_share"] + row["addition_share"]) / 2
     totals = {f"explained_by_{k}": sum(r.get(f"{k}_share", 0.0) for r in rows.values()) for k in ("removal", "addition")}
     totals["explained"] = sum(r.get("share", 0.0) for r in rows.values())
-    return {"tuned_ms": tuned_ms, "vibe_ms": vibe_ms, "gap_ms": gap, "rows": rows, **totals}
+    return {"tuned_ms": _median_ms(by_set["tuned"]), "vibe_ms": _median_ms(by_set["vibe"]), "gap_ms": gap,
+            "rows": rows, **totals}
 
 
 def _bootstrap(recs: list, tuned: dict, vibe: dict, n: int = 500, seed: int = 0) -> dict:
@@ -96,9 +115,9 @@ def _bootstrap(recs: list, tuned: dict, vibe: dict, n: int = 500, seed: int = 0)
     draws = {"gap_ms": [], "explained": [], "explained_by_removal": [], "explained_by_addition": []}
     for _ in range(n):
         by_set = {}
-        for k in rng.choices(keys, k=len(keys)):
-            for r in samples[k]:
-                by_set.setdefault(r.get("policy_set"), []).append(r)
+        for i, k in enumerate(rng.choices(keys, k=len(keys))):
+            for r in samples[k]:  # a sample drawn twice is two samples, each paired only with itself
+                by_set.setdefault(r.get("policy_set"), []).append({**r, "invocation": (r.get("invocation"), i)})
         if "tuned" not in by_set or "vibe" not in by_set:
             continue
         res = _shares(by_set, tuned, vibe)
