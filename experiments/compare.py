@@ -19,8 +19,22 @@ def failed_cells(records: list) -> list:
             if r.get("status") == "failed"]
 
 
+def _collapse_blocks(records: list) -> list:
+    """`vibetensor ablate` writes one record per block; the table shows one row per policy set
+    with the median over its blocks."""
+    out, blocks = [], {}
+    for r in records:
+        if r.get("method") == "in_process_blocks":
+            blocks.setdefault((r["workload"], r["device"], r.get("policy_set")), []).append(r)
+        else:
+            out.append(r)
+    for recs in blocks.values():
+        out.append({**recs[0], "median_step_ms": statistics.median(r["median_step_ms"] for r in recs)})
+    return out
+
+
 def gap_rows(records: list) -> list:
-    records = [r for r in records if r.get("status") != "failed"]
+    records = _collapse_blocks([r for r in records if r.get("status") != "failed"])
     torch_by = {}
     for r in records:
         if r["framework"] == "torch":
