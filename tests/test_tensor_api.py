@@ -784,3 +784,12 @@ def test_gather_index_ops_triu_tril(rng):
     for k in (-1, 0, 2):
         assert_close(x.triu(k), tx.triu(k))
         assert_close(vt.tril(x, k), torch.tril(tx, k))
+
+
+def test_version_matches_the_package_metadata():
+    import os
+    import tomllib
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        assert vt.__version__ == tomllib.load(f)["project"]["version"]

@@ -12,6 +12,7 @@ _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
 if _os.path.exists(_os.path.join(_root, "CMakeLists.txt")) and _os.path.isdir(_os.path.join(_root, "experiments")):
     __path__.append(_root)  # noqa: F821
 
+from vibetensor._version import __version__  # noqa: E402,F401
 from vibetensor import _blas  # noqa: E402
 
 _blas.preload()
