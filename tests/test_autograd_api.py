@@ -362,3 +362,45 @@ def test_decorated_function_in_threads():
     for t in threads:
         t.join()
     assert out == {i: False for i in range(4)} and vt.is_grad_enabled()
+
+
+_GLOBAL_GRAPH_SCRIPT = """
+import vibetensor as vt
+class Sq(vt.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+x = vt.randn(4, requires_grad=True)
+y = Sq.apply(x).sum()   # a module global whose graph leads back to this module (Note [Python nodes at exit])
+{tail}
+"""
+
+
+def _run_script(tail):
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, "-c", _GLOBAL_GRAPH_SCRIPT.format(tail=tail)], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_custom_function_graph_in_module_globals_is_freed_at_exit():
+    proc = _run_script("y.backward()\nprint(float(x.grad.sum()) != 0)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"
+    assert "leaked" not in proc.stderr, proc.stderr
+
+
+def test_backward_after_python_functions_were_released_raises():
+    proc = _run_script("n = vt._C._release_python_functions()\nassert n >= 1\n"
+                       "try:\n    y.backward()\nexcept RuntimeError as e:\n    print('raised:', e)")
+    assert proc.returncode == 0, proc.stderr
+    assert "raised:" in proc.stdout and "after interpreter shutdown began" in proc.stdout

@@ -1,4 +1,6 @@
 // Backward, autograd.grad, graph inspection and custom Python Functions.
+#include <unordered_set>
+
 #include "autograd/engine.h"
 #include "policy/catalogue.h"
 #include "probes/counters.h"
@@ -13,10 +15,38 @@ namespace {
 // A custom vt.autograd.Function records a PyNode: its apply() takes the GIL and calls the
 // Python backward. Under autograd.gil=released the engine runs without the GIL, so this is the
 // only place backward re-enters Python.
+struct PyNode;
+
+// Note [Python nodes at exit]
+// A PyNode's backward_fn closes over its Function class, whose methods hold their module's
+// globals. A tensor kept in those globals owns, through C++, the node that leads back to them: a
+// cycle Python's GC cannot see, so at interpreter exit the objects on it are never freed and
+// nanobind reports them as leaked. vibetensor.autograd registers an atexit hook
+// (_release_python_functions) that drops every live PyNode's backward_fn while the interpreter
+// still runs; no backward can run after that point. The registry's lock is never held while
+// waiting for the GIL (the destructor leaves the registry before taking the GIL), so the two
+// cannot deadlock.
+probes::InstrumentedMutex& py_nodes_mutex() {
+  static probes::InstrumentedMutex* m = new probes::InstrumentedMutex("autograd.py_nodes");
+  return *m;
+}
+std::unordered_set<PyNode*>& live_py_nodes() {
+  static auto* s = new std::unordered_set<PyNode*>();
+  return *s;
+}
+
 struct PyNode : autograd::Node {
   nb::object backward_fn;  // called as backward_fn(*grads) -> tuple of grads (or None)
   std::string fn_name;
+  PyNode() {
+    std::lock_guard<probes::InstrumentedMutex> l(py_nodes_mutex());
+    live_py_nodes().insert(this);
+  }
   ~PyNode() override {
+    {
+      std::lock_guard<probes::InstrumentedMutex> l(py_nodes_mutex());
+      live_py_nodes().erase(this);
+    }
     nb::gil_scoped_acquire g;
     backward_fn.reset();
   }
@@ -25,6 +55,8 @@ struct PyNode : autograd::Node {
   void release_variables() override {}
   TensorList apply(TensorList&& grads) override {
     nb::gil_scoped_acquire g;
+    VT_CHECK(backward_fn.is_valid(), "the backward of custom Function ", fn_name,
+             " was called after interpreter shutdown began (its Python function was released at exit)");
     nb::list py_grads;
     for (auto& t : grads) py_grads.append(t.defined() ? nb::cast(t) : nb::none());
     nb::object res = backward_fn(*py_grads);
@@ -96,6 +128,16 @@ void bind_autograd(nb::module_& m) {
     nb::list out;
     for (auto& g : r) out.append(g.defined() ? nb::cast(g) : nb::none());
     return nb::tuple(out);
+  });
+
+  // Note [Python nodes at exit]: called from an atexit hook, with the GIL held.
+  m.def("_release_python_functions", []() {
+    std::vector<nb::object> fns;
+    {
+      std::lock_guard<probes::InstrumentedMutex> l(py_nodes_mutex());
+      for (PyNode* n : live_py_nodes()) fns.push_back(std::move(n->backward_fn));
+    }
+    return fns.size();  // the closures die here, with the GIL held and the registry unlocked
   });
 
   // Records a custom Function application: outputs get a PyNode whose edges lead to inputs.

@@ -1,5 +1,7 @@
 """Custom autograd Functions: subclass Function, write forward(ctx, ...) and backward(ctx, *grads),
 call Function.apply(...). The C++ engine calls backward through a PyNode (_C._record_function)."""
+import atexit
+
 from vibetensor import _C
 from vibetensor.autograd.grad_mode import no_grad
 
@@ -128,3 +130,8 @@ def _checked_grad(name, index, g, shape, dtype, requires_grad):
     if g.dtype is not dtype:
         g = _ops.to_dtype(g, dtype)
     return g
+
+
+# Note [Python nodes at exit] (csrc/python/autograd_bindings.cpp): drop the closures that live
+# graphs hold, so that the module globals they reach are freed at interpreter exit.
+atexit.register(_C._release_python_functions)
