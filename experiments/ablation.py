@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from vibetensor.experiments import provenance, results
+from vibetensor.experiments import child, provenance, results
 from vibetensor.experiments.workloads import registry
 from vibetensor.experiments.runner import _one_step, _per_step, _sync_ledger, probe_steps_record, workload_options
 
@@ -117,12 +117,12 @@ def run(workloads: list, device: str, cycles: int, block_steps: int, warmup: int
         for workload in workloads:
             run_id = f"ablate-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{r}"
             for g, names in enumerate(groups):
-                cmd = [sys.executable, "-m", "vibetensor.experiments.ablation", "--worker", "--device", device,
-                       "--cycles", str(cycles), "--block-steps", str(block_steps), "--warmup", str(warmup),
-                       "--probe-steps", str(probe_steps), "--variants", json.dumps(names),
-                       "--options", json.dumps(registry.resolve_options(workload, options)), workload]
+                cmd = child.module_command("vibetensor.experiments.ablation", "--worker", "--device", device,
+                                           "--cycles", str(cycles), "--block-steps", str(block_steps), "--warmup",
+                                           str(warmup), "--probe-steps", str(probe_steps), "--variants", json.dumps(names),
+                                           "--options", json.dumps(registry.resolve_options(workload, options)), workload)
                 t0 = time.time()
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=child.child_env())
                 if proc.returncode != 0 or "@@RESULT@@" not in proc.stdout:
                     raise SystemExit(f"ablation of {workload} (variants {names}) failed, exit {proc.returncode}:\n"
                                      f"{proc.stderr[-3000:]}")

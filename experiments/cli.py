@@ -6,7 +6,7 @@ import sys
 import time
 import uuid
 
-from vibetensor.experiments import compare, config as config_mod, progress, provenance, results
+from vibetensor.experiments import child, compare, config as config_mod, progress, provenance, results
 
 
 def default_results_path(cfg_path: str) -> str:
@@ -40,15 +40,17 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
             label = f"[{i}/{len(todo)}] {cell.workload} {cell.framework} {cell.policy_set.name if cell.policy_set else ''} {cell.device}"
             cells_bar.describe(label)
             policy = cell.policy_set.as_dict() if cell.policy_set else {}
-            cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", cell.workload, "--framework",
-                   cell.framework, "--device", cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup),
-                   "--policy", json.dumps(policy), "--options", json.dumps(cfg.options_for(cell.workload)),
-                   "--probe-steps", str(cfg.probe_steps), "--gpu-steps", str(cfg.gpu_steps), "--progress"]
+            cmd = child.module_command(
+                "vibetensor.experiments.cell", "--workload", cell.workload, "--framework", cell.framework, "--device",
+                cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup), "--policy", json.dumps(policy),
+                "--options", json.dumps(cfg.options_for(cell.workload)), "--probe-steps", str(cfg.probe_steps),
+                "--gpu-steps", str(cfg.gpu_steps), "--progress")
             if py_spy:  # a sampling profile per cell beside the results: profiles/<cell>.json (speedscope)
                 from vibetensor.probes import pyspy
                 cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",
                                                       "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"))
-            rc, stdout, stderr = progress.run_with_steps(cmd, cfg.warmup + cfg.steps, label, cfg.cell_timeout_s)
+            rc, stdout, stderr = progress.run_with_steps(cmd, cfg.warmup + cfg.steps, label, cfg.cell_timeout_s,
+                                                         env=child.child_env())
             if rc != 0 or "@@RESULT@@" not in stdout:
                 cells_bar.write(f"{label} FAILED (exit {rc}); marked failed in the results, the matrix goes on")
                 sys.stderr.write(stderr[-4000:])

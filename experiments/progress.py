@@ -47,7 +47,7 @@ class Bar:
             print(line, flush=True)
 
 
-def run_with_steps(cmd: list, steps: int, label: str, timeout_s: float | None = None):
+def run_with_steps(cmd: list, steps: int, label: str, timeout_s: float | None = None, env: dict | None = None):
     """Runs a cell process, advancing a step bar on its @@STEP@@ lines; returns (returncode,
     stdout without the step lines, stderr). A process still running after timeout_s is killed
     (a hung cell must not stall the matrix) and its stderr says so."""
@@ -55,7 +55,7 @@ def run_with_steps(cmd: list, steps: int, label: str, timeout_s: float | None = 
     killed = threading.Event()
     with tempfile.TemporaryFile(mode="w+") as err, Bar(steps, "steps", leave=False, position=1) as bar:
         bar.describe(label)
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1) as proc:
+        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, env=env) as proc:
             timer = threading.Timer(timeout_s, lambda: (killed.set(), proc.kill())) if timeout_s else None
             if timer:
                 timer.start()
