@@ -1,4 +1,4 @@
-"""The probe-cost figure: step time of a small training step (seq_reverse, tuned policies) under
+"""The probe-cost figure: step time of a small training step (seq_reverse by default, tuned policies) under
   (a) a build with the probe call sites compiled out (CMake -DVT_PROBES=OFF),
   (b) the normal build with every probe off,
   (c) counters and lock statistics on,
@@ -51,17 +51,18 @@ def _env_with_root(root: str) -> dict:
     return dict(os.environ, PYTHONPATH=root + (os.pathsep + rest if rest else ""))
 
 
-def build_noprobes(dest: str, jobs: int) -> str:
+def build_tree(dest: str, jobs: int, probes: bool = False, cuda: str = "auto") -> str:
     """A copy of the working tree's sources at `dest` (the tree as it is, which on the GPU machine is
-    not what its .git says), built in place with VT_PROBES=OFF."""
+    not what its .git says), built in place with VT_PROBES=ON or OFF and the given VT_CUDA."""
     if not os.path.exists(os.path.join(dest, "CMakeLists.txt")):
         os.makedirs(dest, exist_ok=True)
         tree = subprocess.run(["tar", "-c", "-C", REPO, "--exclude=./build", "--exclude=./.git", "--exclude=*.so",
                                "--exclude=./.whl", "--exclude=./.gpu_build", "."], check=True, capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", dest], input=tree, check=True)
-    build = os.path.join(dest, "build", "noprobes")
-    subprocess.run(["cmake", "-S", dest, "-B", build, "-G", "Ninja", "-DVT_DEV_INPLACE=ON", "-DVT_PROBES=OFF",
-                    "-DCMAKE_BUILD_TYPE=Release", f"-DPython_EXECUTABLE={sys.executable}"], check=True)
+    build = os.path.join(dest, "build", "probes" if probes else "noprobes")
+    subprocess.run(["cmake", "-S", dest, "-B", build, "-G", "Ninja", "-DVT_DEV_INPLACE=ON",
+                    f"-DVT_PROBES={'ON' if probes else 'OFF'}", f"-DVT_CUDA={cuda}", "-DCMAKE_BUILD_TYPE=Release",
+                    f"-DPython_EXECUTABLE={sys.executable}"], check=True)
     subprocess.run(["ninja", "-C", build, f"-j{jobs}"], check=True)
     return dest
 
@@ -80,10 +81,11 @@ def _child_env(root: str, threads: int) -> dict:
     return env
 
 
-def run_variant(variant: str, root: str, device: str, steps: int, warmup: int, cpu=None, threads: int = 1) -> float:
+def run_variant(variant: str, root: str, device: str, steps: int, warmup: int, cpu=None, threads: int = 1,
+                workload: str = "seq_reverse") -> float:
     """Median step time (ms) of one fresh process of `variant`, importing vibetensor from `root`."""
     policy = dict(VARIANTS[variant], preset="tuned")
-    cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", "seq_reverse", "--framework", "vibetensor",
+    cmd = [sys.executable, "-m", "vibetensor.experiments.cell", "--workload", workload, "--framework", "vibetensor",
            "--device", device, "--steps", str(steps), "--warmup", str(warmup), "--policy", json.dumps(policy),
            "--probe-steps", "0", "--gpu-steps", "0"]
     proc = subprocess.run(cmd, cwd=root, env=_child_env(root, threads), capture_output=True, text=True,
@@ -94,7 +96,7 @@ def run_variant(variant: str, root: str, device: str, steps: int, warmup: int, c
     return float(rec["median_step_ms"])
 
 
-def in_process_worker(device: str, blocks: int, block_steps: int, warmup: int) -> dict:
+def in_process_worker(device: str, blocks: int, block_steps: int, warmup: int, workload: str = "seq_reverse") -> dict:
     """One process of the normal build: the runtime-switchable variants (b, c, d) take turns in
     blocks of `block_steps` steps, the order rotating every cycle; returns each block's median
     step time per variant. Probes are policies that may change at any time, so all three run on
@@ -107,7 +109,7 @@ def in_process_worker(device: str, blocks: int, block_steps: int, warmup: int) -
     vt.policy.apply_preset("tuned")
     names = ["b_probes_off", "c_counters_locks", "d_nvtx_trace"]
     off = {k: "off" for k in VARIANTS["d_nvtx_trace"]}
-    wl = registry.build("seq_reverse", vt, device, {})
+    wl = registry.build(workload, vt, device, {})
     for _ in range(warmup):
         _one_step(wl, None)
     medians = {n: [] for n in names}
@@ -173,37 +175,44 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of the measured processes")
     p.add_argument("--noprobes-root", help="source checkout built with -DVT_PROBES=OFF (variant a)")
     p.add_argument("--build-noprobes", metavar="DIR", help="build variant (a) into DIR first (copy of the tree + cmake)")
+    p.add_argument("--probes-root", help="source checkout with probes compiled in for (b) (default: this checkout)")
+    p.add_argument("--build-probes", metavar="DIR", help="build (b) into DIR first, with the same --cuda as (a)")
+    p.add_argument("--cuda", default="auto", choices=["auto", "on", "off"], help="VT_CUDA of the builds made here")
+    p.add_argument("--workload", default="seq_reverse", help="the training step measured (a workload name)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--json", help="write the medians, ratios and provenance here")
     p.add_argument("--in-process-worker", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.in_process_worker:
-        print("@@RESULT@@" + json.dumps(in_process_worker(a.device, a.blocks, a.block_steps, a.warmup)))
+        print("@@RESULT@@" + json.dumps(in_process_worker(a.device, a.blocks, a.block_steps, a.warmup, a.workload)))
         return
     cpus = sorted(os.sched_getaffinity(0))
     cpu = a.cpu if a.cpu is not None else (cpus[-1] if len(cpus) >= 4 else None)
-    noprobes = build_noprobes(a.build_noprobes, a.jobs) if a.build_noprobes else a.noprobes_root
-    rec = {"benchmark": "probe_cost", "device": a.device, "workload": "seq_reverse", "preset": "tuned", "cpu": cpu,
+    noprobes = build_tree(a.build_noprobes, a.jobs, False, a.cuda) if a.build_noprobes else a.noprobes_root
+    probes_root = os.path.abspath(build_tree(a.build_probes, a.jobs, True, a.cuda) if a.build_probes else
+                                  (a.probes_root or REPO))
+    rec = {"benchmark": "probe_cost", "device": a.device, "workload": a.workload, "preset": "tuned", "cpu": cpu,
            "threads": a.threads, "rounds": a.rounds, "steps": a.steps, "warmup": a.warmup, "blocks": a.blocks,
            "block_steps": a.block_steps, "noprobes_root": noprobes}
 
     if noprobes and a.rounds > 0:
         noprobes = os.path.abspath(noprobes)
         check_compiled_out(noprobes)
-        roots = {"a_compiled_out": noprobes, "b_probes_off": REPO}
+        roots = {"a_compiled_out": noprobes, "b_probes_off": probes_root}
         times = {v: [] for v in roots}
         for r in range(a.rounds):
             order = list(roots) if r % 2 == 0 else list(reversed(roots))  # alternate which goes first
             for v in order:
-                times[v].append(run_variant(v, roots[v], a.device, a.steps, a.warmup, cpu, a.threads))
+                times[v].append(run_variant(v, roots[v], a.device, a.steps, a.warmup, cpu, a.threads, a.workload))
             print(f"round {r + 1}/{a.rounds}: " + ", ".join(f"{v} {times[v][-1]:.3f}" for v in roots), flush=True)
         rec["cross_build"] = summarize(times, "a_compiled_out", {"b_probes_off": TARGETS["b_probes_off"]})
-        print_rows(f"(b) against a build without probes: seq_reverse on {a.device}, {a.rounds} rounds of fresh "
+        print_rows(f"(b) against a build without probes: {a.workload} on {a.device}, {a.rounds} rounds of fresh "
                    f"processes x {a.steps} steps, paired ratios", rec["cross_build"])
 
     if a.blocks > 0:
         cmd = [sys.executable, os.path.abspath(__file__), "--in-process-worker", "--device", a.device,
-               "--blocks", str(a.blocks), "--block-steps", str(a.block_steps), "--warmup", str(a.warmup)]
+               "--blocks", str(a.blocks), "--block-steps", str(a.block_steps), "--warmup", str(a.warmup),
+               "--workload", a.workload]
         proc = subprocess.run(cmd, cwd=REPO, env=_child_env(REPO, a.threads), capture_output=True, text=True,
                               preexec_fn=_pin(cpu))
         if proc.returncode != 0 or "@@RESULT@@" not in proc.stdout:

@@ -381,26 +381,27 @@ y = Sq.apply(x).sum()   # a module global whose graph leads back to this module 
 """
 
 
-def _run_script(tail):
-    import os
+def _run_script(tail, cwd):
+    """The script in a fresh interpreter importing this process's vibetensor (run from `cwd`, so a
+    source folder in the working directory cannot shadow an installed package)."""
     import subprocess
     import sys
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    from vibetensor.experiments import child
+
     return subprocess.run([sys.executable, "-c", _GLOBAL_GRAPH_SCRIPT.format(tail=tail)], capture_output=True,
-                          text=True, env=env, timeout=120)
+                          text=True, env=child.child_env(), cwd=cwd, timeout=120)
 
 
-def test_custom_function_graph_in_module_globals_is_freed_at_exit():
-    proc = _run_script("y.backward()\nprint(float(x.grad.sum()) != 0)")
+def test_custom_function_graph_in_module_globals_is_freed_at_exit(tmp_path):
+    proc = _run_script("y.backward()\nprint(float(x.grad.sum()) != 0)", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "True"
     assert "leaked" not in proc.stderr, proc.stderr
 
 
-def test_backward_after_python_functions_were_released_raises():
+def test_backward_after_python_functions_were_released_raises(tmp_path):
     proc = _run_script("n = vt._C._release_python_functions()\nassert n >= 1\n"
-                       "try:\n    y.backward()\nexcept RuntimeError as e:\n    print('raised:', e)")
+                       "try:\n    y.backward()\nexcept RuntimeError as e:\n    print('raised:', e)", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "raised:" in proc.stdout and "after interpreter shutdown began" in proc.stdout
