@@ -103,6 +103,9 @@ def main(argv=None) -> int:
         return run_matrix(a.config, a.out, a.fresh, a.py_spy)
     if a.cmd == "compare":
         recs = [r for path in a.results for r in results.read(path)]
+        mixed = compare.provenance_mix(recs)
+        if mixed:
+            print(mixed)
         print(compare.format_table(compare.gap_rows(recs)))
         for line in compare.failed_cells(recs):
             print(f"FAILED {line}")

@@ -33,6 +33,18 @@ def _collapse_blocks(records: list) -> list:
     return out
 
 
+def provenance_mix(records: list) -> str:
+    """A mark for results that come from more than one commit or device ('' when they do not):
+    rows pair cells of one invocation only, but the attribution pools cells across files."""
+    commits = sorted({str(r.get("git_commit"))[:12] for r in records})
+    devices = sorted({str(r.get("device")) for r in records})
+    if len(commits) <= 1 and len(devices) <= 1:
+        return ""
+    return (f"MIXED PROVENANCE: {len(records)} records from commits {', '.join(commits)} on devices "
+            f"{', '.join(devices)}. Each row pairs cells of one invocation; the attribution pools cells of "
+            "one workload and device across commits.")
+
+
 def gap_rows(records: list) -> list:
     records = _collapse_blocks([r for r in records if r.get("status") != "failed"])
     torch_by = {}

@@ -79,3 +79,22 @@ def test_probe_figures_flattens_a_runner_record():
                                                   "top_lock_waits": [{"name": "autograd.gate.global", "wait_ms_per_step": 1.5}]}}
     from vibetensor.experiments.attribution import probe_figures
     assert probe_figures(r) == {"name_lookups": 10.0, "host_syncs": 3.0, "wait_ms[autograd.gate.global]": 1.5}
+
+
+def test_compare_marks_results_from_several_commits(tmp_path, capsys):
+    import json
+
+    from vibetensor.experiments import cli
+
+    paths = []
+    for commit in ("aaaa", "bbbb"):
+        r = rec("vibe", VIBE, 3.0)
+        r.update(git_commit=commit)
+        path = tmp_path / f"{commit}.jsonl"
+        path.write_text(json.dumps(r) + "\n")
+        paths.append(str(path))
+    assert cli.main(["compare", *paths]) == 0
+    out = capsys.readouterr().out
+    assert "MIXED PROVENANCE" in out and "commits aaaa, bbbb" in out
+    assert cli.main(["compare", paths[0]]) == 0
+    assert "MIXED PROVENANCE" not in capsys.readouterr().out
