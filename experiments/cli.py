@@ -91,6 +91,7 @@ def main(argv=None) -> int:
     c.add_argument("--attribution", action="store_true",
                    help="also attribute the vibe - tuned gap to single policies (one-at-a-time ablation cells)")
     sub.add_parser("policies", help="list every policy with its values, default and description")
+    sub.add_parser("figures", add_help=False, help="the paper's figures from recorded results (vibetensor figures -h)")
     sub.add_parser("ablate", add_help=False,
                    help="one-at-a-time ablations inside processes, policies alternating in blocks (vibetensor ablate -h)")
     if argv is None:
@@ -98,6 +99,9 @@ def main(argv=None) -> int:
     if argv and argv[0] == "ablate":
         from vibetensor.experiments import ablation
         return ablation.main(argv[1:])
+    if argv and argv[0] == "figures":
+        from vibetensor.paper import figures
+        return figures.main(argv[1:])
     a = p.parse_args(argv)
     if a.cmd == "run":
         return run_matrix(a.config, a.out, a.fresh, a.py_spy)
