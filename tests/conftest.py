@@ -50,3 +50,14 @@ def _restore_policies_and_grad_mode():
         if vt.policy.get(name) != value:
             vt.policy.set(name, value)
     vt.set_grad_enabled(grad_mode)
+
+
+@pytest.fixture
+def restore_policies():
+    """Puts every policy back as it was and clears counters and lock statistics after the test."""
+    saved = vt._C._policy_current()
+    yield
+    for k, v in saved.items():
+        vt._C._policy_set(k, v)
+    vt._C._reset_counters()
+    vt._C._reset_lock_stats()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import vibetensor as vt
+from _threads import run_in_threads
 
 C = vt._C
 
@@ -23,14 +24,7 @@ def chain_graph(n=200, size=64):
     return x, y
 
 
-@pytest.fixture(autouse=True)
-def restore_policies():
-    saved = C._policy_current()
-    yield
-    for k, v in saved.items():
-        C._policy_set(k, v)
-    C._reset_counters()
-    C._reset_lock_stats()
+pytestmark = pytest.mark.usefixtures("restore_policies")  # conftest.py
 
 
 @pytest.mark.parametrize("workers", ["caller", "pool", "spawn"])
@@ -93,25 +87,17 @@ def test_owner_routing_goes_through_the_owner_queue():
 def run_threads(n_threads, gate, gil="released"):
     C._policy_apply_spec(f"autograd.gate={gate},autograd.gil={gil},probes.locks=on")
     C._reset_lock_stats()
-    results, errors = [None] * n_threads, []
+    results = [None] * n_threads
     barrier = threading.Barrier(n_threads)
 
     def work(i):
-        try:
-            x, y = chain_graph(1500, 256)
-            barrier.wait()
-            for _ in range(3):
-                C._backward([y], [C._ops.full([256], 1.0)], True)
-            results[i] = arr(x.grad).copy()
-        except Exception as e:  # surfaced below
-            errors.append(e)
+        x, y = chain_graph(1500, 256)
+        barrier.wait()
+        for _ in range(3):
+            C._backward([y], [C._ops.full([256], 1.0)], True)
+        results[i] = arr(x.grad).copy()
 
-    ts = [threading.Thread(target=work, args=(i,)) for i in range(n_threads)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    assert not errors, errors
+    run_in_threads(work, n_threads)
     return results
 
 

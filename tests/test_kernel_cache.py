@@ -9,6 +9,7 @@ import pytest
 
 import vibetensor as vt
 from vibetensor.kernels import cache as kcache
+from _threads import run_in_threads
 
 C = vt._C
 N_THREADS = 8
@@ -50,26 +51,18 @@ def scale_compiler(compiled):
 
 
 def hammer(cache, keys, launches=LAUNCHES):
-    results, errors = [], []
+    results = []
     barrier = threading.Barrier(N_THREADS)
 
     def work(i):
-        try:
-            barrier.wait()
-            total = 0
-            for j in range(launches):
-                key = keys[(i + j) % len(keys)]
-                total += cache.launch(key, j)
-            results.append(total)
-        except Exception as e:  # surfaced below
-            errors.append(e)
+        barrier.wait()
+        total = 0
+        for j in range(launches):
+            key = keys[(i + j) % len(keys)]
+            total += cache.launch(key, j)
+        results.append(total)
 
-    ts = [threading.Thread(target=work, args=(i,)) for i in range(N_THREADS)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    assert not errors, errors
+    run_in_threads(work, N_THREADS)
     return results
 
 

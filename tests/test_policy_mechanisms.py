@@ -87,14 +87,7 @@ def test_audit_entries_name_existing_tests(pair):
 
 # --- observing tests for the pairs no other file covers ------------------------------------------
 
-@pytest.fixture(autouse=True)
-def restore_policies():
-    saved = C._policy_current()
-    yield
-    for k, v in saved.items():
-        C._policy_set(k, v)
-    C._reset_counters()
-    C._reset_lock_stats()
+pytestmark = pytest.mark.usefixtures("restore_policies")  # conftest.py
 
 
 def backward_once(n=10):
