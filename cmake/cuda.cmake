@@ -1,6 +1,6 @@
 # The CUDA backend (csrc/cuda, csrc/alloc, csrc/ops/cuda), included by CMakeLists.txt after
-# target _C exists. VT_CUDA=auto builds it where a CUDA compiler is found; on requires it; off
-# skips it. See Note [CUDA build layout].
+# target _C exists. VT_CUDA=auto builds it where a CUDA compiler is found and a GPU is visible (Note [CUDA only
+# with a GPU]); on requires a compiler; off skips it. See Note [CUDA build layout].
 #
 # Note [CUDA build layout]
 # - .cpp files of csrc/cuda and csrc/alloc are compiled into _C like the rest of the core.
@@ -26,6 +26,27 @@ endif()
 set(_vt_cuda_required OFF)
 if(_vt_cuda MATCHES "^(on|1|true|yes)$")
   set(_vt_cuda_required ON)
+endif()
+
+# Note [CUDA only with a GPU]: under auto the CUDA objects are built only where a GPU is visible
+# (the NVIDIA driver lists one); nvcc alone, as on a CI machine, would spend half the build time
+# on kernels nothing can run. VT_CUDA=on builds them anyway (to check they compile).
+if(NOT _vt_cuda_required)
+  file(GLOB _vt_gpus /proc/driver/nvidia/gpus/*)
+  if(NOT _vt_gpus)
+    find_program(_vt_nvidia_smi nvidia-smi)
+    if(_vt_nvidia_smi)
+      execute_process(COMMAND ${_vt_nvidia_smi} -L OUTPUT_VARIABLE _vt_gpus RESULT_VARIABLE _vt_smi_rc ERROR_QUIET)
+      if(NOT _vt_smi_rc EQUAL 0 OR NOT _vt_gpus MATCHES "GPU")
+        set(_vt_gpus "")
+      endif()
+    endif()
+  endif()
+  if(NOT _vt_gpus)
+    message(STATUS "vibetensor: no GPU visible, building the CPU-only backend (VT_CUDA=auto; VT_CUDA=on builds CUDA anyway)")
+    set(VT_HAVE_CUDA OFF)
+    return()
+  endif()
 endif()
 
 include(CheckLanguage)

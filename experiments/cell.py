@@ -1,10 +1,20 @@
-"""Runs one cell in this process and prints its record as JSON (the CLI runs each cell in a
-fresh process so policies fixed at first use, such as alloc.cuda, can differ between cells)."""
+"""A cell's process: builds one cell (runner.CellSession) and runs its timed steps in blocks when the
+driver asks (Note [Interleaved rounds] in rounds.py). The CLI starts one such process per cell so
+policies fixed at first use, such as alloc.cuda, can differ between cells.
+
+Protocol, one line each way: after warm-up the cell prints @@READY@@; then it reads commands from
+stdin, `block N` (runs N timed steps, prints @@BLOCK@@<median ms>) or `record` (runs the probe and
+GPU steps, prints @@RESULT@@<record JSON> and exits). @@STEP@@i/n after every step when asked."""
 import argparse
 import json
 import sys
 
-from vibetensor.experiments.runner import run_cell
+from vibetensor.experiments.runner import CellSession
+
+
+def _say(line: str):
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
 
 
 def main(argv=None) -> int:
@@ -14,6 +24,7 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--threads", type=int, default=0, help="intra-op CPU threads (0: the framework's default)")
     p.add_argument("--policy", default="{}", help="JSON object of policy name -> value (and 'preset')")
     p.add_argument("--options", default="{}", help="JSON object of workload options (fields of its Config)")
     p.add_argument("--probe-steps", type=int, default=5)
@@ -23,14 +34,21 @@ def main(argv=None) -> int:
     total = a.warmup + a.steps
 
     def progress(i):
-        sys.stdout.write(f"@@STEP@@{i + 1}/{total}\n")
-        sys.stdout.flush()
+        _say(f"@@STEP@@{i + 1}/{total}")
 
-    rec = run_cell(a.workload, a.framework, a.device, a.steps, a.warmup, json.loads(a.policy),
-                   on_step=progress if a.progress else None, options=json.loads(a.options),
-                   probe_steps=a.probe_steps, gpu_steps=a.gpu_steps)
-    sys.stdout.write("\n@@RESULT@@" + json.dumps(rec) + "\n")
-    return 0
+    session = CellSession(a.workload, a.framework, a.device, a.steps, a.warmup, json.loads(a.policy),
+                          json.loads(a.options), a.threads or None, progress if a.progress else None)
+    _say("@@READY@@")
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd[:1] == ["block"] and len(cmd) == 2:
+            _say(f"@@BLOCK@@{session.block(int(cmd[1]))}")
+        elif cmd == ["record"]:
+            _say("@@RESULT@@" + json.dumps(session.record(a.probe_steps, a.gpu_steps)))
+            return 0
+        else:
+            raise SystemExit(f"cell: unknown command {line.strip()!r}: expected 'block N' or 'record'")
+    return 1  # the driver went away
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ import sys
 # while an installed vibetensor is in use (CI: `pip install .` and tests run from the checkout),
 # the checkout's vibetensor/ folder, which has no built _C, would shadow the installed package in
 # the child. So the child drops the working directory from sys.path and finds vibetensor where
-# the parent found it (that folder goes first on PYTHONPATH). `python -P` does the first half, but
-# only from Python 3.11.
-_BOOTSTRAP = ("import os, sys, runpy; cwd = os.getcwd(); "
-              "sys.path[:] = [p for p in sys.path if p not in ('', '.', cwd)]; "
+# the parent found it (that folder goes first on PYTHONPATH). When that folder is the working
+# directory itself (a checkout with _C built in place, as on the GPU machine), it stays: the
+# bootstrap keeps the parent's package root whatever else it drops. `python -P` does the first
+# half, but only from Python 3.11.
+_BOOTSTRAP = ("import os, sys, runpy; cwd = os.getcwd(); root = {root!r}; "
+              "sys.path[:] = [p for p in sys.path if p not in ('', '.', cwd) or os.path.abspath(p or '.') == root]; "
+              "sys.path.insert(0, root) if root not in sys.path else None; "
               "runpy.run_module({module!r}, run_name='__main__', alter_sys=True)")
 
 
@@ -24,7 +27,7 @@ def package_root() -> str:
 
 def module_command(module: str, *args: str) -> list:
     """argv running `module` as __main__ with `args` in a fresh interpreter."""
-    return [sys.executable, "-c", _BOOTSTRAP.format(module=module), *args]
+    return [sys.executable, "-c", _BOOTSTRAP.format(module=module, root=package_root()), *args]
 
 
 def child_env(env: dict | None = None) -> dict:

@@ -6,7 +6,7 @@ import sys
 import time
 import uuid
 
-from vibetensor.experiments import child, compare, config as config_mod, progress, provenance, results
+from vibetensor.experiments import child, compare, config as config_mod, gap_chart, progress, provenance, results, rounds
 
 
 def default_results_path(cfg_path: str) -> str:
@@ -17,64 +17,127 @@ def default_results_path(cfg_path: str) -> str:
     return os.path.join("experiments", "results", name, commit, "results.jsonl")
 
 
+def missing_dependencies(cfg) -> tuple:
+    """(needed, optional): [(package, what for)] of what the run imports and this Python lacks."""
+    import importlib.util
+
+    needed = []
+    if "torch" in cfg.frameworks and importlib.util.find_spec("torch") is None:
+        needed.append(("torch", "the PyTorch cells (pip install 'torch==2.13.0', the CPU build)"))
+    if "vibetensor" in cfg.frameworks and cfg.probe_steps > 0 and importlib.util.find_spec("pandas") is None:
+        needed.append(("pandas", "the probe columns of the vibetensor cells (pip install pandas)"))
+    optional = []
+    if importlib.util.find_spec("matplotlib") is None:
+        optional.append(("matplotlib", "the bar chart of the ratios (pip install matplotlib)"))
+    return needed, optional
+
+
+def _group_done(cells: list, earlier: list) -> list | None:
+    """The records of the latest complete run of this group in `earlier`, or None: a group counts
+    only when all its cells finished in one run, so a resumed matrix never pairs cells measured in
+    different invocations (Note [Interleaved rounds])."""
+    keys = {c.key for c in cells}
+    by_group = {}
+    for r in earlier:
+        if r.get("status") != "failed" and r.get("cell") in keys and r.get("group_id"):
+            by_group.setdefault(r["group_id"], {})[r["cell"]] = r
+    complete = [recs for recs in by_group.values() if set(recs) == keys]
+    return list(complete[-1].values()) if complete else None
+
+
+def _cell_command(cfg, cell, out: str, py_spy: bool) -> list:
+    policy = cell.policy_set.as_dict() if cell.policy_set else {}
+    cmd = child.module_command(
+        "vibetensor.experiments.cell", "--workload", cell.workload, "--framework", cell.framework, "--device",
+        cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup), "--threads", str(cfg.threads),
+        "--policy", json.dumps(policy), "--options", json.dumps(cfg.options_for(cell.workload)),
+        "--probe-steps", str(cfg.probe_steps), "--gpu-steps", str(cfg.gpu_steps), "--progress")
+    if py_spy:  # a sampling profile per cell beside the results: profiles/<cell>.json (speedscope)
+        from vibetensor.probes import pyspy
+        cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",
+                                              "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"))
+    return cmd
+
+
+def _cell_label(cell) -> str:
+    return cell.framework if cell.policy_set is None else cell.policy_set.name
+
+
 def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False) -> int:
     cfg = config_mod.load(cfg_path)
+    needed, optional = missing_dependencies(cfg)
+    for pkg, why in needed + optional:
+        print(f"{'missing' if (pkg, why) in needed else 'not installed'}: {pkg}, for {why}", file=sys.stderr)
+    if needed:
+        print("no cell was run: install the missing packages (bash scripts/run_main.sh installs everything)",
+              file=sys.stderr)
+        return 2
     out = out or default_results_path(cfg_path)
-    # failed cells are recorded (status "failed") but not done: a resumed run tries them again
     earlier = [] if fresh else results.read(out)
-    done = {r["cell"]: r for r in earlier if r.get("status") != "failed"}
-    failed = 0
     git = provenance.git_state()
     for r in earlier:
         if r.get("git_commit") != git["git_commit"] or r.get("device") != cfg.device:
             raise SystemExit(f"{out} holds results from commit {r.get('git_commit')} on {r.get('device')}, but this run is "
                              f"commit {git['git_commit']} on {cfg.device}: use --out for a new folder or --fresh to start over "
                              "(finished results are never overwritten in place)")
-    invocation = earlier[0]["invocation"] if earlier else uuid.uuid4().hex[:12]
-    cells = cfg.cells()
-    todo = [c for c in cells if c.key not in done]
-    print(f"{cfg_path}: {len(cells)} cells, {len(cells) - len(todo)} already done, results -> {out}", flush=True)
-    with progress.Bar(len(todo), "cells") as cells_bar:
-        for i, cell in enumerate(todo, 1):
+    invocation = uuid.uuid4().hex[:12]
+    groups = cfg.groups()
+    done, todo = [], []
+    for workload, rep, cells in groups:
+        recs = _group_done(cells, earlier)
+        if recs:
+            done += recs
+        else:
+            todo.append((workload, rep, cells))
+    n_cells = sum(len(c) for _, _, c in groups)
+    print(f"{cfg_path}: {len(groups)} groups ({n_cells} cells), {len(groups) - len(todo)} already done, "
+          f"{cfg.rounds} interleaved rounds per group, results -> {out}", flush=True)
+    env = child.child_env()
+    if cfg.threads:
+        env["OMP_NUM_THREADS"] = str(cfg.threads)
+    failed = 0
+    total_steps = sum(len(cells) * (cfg.warmup + cfg.steps) for _, _, cells in todo)
+    with progress.Bar(total_steps, "steps") as bar:
+        for i, (workload, rep, cells) in enumerate(todo, 1):
             t0 = time.time()
-            label = f"[{i}/{len(todo)}] {cell.workload} {cell.framework} {cell.policy_set.name if cell.policy_set else ''} {cell.device}"
-            cells_bar.describe(label)
-            policy = cell.policy_set.as_dict() if cell.policy_set else {}
-            cmd = child.module_command(
-                "vibetensor.experiments.cell", "--workload", cell.workload, "--framework", cell.framework, "--device",
-                cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup), "--policy", json.dumps(policy),
-                "--options", json.dumps(cfg.options_for(cell.workload)), "--probe-steps", str(cfg.probe_steps),
-                "--gpu-steps", str(cfg.gpu_steps), "--progress")
-            if py_spy:  # a sampling profile per cell beside the results: profiles/<cell>.json (speedscope)
-                from vibetensor.probes import pyspy
-                cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",
-                                                      "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"))
-            rc, stdout, stderr = progress.run_with_steps(cmd, cfg.warmup + cfg.steps, label, cfg.cell_timeout_s,
-                                                         env=child.child_env())
-            if rc != 0 or "@@RESULT@@" not in stdout:
-                cells_bar.write(f"{label} FAILED (exit {rc}); marked failed in the results, the matrix goes on")
-                sys.stderr.write(stderr[-4000:])
-                results.append(out, {"cell": cell.key, "status": "failed", "exit_code": rc, "error": stderr[-4000:],
-                                     "workload": cell.workload, "framework": cell.framework, "device": cfg.device,
-                                     "policy_set": cell.policy_set.name if cell.policy_set else None,
-                                     "repeat": cell.repeat, "invocation": invocation, **git,
-                                     "config": os.path.abspath(cfg_path), "finished": provenance.now()})
-                failed += 1
-                cells_bar.update()
-                continue
-            # raw_decode: output after the record (py-spy's closing lines) is not part of it
-            rec = json.JSONDecoder().raw_decode(stdout.split("@@RESULT@@", 1)[1].lstrip())[0]
-            rec.update(cell=cell.key, repeat=cell.repeat, invocation=invocation, config=os.path.abspath(cfg_path),
-                       policy_set=cell.policy_set.name if cell.policy_set else None)
-            results.append(out, rec)
-            done[cell.key] = rec
-            cells_bar.write(f"{label}: {rec['median_step_ms']:.2f} ms/step, final loss {rec['losses'][-1]:.4f} "
-                            f"({time.time() - t0:.0f} s)")
-            cells_bar.update()
+            head = f"[{i}/{len(todo)}] {workload}" + (f" repeat {rep}" if cfg.repeats > 1 else "")
+            bar.describe(head)
+            commands = {c.key: _cell_command(cfg, c, out, py_spy) for c in cells}
+            labels = {c.key: _cell_label(c) for c in cells}
+
+            def on_round(r, rounds, medians, head=head, labels=labels):
+                ms = ", ".join(f"{labels[k]} {v:.2f}" for k, v in medians.items())
+                bar.write(f"{head} round {r + 1}/{rounds} (ms/step): {ms}")
+
+            recs, errors = rounds.run_group(commands, cfg.steps, cfg.rounds, cfg.cell_timeout_s, env, bar.update, on_round)
+            for cell in cells:
+                common = {"cell": cell.key, "repeat": cell.repeat, "invocation": invocation,
+                          "config": os.path.abspath(cfg_path), "policy_set": cell.policy_set.name if cell.policy_set else None}
+                if cell.key in recs:
+                    rec = {**recs[cell.key], **common}
+                    results.append(out, rec)
+                    done.append(rec)
+                    bar.write(f"{head} {labels[cell.key]}: {rec['median_step_ms']:.2f} ms/step, "
+                              f"final loss {rec['losses'][-1]:.4f}")
+                else:
+                    failed += 1
+                    bar.write(f"{head} {labels[cell.key]} FAILED; marked failed in the results, the matrix goes on")
+                    sys.stderr.write(errors[cell.key][-4000:] + "\n")
+                    results.append(out, {**common, "status": "failed", "error": errors[cell.key][-4000:],
+                                         "workload": cell.workload, "framework": cell.framework, "device": cfg.device,
+                                         **git, "method": "interleaved_rounds", "finished": provenance.now()})
+            bar.write(f"{head}: {time.time() - t0:.0f} s")
+    rows = compare.gap_rows(done)
     print()
-    print(compare.format_table(compare.gap_rows(list(done.values()))))
+    print(compare.format_table(rows))
+    chart = os.path.join(os.path.dirname(os.path.abspath(out)), "gap.png")
+    if optional:
+        chart = None
+    elif gap_chart.write(rows, chart, title=f"{os.path.basename(cfg_path)} on {cfg.device}, commit {(git['git_commit'] or 'no-git')[:12]}"):
+        print(f"bar chart of the ratios: {chart}")
+    print(f"results: {out}")
     if failed:
-        print(f"{failed} cell(s) failed; they are marked in {out} and run again when the matrix is resumed")
+        print(f"{failed} cell(s) failed; they are marked in {out} and their groups run again when the matrix is resumed")
     return 1 if failed else 0
 
 

@@ -1,12 +1,34 @@
-"""Gap tables: each vibetensor cell against its PyTorch twin from the same invocation."""
+"""Gap tables: each vibetensor cell against its PyTorch twin measured beside it (the same group of
+interleaved rounds, or for older sequential results the same invocation)."""
 import random
 import statistics
 
 from vibetensor.experiments.runner import loss_parity
 
 
-def ratio_ci(a: list, b: list, reps: int = 1000, seed: int = 0) -> tuple:
-    """Bootstrap 95% interval of median(a) / median(b)."""
+def _bootstrap(stat, n: int, reps: int, seed: int) -> tuple:
+    rng = random.Random(seed)
+    rs = sorted(stat([rng.randrange(n) for _ in range(n)]) for _ in range(reps))
+    return rs[int(0.025 * reps)], rs[int(0.975 * reps)]
+
+
+def _split(times: list, blocks: list) -> list:
+    out, i = [], 0
+    for n in blocks:
+        out.append(times[i:i + n])
+        i += n
+    return out
+
+
+def ratio_ci(a: list, b: list, reps: int = 1000, seed: int = 0, blocks_a: list | None = None,
+             blocks_b: list | None = None) -> tuple:
+    """Bootstrap 95% interval of median(a) / median(b). With the blocks of two cells interleaved in
+    rounds (one block of each per round), rounds are resampled, both cells' blocks together, so the
+    interval holds the variation between rounds (Note [Interleaved rounds]); else single steps."""
+    if blocks_a and blocks_b and len(blocks_a) == len(blocks_b) > 1:
+        ra, rb = _split(a, blocks_a), _split(b, blocks_b)
+        return _bootstrap(lambda idx: statistics.median(t for i in idx for t in ra[i]) /
+                          statistics.median(t for i in idx for t in rb[i]), len(ra), reps, seed)
     rng = random.Random(seed)
     rs = sorted(statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b)))
                 for _ in range(reps))
@@ -45,26 +67,47 @@ def provenance_mix(records: list) -> str:
             "one workload and device across commits.")
 
 
+# Cells of the old sequential runner (no group_id) paired across more than this many seconds are marked.
+FAR_APART_S = 600
+
+
+def _twin_key(r: dict) -> tuple:
+    """Cells interleaved in rounds pair within their group run; older sequential cells within their
+    invocation, workload, device and repeat."""
+    if r.get("group_id"):
+        return ("group", r["group_id"])
+    return ("invocation", r["workload"], r["device"], r.get("repeat", 0), r.get("invocation"))
+
+
+def _seconds_apart(a: dict, b: dict):
+    import datetime as dt
+    try:
+        ta, tb = (dt.datetime.fromisoformat(x["started"]) for x in (a, b))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return abs((ta - tb).total_seconds())
+
+
 def gap_rows(records: list) -> list:
     records = _collapse_blocks([r for r in records if r.get("status") != "failed"])
-    torch_by = {}
-    for r in records:
-        if r["framework"] == "torch":
-            torch_by[(r["workload"], r["device"], r.get("repeat", 0), r.get("invocation"))] = r
+    torch_by = {_twin_key(r): r for r in records if r["framework"] == "torch"}
     rows = []
     for r in records:
         if r["framework"] != "vibetensor":
             continue
-        twin = torch_by.get((r["workload"], r["device"], r.get("repeat", 0), r.get("invocation")))
+        twin = torch_by.get(_twin_key(r))
         row = {"workload": r["workload"], "policy_set": r.get("policy_set", "-"), "device": r["device"],
                "vt_ms": r["median_step_ms"], "torch_ms": twin["median_step_ms"] if twin else None,
                "vt_busy": _busy(r), "torch_busy": _busy(twin) if twin else None,
                "syncs": r.get("syncs_per_step_total"), "top_lock": _top_lock(r),
-               "augment_ms": r.get("median_augment_ms")}
+               "augment_ms": r.get("median_augment_ms"), "method": r.get("method", "sequential")}
         if twin:
             row["ratio"] = r["median_step_ms"] / twin["median_step_ms"]
-            row["ci"] = ratio_ci(r["step_times_s"], twin["step_times_s"])
+            row["ci"] = ratio_ci(r["step_times_s"], twin["step_times_s"], blocks_a=r.get("blocks"),
+                                 blocks_b=twin.get("blocks"))
             row["parity"] = loss_parity(r["losses"], twin["losses"])
+            apart = _seconds_apart(r, twin)
+            row["far_apart"] = not r.get("group_id") and apart is not None and apart > FAR_APART_S
         rows.append(row)
     return rows
 
@@ -83,28 +126,78 @@ def _pct(x):
     return f"{100 * x:.0f}%" if x is not None else "-"
 
 
-# (heading, width, cell text) per column of the gap table.
+def _lock(r):
+    name, ms = r["top_lock"]
+    return f"{name} {ms:.3f}"
+
+
+def _ratio(r):
+    return f"{r['ratio']:.2f}x" + ("*" if r.get("far_apart") else "")
+
+
+# (heading, left-aligned?, cell text) per column of the gap table. A column whose cells are all "-"
+# is left out (GPU busy on a CPU, aug ms without augmentation).
 COLUMNS = [
-    ("workload", -16, lambda r: r["workload"]),
-    ("policy set", -22, lambda r: r["policy_set"] or "-"),
-    ("device", -6, lambda r: r["device"]),
-    ("vibetensor ms", 13, lambda r: f"{r['vt_ms']:.2f}"),
-    ("torch ms", 9, lambda r: f"{r['torch_ms']:.2f}" if r["torch_ms"] else "-"),
-    ("ratio", 6, lambda r: f"{r['ratio']:.2f}x" if "ratio" in r else "-"),
-    ("95% CI", 15, lambda r: f"[{r['ci'][0]:.2f}, {r['ci'][1]:.2f}]" if "ci" in r else "-"),
-    ("aug ms", 7, lambda r: f"{r['augment_ms']:.1f}" if r.get("augment_ms") is not None else "-"),
-    ("GPU busy vt/torch", 17, lambda r: f"{_pct(r.get('vt_busy'))}/{_pct(r.get('torch_busy'))}"),
-    ("syncs/step", 10, lambda r: f"{r['syncs']:.1f}" if r.get("syncs") is not None else "-"),
-    ("top lock wait (ms/step)", -34,
-     lambda r: f"{r['top_lock'][0]} {r['top_lock'][1]:.3f}" if r.get("top_lock") else "-"),
-    ("loss parity (50 steps)", 24, lambda r: (f"{'ok' if r['parity']['ok'] else 'DIVERGED'} "
-                                              f"(max {r['parity']['max_rel_diff']:.1e})") if r.get("parity") else "-"),
+    ("workload", True, lambda r: r["workload"]),
+    ("policy set", True, lambda r: r["policy_set"] or "-"),
+    ("device", True, lambda r: r["device"]),
+    ("vt ms", False, lambda r: f"{r['vt_ms']:.2f}"),
+    ("torch ms", False, lambda r: f"{r['torch_ms']:.2f}" if r["torch_ms"] else "-"),
+    ("vt/torch", False, lambda r: _ratio(r) if "ratio" in r else "-"),
+    ("95% CI", False, lambda r: f"{r['ci'][0]:.2f}-{r['ci'][1]:.2f}" if "ci" in r else "-"),
+    ("aug ms", False, lambda r: f"{r['augment_ms']:.1f}" if r.get("augment_ms") is not None else "-"),
+    ("busy vt/pt", False, lambda r: (f"{_pct(r.get('vt_busy'))}/{_pct(r.get('torch_busy'))}"
+                                     if r.get("vt_busy") is not None or r.get("torch_busy") is not None else "-")),
+    ("syncs", False, lambda r: f"{r['syncs']:.0f}" if r.get("syncs") is not None else "-"),
+    ("top lock ms/step", True, lambda r: _lock(r) if r.get("top_lock") else "-"),
+    ("loss 1e-4", True, lambda r: (f"{'ok' if r['parity']['ok'] else 'DIV'} {r['parity']['max_rel_diff']:.0e}"
+                                   if r.get("parity") else "-")),
+]
+MAX_WIDTH = 120
+# Text columns narrowed (longest first, down to 10 characters, a cut marked ~) when the table is wider.
+SHRINKABLE = ("top lock ms/step", "policy set", "workload")
+LEGEND = [
+    "vt/torch: vibetensor / PyTorch median step time (>1: vibetensor slower); 95% CI: bootstrap over the rounds",
+    "  in which the cells took turns (over steps for cells run one after another); busy: GPU kernel time / wall;",
+    "  syncs: host-blocking syncs per step; loss 1e-4: worst relative loss difference over the first 50 steps.",
 ]
 
 
 def format_table(rows: list) -> str:
-    def line(cells):
-        return " ".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, (_, w, _) in zip(cells, COLUMNS))
+    """The gap table, at most MAX_WIDTH characters wide: columns with nothing to show are left out,
+    the device column too when every row has the same device (it goes into the title line)."""
+    cols = [c for c in COLUMNS if any(c[2](r) != "-" for r in rows)] if rows else COLUMNS[:6]
+    devices = sorted({r["device"] for r in rows})
+    if len(devices) == 1:
+        cols = [c for c in cols if c[0] != "device"]
+    texts = [[f(r) for _, _, f in cols] for r in rows]
+    widths = [max([len(h)] + [len(t[i]) for t in texts]) for i, (h, _, _) in enumerate(cols)]
+    excess = sum(widths) + len(widths) - 1 - MAX_WIDTH
+    for name in SHRINKABLE:
+        for i, (h, _, _) in enumerate(cols):
+            if h == name and excess > 0:
+                cut = min(excess, widths[i] - max(10, len(h)))
+                if cut > 0:
+                    widths[i] -= cut
+                    excess -= cut
 
-    head = line([h for h, _, _ in COLUMNS])
-    return "\n".join([head, "-" * len(head)] + [line([f(r) for _, _, f in COLUMNS]) for r in rows])
+    def fit(text, w):
+        return text if len(text) <= w else text[:w - 1] + "~"
+
+    def line(cells):
+        return " ".join(f"{fit(c, w):<{w}}" if left else f"{fit(c, w):>{w}}"
+                        for c, w, (_, left, _) in zip(cells, widths, cols)).rstrip()
+
+    head = line([h for h, _, _ in cols])
+    title = f"gap table ({devices[0]})" if len(devices) == 1 else "gap table"
+    out = [title, head, "-" * len(head)] + [line(t) for t in texts]
+    if not rows:
+        out.append("(no finished vibetensor cells)")
+    out += LEGEND
+    if any(r.get("far_apart") for r in rows):
+        out.append(f"* cells run one after another more than {FAR_APART_S // 60} min apart (a resumed run): "
+                   "not measured in the same window")
+    methods = sorted({r.get("method", "sequential") for r in rows})
+    if methods and methods != ["interleaved_rounds"]:
+        out.append(f"measured as: {', '.join(methods)}")
+    return "\n".join(out)

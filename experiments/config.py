@@ -7,9 +7,11 @@
     steps = 50
     warmup = 3
     repeats = 1
+    rounds = 10              # a group's cells take turns in this many blocks (Note [Interleaved rounds])
+    threads = 0              # intra-op CPU threads of both frameworks (0: each framework's default)
     probe_steps = 5          # vibetensor: extra steps with probe counters and lock statistics on
     gpu_steps = 5            # on a GPU: extra steps under CUPTI for the GPU busy fraction
-    cell_timeout_s = 900     # a cell still running after this is killed and marked failed
+    cell_timeout_s = 900     # a cell silent this long (warm-up, a block, its record) is killed, marked failed
 
     [workload_options.vit_cifar]   # fields of the workload's Config; a family's table applies to
     data_dir = "/data/cifar-10-batches-py"   # its variants too (vit_cifar_noaug)
@@ -69,19 +71,28 @@ class ExperimentConfig:
     policy_sets: list
     probe_steps: int = 5
     gpu_steps: int = 5
-    workload_options: dict = field(default_factory=dict)
-    cell_timeout_s: float = 900.0  # [workload_options.<name>] tables
+    workload_options: dict = field(default_factory=dict)  # [workload_options.<name>] tables
+    cell_timeout_s: float = 900.0
+    rounds: int = 10
+    threads: int = 0
 
     def options_for(self, workload: str) -> dict:
         return registry.resolve_options(workload, self.workload_options)
 
-    def cells(self) -> list:
+    def groups(self) -> list:
+        """[(workload, repeat, [cells])]: the cells measured together, interleaved in rounds (the
+        PyTorch cell and every policy set's vibetensor cell of one workload and repeat)."""
         out = []
         for rep, wl in itertools.product(range(self.repeats), self.workloads):
+            cells = []
             for fw in self.frameworks:
                 sets = self.policy_sets if fw == "vibetensor" else [None]
-                out.extend(Cell(wl, fw, ps, self.device, rep) for ps in sets)
+                cells.extend(Cell(wl, fw, ps, self.device, rep) for ps in sets)
+            out.append((wl, rep, cells))
         return out
+
+    def cells(self) -> list:
+        return [c for _, _, cells in self.groups() for c in cells]
 
 
 def _fail(path, msg):
@@ -107,7 +118,7 @@ def load(path: str) -> ExperimentConfig:
     if not isinstance(run, dict):
         _fail(path, "missing [run] section")
     known = {"workloads", "frameworks", "device", "steps", "warmup", "repeats", "probe_steps", "gpu_steps",
-             "cell_timeout_s"}
+             "cell_timeout_s", "rounds", "threads"}
     for k in run:
         if k not in known:
             _fail(path, f"unknown key {k!r} in [run]: expected one of {sorted(known)}")
@@ -151,4 +162,12 @@ def load(path: str) -> ExperimentConfig:
     return ExperimentConfig(path, workloads, frameworks, resolve_device(device), int(run.get("steps", 50)),
                             int(run.get("warmup", 3)), int(run.get("repeats", 1)), sets,
                             int(run.get("probe_steps", 5)), int(run.get("gpu_steps", 5)), tables,
-                            float(run.get("cell_timeout_s", 900)))
+                            float(run.get("cell_timeout_s", 900)), _positive_int(path, run, "rounds", 10, 1),
+                            _positive_int(path, run, "threads", 0, 0))
+
+
+def _positive_int(path, run: dict, key: str, default: int, least: int) -> int:
+    v = run.get(key, default)
+    if not isinstance(v, int) or isinstance(v, bool) or v < least:
+        _fail(path, f"[run] {key} = {v!r}: expected an integer >= {least}")
+    return v

@@ -1,9 +1,9 @@
-"""Progress of `vibetensor run`: tqdm bars when tqdm is installed, else plain progress lines on
-stderr. Each cell runs in a child process that prints a @@STEP@@i/n line after every step."""
-import subprocess
+"""Progress of `vibetensor run` on stderr. On a terminal: a tqdm bar when tqdm is installed, else a
+line redrawn in place. Into a file or a pipe (a log, CI): whole lines, at most one every
+`log_interval_s` seconds and one at the end, so a log stays a log and not one line of carriage
+returns. Result lines (`write`) go to stdout in either case."""
 import sys
-import tempfile
-import threading
+import time
 
 try:
     import tqdm as _tqdm
@@ -12,11 +12,15 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 
 class Bar:
-    """A progress bar over `total` items (tqdm, or a line per update)."""
+    """Progress over `total` items."""
 
-    def __init__(self, total: int, unit: str, leave: bool = True, position: int = 0):
+    def __init__(self, total: int, unit: str, stream=None, log_interval_s: float = 30.0):
         self.total, self.unit, self.n, self.label = total, unit, 0, ""
-        self._bar = _tqdm.tqdm(total=total, unit=unit, leave=leave, position=position, dynamic_ncols=True) if _tqdm else None
+        self.stream = stream or sys.stderr
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.log_interval_s, self._last_line = log_interval_s, time.monotonic()
+        self._bar = (_tqdm.tqdm(total=total, unit=unit, file=self.stream, dynamic_ncols=True)
+                     if self.tty and _tqdm else None)
 
     def __enter__(self):
         return self
@@ -24,6 +28,9 @@ class Bar:
     def __exit__(self, *exc):
         if self._bar is not None:
             self._bar.close()
+        elif self.tty and self.n:
+            self.stream.write("\n")
+            self.stream.flush()
 
     def describe(self, label: str):
         self.label = label
@@ -34,43 +41,20 @@ class Bar:
         self.n += n
         if self._bar is not None:
             self._bar.update(n)
-        else:
-            sys.stderr.write(f"\r{self.label} {self.n}/{self.total} {self.unit}")
-            sys.stderr.flush()
+        elif self.tty:
+            self.stream.write(f"\r{self.label} {self.n}/{self.total} {self.unit}\033[K")
+            self.stream.flush()
+        elif self.n >= self.total or time.monotonic() - self._last_line >= self.log_interval_s:
+            self._last_line = time.monotonic()
+            self.stream.write(f"progress: {self.label} {self.n}/{self.total} {self.unit}\n")
+            self.stream.flush()
 
     def write(self, line: str):
-        """A line of output that does not break the bars."""
+        """A result line on stdout that does not break the bar."""
         if self._bar is not None:
             self._bar.write(line, file=sys.stdout)
-        else:
-            sys.stderr.write("\r")
-            print(line, flush=True)
-
-
-def run_with_steps(cmd: list, steps: int, label: str, timeout_s: float | None = None, env: dict | None = None):
-    """Runs a cell process, advancing a step bar on its @@STEP@@ lines; returns (returncode,
-    stdout without the step lines, stderr). A process still running after timeout_s is killed
-    (a hung cell must not stall the matrix) and its stderr says so."""
-    kept = []
-    killed = threading.Event()
-    with tempfile.TemporaryFile(mode="w+") as err, Bar(steps, "steps", leave=False, position=1) as bar:
-        bar.describe(label)
-        with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, env=env) as proc:
-            timer = threading.Timer(timeout_s, lambda: (killed.set(), proc.kill())) if timeout_s else None
-            if timer:
-                timer.start()
-            try:
-                for line in proc.stdout:
-                    if line.startswith("@@STEP@@"):
-                        bar.update()
-                    else:
-                        kept.append(line)
-                rc = proc.wait()
-            finally:
-                if timer:
-                    timer.cancel()
-        err.seek(0)
-        stderr = err.read()
-        if killed.is_set():
-            stderr += f"\ncell killed after {timeout_s:.0f} s (cell_timeout_s)\n"
-        return rc, "".join(kept), stderr
+            return
+        if self.tty:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+        print(line, flush=True)

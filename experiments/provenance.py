@@ -5,10 +5,18 @@ import platform
 import subprocess
 
 
-def _git(*args) -> str:
+def _source_root() -> str:
+    """Where the code's git history is: the checkout holding this package when it runs from one,
+    else the working directory (an installed package run from a clone of the repository)."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.exists(os.path.join(root, "CMakeLists.txt")):
+        return root
+    return os.getcwd()
+
+
+def _git(*args) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+        return subprocess.run(["git", *args], cwd=_source_root(), capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 

@@ -118,53 +118,85 @@ def workload_options(workload: str, options: dict | None, warmup: int, steps: in
     return options
 
 
+class CellSession:
+    """One cell built and warmed up in this process: the framework with the cell's policies, the
+    workload, `warmup` untimed steps. Its timed steps then run in blocks (`block`), so a driver can
+    interleave the blocks of several cells' processes in rounds (Note [Interleaved rounds]); `record`
+    runs the probe and GPU steps and returns the cell's result record. Every step's loss is read
+    back, as the reference workloads do."""
+
+    def __init__(self, workload: str, framework: str, device: str = "cpu", steps: int = 50, warmup: int = 3,
+                 policy: dict | None = None, options: dict | None = None, threads: int | None = None, on_step=None):
+        self.fw = fw = import_framework(framework)
+        self.workload, self.framework, self.device = workload, framework, device
+        self.warmup, self.on_step = warmup, on_step
+        if threads:  # intra-op threads of the CPU kernels, the same for both frameworks
+            fw.set_num_threads(threads)
+        self.threads = fw.get_num_threads()
+        self.policy = {}
+        if framework == "vibetensor":
+            spec = {"preset": "tuned", **(policy or {})}  # the preset first, then overrides
+            fw.policy.apply_spec(",".join(f"{k}={v}" for k, v in spec.items()))
+            self.policy = fw.policy.current()
+        self.started = provenance.now()
+        self.wl = registry.build(workload, fw, device, workload_options(workload, options, warmup, steps))
+        self.augment = self.wl.augment_batch if getattr(self.wl, "augments", False) else None
+        self.losses, self.times, self.aug_times, self.blocks = [], [], [], []
+        for _ in range(warmup):
+            self._step(timed=False)
+        self.ledger_before = _sync_ledger(fw, framework)
+
+    def _step(self, timed: bool):
+        loss, dt, da = _one_step(self.wl, self.augment)
+        self.losses.append(loss)
+        if timed:
+            self.times.append(dt)
+            self.aug_times.append(da)
+        if self.on_step:
+            self.on_step(len(self.losses) - 1)
+
+    def block(self, steps: int) -> float:
+        """Runs `steps` timed steps; returns their median step time in ms."""
+        for _ in range(steps):
+            self._step(timed=True)
+        self.blocks.append(steps)
+        return 1e3 * statistics.median(self.times[-steps:])
+
+    def record(self, probe_steps: int = 5, gpu_steps: int = 5) -> dict:
+        fw, framework, wl, times, steps = self.fw, self.framework, self.wl, self.times, len(self.times)
+        ledger_after = _sync_ledger(fw, framework)
+        syncs = _per_step(ledger_after, self.ledger_before, steps) if ledger_after is not None and steps else None
+        if framework == "vibetensor" and probe_steps > 0:
+            probes = probe_steps_record(fw, wl, self.augment, probe_steps)
+        else:
+            probes = {"steps": 0, "reason": "probes are vibetensor's" if framework != "vibetensor" else "probe_steps = 0"}
+        record = {
+            "workload": self.workload, **provenance.framework_info(framework, fw),
+            **provenance.machine_info(self.device, framework, fw), **provenance.git_state(), "policy": self.policy,
+            "threads": self.threads, "seed": wl.cfg.seed, "steps": steps, "warmup": self.warmup,
+            "data": getattr(wl, "data_source", "synthetic"), "workload_config": dataclasses.asdict(wl.cfg),
+            "losses": self.losses, "step_times_s": times, "blocks": self.blocks,
+            "median_step_ms": 1e3 * statistics.median(times),
+            "syncs_per_step": syncs, "syncs_per_step_total": sum(syncs.values()) if syncs is not None else None,
+            "probes": probes, "gpu_activity": gpu_activity_record(wl, self.augment, self.device, gpu_steps),
+            "started": self.started, "finished": provenance.now(),
+        }
+        if self.augment is not None:
+            aug = self.aug_times
+            record["augment_times_s"] = aug
+            record["median_augment_ms"] = 1e3 * statistics.median(aug)
+            record["median_step_ms_without_augment"] = 1e3 * statistics.median(t - a for t, a in zip(times, aug))
+        return record
+
+
 def run_cell(workload: str, framework: str, device: str = "cpu", steps: int = 50, warmup: int = 3,
              policy: dict | None = None, on_step=None, options: dict | None = None, probe_steps: int = 5,
-             gpu_steps: int = 5) -> dict:
-    """Trains `steps` steps after `warmup` untimed ones. Every step's loss is read back (as the
-    reference workloads do). Returns a record with per-step losses and times and the probe columns."""
-    fw = import_framework(framework)
-    applied = {}
-    if framework == "vibetensor":
-        spec = {"preset": "tuned", **(policy or {})}  # the preset first, then overrides
-        fw.policy.apply_spec(",".join(f"{k}={v}" for k, v in spec.items()))
-        applied = fw.policy.current()
-    options = workload_options(workload, options, warmup, steps)
-    started = provenance.now()
-    wl = registry.build(workload, fw, device, options)
-    augment = wl.augment_batch if getattr(wl, "augments", False) else None
-    losses, times, aug_times = [], [], []
-    ledger_before = None
-    for i in range(warmup + steps):
-        if i == warmup:
-            ledger_before = _sync_ledger(fw, framework)
-        loss, dt, da = _one_step(wl, augment)
-        losses.append(loss)
-        if i >= warmup:
-            times.append(dt)
-            aug_times.append(da)
-        if on_step:
-            on_step(i)
-    ledger_after = _sync_ledger(fw, framework)
-    syncs = _per_step(ledger_after, ledger_before, steps) if ledger_after is not None and steps else None
-    if framework == "vibetensor" and probe_steps > 0:
-        probes = probe_steps_record(fw, wl, augment, probe_steps)
-    else:
-        probes = {"steps": 0, "reason": "probes are vibetensor's" if framework != "vibetensor" else "probe_steps = 0"}
-    record = {
-        "workload": workload, **provenance.framework_info(framework, fw), **provenance.machine_info(device, framework, fw),
-        **provenance.git_state(), "policy": applied, "seed": wl.cfg.seed, "steps": steps, "warmup": warmup,
-        "data": getattr(wl, "data_source", "synthetic"), "workload_config": dataclasses.asdict(wl.cfg),
-        "losses": losses, "step_times_s": times, "median_step_ms": 1e3 * statistics.median(times),
-        "syncs_per_step": syncs, "syncs_per_step_total": sum(syncs.values()) if syncs is not None else None,
-        "probes": probes, "gpu_activity": gpu_activity_record(wl, augment, device, gpu_steps),
-        "started": started, "finished": provenance.now(),
-    }
-    if augment is not None:
-        record["augment_times_s"] = aug_times
-        record["median_augment_ms"] = 1e3 * statistics.median(aug_times)
-        record["median_step_ms_without_augment"] = 1e3 * statistics.median(t - a for t, a in zip(times, aug_times))
-    return record
+             gpu_steps: int = 5, threads: int | None = None) -> dict:
+    """One cell alone in this process: `warmup` untimed steps, then `steps` timed ones in one block.
+    Returns a record with per-step losses and times and the probe columns."""
+    session = CellSession(workload, framework, device, steps, warmup, policy, options, threads, on_step)
+    session.block(steps)
+    return {**session.record(probe_steps, gpu_steps), "method": "single_block"}
 
 
 def loss_parity(a: list, b: list, n: int = 50, rtol: float = 1e-4) -> dict:
