@@ -156,11 +156,27 @@ COLUMNS = [
 MAX_WIDTH = 120
 # Text columns narrowed (longest first, down to 10 characters, a cut marked ~) when the table is wider.
 SHRINKABLE = ("top lock ms/step", "policy set", "workload")
-LEGEND = [
-    "vt/torch: vibetensor / PyTorch median step time (>1: vibetensor slower); 95% CI: bootstrap over the rounds",
-    "  in which the cells took turns (over steps for cells run one after another); busy: GPU kernel time / wall;",
-    "  syncs: host-blocking syncs per step; loss 1e-4: worst relative loss difference over the first 50 steps.",
-]
+# One explanation per column, printed only for the columns the table shows.
+LEGEND = {
+    "vt/torch": "vt/torch: vibetensor / PyTorch median step time (>1: vibetensor slower)",
+    "95% CI": "95% CI: bootstrap over the rounds in which the cells took turns (over steps for cells run one "
+              "after another)",
+    "busy vt/pt": "busy: GPU kernel time / wall",
+    "syncs": "syncs: host-blocking syncs per step",
+    "loss 1e-4": "loss 1e-4: worst relative loss difference over the first 50 steps",
+}
+
+
+def _legend(names) -> list:
+    """The explanations of the shown columns, joined '; ' into lines of at most MAX_WIDTH characters."""
+    lines, cur = [], ""
+    for part in (LEGEND[n] for n in names if n in LEGEND):
+        cand = f"{cur}; {part}" if cur else part
+        if cur and len(cand) > MAX_WIDTH:
+            lines.append(cur + ";")
+            cand = "  " + part
+        cur = cand
+    return lines + ([cur + "."] if cur else [])
 
 
 def format_table(rows: list) -> str:
@@ -193,7 +209,7 @@ def format_table(rows: list) -> str:
     out = [title, head, "-" * len(head)] + [line(t) for t in texts]
     if not rows:
         out.append("(no finished vibetensor cells)")
-    out += LEGEND
+    out += _legend([h for h, _, _ in cols])
     if any(r.get("far_apart") for r in rows):
         out.append(f"* cells run one after another more than {FAR_APART_S // 60} min apart (a resumed run): "
                    "not measured in the same window")
