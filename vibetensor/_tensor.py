@@ -514,6 +514,7 @@ _METHODS = {
     "__float__": __float__, "__int__": __int__, "__index__": __index__, "__iter__": __iter__,
     "__contains__": __contains__, "__getitem__": _indexing.getitem, "__setitem__": _indexing.setitem,
     "__array__": __array__, "__array_ufunc__": __array_ufunc__, "__deepcopy__": __deepcopy__,
+    "__dlpack__": _interop.dlpack_export,
     "__pos__": lambda self: self,
     "__iadd__": _augmented(Tensor.__iadd__), "__isub__": _augmented(Tensor.__isub__),
     "__imul__": _augmented(Tensor.__imul__), "__itruediv__": _augmented(Tensor.__itruediv__),
