@@ -475,7 +475,7 @@ _METHODS = {
     "expand": expand, "expand_as": expand_as, "repeat": repeat, "contiguous": contiguous,
     "transpose": F.transpose, "swapaxes": F.transpose, "swapdims": F.transpose, "t": F.t, "movedim": F.movedim,
     "flatten": F.flatten, "unflatten": F.unflatten, "squeeze": F.squeeze, "unsqueeze": F.unsqueeze,
-    "narrow": F.narrow, "select": F.select, "split": split, "chunk": F.chunk, "unbind": F.unbind,
+    "narrow": F.narrow, "select": F.select, "as_strided": F.as_strided, "split": split, "chunk": F.chunk, "unbind": F.unbind,
     # conversions
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
