@@ -74,7 +74,7 @@ def expand_as(self, other):
 
 
 def repeat(self, *sizes):
-    """Tiles the tensor: each dim i repeated sizes[i] times (via expand + reshape)."""
+    """Tiles the tensor into a new one: each dim i repeated sizes[i] times (via expand + clone + reshape)."""
     reps = _shape_args(sizes, "repeat")
     if len(reps) < self.ndim:
         raise RuntimeError(f"Number of dimensions of repeat dims ({len(reps)}) can not be smaller than number of "
@@ -85,7 +85,8 @@ def repeat(self, *sizes):
         interleaved += [1, s]
         expanded += [r, s]
     x = _ops.reshape(self, interleaved)
-    return _ops.reshape(_ops.expand(x, expanded), [r * s for r, s in zip(reps, shape)])
+    # clone: a repeat owns its memory (reshape alone could return a view of an expand of self)
+    return _ops.reshape(_ops.clone(_ops.expand(x, expanded)), [r * s for r, s in zip(reps, shape)])
 
 
 def contiguous(self, memory_format=None):
