@@ -37,8 +37,8 @@ Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) {
 }
 
 Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) {
-  if (self.dim() == 0) return ops::reshape(self, {1});
   int64_t s = wrap_dim(start_dim, self.dim(), "flatten"), e = wrap_dim(end_dim, self.dim(), "flatten");
+  if (self.dim() == 0) return ops::reshape(self, {1});
   VT_CHECK_VALUE(s <= e, "flatten: start_dim (", start_dim, ") cannot come after end_dim (", end_dim, ")");
   IntList shape;
   for (int64_t i = 0; i < s; ++i) shape.push_back(self.sizes()[i]);
