@@ -35,6 +35,9 @@ DimVector contiguous_strides(IntArrayRef sizes) {
 
 int64_t storage_nbytes_of(IntArrayRef sizes, IntArrayRef strides, int64_t offset, int64_t itemsize) {
   VT_CHECK(offset >= 0, "Tensor: invalid storage offset ", offset, " (expected a storage offset >= 0)");
+  int64_t offset_bytes;
+  VT_CHECK(!mul_overflows(offset, itemsize, &offset_bytes), "Tensor: storage offset ", offset, " times itemsize ",
+           itemsize, " does not fit in int64");
   if (std::find(sizes.begin(), sizes.end(), 0) != sizes.end()) return 0;
   int64_t last = offset;  // the storage index of the view's last element
   bool overflow = false;
@@ -73,6 +76,19 @@ DimVector broadcast_shapes(IntArrayRef a, IntArrayRef b, const char* op) {
     out[i] = da == 1 ? db : da;
   }
   return out;
+}
+
+ViewSpan view_span(IntArrayRef sizes, IntArrayRef strides, int64_t offset, int64_t itemsize) {
+  int64_t numel = 1, last = offset, span, nbytes = 0;
+  bool bad = offset < 0 || mul_overflows(offset, itemsize, &span);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    int64_t s = sizes[i];
+    bad |= s < 0 || mul_overflows(numel, s, &numel);
+    if (s > 1) bad |= strides[i] < 0 || mul_overflows(s - 1, strides[i], &span) || add_overflows(last, span, &last);
+  }
+  if (numel != 0) bad |= add_overflows(last, 1, &last) || mul_overflows(last, itemsize, &nbytes);
+  if (bad) [[unlikely]] return {numel_of(sizes), storage_nbytes_of(sizes, strides, offset, itemsize)};  // they name it
+  return {numel, nbytes};
 }
 
 std::string shape_str(IntArrayRef s) {

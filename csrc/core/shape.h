@@ -28,9 +28,16 @@ int64_t numel_of(IntArrayRef sizes);
 // Row-major strides (a size-0 dim counts as 1); RuntimeError when a stride leaves int64.
 DimVector contiguous_strides(IntArrayRef sizes);
 // Bytes of storage a view needs, (offset + sum((size - 1) * stride) + 1) * itemsize, or 0 for
-// a view with no element. RuntimeError when that leaves int64, for a negative offset, and for a
-// negative stride on a dim of size > 1 (vibetensor has none, as torch). Sizes must be >= 0.
+// a view with no element. RuntimeError when that leaves int64, for a negative offset or one whose
+// byte offset leaves int64, and for a negative stride on a dim of size > 1 (vibetensor has none,
+// as torch). Sizes must be >= 0.
 int64_t storage_nbytes_of(IntArrayRef sizes, IntArrayRef strides, int64_t offset, int64_t itemsize);
+// numel_of and storage_nbytes_of in one pass, with their errors (TensorImpl checks every tensor
+// an op makes with it).
+struct ViewSpan {
+  int64_t numel, nbytes;
+};
+ViewSpan view_span(IntArrayRef sizes, IntArrayRef strides, int64_t offset, int64_t itemsize);
 // Wraps a possibly negative dim into [0, ndim); IndexError naming the valid range otherwise.
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op = "");
 // The broadcast of two shapes; ValueError naming both when they don't broadcast.

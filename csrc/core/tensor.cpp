@@ -14,14 +14,12 @@ int64_t Tensor::stride(int64_t d) const { return impl_->strides()[wrap_dim(d, di
 void TensorImpl::refresh() {
   VT_CHECK(sizes_.size() == strides_.size(), "Tensor: ", sizes_.size(), " sizes ", shape_str(sizes_), " but ",
            strides_.size(), " strides ", shape_str(strides_), " (expected one stride per dim)");
-  numel_ = numel_of(sizes_);
-  int64_t isz = itemsize(dtype_), offset_bytes;
-  VT_CHECK(!mul_overflows(offset_, isz, &offset_bytes), "Tensor: storage offset ", offset_, " times itemsize ", isz,
-           " does not fit in int64");
-  int64_t need = storage_nbytes_of(sizes_, strides_, offset_, isz);
-  VT_CHECK(uint64_t(need) <= uint64_t(storage_->nbytes()), "setStorage: sizes ", shape_str(sizes_), ", strides ",
+  int64_t isz = itemsize(dtype_);
+  ViewSpan v = view_span(sizes_, strides_, offset_, isz);
+  numel_ = v.numel;
+  VT_CHECK(uint64_t(v.nbytes) <= uint64_t(storage_->nbytes()), "setStorage: sizes ", shape_str(sizes_), ", strides ",
            shape_str(strides_), ", storage offset ", offset_, ", and itemsize ", isz, " requiring a storage size of ",
-           need, " are out of bounds for storage of size ", storage_->nbytes(),
+           v.nbytes, " are out of bounds for storage of size ", storage_->nbytes(),
            " (a view must lie inside its storage)");
   contiguous_ = is_contiguous_layout(sizes_, strides_);
 }
