@@ -15,7 +15,7 @@ def to_vt(t, requires_grad=False):
 
 
 def to_torch(v):
-    return torch.from_dlpack(v).clone()
+    return torch.from_dlpack(v.detach()).clone()
 
 
 def backward(loss):

@@ -12,7 +12,7 @@ C = vt._C
 
 
 def arr(t):
-    return np.from_dlpack(t)
+    return np.from_dlpack(t.detach())
 
 
 def chain_graph(n=200, size=64):

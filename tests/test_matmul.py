@@ -20,7 +20,7 @@ def vt(x, requires_grad=False):
 
 
 def th(t):
-    return torch.from_dlpack(t)
+    return torch.from_dlpack(t.detach())
 
 
 def has_sum():

@@ -24,7 +24,7 @@ from vibetensor._factories import (  # noqa: E402
     arange, as_tensor, empty, empty_like, full, full_like, ones, ones_like, rand, rand_like, randint, randint_like,
     randn, randn_like, scalar_tensor, tensor, zeros, zeros_like)
 from vibetensor._functional import (  # noqa: E402
-    abs, add, all, allclose, amax, amin, any, argmax, argmin, bmm, broadcast_shapes, broadcast_tensors,
+    abs, add, all, allclose, amax, amin, any, argmax, argmin, as_strided, bmm, broadcast_shapes, broadcast_tensors,
     broadcast_to, cat, chunk, clamp, clamp_max, clamp_min, clone, concat, concatenate, cos, detach, div, dropout,
     eq, equal, exp, flatten, gather, ge, gt, index_add, index_select, is_floating_point, is_tensor, isclose,
     isfinite, isinf, isnan, le, log, log_softmax, logical_and, logical_not, logical_or, logsumexp, lt, masked_fill,

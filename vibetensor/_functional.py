@@ -417,6 +417,11 @@ def select(input, dim, index):
     return _ops.select(input, dim, int(index))
 
 
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of input's storage with the given geometry; RuntimeError when it reaches outside the storage."""
+    return _ops.as_strided(input, list(size), list(stride), None if storage_offset is None else int(storage_offset))
+
+
 def broadcast_shapes(*shapes):
     """The shape that tensors of the given shapes broadcast to (numpy rules); RuntimeError if none."""
     ndim = builtins.max((len(s) for s in shapes), default=0)

@@ -8,6 +8,20 @@ from vibetensor import _C
 from vibetensor import _dtype
 
 Tensor = _C.Tensor
+_export = Tensor.__dlpack__  # the C++ exporter (zero-copy capsule); Tensor.__dlpack__ becomes dlpack_export
+
+
+class DLPackExportError(BufferError, RuntimeError):
+    """A tensor that cannot be exported. torch raises BufferError (the DLPack protocol's error) and
+    documents RuntimeError; this is both."""
+
+
+def dlpack_export(self, **kwargs):
+    """Tensor.__dlpack__: refuses a tensor that requires grad, as torch does (the consumer would
+    see its values with no way to follow its graph); export t.detach() instead."""
+    if self.requires_grad:
+        raise DLPackExportError("Can't export tensors that require gradient, use tensor.detach()")
+    return _export(self, **kwargs)
 
 
 def to_numpy(t):

@@ -74,7 +74,7 @@ def expand_as(self, other):
 
 
 def repeat(self, *sizes):
-    """Tiles the tensor: each dim i repeated sizes[i] times (via expand + reshape)."""
+    """Tiles the tensor into a new one: each dim i repeated sizes[i] times (via expand + clone + reshape)."""
     reps = _shape_args(sizes, "repeat")
     if len(reps) < self.ndim:
         raise RuntimeError(f"Number of dimensions of repeat dims ({len(reps)}) can not be smaller than number of "
@@ -85,7 +85,8 @@ def repeat(self, *sizes):
         interleaved += [1, s]
         expanded += [r, s]
     x = _ops.reshape(self, interleaved)
-    return _ops.reshape(_ops.expand(x, expanded), [r * s for r, s in zip(reps, shape)])
+    # clone: a repeat owns its memory (reshape alone could return a view of an expand of self)
+    return _ops.reshape(_ops.clone(_ops.expand(x, expanded)), [r * s for r, s in zip(reps, shape)])
 
 
 def contiguous(self, memory_format=None):
@@ -475,7 +476,7 @@ _METHODS = {
     "expand": expand, "expand_as": expand_as, "repeat": repeat, "contiguous": contiguous,
     "transpose": F.transpose, "swapaxes": F.transpose, "swapdims": F.transpose, "t": F.t, "movedim": F.movedim,
     "flatten": F.flatten, "unflatten": F.unflatten, "squeeze": F.squeeze, "unsqueeze": F.unsqueeze,
-    "narrow": F.narrow, "select": F.select, "split": split, "chunk": F.chunk, "unbind": F.unbind,
+    "narrow": F.narrow, "select": F.select, "as_strided": F.as_strided, "split": split, "chunk": F.chunk, "unbind": F.unbind,
     # conversions
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
@@ -514,6 +515,7 @@ _METHODS = {
     "__float__": __float__, "__int__": __int__, "__index__": __index__, "__iter__": __iter__,
     "__contains__": __contains__, "__getitem__": _indexing.getitem, "__setitem__": _indexing.setitem,
     "__array__": __array__, "__array_ufunc__": __array_ufunc__, "__deepcopy__": __deepcopy__,
+    "__dlpack__": _interop.dlpack_export,
     "__pos__": lambda self: self,
     "__iadd__": _augmented(Tensor.__iadd__), "__isub__": _augmented(Tensor.__isub__),
     "__imul__": _augmented(Tensor.__imul__), "__itruediv__": _augmented(Tensor.__itruediv__),

@@ -1,5 +1,6 @@
 #include "core/storage.h"
 
+#include <cstdint>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -11,6 +12,8 @@ DeviceAllocateFn g_device_alloc[2] = {nullptr, nullptr};
 
 // 64-byte aligned so vectorized loops and BLAS see aligned rows.
 Storage allocate_cpu(size_t nbytes, Device device) {
+  // Callers check their sizes (Note [Shape overflow]); this keeps the rounding below from wrapping.
+  VT_CHECK(nbytes <= size_t(INT64_MAX), "out of memory: cannot allocate ", nbytes, " bytes on the CPU (more than 2^63)");
   size_t rounded = (nbytes + 63) & ~size_t(63);
   void* p = rounded ? std::aligned_alloc(64, rounded) : nullptr;
   VT_CHECK(p || rounded == 0, "out of memory: failed to allocate ", nbytes, " bytes on the CPU");

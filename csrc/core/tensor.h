@@ -88,10 +88,7 @@ class TensorImpl : public RefCounted {
   bool is_wrapped_number = false;
 
  private:
-  void refresh() {
-    numel_ = numel_of(sizes_);
-    contiguous_ = is_contiguous_layout(sizes_, strides_);
-  }
+  void refresh();  // checks the geometry against the storage (Note [Shape overflow] in core/shape.h)
   Storage storage_;
   DimVector sizes_, strides_;
   int64_t offset_ = 0;
@@ -111,6 +108,8 @@ inline bool Tensor::is_contiguous() const { return impl_->is_contiguous(); }
 inline bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad(); }
 inline void* Tensor::data_ptr() const { return impl_->data_ptr(); }
 
+// Bytes of a contiguous tensor of `sizes`; RuntimeError when they don't fit in int64.
+int64_t contiguous_nbytes(IntArrayRef sizes, DType dtype);
 // Fresh contiguous tensors (uninitialized memory) and views over existing storage.
 Tensor empty_tensor(const DimVector& sizes, DType dtype, Device device);
 Tensor make_view(const Tensor& base, IntArrayRef sizes, IntArrayRef strides, int64_t offset);

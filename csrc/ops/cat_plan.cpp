@@ -1,6 +1,7 @@
 // Argument checks and input windows of cat, for every device (see cat_plan.h).
 #include "ops/cat_plan.h"
 
+#include "core/checked_math.h"
 #include "ops/cpu/elementwise_util.h"
 
 namespace vt {
@@ -40,13 +41,16 @@ CatPlan plan_cat(const TensorList& tensors, int64_t dim) {
     for (int64_t j = 0; match && j < nd; ++j) match = j == d || t.sizes()[j] == ref->sizes()[j];
     VT_CHECK_VALUE(match, "cat: expected tensors to have matching sizes except in dimension ", d, ", but tensor ", ref_i,
                    " has shape ", shape_str(ref->sizes()), " and tensor ", i, " has shape ", shape_str(t.sizes()));
-    shape[d] += t.sizes()[d];
+    shape[d] = checked_add(shape[d], t.sizes()[d], "cat: the total size along the concatenated dimension");
   }
   plan.out = empty_tensor(shape, dt, ref->device());
   plan.dim = d;
   int64_t offset = 0;
   for (const Tensor& t : tensors) {
-    if (skipped_in_cat(t) || t.sizes()[d] == 0) continue;
+    if (skipped_in_cat(t) || t.numel() == 0) {  // nothing to copy; its window may not be representable
+      if (!skipped_in_cat(t)) offset += t.sizes()[d];
+      continue;
+    }
     Tensor window = make_view(plan.out, t.sizes(), plan.out.strides(), offset * plan.out.strides()[d]);
     plan.pieces.push_back({&t, offset, window});
     offset += t.sizes()[d];

@@ -1,7 +1,9 @@
 #pragma once
 // Argument rules of the factories and fill_, shared by the CPU and CUDA kernels.
+#include <cmath>
 #include <optional>
 
+#include "core/host_device.h"
 #include "ops/ops.h"
 
 namespace vt {
@@ -14,5 +16,33 @@ inline void check_fill_value(const Tensor& self, const Scalar& value) {
 }
 
 inline DType dtype_or(std::optional<DType> d, DType dflt) { return d ? *d : dflt; }
+
+// The length of arange(start, end, step), with its argument checks: exact for integer arguments
+// (Python's range; (end - start) may not fit in int64), ceil((end - start) / step) in double
+// otherwise. RuntimeError when it is not finite or not below 2^63 (Note [Shape overflow]).
+inline int64_t arange_length(const Scalar& start, const Scalar& end, const Scalar& step) {
+  double s = start.to_double(), e = end.to_double(), st = step.to_double();
+  VT_CHECK_VALUE(st != 0, "arange: step must be nonzero");
+  VT_CHECK_VALUE((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and larger bound inconsistent with step sign (start=",
+                 s, ", end=", e, ", step=", st, ")");
+  if (!start.is_floating() && !end.is_floating() && !step.is_floating()) {
+    __int128 span = __int128(end.to_int()) - start.to_int(), by = step.to_int();
+    if (by < 0) { span = -span; by = -by; }
+    __int128 n = (span + by - 1) / by;
+    VT_CHECK(n <= INT64_MAX, "arange: the range from ", start.to_int(), " to ", end.to_int(), " with step ",
+             step.to_int(), " has more than 2^63 - 1 elements");
+    return int64_t(n);
+  }
+  double n = std::ceil((e - s) / st);
+  VT_CHECK(std::isfinite(n) && n < 9223372036854775808.0, "arange: unsupported range: ", s, " -> ", e, " with step ",
+           st, " gives ", n, " elements (expected a finite count below 2^63)");
+  return int64_t(n);
+}
+
+// Element i of an integer arange, start + i * step, in wrapping arithmetic: the exact value fits
+// (it lies in the range) but i * step alone may not.
+VT_HOST_DEVICE inline int64_t arange_int_value(int64_t start, int64_t step, int64_t i) {
+  return int64_t(uint64_t(start) + uint64_t(i) * uint64_t(step));
+}
 
 }  // namespace vt

@@ -1,5 +1,6 @@
 #include "ops/reduction_util.h"
 
+#include "core/checked_math.h"
 #include "ops/view/view_ops.h"
 
 namespace vt {
@@ -20,12 +21,16 @@ ReductionDims reduction_dims(IntArrayRef sizes, const std::optional<IntList>& di
       if (n > 0) rd.reduced[size_t(w)] = true;
     }
   }
+  bool overflow = false;
   for (int64_t i = 0; i < n; ++i) {
     bool r = rd.reduced[size_t(i)];
     rd.kept_shape.push_back(r ? 1 : sizes[i]);
-    if (r) rd.count *= sizes[i];
+    if (r) overflow |= mul_overflows(rd.count, sizes[i], &rd.count);
     if (!r || keepdim) rd.out_shape.push_back(r ? 1 : sizes[i]);
   }
+  // Only an input with no element gets here (Note [Shape overflow]): a kept dim is 0, so the
+  // result is empty and count unused, or a reduced one is, so count is 0.
+  if (overflow) rd.count = 0;
   return rd;
 }
 
@@ -48,6 +53,15 @@ void check_nonempty_reduction(IntArrayRef sizes, const ReductionDims& rd, bool d
 ReduceLayout plan_reduction(const Tensor& x, const std::vector<bool>& reduced) {
   NoGradGuard no_grad;  // a copy made here is an implementation detail, never part of a graph
   int64_t n = x.dim();
+  if (x.numel() == 0) {
+    // Nothing is read: [O, 0, 1], O the result's numel (0 when a kept dim is 0). Products of the
+    // other sizes may overflow (Note [Shape overflow]).
+    DimVector kept;
+    for (int64_t d = 0; d < n; ++d)
+      if (!reduced[size_t(d)]) kept.push_back(x.sizes()[d]);
+    bool empty = std::find(kept.begin(), kept.end(), 0) != kept.end();
+    return {x, empty ? 0 : numel_of(kept), 0, 1};
+  }
   if (x.is_contiguous()) {
     // Size-1 dims don't matter; the rest must read kept* reduced* kept*.
     enum { Before, In, After } state = Before;

@@ -164,7 +164,7 @@ void bind_cuda_backend(nb::module_& c) {
   c.def("pin_memory", [](const Tensor& t) {
     VT_CHECK(t.device().is_cpu(), "pin_memory: expected a CPU tensor, got one on ", t.device());
     DimVector sizes(t.sizes());
-    Storage st = alloc::pinned_storage(size_t(t.numel() * itemsize(t.dtype())));
+    Storage st = alloc::pinned_storage(size_t(contiguous_nbytes(t.sizes(), t.dtype())));
     Tensor out(IntrusivePtr<TensorImpl>::make(std::move(st), t.dtype(), sizes, contiguous_strides(sizes), 0));
     ops::copy_(out, t, false);
     return out;

@@ -85,16 +85,17 @@ Tensor from_capsule(nb::handle cap) {
   if (d.device.device_type == kDLCPU || d.device.device_type == kDLCUDAHost) dev = Device{DeviceType::CPU, 0};
   else if (d.device.device_type == kDLCUDA) dev = Device{DeviceType::CUDA, int8_t(d.device.device_id)};
   else detail::throw_error(ErrorKind::Type, "from_dlpack: unsupported device type ", d.device.device_type);
+  VT_CHECK_VALUE(d.ndim >= 0 && (d.ndim == 0 || d.shape), "from_dlpack: invalid DLPack tensor: ndim ", d.ndim,
+                 " (expected ndim >= 0 and a shape array)");
   DimVector sizes(IntArrayRef(d.shape, size_t(d.ndim)));
+  numel_of(sizes);  // RuntimeError for a negative size or an overflowing shape
   DimVector strides = d.strides ? DimVector(IntArrayRef(d.strides, size_t(d.ndim))) : contiguous_strides(sizes);
-  int64_t span = 1;
-  for (int i = 0; i < d.ndim; ++i) {
-    if (sizes[i] == 0) { span = 0; break; }
-    span += (sizes[i] - 1) * strides[i];
-  }
+  // The storage is exactly what the producer's view spans (negative strides are refused here).
+  int64_t nbytes = storage_nbytes_of(sizes, strides, 0, itemsize(dtype));
+  VT_CHECK(d.byte_offset <= uint64_t(INT64_MAX), "from_dlpack: byte_offset ", d.byte_offset, " does not fit in int64");
   char* base = static_cast<char*>(d.data) + d.byte_offset;
   // The producer's deleter may touch Python objects (numpy, torch): run it with the GIL.
-  Storage st = Storage::make(base, size_t(span * itemsize(dtype)), dev, [m](void*) {
+  Storage st = Storage::make(base, size_t(nbytes), dev, [m](void*) {
     nb::gil_scoped_acquire g;
     if (m->deleter) m->deleter(m);
   });

@@ -15,15 +15,26 @@ std::string type_name_of(nb::handle h) { return nb::cast<std::string>(nb::str(nb
 
 bool is_int(nb::handle h) { return PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr()); }
 
+// A Python int as int64: a RuntimeError naming the value when it does not fit (Note [Shape overflow]).
+int64_t int64_of(nb::handle h, const char* op, const char* arg) {
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (overflow)
+    detail::throw_error(ErrorKind::Runtime, op, "(): argument '", arg, "' is ", nb::str(h).c_str(),
+                        ", which does not fit in int64 (expected a value in [-2^63, 2^63 - 1])");
+  if (v == -1 && PyErr_Occurred()) throw nb::python_error();
+  return int64_t(v);
+}
+
 int64_t as_int(nb::handle h, const char* op, const char* arg) {
-  if (is_int(h)) return nb::cast<int64_t>(h);
+  if (is_int(h)) return int64_of(h, op, arg);
   // Python integers held in numpy scalars and 0-d integer tensors are accepted too.
-  if (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr())) return nb::cast<int64_t>(nb::int_(h));
+  if (PyIndex_Check(h.ptr()) && !PyBool_Check(h.ptr())) return int64_of(nb::int_(h), op, arg);
   bad_arg(op, arg, "int", h);
 }
 
 IntList as_int_list(nb::handle h, const char* op, const char* arg) {
-  if (is_int(h)) return {nb::cast<int64_t>(h)};
+  if (is_int(h)) return {int64_of(h, op, arg)};
   if (!PySequence_Check(h.ptr()) || nb::isinstance<nb::str>(h) || nb::isinstance<Tensor>(h))
     bad_arg(op, arg, "a tuple of ints", h);
   IntList out;
@@ -64,7 +75,7 @@ IValue ivalue_from_python(nb::handle h, const std::string& type, const char* op,
   }
   if (base == "Scalar") {
     if (PyBool_Check(o)) return IValue(Scalar(o == Py_True));
-    if (is_int(h)) return IValue(Scalar(nb::cast<int64_t>(h)));
+    if (is_int(h)) return IValue(Scalar(int64_of(h, op, arg)));
     if (PyFloat_Check(o)) return IValue(Scalar(nb::cast<double>(h)));
     if (nb::isinstance<Tensor>(h)) {
       const Tensor& t = nb::cast<const Tensor&>(h);

@@ -23,7 +23,7 @@ def to_cpu(t):
 
 
 def to_numpy(t):
-    return np.from_dlpack(to_cpu(t)).copy()
+    return np.from_dlpack(to_cpu(t).detach()).copy()
 
 
 def from_numpy(a, device=None):

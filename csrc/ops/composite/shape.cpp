@@ -27,21 +27,23 @@ Tensor narrow(const Tensor& self, int64_t dim, int64_t start, int64_t length) {
   VT_CHECK_VALUE(self.dim() > 0, "narrow: cannot narrow a 0-d tensor");
   int64_t d = wrap_dim(dim, self.dim(), "narrow");
   int64_t size = self.sizes()[d];
+  VT_CHECK_INDEX(start >= -size && start <= size, "narrow: start out of range (expected to be in range of [", -size,
+                 ", ", size, "], but got ", start, ")");
   if (start < 0) start += size;
-  VT_CHECK_INDEX(start >= 0 && length >= 0 && start + length <= size, "narrow: start (", start, ") + length (", length,
+  // length <= size - start: start + length could overflow
+  VT_CHECK_INDEX(length >= 0 && length <= size - start, "narrow: start (", start, ") + length (", length,
                  ") exceeds dimension size (", size, ")");
   return ops::slice(self, d, start, start + length, 1);
 }
 
 Tensor flatten(const Tensor& self, int64_t start_dim, int64_t end_dim) {
-  if (self.dim() == 0) return ops::reshape(self, {1});
   int64_t s = wrap_dim(start_dim, self.dim(), "flatten"), e = wrap_dim(end_dim, self.dim(), "flatten");
+  if (self.dim() == 0) return ops::reshape(self, {1});
   VT_CHECK_VALUE(s <= e, "flatten: start_dim (", start_dim, ") cannot come after end_dim (", end_dim, ")");
   IntList shape;
   for (int64_t i = 0; i < s; ++i) shape.push_back(self.sizes()[i]);
-  int64_t m = 1;
-  for (int64_t i = s; i <= e; ++i) m *= self.sizes()[i];
-  shape.push_back(m);
+  // A tensor with no element may have dims whose product overflows (Note [Shape overflow]).
+  shape.push_back(numel_of(self.sizes().subspan(size_t(s), size_t(e - s + 1))));
   for (int64_t i = e + 1; i < self.dim(); ++i) shape.push_back(self.sizes()[i]);
   return ops::reshape(self, shape);
 }

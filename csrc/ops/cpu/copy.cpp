@@ -99,17 +99,14 @@ Tensor arange_cpu(const Scalar& start, const Scalar& end, const Scalar& step, st
                   std::optional<Device> device) {
   bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
   DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
-  double s = start.to_double(), e = end.to_double(), st = step.to_double();
-  VT_CHECK_VALUE(st != 0, "arange: step must be nonzero");
-  VT_CHECK_VALUE((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and larger bound inconsistent with step sign (start=",
-                 s, ", end=", e, ", step=", st, ")");
-  int64_t n = int64_t(std::ceil((e - s) / st));
+  int64_t n = arange_length(start, end, step);
+  double s = start.to_double(), st = step.to_double();
   Tensor t = empty_tensor({n}, dt, device_or(device));
   VT_DISPATCH_NUMERIC(dt, "arange", [&]<class T>() {
     T* p = t.data<T>();
     // One rounding, on every host and on CUDA: see Note [arange values] in ops/cuda/factories.cu.
     if (any_float) for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(std::fma(double(i), st, s)));
-    else for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(start.to_int() + i * step.to_int()));
+    else for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(arange_int_value(start.to_int(), step.to_int(), i)));
   });
   return t;
 }
@@ -140,11 +137,11 @@ Tensor randint_cpu(int64_t low, int64_t high, const IntList& size, std::optional
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), device_or(device));
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();
-  uint64_t range = uint64_t(high - low);
+  uint64_t range = uint64_t(high) - uint64_t(low);  // high - low may not fit in int64
   VT_DISPATCH_NUMERIC(t.dtype(), "randint", [&]<class T>() {
     T* p = t.data<T>();
     for (int64_t i = 0, n = t.numel(); i < n; ++i)
-      p[i] = T(opmath_t<T>(low + int64_t(random::bits64(seed, offset + uint64_t(i)) % range)));
+      p[i] = T(opmath_t<T>(int64_t(uint64_t(low) + random::bits64(seed, offset + uint64_t(i)) % range)));
   });
   return t;
 }

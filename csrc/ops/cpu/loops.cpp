@@ -1,11 +1,17 @@
 #include "ops/cpu/loops.h"
 
+#include "core/checked_math.h"
+
 namespace vt::cpu {
 
 StridedIter::StridedIter(const Tensor* const* ops, int n, IntArrayRef out_shape) : nops(n) {
   VT_CHECK(n <= kMaxOperands, "elementwise: too many operands");
   int nd = int(out_shape.size());
   VT_CHECK(nd <= kMaxDims, "elementwise: tensors with more than ", kMaxDims, " dimensions are not supported");
+  // A shape beyond int64 is an error; with no element, strides need not be representable in bytes
+  // (Note [Shape overflow]), so nothing below is computed.
+  numel = numel_of(out_shape);
+  if (numel == 0) { ndim = 0; return; }
   int64_t tmp_shape[kMaxDims];
   int64_t tmp_strides[kMaxDims][kMaxOperands];
   for (int d = 0; d < nd; ++d) tmp_shape[d] = out_shape[d];
@@ -25,8 +31,9 @@ StridedIter::StridedIter(const Tensor* const* ops, int n, IntArrayRef out_shape)
     if (tmp_shape[d] == 1) continue;
     if (ndim > 0) {
       bool mergeable = true;
+      int64_t span;
       for (int k = 0; k < n && mergeable; ++k)
-        mergeable = strides[ndim - 1][k] == tmp_strides[d][k] * tmp_shape[d];
+        mergeable = !mul_overflows(tmp_strides[d][k], tmp_shape[d], &span) && strides[ndim - 1][k] == span;
       if (mergeable) {
         shape[ndim - 1] *= tmp_shape[d];
         for (int k = 0; k < n; ++k) strides[ndim - 1][k] = tmp_strides[d][k];
@@ -37,9 +44,6 @@ StridedIter::StridedIter(const Tensor* const* ops, int n, IntArrayRef out_shape)
     for (int k = 0; k < n; ++k) strides[ndim][k] = tmp_strides[d][k];
     ndim++;
   }
-  numel = 1;
-  for (int d = 0; d < ndim; ++d) numel *= shape[d];
-  if (numel_of(out_shape) == 0) numel = 0;
 }
 
 }  // namespace vt::cpu

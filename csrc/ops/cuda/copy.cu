@@ -186,7 +186,7 @@ Tensor to_device_from_cuda(const Tensor& self, Device d, bool non_blocking) {
     Tensor out;
     if (non_blocking) {
       // A pinned result lets the copy run without the host waiting (Note [CUDA copies]).
-      Storage st = alloc::pinned_storage(size_t(numel_of(sizes) * itemsize(self.dtype())));
+      Storage st = alloc::pinned_storage(size_t(contiguous_nbytes(sizes, self.dtype())));
       out = Tensor(IntrusivePtr<TensorImpl>::make(std::move(st), self.dtype(), sizes, contiguous_strides(sizes), 0));
     } else {
       out = empty_tensor(sizes, self.dtype(), d);

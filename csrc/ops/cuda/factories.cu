@@ -82,18 +82,15 @@ template <class D> struct ArangeFloat {
 };
 template <class D> struct ArangeInt {
   int64_t s, st;
-  __device__ D operator()(int64_t i) const { return from_opmath<D>(dev_opmath_t<D>(s + i * st)); }
+  __device__ D operator()(int64_t i) const { return from_opmath<D>(dev_opmath_t<D>(arange_int_value(s, st, i))); }
 };
 
 Tensor arange_cuda(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype,
                    std::optional<Device> device) {
   bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
   DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
-  double s = start.to_double(), e = end.to_double(), st = step.to_double();
-  VT_CHECK_VALUE(st != 0, "arange: step must be nonzero");
-  VT_CHECK_VALUE((st > 0 && e >= s) || (st < 0 && e <= s), "arange: upper bound and larger bound inconsistent with step sign (start=",
-                 s, ", end=", e, ", step=", st, ")");
-  int64_t n = int64_t(std::ceil((e - s) / st));
+  int64_t n = arange_length(start, end, step);
+  double s = start.to_double(), st = step.to_double();
   Tensor t = empty_tensor({n}, dt, cuda_device(device, "arange"));
   VT_DISPATCH_NUMERIC(dt, "arange", [&]<class T>() {
     using D = dev_t<T>;
@@ -120,7 +117,7 @@ template <class D> struct RandintF {
   uint64_t seed, offset, range;
   int64_t low;
   __device__ D operator()(int64_t i) const {
-    return from_opmath<D>(dev_opmath_t<D>(low + int64_t(random::bits64(seed, offset + uint64_t(i)) % range)));
+    return from_opmath<D>(dev_opmath_t<D>(int64_t(uint64_t(low) + random::bits64(seed, offset + uint64_t(i)) % range)));
   }
 };
 
@@ -143,7 +140,7 @@ Tensor randint_cuda(int64_t low, int64_t high, const IntList& size, std::optiona
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), cuda_device(device, "randint"));
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();
-  uint64_t range = uint64_t(high - low);
+  uint64_t range = uint64_t(high) - uint64_t(low);  // high - low may not fit in int64
   VT_DISPATCH_NUMERIC(t.dtype(), "randint", [&]<class T>() {
     launch_index<dev_t<T>>(t, RandintF<dev_t<T>>{seed, offset, range, low});
   });

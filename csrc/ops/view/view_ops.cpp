@@ -1,19 +1,32 @@
 #include "ops/view/view_ops.h"
 
+#include "core/checked_math.h"
+
 namespace vt::views {
+
+namespace {
+// The storage offset of element `index` along `dim` of self (slice, select); an index within the
+// dim keeps it inside the storage, so this overflows only for a tensor with no element.
+int64_t element_offset(const Tensor& self, int64_t dim, int64_t index, const char* op) {
+  return checked_add(self->offset(), checked_mul(index, self.strides()[dim], op), op);
+}
+}  // namespace
 
 DimVector infer_size(IntArrayRef shape, int64_t numel, const char* op) {
   DimVector out(shape);
   int64_t known = 1, infer = -1;
+  bool overflow = false;  // a product beyond int64 matches no input (Note [Shape overflow])
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == -1) {
       VT_CHECK_VALUE(infer < 0, op, ": only one dimension can be inferred (-1) in shape ", shape_str(shape));
       infer = int64_t(i);
     } else {
       VT_CHECK_VALUE(out[i] >= 0, op, ": invalid shape dimension ", out[i], " in ", shape_str(shape));
-      known *= out[i];
+      overflow |= mul_overflows(known, out[i], &known);
     }
   }
+  VT_CHECK_VALUE(!overflow, op, ": shape ", shape_str(shape), " is invalid for input of size ", numel,
+                 " (the product of its sizes does not fit in int64)");
   if (infer >= 0) {
     VT_CHECK_VALUE(known != 0 && numel % known == 0, op, ": shape ", shape_str(shape), " is invalid for input of size ", numel);
     out[infer] = numel / known;
@@ -31,11 +44,16 @@ std::optional<DimVector> compute_view_strides(IntArrayRef old_sizes, IntArrayRef
   int64_t view_d = int64_t(sizes.size()) - 1;
   int64_t chunk_base_stride = old_strides.back();
   int64_t tensor_numel = 1, view_numel = 1;
+  // Partial products stay below numel; only chunk spans (numel * stride) may overflow, and a
+  // stride that cannot be represented means no view exists.
+  int64_t span;
   for (int64_t d = int64_t(old_sizes.size()) - 1; d >= 0; --d) {
     tensor_numel *= old_sizes[d];
-    if (d == 0 || (old_sizes[d - 1] != 1 && old_strides[d - 1] != tensor_numel * chunk_base_stride)) {
+    bool chunk_ends = d == 0 || (old_sizes[d - 1] != 1 && (mul_overflows(tensor_numel, chunk_base_stride, &span) ||
+                                                          old_strides[d - 1] != span));
+    if (chunk_ends) {
       while (view_d >= 0 && (view_numel < tensor_numel || sizes[view_d] == 1)) {
-        strides[view_d] = view_numel * chunk_base_stride;
+        if (mul_overflows(view_numel, chunk_base_stride, &strides[view_d])) return std::nullopt;
         view_numel *= sizes[view_d];
         view_d--;
       }
@@ -83,9 +101,11 @@ Tensor slice(const Tensor& self, int64_t dim, std::optional<int64_t> start_o, st
   start = std::clamp<int64_t>(start, 0, size);
   end = std::clamp<int64_t>(end, start, size);
   DimVector sizes(self.sizes()), strides(self.strides());
-  sizes[dim] = (end - start + step - 1) / step;
-  strides[dim] *= step;
-  return make_view(self, sizes, strides, self->offset() + start * self.strides()[dim]);
+  sizes[dim] = end == start ? 0 : (end - start - 1) / step + 1;  // ceil without overflow for a huge step
+  // Overflows only where the stride is never used (at most one element, or none in the tensor):
+  // keep the old one.
+  if (mul_overflows(strides[dim], step, &strides[dim])) strides[dim] = self.strides()[dim];
+  return make_view(self, sizes, strides, element_offset(self, dim, start, "slice"));
 }
 
 Tensor select(const Tensor& self, int64_t dim, int64_t index) {
@@ -98,7 +118,7 @@ Tensor select(const Tensor& self, int64_t dim, int64_t index) {
   DimVector sizes(self.sizes()), strides(self.strides());
   sizes.erase(dim);
   strides.erase(dim);
-  return make_view(self, sizes, strides, self->offset() + index * self.strides()[dim]);
+  return make_view(self, sizes, strides, element_offset(self, dim, index, "select"));
 }
 
 Tensor expand(const Tensor& self, const IntList& size) {
@@ -141,7 +161,9 @@ Tensor squeeze(const Tensor& self, const std::optional<IntList>& dim) {
 Tensor unsqueeze(const Tensor& self, int64_t dim) {
   dim = wrap_dim(dim, self.dim() + 1, "unsqueeze");
   DimVector sizes(self.sizes()), strides(self.strides());
-  int64_t st = dim < self.dim() ? self.sizes()[dim] * self.strides()[dim] : 1;
+  int64_t st = 1;
+  // A size-1 dim's stride is never used: 1 where size * stride overflows (a tensor with no element).
+  if (dim < self.dim() && mul_overflows(self.sizes()[dim], self.strides()[dim], &st)) st = 1;
   sizes.insert(dim, 1);
   strides.insert(dim, st);
   return make_view(self, sizes, strides, self->offset());
@@ -151,16 +173,10 @@ Tensor as_strided(const Tensor& self, const IntList& size, const IntList& stride
   VT_CHECK_VALUE(size.size() == stride.size(), "as_strided: mismatch in length of strides and shape (", size.size(),
                  " vs ", stride.size(), ")");
   int64_t off = storage_offset.value_or(self->offset());
-  int64_t max_index = off;
-  for (size_t i = 0; i < size.size(); ++i) {
+  for (size_t i = 0; i < size.size(); ++i)
     VT_CHECK_VALUE(size[i] >= 0 && stride[i] >= 0, "as_strided: negative size or stride in ", shape_str(size), " / ",
-                   shape_str(stride));
-    if (size[i] == 0) { max_index = -1; break; }
-    max_index += (size[i] - 1) * stride[i];
-  }
-  int64_t capacity = int64_t(self->storage()->nbytes()) / itemsize(self.dtype());
-  VT_CHECK_VALUE(max_index < capacity, "as_strided: setStorage: sizes ", shape_str(size), ", strides ", shape_str(stride),
-                 ", storage offset ", off, " require ", max_index + 1, " elements, but the storage holds only ", capacity);
+                   shape_str(stride), " (sizes and strides must be >= 0)");
+  // The view's numel, overflow and storage bounds are checked where it is built (Note [Shape overflow]).
   return make_view(self, size, stride, off);
 }
 
