@@ -75,6 +75,13 @@ print(h.hexdigest())
 EOF
 }
 
+# pip with its "Location '...' is ignored" warnings left out (a pip.conf naming find-links folders
+# that do not exist prints one per package); every other line, and pip's exit status, passes through.
+_vt_pip() {
+  "$VT_PY" -m pip "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }
+  return "${PIPESTATUS[0]}"
+}
+
 _vt_install() {
   local stamp="${VT_PY%/bin/python}/.vibetensor-install-hash"
   local want
@@ -85,8 +92,8 @@ _vt_install() {
   fi
   local t0=$SECONDS
   _vt_say "installing build tools (scikit-build-core, nanobind, cmake, ninja, scipy-openblas32)"
-  "$VT_PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VT_PY" -m pip install --quiet --disable-pip-version-check "scikit-build-core>=0.10" "nanobind>=2.0" \
+  _vt_pip install --quiet --disable-pip-version-check --upgrade pip
+  _vt_pip install --quiet --disable-pip-version-check "scikit-build-core>=0.10" "nanobind>=2.0" \
     "scipy-openblas32>=0.3.27" "cmake>=3.18" ninja
   mkdir -p "$VT_ROOT/build"
   local log="$VT_ROOT/build/install.log"
