@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # The stability check of issue 10: RUNS (default 3) back-to-back runs of the main job's quick config
-# while a CPU-heavy process (a busy Python loop) runs beside them. Each run starts a fresh
+# while CPU-heavy processes run beside them: LOAD_PROCS busy Python loops (default: one per core,
+# so the cells must share every core; a single loop on a 2-core machine leaves a core free). Each run starts a fresh
 # invocation (its own --out), so every ratio is measured again; the tables land in
 # experiments/results/quick_cpu_under_load/<commit>/runN/ with their logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup_env.sh
 dir=experiments/results/quick_cpu_under_load/$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-"$VT_PY" -c "while True: pass" &
-load=$!
-trap 'kill $load 2>/dev/null' EXIT
+load=()
+for _ in $(seq 1 "${LOAD_PROCS:-$(nproc)}"); do
+  "$VT_PY" -c "while True: pass" &
+  load+=($!)
+done
+trap 'kill "${load[@]}" 2>/dev/null' EXIT
+echo "load: ${#load[@]} busy processes on $(nproc) cores"
 for i in $(seq 1 "${RUNS:-3}"); do
   mkdir -p "$dir/run$i"
   t0=$SECONDS
