@@ -1,6 +1,6 @@
 // The op catalogue: one line per op, X(return, name, (params), (args), "schema").
 // Expanded by ops.h (C++ declarations) and definitions.cpp (schemas + typed dispatch calls).
-// Kernels register against these names in ops/cpu/*.cpp, ops/autograd/*.cpp, ops/composite/*.cpp.
+// Kernels register against these names in ops/cpu/*.cpp, autograd/formulas/*.cpp, ops/composite/*.cpp.
 // clang-format off
 #define VT_T const Tensor&
 #define VT_OT const std::optional<Tensor>&

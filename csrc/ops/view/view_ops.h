@@ -1,6 +1,6 @@
 #pragma once
 // View ops: device-independent geometry over shared storage. The functions are registered as
-// the CPU and CUDA kernels of the view ops; autograd kernels live in ops/autograd/views.cpp.
+// the CPU and CUDA kernels of the view ops; autograd kernels live in autograd/formulas/views.cpp.
 #include "ops/ops.h"
 
 namespace vt::views {

@@ -1,5 +1,5 @@
 // Autograd kernel of matmul. See Note [Matmul backward].
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

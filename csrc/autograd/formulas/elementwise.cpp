@@ -1,7 +1,7 @@
 // Autograd kernels and backward nodes of the elementwise ops.
 #include <cmath>
 
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 

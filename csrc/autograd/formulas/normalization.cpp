@@ -1,7 +1,7 @@
 // Autograd kernels of layer_norm and rms_norm. The forward runs vt::native_layer_norm /
 // native_rms_norm, which also return the per-row statistics, and the backward runs the fused
 // vt::native_norm_backward for all gradients at once, on whatever device the input is.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

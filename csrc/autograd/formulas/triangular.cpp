@@ -1,5 +1,5 @@
 // Autograd kernels of triu / tril: the gradient passes through the kept triangle only.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

@@ -1,6 +1,6 @@
 // Autograd kernel of dropout: vt::native_dropout draws the mask, which is saved and reused by
 // vt::dropout_backward, on the input's device.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

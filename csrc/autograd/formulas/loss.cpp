@@ -1,5 +1,5 @@
 // Autograd kernel of nll_loss; the gradient is vt::nll_loss_backward on the input's device.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

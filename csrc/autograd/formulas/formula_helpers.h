@@ -1,6 +1,7 @@
 #pragma once
-// Helpers for autograd kernels: an autograd kernel runs the op below autograd, then, if an
-// input requires grad, records a node whose apply() computes input gradients from ops.
+// Helpers for the backward formulas (autograd kernels): an autograd kernel runs the op below
+// autograd, then, if an input requires grad, records a node whose apply() computes input
+// gradients from ops. The formulas sit in the autograd layer, above the ops they call.
 #include "autograd/node.h"
 #include "ops/ops.h"
 #include "ops/type_promotion.h"

@@ -1,6 +1,6 @@
 // Autograd kernels of the view ops. Each view records a node mapping the view's gradient back
 // to its base's shape.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 #include "ops/view/view_ops.h"
 
 namespace vt::autograd {

@@ -1,5 +1,5 @@
 // Autograd kernels of softmax and log_softmax: the backward uses the saved output only.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

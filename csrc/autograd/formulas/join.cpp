@@ -1,5 +1,5 @@
 // Autograd kernel of cat: each input's gradient is its window of the output's gradient.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

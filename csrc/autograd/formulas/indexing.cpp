@@ -1,7 +1,7 @@
 // Autograd kernels of the indexing ops. Reads (embedding, gather, index_select, masked_select)
 // send the gradient back with the matching accumulating write into zeros; accumulating writes
 // (scatter_add, index_add) pass the gradient to self and read it back for the source.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 
 namespace vt::autograd {
 namespace {

@@ -1,6 +1,6 @@
 // Autograd kernels of the reductions: sum, mean, amax, amin, max_dim, min_dim. argmax and
 // argmin have integer results and no gradient.
-#include "ops/autograd/autograd_util.h"
+#include "autograd/formulas/formula_helpers.h"
 #include "ops/reduction_util.h"
 
 namespace vt::autograd {
