@@ -2,7 +2,7 @@
 #include "ops/cat_plan.h"
 
 #include "core/checked_math.h"
-#include "ops/cpu/elementwise_util.h"
+#include "ops/elementwise_util.h"
 
 namespace vt {
 namespace {

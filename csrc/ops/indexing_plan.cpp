@@ -1,8 +1,8 @@
 // Argument checks and geometry of the indexing ops, for every device (see indexing_plan.h).
 #include "ops/indexing_plan.h"
 
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
+#include "ops/elementwise_util.h"
 
 namespace vt {
 namespace {

@@ -4,7 +4,7 @@
 #include <climits>
 
 #include "core/shape.h"
-#include "ops/cpu/elementwise_util.h"
+#include "ops/elementwise_util.h"
 
 namespace vt::matmul {
 

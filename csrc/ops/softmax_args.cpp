@@ -2,7 +2,7 @@
 
 #include "core/grad_mode.h"
 #include "core/shape.h"
-#include "ops/cpu/elementwise_util.h"
+#include "ops/elementwise_util.h"
 
 namespace vt {
 

@@ -1,9 +1,9 @@
 // CPU kernels: copies with dtype conversion, clone, fill, factories.
 #include <cmath>
 
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
 #include "ops/device_transfer.h"
+#include "ops/elementwise_util.h"
 #include "ops/factory_args.h"
 #include "ops/random/philox.h"
 

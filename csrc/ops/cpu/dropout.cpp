@@ -3,8 +3,8 @@
 #include <cmath>
 #include <tuple>
 
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
+#include "ops/elementwise_util.h"
 #include "ops/random/philox.h"
 
 namespace vt::cpu {

@@ -1,9 +1,9 @@
 // CPU kernels: elementwise arithmetic, comparisons, unary math, their in-place forms.
 #include <cmath>
 
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/fast_math.h"
 #include "ops/cpu/loops.h"
+#include "ops/elementwise_util.h"
 #include "ops/sub_check.h"
 
 namespace vt::cpu {

@@ -2,8 +2,8 @@
 // index_add. See Note [Indexing kernels].
 #include <optional>
 
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/loops.h"
+#include "ops/elementwise_util.h"
 #include "ops/embedding_args.h"
 #include "ops/indexing_plan.h"
 

@@ -1,7 +1,7 @@
 // CPU kernels of nll_loss and nll_loss_backward (called by the autograd node of nll_loss).
 #include <cstring>
 
-#include "ops/cpu/elementwise_util.h"
+#include "ops/elementwise_util.h"
 #include "ops/nll_loss_args.h"
 #include "ops/reduction_util.h"
 

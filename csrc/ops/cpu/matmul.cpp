@@ -6,7 +6,7 @@
 #include <climits>
 #include <vector>
 
-#include "ops/cpu/elementwise_util.h"
+#include "ops/elementwise_util.h"
 #include "ops/matmul_geometry.h"
 
 namespace vt::cpu {

@@ -7,8 +7,8 @@
 #include <tuple>
 #include <vector>
 
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/reduce_kernels.h"
+#include "ops/elementwise_util.h"
 #include "ops/normalization_args.h"
 
 namespace vt::cpu {

@@ -2,8 +2,8 @@
 // The loops live in reduce_kernels.h; the layout is Note [Reduction layouts] in ops/reduction_util.h.
 #include <memory>
 
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cpu/reduce_kernels.h"
+#include "ops/elementwise_util.h"
 #include "ops/reduction_util.h"
 
 namespace vt::cpu {

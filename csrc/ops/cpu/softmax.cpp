@@ -1,8 +1,8 @@
 // CPU kernels of softmax, log_softmax and their backward helpers. See Note [Softmax loops].
-#include "ops/cpu/elementwise_util.h"
-#include "ops/softmax_args.h"
 #include "ops/cpu/reduce_kernels.h"
 #include "ops/cpu/vec_math.h"
+#include "ops/elementwise_util.h"
+#include "ops/softmax_args.h"
 
 namespace vt::cpu {
 namespace {

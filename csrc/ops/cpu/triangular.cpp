@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "ops/cpu/elementwise_util.h"
+#include "ops/elementwise_util.h"
 
 namespace vt::cpu {
 namespace {

@@ -3,8 +3,8 @@
 #include <cub/device/device_scan.cuh>
 
 #include "cuda/sync_ledger.h"
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cuda/offset_loops.cuh"
+#include "ops/elementwise_util.h"
 #include "ops/indexing_plan.h"
 
 namespace vt::cuda {

@@ -1,7 +1,7 @@
 // CUDA reduction kernels: sum, mean, amax, amin, max_dim, min_dim, argmax, argmin (mirrors
 // ops/cpu/reduce.cpp: same dtype rules, checks and NaN / tie semantics). See Note [CUDA reductions].
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cuda/reduce.cuh"
+#include "ops/elementwise_util.h"
 #include "ops/reduction_util.h"
 
 namespace vt::cuda {

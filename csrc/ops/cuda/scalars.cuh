@@ -5,8 +5,8 @@
 
 #include "cuda/graph.h"
 #include "cuda/sync_ledger.h"
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cuda/loops.cuh"
+#include "ops/elementwise_util.h"
 #include "policy/catalogue.h"
 
 namespace vt::cuda {

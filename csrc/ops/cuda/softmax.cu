@@ -1,9 +1,9 @@
 // CUDA kernels of softmax, log_softmax and their backward helpers (mirrors ops/cpu/softmax.cpp).
 // See Note [CUDA softmax].
-#include "ops/cpu/elementwise_util.h"
-#include "ops/softmax_args.h"
 #include "ops/cuda/math.cuh"
 #include "ops/cuda/reduce.cuh"
+#include "ops/elementwise_util.h"
+#include "ops/softmax_args.h"
 
 namespace vt::cuda {
 namespace {

@@ -1,6 +1,6 @@
 // CUDA kernels of triu / tril: keep one side of a diagonal of the last two dims, zero the rest.
-#include "ops/cpu/elementwise_util.h"
 #include "ops/cuda/offset_loops.cuh"
+#include "ops/elementwise_util.h"
 
 namespace vt::cuda {
 namespace {

@@ -1,4 +1,4 @@
-#include "ops/cpu/elementwise_util.h"
+#include "ops/elementwise_util.h"
 
 namespace vt {
 
