@@ -3,7 +3,7 @@
 # with a GPU]); on requires a compiler; off skips it. See Note [CUDA build layout].
 #
 # Note [CUDA build layout]
-# - .cpp files of csrc/cuda and csrc/alloc are compiled into _C like the rest of the core.
+# - .cpp files of csrc/cuda, csrc/alloc and csrc/cuda/graph are compiled into _C like the rest of the core.
 # - .cu files are compiled into an OBJECT library whose objects are linked into _C: nanobind puts
 #   GCC-only flags (-fno-stack-protector, ...) on _C for every language, which nvcc rejects, and
 #   an object library (unlike a static one) keeps every static kernel registration.
@@ -114,7 +114,7 @@ else()
 endif()
 
 # ---- sources ------------------------------------------------------------------------------------
-file(GLOB VT_CUDA_CXX_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cpp csrc/alloc/*.cpp)
+file(GLOB VT_CUDA_CXX_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cpp csrc/alloc/*.cpp csrc/cuda/graph/*.cpp)
 file(GLOB VT_CUDA_CU_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cu csrc/ops/cuda/*.cu)
 if(NOT VT_HAVE_CUBLAS)
   list(FILTER VT_CUDA_CU_SOURCES EXCLUDE REGEX "/csrc/ops/cuda/blas_[^/]*\\.cu$")

@@ -3,7 +3,7 @@
 #include <map>
 #include <mutex>
 
-#include "cuda/graph.h"
+#include "cuda/capture_state.h"
 #include "probes/counters.h"
 
 namespace vt::cuda {

@@ -11,11 +11,11 @@
 #include "alloc/pinned.h"
 #include "cuda/device.h"
 #include "cuda/event.h"
-#include "cuda/graph.h"
+#include "cuda/graph/graph.h"
+#include "cuda/item.h"
 #include "cuda/matmul_settings.h"
 #include "cuda/stream.h"
 #include "cuda/sync_ledger.h"
-#include "cuda/tensor_utils.h"
 #include "policy/catalogue.h"
 #endif
 
@@ -52,6 +52,20 @@ nb::dict stats_dict(const alloc::Stats& s) {
   d["num_alloc_retries"] = s.alloc_retries;
   d["num_ooms"] = s.ooms;
   return d;
+}
+
+// The tensor's memory is also used by work queued on `s`: the allocator does not reuse it after
+// the tensor dies until that work completes (Note [CUDA allocators]). Like pin_memory it joins
+// tensors to the allocators, so it sits above csrc/alloc, not in csrc/cuda.
+void record_stream(const Tensor& t, const cuda::Stream& s) {
+  if (t.device().is_cpu()) {
+    // A pinned host tensor read or written by a copy on s.
+    if (t->storage()->data()) alloc::pinned_record_stream(t->storage()->data(), s);
+    return;
+  }
+  VT_CHECK(t.device().index == s.device(), "record_stream: the tensor is on ", t.device(), " but the stream on cuda:", s.device());
+  alloc::DeviceAllocator* a = alloc::cuda_allocator_if_created();
+  if (a && t->storage()->data()) a->record_stream(t->storage()->data(), s.device(), s.handle());
 }
 
 alloc::Stats stats_of(int device) {
@@ -160,7 +174,7 @@ void bind_cuda_backend(nb::module_& c) {
     alloc::DeviceAllocator* a = alloc::cuda_allocator_if_created();
     return std::string(a ? a->name() : policy::alloc_cuda.value().c_str());
   });
-  c.def("record_stream", &cuda::record_stream);
+  c.def("record_stream", &record_stream);
   c.def("pin_memory", [](const Tensor& t) {
     VT_CHECK(t.device().is_cpu(), "pin_memory: expected a CPU tensor, got one on ", t.device());
     DimVector sizes(t.sizes());

@@ -1,6 +1,6 @@
 """CUDA graphs in the style of torch.cuda: CUDAGraph, graph(), graph_pool_handle().
 
-See Note [CUDA graph capture] (csrc/cuda/graph.h) and Note [Graph memory pools]
+See Note [CUDA graph capture] (csrc/cuda/graph/graph.h) and Note [Graph memory pools]
 (csrc/alloc/allocator.h). Capture needs alloc.cuda=caching; a host synchronization inside a
 capture (synchronize(), .item(), a synchronous copy, a scalars.cuda=device_copy upload) raises
 RuntimeError naming the call.

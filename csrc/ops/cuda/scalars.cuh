@@ -3,7 +3,7 @@
 // See Note [Scalars on CUDA].
 #include <deque>
 
-#include "cuda/graph.h"
+#include "cuda/capture_state.h"
 #include "cuda/sync_ledger.h"
 #include "ops/cuda/loops.cuh"
 #include "ops/elementwise_util.h"

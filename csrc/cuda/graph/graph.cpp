@@ -1,4 +1,4 @@
-#include "cuda/graph.h"
+#include "cuda/graph/graph.h"
 
 #include <atomic>
 
@@ -11,18 +11,9 @@ namespace vt::cuda {
 
 namespace {
 std::atomic<uint64_t> g_next_pool{1};
-thread_local const Graph* tls_capturing = nullptr;
 }  // namespace
 
 uint64_t new_graph_pool_id() { return g_next_pool.fetch_add(1, std::memory_order_relaxed); }
-
-bool thread_is_capturing() { return tls_capturing != nullptr; }
-
-void check_not_capturing(const char* site) {
-  VT_CHECK(tls_capturing == nullptr, "CUDA graph capture: '", site,
-           "' makes the host wait for the GPU, which is not allowed while this thread captures a CUDA graph; "
-           "do it before capture_begin() or after capture_end()");
-}
 
 Graph::~Graph() {
   try {
@@ -33,7 +24,7 @@ Graph::~Graph() {
 
 void Graph::capture_begin(uint64_t pool) {
   VT_CHECK(!capturing_ && !exec_, "CUDAGraph.capture_begin: this graph already holds a capture; call reset() first");
-  VT_CHECK(!tls_capturing, "CUDAGraph.capture_begin: this thread is already capturing another CUDA graph");
+  VT_CHECK(!thread_is_capturing(), "CUDAGraph.capture_begin: this thread is already capturing another CUDA graph");
   int dev = current_device();
   check_device(Device{DeviceType::CUDA, int8_t(dev)});
   Stream s = current_stream(dev);
@@ -55,15 +46,15 @@ void Graph::capture_begin(uint64_t pool) {
   pool_ = id;
   holds_pool_ = true;
   capturing_ = true;
-  tls_capturing = this;
+  set_capturing_graph(this);
 }
 
 void Graph::capture_end() {
   VT_CHECK(capturing_, "CUDAGraph.capture_end: capture_begin() was not called");
-  VT_CHECK(tls_capturing == this, "CUDAGraph.capture_end: must be called on the thread that began the capture");
+  VT_CHECK(capturing_graph() == this, "CUDAGraph.capture_end: must be called on the thread that began the capture");
   VT_CHECK(current_stream(device_) == stream_,
            "CUDAGraph.capture_end: the current stream is not the stream the capture began on");
-  tls_capturing = nullptr;
+  set_capturing_graph(nullptr);
   capturing_ = false;
   cudaGraph_t graph = nullptr;
   cudaError_t err = cudaStreamEndCapture(stream_.handle(), &graph);
@@ -91,7 +82,7 @@ void Graph::replay() {
 void Graph::reset() {
   if (capturing_) {
     // Abandoned capture (an error inside it): end it and drop whatever was recorded.
-    if (tls_capturing == this) tls_capturing = nullptr;
+    if (capturing_graph() == this) set_capturing_graph(nullptr);
     capturing_ = false;
     cudaGraph_t graph = nullptr;
     cudaStreamEndCapture(stream_.handle(), &graph);

@@ -1,12 +1,11 @@
-#include "cuda/tensor_utils.h"
+#include "cuda/item.h"
 
 #include <cuda_runtime_api.h>
 
-#include "alloc/allocator.h"
-#include "alloc/pinned.h"
+#include "cuda/capture_state.h"
 #include "cuda/device.h"
 #include "cuda/error.h"
-#include "cuda/graph.h"
+#include "cuda/stream.h"
 
 namespace vt::cuda {
 
@@ -33,17 +32,6 @@ Scalar item(const Tensor& t) {
   VT_CUDA_CHECK(cudaMemcpyAsync(buf, t.data_ptr(), size_t(itemsize(t.dtype())), cudaMemcpyDeviceToHost, s.handle()));
   s.synchronize("item");
   return scalar_from(buf, t.dtype());
-}
-
-void record_stream(const Tensor& t, const Stream& s) {
-  if (t.device().is_cpu()) {
-    // A pinned host tensor read or written by a copy on s.
-    if (t->storage()->data()) alloc::pinned_record_stream(t->storage()->data(), s);
-    return;
-  }
-  VT_CHECK(t.device().index == s.device(), "record_stream: the tensor is on ", t.device(), " but the stream on cuda:", s.device());
-  alloc::DeviceAllocator* a = alloc::cuda_allocator_if_created();
-  if (a && t->storage()->data()) a->record_stream(t->storage()->data(), s.device(), s.handle());
 }
 
 }  // namespace vt::cuda

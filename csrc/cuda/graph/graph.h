@@ -1,10 +1,13 @@
 #pragma once
 // CUDA graphs: capture the work issued on a stream once, replay it with one launch. See
-// Note [CUDA graph capture] and Note [Graph memory pools] (alloc/allocator.h).
+// Note [CUDA graph capture] and Note [Graph memory pools] (alloc/allocator.h). This layer sits
+// above the allocator (it takes the graph's private pool); the per-thread capture state that the
+// layers below consult is cuda/capture_state.h.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
 
+#include "cuda/capture_state.h"
 #include "cuda/stream.h"
 
 namespace vt::cuda {
@@ -18,14 +21,11 @@ namespace vt::cuda {
 // A host synchronization on the capturing thread (synchronize, .item(), a synchronous copy, a
 // scalars.cuda=device_copy upload) would invalidate the capture with an opaque CUDA error:
 // note_host_sync (and the sites that would first issue an uncapturable copy) raise a
-// RuntimeError naming the call instead, and the capture stays usable.
+// RuntimeError naming the call instead (check_not_capturing, cuda/capture_state.h), and the
+// capture stays usable.
 
 // An identifier of a private memory pool (0: none). Graphs captured with the same id share it.
 uint64_t new_graph_pool_id();
-
-// Raises a RuntimeError naming `site` when the calling thread is capturing a CUDA graph.
-void check_not_capturing(const char* site);
-bool thread_is_capturing();
 
 class Graph {
  public:
