@@ -2,7 +2,7 @@
 #include "ops/cuda/elementwise.cuh"
 #include "ops/sub_check.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 struct AddF {
@@ -88,4 +88,4 @@ VT_REGISTER_KERNEL("vt::sub_", CUDA, sub__cuda);
 VT_REGISTER_KERNEL("vt::mul_", CUDA, mul__cuda);
 VT_REGISTER_KERNEL("vt::div_", CUDA, div__cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -7,12 +7,12 @@
 
 #include "cuda/device.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 struct HandlePool {
   std::mutex mutex;
-  std::array<std::vector<cublasHandle_t>, kMaxDevices> free;
+  std::array<std::vector<cublasHandle_t>, cuda::kMaxDevices> free;
 };
 // Leaked: thread-local destructors may run during process teardown.
 HandlePool& handle_pool() {
@@ -21,11 +21,11 @@ HandlePool& handle_pool() {
 }
 
 struct ThreadHandles {
-  std::array<cublasHandle_t, kMaxDevices> handles{};
+  std::array<cublasHandle_t, cuda::kMaxDevices> handles{};
   ~ThreadHandles() {
     HandlePool& p = handle_pool();
     std::lock_guard<std::mutex> g(p.mutex);
-    for (int d = 0; d < kMaxDevices; ++d)
+    for (int d = 0; d < cuda::kMaxDevices; ++d)
       if (handles[size_t(d)]) p.free[size_t(d)].push_back(handles[size_t(d)]);
   }
 };
@@ -33,7 +33,7 @@ struct ThreadHandles {
 }  // namespace
 
 cublasHandle_t blas_handle(int device) {
-  VT_CHECK(device >= 0 && device < kMaxDevices, "cuBLAS: invalid device index ", device);
+  VT_CHECK(device >= 0 && device < cuda::kMaxDevices, "cuBLAS: invalid device index ", device);
   thread_local ThreadHandles mine;
   cublasHandle_t& h = mine.handles[size_t(device)];
   if (h) [[likely]] return h;
@@ -47,11 +47,11 @@ cublasHandle_t blas_handle(int device) {
       return h;
     }
   }
-  DeviceGuard g(device);
+  cuda::DeviceGuard g(device);
   cublasHandle_t created = nullptr;
   VT_CUBLAS_CHECK(cublasCreate(&created));
   h = created;
   return h;
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "cuda/stream.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 // Note [cuBLAS handles]
 // A cuBLAS handle holds per-call state (stream, workspace, math mode) and must not be used by two
@@ -18,7 +18,7 @@ namespace vt::cuda {
 // pool, so cuBLAS never allocates (or frees) memory on its own while a graph is captured.
 cublasHandle_t blas_handle(int device);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels
 
 #define VT_CUBLAS_CHECK(call)                                                                         \
   do {                                                                                                \

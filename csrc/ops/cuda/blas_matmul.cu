@@ -12,7 +12,7 @@
 #include "ops/matmul_geometry.h"
 #include "ops/ops.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [CUDA matmul]
@@ -45,7 +45,7 @@ struct GemmTypes {
 GemmTypes gemm_types(DType dt) {
   switch (dt) {
     case DType::Float32:
-      return {CUDA_R_32F, allow_tf32_matmul() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, false};
+      return {CUDA_R_32F, cuda::allow_tf32_matmul() ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F, false};
     case DType::Float64: return {CUDA_R_64F, CUBLAS_COMPUTE_64F, true};
     case DType::Float16: return {CUDA_R_16F, CUBLAS_COMPUTE_32F, false};
     case DType::BFloat16: return {CUDA_R_16BF, CUBLAS_COMPUTE_32F, false};
@@ -136,7 +136,7 @@ Tensor matmul_cuda(const Tensor& a, const Tensor& b) {
   DType dt = a.dtype();
   GemmTypes types = gemm_types(dt);
   int dev = a.device().index;
-  DeviceGuard guard(dev);
+  cuda::DeviceGuard guard(dev);
   Tensor out = empty_tensor(p.out_shape, dt, a.device());
   if (out.numel() == 0) return out;
   if (p.k == 0) return ops::zero_(out);
@@ -148,7 +148,7 @@ Tensor matmul_cuda(const Tensor& a, const Tensor& b) {
   flatten_batches(ac, A, true, p.batch);
   flatten_batches(bc, B, false, p.batch);
 
-  Stream stream = current_stream(dev);
+  cuda::Stream stream = cuda::current_stream(dev);
   alloc::DeviceAllocator& allocator = alloc::cuda_allocator();
   void* workspace = allocator.allocate(kWorkspaceBytes, dev, stream.handle());
   struct FreeWorkspace {
@@ -169,4 +169,4 @@ Tensor matmul_cuda(const Tensor& a, const Tensor& b) {
 
 VT_REGISTER_KERNEL("vt::matmul", CUDA, matmul_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -1,7 +1,7 @@
 // CUDA kernels: comparisons, logical ops, where and masked_fill (mirrors ops/cpu/elementwise.cpp).
 #include "ops/cuda/elementwise.cuh"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 struct EqF { template <class M> __device__ bool operator()(M x, M y) const { return x == y; } };
@@ -96,4 +96,4 @@ VT_REGISTER_KERNEL("vt::where", CUDA, where_cuda);
 VT_REGISTER_KERNEL("vt::masked_fill", CUDA, masked_fill_cuda);
 VT_REGISTER_KERNEL("vt::masked_fill_", CUDA, masked_fill__cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -7,7 +7,7 @@
 #include "ops/cuda/elementwise.cuh"
 #include "ops/device_transfer.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [CUDA copies]
@@ -62,7 +62,7 @@ void copy_device_to_device(const Tensor& dst, const Tensor& src_in) {
   Tensor src = src_in;
   if (dst.device() == src.device()) {
     int dev = dst.device().index;
-    DeviceGuard g(dev);
+    cuda::DeviceGuard g(dev);
     bool identical = dst.data_ptr() == src.data_ptr() && dst.dtype() == src.dtype() && same_shape(dst, src) &&
                      DimVector(dst.strides()) == DimVector(src.strides());
     if (identical) return;
@@ -71,7 +71,7 @@ void copy_device_to_device(const Tensor& dst, const Tensor& src_in) {
     if (bytewise(dst, src)) {
       if (dst.numel())
         VT_CUDA_CHECK(cudaMemcpyAsync(dst.data_ptr(), src.data_ptr(), nbytes_of(dst), cudaMemcpyDeviceToDevice,
-                                      current_stream(dev).handle()));
+                                      cuda::current_stream(dev).handle()));
       return;
     }
     convert_on_device(dst, src);
@@ -86,10 +86,10 @@ void copy_device_to_device(const Tensor& dst, const Tensor& src_in) {
   }
   bool direct = dst.is_contiguous() && same_shape(dst, src);
   Tensor landing = direct ? dst : empty_like_shape(src, dst.dtype(), dst.device());
-  Stream ss = current_stream(sdev), ds = current_stream(ddev);
+  cuda::Stream ss = cuda::current_stream(sdev), ds = cuda::current_stream(ddev);
   ds.wait_stream(ss);
   if (block.numel()) {
-    DeviceGuard g(ddev);
+    cuda::DeviceGuard g(ddev);
     VT_CUDA_CHECK(cudaMemcpyPeerAsync(landing.data_ptr(), ddev, block.data_ptr(), sdev, nbytes_of(block), ds.handle()));
   }
   ss.wait_stream(ds);
@@ -98,8 +98,8 @@ void copy_device_to_device(const Tensor& dst, const Tensor& src_in) {
 
 void copy_host_to_device(const Tensor& dst, const Tensor& src, bool non_blocking) {
   int dev = dst.device().index;
-  DeviceGuard g(dev);
-  Stream s = current_stream(dev);
+  cuda::DeviceGuard g(dev);
+  cuda::Stream s = cuda::current_stream(dev);
   Tensor host = src.is_contiguous() ? src : ops::clone(src);  // CPU clone: contiguous, src's dtype
   bool direct = bytewise(dst, host);
   Tensor landing = direct ? dst : empty_like_shape(host, host.dtype(), dst.device());
@@ -107,7 +107,7 @@ void copy_host_to_device(const Tensor& dst, const Tensor& src, bool non_blocking
   if (n) {
     const void* hp = host.data_ptr();
     if (!non_blocking) {
-      check_not_capturing("copy_h2d");  // Note [CUDA graph capture]
+      cuda::check_not_capturing("copy_h2d");  // Note [CUDA graph capture]
       VT_CUDA_CHECK(cudaMemcpyAsync(landing.data_ptr(), hp, n, cudaMemcpyHostToDevice, s.handle()));
       s.synchronize("copy_h2d");
     } else if (alloc::is_pinned(hp)) {
@@ -127,8 +127,8 @@ void copy_host_to_device(const Tensor& dst, const Tensor& src, bool non_blocking
 
 void copy_device_to_host(const Tensor& dst, const Tensor& src, bool non_blocking) {
   int dev = src.device().index;
-  DeviceGuard g(dev);
-  Stream s = current_stream(dev);
+  cuda::DeviceGuard g(dev);
+  cuda::Stream s = cuda::current_stream(dev);
   Tensor block = src;
   if (src.dtype() != dst.dtype() || !src.is_contiguous()) {
     block = empty_like_shape(src, dst.dtype(), src.device());
@@ -140,7 +140,7 @@ void copy_device_to_host(const Tensor& dst, const Tensor& src, bool non_blocking
   if (n) {
     void* hp = landing.data_ptr();
     bool async = non_blocking && direct && alloc::is_pinned(hp);
-    if (!async) check_not_capturing("copy_d2h");  // Note [CUDA graph capture]
+    if (!async) cuda::check_not_capturing("copy_d2h");  // Note [CUDA graph capture]
     VT_CUDA_CHECK(cudaMemcpyAsync(hp, block.data_ptr(), n, cudaMemcpyDeviceToHost, s.handle()));
     if (async) {
       alloc::pinned_record_stream(hp, s);
@@ -212,7 +212,7 @@ void hook_copy(const Tensor& dst, const Tensor& src, bool non_blocking) {
 }
 
 Tensor hook_to_device(const Tensor& src, Device d, bool non_blocking) {
-  check_device(d);  // "no CUDA GPU is available" without a GPU
+  cuda::check_device(d);  // "no CUDA GPU is available" without a GPU
   if (src.device().is_cuda()) return to_device_from_cuda(src, d, non_blocking);
   Tensor out = empty_like_shape(src, src.dtype(), d);
   copy_host_to_device(out, src, non_blocking);
@@ -230,4 +230,4 @@ VT_REGISTER_KERNEL("vt::to_dtype", CUDA, to_dtype_cuda);
 VT_REGISTER_KERNEL("vt::clone", CUDA, clone_cuda);
 VT_REGISTER_KERNEL("vt::to_device", CUDA, to_device_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -11,7 +11,7 @@
 
 #include "core/dtype.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 template <class T> struct DeviceStorage { using type = T; };
 template <> struct DeviceStorage<Half> { using type = __half; };
@@ -63,4 +63,4 @@ template <class D> __host__ __device__ inline D from_bits(uint64_t bits) {
   return v;
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

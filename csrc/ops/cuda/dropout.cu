@@ -9,7 +9,7 @@
 #include "ops/cuda/kernel_args.cuh"
 #include "ops/random/philox.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 void check_p(double p) {
@@ -46,8 +46,8 @@ std::tuple<Tensor, Tensor> native_dropout_cuda(const Tensor& input, double p) {
   double keep = 1.0 - p;
   uint64_t threshold = uint64_t(std::ceil(keep * 9007199254740992.0));  // ceil(keep * 2^53), as the CPU
   int dev = input.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   int64_t blocks = (n + 255) / 256;
   if (blocks > 65536) blocks = 65536;
   VT_DISPATCH_FLOATING(input.dtype(), "dropout", [&]<class T>() {
@@ -100,4 +100,4 @@ VT_REGISTER_KERNEL("vt::dropout", CUDA, dropout_cuda);
 VT_REGISTER_KERNEL("vt::native_dropout", CUDA, native_dropout_cuda);
 VT_REGISTER_KERNEL("vt::dropout_backward", CUDA, dropout_backward_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

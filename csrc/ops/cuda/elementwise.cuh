@@ -7,7 +7,7 @@
 #include "ops/cuda/math.cuh"
 #include "ops/cuda/scalars.cuh"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 // D x D -> D through opmath.
 template <class D, class F> struct OpMathBinary {
@@ -100,4 +100,4 @@ template <class F> Tensor unary_numeric(const char* name, const Tensor& a, F f) 
   return out;
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

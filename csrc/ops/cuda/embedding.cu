@@ -8,7 +8,7 @@
 #include "ops/cuda/kernel_args.cuh"
 #include "ops/embedding_args.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [Deterministic embedding backward]
@@ -56,8 +56,8 @@ Tensor embedding_cuda(const Tensor& weight, const Tensor& indices) {
   if (out.numel() == 0) return out;  // no index, or dim == 0: nothing is read
   Tensor idx = contiguous_as(indices, indices.dtype());
   int dev = weight.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   IndexCheck check(op, weight.device());
   int64_t total = n * dim;
   int64_t blocks = (total + kThreads - 1) / kThreads;
@@ -116,8 +116,8 @@ Tensor embedding_backward_cuda(const Tensor& grad, const Tensor& indices, int64_
   Tensor g = contiguous_as(grad, grad.dtype());
   Tensor gw = empty_tensor({num_weights, dim}, grad.dtype(), grad.device());
   int dev = grad.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   if (gw.numel() > 0) VT_CUDA_CHECK(cudaMemsetAsync(gw.data_ptr(), 0, size_t(gw.numel() * itemsize(gw.dtype())), stream));
   if (n == 0 || dim == 0) return gw;
   Tensor keys = contiguous_as(indices, DType::Int64);
@@ -156,4 +156,4 @@ Tensor embedding_backward_cuda(const Tensor& grad, const Tensor& indices, int64_
 VT_REGISTER_KERNEL("vt::embedding", CUDA, embedding_cuda);
 VT_REGISTER_KERNEL("vt::embedding_backward", CUDA, embedding_backward_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -7,7 +7,7 @@
 #include "ops/factory_args.h"
 #include "ops/random/philox.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 template <class D> struct FillF {
@@ -20,9 +20,9 @@ void fill_value(const Tensor& t, const Scalar& v) {
   VT_DISPATCH_ALL(t.dtype(), "fill_", [&]<class T>() {
     T tv = v.to<T>();
     if (t.is_contiguous() && bits_of_host(tv) == 0) {  // zero bits are zero in every dtype
-      DeviceGuard g(t.device().index);
+      cuda::DeviceGuard g(t.device().index);
       VT_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, size_t(t.numel() * itemsize(t.dtype())),
-                                    current_stream(t.device().index).handle()));
+                                    cuda::current_stream(t.device().index).handle()));
       return;
     }
     using D = dev_t<T>;
@@ -39,10 +39,10 @@ template <class D, class F> __global__ void index_kernel(D* p, int64_t n, F f) {
 template <class D, class F> void launch_index(const Tensor& t, F f) {
   int64_t n = t.numel();
   if (n == 0) return;
-  DeviceGuard g(t.device().index);
+  cuda::DeviceGuard g(t.device().index);
   int64_t blocks = (n + 255) / 256;
   if (blocks > 65536) blocks = 65536;
-  index_kernel<D><<<unsigned(blocks), 256, 0, current_stream(t.device().index).handle()>>>(t.data<D>(), n, f);
+  index_kernel<D><<<unsigned(blocks), 256, 0, cuda::current_stream(t.device().index).handle()>>>(t.data<D>(), n, f);
   VT_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
@@ -158,4 +158,4 @@ VT_REGISTER_KERNEL("vt::rand", CUDA, rand_cuda);
 VT_REGISTER_KERNEL("vt::randn", CUDA, randn_cuda);
 VT_REGISTER_KERNEL("vt::randint", CUDA, randint_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

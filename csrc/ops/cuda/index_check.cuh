@@ -10,7 +10,7 @@
 #include "cuda/sync_ledger.h"
 #include "policy/catalogue.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 // Note [CUDA index checks]
 // A kernel finds a bad index on the device; the CPU kernels raise IndexError before touching
@@ -43,8 +43,8 @@ class IndexCheck {
   IndexCheck(const char* op, Device device) : op_(op), device_(device) {
     if (policy::checks_cuda_index.get<policy::ChecksCudaIndex>() != policy::ChecksCudaIndex::sync) return;
     flag_ = empty_tensor({2}, DType::Int64, device);
-    DeviceGuard g(device.index);
-    VT_CUDA_CHECK(cudaMemsetAsync(flag_.data_ptr(), 0, 16, current_stream(device.index).handle()));
+    cuda::DeviceGuard g(device.index);
+    VT_CUDA_CHECK(cudaMemsetAsync(flag_.data_ptr(), 0, 16, cuda::current_stream(device.index).handle()));
   }
   DeviceIndexCheck device_side() const {
     return {flag_.defined() ? static_cast<unsigned long long*>(flag_.data_ptr()) : nullptr, op_};
@@ -54,9 +54,9 @@ class IndexCheck {
   template <class... Parts> void raise_if_bad(const Parts&... expected) const {
     if (!flag_.defined()) return;
     unsigned long long host[2] = {0, 0};
-    DeviceGuard g(device_.index);
-    cudaStream_t s = current_stream(device_.index).handle();
-    note_host_sync(op_);
+    cuda::DeviceGuard g(device_.index);
+    cudaStream_t s = cuda::current_stream(device_.index).handle();
+    cuda::note_host_sync(op_);
     VT_CUDA_CHECK(cudaMemcpyAsync(host, flag_.data_ptr(), sizeof(host), cudaMemcpyDeviceToHost, s));
     VT_CUDA_CHECK(cudaStreamSynchronize(s));
     VT_CHECK_INDEX(host[0] == 0, op_, ": index ", static_cast<int64_t>(host[1]), " is out of bounds (expected ", expected...,
@@ -69,4 +69,4 @@ class IndexCheck {
   Tensor flag_;
 };
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -7,7 +7,7 @@
 #include "ops/elementwise_util.h"
 #include "ops/indexing_plan.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [CUDA indexing]
@@ -37,8 +37,8 @@ void check_on_device(const char* op, Device dev, std::initializer_list<const Ten
 struct DeviceFlag {
   Tensor t;
   explicit DeviceFlag(Device dev) : t(empty_tensor({1}, DType::Int32, dev)) {
-    DeviceGuard g(dev.index);
-    VT_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, sizeof(int), current_stream(dev.index).handle()));
+    cuda::DeviceGuard g(dev.index);
+    VT_CUDA_CHECK(cudaMemsetAsync(t.data_ptr(), 0, sizeof(int), cuda::current_stream(dev.index).handle()));
   }
   int* ptr() const { return t.data<int>(); }
 };
@@ -46,9 +46,9 @@ struct DeviceFlag {
 // Reads one value of device memory on the current stream (a host sync, counted under `site`).
 template <class T> T read_back(const void* dev_ptr, Device dev, const char* site) {
   T v{};
-  DeviceGuard g(dev.index);
-  cudaStream_t s = current_stream(dev.index).handle();
-  note_host_sync(site);
+  cuda::DeviceGuard g(dev.index);
+  cudaStream_t s = cuda::current_stream(dev.index).handle();
+  cuda::note_host_sync(site);
   VT_CUDA_CHECK(cudaMemcpyAsync(&v, dev_ptr, sizeof(T), cudaMemcpyDeviceToHost, s));
   VT_CUDA_CHECK(cudaStreamSynchronize(s));
   return v;
@@ -222,8 +222,8 @@ Tensor masked_select_cuda(const Tensor& self, const Tensor& mask) {
   if (n == 0) return empty_tensor({0}, self.dtype(), dev);
   VT_CHECK(n <= INT32_MAX, "masked_select: at most 2^31 - 1 elements on CUDA, got ", n);
   launch_with_offsets<2>(scan, {&mask}, MaskToIntF{static_cast<char*>(scan.data_ptr()), static_cast<const char*>(mask.data_ptr())});
-  DeviceGuard g(dev.index);
-  cudaStream_t stream = current_stream(dev.index).handle();
+  cuda::DeviceGuard g(dev.index);
+  cudaStream_t stream = cuda::current_stream(dev.index).handle();
   int64_t* p = scan.data<int64_t>();
   size_t temp_bytes = 0;
   VT_CUDA_CHECK(cub::DeviceScan::InclusiveSum(nullptr, temp_bytes, p, p, int(n), stream));
@@ -248,4 +248,4 @@ VT_REGISTER_KERNEL("vt::masked_select", CUDA, masked_select_cuda);
 VT_REGISTER_KERNEL("vt::scatter_add", CUDA, scatter_add_cuda);
 VT_REGISTER_KERNEL("vt::index_add", CUDA, index_add_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -5,7 +5,7 @@
 #include "ops/cat_plan.h"
 #include "ops/cuda/loops.cuh"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [CUDA cat]
@@ -64,7 +64,7 @@ void launch_cat_batch(const Tensor& out, int64_t out_row_bytes, const std::vecto
   }
   int64_t blocks = std::min<int64_t>((most / unit + kCatThreads - 1) / kCatThreads, 4096);
   dim3 grid(unsigned(std::max<int64_t>(blocks, 1)), unsigned(b.count));
-  cudaStream_t s = current_stream(out.device().index).handle();
+  cudaStream_t s = cuda::current_stream(out.device().index).handle();
   char* o = static_cast<char*>(out.data_ptr());
   int64_t oc = out_row_bytes / unit;
   switch (unit) {
@@ -82,7 +82,7 @@ Tensor cat_cuda(const TensorList& tensors, int64_t dim) {
   const Tensor& out = plan.out;
   if (out.numel() == 0) return out;
   VT_CHECK(out.device().is_cuda(), "cat: the CUDA kernel got tensors on ", out.device());
-  DeviceGuard g(out.device().index);
+  cuda::DeviceGuard g(out.device().index);
   int64_t es = itemsize(out.dtype());
   int64_t inner = 1;
   for (int64_t k = plan.dim + 1; k < out.dim(); ++k) inner *= out.sizes()[k];
@@ -109,4 +109,4 @@ Tensor cat_cuda(const TensorList& tensors, int64_t dim) {
 
 VT_REGISTER_KERNEL("vt::cat", CUDA, cat_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -5,7 +5,7 @@
 
 #include "ops/ops.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 inline void check_cuda(const char* op, const Tensor& t) {
   VT_CHECK(t.device().is_cuda(), op, ": the CUDA kernel got a tensor on ", t.device());
@@ -22,4 +22,4 @@ inline bool aligned16(const Tensor& t) {
   return !t.defined() || reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -13,7 +13,7 @@
 #include "cuda/stream.h"
 #include "ops/cuda/device_types.cuh"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 // Note [CUDA elementwise loops]
 // Operand 0 is the output; inputs are device tensors broadcast to the output's shape, or scalar
@@ -280,8 +280,8 @@ void gpu_kernel(const Tensor& out, std::array<Operand, sizeof...(In)> ins, const
     a.is_value[k + 1] = ins[k].is_value();
   }
   ElementwisePlan plan(out, ins.data(), N - 1, esz);
-  DeviceGuard guard(out.device().index);
-  cudaStream_t stream = current_stream(out.device().index).handle();
+  cuda::DeviceGuard guard(out.device().index);
+  cudaStream_t stream = cuda::current_stream(out.device().index).handle();
 
   constexpr int VEC = vec_size<Out, In...>();
   bool aligned = true;
@@ -308,4 +308,4 @@ void gpu_kernel(const Tensor& out, std::array<Operand, sizeof...(In)> ins, const
   VT_CUDA_KERNEL_LAUNCH_CHECK();
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -9,7 +9,7 @@
 #include "ops/nll_loss_args.h"
 #include "ops/reduction_util.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 constexpr int kThreads = 256;
@@ -111,8 +111,8 @@ Tensor nll_loss_cuda(const Tensor& self, const Tensor& target, int64_t ignore_in
   int64_t n = s.N * s.Dx;
   if (red == LossReduction::None && n == 0) return out;
   int dev = self.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   IndexCheck check(op, self.device());
   VT_DISPATCH_FLOATING(self.dtype(), op, [&]<class T>() {
     using D = dev_t<T>;
@@ -148,8 +148,8 @@ Tensor nll_loss_backward_cuda(const Tensor& grad, const Tensor& self, const Tens
   Tensor t = contiguous_as(target, DType::Int64);
   Tensor gi = empty_tensor(self.sizes(), self.dtype(), self.device());
   int dev = self.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   if (gi.numel() > 0) VT_CUDA_CHECK(cudaMemsetAsync(gi.data_ptr(), 0, size_t(gi.numel() * itemsize(gi.dtype())), stream));
   if (n == 0) return gi;
   const int64_t* tp = static_cast<const int64_t*>(t.data_ptr());
@@ -176,4 +176,4 @@ Tensor nll_loss_backward_cuda(const Tensor& grad, const Tensor& self, const Tens
 VT_REGISTER_KERNEL("vt::nll_loss", CUDA, nll_loss_cuda);
 VT_REGISTER_KERNEL("vt::nll_loss_backward", CUDA, nll_loss_backward_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -6,7 +6,7 @@
 
 #include <type_traits>
 
-namespace vt::cuda::math {
+namespace vt::cuda_kernels::math {
 
 #define VT_CUDA_MATH_1(name, fname)                                      \
   __device__ __forceinline__ float name(float x) { return ::fname(x); } \
@@ -23,4 +23,4 @@ VT_CUDA_MATH_1(erf, erff)
 __device__ __forceinline__ float pow(float x, float y) { return ::powf(x, y); }
 __device__ __forceinline__ double pow(double x, double y) { return ::pow(x, y); }
 
-}  // namespace vt::cuda::math
+}  // namespace vt::cuda_kernels::math

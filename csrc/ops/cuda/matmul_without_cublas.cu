@@ -4,7 +4,7 @@
 #include "ops/matmul_geometry.h"
 #include "ops/ops.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 Tensor matmul_without_cublas(const Tensor& a, const Tensor& b) {
@@ -19,5 +19,5 @@ Tensor matmul_without_cublas(const Tensor& a, const Tensor& b) {
 
 VT_REGISTER_KERNEL("vt::matmul", CUDA, matmul_without_cublas);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels
 #endif

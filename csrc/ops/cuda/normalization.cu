@@ -14,7 +14,7 @@
 #include "cuda/error.h"
 #include "cuda/stream.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [CUDA normalization kernels]
@@ -231,8 +231,8 @@ std::tuple<Tensor, Tensor, Tensor> norm_forward(const char* op, const Tensor& in
   Tensor rstd = empty_tensor({s.rows}, sd, input.device());
   if (s.rows == 0) return {out, mean, rstd};
   int dev = input.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   VT_DISPATCH_FLOATING(dt, op, [&]<class T>() {
     using D = dev_t<T>;
     using A = dev_opmath_t<D>;
@@ -299,8 +299,8 @@ std::tuple<Tensor, Tensor, Tensor> native_norm_backward_cuda(const Tensor& grad_
   Tensor dw = weight_grad ? empty_tensor(normalized_shape, dt, input.device()) : Tensor();
   Tensor db = bias_grad && centered ? empty_tensor(normalized_shape, dt, input.device()) : Tensor();
   int dev = input.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   if (s.rows == 0) {  // no rows: dweight and dbias are empty sums
     for (const Tensor* t : {&dw, &db})
       if (t->defined() && t->numel() > 0)
@@ -356,4 +356,4 @@ VT_REGISTER_KERNEL("vt::native_layer_norm", CUDA, native_layer_norm_cuda);
 VT_REGISTER_KERNEL("vt::native_rms_norm", CUDA, native_rms_norm_cuda);
 VT_REGISTER_KERNEL("vt::native_norm_backward", CUDA, native_norm_backward_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

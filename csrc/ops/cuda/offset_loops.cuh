@@ -8,7 +8,7 @@
 
 #include "ops/cuda/loops.cuh"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 template <int N, class index_t, class F>
 __global__ void __launch_bounds__(kThreads) offsets_kernel(index_t numel, OffsetCalc<N, index_t> oc, F f) {
@@ -42,8 +42,8 @@ void launch_with_offsets(const Tensor& shape_of, const std::array<const Tensor*,
     esz[k + 1] = itemsize(others[k]->dtype());
   }
   ElementwisePlan plan(shape_of, ins.data(), N - 1, esz);
-  DeviceGuard guard(shape_of.device().index);
-  cudaStream_t stream = current_stream(shape_of.device().index).handle();
+  cuda::DeviceGuard guard(shape_of.device().index);
+  cudaStream_t stream = cuda::current_stream(shape_of.device().index).handle();
   int64_t blocks = (numel + kThreads * kUnroll - 1) / (kThreads * kUnroll);
   VT_CHECK(blocks < (int64_t(1) << 31), "CUDA indexing: ", numel, " elements are too many for one launch");
   if (plan.fits_32bit()) {
@@ -64,4 +64,4 @@ template <class F> void dispatch_bytes(int64_t size, F f) {
   }
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -10,7 +10,7 @@
 #include "ops/optim/adam_update.h"
 #include "ops/optim/multi_tensor.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 constexpr int kMaxTensors = 36;
@@ -91,8 +91,8 @@ void fused_adamw_cuda(const TensorList& params, const TensorList& grads, const T
   const optim::AdamStep s =
       optim::make_adam_step(lr, beta1, beta2, weight_decay, eps, step, decoupled_weight_decay, maximize);
   const int dev = params[0].device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t stream = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t stream = cuda::current_stream(dev).handle();
   VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_adamw_", [&]<class T>() {
     launch_adam_chunks<dev_t<T>>(params, grads, exp_avgs, exp_avg_sqs, s, stream);
   });
@@ -103,4 +103,4 @@ void fused_adamw_cuda(const TensorList& params, const TensorList& grads, const T
 
 VT_REGISTER_KERNEL("vt::_fused_adamw_", CUDA, fused_adamw_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -4,7 +4,7 @@
 #include "ops/elementwise_util.h"
 #include "ops/reduction_util.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [CUDA reductions]
@@ -239,7 +239,7 @@ template <class T, class Op> void reduce_inner(const ReduceLayout& L, const Op& 
     VT_CUDA_KERNEL_LAUNCH_CHECK();
     return;
   }
-  static std::array<std::atomic<int>, kMaxDevices> occupancy{};
+  static std::array<std::atomic<int>, cuda::kMaxDevices> occupancy{};
   int64_t wave = resident_blocks(kernel, kInnerBlock, dev.index, occupancy);
   // Few rows: cut each into chunks of at least one unrolled pass (4 vectors per thread).
   int64_t splits = 1;
@@ -265,7 +265,7 @@ template <class T, class Op> void reduce_outer(const ReduceLayout& L, const Op& 
   int64_t tiles = ceil_div(I, kOuterCols), blocks = O * tiles;
   VT_CHECK(blocks < (int64_t(1) << 31), "CUDA reduction: ", O * I, " outputs are too many for one launch");
   auto kernel = reduce_outer_kernel<D, Op>;
-  static std::array<std::atomic<int>, kMaxDevices> occupancy{};
+  static std::array<std::atomic<int>, cuda::kMaxDevices> occupancy{};
   int64_t wave = resident_blocks(kernel, kOuterCols * kOuterRows, dev.index, occupancy);
   int64_t splits = 1;
   if (blocks < wave) splits = std::max<int64_t>(1, std::min<int64_t>({ceil_div(wave, blocks), R / 64, kMaxSplits}));
@@ -285,8 +285,8 @@ template <class T, class Op> void reduce_outer(const ReduceLayout& L, const Op& 
 template <class T, class Op> void run_reduction(const ReduceLayout& L, const Op& op) {
   if (L.O * L.I == 0) return;
   Device dev = L.src.device();
-  DeviceGuard guard(dev.index);
-  cudaStream_t s = current_stream(dev.index).handle();
+  cuda::DeviceGuard guard(dev.index);
+  cudaStream_t s = cuda::current_stream(dev.index).handle();
   if (L.I == 1) reduce_inner<T>(L, op, dev, s);
   else reduce_outer<T>(L, op, dev, s);
 }
@@ -385,4 +385,4 @@ VT_REGISTER_KERNEL("vt::min_dim", CUDA, max_min_dim_cuda<false>);
 VT_REGISTER_KERNEL("vt::argmax", CUDA, argmax_argmin_cuda<true>);
 VT_REGISTER_KERNEL("vt::argmin", CUDA, argmax_argmin_cuda<false>);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

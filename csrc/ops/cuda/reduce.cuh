@@ -15,7 +15,7 @@
 #include "ops/cuda/loops.cuh"
 #include "ops/reduction_util.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 // Moves any trivially copyable value across the warp as 32-bit words: shfl(word) is one
 // __shfl*_sync of a word.
@@ -62,7 +62,7 @@ template <class A, class Merge> __device__ __forceinline__ A group_allreduce(A a
 
 // Multiprocessors of a device (cached; the attribute query does not synchronize).
 inline int multiprocessor_count(int device) {
-  static std::array<std::atomic<int>, kMaxDevices> cache{};
+  static std::array<std::atomic<int>, cuda::kMaxDevices> cache{};
   int n = cache[size_t(device)].load(std::memory_order_relaxed);
   if (n == 0) {
     VT_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
@@ -75,7 +75,7 @@ inline int multiprocessor_count(int device) {
 // times the multiprocessor count: one full wave. Cached per kernel and device by the caller's
 // static `cache`.
 template <class Kernel>
-int64_t resident_blocks(Kernel kernel, int threads, int device, std::array<std::atomic<int>, kMaxDevices>& cache) {
+int64_t resident_blocks(Kernel kernel, int threads, int device, std::array<std::atomic<int>, cuda::kMaxDevices>& cache) {
   int per_sm = cache[size_t(device)].load(std::memory_order_relaxed);
   if (per_sm == 0) {
     VT_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, 0));
@@ -87,4 +87,4 @@ int64_t resident_blocks(Kernel kernel, int threads, int device, std::array<std::
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

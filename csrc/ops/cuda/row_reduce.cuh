@@ -3,7 +3,7 @@
 // aligned vector loads, for the row-wise CUDA kernels (normalization, losses).
 #include <cstdint>
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 // Sums v[0..N) over the blockDim.x threads that share threadIdx.y; every one of them gets the
 // totals. blockDim.x is a multiple of 32 (a warp never spans two rows). The order of additions
@@ -42,4 +42,4 @@ template <int kVec, class D> __device__ __forceinline__ void store_vec(D* p, int
   reinterpret_cast<VecOf<D, kVec>*>(p)[i] = v;
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -9,7 +9,7 @@
 #include "ops/elementwise_util.h"
 #include "policy/catalogue.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 
 // Note [Scalars on CUDA]
 // A CUDA op may take a CPU 0-d tensor: a wrapped Python number (x * 2.0) or a 0-d tensor. Its
@@ -54,10 +54,10 @@ template <class T> Operand make_operand(const Tensor& t, Device dev, KeepAlive& 
   if (is_cpu_scalar(t)) {
     T v = host_scalar_as<T>(t);
     if (t->is_wrapped_number && policy::scalars_cuda.index() == int(policy::ScalarsCuda::device_copy)) {
-      check_not_capturing("scalar_device_copy");  // Note [CUDA graph capture]
+      cuda::check_not_capturing("scalar_device_copy");  // Note [CUDA graph capture]
       Tensor d = empty_tensor({}, dt, dev);
-      DeviceGuard g(dev.index);
-      Stream s = current_stream(dev.index);
+      cuda::DeviceGuard g(dev.index);
+      cuda::Stream s = cuda::current_stream(dev.index);
       VT_CUDA_CHECK(cudaMemcpyAsync(d.data_ptr(), &v, sizeof(T), cudaMemcpyHostToDevice, s.handle()));
       s.synchronize("scalar_device_copy");
       keep.push_back(d);
@@ -71,4 +71,4 @@ template <class T> Operand make_operand(const Tensor& t, Device dev, KeepAlive& 
   return Operand::of(keep.back());
 }
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -5,7 +5,7 @@
 #include "ops/elementwise_util.h"
 #include "ops/softmax_args.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Note [CUDA softmax]
@@ -182,8 +182,8 @@ template <class F> void with_elems(int64_t N, int64_t G, F f) {
 template <class T, bool Log> void softmax_forward(const Tensor& x, const Tensor& out, DimLayout L) {
   using D = dev_t<T>;
   int dev = out.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t s = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t s = cuda::current_stream(dev).handle();
   const D* xp = static_cast<const D*>(x.data_ptr());
   D* yp = static_cast<D*>(out.data_ptr());
   if (L.I == 1) {
@@ -201,8 +201,8 @@ template <class T, bool Log>
 void softmax_backward(const Tensor& g, const Tensor& y, const Tensor& gi, DimLayout L) {
   using D = dev_t<T>;
   int dev = gi.device().index;
-  DeviceGuard guard(dev);
-  cudaStream_t s = current_stream(dev).handle();
+  cuda::DeviceGuard guard(dev);
+  cudaStream_t s = cuda::current_stream(dev).handle();
   const D* gp = static_cast<const D*>(g.data_ptr());
   const D* yp = static_cast<const D*>(y.data_ptr());
   D* op = static_cast<D*>(gi.data_ptr());
@@ -249,4 +249,4 @@ VT_REGISTER_KERNEL("vt::log_softmax", CUDA, softmax_cuda<true>);
 VT_REGISTER_KERNEL("vt::softmax_backward", CUDA, softmax_backward_cuda<false>);
 VT_REGISTER_KERNEL("vt::log_softmax_backward", CUDA, softmax_backward_cuda<true>);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

@@ -2,7 +2,7 @@
 #include "ops/cuda/offset_loops.cuh"
 #include "ops/elementwise_util.h"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 // Operands: 0 = the output (contiguous, so `linear` names row and column), 1 = self (any strides).
@@ -40,4 +40,4 @@ Tensor tril_cuda(const Tensor& self, int64_t diagonal) { return triangle_cuda<fa
 VT_REGISTER_KERNEL("vt::triu", CUDA, triu_cuda);
 VT_REGISTER_KERNEL("vt::tril", CUDA, tril_cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels

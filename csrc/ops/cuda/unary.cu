@@ -4,7 +4,7 @@
 
 #include "ops/cuda/elementwise.cuh"
 
-namespace vt::cuda {
+namespace vt::cuda_kernels {
 namespace {
 
 constexpr double kSqrt2OverPi = 0.7978845608028654;
@@ -193,4 +193,4 @@ VT_REGISTER_KERNEL("vt::threshold_backward", CUDA, threshold_backward_cuda);
 VT_REGISTER_KERNEL("vt::addcmul_", CUDA, addcmul__cuda);
 VT_REGISTER_KERNEL("vt::addcdiv_", CUDA, addcdiv__cuda);
 
-}  // namespace vt::cuda
+}  // namespace vt::cuda_kernels
