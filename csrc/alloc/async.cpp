@@ -13,7 +13,7 @@
 #include "alloc/per_device.h"
 #include "alloc/locks.h"
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/sync_ledger.h"
 #include "probes/counters.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/sync_ledger.h"
 #include "probes/instrumented_mutex.h"
 

@@ -4,7 +4,7 @@
 
 #include <mutex>
 
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 
 namespace vt::cuda {
 

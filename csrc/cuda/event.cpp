@@ -1,7 +1,7 @@
 #include "cuda/event.h"
 
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/sync_ledger.h"
 
 namespace vt::cuda {

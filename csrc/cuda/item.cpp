@@ -4,7 +4,7 @@
 
 #include "cuda/capture_state.h"
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/stream.h"
 
 namespace vt::cuda {

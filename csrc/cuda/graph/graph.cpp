@@ -5,7 +5,7 @@
 #include "alloc/allocator.h"
 #include "core/error.h"
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 
 namespace vt::cuda {
 

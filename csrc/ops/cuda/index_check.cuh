@@ -5,7 +5,7 @@
 
 #include "core/tensor.h"
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/stream.h"
 #include "cuda/sync_ledger.h"
 #include "policy/catalogue.h"

@@ -9,7 +9,7 @@
 
 #include "core/tensor.h"
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/stream.h"
 #include "ops/cuda/device_types.cuh"
 

@@ -11,7 +11,7 @@
 #include "ops/normalization_args.h"
 
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/stream.h"
 
 namespace vt::cuda_kernels {

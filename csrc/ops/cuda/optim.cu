@@ -4,7 +4,7 @@
 #include <cuda_runtime.h>
 
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "cuda/stream.h"
 #include "ops/cuda/device_types.cuh"
 #include "ops/optim/adam_update.h"

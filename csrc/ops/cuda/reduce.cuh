@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "cuda/device.h"
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 #include "ops/cuda/device_types.cuh"
 #include "ops/cuda/loops.cuh"
 #include "ops/reduction_util.h"

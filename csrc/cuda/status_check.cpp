@@ -1,4 +1,4 @@
-#include "cuda/error.h"
+#include "cuda/status_check.h"
 
 namespace vt::cuda {
 

@@ -1,6 +1,6 @@
 #pragma once
-// CUDA error checking: VT_CUDA_CHECK(call) raises a vt::Error (RuntimeError in Python) naming the
-// CUDA error, the call and the call site.
+// Checks of CUDA status codes: VT_CUDA_CHECK(call) raises a vt::Error (RuntimeError in Python)
+// naming the CUDA error, the call and the call site. (The error type itself is core/error.h.)
 #include <cuda_runtime_api.h>
 
 #include "core/error.h"
