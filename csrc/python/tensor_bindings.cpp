@@ -52,13 +52,15 @@ nb::object ibinop(const Tensor& self, nb::handle other) {
   return nb::cast(self);
 }
 
-Tensor add2(const Tensor& a, const Tensor& b) { return ops::add(a, b, Scalar(int64_t(1))); }
-Tensor sub2(const Tensor& a, const Tensor& b) { return ops::sub(a, b, Scalar(int64_t(1))); }
-Tensor iadd2(const Tensor& a, const Tensor& b) { return ops::add_(a, b, Scalar(int64_t(1))); }
-Tensor isub2(const Tensor& a, const Tensor& b) { return ops::sub_(a, b, Scalar(int64_t(1))); }
-Tensor matmul2(const Tensor& a, const Tensor& b) { return ops::matmul(a, b); }
-Tensor and2(const Tensor& a, const Tensor& b) { return ops::logical_and(a, b); }
-Tensor or2(const Tensor& a, const Tensor& b) { return ops::logical_or(a, b); }
+// Python's binary operators on two tensors, named after the operator module's functions (a + b is
+// operator.add): add and sub with alpha 1, matmul, and & and | as logical ops.
+Tensor operator_add(const Tensor& a, const Tensor& b) { return ops::add(a, b, Scalar(int64_t(1))); }
+Tensor operator_sub(const Tensor& a, const Tensor& b) { return ops::sub(a, b, Scalar(int64_t(1))); }
+Tensor operator_iadd(const Tensor& a, const Tensor& b) { return ops::add_(a, b, Scalar(int64_t(1))); }
+Tensor operator_isub(const Tensor& a, const Tensor& b) { return ops::sub_(a, b, Scalar(int64_t(1))); }
+Tensor operator_matmul(const Tensor& a, const Tensor& b) { return ops::matmul(a, b); }
+Tensor operator_and(const Tensor& a, const Tensor& b) { return ops::logical_and(a, b); }
+Tensor operator_or(const Tensor& a, const Tensor& b) { return ops::logical_or(a, b); }
 
 }  // namespace
 
@@ -144,16 +146,18 @@ void bind_tensor(nb::module_& m) {
       }, nb::arg("value").none())
       .def("detach", [](const Tensor& s) { return make_view(s, s.sizes(), s.strides(), s->offset()); })
       .def("_is_same", [](const Tensor& a, const Tensor& b) { return a.is_same(b); })
-      .def("__add__", binop<add2>).def("__radd__", rbinop<add2>).def("__iadd__", ibinop<iadd2>)
-      .def("__sub__", binop<sub2>).def("__rsub__", rbinop<sub2>).def("__isub__", ibinop<isub2>)
+      .def("__add__", binop<operator_add>).def("__radd__", rbinop<operator_add>)
+      .def("__iadd__", ibinop<operator_iadd>)
+      .def("__sub__", binop<operator_sub>).def("__rsub__", rbinop<operator_sub>)
+      .def("__isub__", ibinop<operator_isub>)
       .def("__mul__", binop<ops::mul>).def("__rmul__", rbinop<ops::mul>).def("__imul__", ibinop<ops::mul_>)
       .def("__truediv__", binop<ops::div>).def("__rtruediv__", rbinop<ops::div>).def("__itruediv__", ibinop<ops::div_>)
       .def("__pow__", binop<ops::pow>).def("__rpow__", rbinop<ops::pow>)
-      .def("__matmul__", binop<matmul2>).def("__rmatmul__", rbinop<matmul2>)
+      .def("__matmul__", binop<operator_matmul>).def("__rmatmul__", rbinop<operator_matmul>)
       .def("__eq__", binop<ops::eq>).def("__ne__", binop<ops::ne>)
       .def("__lt__", binop<ops::lt>).def("__le__", binop<ops::le>)
       .def("__gt__", binop<ops::gt>).def("__ge__", binop<ops::ge>)
-      .def("__and__", binop<and2>).def("__or__", binop<or2>)
+      .def("__and__", binop<operator_and>).def("__or__", binop<operator_or>)
       .def("__neg__", [](const Tensor& s) { return ops::neg(s); })
       .def("__invert__", [](const Tensor& s) {
         VT_CHECK_TYPE(s.dtype() == DType::Bool, "~ (bitwise not) is supported only for bool tensors, got ", s.dtype());
