@@ -33,7 +33,7 @@ def test_failed_inplace_ops_leave_the_tensor_unchanged():
     (lambda: vt.ones(2, device="tpu"), (ValueError, RuntimeError), "tpu"),
     (lambda: vt.policy.set(**{"autograd.gate": "sometimes"}), ValueError, "per_graph"),
     (lambda: vt.policy.set(**{"no.such": "x"}), ValueError, "dispatch.lookup"),
-    (lambda: vt._C._policy_apply_spec("preset=vibe,garbage"), ValueError, "name=value"),
+    (lambda: vt._C._policy_apply("preset=vibe,garbage"), ValueError, "name=value"),
 ])
 def test_bad_input_raises_clear_errors(fn, exc, pattern):
     with pytest.raises(exc, match=pattern):

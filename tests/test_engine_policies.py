@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("restore_policies")  # conftest.py
 @pytest.mark.parametrize("routing", ["worker", "owner"])
 @pytest.mark.parametrize("gate", ["per_graph", "none", "global"])
 def test_every_engine_policy_gives_the_same_gradient(workers, routing, gate):
-    C._policy_apply_spec(f"autograd.workers={workers},autograd.routing={routing},autograd.gate={gate}")
+    C._policy_apply(f"autograd.workers={workers},autograd.routing={routing},autograd.gate={gate}")
     x, y = chain_graph(50, 8)
     C._backward([y], [C._ops.full([8], 1.0)], False)
     np.testing.assert_allclose(arr(x.grad), np.full(8, 1.001 ** 50), rtol=1e-5)
@@ -42,7 +42,7 @@ def lock_row(name):
 
 
 def test_global_gate_is_one_lock_taken_per_backward():
-    C._policy_apply_spec("autograd.gate=global,probes.locks=on")
+    C._policy_apply("autograd.gate=global,probes.locks=on")
     C._reset_lock_stats()
     for _ in range(3):
         x, y = chain_graph(5, 4)
@@ -53,7 +53,7 @@ def test_global_gate_is_one_lock_taken_per_backward():
 
 
 def test_per_graph_gate_takes_a_lock_per_graph_and_not_the_global_one():
-    C._policy_apply_spec("autograd.gate=per_graph,probes.locks=on")
+    C._policy_apply("autograd.gate=per_graph,probes.locks=on")
     C._reset_lock_stats()
     x, y = chain_graph(5, 4)
     C._backward([y], [C._ops.full([4], 1.0)], False)
@@ -63,7 +63,7 @@ def test_per_graph_gate_takes_a_lock_per_graph_and_not_the_global_one():
 
 
 def test_spawn_creates_a_thread_per_backward_and_caller_none():
-    C._policy_apply_spec("probes.counters=on,autograd.workers=caller")
+    C._policy_apply("probes.counters=on,autograd.workers=caller")
     C._reset_counters()
     x, y = chain_graph(5, 4)
     C._backward([y], [C._ops.full([4], 1.0)], False)
@@ -76,7 +76,7 @@ def test_spawn_creates_a_thread_per_backward_and_caller_none():
 
 
 def test_owner_routing_goes_through_the_owner_queue():
-    C._policy_apply_spec("probes.locks=on,autograd.routing=owner")
+    C._policy_apply("probes.locks=on,autograd.routing=owner")
     C._reset_lock_stats()
     x, y = chain_graph(20, 4)
     C._backward([y], [C._ops.full([4], 1.0)], False)
@@ -85,7 +85,7 @@ def test_owner_routing_goes_through_the_owner_queue():
 
 
 def run_threads(n_threads, gate, gil="released"):
-    C._policy_apply_spec(f"autograd.gate={gate},autograd.gil={gil},probes.locks=on")
+    C._policy_apply(f"autograd.gate={gate},autograd.gil={gil},probes.locks=on")
     C._reset_lock_stats()
     results = [None] * n_threads
     barrier = threading.Barrier(n_threads)
@@ -117,7 +117,7 @@ def test_global_gate_serializes_concurrent_backward_calls():
 
 
 def test_gil_held_policy_still_computes_and_records_gil_time():
-    C._policy_apply_spec("autograd.gil=held,probes.counters=on")
+    C._policy_apply("autograd.gil=held,probes.counters=on")
     C._reset_counters()
     x, y = chain_graph(20, 4)
     C._backward([y], [C._ops.full([4], 1.0)], False)
@@ -145,7 +145,7 @@ def test_saved_tensor_modified_in_place_is_detected():
 
 def test_dispatch_lookup_locked_map_counts_name_lookups():
     a = C._ops.full([1], 1.0)
-    C._policy_apply_spec("probes.counters=on,dispatch.lookup=handle")
+    C._policy_apply("probes.counters=on,dispatch.lookup=handle")
     C._reset_counters()
     for _ in range(10):
         a + a

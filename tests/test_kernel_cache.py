@@ -19,7 +19,7 @@ LAUNCHES = 200
 @pytest.fixture(autouse=True)
 def probes_on():
     saved = C._policy_current()
-    C._policy_apply_spec("probes.locks=on,probes.counters=on")
+    C._policy_apply("probes.locks=on,probes.counters=on")
     C._reset_counters()
     C._reset_lock_stats()
     yield
@@ -121,7 +121,7 @@ def test_policy_is_read_at_every_launch():
 
 
 def test_probes_off_record_nothing():
-    C._policy_apply_spec("kernels.cache=locked,probes.locks=off,probes.counters=off")
+    C._policy_apply("kernels.cache=locked,probes.locks=off,probes.counters=off")
     cache = kcache.KernelCache("scale", scale_compiler([]))
     for j in range(5):
         cache.launch(("scale", 4), j)

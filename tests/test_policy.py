@@ -1,5 +1,7 @@
 """vt.policy (set/get/override/presets/describe/load_config/VT_POLICY) and vt.probes."""
 import os
+import pathlib
+import re
 import subprocess
 import tempfile
 import sys
@@ -107,6 +109,51 @@ def test_describe_dataframe():
     assert "autograd.gate" in text and "= global  (default per_graph)" in text
     assert "mirrors: VibeTensor's process-wide backward gate" in text
     assert max(len(line) for line in text.splitlines()) < 200
+
+
+def test_catalogue_where_names_a_file_and_a_note_that_exist():
+    """The catalogue is the map of the mechanisms: every row's file exists in the repository and
+    defines the Note the row names (a `// Note [Title]` or `# Note [Title]` line)."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    df = vt.policy.describe()
+    assert list(df["name"]) == list(vt.policy.current())
+    for name, where in zip(df["name"], df["where"]):
+        m = re.fullmatch(r"(\S+), Note \[(.+)\]", where)
+        assert m, f"{name}: where = {where!r} is not 'file, Note [Title]'"
+        path, note = root / m[1], m[2]
+        assert path.is_file(), f"{name}: {m[1]} does not exist"
+        defines = re.compile(rf"^\s*(//|#)\s*Note \[{re.escape(note)}\](:|\s*$)", re.MULTILINE)
+        assert defines.search(path.read_text()), f"{name}: {m[1]} has no Note [{note}]"
+    with vt.policy.override({"autograd.gate": "global"}):
+        text = str(vt.policy.describe())
+    assert "where: csrc/autograd/engine.cpp, Note [Backward engine]" in text
+
+
+def test_presets_come_from_the_catalogue_rows():
+    values = {r["name"]: r["values"] for r in vt._C._policy_describe()}
+    mechanisms = [name for name in values if not name.startswith("probes.")]
+    tuned, vibe = vt.policy.presets()["tuned"], vt.policy.presets()["vibe"]
+    assert tuned == {name: values[name][0] for name in mechanisms}
+    assert set(vibe) <= set(mechanisms) and all(vibe[name] in values[name] for name in vibe)
+    assert vibe["dispatch.lookup"] == "locked_map" and "checks.cuda_index" not in vibe
+
+
+def test_set_crosses_into_cpp_once(monkeypatch):
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            attr = getattr(vt._C, name)
+            return (lambda *a, **k: calls.append(name) or attr(*a, **k)) if name.startswith("_policy") else attr
+
+    monkeypatch.setattr(vt.policy, "_C", Counting())
+    vt.policy.set("autograd.gate", "global")
+    vt.policy.set("preset=vibe,autograd.gate=per_graph", **{"autograd.gil": "released"})
+    with pytest.raises(ValueError, match="policy 'autograd.gate' has no value 'x'"):
+        vt.policy.set({"autograd.gil": "held", "autograd.gate": "x"})
+    assert calls == ["_policy_apply"] * 3
+    monkeypatch.undo()
+    assert vt.policy.get("autograd.gil") == "released" and vt.policy.get("dispatch.lookup") == "locked_map"
 
 
 # --- load_config ----------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def counter(name):
 
 
 def test_gate_none_takes_no_gate_lock():
-    C._policy_apply_spec("probes.locks=on,autograd.gate=per_graph")
+    C._policy_apply("probes.locks=on,autograd.gate=per_graph")
     C._reset_lock_stats()
     backward_once()
     assert lock_acquisitions("autograd.gate.per_graph") == 1  # the probe sees a gate when there is one
@@ -122,7 +122,7 @@ def test_gate_none_takes_no_gate_lock():
 
 
 def test_gil_released_records_no_gil_held_time():
-    C._policy_apply_spec("probes.counters=on,autograd.gil=held")
+    C._policy_apply("probes.counters=on,autograd.gil=held")
     C._reset_counters()
     backward_once(50)
     assert counter("gil_held_ns") > 0
@@ -133,7 +133,7 @@ def test_gil_released_records_no_gil_held_time():
 
 
 def test_pool_workers_are_created_once_not_per_backward():
-    C._policy_apply_spec("probes.counters=on,autograd.workers=pool")
+    C._policy_apply("probes.counters=on,autograd.workers=pool")
     backward_once()  # starts the pool if this process has not yet
     C._reset_counters()
     for _ in range(5):
@@ -147,7 +147,7 @@ def test_pool_workers_are_created_once_not_per_backward():
 
 
 def test_worker_routing_bypasses_the_owner_queue():
-    C._policy_apply_spec("probes.locks=on,autograd.routing=owner")
+    C._policy_apply("probes.locks=on,autograd.routing=owner")
     C._reset_lock_stats()
     backward_once(20)
     assert lock_acquisitions("autograd.owner_queue") >= 20
@@ -158,7 +158,7 @@ def test_worker_routing_bypasses_the_owner_queue():
 
 
 def test_probes_locks_records_only_when_on():
-    C._policy_apply_spec("autograd.gate=global,probes.locks=off")
+    C._policy_apply("autograd.gate=global,probes.locks=off")
     C._reset_lock_stats()
     backward_once()
     assert lock_acquisitions("autograd.gate.global") == 0
@@ -197,7 +197,7 @@ def test_probes_trace_records_events_only_when_on():
 
 def test_stack_copy_copies_every_boxed_stack_only_when_on():
     a, b = C._ops.full([2], 1.0), C._ops.full([2], 2.0)
-    C._policy_apply_spec("probes.counters=on,dispatch.stack_copy=off")
+    C._policy_apply("probes.counters=on,dispatch.stack_copy=off")
     C._reset_counters()
     for _ in range(3):
         C._ops.add(a, b)  # the boxed path
@@ -213,7 +213,7 @@ def test_stack_copy_copies_every_boxed_stack_only_when_on():
 def test_nvtx_levels_push_ranges_by_level():
     pushed = {}
     for level in ("off", "coarse", "fine"):
-        C._policy_apply_spec(f"probes.counters=on,probes.nvtx={level}")
+        C._policy_apply(f"probes.counters=on,probes.nvtx={level}")
         C._reset_counters()
         backward_once(10)
         pushed[level] = counter("nvtx_ranges")

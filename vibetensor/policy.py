@@ -1,4 +1,4 @@
-"""Runtime policies: named switches with closed value sets (see csrc/policy/catalogue.cpp).
+"""Runtime policies: named switches with closed value sets, one row each in csrc/policy/catalogue.def.
 
     vt.policy.set("autograd.gate", "global")          # or set(**{"autograd.gate": "global"})
     with vt.policy.override({"autograd.gil": "held"}): ...
@@ -18,83 +18,36 @@ from vibetensor import _C
 ENV_VAR = "VT_POLICY"
 
 
-def _items(args, kwargs, fn):
-    """(name, value) pairs from set(name, value), set({name: value}), set("spec") or set(**{name: value})."""
+def _settings(args, kwargs, fn):
+    """(spec, [(name, value), ...]) from set(name, value), set({name: value}), set("spec") or
+    set(**{name: value}); C++ parses the spec and validates everything."""
+    spec, items = "", []
     if len(args) == 2:
         items = [(args[0], args[1])]
     elif len(args) == 1 and isinstance(args[0], dict):
         items = list(args[0].items())
     elif len(args) == 1 and isinstance(args[0], str):
-        items = _parse_spec(args[0])
+        spec = args[0]
     elif args:
         raise TypeError(f"policy.{fn}() takes (name, value), a dict, a spec string 'name=value,...' or keyword "
                         f"arguments; got {len(args)} positional arguments")
-    else:
-        items = []
     items += list(kwargs.items())
     for name, value in items:
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError(f"policy.{fn}(): names and values must be strings, got {name!r}={value!r}")
-    return items
-
-
-def _parse_spec(spec):
-    items = []
-    for part in spec.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        name, eq, value = part.partition("=")
-        if not eq or not name.strip() or not value.strip():
-            raise ValueError(f"malformed policy spec item {part!r} in {spec!r}: expected 'name=value' items separated "
-                             "by commas, e.g. 'preset=vibe,autograd.gate=per_graph'")
-        items.append((name.strip(), value.strip()))
-    return items
-
-
-def _validate(items):
-    """ValueError (changing nothing) for an unknown policy, preset or value."""
-    known = current()
-    presets_ = None
-    for name, value in items:
-        if name == "preset":
-            presets_ = presets_ or presets()
-            if value not in presets_:
-                raise ValueError(f"unknown preset {value!r}: expected one of {', '.join(map(repr, sorted(presets_)))}")
-            continue
-        if name not in known:
-            raise ValueError(f"unknown policy {name!r}: expected one of {', '.join(map(repr, known))}")
-        values = _values(name)
-        if value not in values:
-            raise ValueError(f"policy {name!r} has no value {value!r}: expected one of {', '.join(map(repr, values))}")
-
-
-def _values(name):
-    for row in _C._policy_describe():
-        if row["name"] == name:
-            return list(row["values"])
-    raise ValueError(f"unknown policy {name!r}: expected one of {', '.join(map(repr, current()))}")
-
-
-def _apply(items):
-    _validate(items)
-    for name, value in items:
-        if name == "preset":
-            _C._policy_apply_preset(value)
-        else:
-            _C._policy_set(name, value)
+    return spec, items
 
 
 def set(*args, **kwargs):  # noqa: A001 (vt.policy.set, as the brief names it)
     """Sets policies: set("autograd.gate", "global"), set({...}), set("a=b,c=d") or set(**{"a": "b"}).
     A 'preset' item applies a preset (in order with the other items). Validated before anything changes."""
-    _apply(_items(args, kwargs, "set"))
+    _C._policy_apply(*_settings(args, kwargs, "set"))
 
 
 def validate(*args, **kwargs):
     """Checks policy names, values and presets as set() would, changing nothing (ValueError naming
     the bad item and listing the valid ones)."""
-    _validate(_items(args, kwargs, "validate"))
+    _C._policy_validate(*_settings(args, kwargs, "validate"))
 
 
 def apply_spec(spec):
@@ -102,19 +55,19 @@ def apply_spec(spec):
     if not isinstance(spec, str):
         raise TypeError(f"policy.apply_spec() takes a string such as 'preset=vibe,autograd.gate=per_graph', got "
                         f"{type(spec).__name__}")
-    _apply(_parse_spec(spec))
+    _C._policy_apply(spec)
 
 
 def get(name):
     """The current value of one policy."""
-    if name not in current():
-        raise ValueError(f"unknown policy {name!r}: expected one of {', '.join(map(repr, current()))}")
+    if not isinstance(name, str):
+        raise TypeError(f"policy.get() takes a policy name (a string), got {name!r}")
     return _C._policy_get(name)
 
 
 def current():
-    """{policy name: current value} for every policy, in registration order."""
-    return {row["name"]: row["value"] for row in _C._policy_describe()}
+    """{policy name: current value} for every policy, in catalogue order."""
+    return _C._policy_current()
 
 
 def presets():
@@ -124,33 +77,37 @@ def presets():
 
 def apply_preset(name):
     """Applies a preset by name ('tuned' restores every non-probe policy's default)."""
-    _apply([("preset", name)])
+    _C._policy_apply("", [("preset", name)])
 
 
 @contextlib.contextmanager
 def override(*args, **kwargs):
     """Sets policies for the duration of a with-block and restores the previous values after it
     (also when the block raises). Takes what set() takes."""
-    items = _items(args, kwargs, "override")
-    _validate(items)
+    settings = _settings(args, kwargs, "override")
     before = current()
     try:
-        _apply(items)
+        _C._policy_apply(*settings)
         yield
     finally:
-        changed = [(k, v) for k, v in before.items() if _C._policy_get(k) != v]
-        for name, value in changed:
-            _C._policy_set(name, value)
+        now = current()
+        changed = [(k, v) for k, v in before.items() if now[k] != v]
+        if changed:
+            _C._policy_apply("", changed)
 
 
 def describe():
-    """A pandas DataFrame of every policy: name, value, default, values, description, mirrors,
-    fixed_after_first_use (and in_use). Its str lists one policy per paragraph."""
+    """A pandas DataFrame of the catalogue: name, value, default, values, description, mirrors,
+    fixed_after_first_use, where (the file of the mechanism and its Note) and in_use. Its str lists
+    one policy per paragraph."""
     import pandas as pd
 
-    df = pd.DataFrame(_C._policy_describe(), columns=["name", "value", "default", "values", "description",
-                                                      "mirrors", "fixed_after_first_use", "in_use"])
-    df["values"] = df["values"].map(lambda v: ", ".join(v))
+    rows = _C._policy_describe()
+    for row in rows:
+        row["values"] = ", ".join(row["values"])
+        row["where"] = f"{row.pop('file')}, Note [{row.pop('note')}]"
+    df = pd.DataFrame(rows, columns=["name", "value", "default", "values", "description", "mirrors",
+                                     "fixed_after_first_use", "where", "in_use"])
     return _policy_table_class()(df)
 
 
@@ -178,6 +135,9 @@ def _policy_table_class():
                 mirrors = getattr(row, "mirrors", "")
                 if mirrors:
                     lines.append(f"{'':<{width}}   mirrors: {mirrors}")
+                where = getattr(row, "where", "")
+                if where:
+                    lines.append(f"{'':<{width}}   where: {where}")
             return "\n".join(lines)
 
     PolicyTable.__module__ = __name__
@@ -213,7 +173,7 @@ def load_config(path):
         if not isinstance(value, str):
             raise ValueError(f"policy config {os.fspath(path)!r}: value of {name!r} must be a string, got {value!r}")
     try:
-        _apply(items)
+        _C._policy_apply("", items)
     except ValueError as e:
         raise ValueError(f"policy config {os.fspath(path)!r}: {e}") from None
     return dict(items)
@@ -236,6 +196,6 @@ def _apply_environment():
     if not spec:
         return
     try:
-        _apply(_parse_spec(spec))
+        _C._policy_apply(spec)
     except ValueError as e:
         raise ValueError(f"invalid {ENV_VAR}={spec!r}: {e}") from None

@@ -102,8 +102,8 @@ size_t round_size(size_t bytes) {
 class CachingAllocator final : public DeviceAllocator {
  public:
   CachingAllocator()
-      : split_(policy::alloc_split.get<policy::AllocSplit>() == policy::AllocSplit::on),
-        per_request_(policy::alloc_segments.get<policy::AllocSegments>() == policy::AllocSegments::per_request) {}
+      : split_(policy::alloc_split.get() == policy::AllocSplit::on),
+        per_request_(policy::alloc_segments.get() == policy::AllocSegments::per_request) {}
 
   const char* name() const override { return "caching"; }
 

@@ -17,7 +17,7 @@ probes::InstrumentedMutex& global_metadata_mutex();
 class AllocLock {
  public:
   explicit AllocLock(probes::InstrumentedMutex& device_mutex)
-      : global_(policy::alloc_lock.index() == int(policy::AllocLock::global)), device_(device_mutex) {
+      : global_(policy::alloc_lock.get() == policy::AllocLock::global), device_(device_mutex) {
     if (global_) global_alloc_mutex().lock();
     device_.lock();
   }

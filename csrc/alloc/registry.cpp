@@ -25,7 +25,7 @@ DeviceAllocator& cuda_allocator() {
     policy::alloc_split.mark_used();
     policy::alloc_segments.mark_used();
     std::unique_ptr<DeviceAllocator> p;
-    switch (policy::alloc_cuda.get<policy::AllocCuda>()) {
+    switch (policy::alloc_cuda.get()) {
       case policy::AllocCuda::caching: p = make_caching_allocator(); break;
       case policy::AllocCuda::async: p = make_async_allocator(); break;
       case policy::AllocCuda::direct: p = make_direct_allocator(); break;

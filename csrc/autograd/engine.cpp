@@ -174,11 +174,11 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   }
   compute_dependencies(task, root.get());
 
-  task.route_on_owner = policy::autograd_routing.get<policy::AutogradRouting>() == policy::AutogradRouting::owner;
+  task.route_on_owner = policy::autograd_routing.get() == policy::AutogradRouting::owner;
 
   auto run_graph = [&] {
     using policy::AutogradGate;
-    AutogradGate gate = policy::autograd_gate.get<AutogradGate>();
+    AutogradGate gate = policy::autograd_gate.get();
     if (gate == AutogradGate::global) {
       std::lock_guard<probes::InstrumentedMutex> g(global_gate());
       execute(task, root);

@@ -94,7 +94,7 @@ ServiceThreads& owner() {
 }  // namespace
 
 void run_on_worker(const std::function<void()>& fn) {
-  switch (policy::autograd_workers.get<policy::AutogradWorkers>()) {
+  switch (policy::autograd_workers.get()) {
     case policy::AutogradWorkers::caller:
       fn();
       return;

@@ -96,10 +96,16 @@ void Dispatcher::finalize() {
   VT_CHECK(p.empty(), "dispatcher registration errors:", p);
 }
 
+// Note [Boxed stack copy]
+// A boxed call (Python's op objects, the boxed adapters) passes its arguments as a Stack of
+// IValues. dispatch.stack_copy=on copies that stack before the kernel runs and puts the copy back
+// if the kernel throws, as VibeTensor's boxed path keeps a rollback copy: one allocation and a
+// refcount increment per tensor argument on every call. off (torch's behaviour) runs the kernel
+// on the stack as it is.
 void Dispatcher::call_boxed(OperatorEntry& op_in, Stack& stack) {
   VT_PROBE_SCOPE(dispatch, fine, op_in.name.c_str());
   OperatorEntry* op = &op_in;
-  if (policy::dispatch_lookup.index() == int(policy::DispatchLookup::locked_map)) [[unlikely]]
+  if (policy::dispatch_lookup.get() == policy::DispatchLookup::locked_map) [[unlikely]]
     op = &find_locked(op_in.name.c_str());
   probes::count(probes::Counter::ops_dispatched);
   probes::count(probes::Counter::boxed_calls);
@@ -108,8 +114,8 @@ void Dispatcher::call_boxed(OperatorEntry& op_in, Stack& stack) {
   for (const IValue& iv : stack) scan.see_ivalue(iv);
   DispatchKey k = select_key(st, scan.needs_grad && GradMode::is_enabled(), scan.device, op->name.c_str());
   const KernelEntry& ke = st->kernels[int(k)];
-  if (policy::dispatch_stack_copy.index() == int(policy::StackCopy::on)) [[unlikely]] {
-    Stack saved(stack);  // rollback copy, as VibeTensor's boxed path keeps
+  if (policy::dispatch_stack_copy.get() == policy::StackCopy::on) [[unlikely]] {
+    Stack saved(stack);  // Note [Boxed stack copy]
     probes::count(probes::Counter::stack_copies);
     try {
       ke.boxed(ke.unboxed, stack);

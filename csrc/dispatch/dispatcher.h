@@ -48,6 +48,13 @@ struct OperatorEntry {
   std::atomic<const DispatchState*> state{nullptr};
 };
 
+// Note [Dispatch lookup]
+// How a call reaches its OperatorEntry is the policy dispatch.lookup. handle (as torch's
+// OperatorHandle): every caller resolved the entry once (TypedOp at construction, Python's op
+// objects at import) and a call loads its DispatchState without a lock. locked_map (VibeTensor's
+// by-name boxed calls): every call looks the op up by name in the string-hash map under the
+// "dispatcher.registry" mutex (find_locked), so concurrent callers contend on one lock per op.
+
 class Dispatcher {
  public:
   static Dispatcher& get();
@@ -56,7 +63,8 @@ class Dispatcher {
   void register_kernel(const std::string& name, DispatchKey key, KernelEntry kernel);
   // Entry by name without the lookup policy (registration, handle resolution).
   OperatorEntry& entry(const std::string& name);
-  // The dispatch.lookup=locked_map path: mutex + string-hash lookup on every call.
+  // The dispatch.lookup=locked_map path: mutex + string-hash lookup on every call
+  // (Note [Dispatch lookup]).
   OperatorEntry& find_locked(const char* name);
   // Checks every op has a schema and kernels match it; raises listing the problems.
   void finalize();
@@ -156,7 +164,7 @@ class TypedOp<R(Args...)> {
   R operator()(Args... args) const {
     VT_PROBE_SCOPE(op, fine, name_);
     OperatorEntry* op = entry_;
-    if (policy::dispatch_lookup.index() == int(policy::DispatchLookup::locked_map)) [[unlikely]]
+    if (policy::dispatch_lookup.get() == policy::DispatchLookup::locked_map) [[unlikely]]
       op = &Dispatcher::get().find_locked(name_);
     probes::count(probes::Counter::ops_dispatched);
     const DispatchState* st = op->state.load(std::memory_order_acquire);

@@ -12,21 +12,35 @@ std::vector<Policy*>& registry() {
   static std::vector<Policy*> r;
   return r;
 }
-std::mutex& set_mutex() {
+// Serializes writers, so the settings of one apply() are not interleaved with another's.
+// Readers never take it (one relaxed load each).
+std::mutex& write_mutex() {
   static std::mutex m;
   return m;
 }
-std::string join(const std::vector<std::string>& v) {
+template <class Names>
+std::string join(const Names& names) {
   std::ostringstream os;
-  for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << "'" << v[i] << "'";
+  bool first = true;
+  for (const auto& n : names) {
+    os << (first ? "" : ", ") << "'" << n << "'";
+    first = false;
+  }
   return os.str();
+}
+std::string trim(const std::string& s) {
+  size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
+  return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
 }
 }  // namespace
 
-Policy::Policy(const char* name, std::vector<std::string> values, const char* description,
-               const char* mirrors, bool fixed_after_first_use)
-    : name_(name), values_(std::move(values)), description_(description), mirrors_(mirrors),
-      fixed_(fixed_after_first_use) {
+Policy::Policy(const char* name, const char* values, const char* vibe, Role role, Changes changes,
+               const char* description, const char* mirrors, const char* file, const char* note)
+    : name_(name), vibe_(vibe), role_(role), changes_(changes), description_(description), mirrors_(mirrors),
+      file_(file), note_(note) {
+  std::string_view rest(values);
+  for (std::string_view v = next_listed_value(rest); !v.empty(); v = next_listed_value(rest))
+    values_.emplace_back(v);
   registry().push_back(this);
 }
 
@@ -36,14 +50,17 @@ int Policy::index_of(const std::string& value) const {
   return -1;
 }
 
-void Policy::set(const std::string& value) {
-  int i = index_of(value);
-  VT_CHECK_VALUE(i >= 0, "policy '", name_, "' has no value '", value, "': expected one of ", join(values_));
-  if (i == index()) return;
-  VT_CHECK(!(fixed_ && used()), "policy '", name_, "' is fixed at first use and is already in use with value '",
-           this->value(), "'; set it to '", value, "' before first use (config file or VT_POLICY)");
-  value_.store(i, std::memory_order_relaxed);
-}
+// Changes a value; the caller holds write_mutex() and has validated the value.
+struct Writer {
+  static void set(Policy& p, const std::string& value) {
+    int i = p.index_of(value);
+    if (i == p.index()) return;
+    VT_CHECK(!(p.fixed_after_first_use() && p.used()), "policy '", p.name(),
+             "' is fixed at first use and is already in use with value '", p.value(), "'; set it to '", value,
+             "' before first use (config file or VT_POLICY)");
+    p.value_.store(i, std::memory_order_relaxed);
+  }
+};
 
 const std::vector<Policy*>& all() { return registry(); }
 
@@ -55,64 +72,57 @@ Policy& find(const std::string& name) {
   detail::throw_error(ErrorKind::Value, "unknown policy '", name, "': expected one of ", join(names));
 }
 
-void set(const std::string& name, const std::string& value) {
-  std::lock_guard<std::mutex> g(set_mutex());
-  find(name).set(value);
+std::vector<std::pair<std::string, std::string>> current() {
+  std::vector<std::pair<std::string, std::string>> v;
+  for (Policy* p : registry()) v.emplace_back(p->name(), p->value());
+  return v;
 }
 
-std::map<std::string, std::string> current() {
-  std::map<std::string, std::string> m;
-  for (Policy* p : registry()) m[p->name()] = p->value();
-  return m;
-}
-
-void apply_preset(const std::string& preset) {
-  auto it = presets().find(preset);
-  if (it == presets().end()) {
-    std::vector<std::string> names;
-    for (auto& [n, _] : presets()) names.push_back(n);
-    detail::throw_error(ErrorKind::Value, "unknown preset '", preset, "': expected one of ", join(names));
-  }
-  // Validate everything first so a bad preset changes nothing.
-  for (auto& [k, v] : it->second) {
-    Policy& p = find(k);
-    VT_CHECK_VALUE(p.index_of(v) >= 0, "preset '", preset, "' sets policy '", k, "' to unknown value '", v,
-                   "': expected one of ", join(p.values()));
-  }
-  for (auto& [k, v] : it->second) set(k, v);
-}
-
-void apply_spec(const std::string& spec) {
-  std::vector<std::pair<std::string, std::string>> items;
+std::vector<Setting> parse_spec(const std::string& spec) {
+  std::vector<Setting> settings;
   std::stringstream ss(spec);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    auto trim = [](std::string s) {
-      size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t");
-      return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-    };
     item = trim(item);
     if (item.empty()) continue;
     size_t eq = item.find('=');
-    VT_CHECK_VALUE(eq != std::string::npos && eq > 0 && eq + 1 < item.size(), "malformed policy spec item '", item,
-                   "' in '", spec, "': expected 'name=value' items separated by commas, e.g. "
-                   "'preset=vibe,autograd.gate=per_graph'");
-    items.emplace_back(trim(item.substr(0, eq)), trim(item.substr(eq + 1)));
+    std::string name = eq == std::string::npos ? "" : trim(item.substr(0, eq));
+    std::string value = eq == std::string::npos ? "" : trim(item.substr(eq + 1));
+    VT_CHECK_VALUE(!name.empty() && !value.empty(), "malformed policy spec item '", item, "' in '", spec,
+                   "': expected 'name=value' items separated by commas, e.g. 'preset=vibe,autograd.gate=per_graph'");
+    settings.emplace_back(std::move(name), std::move(value));
   }
-  // Validate first (names and values), then apply in order.
-  for (auto& [k, v] : items) {
-    if (k == "preset") {
-      VT_CHECK_VALUE(presets().count(v), "unknown preset '", v, "' in policy spec '", spec, "'");
-    } else {
-      Policy& p = find(k);
-      VT_CHECK_VALUE(p.index_of(v) >= 0, "policy '", k, "' has no value '", v, "': expected one of ",
-                     join(p.values()));
+  return settings;
+}
+
+void validate(const std::vector<Setting>& settings) {
+  for (const auto& [name, value] : settings) {
+    if (name == "preset") {
+      if (presets().count(value)) continue;
+      std::vector<std::string> names;
+      for (const auto& [n, _] : presets()) names.push_back(n);
+      detail::throw_error(ErrorKind::Value, "unknown preset '", value, "': expected one of ", join(names));
     }
-  }
-  for (auto& [k, v] : items) {
-    if (k == "preset") apply_preset(v);
-    else set(k, v);
+    const Policy& p = find(name);
+    VT_CHECK_VALUE(p.index_of(value) >= 0, "policy '", name, "' has no value '", value, "': expected one of ",
+                   join(p.values()));
   }
 }
+
+void apply(const std::vector<Setting>& settings) {
+  std::lock_guard<std::mutex> g(write_mutex());
+  validate(settings);
+  for (const auto& [name, value] : settings) {
+    if (name == "preset") {
+      for (const auto& [n, v] : presets().at(value)) Writer::set(find(n), v);
+    } else {
+      Writer::set(find(name), value);
+    }
+  }
+}
+
+void set(const std::string& name, const std::string& value) { apply({{name, value}}); }
+void apply_preset(const std::string& preset) { apply({{"preset", preset}}); }
+void apply_spec(const std::string& spec) { apply(parse_spec(spec)); }
 
 }  // namespace vt::policy

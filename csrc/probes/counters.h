@@ -1,5 +1,5 @@
 #pragma once
-// Named event counters, counted only when probes.counters=on (one relaxed load when off).
+// Named event counters, counted only when probes.counters=on. See Note [Event counters].
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -8,6 +8,13 @@
 #include "policy/catalogue.h"
 
 namespace vt::probes {
+
+// Note [Event counters]
+// probes.counters=on makes every count() call add to a process-wide counter (one cache line each,
+// relaxed atomics): ops dispatched, boxed calls, name lookups, backward calls and nodes, threads
+// created, GIL-held time, allocator calls, hits and misses, device mallocs and frees, host syncs,
+// kernel cache events, stack copies, NVTX ranges. Off, a count() is one relaxed load of the
+// policy; built with VT_PROBES=0 it is nothing. vt.probes.counters() reads them.
 
 enum class Counter : int {
   ops_dispatched, boxed_calls, name_lookups, autograd_nodes_executed, backward_calls,
@@ -23,7 +30,7 @@ extern CounterCell g_counters[int(Counter::kNumCounters)];
 
 inline bool counters_on() {
 #if VT_PROBES
-  return policy::probes_counters.index() == int(policy::ProbesCounters::on);
+  return policy::probes_counters.get() == policy::ProbesCounters::on;
 #else
   return false;
 #endif

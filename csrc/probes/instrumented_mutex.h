@@ -29,7 +29,7 @@ class InstrumentedMutex {
 
   void lock() {
 #if VT_PROBES
-    if (policy::probes_locks.index() == int(policy::ProbesLocks::on)) [[unlikely]] { lock_instrumented(); return; }
+    if (policy::probes_locks.get() == policy::ProbesLocks::on) [[unlikely]] { lock_instrumented(); return; }
 #endif
     m_.lock();
     hold_start_ns_ = 0;

@@ -1,6 +1,4 @@
-// NVTX ranges in domain "vibetensor", one NVTX category per probe category. Compiled in when the
-// NVTX3 headers are found at build time (VT_HAVE_NVTX); otherwise nvtx_compiled() is false and
-// vibetensor.probes warns when NVTX is asked for.
+// NVTX ranges in domain "vibetensor". See Note [NVTX ranges].
 #include "probes/counters.h"
 #include "probes/scope.h"
 
@@ -9,6 +7,14 @@
 #endif
 
 namespace vt::probes {
+
+// Note [NVTX ranges]
+// Probe scopes (scope.h) push and pop NVTX ranges in domain "vibetensor", one NVTX category per
+// probe category, so Nsight Systems shows them unchanged. probes.nvtx picks the detail: off, coarse
+// (a whole backward; Python's step, forward, backward and optimizer ranges) or fine (also every op,
+// backward node, allocation and sync). Ranges are compiled in when the NVTX3 headers are found at
+// build time (VT_HAVE_NVTX); otherwise nvtx_compiled() is false and vibetensor.probes warns when
+// NVTX is asked for.
 
 #if VT_HAVE_NVTX
 namespace {

@@ -16,8 +16,11 @@ const char* category_name(Category c);
 // probes.nvtx=coarse; fine ones (each op, node, allocation) only under fine.
 enum class Detail : uint8_t { coarse = 1, fine = 2 };
 
-inline bool nvtx_wants(Detail d) { return policy::probes_nvtx.index() >= int(d); }
-inline bool trace_on() { return policy::probes_trace.index() == int(policy::ProbesTrace::on); }
+inline bool nvtx_wants(Detail d) {
+  policy::ProbesNvtx level = policy::probes_nvtx.get();
+  return d == Detail::coarse ? level != policy::ProbesNvtx::off : level == policy::ProbesNvtx::fine;
+}
+inline bool trace_on() { return policy::probes_trace.get() == policy::ProbesTrace::on; }
 
 void nvtx_push(Category c, const char* name);
 void nvtx_pop();

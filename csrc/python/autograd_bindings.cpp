@@ -80,9 +80,14 @@ TensorList to_tensor_list(nb::handle seq) {
   return l;
 }
 
-// Runs the engine with or without the GIL per autograd.gil. See Note [Backward engine].
+// Note [GIL during backward]
+// autograd.gil=released (torch's behaviour) drops the GIL while the C++ engine runs backward, so
+// other Python threads run meanwhile. held (VibeTensor) keeps it for the whole backward: every
+// other Python thread waits, and the time is counted as gil_held_ns. The engine is told that the
+// caller holds the GIL (caller_holds_gil) and then runs a graph with Python nodes on the calling
+// thread (Note [Backward engine]).
 TensorList run_engine(const TensorList& outs, const TensorList& grads, autograd::BackwardOptions& opts) {
-  if (policy::autograd_gil.get<policy::AutogradGil>() == policy::AutogradGil::released) {
+  if (policy::autograd_gil.get() == policy::AutogradGil::released) {
     nb::gil_scoped_release release;
     return autograd::run_backward(outs, grads, opts);
   }

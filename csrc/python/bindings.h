@@ -15,7 +15,11 @@ namespace vt::python {
 void bind_tensor(nb::module_& m);
 void bind_ops(nb::module_& m);
 void bind_autograd(nb::module_& m);
-void bind_policy_and_probes(nb::module_& m);
+void bind_policy(nb::module_& m);
+void bind_probes(nb::module_& m);
+void bind_grad_mode(nb::module_& m);
+void bind_random(nb::module_& m);
+void bind_threads(nb::module_& m);
 void bind_dlpack(nb::module_& m);
 // vibetensor._C._cuda (a stub saying is_built() == False in a build without CUDA).
 void bind_cuda(nb::module_& m);

@@ -23,7 +23,11 @@ NB_MODULE(_C, m) {
   });
   // Registration problems (a kernel whose signature differs from its schema) surface at import.
   Dispatcher::get().finalize();
-  bind_policy_and_probes(m);
+  bind_policy(m);
+  bind_probes(m);
+  bind_grad_mode(m);
+  bind_random(m);
+  bind_threads(m);
   bind_tensor(m);
   bind_ops(m);
   bind_autograd(m);

@@ -103,7 +103,7 @@ def test_fused_adamw_matches_torch():
 
 @pytest.mark.parametrize("mechanism", ["lockfree", "locked"])
 def test_launches_hit_the_cache(mechanism):
-    _C._policy_apply_spec(f"kernels.cache={mechanism},probes.counters=on,probes.locks=on")
+    _C._policy_apply(f"kernels.cache={mechanism},probes.counters=on,probes.locks=on")
     _C._reset_counters()
     _C._reset_lock_stats()
     steps = 5

@@ -41,7 +41,7 @@ class IndexCheck {
  public:
   // `op` must be a string literal (the kernel prints it).
   IndexCheck(const char* op, Device device) : op_(op), device_(device) {
-    if (policy::checks_cuda_index.get<policy::ChecksCudaIndex>() != policy::ChecksCudaIndex::sync) return;
+    if (policy::checks_cuda_index.get() != policy::ChecksCudaIndex::sync) return;
     flag_ = empty_tensor({2}, DType::Int64, device);
     cuda::DeviceGuard g(device.index);
     VT_CUDA_CHECK(cudaMemsetAsync(flag_.data_ptr(), 0, 16, cuda::current_stream(device.index).handle()));

@@ -53,7 +53,7 @@ template <class T> Operand make_operand(const Tensor& t, Device dev, KeepAlive& 
   constexpr DType dt = CppType<T>::value;
   if (is_cpu_scalar(t)) {
     T v = host_scalar_as<T>(t);
-    if (t->is_wrapped_number && policy::scalars_cuda.index() == int(policy::ScalarsCuda::device_copy)) {
+    if (t->is_wrapped_number && policy::scalars_cuda.get() == policy::ScalarsCuda::device_copy) {
       cuda::check_not_capturing("scalar_device_copy");  // Note [CUDA graph capture]
       Tensor d = empty_tensor({}, dt, dev);
       cuda::DeviceGuard g(dev.index);

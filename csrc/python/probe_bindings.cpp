@@ -1,15 +1,10 @@
-// Policy registry, probes, grad mode and RNG seeding exposed to Python.
-#include <omp.h>
-
-#include <nanobind/stl/map.h>
+// Probes exposed to Python (vibetensor/probes): lock statistics and named locks for Python code,
+// counters, the trace rings, NVTX ranges.
 #include <nanobind/stl/pair.h>
 
 #include <memory>
 #include <thread>
 
-#include "core/grad_mode.h"
-#include "ops/random/philox.h"
-#include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
 #include "probes/trace_ring.h"
@@ -59,30 +54,7 @@ probes::Counter counter_by_name(const std::string& name) {
 
 }  // namespace
 
-void bind_policy_and_probes(nb::module_& m) {
-  m.def("_policy_set", [](const std::string& n, const std::string& v) { policy::set(n, v); });
-  m.def("_policy_get", [](const std::string& n) { return policy::find(n).value(); });
-  m.def("_policy_current", &policy::current);
-  m.def("_policy_apply_spec", &policy::apply_spec);
-  m.def("_policy_apply_preset", &policy::apply_preset);
-  m.def("_policy_presets", &policy::presets);
-  m.def("_policy_describe", [] {
-    nb::list out;
-    for (policy::Policy* p : policy::all()) {
-      nb::dict d;
-      d["name"] = p->name();
-      d["value"] = p->value();
-      d["default"] = p->default_value();
-      d["values"] = p->values();
-      d["description"] = p->description();
-      d["mirrors"] = p->mirrors();
-      d["fixed_after_first_use"] = p->fixed_after_first_use();
-      d["in_use"] = p->used();
-      out.append(d);
-    }
-    return out;
-  });
-
+void bind_probes(nb::module_& m) {
   m.def("_lock_stats", [] {
     nb::list out;
     for (auto& s : probes::lock_stats()) {
@@ -111,9 +83,6 @@ void bind_policy_and_probes(nb::module_& m) {
   // Counts an event from Python (the kernel cache's hits, misses and compiles) when probes.counters=on.
   m.def("_count", [](const std::string& name, uint64_t n) { probes::count(counter_by_name(name), n); },
         nb::arg("name"), nb::arg("n") = 1);
-  // One relaxed load: the kernel cache reads it on every launch.
-  m.def("_kernels_cache_locked",
-        [] { return policy::kernels_cache.get<policy::KernelsCache>() == policy::KernelsCache::locked; });
   m.def("_counters", &probes::counters_snapshot);
   m.def("_reset_counters", &probes::reset_counters);
   m.def("_probes_compiled", [] {
@@ -139,18 +108,6 @@ void bind_policy_and_probes(nb::module_& m) {
   m.def("_nvtx_compiled", &probes::nvtx_compiled);
   m.def("_nvtx_push", [](const std::string& name) { probes::nvtx_push(probes::Category::python, probes::intern_name(name)); });
   m.def("_nvtx_pop", &probes::nvtx_pop);
-
-  m.def("is_grad_enabled", &GradMode::is_enabled);
-  m.def("_set_grad_enabled", &GradMode::set_enabled);
-  m.def("manual_seed", [](int64_t s) { random::manual_seed(uint64_t(s)); });
-  // The CPU kernels' OpenMP team size for the calling thread (an OpenMP ICV is per thread, so a
-  // Python thread that trains its own model sets its own, as with torch.set_num_threads).
-  m.def("_set_num_threads", [](int n) {
-    VT_CHECK_VALUE(n >= 1, "set_num_threads: expected a positive number of threads, got ", n);
-    omp_set_num_threads(n);
-  });
-  m.def("_get_num_threads", [] { return omp_get_max_threads(); });
-  m.def("initial_seed", [] { return random::seed(); });
 }
 
 }  // namespace vt::python
