@@ -196,17 +196,21 @@ def test_probes_trace_records_events_only_when_on():
 
 
 def test_stack_copy_copies_every_boxed_stack_only_when_on():
+    # off: every Python spelling takes the typed handle, so nothing is boxed; on: each takes
+    # VibeTensor's boxed call and copies its stack (Note [One route from Python]).
     a, b = C._ops.full([2], 1.0), C._ops.full([2], 2.0)
     C._policy_apply("probes.counters=on,dispatch.stack_copy=off")
     C._reset_counters()
     for _ in range(3):
-        C._ops.add(a, b)  # the boxed path
-    assert counter("boxed_calls") >= 3 and counter("stack_copies") == 0
+        C._ops.add(a, b)
+        a + b
+    assert counter("ops_dispatched") >= 6 and counter("boxed_calls") == 0 and counter("stack_copies") == 0
     C._policy_set("dispatch.stack_copy", "on")
     C._reset_counters()
     for _ in range(3):
         C._ops.add(a, b)
-    assert counter("stack_copies") == counter("boxed_calls") >= 3
+        a + b
+    assert counter("stack_copies") == counter("boxed_calls") >= 6
 
 
 @pytest.mark.skipif(not C._nvtx_compiled(), reason="NVTX3 headers were not found at build time")

@@ -1,8 +1,9 @@
 """The functional op API (vt.add, vt.sum, vt.cat, ...) over the dispatcher's ops (_C._ops).
 
-Each function keeps torch's signature; Tensor methods (see _tensor.py) reuse them. Ops that are
-compositions (std, all/any, split, ...) are written here in terms of catalogue ops so that
-autograd flows through them.
+Each function keeps torch's signature. A function whose signature is its op's schema is the
+op's generated caller itself (_CATALOGUE_OPS); Tensor methods (see _tensor.py) reuse the
+functions written here. Ops that are compositions (std, all/any, split, ...) are written here in
+terms of catalogue ops so that autograd flows through them.
 """
 import builtins
 import math
@@ -32,22 +33,22 @@ def _wrap_dim(dim, ndim, fn="dim"):
     return dim % n
 
 
+# Functions whose torch signature is their op's schema (a keyword `input` names `self`) are the
+# catalogue's generated callers themselves, so vt.add(a, b) reaches the op as a + b and a.add(b)
+# do. See Note [One route from Python] in csrc/python/op_route.h.
+_CATALOGUE_OPS = (
+    "add", "sub", "mul", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge", "logical_and",
+    "logical_or", "logical_not", "where", "masked_fill", "neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin",
+    "cos", "tanh", "sigmoid", "relu", "argmax", "argmin", "matmul", "transpose", "flatten", "unsqueeze",
+    "gather", "index_select", "masked_select", "scatter_add", "triu", "tril", "clone", "dropout",
+)
+globals().update({name: getattr(_ops, name) for name in _CATALOGUE_OPS})
+
+
 # --- elementwise ----------------------------------------------------------------------------
-
-def add(input, other, *, alpha=1):
-    return _ops.add(input, other, alpha)
-
-
-def sub(input, other, *, alpha=1):
-    return _ops.sub(input, other, alpha)
-
 
 def rsub(input, other, *, alpha=1):
     return _ops.sub(other, input, alpha)
-
-
-def mul(input, other):
-    return _ops.mul(input, other)
 
 
 def div(input, other, *, rounding_mode=None):
@@ -55,107 +56,6 @@ def div(input, other, *, rounding_mode=None):
         raise NotImplementedError(f"div(): rounding_mode={rounding_mode!r} is not supported by vibetensor "
                                   "(only true division, rounding_mode=None)")
     return _ops.div(input, other)
-
-
-def pow(input, exponent):  # noqa: A001
-    return _ops.pow(input, exponent)
-
-
-def maximum(input, other):
-    return _ops.maximum(input, other)
-
-
-def minimum(input, other):
-    return _ops.minimum(input, other)
-
-
-def eq(input, other):
-    return _ops.eq(input, other)
-
-
-def ne(input, other):
-    return _ops.ne(input, other)
-
-
-def lt(input, other):
-    return _ops.lt(input, other)
-
-
-def le(input, other):
-    return _ops.le(input, other)
-
-
-def gt(input, other):
-    return _ops.gt(input, other)
-
-
-def ge(input, other):
-    return _ops.ge(input, other)
-
-
-def logical_and(input, other):
-    return _ops.logical_and(input, other)
-
-
-def logical_or(input, other):
-    return _ops.logical_or(input, other)
-
-
-def logical_not(input):
-    return _ops.logical_not(input)
-
-
-def where(condition, input, other):
-    """where(condition, input, other): input where condition holds, other elsewhere (numbers allowed)."""
-    return _ops.where(condition, input, other)
-
-
-def masked_fill(input, mask, value):
-    return _ops.masked_fill(input, mask, value)
-
-
-def neg(input):
-    return _ops.neg(input)
-
-
-def abs(input):  # noqa: A001
-    return _ops.abs(input)
-
-
-def exp(input):
-    return _ops.exp(input)
-
-
-def log(input):
-    return _ops.log(input)
-
-
-def sqrt(input):
-    return _ops.sqrt(input)
-
-
-def rsqrt(input):
-    return _ops.rsqrt(input)
-
-
-def sin(input):
-    return _ops.sin(input)
-
-
-def cos(input):
-    return _ops.cos(input)
-
-
-def tanh(input):
-    return _ops.tanh(input)
-
-
-def sigmoid(input):
-    return _ops.sigmoid(input)
-
-
-def relu(input):
-    return _ops.relu(input)
 
 
 def square(input):
@@ -277,14 +177,6 @@ def min(input, dim=None, keepdim=False):  # noqa: A001
     return return_types.min(values, indices)
 
 
-def argmax(input, dim=None, keepdim=False):
-    return _ops.argmax(input, dim, keepdim)
-
-
-def argmin(input, dim=None, keepdim=False):
-    return _ops.argmin(input, dim, keepdim)
-
-
 def all(input, dim=None, keepdim=False):  # noqa: A001
     """True where every element (along dim) is nonzero: no element equals zero."""
     zero = _ops.logical_not(input) if input.dtype is _dtype.bool else _ops.eq(input, 0)
@@ -339,10 +231,6 @@ def log_softmax(input, dim, dtype=None):
 
 # --- linear algebra -------------------------------------------------------------------------
 
-def matmul(input, other):
-    return _ops.matmul(input, other)
-
-
 def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm(): expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
@@ -361,10 +249,6 @@ def reshape(input, shape):
 
 def permute(input, dims):
     return _ops.permute(input, list(dims))
-
-
-def transpose(input, dim0, dim1):
-    return _ops.transpose(input, dim0, dim1)
 
 
 swapaxes = transpose
@@ -393,20 +277,12 @@ def movedim(input, source, destination):
     return _ops.permute(input, [o if o is not None else next(rest) for o in order])
 
 
-def flatten(input, start_dim=0, end_dim=-1):
-    return _ops.flatten(input, start_dim, end_dim)
-
-
 def unflatten(input, dim, sizes):
     return _ops.unflatten(input, dim, list(sizes))
 
 
 def squeeze(input, dim=None):
     return _ops.squeeze(input, _dims(dim) if dim is not None else None)
-
-
-def unsqueeze(input, dim):
-    return _ops.unsqueeze(input, dim)
 
 
 def narrow(input, dim, start, length):
@@ -493,38 +369,10 @@ def unbind(input, dim=0):
     return tuple(_ops.select(input, d, i) for i in range(input.shape[d]))
 
 
-def gather(input, dim, index):
-    return _ops.gather(input, dim, index)
-
-
-def index_select(input, dim, index):
-    return _ops.index_select(input, dim, index)
-
-
-def masked_select(input, mask):
-    return _ops.masked_select(input, mask)
-
-
-def scatter_add(input, dim, index, src):
-    return _ops.scatter_add(input, dim, index, src)
-
-
 def index_add(input, dim, index, source, *, alpha=1):
     if alpha != 1:
         source = _ops.mul(source, alpha)
     return _ops.index_add(input, dim, index, source)
-
-
-def triu(input, diagonal=0):
-    return _ops.triu(input, diagonal)
-
-
-def tril(input, diagonal=0):
-    return _ops.tril(input, diagonal)
-
-
-def clone(input):
-    return _ops.clone(input)
 
 
 def detach(input):
@@ -542,6 +390,3 @@ def is_tensor(obj):
 def is_floating_point(input):
     return input.dtype.is_floating_point
 
-
-def dropout(input, p=0.5, train=True):
-    return _ops.dropout(input, p, train)

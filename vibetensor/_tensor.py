@@ -7,6 +7,7 @@ tensors returned by any op have the full API.
 import builtins
 import copy as _copy
 import numbers
+import types
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from vibetensor.autograd.grad_mode import no_grad
 
 Tensor = _C.Tensor
 _ops = _C._ops
+# The catalogue ops' generated callers as Tensor methods: a.add(b) costs what vt.add(a, b) and
+# a + b cost (Note [One route from Python] in csrc/python/op_route.h).
+_op_method = types.SimpleNamespace(**_C._op_methods)
 
 
 class ScalarConversionError(RuntimeError, ValueError):
@@ -474,13 +478,14 @@ _METHODS = {
     # shapes and views
     "view": view, "view_as": view_as, "reshape": reshape, "reshape_as": reshape_as, "permute": permute,
     "expand": expand, "expand_as": expand_as, "repeat": repeat, "contiguous": contiguous,
-    "transpose": F.transpose, "swapaxes": F.transpose, "swapdims": F.transpose, "t": F.t, "movedim": F.movedim,
-    "flatten": F.flatten, "unflatten": F.unflatten, "squeeze": F.squeeze, "unsqueeze": F.unsqueeze,
-    "narrow": F.narrow, "select": F.select, "as_strided": F.as_strided, "split": split, "chunk": F.chunk, "unbind": F.unbind,
+    "transpose": _op_method.transpose, "swapaxes": _op_method.transpose, "swapdims": _op_method.transpose, "t": F.t,
+    "movedim": F.movedim, "flatten": _op_method.flatten, "unflatten": F.unflatten, "squeeze": F.squeeze,
+    "unsqueeze": _op_method.unsqueeze, "narrow": F.narrow, "select": F.select, "as_strided": F.as_strided,
+    "split": split, "chunk": F.chunk, "unbind": F.unbind,
     # conversions
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
-    "bool": _caster(_dtype.bool), "cpu": cpu, "cuda": cuda, "type_as": type_as, "clone": F.clone,
+    "bool": _caster(_dtype.bool), "cpu": cpu, "cuda": cuda, "type_as": type_as, "clone": _op_method.clone,
     "requires_grad_": requires_grad_, "backward": backward, "item": item, "tolist": tolist, "numpy": numpy,
     "new_zeros": new_zeros, "new_ones": new_ones, "new_empty": new_empty, "new_full": new_full,
     "new_tensor": new_tensor,
@@ -489,35 +494,35 @@ _METHODS = {
     "clamp_": clamp_, "clip_": clamp_, "clamp_min_": clamp_min_, "clamp_max_": clamp_max_, "zero_": zero_,
     "fill_": fill_, "copy_": copy_, "masked_fill_": masked_fill_, "uniform_": uniform_, "normal_": normal_,
     # elementwise
-    "add": F.add, "sub": F.sub, "subtract": F.sub, "mul": F.mul, "multiply": F.mul, "div": F.div,
-    "divide": F.div, "true_divide": F.div, "pow": F.pow, "maximum": F.maximum, "minimum": F.minimum,
-    "eq": F.eq, "ne": F.ne, "lt": F.lt, "le": F.le, "gt": F.gt, "ge": F.ge,
-    "logical_and": F.logical_and, "logical_or": F.logical_or, "logical_not": F.logical_not,
-    "where": lambda self, condition, other: F.where(condition, self, other),
-    "masked_fill": F.masked_fill, "neg": F.neg, "negative": F.neg, "abs": F.abs, "exp": F.exp, "log": F.log,
-    "sqrt": F.sqrt, "rsqrt": F.rsqrt, "sin": F.sin, "cos": F.cos, "tanh": F.tanh, "sigmoid": F.sigmoid,
-    "relu": F.relu, "square": F.square, "reciprocal": F.reciprocal, "clamp": F.clamp, "clip": F.clamp,
-    "clamp_min": F.clamp_min, "clamp_max": F.clamp_max, "isnan": F.isnan, "isinf": F.isinf,
-    "isfinite": F.isfinite, "isclose": F.isclose, "allclose": F.allclose, "equal": F.equal,
+    "add": _op_method.add, "sub": _op_method.sub, "subtract": _op_method.sub, "mul": _op_method.mul,
+    "multiply": _op_method.mul, "div": F.div, "divide": F.div, "true_divide": F.div, "pow": _op_method.pow,
+    "maximum": _op_method.maximum, "minimum": _op_method.minimum, "eq": _op_method.eq, "ne": _op_method.ne,
+    "lt": _op_method.lt, "le": _op_method.le, "gt": _op_method.gt, "ge": _op_method.ge,
+    "logical_and": _op_method.logical_and, "logical_or": _op_method.logical_or, "logical_not": _op_method.logical_not,
+    "where": lambda self, condition, other: F.where(condition, self, other), "masked_fill": _op_method.masked_fill,
+    "neg": _op_method.neg, "negative": _op_method.neg, "abs": _op_method.abs, "exp": _op_method.exp,
+    "log": _op_method.log, "sqrt": _op_method.sqrt, "rsqrt": _op_method.rsqrt, "sin": _op_method.sin,
+    "cos": _op_method.cos, "tanh": _op_method.tanh, "sigmoid": _op_method.sigmoid, "relu": _op_method.relu,
+    "square": F.square, "reciprocal": F.reciprocal, "clamp": F.clamp, "clip": F.clamp, "clamp_min": F.clamp_min,
+    "clamp_max": F.clamp_max, "isnan": F.isnan, "isinf": F.isinf, "isfinite": F.isfinite, "isclose": F.isclose,
+    "allclose": F.allclose, "equal": F.equal,
     # reductions
     "sum": F.sum, "mean": F.mean, "var": F.var, "std": F.std, "amax": F.amax, "amin": F.amin, "max": F.max,
-    "min": F.min, "argmax": F.argmax, "argmin": F.argmin, "all": F.all, "any": F.any, "norm": F.norm,
-    "logsumexp": F.logsumexp, "softmax": F.softmax, "log_softmax": F.log_softmax,
+    "min": F.min, "argmax": _op_method.argmax, "argmin": _op_method.argmin, "all": F.all, "any": F.any,
+    "norm": F.norm, "logsumexp": F.logsumexp, "softmax": F.softmax, "log_softmax": F.log_softmax,
     # linear algebra, indexing
-    "matmul": F.matmul, "mm": F.mm, "bmm": F.bmm, "gather": F.gather, "index_select": F.index_select,
-    "masked_select": F.masked_select, "scatter_add": F.scatter_add, "index_add": F.index_add,
-    "triu": F.triu, "tril": F.tril,
+    "matmul": _op_method.matmul, "mm": F.mm, "bmm": F.bmm, "gather": _op_method.gather,
+    "index_select": _op_method.index_select, "masked_select": _op_method.masked_select,
+    "scatter_add": _op_method.scatter_add, "index_add": F.index_add, "triu": _op_method.triu, "tril": _op_method.tril,
     # introspection
     "nelement": lambda self: self.numel(), "is_floating_point": F.is_floating_point,
     "ndimension": lambda self: self.ndim,
     # Python protocol
-    "__repr__": __repr__, "__str__": __repr__, "__format__": __format__, "__bool__": __bool__,
-    "__float__": __float__, "__int__": __int__, "__index__": __index__, "__iter__": __iter__,
-    "__contains__": __contains__, "__getitem__": _indexing.getitem, "__setitem__": _indexing.setitem,
-    "__array__": __array__, "__array_ufunc__": __array_ufunc__, "__deepcopy__": __deepcopy__,
-    "__dlpack__": _interop.dlpack_export,
-    "__pos__": lambda self: self,
-    "__iadd__": _augmented(Tensor.__iadd__), "__isub__": _augmented(Tensor.__isub__),
+    "__repr__": __repr__, "__str__": __repr__, "__format__": __format__, "__bool__": __bool__, "__float__": __float__,
+    "__int__": __int__, "__index__": __index__, "__iter__": __iter__, "__contains__": __contains__,
+    "__getitem__": _indexing.getitem, "__setitem__": _indexing.setitem, "__array__": __array__,
+    "__array_ufunc__": __array_ufunc__, "__deepcopy__": __deepcopy__, "__dlpack__": _interop.dlpack_export,
+    "__pos__": lambda self: self, "__iadd__": _augmented(Tensor.__iadd__), "__isub__": _augmented(Tensor.__isub__),
     "__imul__": _augmented(Tensor.__imul__), "__itruediv__": _augmented(Tensor.__itruediv__),
 }
 

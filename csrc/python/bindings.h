@@ -28,9 +28,16 @@ void bind_cuda(nb::module_& m);
 // Returns false (and leaves out untouched) for anything else, so the operator can return
 // NotImplemented.
 bool operand_from_python(nb::handle h, Tensor& out);
-// Python value -> IValue of a schema type; TypeError naming the op, argument and expectation.
-IValue ivalue_from_python(nb::handle h, const std::string& type, const char* op, const char* arg);
-nb::object ivalue_to_python(IValue&& v);
+// The Python exception class a vt::Error of this kind raises.
+inline PyObject* python_exception_type(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::Value: return PyExc_ValueError;
+    case ErrorKind::Type: return PyExc_TypeError;
+    case ErrorKind::Index: return PyExc_IndexError;
+    case ErrorKind::NotImplemented: return PyExc_NotImplementedError;
+    default: return PyExc_RuntimeError;
+  }
+}
 
 // Note [GIL around CPU kernels]
 // A Python call into an op keeps the GIL for small operands (dropping and re-taking it costs more

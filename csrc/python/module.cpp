@@ -10,15 +10,7 @@ NB_MODULE(_C, m) {
     try {
       std::rethrow_exception(p);
     } catch (const vt::Error& e) {
-      PyObject* type = PyExc_RuntimeError;
-      switch (e.kind()) {
-        case ErrorKind::Value: type = PyExc_ValueError; break;
-        case ErrorKind::Type: type = PyExc_TypeError; break;
-        case ErrorKind::Index: type = PyExc_IndexError; break;
-        case ErrorKind::NotImplemented: type = PyExc_NotImplementedError; break;
-        default: break;
-      }
-      PyErr_SetString(type, e.what());
+      PyErr_SetString(python_exception_type(e.kind()), e.what());
     }
   });
   // Registration problems (a kernel whose signature differs from its schema) surface at import.

@@ -1,7 +1,12 @@
-// Every dispatcher op exposed to Python through one generic boxed caller driven by its schema
-// (the way torch's Python argument parser reads native_functions.yaml).
-#include "dispatch/dispatcher.h"
-#include "python/bindings.h"
+// Every catalogue op (op_list.h) exposed to Python: a caller generated per op reads
+// (*args, **kwargs) by the op's schema into the op's C++ argument types and calls route()
+// (Note [One route from Python]). Each op is a function (_C._ops.<name>) and a Tensor method
+// descriptor (_C._op_methods[<name>]); both are plain CPython vectorcall callables, so a call
+// costs no argument tuple or dict.
+#include <tuple>
+#include <type_traits>
+
+#include "python/op_route.h"
 
 namespace vt::python {
 
@@ -42,155 +47,209 @@ IntList as_int_list(nb::handle h, const char* op, const char* arg) {
   return out;
 }
 
-}  // namespace
+// --- Python value -> C++ argument of the op's signature -----------------------------------
 
-IValue ivalue_from_python(nb::handle h, const std::string& type, const char* op, const char* arg) {
-  bool optional = type.back() == '?';
-  if (optional && h.is_none()) return IValue();
-  std::string base = optional ? type.substr(0, type.size() - 1) : type;
+template <class T> struct IsOptional : std::false_type {};
+template <class T> struct IsOptional<std::optional<T>> : std::true_type {};
+
+template <class T>
+T from_python(nb::handle h, const char* op, const char* arg) {
   PyObject* o = h.ptr();
-  if (base == "Tensor") {
+  if constexpr (IsOptional<T>::value) {
+    if (h.is_none()) return std::nullopt;
+    return from_python<typename T::value_type>(h, op, arg);
+  } else if constexpr (std::is_same_v<T, Tensor>) {
     Tensor t;
-    if (operand_from_python(h, t)) return IValue(t);
+    if (operand_from_python(h, t)) return t;
     bad_arg(op, arg, "Tensor", h);
-  }
-  if (base == "Tensor[]") {
+  } else if constexpr (std::is_same_v<T, TensorList>) {
     if (!PySequence_Check(o) || nb::isinstance<Tensor>(h)) bad_arg(op, arg, "a sequence of Tensors", h);
     TensorList l;
     for (nb::handle item : nb::borrow<nb::sequence>(h)) {
       if (!nb::isinstance<Tensor>(item)) bad_arg(op, arg, "a sequence of Tensors", item);
       l.push_back(nb::cast<Tensor>(item));
     }
-    return IValue(std::move(l));
-  }
-  if (base == "int") return IValue(as_int(h, op, arg));
-  if (base == "int[]") return IValue(as_int_list(h, op, arg));
-  if (base == "float") {
-    if (PyFloat_Check(o) || is_int(h)) return IValue(nb::cast<double>(h));
+    return l;
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    return as_int(h, op, arg);
+  } else if constexpr (std::is_same_v<T, IntList>) {
+    return as_int_list(h, op, arg);
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (PyFloat_Check(o)) return PyFloat_AS_DOUBLE(o);
+    if (is_int(h)) return nb::cast<double>(h);
     bad_arg(op, arg, "float", h);
-  }
-  if (base == "bool") {
-    if (PyBool_Check(o)) return IValue(o == Py_True);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (PyBool_Check(o)) return o == Py_True;
     bad_arg(op, arg, "bool", h);
-  }
-  if (base == "Scalar") {
-    if (PyBool_Check(o)) return IValue(Scalar(o == Py_True));
-    if (is_int(h)) return IValue(Scalar(int64_of(h, op, arg)));
-    if (PyFloat_Check(o)) return IValue(Scalar(nb::cast<double>(h)));
+  } else if constexpr (std::is_same_v<T, Scalar>) {
+    if (PyBool_Check(o)) return Scalar(o == Py_True);
+    if (is_int(h)) return Scalar(int64_of(h, op, arg));
+    if (PyFloat_Check(o)) return Scalar(PyFloat_AS_DOUBLE(o));
     if (nb::isinstance<Tensor>(h)) {
       const Tensor& t = nb::cast<const Tensor&>(h);
       VT_CHECK_VALUE(t.numel() == 1, op, "(): argument '", arg, "' must be a number or a one-element tensor, got a tensor of shape ",
                      shape_str(t.sizes()));
-      nb::object item = h.attr("item")();
-      return ivalue_from_python(item, "Scalar", op, arg);
+      return from_python<Scalar>(h.attr("item")(), op, arg);
     }
     bad_arg(op, arg, "a number", h);
-  }
-  if (base == "ScalarType") {
-    if (nb::isinstance<DType>(h)) return IValue(nb::cast<DType>(h));
+  } else if constexpr (std::is_same_v<T, DType>) {
+    if (nb::isinstance<DType>(h)) return nb::cast<DType>(h);
     bad_arg(op, arg, "a vibetensor dtype (e.g. vt.float32)", h);
-  }
-  if (base == "Device") {
-    if (nb::isinstance<Device>(h)) return IValue(nb::cast<Device>(h));
-    if (nb::isinstance<nb::str>(h)) return IValue(Device::parse(nb::cast<std::string>(h)));
+  } else if constexpr (std::is_same_v<T, Device>) {
+    if (nb::isinstance<Device>(h)) return nb::cast<Device>(h);
+    if (nb::isinstance<nb::str>(h)) return Device::parse(nb::cast<std::string>(h));
     bad_arg(op, arg, "a device or a string such as 'cpu' or 'cuda:0'", h);
-  }
-  if (base == "str") {
-    if (nb::isinstance<nb::str>(h)) return IValue(nb::cast<std::string>(h));
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (nb::isinstance<nb::str>(h)) return nb::cast<std::string>(h);
     bad_arg(op, arg, "str", h);
+  } else {
+    static_assert(sizeof(T) == 0, "an op_list.h argument type without a Python conversion");
   }
-  detail::throw_error(ErrorKind::Runtime, op, ": unsupported schema type ", type);
 }
 
-nb::object ivalue_to_python(IValue&& v) {
-  if (v.is_none()) return nb::none();
-  if (v.is<Tensor>()) {  // an undefined result (a gradient not asked for, rms_norm's mean) is None
-    Tensor& t = v.get<Tensor>();
-    return t.defined() ? nb::cast(std::move(t)) : nb::none();
-  }
-  if (v.is<TensorList>()) {
-    nb::list l;
-    for (auto& t : v.get<TensorList>()) l.append(nb::cast(t));
-    return l;
-  }
-  if (v.is<int64_t>()) return nb::cast(v.get<int64_t>());
-  if (v.is<double>()) return nb::cast(v.get<double>());
-  if (v.is<bool>()) return nb::cast(v.get<bool>());
-  VT_ERROR("cannot convert op result to Python");
+// --- op result -> Python ------------------------------------------------------------------
+
+nb::object to_python(Tensor&& t) {  // an undefined result (a gradient not asked for, rms_norm's mean) is None
+  return t.defined() ? nb::cast(std::move(t)) : nb::none();
+}
+nb::object to_python(TensorList&& l) {
+  nb::list out;
+  for (auto& t : l) out.append(nb::cast(std::move(t)));
+  return out;
+}
+template <class... Ts> nb::object to_python(std::tuple<Ts...>&& t) {
+  return std::apply([](auto&... x) { return nb::make_tuple(to_python(std::move(x))...); }, t);
 }
 
-namespace {
+// --- (*args, **kwargs) -> one Python object per schema argument ----------------------------
 
-// A callable for one op: parses (*args, **kwargs) against the schema, boxes them and calls the
-// dispatcher's boxed path.
-struct OpCaller {
-  OperatorEntry* op;
+// Fills given[i] (borrowed) with the value passed for schema argument i, or nullptr when it was
+// not passed. `self`, when not null, is the bound tensor of a method call: the first argument.
+// A keyword `input` names an argument called `self`, as in torch's argument parser.
+void bind_arguments(const Schema& s, const char* name, PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                    PyObject* kwnames, PyObject** given) {
+  size_t npos = 0;
+  for (auto& a : s.args) npos += !a.kwarg_only;
+  size_t total = size_t(nargs) + (self != nullptr);
+  VT_CHECK_TYPE(total <= npos, name, "() takes ", npos, " positional arguments but ", total, " were given");
+  size_t i = 0;
+  if (self) given[i++] = self;
+  for (Py_ssize_t j = 0; j < nargs; ++j) given[i++] = args[j];
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t k = 0; k < nkw; ++k) {
+    PyObject* key = PyTuple_GET_ITEM(kwnames, k);
+    size_t a = 0;
+    for (; a < s.args.size(); ++a) {
+      const std::string& n = s.args[a].name;
+      if (PyUnicode_CompareWithASCIIString(key, n.c_str()) == 0 ||
+          (n == "self" && PyUnicode_CompareWithASCIIString(key, "input") == 0))
+        break;
+    }
+    if (a == s.args.size())
+      detail::throw_error(ErrorKind::Type, name, "() got an unexpected keyword argument '", PyUnicode_AsUTF8(key), "'");
+    if (given[a]) detail::throw_error(ErrorKind::Type, name, "() got multiple values for argument '", s.args[a].name, "'");
+    given[a] = args[nargs + k];
+  }
+}
 
-  nb::object call(nb::args args, nb::kwargs kwargs) const {
-    const Schema& s = op->schema;
-    const char* name = s.name.c_str() + (s.name.rfind("::") == std::string::npos ? 0 : s.name.rfind("::") + 2);
-    size_t nargs = args.size();
-    size_t npos = 0;
-    for (auto& a : s.args) npos += !a.kwarg_only;
-    VT_CHECK_TYPE(nargs <= npos, name, "() takes ", npos, " positional arguments but ", nargs, " were given");
-    Stack stack;
-    stack.reserve(s.args.size());
-    size_t used_kwargs = 0;
-    for (size_t i = 0; i < s.args.size(); ++i) {
-      const SchemaArg& a = s.args[i];
-      nb::handle h;
-      bool from_kw = false;
-      if (i < nargs) {
-        h = args[i];
-      } else if (kwargs.size() && kwargs.contains(a.name.c_str())) {
-        h = kwargs[a.name.c_str()];
-        from_kw = true;
-      }
-      if (h.is_valid()) {
-        if (i < nargs && kwargs.size() && kwargs.contains(a.name.c_str()))
-          detail::throw_error(ErrorKind::Type, name, "() got multiple values for argument '", a.name, "'");
-        used_kwargs += from_kw;
-        stack.push_back(ivalue_from_python(h, a.type, name, a.name.c_str()));
-      } else {
-        VT_CHECK_TYPE(a.has_default, name, "() missing required argument '", a.name, "' (", a.type, ")");
-        stack.push_back(a.default_value);
-      }
+// The exception of a failed call as a Python error (what nanobind's translators do for bound
+// functions; these callers are plain CPython ones).
+void set_python_error() noexcept {
+  try {
+    throw;
+  } catch (nb::python_error& e) {
+    e.restore();
+  } catch (const vt::Error& e) {
+    PyErr_SetString(python_exception_type(e.kind()), e.what());
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+}
+
+// The generated caller of one catalogue op.
+template <const auto& Op, class Sig = typename std::remove_cvref_t<decltype(Op)>::Signature> struct PyOp;
+template <const auto& Op, class R, class... Args> struct PyOp<Op, R(Args...)> {
+  static constexpr size_t N = sizeof...(Args);
+  static inline const Schema* schema = nullptr;
+  static inline std::tuple<std::optional<std::decay_t<Args>>...> defaults;  // from the schema, made once
+  static inline PyMethodDef function_def{}, method_def{};
+
+  static void init() {
+    schema = &Op.entry->schema;
+    VT_CHECK(schema->args.size() == N, "op ", Op.name, ": schema has ", schema->args.size(), " arguments, C++ has ", N);
+    [&]<size_t... I>(std::index_sequence<I...>) {
+      auto set = [&]<size_t J>(std::integral_constant<size_t, J>) {
+        const SchemaArg& a = schema->args[J];
+        if (!a.has_default) return;
+        IValue v = a.default_value;
+        using T = std::tuple_element_t<J, std::tuple<Args...>>;
+        std::get<J>(defaults).emplace(FromIValue<T>::get(v));
+      };
+      (set(std::integral_constant<size_t, I>{}), ...);
+    }(std::index_sequence_for<Args...>{});
+    function_def = {Op.name, (PyCFunction)(void (*)())&function, METH_FASTCALL | METH_KEYWORDS, schema->text.c_str()};
+    method_def = {Op.name, (PyCFunction)(void (*)())&method, METH_FASTCALL | METH_KEYWORDS, schema->text.c_str()};
+  }
+
+  template <size_t I> static std::decay_t<std::tuple_element_t<I, std::tuple<Args...>>> argument(PyObject* h) {
+    const SchemaArg& a = schema->args[I];
+    if (h) return from_python<std::decay_t<std::tuple_element_t<I, std::tuple<Args...>>>>(h, Op.name, a.name.c_str());
+    auto& d = std::get<I>(defaults);
+    if (!d) detail::throw_error(ErrorKind::Type, Op.name, "() missing required argument '", a.name, "' (", a.type, ")");
+    return *d;
+  }
+
+  static PyObject* call(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) noexcept {
+    try {
+      PyObject* given[N == 0 ? 1 : N] = {};
+      bind_arguments(*schema, Op.name, self, args, nargs, kwnames, given);
+      return [&]<size_t... I>(std::index_sequence<I...>) -> PyObject* {
+        std::tuple<std::decay_t<Args>...> values{argument<I>(given[I])...};  // braces: in order
+        if constexpr (std::is_void_v<R>) {
+          route(Op, std::get<I>(values)...);
+          return PyTuple_New(0);  // "-> ()": an empty tuple
+        } else {
+          return to_python(route(Op, std::get<I>(values)...)).release().ptr();
+        }
+      }(std::index_sequence_for<Args...>{});
+    } catch (...) {
+      set_python_error();
+      return nullptr;
     }
-    if (used_kwargs != kwargs.size()) {
-      for (auto [k, v] : kwargs) {
-        std::string key = nb::cast<std::string>(k);
-        bool known = false;
-        for (auto& a : s.args) known |= a.name == key;
-        VT_CHECK_TYPE(known, name, "() got an unexpected keyword argument '", key, "'");
-      }
-    }
-    bool release = false;  // Note [GIL around CPU kernels]
-    for (const IValue& v : stack) {
-      if (v.is<Tensor>()) release |= releases_gil(v.get<Tensor>());
-      else if (v.is<TensorList>())
-        for (const Tensor& t : v.get<TensorList>()) release |= releases_gil(t);
-    }
-    maybe_without_gil(release, [&] { Dispatcher::get().call_boxed(*op, stack); });
-    if (stack.size() == 1) return ivalue_to_python(std::move(stack[0]));
-    nb::list out;
-    for (auto& v : stack) out.append(ivalue_to_python(std::move(v)));
-    return nb::tuple(out);
+  }
+  static PyObject* function(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    return call(nullptr, args, nargs, kwnames);
+  }
+  static PyObject* method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+    return call(self, args, nargs, kwnames);
   }
 };
 
 }  // namespace
 
+namespace catalogue {
+#define VT_DEFINE_CATALOGUE_OP(ret, name, params, args, schema) \
+  const CatalogueOp<ret params> name{#name, static_cast<ret(*) params>(&ops::name), &Dispatcher::get().entry("vt::" #name)};
+VT_FOR_EACH_OP(VT_DEFINE_CATALOGUE_OP)
+#undef VT_DEFINE_CATALOGUE_OP
+}  // namespace catalogue
+
 void bind_ops(nb::module_& m) {
-  nb::class_<OpCaller>(m, "OpCaller")
-      .def("__call__", &OpCaller::call)
-      .def_prop_ro("schema", [](const OpCaller& c) { return c.op->schema.text; })
-      .def_prop_ro("name", [](const OpCaller& c) { return c.op->name; })
-      .def("__repr__", [](const OpCaller& c) { return "<vibetensor op " + c.op->schema.text + ">"; });
-  nb::module_ ops = m.def_submodule("_ops", "every dispatcher op, called through the boxed path");
-  for (OperatorEntry* e : Dispatcher::get().operators()) {
-    std::string short_name = e->name.substr(e->name.rfind("::") + 2);
-    ops.attr(short_name.c_str()) = nb::cast(OpCaller{e});
-  }
+  nb::module_ ops = m.def_submodule("_ops", "every catalogue op; see Note [One route from Python]");
+  nb::dict methods;
+  PyTypeObject* tensor_type = (PyTypeObject*)nb::type<Tensor>().ptr();
+  auto add = [&](const char* name, PyMethodDef* function_def, PyMethodDef* method_def) {
+    ops.attr(name) = nb::steal(PyCFunction_NewEx(function_def, nullptr, ops.attr("__name__").ptr()));
+    methods[name] = nb::steal(PyDescr_NewMethod(tensor_type, method_def));
+  };
+#define VT_BIND_OP(ret, name, params, args, schema)   \
+  PyOp<catalogue::name>::init();                      \
+  add(#name, &PyOp<catalogue::name>::function_def, &PyOp<catalogue::name>::method_def);
+  VT_FOR_EACH_OP(VT_BIND_OP)
+#undef VT_BIND_OP
+  m.attr("_op_methods") = methods;
 }
 
 }  // namespace vt::python

@@ -1,9 +1,11 @@
-// The Tensor class, dtype and device; arithmetic operators bound directly (the per-op fast path).
+// The Tensor class, dtype and device; arithmetic operators, which take the ops' one route from
+// Python (Note [One route from Python]) with their two operands converted directly.
 #include <nanobind/stl/tuple.h>
 
 #include "autograd/node.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
+#include "python/op_route.h"
 
 namespace vt::python {
 
@@ -36,31 +38,27 @@ template <Tensor (*F)(const Tensor&, const Tensor&)>
 nb::object binop(const Tensor& self, nb::handle other) {
   Tensor o;
   if (!operand_from_python(other, o)) return nb::borrow(Py_NotImplemented);
-  return nb::cast(maybe_without_gil(releases_gil(self) || releases_gil(o), [&] { return F(self, o); }));
+  return nb::cast(F(self, o));
 }
 template <Tensor (*F)(const Tensor&, const Tensor&)>
 nb::object rbinop(const Tensor& self, nb::handle other) {
   Tensor o;
   if (!operand_from_python(other, o)) return nb::borrow(Py_NotImplemented);
-  return nb::cast(maybe_without_gil(releases_gil(self) || releases_gil(o), [&] { return F(o, self); }));
+  return nb::cast(F(o, self));
 }
 template <Tensor (*F)(const Tensor&, const Tensor&)>
 nb::object ibinop(const Tensor& self, nb::handle other) {
   Tensor o;
   if (!operand_from_python(other, o)) return nb::borrow(Py_NotImplemented);
-  maybe_without_gil(releases_gil(self) || releases_gil(o), [&] { return F(self, o); });
+  F(self, o);
   return nb::cast(self);
 }
 
-// Python's binary operators on two tensors, named after the operator module's functions (a + b is
-// operator.add): add and sub with alpha 1, matmul, and & and | as logical ops.
-Tensor operator_add(const Tensor& a, const Tensor& b) { return ops::add(a, b, Scalar(int64_t(1))); }
-Tensor operator_sub(const Tensor& a, const Tensor& b) { return ops::sub(a, b, Scalar(int64_t(1))); }
-Tensor operator_iadd(const Tensor& a, const Tensor& b) { return ops::add_(a, b, Scalar(int64_t(1))); }
-Tensor operator_isub(const Tensor& a, const Tensor& b) { return ops::sub_(a, b, Scalar(int64_t(1))); }
-Tensor operator_matmul(const Tensor& a, const Tensor& b) { return ops::matmul(a, b); }
-Tensor operator_and(const Tensor& a, const Tensor& b) { return ops::logical_and(a, b); }
-Tensor operator_or(const Tensor& a, const Tensor& b) { return ops::logical_or(a, b); }
+// A binary catalogue op through the route (the GIL is the route's concern); add and sub with alpha = 1.
+template <const auto& Op> Tensor routed(const Tensor& a, const Tensor& b) { return route(Op, a, b); }
+template <const auto& Op> Tensor routed_alpha1(const Tensor& a, const Tensor& b) {
+  return route(Op, a, b, Scalar(int64_t(1)));
+}
 
 }  // namespace
 
@@ -146,24 +144,22 @@ void bind_tensor(nb::module_& m) {
       }, nb::arg("value").none())
       .def("detach", [](const Tensor& s) { return make_view(s, s.sizes(), s.strides(), s->offset()); })
       .def("_is_same", [](const Tensor& a, const Tensor& b) { return a.is_same(b); })
-      .def("__add__", binop<operator_add>).def("__radd__", rbinop<operator_add>)
-      .def("__iadd__", ibinop<operator_iadd>)
-      .def("__sub__", binop<operator_sub>).def("__rsub__", rbinop<operator_sub>)
-      .def("__isub__", ibinop<operator_isub>)
-      .def("__mul__", binop<ops::mul>).def("__rmul__", rbinop<ops::mul>).def("__imul__", ibinop<ops::mul_>)
-      .def("__truediv__", binop<ops::div>).def("__rtruediv__", rbinop<ops::div>).def("__itruediv__", ibinop<ops::div_>)
-      .def("__pow__", binop<ops::pow>).def("__rpow__", rbinop<ops::pow>)
-      .def("__matmul__", binop<operator_matmul>).def("__rmatmul__", rbinop<operator_matmul>)
-      .def("__eq__", binop<ops::eq>).def("__ne__", binop<ops::ne>)
-      .def("__lt__", binop<ops::lt>).def("__le__", binop<ops::le>)
-      .def("__gt__", binop<ops::gt>).def("__ge__", binop<ops::ge>)
-      .def("__and__", binop<operator_and>).def("__or__", binop<operator_or>)
-      .def("__neg__", [](const Tensor& s) { return ops::neg(s); })
+      .def("__add__", binop<routed_alpha1<catalogue::add>>).def("__radd__", rbinop<routed_alpha1<catalogue::add>>).def("__iadd__", ibinop<routed_alpha1<catalogue::add_>>)
+      .def("__sub__", binop<routed_alpha1<catalogue::sub>>).def("__rsub__", rbinop<routed_alpha1<catalogue::sub>>).def("__isub__", ibinop<routed_alpha1<catalogue::sub_>>)
+      .def("__mul__", binop<routed<catalogue::mul>>).def("__rmul__", rbinop<routed<catalogue::mul>>).def("__imul__", ibinop<routed<catalogue::mul_>>)
+      .def("__truediv__", binop<routed<catalogue::div>>).def("__rtruediv__", rbinop<routed<catalogue::div>>).def("__itruediv__", ibinop<routed<catalogue::div_>>)
+      .def("__pow__", binop<routed<catalogue::pow>>).def("__rpow__", rbinop<routed<catalogue::pow>>)
+      .def("__matmul__", binop<routed<catalogue::matmul>>).def("__rmatmul__", rbinop<routed<catalogue::matmul>>)
+      .def("__eq__", binop<routed<catalogue::eq>>).def("__ne__", binop<routed<catalogue::ne>>)
+      .def("__lt__", binop<routed<catalogue::lt>>).def("__le__", binop<routed<catalogue::le>>)
+      .def("__gt__", binop<routed<catalogue::gt>>).def("__ge__", binop<routed<catalogue::ge>>)
+      .def("__and__", binop<routed<catalogue::logical_and>>).def("__or__", binop<routed<catalogue::logical_or>>)
+      .def("__neg__", [](const Tensor& s) { return route(catalogue::neg, s); })
       .def("__invert__", [](const Tensor& s) {
         VT_CHECK_TYPE(s.dtype() == DType::Bool, "~ (bitwise not) is supported only for bool tensors, got ", s.dtype());
-        return ops::logical_not(s);
+        return route(catalogue::logical_not, s);
       })
-      .def("__abs__", [](const Tensor& s) { return ops::abs(s); })
+      .def("__abs__", [](const Tensor& s) { return route(catalogue::abs, s); })
       .def("__len__", [](const Tensor& s) {
         VT_CHECK_TYPE(s.dim() > 0, "len() of a 0-d tensor");
         return s.sizes()[0];

@@ -1,5 +1,5 @@
 """Helpers of the GPU tests: devices, conversions between vibetensor, numpy and torch (via DLPack),
-and the skip marker. Tensors are made with the boxed ops (vibetensor._C._ops)."""
+and the skip marker. Tensors are made with the catalogue ops (vibetensor._C._ops)."""
 import numpy as np
 import pytest
 
