@@ -1,11 +1,12 @@
-"""Arrows that run up the layer drawing of docs/architecture (imports and includes only point down).
+"""Arrows that run up the layer drawing of the architecture brief (imports and includes only point down).
 
     python scripts/check_layers.py [--lang py|cpp|all] [--root CHECKOUT]
 
 Reads every `#include "..."` in csrc/ and every Python import (absolute, relative and function-local)
 in vibetensor/, kernels/, probes/, experiments/, paper/ and notebooks/*.ipynb, maps both ends to
-their layer, prints each arrow that points to a higher layer (file:line, from -> to, the line) and
-a count per pair of layers, and exits 1 when there is any. See Note [Layer drawing].
+their layer, prints each arrow that points to a higher layer, reaches into experiments/ past its
+results module, or joins a csrc file off the drawing (file:line, from -> to, why, the line), then a
+count per pair of layers, and exits 1 when there is any. See Note [Layer drawing].
 
 Note [Layer drawing]
 The ranks below are the drawing of the architecture brief, lowest first. A file belongs to the
@@ -27,7 +28,7 @@ CPP_LAYERS = {  # csrc folder -> rank
     "core": 0, "policy": 1, "probes": 2, "cuda": 3, "alloc": 4, "cuda/graph": 5, "dispatch": 6, "ops": 7,
     "autograd": 8, "plugin": 9, "node": 9, "python": 10,
 }
-PY_LAYERS = {"vibetensor": 0, "kernels": 1, "probes": 2, "experiments": 3, "paper": 4}
+PY_LAYERS = {"vibetensor": 0, "kernels": 1, "probes": 2, "experiments": 3, "paper": 4}  # paper: notebooks too
 # Top-level folders that are subpackages of vibetensor (pyproject.toml's wheel.packages).
 PY_SUBPACKAGES = ("kernels", "probes", "experiments", "paper")
 EXPERIMENTS_SURFACE = "vibetensor.experiments.analysis"
