@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from vibetensor.experiments import child, provenance, results
+from vibetensor.experiments import analysis, child, provenance
 from vibetensor.experiments.workloads import registry
 from vibetensor.experiments.runner import _one_step, _per_step, _sync_ledger, probe_steps_record, workload_options
 
@@ -129,7 +129,7 @@ def run(workloads: list, device: str, cycles: int, block_steps: int, warmup: int
                 group_out = json.loads(proc.stdout.split("@@RESULT@@", 1)[1])
                 recs = _records(workload, device, group_out, run_id, g, {**info, "finished": provenance.now()})
                 for rec in recs:
-                    results.append(out, rec)
+                    analysis.append(out, rec)
                 written += recs
                 summary = ", ".join(f"{n} {statistics.median(v['block_ms']):.2f}" for n, v in group_out.items())
                 print(f"[run {r + 1}/{runs}] {workload} group {g + 1}/{len(groups)} ({time.time() - t0:.0f} s): {summary}",
@@ -164,10 +164,8 @@ def main(argv=None) -> int:
                                 "ablate.jsonl")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     recs = run(a.workloads, a.device, a.cycles, a.block_steps, a.warmup, a.probe_steps, a.runs, out)
-    from vibetensor.experiments.attribution import attribute, format_attribution
-
     print()
-    print(format_attribution(attribute(recs)))
+    print(analysis.format_attribution(analysis.attribute(recs)))
     print(f"records appended to {out}")
     return 0
 

@@ -1,4 +1,5 @@
-"""`vibetensor run CONFIG`, `vibetensor compare RESULTS`, `vibetensor policies`."""
+"""`vibetensor run CONFIG`, `vibetensor compare RESULTS`, `vibetensor policies`, `vibetensor ablate` (the `vibetensor`
+console script; the paper's figures are a layer up, `vibetensor-figures`)."""
 import argparse
 import json
 import os
@@ -6,7 +7,7 @@ import sys
 import time
 import uuid
 
-from vibetensor.experiments import child, compare, config as config_mod, gap_chart, progress, provenance, results, rounds
+from vibetensor.experiments import analysis, child, config as config_mod, gap_chart, progress, provenance, rounds
 
 
 def default_results_path(cfg_path: str) -> str:
@@ -73,7 +74,7 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
               file=sys.stderr)
         return 2
     out = out or default_results_path(cfg_path)
-    earlier = [] if fresh else results.read(out)
+    earlier = [] if fresh else analysis.read(out)
     git = provenance.git_state()
     for r in earlier:
         if r.get("git_commit") != git["git_commit"] or r.get("device") != cfg.device:
@@ -115,7 +116,7 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
                           "config": os.path.abspath(cfg_path), "policy_set": cell.policy_set.name if cell.policy_set else None}
                 if cell.key in recs:
                     rec = {**recs[cell.key], **common}
-                    results.append(out, rec)
+                    analysis.append(out, rec)
                     done.append(rec)
                     bar.write(f"{head} {labels[cell.key]}: {rec['median_step_ms']:.2f} ms/step, "
                               f"final loss {rec['losses'][-1]:.4f}")
@@ -123,13 +124,13 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
                     failed += 1
                     bar.write(f"{head} {labels[cell.key]} FAILED; marked failed in the results, the matrix goes on")
                     sys.stderr.write(errors[cell.key][-4000:] + "\n")
-                    results.append(out, {**common, "status": "failed", "error": errors[cell.key][-4000:],
+                    analysis.append(out, {**common, "status": "failed", "error": errors[cell.key][-4000:],
                                          "workload": cell.workload, "framework": cell.framework, "device": cfg.device,
                                          **git, "method": "interleaved_rounds", "finished": provenance.now()})
             bar.write(f"{head}: {time.time() - t0:.0f} s")
-    rows = compare.gap_rows(done)
+    rows = analysis.gap_rows(done)
     print()
-    print(compare.format_table(rows))
+    print(analysis.format_table(rows))
     chart = os.path.join(os.path.dirname(os.path.abspath(out)), "gap.png")
     if optional:
         chart = None
@@ -142,7 +143,8 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="vibetensor", description="vibetensor experiments")
+    p = argparse.ArgumentParser(prog="vibetensor", description="vibetensor experiments",
+                                epilog="The paper's figures from recorded results: vibetensor-figures (paper/figures.py).")
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="run (or resume) an experiment matrix from a TOML config")
     r.add_argument("config")
@@ -154,7 +156,6 @@ def main(argv=None) -> int:
     c.add_argument("--attribution", action="store_true",
                    help="also attribute the vibe - tuned gap to single policies (one-at-a-time ablation cells)")
     sub.add_parser("policies", help="list every policy with its values, default and description")
-    sub.add_parser("figures", add_help=False, help="the paper's figures from recorded results (vibetensor figures -h)")
     sub.add_parser("ablate", add_help=False,
                    help="one-at-a-time ablations inside processes, policies alternating in blocks (vibetensor ablate -h)")
     if argv is None:
@@ -162,24 +163,20 @@ def main(argv=None) -> int:
     if argv and argv[0] == "ablate":
         from vibetensor.experiments import ablation
         return ablation.main(argv[1:])
-    if argv and argv[0] == "figures":
-        from vibetensor.paper import figures
-        return figures.main(argv[1:])
     a = p.parse_args(argv)
     if a.cmd == "run":
         return run_matrix(a.config, a.out, a.fresh, a.py_spy)
     if a.cmd == "compare":
-        recs = [r for path in a.results for r in results.read(path)]
-        mixed = compare.provenance_mix(recs)
+        recs = [r for path in a.results for r in analysis.read(path)]
+        mixed = analysis.provenance_mix(recs)
         if mixed:
             print(mixed)
-        print(compare.format_table(compare.gap_rows(recs)))
-        for line in compare.failed_cells(recs):
+        print(analysis.format_table(analysis.gap_rows(recs)))
+        for line in analysis.failed_cells(recs):
             print(f"FAILED {line}")
         if a.attribution:
-            from vibetensor.experiments.attribution import attribute, format_attribution
             print()
-            print(format_attribution(attribute(recs)))
+            print(analysis.format_attribution(analysis.attribute(recs)))
         return 0
     import vibetensor as vt
     print(vt.policy.describe().to_string(index=False))

@@ -197,10 +197,3 @@ def run_cell(workload: str, framework: str, device: str = "cpu", steps: int = 50
     session = CellSession(workload, framework, device, steps, warmup, policy, options, threads, on_step)
     session.block(steps)
     return {**session.record(probe_steps, gpu_steps), "method": "single_block"}
-
-
-def loss_parity(a: list, b: list, n: int = 50, rtol: float = 1e-4) -> dict:
-    """Compares the first n losses of two runs; reports the worst relative difference."""
-    k = min(n, len(a), len(b))
-    worst = max((abs(x - y) / max(abs(y), 1e-12) for x, y in zip(a[:k], b[:k])), default=0.0)
-    return {"steps_compared": k, "max_rel_diff": worst, "rtol": rtol, "ok": worst <= rtol}

@@ -1,1 +1,1 @@
-"""The paper's figures from recorded results (vibetensor figures); see figures.py."""
+"""The paper's figures from recorded results (vibetensor-figures); see figures.py."""

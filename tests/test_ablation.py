@@ -4,8 +4,8 @@ records the attribution reads."""
 import pytest
 
 import vibetensor as vt
-from vibetensor.experiments import ablation, results
-from vibetensor.experiments.attribution import attribute
+from vibetensor.experiments import ablation
+from vibetensor.experiments.analysis import attribute, records as results
 
 
 def test_variants_cover_every_differing_policy_both_ways():

@@ -1,5 +1,5 @@
-"""The gap attribution of one-at-a-time ablations (experiments/attribution.py) on hand-made records."""
-from vibetensor.experiments.attribution import attribute, format_attribution
+"""The gap attribution of one-at-a-time ablations (experiments/analysis/attribution.py) on hand-made records."""
+from vibetensor.experiments.analysis import attribute, format_attribution
 
 TUNED = {"dispatch.lookup": "handle", "alloc.lock": "per_device", "autograd.gate": "per_graph", "scalars.cuda": "kernel_arg", "probes.locks": "off"}
 VIBE = {"dispatch.lookup": "locked_map", "alloc.lock": "global", "autograd.gate": "global", "scalars.cuda": "device_copy", "probes.locks": "off"}
@@ -77,7 +77,7 @@ def test_no_tuned_or_vibe_gives_a_message():
 def test_probe_figures_flattens_a_runner_record():
     r = {"syncs_per_step_total": 3.0, "probes": {"counters_per_step": {"name_lookups": 10.0},
                                                   "top_lock_waits": [{"name": "autograd.gate.global", "wait_ms_per_step": 1.5}]}}
-    from vibetensor.experiments.attribution import probe_figures
+    from vibetensor.experiments.analysis import probe_figures
     assert probe_figures(r) == {"name_lookups": 10.0, "host_syncs": 3.0, "wait_ms[autograd.gate.global]": 1.5}
 
 

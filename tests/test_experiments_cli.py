@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from vibetensor.experiments import config as config_mod
-from vibetensor.experiments import results
+from vibetensor.experiments.analysis import records as results
 
 TINY = """
 [run]

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from vibetensor.experiments import compare
+from vibetensor.experiments.analysis import gap_table as compare
 
 
 def _rec(framework, ms, policy_set=None, group="g1", blocks=(5,) * 10, device="cuda", workload="seq_reverse",

@@ -1,4 +1,4 @@
-"""vibetensor figures (paper/figures.py) on small results trees the test writes."""
+"""vibetensor-figures (paper/figures.py) on small results trees the test writes."""
 import csv
 import json
 import os

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import vibetensor as vt
-from vibetensor.experiments import compare, config as config_mod
+from vibetensor.experiments import config as config_mod
+from vibetensor.experiments.analysis import gap_table as compare
 from vibetensor.experiments.runner import run_cell
 from vibetensor.experiments.workloads import registry
 

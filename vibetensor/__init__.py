@@ -4,14 +4,9 @@
 torch's names and signatures. The VT_POLICY environment variable (e.g.
 VT_POLICY="preset=vibe,autograd.gate=per_graph") is applied at import; see vibetensor.policy.
 """
-import os as _os
+from vibetensor import _checkout
 
-# In a source checkout the top-level kernels/, probes/ and experiments/ folders are the
-# subpackages vibetensor.kernels, .probes and .experiments (the wheel maps them there).
-_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-if _os.path.exists(_os.path.join(_root, "CMakeLists.txt")) and _os.path.isdir(_os.path.join(_root, "experiments")):
-    __path__.append(_root)  # noqa: F821
-
+_checkout.install(__file__)  # in a source checkout: vibetensor.kernels is kernels/, and so on
 from vibetensor._version import __version__  # noqa: E402,F401
 from vibetensor import _blas  # noqa: E402
 

@@ -3,8 +3,6 @@ interleaved rounds, or for older sequential results the same invocation)."""
 import random
 import statistics
 
-from vibetensor.experiments.runner import loss_parity
-
 
 def _bootstrap(stat, n: int, reps: int, seed: int) -> tuple:
     rng = random.Random(seed)
@@ -33,6 +31,13 @@ def ratio_ci(a: list, b: list, reps: int = 1000, seed: int = 0, blocks_a: list |
     rs = sorted(statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b)))
                 for _ in range(reps))
     return rs[int(0.025 * reps)], rs[int(0.975 * reps)]
+
+
+def loss_parity(a: list, b: list, n: int = 50, rtol: float = 1e-4) -> dict:
+    """Compares the first n losses of two runs; reports the worst relative difference."""
+    k = min(n, len(a), len(b))
+    worst = max((abs(x - y) / max(abs(y), 1e-12) for x, y in zip(a[:k], b[:k])), default=0.0)
+    return {"steps_compared": k, "max_rel_diff": worst, "rtol": rtol, "ok": worst <= rtol}
 
 
 def failed_cells(records: list) -> list:

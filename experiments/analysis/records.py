@@ -1,4 +1,4 @@
-"""Results files: one JSON record per line, rewritten atomically (temp file + rename) so a
+"""Results files (JSONL): one JSON record per line, rewritten atomically (temp file + rename) so a
 killed run never leaves a half-written file, and finished cells are never lost."""
 import json
 import os
