@@ -17,7 +17,7 @@ SPELLINGS = {
 
 def counters_of(spell, spec):
     a, b = vt.ones(2), vt.full((2,), 2.0)
-    C._policy_apply_spec("probes.counters=on," + spec)
+    C._policy_apply("probes.counters=on," + spec)
     C._reset_counters()
     for _ in range(5):
         assert spell(a, b).tolist() == [3.0, 3.0]
