@@ -21,8 +21,9 @@ namespace vt::alloc {
 // - async: cudaMallocAsync/cudaFreeAsync on a dedicated pool (the driver's stream-ordered
 //   allocator), release threshold "keep everything".
 // - direct: cudaMalloc and cudaFree per tensor (cudaFree synchronizes the device).
-// Every strategy counts its work in Stats (and the probes counters) and takes the locks of
-// policy alloc.lock (locks.h).
+// Each strategy is wrapped in TrackingAdaptor (tracking_adaptor.h), which takes the locks of
+// policy alloc.lock (locks.h), keeps the live allocations and counts the work in Stats (and the
+// probes counters). See Note [Allocator adaptor].
 
 struct Stats {
   int64_t allocated = 0, reserved = 0, requested = 0;  // bytes now

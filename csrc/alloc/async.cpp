@@ -1,17 +1,13 @@
 // The stream-ordered driver allocator (alloc.cuda=async): cudaMallocFromPoolAsync and
-// cudaFreeAsync on a pool per device. See Note [CUDA allocators] and Note [Async allocator].
-#include <algorithm>
-#include <array>
-#include <atomic>
+// cudaFreeAsync on a pool per device. See Note [CUDA allocators] and Note [Async allocator]; the
+// bookkeeping is TrackingAdaptor's (Note [Allocator adaptor]).
 #include <cstdint>
-#include <cstdio>
-#include <mutex>
-#include <unordered_map>
+#include <vector>
 
 #include "alloc/allocator.h"
-#include "alloc/per_allocation.h"
-#include "alloc/per_device.h"
 #include "alloc/locks.h"
+#include "alloc/per_allocation.h"
+#include "alloc/tracking_adaptor.h"
 #include "cuda/device.h"
 #include "cuda/status_check.h"
 #include "cuda/sync_ledger.h"
@@ -31,11 +27,7 @@ namespace {
 struct AsyncAlloc {
   size_t size, requested;
   cudaStream_t stream;
-  std::vector<cudaStream_t> uses;  // other streams that used it (record_stream)
-};
-struct AsyncDevice : PerAllocationDevice<AsyncAlloc> {
-  explicit AsyncDevice(int /*device*/) {}
-  cudaMemPool_t pool = nullptr;
+  std::vector<cudaStream_t> stream_uses;  // other streams that used it (record_stream)
 };
 
 int64_t pool_reserved(cudaMemPool_t pool) {
@@ -44,16 +36,20 @@ int64_t pool_reserved(cudaMemPool_t pool) {
   return int64_t(v);
 }
 
-class AsyncAllocator final : public DeviceAllocator {
- public:
-  const char* name() const override { return "async"; }
+struct AsyncStrategy {
+  static constexpr const char* kName = "async";
+  static constexpr bool kOrdersStreamUses = true;
+  using Record = AsyncAlloc;
+  struct Outcome : Served<Record> {
+    int64_t pool_reserved;  // after the allocation
+  };
+  struct Device : TrackedDevice<Record> {
+    using TrackedDevice<Record>::TrackedDevice;
+    cudaMemPool_t pool = nullptr;
+  };
 
-  void* allocate(size_t bytes, int device, cudaStream_t stream) override {
-    AsyncDevice& ad = dev(device);
-    AllocLock lock(ad.mutex);
-    probes::count(probes::Counter::alloc_calls);
-    cuda::DeviceGuard g(device);
-    ensure_pool(ad, device);
+  Outcome allocate(Device& ad, const AllocLock& lock, size_t bytes, cudaStream_t stream) {
+    ensure_pool(ad);
     size_t size = (bytes + 511) / 512 * 512;
     int64_t before = pool_reserved(ad.pool);
     void* p = nullptr;
@@ -72,136 +68,75 @@ class AsyncAllocator final : public DeviceAllocator {
       before = pool_reserved(ad.pool);
       err = cudaMallocFromPoolAsync(&p, size, ad.pool, stream);
     }
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      if (err == cudaErrorMemoryAllocation) {
-        Stats s;
-        {
-          MetadataLock m(lock);
-          ad.stats.ooms++;
-          s = ad.stats;
-        }
-        throw_oom("async", bytes, device, s, err);
-      }
-      VT_CUDA_CHECK(err);
-    }
+    ad.check_device_malloc(err, lock, kName, bytes);
     int64_t after = pool_reserved(ad.pool);
-    bool hit = after <= before;
     probes::count(probes::Counter::device_malloc_calls);
-    probes::count(hit ? probes::Counter::alloc_hits : probes::Counter::alloc_misses);
-    MetadataLock m(lock);
-    ad.active.emplace(p, AsyncAlloc{size, bytes, stream, {}});
-    ad.stats.alloc_calls++;
+    return {{p, AsyncAlloc{size, bytes, stream, {}}, /*hit=*/after <= before}, after};
+  }
+
+  void on_allocated(Device& ad, const Outcome& o) {
     ad.stats.device_mallocs++;
-    if (hit) ad.stats.hits++;
-    else ad.stats.misses++;
-    ad.stats.on_reserve(after - ad.stats.reserved);
+    ad.stats.on_reserve(o.pool_reserved - ad.stats.reserved);
     ad.stats.segments = int64_t(ad.active.size());
-    ad.stats.on_alloc(int64_t(size), int64_t(bytes));
-    return p;
   }
+  void on_freed(Device& ad) { ad.stats.segments = int64_t(ad.active.size()); }
 
-  void free(void* ptr, int device) noexcept override {
-    try {
-      AsyncDevice& ad = dev(device);
-      AllocLock lock(ad.mutex);
-      AsyncAlloc a;
-      {
-        MetadataLock m(lock);
-        auto it = ad.active.find(ptr);
-        if (it == ad.active.end()) {
-          std::fprintf(stderr, "vibetensor: async allocator: free of unknown pointer %p on cuda:%d ignored\n", ptr, device);
-          return;
-        }
-        a = std::move(it->second);
-        ad.active.erase(it);
-        ad.stats.free_calls++;
-        ad.stats.on_free(int64_t(a.size), int64_t(a.requested));
-        ad.stats.segments = int64_t(ad.active.size());
-      }
-      int cur = -1;
-      if (cudaGetDevice(&cur) != cudaSuccess) return;  // runtime shutting down
-      if (cur != device) cudaSetDevice(device);
-      for (cudaStream_t s : a.uses) {
-        cudaEvent_t ev;
-        if (cudaEventCreateWithFlags(&ev, cudaEventDisableTiming) != cudaSuccess) continue;
-        cudaEventRecord(ev, s);
-        cudaStreamWaitEvent(a.stream, ev, 0);
-        cudaEventDestroy(ev);
-      }
-      cudaError_t err = cudaFreeAsync(ptr, a.stream);
-      cudaGetLastError();
-      if (err == cudaSuccess) {
-        probes::count(probes::Counter::device_free_calls);
-        int64_t r = pool_reserved(ad.pool);
-        MetadataLock m(lock);
-        ad.stats.device_frees++;
-        ad.stats.on_reserve(r - ad.stats.reserved);
-      }
-      if (cur != device) cudaSetDevice(cur);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "vibetensor: async allocator: error while freeing CUDA memory: %s\n", e.what());
+  void release(Device& ad, const AllocLock& lock, void* ptr, const AsyncAlloc& a) {
+    int cur = -1;
+    if (cudaGetDevice(&cur) != cudaSuccess) return;  // runtime shutting down
+    if (cur != ad.device) cudaSetDevice(ad.device);
+    for (cudaStream_t s : a.stream_uses) {
+      cudaEvent_t ev;
+      if (cudaEventCreateWithFlags(&ev, cudaEventDisableTiming) != cudaSuccess) continue;
+      cudaEventRecord(ev, s);
+      cudaStreamWaitEvent(a.stream, ev, 0);
+      cudaEventDestroy(ev);
     }
-  }
-
-  void record_stream(void* ptr, int device, cudaStream_t stream) override {
-    AsyncDevice& ad = dev(device);
-    AllocLock lock(ad.mutex);
-    MetadataLock m(lock);
-    auto it = ad.active.find(ptr);
-    if (it == ad.active.end() || it->second.stream == stream) return;
-    for (cudaStream_t s : it->second.uses)
-      if (s == stream) return;
-    it->second.uses.push_back(stream);
-  }
-
-  void empty_cache() override {
-    for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      AsyncDevice* ad = devs_.find(d);
-      if (!ad) continue;
-      AllocLock lock(ad->mutex);
-      if (!ad->pool) continue;
-      cuda::DeviceGuard g(d);
-      // Memory freed with cudaFreeAsync returns to the pool when the stream reaches the free.
-      cuda::note_host_sync("empty_cache_synchronize");
-      VT_CUDA_CHECK(cudaDeviceSynchronize());
-      VT_CUDA_CHECK(cudaMemPoolTrimTo(ad->pool, 0));
+    cudaError_t err = cudaFreeAsync(ptr, a.stream);
+    cudaGetLastError();
+    if (err == cudaSuccess) {
+      probes::count(probes::Counter::device_free_calls);
+      int64_t r = pool_reserved(ad.pool);
       MetadataLock m(lock);
-      ad->stats.on_reserve(pool_reserved(ad->pool) - ad->stats.reserved);
+      ad.stats.device_frees++;
+      ad.stats.on_reserve(r - ad.stats.reserved);
     }
+    if (cur != ad.device) cudaSetDevice(cur);
   }
 
-  Stats stats(int device) override { return dev(device).locked_stats(); }
-  void reset_peak(int device) override { dev(device).update_stats([](Stats& s) { s.reset_peaks(); }); }
-  void reset_counters(int device) override { dev(device).update_stats([](Stats& s) { s.reset_counters(); }); }
+  void empty_cache(Device& ad, const AllocLock& lock) {
+    if (!ad.pool) return;
+    cuda::DeviceGuard g(ad.device);
+    // Memory freed with cudaFreeAsync returns to the pool when the stream reaches the free.
+    cuda::note_host_sync("empty_cache_synchronize");
+    VT_CUDA_CHECK(cudaDeviceSynchronize());
+    VT_CUDA_CHECK(cudaMemPoolTrimTo(ad.pool, 0));
+    MetadataLock m(lock);
+    ad.stats.on_reserve(pool_reserved(ad.pool) - ad.stats.reserved);
+  }
 
-  std::vector<SegmentInfo> snapshot() override { return snapshot_allocations(devs_, "pool"); }
-
+  void snapshot(const Device& ad, std::vector<SegmentInfo>& out) { append_allocation_segments(ad, "pool", out); }
 
  private:
-  AsyncDevice& dev(int device) { return devs_.get(device, "async allocator"); }
-
-  static void ensure_pool(AsyncDevice& ad, int device) {
+  static void ensure_pool(Device& ad) {
     if (ad.pool) return;
     int supported = 0;
-    VT_CUDA_CHECK(cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device));
-    VT_CHECK(supported, "alloc.cuda=async: cuda:", device, " does not support stream-ordered memory pools "
+    VT_CUDA_CHECK(cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, ad.device));
+    VT_CHECK(supported, "alloc.cuda=async: cuda:", ad.device, " does not support stream-ordered memory pools "
              "(cudaMallocAsync); choose alloc.cuda=caching or direct");
     cudaMemPoolProps props = {};
     props.allocType = cudaMemAllocationTypePinned;
     props.handleTypes = cudaMemHandleTypeNone;
     props.location.type = cudaMemLocationTypeDevice;
-    props.location.id = device;
+    props.location.id = ad.device;
     VT_CUDA_CHECK(cudaMemPoolCreate(&ad.pool, &props));
     uint64_t keep_all = UINT64_MAX;
     VT_CUDA_CHECK(cudaMemPoolSetAttribute(ad.pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
   }
-
-  PerDevice<AsyncDevice> devs_;
 };
 
 }  // namespace
 
-std::unique_ptr<DeviceAllocator> make_async_allocator() { return std::make_unique<AsyncAllocator>(); }
+std::unique_ptr<DeviceAllocator> make_async_allocator() { return std::make_unique<TrackingAdaptor<AsyncStrategy>>(); }
 
 }  // namespace vt::alloc

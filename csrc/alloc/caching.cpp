@@ -1,20 +1,15 @@
 // The caching allocator (alloc.cuda=caching): stream-ordered free lists over cudaMalloc'ed
 // segments, with block splitting and coalescing. See Note [CUDA allocators] in allocator.h and
-// Note [Caching allocator] below.
-#include <algorithm>
-#include <array>
-#include <atomic>
+// Note [Caching allocator] below; the bookkeeping is TrackingAdaptor's (Note [Allocator adaptor]).
 #include <cstdio>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <set>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "alloc/allocator.h"
-#include "alloc/per_device.h"
 #include "alloc/locks.h"
+#include "alloc/tracking_adaptor.h"
 #include "cuda/device.h"
 #include "cuda/status_check.h"
 #include "cuda/sync_ledger.h"
@@ -75,16 +70,12 @@ struct BlockLess {
 };
 using Pool = std::set<Block*, BlockLess>;
 
-struct DeviceCache {
-  explicit DeviceCache(int d) : device(d), mutex("alloc.device") {}
-  int device;
-  probes::InstrumentedMutex mutex;
+struct DeviceCache : TrackedDevice<Block*> {
+  using TrackedDevice<Block*>::TrackedDevice;
   Pool small, large;
-  std::unordered_map<void*, Block*> active;
   std::deque<std::pair<cudaEvent_t, Block*>> pending;  // events of blocks freed while used elsewhere
   std::vector<cudaEvent_t> spare_events;
   std::unordered_set<Segment*> segments;
-  Stats stats;
   // CUDA graphs (Note [Graph memory pools]).
   struct PrivatePool {
     Pool small, large;
@@ -99,19 +90,19 @@ size_t round_size(size_t bytes) {
   return bytes < kMinBlockSize ? kMinBlockSize : (bytes + kMinBlockSize - 1) / kMinBlockSize * kMinBlockSize;
 }
 
-class CachingAllocator final : public DeviceAllocator {
+class CachingStrategy {
  public:
-  CachingAllocator()
+  static constexpr const char* kName = "caching";
+  static constexpr bool kOrdersStreamUses = true;
+  using Record = Block*;
+  using Outcome = Served<Record>;
+  using Device = DeviceCache;
+
+  CachingStrategy()
       : split_(policy::alloc_split.get() == policy::AllocSplit::on),
         per_request_(policy::alloc_segments.get() == policy::AllocSegments::per_request) {}
 
-  const char* name() const override { return "caching"; }
-
-  void* allocate(size_t bytes, int device, cudaStream_t stream) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
-    probes::count(probes::Counter::alloc_calls);
-    cuda::DeviceGuard g(device);
+  Outcome allocate(DeviceCache& dc, const AllocLock& lock, size_t bytes, cudaStream_t stream) {
     if (dc.captures.empty()) process_events(dc);  // no event queries during capture
     size_t size = round_size(bytes);
     bool small = size <= kSmallSize;
@@ -123,60 +114,28 @@ class CachingAllocator final : public DeviceAllocator {
     if (split_ && should_split(b, size, small)) split(pool, b, size);
     b->state = BlockState::Allocated;
     b->requested = bytes;
-    {
-      MetadataLock m(lock);
-      dc.active.emplace(b->ptr, b);
-      dc.stats.alloc_calls++;
-      if (hit) dc.stats.hits++;
-      else dc.stats.misses++;
-      dc.stats.on_alloc(int64_t(b->size), int64_t(bytes));
-    }
-    probes::count(hit ? probes::Counter::alloc_hits : probes::Counter::alloc_misses);
-    return b->ptr;
+    return {b->ptr, b, hit};
   }
 
-  void free(void* ptr, int device) noexcept override {
-    try {
-      DeviceCache& dc = cache(device);
-      AllocLock lock(dc.mutex);
-      Block* b;
-      {
-        MetadataLock m(lock);
-        auto it = dc.active.find(ptr);
-        if (it == dc.active.end()) {
-          std::fprintf(stderr, "vibetensor: caching allocator: free of unknown pointer %p on cuda:%d ignored\n", ptr, device);
-          return;
-        }
-        b = it->second;
-        dc.active.erase(it);
-        dc.stats.free_calls++;
-        dc.stats.on_free(int64_t(b->size), int64_t(b->requested));
-      }
-      if (b->stream_uses.empty()) {
-        release_block(dc, b);
-        return;
-      }
-      if (!dc.captures.empty()) {  // no event records during capture: after it ends
-        b->state = BlockState::PendingFree;
-        dc.deferred.push_back(b);
-        return;
-      }
-      free_used_elsewhere(dc, b);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "vibetensor: caching allocator: error while freeing CUDA memory: %s\n", e.what());
+  void release(DeviceCache& dc, const AllocLock&, void*, Block* b) {
+    if (b->stream_uses.empty()) {
+      release_block(dc, b);
+      return;
     }
+    if (!dc.captures.empty()) {  // no event records during capture: after it ends
+      b->state = BlockState::PendingFree;
+      dc.deferred.push_back(b);
+      return;
+    }
+    free_used_elsewhere(dc, b);
   }
 
-  void begin_capture(int device, uint64_t pool, cudaStream_t stream) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
+  void begin_capture(DeviceCache& dc, const AllocLock&, uint64_t pool, cudaStream_t stream) {
     dc.pools[pool].users++;
     dc.captures.emplace_back(stream, pool);
   }
 
-  void end_capture(int device, uint64_t pool) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
+  void end_capture(DeviceCache& dc, const AllocLock&, uint64_t pool) {
     for (auto it = dc.captures.begin(); it != dc.captures.end(); ++it) {
       if (it->second == pool) {
         dc.captures.erase(it);
@@ -189,12 +148,10 @@ class CachingAllocator final : public DeviceAllocator {
     for (Block* b : deferred) free_used_elsewhere(dc, b);
   }
 
-  void release_pool(int device, uint64_t pool) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
+  void release_pool(DeviceCache& dc, const AllocLock& lock, uint64_t pool) {
     auto it = dc.pools.find(pool);
     if (it == dc.pools.end() || --it->second.users > 0) return;
-    cuda::DeviceGuard g(device);
+    cuda::DeviceGuard g(dc.device);
     DeviceCache::PrivatePool& pp = it->second;
     std::vector<Segment*> owned;
     for (Segment* s : dc.segments)
@@ -216,6 +173,33 @@ class CachingAllocator final : public DeviceAllocator {
       }
     }
     dc.pools.erase(it);
+  }
+
+  void empty_cache(DeviceCache& dc, const AllocLock& lock) {
+    cuda::DeviceGuard g(dc.device);
+    release_cached(dc, lock);
+  }
+
+  void snapshot(const DeviceCache& dc, std::vector<SegmentInfo>& out) {
+    for (Segment* s : dc.segments) {
+      SegmentInfo si;
+      si.device = dc.device;
+      si.address = uintptr_t(s->ptr);
+      si.size = s->size;
+      si.stream = uintptr_t(s->stream);
+      si.type = s->small ? "small" : "large";
+      for (Block* b = s->head; b; b = b->next) {
+        BlockInfo bi;
+        bi.address = uintptr_t(b->ptr);
+        bi.size = b->size;
+        bi.requested = b->requested;
+        bi.allocated = b->state == BlockState::Allocated;
+        bi.state = b->state == BlockState::Allocated ? "active_allocated"
+                   : b->state == BlockState::PendingFree ? "active_pending_free" : "inactive";
+        si.blocks.push_back(bi);
+      }
+      out.push_back(std::move(si));
+    }
   }
 
  private:
@@ -257,86 +241,6 @@ class CachingAllocator final : public DeviceAllocator {
       std::fprintf(stderr, "vibetensor: caching allocator: error while freeing CUDA memory: %s\n", e.what());
     }
   }
-
- public:
-  void record_stream(void* ptr, int device, cudaStream_t stream) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
-    MetadataLock m(lock);
-    auto it = dc.active.find(ptr);
-    if (it == dc.active.end()) return;  // not ours (e.g. memory imported by DLPack)
-    Block* b = it->second;
-    if (stream == b->stream) return;
-    for (cudaStream_t s : b->stream_uses)
-      if (s == stream) return;
-    b->stream_uses.push_back(stream);
-  }
-
-  void empty_cache() override {
-    for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      DeviceCache* dc = caches_.find(d);
-      if (!dc) continue;
-      AllocLock lock(dc->mutex);
-      cuda::DeviceGuard g(d);
-      release_cached(*dc, lock);
-    }
-  }
-
-  Stats stats(int device) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
-    MetadataLock m(lock);
-    return dc.stats;
-  }
-
-  void reset_peak(int device) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
-    MetadataLock m(lock);
-    dc.stats.reset_peaks();
-  }
-
-  void reset_counters(int device) override {
-    DeviceCache& dc = cache(device);
-    AllocLock lock(dc.mutex);
-    MetadataLock m(lock);
-    dc.stats.reset_counters();
-  }
-
-  std::vector<SegmentInfo> snapshot() override {
-    std::vector<SegmentInfo> out;
-    for (int d = 0; d < cuda::kMaxDevices; ++d) {
-      DeviceCache* dc = caches_.find(d);
-      if (!dc) continue;
-      AllocLock lock(dc->mutex);
-      for (Segment* s : dc->segments) {
-        SegmentInfo si;
-        si.device = d;
-        si.address = uintptr_t(s->ptr);
-        si.size = s->size;
-        si.stream = uintptr_t(s->stream);
-        si.type = s->small ? "small" : "large";
-        for (Block* b = s->head; b; b = b->next) {
-          BlockInfo bi;
-          bi.address = uintptr_t(b->ptr);
-          bi.size = b->size;
-          bi.requested = b->requested;
-          bi.allocated = b->state == BlockState::Allocated;
-          bi.state = b->state == BlockState::Allocated ? "active_allocated"
-                     : b->state == BlockState::PendingFree ? "active_pending_free" : "inactive";
-          si.blocks.push_back(bi);
-        }
-        out.push_back(std::move(si));
-      }
-    }
-    std::sort(out.begin(), out.end(), [](const SegmentInfo& a, const SegmentInfo& b) {
-      return a.device != b.device ? a.device < b.device : a.address < b.address;
-    });
-    return out;
-  }
-
- private:
-  DeviceCache& cache(int device) { return caches_.get(device, "caching allocator"); }
 
   size_t segment_size(size_t size, bool small) const {
     if (per_request_) return size;
@@ -409,19 +313,7 @@ class CachingAllocator final : public DeviceAllocator {
       }
       err = cudaMalloc(&p, seg);
     }
-    if (err != cudaSuccess) {
-      cudaGetLastError();
-      if (err == cudaErrorMemoryAllocation) {
-        Stats s;
-        {
-          MetadataLock m(lock);
-          dc.stats.ooms++;
-          s = dc.stats;
-        }
-        throw_oom("caching", bytes, dc.device, s, err);
-      }
-      VT_CUDA_CHECK(err);
-    }
+    dc.check_device_malloc(err, lock, kName, bytes);
     probes::count(probes::Counter::device_malloc_calls);
     auto* s = new Segment{static_cast<char*>(p), seg, stream, small, nullptr, pool};
     Block* b = new Block();
@@ -533,11 +425,10 @@ class CachingAllocator final : public DeviceAllocator {
 
   const bool split_;
   const bool per_request_;
-  PerDevice<DeviceCache> caches_;
 };
 
 }  // namespace
 
-std::unique_ptr<DeviceAllocator> make_caching_allocator() { return std::make_unique<CachingAllocator>(); }
+std::unique_ptr<DeviceAllocator> make_caching_allocator() { return std::make_unique<TrackingAdaptor<CachingStrategy>>(); }
 
 }  // namespace vt::alloc

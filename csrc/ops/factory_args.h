@@ -39,6 +39,26 @@ inline int64_t arange_length(const Scalar& start, const Scalar& end, const Scala
   return int64_t(n);
 }
 
+// The dtype, length and values of arange(start, end, step, dtype), checked as arange_length does.
+struct ArangeArgs {
+  DType dtype;
+  int64_t n;
+  bool any_float;        // element i is fma(i, step, start) in double (Note [arange values])
+  double start, step;    // as doubles
+  int64_t istart, istep;  // as integers, when !any_float
+};
+inline ArangeArgs arange_args(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype) {
+  bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
+  DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
+  int64_t n = arange_length(start, end, step);
+  return {dt, n, any_float, start.to_double(), step.to_double(), any_float ? 0 : start.to_int(),
+          any_float ? 0 : step.to_int()};
+}
+
+inline void check_randint_range(int64_t low, int64_t high) {
+  VT_CHECK_VALUE(high > low, "randint: expected low < high, got low=", low, ", high=", high);
+}
+
 // Element i of an integer arange, start + i * step, in wrapping arithmetic: the exact value fits
 // (it lies in the range) but i * step alone may not.
 VT_HOST_DEVICE inline int64_t arange_int_value(int64_t start, int64_t step, int64_t i) {

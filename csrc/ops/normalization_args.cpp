@@ -28,6 +28,26 @@ NormShape check_norm_args(const char* op, const Tensor& input, const IntList& no
   return s;
 }
 
+namespace {
+void check_stats(const char* op, const char* what, const Tensor& t, const Tensor& input, int64_t rows) {
+  VT_CHECK_VALUE(t.device() == input.device() && t.dtype() == norm_stats_dtype(input.dtype()) && t.numel() == rows, op,
+                 ": expected ", what, " of ", rows, " ", norm_stats_dtype(input.dtype()), " values on ", input.device(),
+                 " (the forward's statistics), got ", t.numel(), " ", t.dtype(), " values on ", t.device());
+}
+}  // namespace
+
+NormShape check_norm_backward_args(const char* op, const Tensor& grad_out, const Tensor& input,
+                                   const IntList& normalized_shape, const std::optional<Tensor>& weight,
+                                   const std::optional<Tensor>& mean, const Tensor& rstd) {
+  NormShape s = check_norm_args(op, input, normalized_shape, weight, std::nullopt);
+  VT_CHECK_VALUE(DimVector(grad_out.sizes()) == DimVector(input.sizes()), op, ": grad of shape ", shape_str(grad_out.sizes()),
+                 " does not match the input shape ", shape_str(input.sizes()));
+  VT_CHECK(grad_out.device() == input.device(), op, ": expected grad on ", input.device(), ", got ", grad_out.device());
+  check_stats(op, "rstd", rstd, input, s.rows);
+  if (mean && mean->defined()) check_stats(op, "mean", *mean, input, s.rows);
+  return s;
+}
+
 double default_rms_norm_eps(DType dtype) {
   switch (dtype) {
     case DType::Float64: return 2.220446049250313e-16;

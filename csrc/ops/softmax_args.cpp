@@ -6,6 +6,12 @@
 
 namespace vt {
 
+int64_t check_softmax_args(const char* op, const Tensor& self, int64_t dim) {
+  int64_t d = wrap_dim(dim, self.dim(), op);
+  VT_CHECK_TYPE(is_floating(self.dtype()), op, ": expected a floating point tensor, got ", self.dtype());
+  return d;
+}
+
 SoftmaxBackwardArgs prepare_softmax_backward(const char* op, const Tensor& grad, const Tensor& output, int64_t dim) {
   int64_t d = wrap_dim(dim, output.dim(), op);
   VT_CHECK_VALUE(DimVector(grad.sizes()) == DimVector(output.sizes()), op, ": grad of shape ", shape_str(grad.sizes()),

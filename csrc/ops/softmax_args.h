@@ -13,6 +13,9 @@ struct SoftmaxBackwardArgs {
   DimLayout layout;   // [outer, dim, inner] around the softmax dim
 };
 
+// softmax / log_softmax (`op`): a floating point tensor; returns dim wrapped into self's dims.
+int64_t check_softmax_args(const char* op, const Tensor& self, int64_t dim);
+
 // Checks shapes, dtype and devices (errors name `op`) and prepares the operands.
 SoftmaxBackwardArgs prepare_softmax_backward(const char* op, const Tensor& grad, const Tensor& output, int64_t dim);
 

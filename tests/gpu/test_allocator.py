@@ -1,7 +1,9 @@
-"""The CUDA allocators (policy alloc.cuda: caching, async, direct, and the caching allocator's
-split/segments/lock policies): random alloc/free stress with content checks (no block is handed
-out twice), no leaks, cross-stream reuse (record_stream), statistics, snapshots, empty_cache and
-the out-of-memory error. Each strategy runs in a subprocess: the policy is fixed at first use."""
+"""One allocator suite over every allocator: the CPU allocator and the CUDA strategies (policy
+alloc.cuda: caching, async, direct, and the caching allocator's split/segments/lock policies).
+Random alloc/free stress with content checks (no block is handed out twice) on every allocator;
+on CUDA also no leaks, cross-stream reuse (record_stream), statistics, snapshots, empty_cache and
+the out-of-memory error. Each allocator runs in a subprocess (a CUDA strategy is fixed at first
+use); the CUDA ones skip without a GPU."""
 import json
 import os
 import subprocess
@@ -16,8 +18,6 @@ from vibetensor import _C
 
 from cuda_util import DT, cuda, item, ops, requires_gpu, to_numpy
 
-pytestmark = requires_gpu
-
 STRATEGIES = {
     "caching": {"alloc.cuda": "caching"},
     "caching_vibe": {"alloc.cuda": "caching", "alloc.split": "off", "alloc.segments": "per_request",
@@ -26,6 +26,16 @@ STRATEGIES = {
     "async": {"alloc.cuda": "async"},
     "direct": {"alloc.cuda": "direct"},
 }
+# Every allocator under test: its device and the policies that pick it. The CPU allocator is one
+# strategy without statistics (64-byte aligned blocks, core/storage.cpp).
+ALLOCATORS = {"cpu": ("cpu", {}), **{name: ("cuda", pol) for name, pol in STRATEGIES.items()}}
+
+
+def allocators(*names):
+    """Test parameters over the named allocators (all when none are named); CUDA ones need a GPU."""
+    return [pytest.param(n, id=n, marks=[] if ALLOCATORS[n][0] == "cpu" else [requires_gpu])
+            for n in (names or ALLOCATORS)]
+
 
 CHILD_PRELUDE = """
 import json, sys, gc, random
@@ -35,20 +45,21 @@ from vibetensor import _C
 ops = _C._ops
 for k, v in json.loads(sys.argv[1]).items():
     _C._policy_set(k, v)
-dev = _C.device("cuda")
+is_cuda = sys.argv[2] == "cuda"
+dev = _C.device(sys.argv[2])
 def to_numpy(t):
     return np.from_dlpack(ops.to_device(t, _C.device("cpu")))
 result = {}
 """
 
 
-def run_child(body, policies, timeout=600):
+def run_child(body, policies, device="cuda", timeout=600):
     # The child imports the same vibetensor as this process (installed or in-tree).
     root = os.path.dirname(os.path.dirname(os.path.abspath(vt.__file__)))
     code = (f"import sys; sys.path.insert(0, {root!r})\n" + CHILD_PRELUDE + textwrap.dedent(body)
             + "\nprint('RESULT ' + json.dumps(result))\n")
     env = dict(os.environ)
-    p = subprocess.run([sys.executable, "-c", code, json.dumps(policies)], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-c", code, json.dumps(policies), device], capture_output=True, text=True,
                        timeout=timeout, env=env)
     assert p.returncode == 0, f"child failed ({p.returncode}):\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}"
     line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")][-1]
@@ -56,11 +67,12 @@ def run_child(body, policies, timeout=600):
 
 
 STRESS = """
-start = vt.cuda.memory_allocated()
+start = vt.cuda.memory_allocated() if is_cuda else 0
 rng = random.Random(0)
 sizes = [1, 7, 128, 1000, 4096, 65536, 300000, 3_000_000]
 live = []
 bad = 0
+misaligned = 0
 for i in range(1500):
     if live and rng.random() < 0.45:
         live.pop(rng.randrange(len(live)))
@@ -68,11 +80,17 @@ for i in range(1500):
         n = rng.choice(sizes)
         v = float(i % 251)
         live.append((ops.full([n], v, dtype=_C.dtype.float32, device=dev), v))
+        misaligned += int(live[-1][0].data_ptr() % 64 != 0)
     if i % 100 == 99:  # every live tensor still holds its own value: no block was handed out twice
         for t, v in live:
             a = to_numpy(t)
             bad += int(not (a == v).all())
 result["bad"] = bad
+result["misaligned"] = misaligned
+"""
+
+# The CUDA allocators' statistics, policy and cache after STRESS (the CPU allocator keeps none).
+STRESS_CUDA_STATS = """
 result["peak_live_stats"] = vt.cuda.memory_stats()
 result["policy_fixed_error"] = ""
 try:
@@ -94,11 +112,14 @@ result["snapshot_after_empty"] = vt.cuda.memory_snapshot()
 """
 
 
-@pytest.mark.parametrize("name", list(STRATEGIES))
+@pytest.mark.parametrize("name", allocators())
 def test_stress_no_overlap_no_leak(name):
-    pol = STRATEGIES[name]
-    r = run_child(STRESS, pol)
+    device, pol = ALLOCATORS[name]
+    r = run_child(STRESS + (STRESS_CUDA_STATS if device == "cuda" else ""), pol, device)
     assert r["bad"] == 0
+    if device == "cpu":
+        assert r["misaligned"] == 0  # the CPU allocator's 64-byte alignment (core/storage.cpp)
+        return
     assert r["backend"] == pol["alloc.cuda"]
     assert "alloc.cuda" in r["policy_fixed_error"]  # fixed after the first allocation
     assert r["start"] == 0 and r["end"] == 0  # allocated returns to where it started
@@ -134,7 +155,7 @@ result["reuse_small_from_large"] = b.data_ptr() == ptr
 """
 
 
-@pytest.mark.parametrize("name", ["caching", "caching_vibe"])
+@pytest.mark.parametrize("name", allocators("caching", "caching_vibe"))
 def test_segments_and_snapshot(name):
     r = run_child(SEGMENTS, STRATEGIES[name])
     segs = r["segments"]
@@ -169,6 +190,7 @@ result["allocated"] = vt.cuda.memory_allocated()
 """
 
 
+@requires_gpu
 def test_split_policy():
     on = run_child(SPLIT_OFF, {"alloc.cuda": "caching", "alloc.split": "on", "alloc.segments": "per_request"})
     off = run_child(SPLIT_OFF, {"alloc.cuda": "caching", "alloc.split": "off", "alloc.segments": "per_request"})
@@ -209,7 +231,7 @@ result["end"] = vt.cuda.memory_allocated()
 """
 
 
-@pytest.mark.parametrize("name", ["caching", "caching_vibe", "async", "direct"])
+@pytest.mark.parametrize("name", allocators("caching", "caching_vibe", "async", "direct"))
 def test_cross_stream_reuse_respects_record_stream(name):
     r = run_child(CROSS_STREAM, STRATEGIES[name])
     assert r["ok"]
@@ -238,6 +260,7 @@ result["s3"] = vt.cuda.memory_stats()
 """
 
 
+@requires_gpu
 def test_memory_stats_fields_caching():
     r = run_child(STATS, STRATEGIES["caching"])
     s0, s1, s2 = r["s0"], r["s1"], r["s2"]
@@ -273,7 +296,7 @@ result["after"] = float(to_numpy(x)[0])
 """
 
 
-@pytest.mark.parametrize("name", ["caching", "async", "direct"])
+@pytest.mark.parametrize("name", allocators("caching", "async", "direct"))
 def test_oom_error_message(name):
     r = run_child(OOM, STRATEGIES[name])
     msg = r["msg"]
@@ -306,6 +329,7 @@ def _lock_acquisitions(r, name):
     return r["locks"].get(name, 0)
 
 
+@requires_gpu
 def test_lock_policy_global_takes_global_mutexes():
     g = run_child(LOCKS, {"alloc.cuda": "caching", "alloc.lock": "global"})
     d = run_child(LOCKS, {"alloc.cuda": "caching", "alloc.lock": "per_device"})
@@ -315,6 +339,7 @@ def test_lock_policy_global_takes_global_mutexes():
     assert _lock_acquisitions(d, "alloc.device") >= 1600
 
 
+@requires_gpu
 def test_in_process_no_leak_across_ops():
     vt.cuda.synchronize()
     start = vt.cuda.memory_allocated()
@@ -326,6 +351,7 @@ def test_in_process_no_leak_across_ops():
     assert vt.cuda.memory_allocated() == start
 
 
+@requires_gpu
 def test_pinned_memory_stats():
     h = vt.cuda.pin_memory(ops.full([1000], 1.0))
     st = _C._cuda.pinned_memory_stats()

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <tuple>
 
+#include "ops/dropout_args.h"
+#include "ops/elementwise_util.h"
 #include "ops/cpu/loops.h"
 #include "ops/elementwise_util.h"
 #include "ops/random/philox.h"
@@ -18,20 +20,6 @@ namespace vt::cpu {
 // the input itself; p == 1 gives zeros without drawing numbers.
 
 namespace {
-
-std::tuple<Tensor, Tensor> native_dropout_cpu(const Tensor& input, double p);
-
-void check_p(double p) {
-  VT_CHECK_VALUE(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, but got ", p);
-}
-
-Tensor dropout_cpu(const Tensor& input, double p, bool train) {
-  check_p(p);
-  if (!train || p == 0.0) return input;
-  VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
-  if (p == 1.0) return ops::zeros(DimVector(input.sizes()).vec(), input.dtype(), input.device());
-  return std::get<0>(native_dropout_cpu(input, p));
-}
 
 // uniform(seed, c) < keep compared on the integers: uniform is (bits >> 11) * 2^-53, so it is
 // below keep exactly when bits >> 11 is below ceil(keep * 2^53).
@@ -50,10 +38,9 @@ void masked_scale(const T* x, T* out, bool* mask, int64_t n, uint64_t seed, uint
 
 // out = input * mask / (1 - p) and the bool mask, true where the element is kept; 0 < p < 1.
 std::tuple<Tensor, Tensor> native_dropout_cpu(const Tensor& input, double p) {
-  check_p(p);
-  VT_CHECK_VALUE(p > 0.0 && p < 1.0, "native_dropout: expected 0 < p < 1 (p = 0 and p = 1 draw no mask), got ", p);
+  check_native_dropout_p(p);
   VT_CHECK(input.device().is_cpu(), "dropout: the CPU kernel got a tensor on ", input.device());
-  VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
+  check_dropout_input(input);
   Tensor x;
   {
     NoGradGuard no_grad;
@@ -70,11 +57,11 @@ std::tuple<Tensor, Tensor> native_dropout_cpu(const Tensor& input, double p) {
   return {out, mask};
 }
 
+Tensor dropout_cpu(const Tensor& input, double p, bool train) { return dropout_with(input, p, train, native_dropout_cpu); }
+
 // grad * mask * scale.
 Tensor dropout_backward_cpu(const Tensor& grad, const Tensor& mask, double scale) {
-  VT_CHECK_VALUE(DimVector(grad.sizes()) == DimVector(mask.sizes()), "dropout_backward: grad of shape ", shape_str(grad.sizes()),
-                 " does not match the mask of shape ", shape_str(mask.sizes()));
-  VT_CHECK_TYPE(mask.dtype() == DType::Bool, "dropout_backward: expected a bool mask, got ", mask.dtype());
+  check_dropout_backward_args(grad, mask);
   Tensor out = empty_tensor(mask.sizes(), grad.dtype(), grad.device());
   VT_DISPATCH_FLOATING(grad.dtype(), "dropout_backward", [&]<class T>() {
     using A = opmath_t<T>;

@@ -43,16 +43,13 @@ Tensor full_cpu(const IntList& size, const Scalar& v, std::optional<DType> dtype
 }
 Tensor arange_cpu(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype,
                   std::optional<Device> device) {
-  bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
-  DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
-  int64_t n = arange_length(start, end, step);
-  double s = start.to_double(), st = step.to_double();
-  Tensor t = empty_tensor({n}, dt, device_or(device));
-  VT_DISPATCH_NUMERIC(dt, "arange", [&]<class T>() {
+  ArangeArgs a = arange_args(start, end, step, dtype);
+  Tensor t = empty_tensor({a.n}, a.dtype, device_or(device));
+  VT_DISPATCH_NUMERIC(a.dtype, "arange", [&]<class T>() {
     T* p = t.data<T>();
     // One rounding, on every host and on CUDA: see Note [arange values] in ops/cuda/factories.cu.
-    if (any_float) for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(std::fma(double(i), st, s)));
-    else for (int64_t i = 0; i < n; ++i) p[i] = T(opmath_t<T>(arange_int_value(start.to_int(), step.to_int(), i)));
+    if (a.any_float) for (int64_t i = 0; i < a.n; ++i) p[i] = T(opmath_t<T>(std::fma(double(i), a.step, a.start)));
+    else for (int64_t i = 0; i < a.n; ++i) p[i] = T(opmath_t<T>(arange_int_value(a.istart, a.istep, i)));
   });
   return t;
 }
@@ -79,7 +76,7 @@ Tensor randn_cpu(const IntList& size, std::optional<DType> dtype, std::optional<
   return t;
 }
 Tensor randint_cpu(int64_t low, int64_t high, const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  VT_CHECK_VALUE(high > low, "randint: expected low < high, got low=", low, ", high=", high);
+  check_randint_range(low, high);
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), device_or(device));
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();

@@ -172,9 +172,7 @@ std::tuple<Tensor, Tensor, Tensor> native_norm_backward_cpu(const Tensor& grad_o
   std::array<bool, 3> need = {input_grad, weight_grad, bias_grad};
   const char* op = centered ? "layer_norm_backward" : "rms_norm_backward";
   check_cpu(op, input);
-  NormShape s = check_norm_args(op, input, normalized_shape, weight, std::nullopt);
-  VT_CHECK_VALUE(DimVector(grad_out.sizes()) == DimVector(input.sizes()), op, ": grad of shape ", shape_str(grad_out.sizes()),
-                 " does not match the input shape ", shape_str(input.sizes()));
+  NormShape s = check_norm_backward_args(op, grad_out, input, normalized_shape, weight, mean_opt, rstd);
   Tensor dy, x;
   {
     NoGradGuard no_grad;

@@ -22,16 +22,14 @@ void adam_tensor(T* p, const T* g, T* m, T* v, int64_t n, const optim::AdamStep&
 void fused_adamw_cpu(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
                      const TensorList& exp_avg_sqs, double lr, double beta1, double beta2, double weight_decay,
                      double eps, double step, bool decoupled_weight_decay, bool maximize) {
-  optim::check_adam_lists(params, grads, exp_avgs, exp_avg_sqs);
-  if (params.empty()) return;
-  const optim::AdamStep s =
-      optim::make_adam_step(lr, beta1, beta2, weight_decay, eps, step, decoupled_weight_decay, maximize);
-  VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_adamw_", [&]<class T>() {
-    for (size_t i = 0; i < params.size(); ++i)
-      adam_tensor<T>(params[i].data<T>(), grads[i].data<T>(), exp_avgs[i].data<T>(), exp_avg_sqs[i].data<T>(),
-                     params[i].numel(), s);
+  optim::fused_adamw_step(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, weight_decay, eps, step,
+                          decoupled_weight_decay, maximize, [&](const optim::AdamStep& s) {
+    VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_adamw_", [&]<class T>() {
+      for (size_t i = 0; i < params.size(); ++i)
+        adam_tensor<T>(params[i].data<T>(), grads[i].data<T>(), exp_avgs[i].data<T>(), exp_avg_sqs[i].data<T>(),
+                       params[i].numel(), s);
+    });
   });
-  optim::bump_versions({&params, &exp_avgs, &exp_avg_sqs});
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "ops/cpu/reduce_kernels.h"
 #include "ops/elementwise_util.h"
+#include "ops/reduction_args.h"
 #include "ops/reduction_util.h"
 
 namespace vt::cpu {
@@ -51,8 +52,7 @@ template <bool IsMax>
 Tensor amax_amin_cpu(const Tensor& self, const std::optional<IntList>& dim, bool keepdim) {
   const char* op = IsMax ? "amax" : "amin";
   check_cpu(op, self);
-  ReductionDims rd = reduction_dims(self.sizes(), dim, keepdim, op);
-  check_nonempty_reduction(self.sizes(), rd, dim && !dim->empty(), op);
+  ReductionDims rd = check_extremum_args(op, self, dim, keepdim);
   Tensor out = empty_tensor(rd.out_shape, self.dtype(), self.device());
   ReduceLayout L = plan_reduction(self, rd.reduced);
   VT_DISPATCH_ALL(self.dtype(), op, [&]<class T>() { run_reduction(L, out.data<T>(), MaxMinOp<T, IsMax>{}); });
@@ -115,8 +115,7 @@ template <bool IsMax>
 std::tuple<Tensor, Tensor> max_min_dim_cpu(const Tensor& self, int64_t dim, bool keepdim) {
   const char* op = IsMax ? "max" : "min";
   check_cpu(op, self);
-  ReductionDims rd = reduction_dims(self.sizes(), IntList{dim}, keepdim, op);
-  check_nonempty_reduction(self.sizes(), rd, true, op);
+  ReductionDims rd = check_extremum_dim_args(op, self, dim, keepdim);
   Tensor values = empty_tensor(rd.out_shape, self.dtype(), self.device());
   Tensor indices = empty_tensor(rd.out_shape, DType::Int64, self.device());
   ReduceLayout L = plan_reduction(self, rd.reduced);
@@ -129,9 +128,7 @@ template <bool IsMax>
 Tensor argmax_argmin_cpu(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   const char* op = IsMax ? "argmax" : "argmin";
   check_cpu(op, self);
-  VT_CHECK_TYPE(self.dtype() != DType::Bool, op, ": not implemented for bool tensors");
-  ReductionDims rd = reduction_dims(self.sizes(), dim ? std::optional<IntList>(IntList{*dim}) : std::nullopt, keepdim, op);
-  check_nonempty_reduction(self.sizes(), rd, dim.has_value(), op);
+  ReductionDims rd = check_arg_extremum_args(op, self, dim, keepdim);
   Tensor indices = empty_tensor(rd.out_shape, DType::Int64, self.device());
   ReduceLayout L = plan_reduction(self, rd.reduced);
   VT_DISPATCH_NUMERIC(self.dtype(), op, [&]<class T>() { arg_reduce<T, IsMax>(L, nullptr, indices.data<int64_t>()); });

@@ -186,8 +186,7 @@ Tensor contiguous_nograd(const Tensor& t) {
 template <bool Log>
 Tensor softmax_cpu(const Tensor& self, int64_t dim) {
   const char* op = Log ? "log_softmax" : "softmax";
-  int64_t d = wrap_dim(dim, self.dim(), op);
-  VT_CHECK_TYPE(is_floating(self.dtype()), op, ": expected a floating point tensor, got ", self.dtype());
+  int64_t d = check_softmax_args(op, self, dim);
   Tensor x = contiguous_nograd(self);
   Tensor out = empty_tensor(self.sizes(), self.dtype(), self.device());
   if (self.numel() == 0) return out;

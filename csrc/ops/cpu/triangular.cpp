@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "ops/elementwise_util.h"
+#include "ops/triangular_args.h"
 
 namespace vt::cpu {
 namespace {
@@ -12,10 +13,10 @@ namespace {
 // all-zero bit pattern for every dtype, so rows move as raw bytes.
 template <bool Upper>
 Tensor triangle_cpu(const char* op, const Tensor& self, int64_t diagonal) {
-  VT_CHECK_VALUE(self.dim() >= 2, op, ": expected a tensor with at least 2 dimensions, got shape ", shape_str(self.sizes()));
+  const TriangleShape m = check_triangle_args(op, self);
+  const int64_t rows = m.rows, cols = m.cols;
   Tensor src = self.is_contiguous() ? self : ops::clone(self);
   Tensor out = empty_tensor(DimVector(self.sizes()), self.dtype(), self.device());
-  int64_t rows = self.sizes()[self.dim() - 2], cols = self.sizes().back();
   if (out.numel() == 0) return out;
   int64_t nrows = out.numel() / cols;
   size_t es = size_t(itemsize(self.dtype()));

@@ -7,14 +7,11 @@
 
 #include "ops/cuda/elementwise.cuh"
 #include "ops/cuda/kernel_args.cuh"
+#include "ops/dropout_args.h"
 #include "ops/random/philox.h"
 
 namespace vt::cuda_kernels {
 namespace {
-
-void check_p(double p) {
-  VT_CHECK_VALUE(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, but got ", p);
-}
 
 // mask[i] = bits(seed, offset + i) >> 11 < threshold (uniform < 1 - p on the integers);
 // out[i] = x[i] * (mask[i] * scale), a product as on the CPU (a dropped inf or nan gives nan).
@@ -31,10 +28,9 @@ __global__ void dropout_kernel(const D* __restrict__ x, D* __restrict__ out, boo
 }
 
 std::tuple<Tensor, Tensor> native_dropout_cuda(const Tensor& input, double p) {
-  check_p(p);
-  VT_CHECK_VALUE(p > 0.0 && p < 1.0, "native_dropout: expected 0 < p < 1 (p = 0 and p = 1 draw no mask), got ", p);
+  check_native_dropout_p(p);
   check_cuda("dropout", input);
-  VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
+  check_dropout_input(input);
   Tensor x = contiguous_as(input, input.dtype());
   Tensor out = empty_tensor(input.sizes(), input.dtype(), input.device());
   Tensor mask = empty_tensor(input.sizes(), DType::Bool, input.device());
@@ -61,13 +57,7 @@ std::tuple<Tensor, Tensor> native_dropout_cuda(const Tensor& input, double p) {
   return {out, mask};
 }
 
-Tensor dropout_cuda(const Tensor& input, double p, bool train) {
-  check_p(p);
-  if (!train || p == 0.0) return input;
-  VT_CHECK_TYPE(is_floating(input.dtype()), "dropout: expected a floating point tensor, got ", input.dtype());
-  if (p == 1.0) return ops::zeros(DimVector(input.sizes()).vec(), input.dtype(), input.device());
-  return std::get<0>(native_dropout_cuda(input, p));
-}
+Tensor dropout_cuda(const Tensor& input, double p, bool train) { return dropout_with(input, p, train, native_dropout_cuda); }
 
 template <class D> struct MaskedScale {
   dev_opmath_t<D> scale;
@@ -80,12 +70,7 @@ template <class D> struct MaskedScale {
 // grad * mask * scale (grad and mask of one shape, any strides).
 Tensor dropout_backward_cuda(const Tensor& grad, const Tensor& mask, double scale) {
   check_cuda("dropout_backward", grad);
-  VT_CHECK(mask.device() == grad.device(), "dropout_backward: expected the mask on the grad's device ", grad.device(),
-           ", got ", mask.device());
-  VT_CHECK_VALUE(DimVector(grad.sizes()) == DimVector(mask.sizes()), "dropout_backward: grad of shape ", shape_str(grad.sizes()),
-                 " does not match the mask of shape ", shape_str(mask.sizes()));
-  VT_CHECK_TYPE(mask.dtype() == DType::Bool, "dropout_backward: expected a bool mask, got ", mask.dtype());
-  VT_CHECK_TYPE(is_floating(grad.dtype()), "dropout_backward: expected a floating point grad, got ", grad.dtype());
+  check_dropout_backward_args(grad, mask);
   Tensor out = empty_tensor(mask.sizes(), grad.dtype(), grad.device());
   VT_DISPATCH_FLOATING(grad.dtype(), "dropout_backward", [&]<class T>() {
     using D = dev_t<T>;

@@ -87,15 +87,12 @@ template <class D> struct ArangeInt {
 
 Tensor arange_cuda(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype,
                    std::optional<Device> device) {
-  bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
-  DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
-  int64_t n = arange_length(start, end, step);
-  double s = start.to_double(), st = step.to_double();
-  Tensor t = empty_tensor({n}, dt, cuda_device(device, "arange"));
-  VT_DISPATCH_NUMERIC(dt, "arange", [&]<class T>() {
+  ArangeArgs a = arange_args(start, end, step, dtype);
+  Tensor t = empty_tensor({a.n}, a.dtype, cuda_device(device, "arange"));
+  VT_DISPATCH_NUMERIC(a.dtype, "arange", [&]<class T>() {
     using D = dev_t<T>;
-    if (any_float) launch_index<D>(t, ArangeFloat<D>{s, st});
-    else launch_index<D>(t, ArangeInt<D>{start.to_int(), step.to_int()});
+    if (a.any_float) launch_index<D>(t, ArangeFloat<D>{a.start, a.step});
+    else launch_index<D>(t, ArangeInt<D>{a.istart, a.istep});
   });
   return t;
 }
@@ -136,7 +133,7 @@ Tensor randn_cuda(const IntList& size, std::optional<DType> dtype, std::optional
   return t;
 }
 Tensor randint_cuda(int64_t low, int64_t high, const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  VT_CHECK_VALUE(high > low, "randint: expected low < high, got low=", low, ", high=", high);
+  check_randint_range(low, high);
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), cuda_device(device, "randint"));
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();

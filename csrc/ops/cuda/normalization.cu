@@ -271,12 +271,6 @@ Tensor rms_norm_cuda(const Tensor& input, const IntList& normalized_shape, const
   return std::get<0>(native_rms_norm_cuda(input, normalized_shape, weight, eps));
 }
 
-void check_stats(const char* op, const char* what, const Tensor& t, const Tensor& input, int64_t rows) {
-  VT_CHECK_VALUE(t.device() == input.device() && t.dtype() == norm_stats_dtype(input.dtype()) && t.numel() == rows, op,
-                 ": expected ", what, " of ", rows, " ", norm_stats_dtype(input.dtype()), " values on ", input.device(),
-                 " (the forward's statistics), got ", t.numel(), " ", t.dtype(), " values on ", t.device());
-}
-
 std::tuple<Tensor, Tensor, Tensor> native_norm_backward_cuda(const Tensor& grad_out, const Tensor& input,
                                                              const std::optional<Tensor>& mean_opt, const Tensor& rstd_in,
                                                              const std::optional<Tensor>& weight,
@@ -285,12 +279,7 @@ std::tuple<Tensor, Tensor, Tensor> native_norm_backward_cuda(const Tensor& grad_
   bool centered = mean_opt.has_value() && mean_opt->defined();
   const char* op = centered ? "layer_norm_backward" : "rms_norm_backward";
   check_cuda(op, input);
-  NormShape s = check_norm_args(op, input, normalized_shape, weight, std::nullopt);
-  VT_CHECK_VALUE(DimVector(grad_out.sizes()) == DimVector(input.sizes()), op, ": grad of shape ", shape_str(grad_out.sizes()),
-                 " does not match the input shape ", shape_str(input.sizes()));
-  VT_CHECK(grad_out.device() == input.device(), op, ": expected grad on ", input.device(), ", got ", grad_out.device());
-  check_stats(op, "rstd", rstd_in, input, s.rows);
-  if (centered) check_stats(op, "mean", *mean_opt, input, s.rows);
+  NormShape s = check_norm_backward_args(op, grad_out, input, normalized_shape, weight, mean_opt, rstd_in);
   DType dt = input.dtype(), sd = norm_stats_dtype(dt);
   Tensor dy = contiguous_as(grad_out, dt), x = contiguous_as(input, dt);
   Tensor w = weight ? contiguous_as(*weight, dt) : Tensor();

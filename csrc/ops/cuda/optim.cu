@@ -86,17 +86,15 @@ void launch_adam_chunks(const TensorList& params, const TensorList& grads, const
 void fused_adamw_cuda(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
                       const TensorList& exp_avg_sqs, double lr, double beta1, double beta2, double weight_decay,
                       double eps, double step, bool decoupled_weight_decay, bool maximize) {
-  optim::check_adam_lists(params, grads, exp_avgs, exp_avg_sqs);
-  if (params.empty()) return;
-  const optim::AdamStep s =
-      optim::make_adam_step(lr, beta1, beta2, weight_decay, eps, step, decoupled_weight_decay, maximize);
-  const int dev = params[0].device().index;
-  cuda::DeviceGuard guard(dev);
-  cudaStream_t stream = cuda::current_stream(dev).handle();
-  VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_adamw_", [&]<class T>() {
-    launch_adam_chunks<dev_t<T>>(params, grads, exp_avgs, exp_avg_sqs, s, stream);
+  optim::fused_adamw_step(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, weight_decay, eps, step,
+                          decoupled_weight_decay, maximize, [&](const optim::AdamStep& s) {
+    const int dev = params[0].device().index;
+    cuda::DeviceGuard guard(dev);
+    cudaStream_t stream = cuda::current_stream(dev).handle();
+    VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_adamw_", [&]<class T>() {
+      launch_adam_chunks<dev_t<T>>(params, grads, exp_avgs, exp_avg_sqs, s, stream);
+    });
   });
-  optim::bump_versions({&params, &exp_avgs, &exp_avg_sqs});
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // ops/cpu/reduce.cpp: same dtype rules, checks and NaN / tie semantics). See Note [CUDA reductions].
 #include "ops/cuda/reduce.cuh"
 #include "ops/elementwise_util.h"
+#include "ops/reduction_args.h"
 #include "ops/reduction_util.h"
 
 namespace vt::cuda_kernels {
@@ -326,8 +327,7 @@ template <bool IsMax>
 Tensor amax_amin_cuda(const Tensor& self, const std::optional<IntList>& dim, bool keepdim) {
   const char* op = IsMax ? "amax" : "amin";
   check_cuda(op, self);
-  ReductionDims rd = reduction_dims(self.sizes(), dim, keepdim, op);
-  check_nonempty_reduction(self.sizes(), rd, dim && !dim->empty(), op);
+  ReductionDims rd = check_extremum_args(op, self, dim, keepdim);
   Tensor out = empty_tensor(rd.out_shape, self.dtype(), self.device());
   NoGradGuard no_grad;
   ReduceLayout L = plan_reduction(self, rd.reduced);
@@ -342,8 +342,7 @@ template <bool IsMax>
 std::tuple<Tensor, Tensor> max_min_dim_cuda(const Tensor& self, int64_t dim, bool keepdim) {
   const char* op = IsMax ? "max" : "min";
   check_cuda(op, self);
-  ReductionDims rd = reduction_dims(self.sizes(), IntList{dim}, keepdim, op);
-  check_nonempty_reduction(self.sizes(), rd, true, op);
+  ReductionDims rd = check_extremum_dim_args(op, self, dim, keepdim);
   Tensor values = empty_tensor(rd.out_shape, self.dtype(), self.device());
   Tensor indices = empty_tensor(rd.out_shape, DType::Int64, self.device());
   NoGradGuard no_grad;
@@ -360,10 +359,7 @@ template <bool IsMax>
 Tensor argmax_argmin_cuda(const Tensor& self, std::optional<int64_t> dim, bool keepdim) {
   const char* op = IsMax ? "argmax" : "argmin";
   check_cuda(op, self);
-  VT_CHECK_TYPE(self.dtype() != DType::Bool, op, ": not implemented for bool tensors");
-  std::optional<IntList> dims = dim ? std::optional<IntList>(IntList{*dim}) : std::nullopt;
-  ReductionDims rd = reduction_dims(self.sizes(), dims, keepdim, op);
-  check_nonempty_reduction(self.sizes(), rd, dim.has_value(), op);
+  ReductionDims rd = check_arg_extremum_args(op, self, dim, keepdim);
   Tensor indices = empty_tensor(rd.out_shape, DType::Int64, self.device());
   NoGradGuard no_grad;
   ReduceLayout L = plan_reduction(self, rd.reduced);

@@ -218,8 +218,7 @@ void softmax_backward(const Tensor& g, const Tensor& y, const Tensor& gi, DimLay
 template <bool Log>
 Tensor softmax_cuda(const Tensor& self, int64_t dim) {
   const char* op = Log ? "log_softmax" : "softmax";
-  int64_t d = wrap_dim(dim, self.dim(), op);
-  VT_CHECK_TYPE(is_floating(self.dtype()), op, ": expected a floating point tensor, got ", self.dtype());
+  int64_t d = check_softmax_args(op, self, dim);
   VT_CHECK(self.device().is_cuda(), op, ": the CUDA kernel got a tensor on ", self.device());
   Tensor x;
   {

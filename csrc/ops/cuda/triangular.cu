@@ -1,6 +1,7 @@
 // CUDA kernels of triu / tril: keep one side of a diagonal of the last two dims, zero the rest.
 #include "ops/cuda/offset_loops.cuh"
 #include "ops/elementwise_util.h"
+#include "ops/triangular_args.h"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -21,10 +22,10 @@ template <class U, bool Upper> struct TriangleF {
 };
 
 template <bool Upper> Tensor triangle_cuda(const char* op, const Tensor& self, int64_t diagonal) {
-  VT_CHECK_VALUE(self.dim() >= 2, op, ": expected a tensor with at least 2 dimensions, got shape ", shape_str(self.sizes()));
+  const TriangleShape m = check_triangle_args(op, self);
+  const int64_t rows = m.rows, cols = m.cols;
   Tensor out = empty_tensor(DimVector(self.sizes()), self.dtype(), self.device());
   if (out.numel() == 0) return out;
-  int64_t rows = self.sizes()[self.dim() - 2], cols = self.sizes().back();
   dispatch_bytes(itemsize(self.dtype()), [&]<class U>() {
     TriangleF<U, Upper> f{static_cast<char*>(out.data_ptr()), static_cast<const char*>(self.data_ptr()), rows, cols, diagonal};
     launch_with_offsets<2>(out, {&self}, f);

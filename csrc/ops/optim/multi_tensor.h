@@ -3,6 +3,7 @@
 #include <initializer_list>
 
 #include "ops/ops.h"
+#include "ops/optim/adam_update.h"
 
 namespace vt::optim {
 
@@ -21,5 +22,17 @@ void check_adam_lists(const TensorList& params, const TensorList& grads, const T
 
 // Marks every tensor of the lists as modified in place (their version counters).
 void bump_versions(std::initializer_list<const TensorList*> lists);
+
+// vt::_fused_adamw_ around a device's update(step): the list checks, the step's constants, and
+// the version bumps of the tensors updated in place; nothing for empty lists.
+template <class Update>
+void fused_adamw_step(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
+                      const TensorList& exp_avg_sqs, double lr, double beta1, double beta2, double weight_decay,
+                      double eps, double step, bool decoupled_weight_decay, bool maximize, Update update) {
+  check_adam_lists(params, grads, exp_avgs, exp_avg_sqs);
+  if (params.empty()) return;
+  update(make_adam_step(lr, beta1, beta2, weight_decay, eps, step, decoupled_weight_decay, maximize));
+  bump_versions({&params, &exp_avgs, &exp_avg_sqs});
+}
 
 }  // namespace vt::optim
