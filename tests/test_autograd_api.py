@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import vibetensor as vt
-from conftest import assert_close
+from harness import assert_close
 
 
 # --- backward and grad ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 import vibetensor as vt
-from conftest import assert_close
+from harness import assert_close
 
 
 def gpt(lib, vocab=11, block=8, n_embd=16, n_head=2, n_layer=2):

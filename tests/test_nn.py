@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import vibetensor as vt
-from conftest import assert_close
+from harness import assert_close
 
 
 def _pair_models():

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import vibetensor as vt
-from conftest import assert_close
+from harness import assert_close
 
 OPTIMIZERS = {
     "sgd": ({"lr": 0.1}, {}),

@@ -5,29 +5,12 @@ import torch
 import torch.nn.functional as F
 
 from vibetensor import _C
-from _torch_ref import assert_close, backward, leaf, ops, to_torch, to_vt, weighted_sum
+
+from harness import (CUDA_ONLY, assert_close, backward, check_op, ops, rand, randn, to_torch, to_vt, vt_dtype,
+                     weighted_sum)
 
 FLOATS = [torch.float32, torch.float64]
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.float64: dict(rtol=1e-10, atol=1e-10)}
-
-
-def run_both(vt_fn, torch_fn, inputs, grad_of, tol, seed=7):
-    """Runs vt_fn and torch_fn on copies of inputs (a list of torch tensors; None passes through),
-    compares outputs, then the gradients of sum(out * w) for the inputs flagged in grad_of."""
-    t_in = [None if x is None else x.clone().requires_grad_(g) for x, g in zip(inputs, grad_of)]
-    ref = torch_fn(*t_in)
-    w = leaf(ref.shape, ref.dtype, seed=seed)
-    if any(grad_of):
-        (ref * w).sum().backward()
-    v_in = [None if x is None else to_vt(x, requires_grad=g) for x, g in zip(inputs, grad_of)]
-    out = vt_fn(*v_in)
-    assert_close(out, ref.detach(), **tol)
-    if any(grad_of):
-        backward(weighted_sum(out, w))
-        for tv, vv, g in zip(t_in, v_in, grad_of):
-            if g:
-                assert_close(vv.grad, tv.grad, **tol)
-    return out
 
 
 # ---- softmax ---------------------------------------------------------------------------------
@@ -35,68 +18,67 @@ def run_both(vt_fn, torch_fn, inputs, grad_of, tol, seed=7):
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("dim", [0, 1, 2, -1])
 @pytest.mark.parametrize("log", [False, True])
-def test_softmax(dtype, dim, log):
+def test_softmax(device, dtype, dim, log):
     name = "log_softmax" if log else "softmax"
-    x = leaf((4, 5, 6), dtype, scale=3.0)
-    run_both(lambda v: getattr(ops, name)(v, dim), lambda t: getattr(torch, name)(t, dim), [x], [True], TOL[dtype])
+    x = randn((4, 5, 6), dtype, scale=3.0)
+    check_op(lambda v: getattr(ops, name)(v, dim), lambda t: getattr(torch, name)(t, dim), [x], device, TOL[dtype], grad_of=[True], seed=7)
 
 
 @pytest.mark.parametrize("shape,dim", [((300, 1000), 1), ((40, 300, 30), 1), ((500, 70), 0)])
 @pytest.mark.parametrize("log", [False, True])
-def test_softmax_large_and_noncontiguous(shape, dim, log):
+def test_softmax_large_and_noncontiguous(device, shape, dim, log):
     # Large enough for the threaded paths; the transposed input is copied first.
     name = "log_softmax" if log else "softmax"
-    x = leaf(shape, torch.float32, scale=5.0)
-    run_both(lambda v: getattr(ops, name)(v, dim), lambda t: getattr(torch, name)(t, dim), [x], [True], TOL[torch.float32])
-    run_both(lambda v: getattr(ops, name)(ops.transpose(v, 0, -1), dim),
-             lambda t: getattr(torch, name)(t.transpose(0, -1), dim), [x], [True], TOL[torch.float32])
+    x = randn(shape, torch.float32, scale=5.0)
+    check_op(lambda v: getattr(ops, name)(v, dim), lambda t: getattr(torch, name)(t, dim), [x], device, TOL[torch.float32], grad_of=[True], seed=7)
+    check_op(lambda v: getattr(ops, name)(ops.transpose(v, 0, -1), dim), lambda t: getattr(torch, name)(t.transpose(0, -1), dim), [x], device, TOL[torch.float32], grad_of=[True], seed=7)
 
 
 @pytest.mark.parametrize("log", [False, True])
-def test_softmax_stability_and_masking(log):
+def test_softmax_stability_and_masking(device, log):
     name = "log_softmax" if log else "softmax"
     x = torch.tensor([[1000.0, 1001.0, -1000.0, 999.0], [0.0, float("-inf"), 1.0, float("-inf")],
                       [-1e4, -1e4 + 1, -1e4 + 2, -1e4 + 3]])
     for dim in [1, 0]:
-        assert_close(getattr(ops, name)(to_vt(x), dim), getattr(torch, name)(x, dim))
+        assert_close(getattr(ops, name)(to_vt(x, device), dim), getattr(torch, name)(x, dim))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("dim", [0, -1])
-def test_softmax_backward_ops(dtype, dim):
-    out = torch.softmax(leaf((6, 7), dtype), dim)
-    g = leaf((6, 7), dtype, seed=2)
-    assert_close(ops.softmax_backward(to_vt(g), to_vt(out), dim), torch._softmax_backward_data(g, out, dim, dtype), **TOL[dtype])
-    lout = torch.log_softmax(leaf((6, 7), dtype), dim)
-    assert_close(ops.log_softmax_backward(to_vt(g), to_vt(lout), dim),
+def test_softmax_backward_ops(device, dtype, dim):
+    out = torch.softmax(randn((6, 7), dtype), dim)
+    g = randn((6, 7), dtype, seed=2)
+    assert_close(ops.softmax_backward(to_vt(g, device), to_vt(out, device), dim), torch._softmax_backward_data(g, out, dim, dtype), **TOL[dtype])
+    lout = torch.log_softmax(randn((6, 7), dtype), dim)
+    assert_close(ops.log_softmax_backward(to_vt(g, device), to_vt(lout, device), dim),
                  torch._log_softmax_backward_data(g, lout, dim, dtype), **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_softmax_low_precision_forward(dtype):
-    x = leaf((8, 100), dtype, scale=3.0)
+def test_softmax_low_precision_forward(device, dtype):
+    x = randn((8, 100), dtype, scale=3.0)
     for name in ["softmax", "log_softmax"]:
         for dim in [0, 1]:
-            got = to_torch(getattr(ops, name)(to_vt(x), dim))
+            got = to_torch(getattr(ops, name)(to_vt(x, device), dim))
             assert got.dtype == dtype
             torch.testing.assert_close(got.float(), getattr(torch, name)(x.float(), dim), rtol=2e-2, atol=2e-2)
 
 
-def test_softmax_zero_dim():
+def test_softmax_zero_dim(device):
     s = torch.tensor(1.5)
-    assert_close(ops.softmax(to_vt(s), 0), torch.softmax(s, 0))
-    assert_close(ops.log_softmax(to_vt(s), -1), torch.log_softmax(s, -1))
+    assert_close(ops.softmax(to_vt(s, device), 0), torch.softmax(s, 0))
+    assert_close(ops.log_softmax(to_vt(s, device), -1), torch.log_softmax(s, -1))
 
 
-def test_softmax_errors():
+def test_softmax_errors(device):
     with pytest.raises(IndexError):
-        ops.softmax(to_vt(leaf((3, 4))), 2)
+        ops.softmax(to_vt(randn((3, 4)), device), 2)
     with pytest.raises(IndexError):
-        ops.log_softmax(to_vt(leaf((3, 4))), -3)
+        ops.log_softmax(to_vt(randn((3, 4)), device), -3)
     with pytest.raises(TypeError):
-        ops.softmax(to_vt(torch.ones(3, dtype=torch.int64)), 0)
+        ops.softmax(to_vt(torch.ones(3, dtype=torch.int64), device), 0)
     with pytest.raises(ValueError):
-        ops.softmax_backward(to_vt(leaf((3, 4))), to_vt(leaf((4, 3))), 0)
+        ops.softmax_backward(to_vt(randn((3, 4)), device), to_vt(randn((4, 3)), device), 0)
 
 
 # ---- layer_norm / rms_norm -----------------------------------------------------------------
@@ -104,60 +86,54 @@ def test_softmax_errors():
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("nshape", [[8], [6, 8]])
 @pytest.mark.parametrize("affine", ["none", "weight", "both", "bias"])
-def test_layer_norm(dtype, nshape, affine):
-    x = leaf((4, 6, 8), dtype, scale=2.0) + 3
-    w = leaf(nshape, dtype, seed=3) if affine in ("weight", "both") else None
-    b = leaf(nshape, dtype, seed=4) if affine in ("bias", "both") else None
-    run_both(lambda xv, wv, bv: ops.layer_norm(xv, nshape, wv, bv, 1e-5),
-             lambda xt, wt, bt: F.layer_norm(xt, nshape, wt, bt, 1e-5),
-             [x, w, b], [True, w is not None, b is not None], TOL[dtype])
+def test_layer_norm(device, dtype, nshape, affine):
+    x = randn((4, 6, 8), dtype, scale=2.0) + 3
+    w = randn(nshape, dtype, seed=3) if affine in ("weight", "both") else None
+    b = randn(nshape, dtype, seed=4) if affine in ("bias", "both") else None
+    check_op(lambda xv, wv, bv: ops.layer_norm(xv, nshape, wv, bv, 1e-5), lambda xt, wt, bt: F.layer_norm(xt, nshape, wt, bt, 1e-5), [x, w, b], device, TOL[dtype], grad_of=[True, w is not None, b is not None], seed=7)
 
 
-def test_layer_norm_large_noncontiguous_and_partial_grads():
+def test_layer_norm_large_noncontiguous_and_partial_grads(device):
     # 512 rows x 256 features: the threaded forward and backward (per-thread dw/db partials).
-    base = leaf((2, 256, 256), torch.float32)
-    w, b = leaf((256,), seed=5), leaf((256,), seed=6)
-    run_both(lambda xv, wv, bv: ops.layer_norm(ops.transpose(xv, 1, 2), [256], wv, bv, 1e-5),
-             lambda xt, wt, bt: F.layer_norm(xt.transpose(1, 2), [256], wt, bt, 1e-5),
-             [base, w, b], [True, True, True], dict(rtol=1e-4, atol=1e-4))
+    base = randn((2, 256, 256), torch.float32)
+    w, b = randn((256,), seed=5), randn((256,), seed=6)
+    check_op(lambda xv, wv, bv: ops.layer_norm(ops.transpose(xv, 1, 2), [256], wv, bv, 1e-5), lambda xt, wt, bt: F.layer_norm(xt.transpose(1, 2), [256], wt, bt, 1e-5), [base, w, b], device, dict(rtol=1e-4, atol=1e-4), grad_of=[True, True, True], seed=7)
     # Only the weight requires grad (a frozen input).
-    run_both(lambda xv, wv: ops.layer_norm(xv, [256], wv), lambda xt, wt: F.layer_norm(xt, [256], wt),
-             [base, w], [False, True], dict(rtol=1e-4, atol=1e-4))
+    check_op(lambda xv, wv: ops.layer_norm(xv, [256], wv), lambda xt, wt: F.layer_norm(xt, [256], wt), [base, w], device, dict(rtol=1e-4, atol=1e-4), grad_of=[False, True], seed=7)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("eps", [None, 1e-3])
 @pytest.mark.parametrize("with_weight", [False, True])
 @pytest.mark.parametrize("nshape", [[8], [6, 8]])
-def test_rms_norm(dtype, eps, with_weight, nshape):
-    x = leaf((4, 6, 8), dtype, scale=2.0)
-    w = leaf(nshape, dtype, seed=3) if with_weight else None
-    run_both(lambda xv, wv: ops.rms_norm(xv, nshape, wv, eps), lambda xt, wt: F.rms_norm(xt, nshape, wt, eps),
-             [x, w], [True, with_weight], TOL[dtype])
+def test_rms_norm(device, dtype, eps, with_weight, nshape):
+    x = randn((4, 6, 8), dtype, scale=2.0)
+    w = randn(nshape, dtype, seed=3) if with_weight else None
+    check_op(lambda xv, wv: ops.rms_norm(xv, nshape, wv, eps), lambda xt, wt: F.rms_norm(xt, nshape, wt, eps), [x, w], device, TOL[dtype], grad_of=[True, with_weight], seed=7)
 
 
-def test_rms_norm_default_eps_is_machine_epsilon():
+def test_rms_norm_default_eps_is_machine_epsilon(device):
     # Tiny inputs make eps dominate, so a wrong default shows.
-    x = leaf((3, 16), torch.float32, scale=1e-4)
-    assert_close(ops.rms_norm(to_vt(x), [16]), F.rms_norm(x, [16]), rtol=1e-5, atol=1e-5)
-    x64 = leaf((3, 16), torch.float64, scale=1e-8)
-    assert_close(ops.rms_norm(to_vt(x64), [16]), F.rms_norm(x64, [16]), rtol=1e-9, atol=1e-9)
+    x = randn((3, 16), torch.float32, scale=1e-4)
+    assert_close(ops.rms_norm(to_vt(x, device), [16]), F.rms_norm(x, [16]), rtol=1e-5, atol=1e-5)
+    x64 = randn((3, 16), torch.float64, scale=1e-8)
+    assert_close(ops.rms_norm(to_vt(x64, device), [16]), F.rms_norm(x64, [16]), rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_norm_low_precision_forward(dtype):
-    x = leaf((5, 64), dtype, scale=2.0)
-    w, b = leaf((64,), dtype, seed=1), leaf((64,), dtype, seed=2)
+def test_norm_low_precision_forward(device, dtype):
+    x = randn((5, 64), dtype, scale=2.0)
+    w, b = randn((64,), dtype, seed=1), randn((64,), dtype, seed=2)
     tol = dict(rtol=3e-2, atol=3e-2)
-    got = to_torch(ops.layer_norm(to_vt(x), [64], to_vt(w), to_vt(b)))
+    got = to_torch(ops.layer_norm(to_vt(x, device), [64], to_vt(w, device), to_vt(b, device)))
     assert got.dtype == dtype
     torch.testing.assert_close(got.float(), F.layer_norm(x.float(), [64], w.float(), b.float()), **tol)
-    got = to_torch(ops.rms_norm(to_vt(x), [64], to_vt(w)))
+    got = to_torch(ops.rms_norm(to_vt(x, device), [64], to_vt(w, device)))
     torch.testing.assert_close(got.float(), F.rms_norm(x.float(), [64], w.float()), **tol)
 
 
-def test_norm_errors():
-    xv = to_vt(leaf((2, 3)))
+def test_norm_errors(device):
+    xv = to_vt(randn((2, 3)), device)
     with pytest.raises(ValueError, match="normalized_shape"):
         ops.layer_norm(xv, [4])
     with pytest.raises(ValueError, match="normalized_shape"):
@@ -165,13 +141,13 @@ def test_norm_errors():
     with pytest.raises(ValueError):
         ops.layer_norm(xv, [])
     with pytest.raises(ValueError, match="weight"):
-        ops.layer_norm(xv, [3], to_vt(torch.ones(4)))
+        ops.layer_norm(xv, [3], to_vt(torch.ones(4), device))
     with pytest.raises(ValueError, match="bias"):
-        ops.layer_norm(xv, [3], None, to_vt(torch.ones(2)))
+        ops.layer_norm(xv, [3], None, to_vt(torch.ones(2), device))
     with pytest.raises(ValueError, match="weight"):
-        ops.rms_norm(xv, [3], to_vt(torch.ones(3, 1)))
+        ops.rms_norm(xv, [3], to_vt(torch.ones(3, 1), device))
     with pytest.raises(TypeError):
-        ops.layer_norm(to_vt(torch.ones(2, 3, dtype=torch.int64)), [3])
+        ops.layer_norm(to_vt(torch.ones(2, 3, dtype=torch.int64), device), [3])
 
 
 # ---- nll_loss / cross_entropy ----------------------------------------------------------------
@@ -191,78 +167,76 @@ def targets(shape, C, seed, ignore=None):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("ignore_index", [-100, 2])
 @pytest.mark.parametrize("name", ["nll_loss", "cross_entropy"])
-def test_nll_and_cross_entropy(dtype, shapes, reduction, ignore_index, name):
+def test_nll_and_cross_entropy(device, dtype, shapes, reduction, ignore_index, name):
     in_shape, t_shape = shapes
-    x = leaf(in_shape, dtype, scale=2.0)
+    x = randn(in_shape, dtype, scale=2.0)
     t = targets(t_shape, in_shape[0] if len(in_shape) == 1 else in_shape[1], seed=8, ignore=ignore_index)
-    tv = to_vt(t)
-    run_both(lambda xv: getattr(ops, name)(xv, tv, ignore_index, reduction),
-             lambda xt: getattr(F, name)(xt, t, ignore_index=ignore_index, reduction=reduction), [x], [True], TOL[dtype])
+    tv = to_vt(t, device)
+    check_op(lambda xv: getattr(ops, name)(xv, tv, ignore_index, reduction), lambda xt: getattr(F, name)(xt, t, ignore_index=ignore_index, reduction=reduction), [x], device, TOL[dtype], grad_of=[True], seed=7)
 
 
-def test_nll_loss_all_ignored_mean_is_nan():
-    x, t = leaf((3, 4)), torch.full((3,), -100)
-    assert_close(ops.nll_loss(to_vt(x), to_vt(t)), F.nll_loss(x, t), equal_nan=True)
+def test_nll_loss_all_ignored_mean_is_nan(device):
+    x, t = randn((3, 4)), torch.full((3,), -100)
+    assert_close(ops.nll_loss(to_vt(x, device), to_vt(t, device)), F.nll_loss(x, t), equal_nan=True)
 
 
 @pytest.mark.parametrize("shape", [(6, 5), (5,), (3, 4, 2, 2)])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_cross_entropy_probabilities(shape, reduction):
+def test_cross_entropy_probabilities(device, shape, reduction):
     cdim = 0 if len(shape) == 1 else 1
-    x = leaf(shape, torch.float64)
-    p = torch.softmax(leaf(shape, torch.float64, seed=9), cdim)
-    run_both(lambda xv, pv: ops.cross_entropy(xv, pv, -100, reduction),
-             lambda xt, pt: F.cross_entropy(xt, pt, reduction=reduction), [x, p], [True, True], TOL[torch.float64])
+    x = randn(shape, torch.float64)
+    p = torch.softmax(randn(shape, torch.float64, seed=9), cdim)
+    check_op(lambda xv, pv: ops.cross_entropy(xv, pv, -100, reduction), lambda xt, pt: F.cross_entropy(xt, pt, reduction=reduction), [x, p], device, TOL[torch.float64], grad_of=[True, True], seed=7)
 
 
-def test_loss_errors():
-    xv = to_vt(leaf((3, 4)))
-    good = to_vt(torch.tensor([0, 1, 3]))
+def test_loss_errors(device):
+    xv = to_vt(randn((3, 4)), device)
+    good = to_vt(torch.tensor([0, 1, 3]), device)
     with pytest.raises(ValueError, match="reduction"):
         ops.nll_loss(xv, good, -100, "avg")
     with pytest.raises(ValueError, match="reduction"):
         ops.cross_entropy(xv, good, -100, "Mean")
     with pytest.raises(IndexError, match="out of bounds"):
-        ops.nll_loss(xv, to_vt(torch.tensor([0, 4, 1])))
+        ops.nll_loss(xv, to_vt(torch.tensor([0, 4, 1]), device))
     with pytest.raises(IndexError, match="out of bounds"):
-        ops.cross_entropy(xv, to_vt(torch.tensor([0, -1, 1])))
+        ops.cross_entropy(xv, to_vt(torch.tensor([0, -1, 1]), device))
     with pytest.raises(ValueError, match="batch_size"):
-        ops.nll_loss(xv, to_vt(torch.tensor([0, 1])))
+        ops.nll_loss(xv, to_vt(torch.tensor([0, 1]), device))
     with pytest.raises(ValueError):
-        ops.nll_loss(to_vt(leaf((2, 3, 4))), to_vt(torch.zeros(2, 5, dtype=torch.int64)))
+        ops.nll_loss(to_vt(randn((2, 3, 4)), device), to_vt(torch.zeros(2, 5, dtype=torch.int64), device))
     with pytest.raises(TypeError, match="int64"):
-        ops.nll_loss(xv, to_vt(torch.tensor([0, 1, 3], dtype=torch.int32)))
+        ops.nll_loss(xv, to_vt(torch.tensor([0, 1, 3], dtype=torch.int32), device))
     with pytest.raises(ValueError):
-        ops.nll_loss(to_vt(torch.tensor(1.0)), to_vt(torch.tensor(0)))
+        ops.nll_loss(to_vt(torch.tensor(1.0), device), to_vt(torch.tensor(0), device))
     with pytest.raises(ValueError, match="shape"):
-        ops.cross_entropy(xv, to_vt(leaf((3, 5))))
+        ops.cross_entropy(xv, to_vt(randn((3, 5)), device))
 
 
 # ---- dropout ---------------------------------------------------------------------------------
 
-def test_dropout_mask_scale_and_backward():
-    x = leaf((200, 500), torch.float32) + 5.0  # never zero, so kept elements are the nonzero outputs
+def test_dropout_mask_scale_and_backward(device):
+    x = randn((200, 500), torch.float32) + 5.0  # never zero, so kept elements are the nonzero outputs
     p = 0.3
-    xv = to_vt(x, requires_grad=True)
+    xv = to_vt(x, device, requires_grad=True)
     _C.manual_seed(123)
     out = ops.dropout(xv, p, True)
     o = to_torch(out)
     kept = o != 0
     assert abs(kept.float().mean().item() - (1 - p)) < 0.01
     torch.testing.assert_close(o, torch.where(kept, x / (1 - p), torch.zeros(())))
-    w = leaf(x.shape, seed=4)
+    w = randn(x.shape, seed=4)
     backward(weighted_sum(out, w))
     torch.testing.assert_close(to_torch(xv.grad), torch.where(kept, w / (1 - p), torch.zeros(())))
     # The same seed gives the same mask (with or without autograd); the next call a fresh one.
     _C.manual_seed(123)
-    again = to_torch(ops.dropout(to_vt(x), p, True))
+    again = to_torch(ops.dropout(to_vt(x, device), p, True))
     torch.testing.assert_close(again, o)
-    assert not torch.equal(to_torch(ops.dropout(to_vt(x), p, True)) != 0, kept)
+    assert not torch.equal(to_torch(ops.dropout(to_vt(x, device), p, True)) != 0, kept)
 
 
-def test_dropout_identity_and_all_dropped():
-    x = leaf((4, 5))
-    xv = to_vt(x, requires_grad=True)
+def test_dropout_identity_and_all_dropped(device):
+    x = randn((4, 5))
+    xv = to_vt(x, device, requires_grad=True)
     assert ops.dropout(xv, 0.5, False)._is_same(xv)
     assert ops.dropout(xv, 0.0, True)._is_same(xv)
     out = ops.dropout(xv, 1.0, True)
@@ -271,45 +245,34 @@ def test_dropout_identity_and_all_dropped():
     assert_close(xv.grad, torch.zeros(4, 5))
 
 
-def test_dropout_errors():
-    xv = to_vt(leaf((4, 5)))
+def test_dropout_errors(device):
+    xv = to_vt(randn((4, 5)), device)
     for p in [-0.1, 1.5]:
         with pytest.raises(ValueError, match="between 0 and 1"):
             ops.dropout(xv, p, True)
     with pytest.raises(TypeError):
-        ops.dropout(to_vt(torch.ones(3, dtype=torch.int64)), 0.5, True)
+        ops.dropout(to_vt(torch.ones(3, dtype=torch.int64), device), 0.5, True)
 
 
 # ---- scaled_dot_product_attention ------------------------------------------------------------
 
-def require_matmul():
-    try:
-        ops.matmul(to_vt(torch.ones(2, 2)), to_vt(torch.ones(2, 2)))
-    except NotImplementedError:
-        pytest.skip("vt::matmul has no kernel on this branch yet (it comes from the linear algebra work)")
-
-
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("mode", ["plain", "causal", "bool_mask", "float_mask", "scale"])
-def test_sdpa(dtype, mode):
-    require_matmul()
-    q, k, v = leaf((2, 3, 5, 8), dtype, 1), leaf((2, 3, 7, 8), dtype, 2), leaf((2, 3, 7, 4), dtype, 3)
+def test_sdpa(device, dtype, mode):
+    q, k, v = randn((2, 3, 5, 8), dtype, 1), randn((2, 3, 7, 8), dtype, 2), randn((2, 3, 7, 4), dtype, 3)
     mask = None
     if mode == "bool_mask":
         mask = torch.rand(5, 7, generator=torch.Generator().manual_seed(4)) > 0.4
         mask[:, 0] = True  # every query sees at least one key
     elif mode == "float_mask":
-        mask = leaf((3, 5, 7), dtype, 5)
+        mask = randn((3, 5, 7), dtype, 5)
     kw = dict(is_causal=mode == "causal", scale=0.3 if mode == "scale" else None)
-    mv = None if mask is None else to_vt(mask)
-    run_both(lambda a, b, c: ops.scaled_dot_product_attention(a, b, c, mv, 0.0, kw["is_causal"], kw["scale"]),
-             lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=mask, **kw),
-             [q, k, v], [True, True, True], TOL[dtype])
+    mv = None if mask is None else to_vt(mask, device)
+    check_op(lambda a, b, c: ops.scaled_dot_product_attention(a, b, c, mv, 0.0, kw["is_causal"], kw["scale"]), lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=mask, **kw), [q, k, v], device, TOL[dtype], grad_of=[True, True, True], seed=7)
 
 
-def test_sdpa_dropout_is_seeded():
-    require_matmul()
-    q, k, v = (to_vt(leaf((2, 4, 8), seed=s)) for s in (1, 2, 3))
+def test_sdpa_dropout_is_seeded(device):
+    q, k, v = (to_vt(randn((2, 4, 8), seed=s), device) for s in (1, 2, 3))
     _C.manual_seed(5)
     a = to_torch(ops.scaled_dot_product_attention(q, k, v, None, 0.5))
     _C.manual_seed(5)
@@ -319,23 +282,116 @@ def test_sdpa_dropout_is_seeded():
     assert not torch.allclose(a, c)
 
 
-def test_sdpa_mask_dtypes():
-    require_matmul()
-    q, k, v = (leaf((2, 4, 8), torch.float32, s) for s in (1, 2, 3))
-    m64 = leaf((4, 4), torch.float64, 4)
-    out = ops.scaled_dot_product_attention(to_vt(q), to_vt(k), to_vt(v), to_vt(m64))
+def test_sdpa_mask_dtypes(device):
+    q, k, v = (randn((2, 4, 8), torch.float32, s) for s in (1, 2, 3))
+    m64 = randn((4, 4), torch.float64, 4)
+    out = ops.scaled_dot_product_attention(to_vt(q, device), to_vt(k, device), to_vt(v, device), to_vt(m64, device))
     assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=m64.float()), rtol=1e-5, atol=1e-5)
     with pytest.raises(TypeError, match="attn_mask"):
-        ops.scaled_dot_product_attention(to_vt(q), to_vt(k), to_vt(v), to_vt(torch.ones(4, 4, dtype=torch.int64)))
+        ops.scaled_dot_product_attention(to_vt(q, device), to_vt(k, device), to_vt(v, device), to_vt(torch.ones(4, 4, dtype=torch.int64), device))
 
 
-def test_sdpa_errors():
-    q = to_vt(leaf((2, 4, 8)))
+def test_sdpa_errors(device):
+    q = to_vt(randn((2, 4, 8)), device)
     with pytest.raises(ValueError, match="is_causal"):
-        ops.scaled_dot_product_attention(q, q, q, to_vt(torch.ones(4, 4, dtype=torch.bool)), 0.0, True)
+        ops.scaled_dot_product_attention(q, q, q, to_vt(torch.ones(4, 4, dtype=torch.bool), device), 0.0, True)
     with pytest.raises(ValueError, match="embedding"):
-        ops.scaled_dot_product_attention(q, to_vt(leaf((2, 4, 7))), q)
+        ops.scaled_dot_product_attention(q, to_vt(randn((2, 4, 7)), device), q)
     with pytest.raises(ValueError, match="sequence length"):
-        ops.scaled_dot_product_attention(q, q, to_vt(leaf((2, 5, 8))))
+        ops.scaled_dot_product_attention(q, q, to_vt(randn((2, 5, 8)), device))
     with pytest.raises(ValueError):
-        ops.scaled_dot_product_attention(to_vt(leaf((8,))), q, q)
+        ops.scaled_dot_product_attention(to_vt(randn((8,)), device), q, q)
+
+
+# ---- softmax family: every launch shape of the CUDA kernels (Note [CUDA softmax]), on every device ----
+
+ALL_FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+
+SOFTMAX_CASES = [
+    ((5, 7), -1),          # warp per row, 1 element per lane
+    ((33, 100), 1),        # warp per row, 4 per lane
+    ((17, 1000), -1),      # warp per row, 32 per lane
+    ((9, 1025), 1),        # block per row, registers
+    ((4, 8192), -1),       # block per row, 16 per thread
+    ((3, 50000), -1),      # block per row, streamed
+    ((6, 50, 7), 1),       # middle dim: column kernel
+    ((300, 40), 0),        # first dim: column kernel
+    ((2, 3, 4, 5), 2),
+]
+
+
+def softmax_tol(dtype):
+    return {torch.float32: (1e-5, 1e-6), torch.float64: (1e-10, 1e-12), torch.float16: (5e-3, 1e-3),
+            torch.bfloat16: (3e-2, 1e-2)}[dtype]
+
+
+@pytest.mark.parametrize("shape,dim", SOFTMAX_CASES)
+@pytest.mark.parametrize("dtype", ALL_FLOATS)
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_forward(device, shape, dim, dtype, log):
+    x = rand(shape, dtype, -8, 8, seed=17)
+    fn = torch.log_softmax if log else torch.softmax
+    ref = fn(x.double(), dim).to(dtype)
+    r, a = softmax_tol(dtype)
+    got = (ops.log_softmax if log else ops.softmax)(to_vt(x, device), dim)
+    assert_close(got, ref, rtol=r, atol=a * (10 if log else 1))
+
+
+@pytest.mark.parametrize("device", CUDA_ONLY)  # See Note [Kernel layout tests run on CUDA]
+@pytest.mark.parametrize("shape,dim", SOFTMAX_CASES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_backward(device, shape, dim, dtype, log):
+    x = rand(shape, torch.float64, -4, 4, seed=18)
+    g = rand(shape, torch.float64, seed=19)
+    fn = torch.log_softmax if log else torch.softmax
+    xt = x.clone().requires_grad_()
+    fn(xt, dim).backward(g)
+    xv = to_vt(x.to(dtype), device, requires_grad=True)
+    out = (ops.log_softmax if log else ops.softmax)(xv, dim)
+    backward(out, g.to(dtype))
+    r, a = softmax_tol(dtype)
+    scale = 1 if dtype in (torch.float32, torch.float64) else 5
+    assert_close(xv.grad, xt.grad.to(dtype), rtol=r * scale, atol=a * scale * 10)
+    # the backward ops directly
+    y = fn(x, dim).to(dtype)
+    bw = ops.log_softmax_backward if log else ops.softmax_backward
+    ref = (torch.ops.aten._log_softmax_backward_data if log else torch.ops.aten._softmax_backward_data)(
+        g, fn(x, dim), dim, torch.float64).to(dtype)
+    assert_close(bw(to_vt(g.to(dtype), device), to_vt(y, device), dim), ref, rtol=r * scale, atol=a * scale * 10)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_softmax_non_contiguous_masking_and_stability(device, log):
+    fn, vfn = (torch.log_softmax, ops.log_softmax) if log else (torch.softmax, ops.softmax)
+    base = rand((64, 3000), torch.float32, -5, 5, seed=20)
+    xt = base.t()[::2]  # (1500, 64), strided
+    xv = ops.slice(ops.transpose(to_vt(base, device), 0, 1), 0, 0, None, 2)
+    for d in (0, 1):
+        assert_close(vfn(xv, d), fn(xt, d), rtol=1e-5, atol=1e-5)
+    big = torch.tensor([[1000.0, 1001.0, -1000.0, float("-inf")], [float("-inf")] * 4, [0.0, float("nan"), 1.0, 2.0]])
+    assert_close(vfn(to_vt(big, device), 1), fn(big, 1))
+
+
+def test_softmax_zero_dim_empty_and_errors(device):
+    s = torch.tensor(1.5)
+    assert_close(ops.softmax(to_vt(s, device), 0), torch.softmax(s, 0))
+    assert_close(ops.log_softmax(to_vt(s, device), -1), torch.log_softmax(s, -1))
+    e = torch.empty(0, 5)
+    assert_close(ops.softmax(to_vt(e, device), 1), torch.softmax(e, 1))
+    with pytest.raises(IndexError):
+        ops.softmax(to_vt(rand((3, 4), torch.float32), device), 2)
+    with pytest.raises(IndexError):
+        ops.log_softmax(to_vt(rand((3, 4), torch.float32), device), -3)
+    with pytest.raises(TypeError):
+        ops.softmax(to_vt(torch.ones(3, dtype=torch.int64), device), 0)
+    with pytest.raises(ValueError):
+        ops.softmax_backward(to_vt(rand((3, 4), torch.float32), device), to_vt(rand((4, 3), torch.float32), device), 0)
+
+
+@pytest.mark.parametrize("dtype", ALL_FLOATS)
+def test_dtypes_round_trip(device, dtype):
+    # the vibetensor dtype of each torch dtype is what the kernels return
+    x = rand((4, 9), dtype, seed=21)
+    assert ops.sum(to_vt(x, device), [1]).dtype == vt_dtype(dtype)
+    assert ops.softmax(to_vt(x, device), 1).dtype == vt_dtype(dtype)

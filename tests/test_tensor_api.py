@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import vibetensor as vt
-from conftest import assert_close, to_torch
+from harness import assert_close, to_torch
 
 
 # --- dtypes ---------------------------------------------------------------------------------

@@ -3,27 +3,18 @@ misaligned operands, Python scalars (under both scalars.cuda policies), in-place
 backward through the autograd kernels."""
 import numpy as np
 import pytest
+import torch
 
 import vibetensor as vt
 from vibetensor import _C
 
-from cuda_util import (CPU, DT, assert_close, cuda, from_torch, item, leaf, ops, requires_gpu, to_numpy, to_torch,
-                       torch_mod, vt_backward, vt_dtype)
+from cuda_util import CPU, DT, cuda, from_torch, item, leaf, ops, requires_gpu, to_numpy
+from harness import assert_close, backward, rand, to_torch, vt_dtype
 
 pytestmark = requires_gpu
-torch = torch_mod()
 
 FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 INTS = [torch.int64, torch.int32]
-
-
-def rand(shape, dtype, lo=-3.0, hi=3.0, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    if dtype == torch.bool:
-        return torch.rand(shape, generator=g) > 0.5
-    if dtype in INTS:
-        return torch.randint(int(lo), int(hi) + 1, shape, generator=g, dtype=dtype)
-    return (torch.rand(shape, generator=g, dtype=torch.float64) * (hi - lo) + lo).to(dtype)
 
 
 # Layouts of two operands: (shape a, shape b, how to make b's view)
@@ -344,7 +335,7 @@ def test_binary_backward(name):
     va, vb = leaf(a), leaf(b)
     out = vt_fn(va, vb)
     assert out.grad_fn is not None
-    vt_backward(out, g)
+    backward(out, g)
     assert_close(va.grad, ta.grad, rtol=1e-4, atol=1e-5)
     assert_close(vb.grad, tb.grad, rtol=1e-4, atol=1e-5)
 
@@ -357,7 +348,7 @@ def test_unary_backward(name):
     ta = a.clone().requires_grad_()
     t_fn(ta).backward(g)
     va = leaf(a)
-    vt_backward(vt_fn(va), g)
+    backward(vt_fn(va), g)
     assert_close(va.grad, ta.grad, rtol=1e-4, atol=1e-5)
 
 
@@ -367,13 +358,13 @@ def test_where_masked_fill_backward():
     ta, tb = a.clone().requires_grad_(), b.clone().requires_grad_()
     (torch.where(c, ta, tb) * 1).backward(g)
     va, vb = leaf(a), leaf(b)
-    vt_backward(ops.where(from_torch(c), va, vb), g)
+    backward(ops.where(from_torch(c), va, vb), g)
     assert_close(va.grad, ta.grad)
     assert_close(vb.grad, tb.grad)
     ta = a.clone().requires_grad_()
     ta.masked_fill(c, 0.0).backward(g)
     va = leaf(a)
-    vt_backward(ops.masked_fill(va, from_torch(c), 0.0), g)
+    backward(ops.masked_fill(va, from_torch(c), 0.0), g)
     assert_close(va.grad, ta.grad)
 
 
@@ -386,7 +377,7 @@ def test_inplace_backward_on_cuda():
     va = leaf(a)
     vy = ops.mul(va, 2.0)
     ops.mul_(vy, va)
-    vt_backward(vy, g)
+    backward(vy, g)
     assert_close(va.grad, ta.grad, rtol=1e-4, atol=1e-5)
 
 

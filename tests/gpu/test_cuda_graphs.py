@@ -8,13 +8,14 @@ import sys
 import textwrap
 
 import pytest
+import torch
 
 import vibetensor as vt
 
-from cuda_util import from_torch, requires_gpu, to_torch, torch_mod
+from cuda_util import from_torch, requires_gpu
+from harness import to_torch
 
 pytestmark = requires_gpu
-torch = torch_mod()
 
 
 def make_params(seed=0):

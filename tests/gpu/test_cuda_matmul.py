@@ -2,14 +2,15 @@
 batch dims), float32/float64/float16/bfloat16, transposed and strided operands, backward through
 vibetensor autograd, the TF32 switch, and the error paths."""
 import pytest
+import torch
 
 import vibetensor as vt
 from vibetensor import _C
 
-from cuda_util import CPU, assert_close, cuda, from_torch, ops, requires_gpu, to_torch, torch_mod
+from cuda_util import CPU, cuda, from_torch, ops, requires_gpu
+from harness import assert_close, to_torch
 
 pytestmark = requires_gpu
-torch = torch_mod()
 
 DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 SHAPES = [

@@ -3,11 +3,13 @@
 autograd, plus error paths, determinism and CPU/CUDA dropout mask equality."""
 import numpy as np
 import pytest
+import torch
 
 import vibetensor as vt
 from vibetensor import _C
 
-from cuda_util import CPU, DT, cuda, from_torch, ops, requires_gpu, to_torch, torch_mod
+from cuda_util import CPU, DT, cuda, from_torch, leaf, ops, requires_gpu
+from harness import backward, to_torch
 
 pytestmark = requires_gpu
 
@@ -17,22 +19,11 @@ TOL = {"float32": (1e-4, 1e-5), "float64": (1e-10, 1e-12), "float16": (1e-2, 1e-
 
 
 def tdt(name):
-    return getattr(torch_mod(), name)
-
-
-def leaf(x):
-    t = from_torch(x)
-    t.requires_grad = True
-    return t
-
-
-def backward(out, grad):
-    _C._backward([out], [from_torch(grad)], False)
+    return getattr(torch, name)
 
 
 def check(vt_tensor, ref64, dtype, scale=1.0):
     """vt_tensor (dtype) against a float64 reference; tolerances grow with `scale` (for sums over rows)."""
-    torch = torch_mod()
     got = to_torch(vt_tensor).to(torch.float64)
     assert tuple(got.shape) == tuple(ref64.shape)
     r, a = TOL[dtype]
@@ -41,7 +32,6 @@ def check(vt_tensor, ref64, dtype, scale=1.0):
 
 
 def rand(shape, dtype, seed):
-    torch = torch_mod()
     g = torch.Generator().manual_seed(seed)
     return torch.randn(tuple(shape), generator=g, dtype=torch.float64).to(tdt(dtype))
 
@@ -55,7 +45,6 @@ NORM_CASES = [((4, 16), 1), ((3, 5, 33), 1), ((2, 4096), 1), ((7, 3, 8), 2), ((3
 @pytest.mark.parametrize("shape,k", NORM_CASES)
 @pytest.mark.parametrize("affine", ["both", "none", "weight"])
 def test_layer_norm_forward_backward(dtype, shape, k, affine):
-    torch = torch_mod()
     ns = list(shape[-k:])
     x, g = rand(shape, dtype, 1), rand(shape, dtype, 2)
     w = rand(ns, dtype, 3) if affine != "none" else None
@@ -84,7 +73,6 @@ def test_layer_norm_forward_backward(dtype, shape, k, affine):
 @pytest.mark.parametrize("with_weight", [True, False])
 @pytest.mark.parametrize("eps", [None, 1e-6])
 def test_rms_norm_forward_backward(dtype, shape, k, with_weight, eps):
-    torch = torch_mod()
     ns = list(shape[-k:])
     x, g = rand(shape, dtype, 5), rand(shape, dtype, 6)
     w = rand(ns, dtype, 7) if with_weight else None
@@ -109,7 +97,6 @@ def test_norm_saved_statistics_and_cpu_agreement():
     out, mean, rstd = ops.native_layer_norm(from_torch(x), [40], None, None, 1e-5)
     out_c, mean_c, rstd_c = ops.native_layer_norm(from_torch(x, CPU), [40], None, None, 1e-5)
     assert mean.dtype == DT.float32 and rstd.dtype == DT.float32
-    torch = torch_mod()
     torch.testing.assert_close(to_torch(mean), to_torch(mean_c), rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(to_torch(rstd), to_torch(rstd_c), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(to_torch(out).float(), to_torch(out_c).float(), rtol=1e-3, atol=1e-3)
@@ -118,7 +105,6 @@ def test_norm_saved_statistics_and_cpu_agreement():
 
 
 def test_norm_backward_is_deterministic_and_non_contiguous_input():
-    torch = torch_mod()
     base = rand((64, 96), "float32", 9)
     x = base.t()  # non-contiguous (96, 64)
     g = rand((96, 64), "float32", 10)
@@ -153,7 +139,6 @@ def test_norm_errors():
 # ---- nll_loss / cross_entropy ----------------------------------------------------------------------
 
 def targets(shape, C, seed, ignore=None):
-    torch = torch_mod()
     g = torch.Generator().manual_seed(seed)
     t = torch.randint(0, C, shape, generator=g)
     if ignore is not None and t.numel() > 1:
@@ -170,7 +155,6 @@ LOSS_SHAPES = [((8, 5), (8,)), ((5,), ()), ((4, 6, 3), (4, 3)), ((300, 1000), (3
 @pytest.mark.parametrize("ignore", [None, 2])
 @pytest.mark.parametrize("fn", ["nll_loss", "cross_entropy"])
 def test_losses_forward_backward(dtype, shapes, reduction, ignore, fn):
-    torch = torch_mod()
     xs, ts = shapes
     C = xs[1] if len(xs) > 1 else xs[0]
     x = rand(xs, dtype, 13)
@@ -189,7 +173,6 @@ def test_losses_forward_backward(dtype, shapes, reduction, ignore, fn):
 
 
 def test_nll_loss_mean_all_ignored_is_nan():
-    torch = torch_mod()
     x = from_torch(rand((3, 4), "float32", 16))
     t = from_torch(torch.full((3,), -100, dtype=torch.int64))
     out = to_torch(ops.nll_loss(x, t, -100, "mean"))
@@ -198,7 +181,6 @@ def test_nll_loss_mean_all_ignored_is_nan():
 
 
 def test_nll_loss_target_out_of_bounds_raises_in_sync_mode():
-    torch = torch_mod()
     x = from_torch(rand((3, 4), "float32", 17))
     bad = from_torch(torch.tensor([0, 4, 1]))
     with vt.policy.override("checks.cuda_index=sync"):
@@ -212,7 +194,6 @@ def test_nll_loss_target_out_of_bounds_raises_in_sync_mode():
 
 
 def test_nll_loss_checks_add_no_host_sync_by_default():
-    torch = torch_mod()
     x = from_torch(rand((64, 10), "float32", 18))
     t = from_torch(targets((64,), 10, 19))
     vt.cuda.synchronize()
@@ -223,7 +204,6 @@ def test_nll_loss_checks_add_no_host_sync_by_default():
 
 
 def test_loss_errors():
-    torch = torch_mod()
     x = from_torch(rand((3, 4), "float32", 20))
     with pytest.raises(TypeError, match="int64"):
         ops.nll_loss(x, from_torch(torch.tensor([0, 1, 2], dtype=torch.int32)), -100, "mean")
@@ -240,7 +220,6 @@ def test_loss_errors():
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_dropout_same_mask_on_cpu_and_cuda(dtype, p):
-    torch = torch_mod()
     x = rand((37, 129), dtype, 21)
     vt.manual_seed(1234)
     out_c, mask_c = ops.native_dropout(from_torch(x, CPU), p)
@@ -257,7 +236,6 @@ def test_dropout_same_mask_on_cpu_and_cuda(dtype, p):
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_dropout_backward_and_edge_probabilities(dtype):
-    torch = torch_mod()
     x, g = rand((16, 33), dtype, 22), rand((16, 33), dtype, 23)
     vx = leaf(x)
     vt.manual_seed(7)
@@ -299,7 +277,6 @@ def test_dropout_errors():
 @pytest.mark.parametrize("index_dtype", ["int64", "int32"])
 @pytest.mark.parametrize("shape", [(17,), (4, 9), (2, 3, 5)])
 def test_embedding_forward_backward_repeated_indices(dtype, index_dtype, shape):
-    torch = torch_mod()
     V, D = 11, 24
     w = rand((V, D), dtype, 26)
     idx = targets(shape, 4, 27).to(tdt(index_dtype))  # only rows 0..3: many repeats
@@ -315,7 +292,6 @@ def test_embedding_forward_backward_repeated_indices(dtype, index_dtype, shape):
 
 
 def test_embedding_backward_is_deterministic_and_non_contiguous_weight():
-    torch = torch_mod()
     V, D, n = 1000, 64, 20000
     idx = targets((n,), 50, 29)
     g = rand((n, D), "float32", 30)
@@ -330,7 +306,6 @@ def test_embedding_backward_is_deterministic_and_non_contiguous_weight():
 
 
 def test_embedding_errors():
-    torch = torch_mod()
     w = from_torch(rand((5, 3), "float32", 32))
     with vt.policy.override("checks.cuda_index=sync"):
         with pytest.raises(IndexError, match="index 5 is out of bounds"):

@@ -3,9 +3,10 @@ AdamW (float32) or torch's fused AdamW (float16/bfloat16: the same arithmetic, f
 half-precision state) and to the per-parameter loop, across chunk and launch boundaries."""
 import numpy as np
 import pytest
+import torch
 
 import vibetensor as vt
-from cuda_util import requires_gpu, torch_mod
+from cuda_util import requires_gpu
 
 pytestmark = requires_gpu
 
@@ -26,7 +27,6 @@ def _train(lib, device, arrays, grads, dtype, fused=False, steps=4):
 
 @pytest.mark.parametrize("dtype_name", ["float32", "float16", "bfloat16"])
 def test_multi_tensor_adamw_matches_torch(dtype_name):
-    torch = torch_mod()
     rng = np.random.default_rng(0)
     # 40 tensors (more than one launch's 36 slots) and one of 700k elements (several chunks).
     shapes = [(3, 5)] * 39 + [(700_001,)]

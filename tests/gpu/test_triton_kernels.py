@@ -3,13 +3,15 @@ optimizers equal the unfused ones over several steps, rms_norm matches torch, an
 cache under both kernels.cache mechanisms. Skipped without a GPU or without Triton."""
 import numpy as np
 import pytest
+import torch
 
 import vibetensor as vt
 from vibetensor import _C
 from vibetensor.kernels import cache as kcache
 from vibetensor.kernels import triton_runtime
 
-from cuda_util import cuda, from_torch, requires_gpu, to_numpy, to_torch, torch_mod
+from cuda_util import cuda, from_torch, requires_gpu, to_numpy
+from harness import to_torch
 
 pytestmark = [requires_gpu,
               pytest.mark.skipif(triton_runtime.triton is None, reason="Triton is not installed")]
@@ -31,7 +33,6 @@ def restore():
 
 
 def make_params(dtype, seed):
-    torch = torch_mod()
     g = torch.Generator().manual_seed(seed)
     shapes = [(37, 19), (1025,), (3, 4, 5), (0,)]
     return [torch.randn(s, generator=g).to(getattr(torch, dtype)) for s in shapes]
@@ -42,7 +43,6 @@ def to_params(ts):
 
 
 def run(opt_cls, kwargs, dtype, fused, steps=4):
-    torch = torch_mod()
     params = to_params(make_params(dtype, 0))
     if dtype == "float16" and opt_cls is not vt.optim.SGD:
         # the unfused fp16 path rounds eps=1e-8 to 0 and divides by zero where v underflows
@@ -83,7 +83,6 @@ def test_fused_optimizer_equals_unfused(cfg, dtype):
 
 
 def test_fused_adamw_matches_torch():
-    torch = torch_mod()
     ts = make_params("float32", 0)[:3]
     ref = [torch.nn.Parameter(t.clone()) for t in ts]
     params = to_params(ts)
@@ -118,7 +117,6 @@ def test_launches_hit_the_cache(mechanism):
 
 
 def test_launch_uses_the_current_vibetensor_stream():
-    torch = torch_mod()
     t = make_params("float32", 3)[0]
     p = vt.nn.Parameter(from_torch(t))
     p.grad = from_torch(torch.ones_like(t))
@@ -135,7 +133,6 @@ def test_launch_uses_the_current_vibetensor_stream():
 @pytest.mark.parametrize("shape", [(4, 64), (2, 3, 1000), (5, 4097), (0, 8)])
 @pytest.mark.parametrize("with_weight", [False, True])
 def test_rms_norm_matches_torch(shape, dtype, with_weight):
-    torch = torch_mod()
     from vibetensor.kernels import triton_ops
 
     g = torch.Generator().manual_seed(5)
@@ -148,7 +145,6 @@ def test_rms_norm_matches_torch(shape, dtype, with_weight):
 
 
 def test_rms_norm_non_contiguous_input_and_errors():
-    torch = torch_mod()
     from vibetensor.kernels import triton_ops
 
     x = torch.randn(64, 32)
