@@ -9,7 +9,7 @@
 # Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
 # contention), noprobes (the build without probes, for probe_cost), probe_cost (PROBE_COST_ARGS), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
-# ablate (ABLATE_ARGS: in-process one-at-a-time ablations), trace (one minigpt step traced with CUPTI, then HTA).
+# ablate (ABLATE_ARGS: in-process one-at-a-time ablations), breakdown (kernel time by family, PyTorch beside vibetensor), trace (one minigpt step traced with CUPTI, then HTA).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -87,9 +87,12 @@ fi
 
 if has tests; then
   log "GPU tests"
-  # tests/gpu (GPU-only) plus the tests written once for every device (their `device` fixture).
+  # tests/gpu (GPU-only) plus every file with tests written once for every device (a test taking
+  # the `device` fixture), found by grep so a newly merged file is not forgotten.
+  device_files=$(grep -lE "def test_[A-Za-z0-9_]*\((.*[ ,])?device[,)]" tests/test_*.py | tr '\n' ' ')
+  log "device-parametrized files: $device_files"
   $PY -m pytest -q -p no:cacheprovider -rfEs --durations=15 --junitxml="$LOGS/junit.xml" tests/gpu \
-      tests/test_cuda_absent.py tests/test_random_philox.py tests/test_reductions.py tests/test_softmax_norm_loss.py \
+      tests/test_cuda_absent.py tests/test_random_philox.py $device_files \
       ${PYTEST_ARGS:-} > "$LOGS/pytest_gpu.log" 2>&1
   log "pytest exit $?: $(tail -1 "$LOGS/pytest_gpu.log")"
   grep -E "^(FAILED|ERROR)" "$LOGS/pytest_gpu.log" | head -40 | tee -a "$SUMMARY"
@@ -103,6 +106,8 @@ bench() {  # name, command...
 }
 if has bench; then
   bench op_overhead $PY benchmarks/bench_op_overhead.py --device cuda --iters 20000
+  bench op_spellings_cpu $PY benchmarks/bench_op_spellings.py --device cpu
+  bench op_spellings_cuda $PY benchmarks/bench_op_spellings.py --device cuda
   for b in bandwidth matmul allocator; do
     [ -f benchmarks/bench_${b}_cuda.py ] && bench $b $PY benchmarks/bench_${b}_cuda.py --json "$LOGS/bench_$b.json"
   done
@@ -140,6 +145,11 @@ if has ablate; then  # in-process one-at-a-time ablations (experiments/ablation.
     ${ABLATE_ARGS:-seq_reverse} > "$LOGS/ablate.log" 2>&1
   log "  exit $?"; cp "$ABLATE_OUT" "$LOGS/" 2>/dev/null
   $PY -m vibetensor.experiments.cli compare "$ABLATE_OUT" --attribution 2>&1 | sed -n '/ on cuda (/,$p' | tee -a "$SUMMARY"
+fi
+
+if has breakdown; then  # GPU time per kernel family, PyTorch beside vibetensor (BREAKDOWN_ARGS)
+  BENCH_TAIL=${BREAKDOWN_TAIL:-80} BENCH_TIMEOUT=${BREAKDOWN_TIMEOUT:-300} bench kernel_breakdown \
+    $PY benchmarks/kernel_breakdown.py --json "$LOGS/kernel_breakdown.json" ${BREAKDOWN_ARGS:-}
 fi
 
 if has trace; then
