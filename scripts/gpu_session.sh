@@ -90,6 +90,7 @@ if has tests; then
   # tests/gpu (GPU-only) plus the tests written once for every device (their `device` fixture).
   $PY -m pytest -q -p no:cacheprovider -rfEs --durations=15 --junitxml="$LOGS/junit.xml" tests/gpu \
       tests/test_cuda_absent.py tests/test_random_philox.py tests/test_reductions.py tests/test_softmax_norm_loss.py \
+      tests/test_elementwise.py tests/test_indexing_ops.py tests/test_matmul.py tests/test_optim_multi_tensor.py \
       ${PYTEST_ARGS:-} > "$LOGS/pytest_gpu.log" 2>&1
   log "pytest exit $?: $(tail -1 "$LOGS/pytest_gpu.log")"
   grep -E "^(FAILED|ERROR)" "$LOGS/pytest_gpu.log" | head -40 | tee -a "$SUMMARY"
