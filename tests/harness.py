@@ -139,19 +139,27 @@ def weighted_sum(out, w):
     return ops.sum(ops.mul(out, to_vt(w, out.device)))
 
 
-def check_op(vt_fn, torch_fn, inputs, device="cpu", tol=None, grad_tol=None, grad_of=None, seed=1):
+def check_op(vt_fn, torch_fn, inputs, device="cpu", tol=None, grad_tol=None, grad_of=None, seed=1, vt_inputs=None):
     """Runs vt_fn on vibetensor copies of `inputs` (torch tensors, or None passed through as None) on
     `device`, and torch_fn on the inputs themselves; compares the outputs (one tensor or a tuple) and
     then, for every input flagged in grad_of (default: those with requires_grad), its gradient of
     sum(out_i * w_i) over the floating outputs, with random w_i drawn from `seed`.
-    tol / grad_tol: assert_close keywords (grad_tol defaults to tol). Returns (vt outputs, torch outputs)."""
+    tol / grad_tol: assert_close keywords (grad_tol defaults to tol). vt_inputs: vibetensor tensors
+    to run on instead of the copies (e.g. strided views holding the values of `inputs`).
+    Returns (vt outputs, torch outputs)."""
     tol = tol or {}
     grad_tol = tol if grad_tol is None else grad_tol
     if grad_of is None:
         grad_of = [x is not None and x.requires_grad for x in inputs]
     leaves = [None if x is None else x.detach().clone().requires_grad_(g) for x, g in zip(inputs, grad_of)]
     ref = torch_fn(*leaves)
-    vts = [None if x is None else to_vt(x, device, requires_grad=g) for x, g in zip(inputs, grad_of)]
+    if vt_inputs is None:
+        vts = [None if x is None else to_vt(x, device, requires_grad=g) for x, g in zip(inputs, grad_of)]
+    else:
+        vts = list(vt_inputs)
+        for v, g in zip(vts, grad_of):
+            if g:
+                v.requires_grad = True
     out = vt_fn(*vts)
     refs, outs = (ref, out) if isinstance(ref, tuple) else ((ref,), (out,))
     assert len(outs) == len(refs), (len(outs), len(refs))

@@ -31,10 +31,10 @@ pytestmark = pytest.mark.usefixtures("restore_policies")  # conftest.py
 @pytest.mark.parametrize("routing", ["worker", "owner"])
 @pytest.mark.parametrize("gate", ["per_graph", "none", "global"])
 def test_every_engine_policy_gives_the_same_gradient(workers, routing, gate):
-    C._policy_apply(f"autograd.workers={workers},autograd.routing={routing},autograd.gate={gate}")
-    x, y = chain_graph(50, 8)
-    C._backward([y], [C._ops.full([8], 1.0)], False)
-    np.testing.assert_allclose(arr(x.grad), np.full(8, 1.001 ** 50), rtol=1e-5)
+    with vt.policy.override(f"autograd.workers={workers},autograd.routing={routing},autograd.gate={gate}"):
+        x, y = chain_graph(50, 8)
+        C._backward([y], [C._ops.full([8], 1.0)], False)
+        np.testing.assert_allclose(arr(x.grad), np.full(8, 1.001 ** 50), rtol=1e-5)
 
 
 def lock_row(name):
@@ -42,63 +42,63 @@ def lock_row(name):
 
 
 def test_global_gate_is_one_lock_taken_per_backward():
-    C._policy_apply("autograd.gate=global,probes.locks=on")
-    C._reset_lock_stats()
-    for _ in range(3):
-        x, y = chain_graph(5, 4)
-        C._backward([y], [C._ops.full([4], 1.0)], False)
-    assert lock_row("autograd.gate.global")["acquisitions"] == 3
-    g = lock_row("autograd.gate.per_graph")
-    assert g is None or g["acquisitions"] == 0
+    with vt.policy.override("autograd.gate=global,probes.locks=on"):
+        C._reset_lock_stats()
+        for _ in range(3):
+            x, y = chain_graph(5, 4)
+            C._backward([y], [C._ops.full([4], 1.0)], False)
+        assert lock_row("autograd.gate.global")["acquisitions"] == 3
+        g = lock_row("autograd.gate.per_graph")
+        assert g is None or g["acquisitions"] == 0
 
 
 def test_per_graph_gate_takes_a_lock_per_graph_and_not_the_global_one():
-    C._policy_apply("autograd.gate=per_graph,probes.locks=on")
-    C._reset_lock_stats()
-    x, y = chain_graph(5, 4)
-    C._backward([y], [C._ops.full([4], 1.0)], False)
-    assert lock_row("autograd.gate.per_graph")["acquisitions"] == 1
-    g = lock_row("autograd.gate.global")
-    assert g is None or g["acquisitions"] == 0
+    with vt.policy.override("autograd.gate=per_graph,probes.locks=on"):
+        C._reset_lock_stats()
+        x, y = chain_graph(5, 4)
+        C._backward([y], [C._ops.full([4], 1.0)], False)
+        assert lock_row("autograd.gate.per_graph")["acquisitions"] == 1
+        g = lock_row("autograd.gate.global")
+        assert g is None or g["acquisitions"] == 0
 
 
 def test_spawn_creates_a_thread_per_backward_and_caller_none():
-    C._policy_apply("probes.counters=on,autograd.workers=caller")
-    C._reset_counters()
-    x, y = chain_graph(5, 4)
-    C._backward([y], [C._ops.full([4], 1.0)], False)
-    assert dict(C._counters())["threads_created"] == 0
-    C._policy_set("autograd.workers", "spawn")
-    for _ in range(3):
+    with vt.policy.override("probes.counters=on,autograd.workers=caller"):
+        C._reset_counters()
         x, y = chain_graph(5, 4)
         C._backward([y], [C._ops.full([4], 1.0)], False)
-    assert dict(C._counters())["threads_created"] == 3
+        assert dict(C._counters())["threads_created"] == 0
+        with vt.policy.override({"autograd.workers": "spawn"}):
+            for _ in range(3):
+                x, y = chain_graph(5, 4)
+                C._backward([y], [C._ops.full([4], 1.0)], False)
+            assert dict(C._counters())["threads_created"] == 3
 
 
 def test_owner_routing_goes_through_the_owner_queue():
-    C._policy_apply("probes.locks=on,autograd.routing=owner")
-    C._reset_lock_stats()
-    x, y = chain_graph(20, 4)
-    C._backward([y], [C._ops.full([4], 1.0)], False)
-    # every executed node routes its gradients through the owner thread's queue
-    assert lock_row("autograd.owner_queue")["acquisitions"] >= 20
+    with vt.policy.override("probes.locks=on,autograd.routing=owner"):
+        C._reset_lock_stats()
+        x, y = chain_graph(20, 4)
+        C._backward([y], [C._ops.full([4], 1.0)], False)
+        # every executed node routes its gradients through the owner thread's queue
+        assert lock_row("autograd.owner_queue")["acquisitions"] >= 20
 
 
 def run_threads(n_threads, gate, gil="released"):
-    C._policy_apply(f"autograd.gate={gate},autograd.gil={gil},probes.locks=on")
-    C._reset_lock_stats()
-    results = [None] * n_threads
-    barrier = threading.Barrier(n_threads)
+    with vt.policy.override(f"autograd.gate={gate},autograd.gil={gil},probes.locks=on"):
+        C._reset_lock_stats()
+        results = [None] * n_threads
+        barrier = threading.Barrier(n_threads)
 
-    def work(i):
-        x, y = chain_graph(1500, 256)
-        barrier.wait()
-        for _ in range(3):
-            C._backward([y], [C._ops.full([256], 1.0)], True)
-        results[i] = arr(x.grad).copy()
+        def work(i):
+            x, y = chain_graph(1500, 256)
+            barrier.wait()
+            for _ in range(3):
+                C._backward([y], [C._ops.full([256], 1.0)], True)
+            results[i] = arr(x.grad).copy()
 
-    run_in_threads(work, n_threads)
-    return results
+        run_in_threads(work, n_threads)
+        return results
 
 
 @pytest.mark.parametrize("gate", ["per_graph", "global", "none"])
@@ -117,11 +117,11 @@ def test_global_gate_serializes_concurrent_backward_calls():
 
 
 def test_gil_held_policy_still_computes_and_records_gil_time():
-    C._policy_apply("autograd.gil=held,probes.counters=on")
-    C._reset_counters()
-    x, y = chain_graph(20, 4)
-    C._backward([y], [C._ops.full([4], 1.0)], False)
-    assert dict(C._counters())["gil_held_ns"] > 0
+    with vt.policy.override("autograd.gil=held,probes.counters=on"):
+        C._reset_counters()
+        x, y = chain_graph(20, 4)
+        C._backward([y], [C._ops.full([4], 1.0)], False)
+        assert dict(C._counters())["gil_held_ns"] > 0
 
 
 def test_backward_twice_without_retain_graph_is_a_clear_error():
@@ -145,12 +145,12 @@ def test_saved_tensor_modified_in_place_is_detected():
 
 def test_dispatch_lookup_locked_map_counts_name_lookups():
     a = C._ops.full([1], 1.0)
-    C._policy_apply("probes.counters=on,dispatch.lookup=handle")
-    C._reset_counters()
-    for _ in range(10):
-        a + a
-    assert dict(C._counters())["name_lookups"] == 0
-    C._policy_set("dispatch.lookup", "locked_map")
-    for _ in range(10):
-        a + a
-    assert dict(C._counters())["name_lookups"] == 10
+    with vt.policy.override("probes.counters=on,dispatch.lookup=handle"):
+        C._reset_counters()
+        for _ in range(10):
+            a + a
+        assert dict(C._counters())["name_lookups"] == 0
+        with vt.policy.override({"dispatch.lookup": "locked_map"}):
+            for _ in range(10):
+                a + a
+            assert dict(C._counters())["name_lookups"] == 10

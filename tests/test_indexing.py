@@ -1,7 +1,7 @@
 """__getitem__ / __setitem__ against torch: basic indexing (views), advanced indexing with integer
 tensors, lists and bool masks, combinations, assignment, gradients and errors.
 
-Advanced indexing runs on index_select / masked_select (kernels from another branch)."""
+Advanced indexing runs on index_select / masked_select."""
 import numpy as np
 import pytest
 import torch

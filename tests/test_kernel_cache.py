@@ -18,13 +18,10 @@ LAUNCHES = 200
 
 @pytest.fixture(autouse=True)
 def probes_on():
-    saved = C._policy_current()
-    C._policy_apply("probes.locks=on,probes.counters=on")
-    C._reset_counters()
-    C._reset_lock_stats()
-    yield
-    for k, v in saved.items():
-        C._policy_set(k, v)
+    with vt.policy.override("probes.locks=on,probes.counters=on"):
+        C._reset_counters()
+        C._reset_lock_stats()
+        yield
     C._reset_counters()
     C._reset_lock_stats()
 
@@ -72,73 +69,73 @@ def expected_total(i, keys, launches=LAUNCHES):
 
 @pytest.mark.parametrize("mechanism", ["lockfree", "locked"])
 def test_results_and_one_compile_per_key(mechanism):
-    C._policy_set("kernels.cache", mechanism)
-    compiled = []
-    cache = kcache.KernelCache("scale", scale_compiler(compiled))
-    keys = [("scale", 2), ("scale", 3), ("scale", 5)]
-    results = hammer(cache, keys)
-    assert sorted(results) == sorted(expected_total(i, keys) for i in range(N_THREADS))
-    # however many threads missed at once, each key compiled exactly once
-    assert sorted(compiled) == sorted(keys) and len(cache) == 3
-    c = counters()
-    total = N_THREADS * LAUNCHES
-    assert c["kernel_compiles"] == 3
-    assert c["kernel_cache_hits"] + c["kernel_cache_misses"] == total
-    assert 3 <= c["kernel_cache_misses"] <= N_THREADS * 3
+    with vt.policy.override({"kernels.cache": mechanism}):
+        compiled = []
+        cache = kcache.KernelCache("scale", scale_compiler(compiled))
+        keys = [("scale", 2), ("scale", 3), ("scale", 5)]
+        results = hammer(cache, keys)
+        assert sorted(results) == sorted(expected_total(i, keys) for i in range(N_THREADS))
+        # however many threads missed at once, each key compiled exactly once
+        assert sorted(compiled) == sorted(keys) and len(cache) == 3
+        c = counters()
+        total = N_THREADS * LAUNCHES
+        assert c["kernel_compiles"] == 3
+        assert c["kernel_cache_hits"] + c["kernel_cache_misses"] == total
+        assert 3 <= c["kernel_cache_misses"] <= N_THREADS * 3
 
 
 def test_locked_takes_the_global_lock_on_every_launch_and_contends():
-    C._policy_set("kernels.cache", "locked")
-    cache = kcache.KernelCache("scale", scale_compiler([]))
-    hammer(cache, [("scale", 2)])
-    row = lock_row()
-    assert row["acquisitions"] == N_THREADS * LAUNCHES
-    # eight threads through one lock, one of them compiling for 20 ms while holding it
-    assert row["contentions"] >= 1 and row["wait_total_ns"] > 0 and row["hold_max_ns"] >= 10_000_000
+    with vt.policy.override({"kernels.cache": "locked"}):
+        cache = kcache.KernelCache("scale", scale_compiler([]))
+        hammer(cache, [("scale", 2)])
+        row = lock_row()
+        assert row["acquisitions"] == N_THREADS * LAUNCHES
+        # eight threads through one lock, one of them compiling for 20 ms while holding it
+        assert row["contentions"] >= 1 and row["wait_total_ns"] > 0 and row["hold_max_ns"] >= 10_000_000
 
 
 def test_lockfree_never_takes_the_global_lock():
-    C._policy_set("kernels.cache", "lockfree")
-    cache = kcache.KernelCache("scale", scale_compiler([]))
-    hammer(cache, [("scale", 2), ("scale", 7)])
-    row = lock_row()
-    assert row["acquisitions"] == 0 and row["contentions"] == 0
-    assert counters()["kernel_cache_hits"] >= N_THREADS * LAUNCHES - N_THREADS * 2
+    with vt.policy.override({"kernels.cache": "lockfree"}):
+        cache = kcache.KernelCache("scale", scale_compiler([]))
+        hammer(cache, [("scale", 2), ("scale", 7)])
+        row = lock_row()
+        assert row["acquisitions"] == 0 and row["contentions"] == 0
+        assert counters()["kernel_cache_hits"] >= N_THREADS * LAUNCHES - N_THREADS * 2
 
 
 def test_policy_is_read_at_every_launch():
     cache = kcache.KernelCache("scale", scale_compiler([]))
-    C._policy_set("kernels.cache", "lockfree")
-    for j in range(5):
-        assert cache.launch(("scale", 4), j) == 4 * j
-    assert lock_row()["acquisitions"] == 0
-    C._policy_set("kernels.cache", "locked")
-    for j in range(5):
-        cache.launch(("scale", 4), j)
-    assert lock_row()["acquisitions"] == 5
-    c = counters()
-    assert (c["kernel_cache_misses"], c["kernel_cache_hits"], c["kernel_compiles"]) == (1, 9, 1)
+    with vt.policy.override({"kernels.cache": "lockfree"}):
+        for j in range(5):
+            assert cache.launch(("scale", 4), j) == 4 * j
+        assert lock_row()["acquisitions"] == 0
+        with vt.policy.override({"kernels.cache": "locked"}):
+            for j in range(5):
+                cache.launch(("scale", 4), j)
+            assert lock_row()["acquisitions"] == 5
+            c = counters()
+            assert (c["kernel_cache_misses"], c["kernel_cache_hits"], c["kernel_compiles"]) == (1, 9, 1)
 
 
 def test_probes_off_record_nothing():
-    C._policy_apply("kernels.cache=locked,probes.locks=off,probes.counters=off")
-    cache = kcache.KernelCache("scale", scale_compiler([]))
-    for j in range(5):
-        cache.launch(("scale", 4), j)
-    assert lock_row()["acquisitions"] == 0
-    assert counters()["kernel_cache_hits"] == 0 and counters()["kernel_cache_misses"] == 0
+    with vt.policy.override("kernels.cache=locked,probes.locks=off,probes.counters=off"):
+        cache = kcache.KernelCache("scale", scale_compiler([]))
+        for j in range(5):
+            cache.launch(("scale", 4), j)
+        assert lock_row()["acquisitions"] == 0
+        assert counters()["kernel_cache_hits"] == 0 and counters()["kernel_cache_misses"] == 0
 
 
 def test_reentrant_launch_under_locked_is_an_error_not_a_deadlock():
-    C._policy_set("kernels.cache", "locked")
-    inner = kcache.KernelCache("inner", scale_compiler([]))
-    outer = kcache.KernelCache("outer", lambda key, x: (lambda x: inner.launch(("scale", 2), x)))
-    with pytest.raises(RuntimeError, match="not re-entrant"):
-        outer.launch(("outer", 1), 3)
-    # the lock was released on the error path: a later launch works
-    assert inner.launch(("scale", 2), 3) == 6
-    C._policy_set("kernels.cache", "lockfree")
-    assert outer.launch(("outer", 1), 3) == 6
+    with vt.policy.override({"kernels.cache": "locked"}):
+        inner = kcache.KernelCache("inner", scale_compiler([]))
+        outer = kcache.KernelCache("outer", lambda key, x: (lambda x: inner.launch(("scale", 2), x)))
+        with pytest.raises(RuntimeError, match="not re-entrant"):
+            outer.launch(("outer", 1), 3)
+        # the lock was released on the error path: a later launch works
+        assert inner.launch(("scale", 2), 3) == 6
+        with vt.policy.override({"kernels.cache": "lockfree"}):
+            assert outer.launch(("outer", 1), 3) == 6
 
 
 def test_compile_errors_propagate_and_are_retried():
@@ -151,13 +148,13 @@ def test_compile_errors_propagate_and_are_retried():
         return lambda x: x + 1
 
     for mechanism in ("lockfree", "locked"):
-        C._policy_set("kernels.cache", mechanism)
-        calls.clear()
-        cache = kcache.KernelCache("flaky", flaky)
-        with pytest.raises(ValueError, match="compile failed"):
-            cache.launch("k", 1)
-        assert "k" not in cache
-        assert cache.launch("k", 1) == 2 and len(calls) == 2
+        with vt.policy.override({"kernels.cache": mechanism}):
+            calls.clear()
+            cache = kcache.KernelCache("flaky", flaky)
+            with pytest.raises(ValueError, match="compile failed"):
+                cache.launch("k", 1)
+            assert "k" not in cache
+            assert cache.launch("k", 1) == 2 and len(calls) == 2
 
 
 def test_bad_compile_functions():

@@ -1,8 +1,5 @@
 """One model file, two libraries: a small GPT written once against `lib` (vibetensor or torch),
-trained for a few steps from identical weights; losses and parameters must agree.
-
-Needs matmul, softmax/sdpa, layer_norm, embedding, cross_entropy, reductions and cat (kernels from
-other branches)."""
+trained for a few steps from identical weights; losses and parameters must agree."""
 import math
 
 import numpy as np

@@ -1,7 +1,5 @@
 """nn against torch: Module registration and traversal, state_dict round trips (also from torch),
-errors, modes, repr, Parameter, layers, functional, init and clip_grad.
-
-Layers on matmul / embedding / norms / losses / sdpa wait for those kernels (other branches)."""
+errors, modes, repr, Parameter, layers, functional, init and clip_grad."""
 import copy
 import math
 from collections import OrderedDict
@@ -337,7 +335,7 @@ def test_embedding_padding_idx_values_and_grads(rng):
             assert_close(weight.grad, ref_g)
 
 
-# --- layers on kernels from other branches --------------------------------------------------
+# --- layers: forward and backward against torch ------------------------------------------
 
 def test_model_forward_backward_matches_torch(rng):
     m, tm = _pair_models()

@@ -1,8 +1,7 @@
 """Optimizers and lr schedulers against torch: 10-step trajectories from identical weights must
 match to 1e-6, plus state_dict round trips, zero_grad and argument errors.
 
-The elementwise model runs on today's kernels; the Linear/MSE model needs matmul and mean (from
-other branches)."""
+Two models: an elementwise one and a Linear/GELU/Linear MLP with an MSE loss."""
 
 import numpy as np
 import pytest

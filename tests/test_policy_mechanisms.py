@@ -42,8 +42,8 @@ AUDIT = {
     ("alloc.segments", "per_request"): f"{ALLOC}::test_segments_and_snapshot",
     ("alloc.lock", "per_device"): f"{ALLOC}::test_lock_policy_global_takes_global_mutexes",
     ("alloc.lock", "global"): f"{ALLOC}::test_lock_policy_global_takes_global_mutexes",
-    ("scalars.cuda", "kernel_arg"): "gpu/test_cuda_elementwise.py::test_scalars_device_copy_is_counted",
-    ("scalars.cuda", "device_copy"): "gpu/test_cuda_elementwise.py::test_scalars_device_copy_is_counted",
+    ("scalars.cuda", "kernel_arg"): "test_elementwise.py::test_scalars_device_copy_is_counted",
+    ("scalars.cuda", "device_copy"): "test_elementwise.py::test_scalars_device_copy_is_counted",
     ("kernels.cache", "lockfree"): f"{KCACHE}::test_lockfree_never_takes_the_global_lock",
     ("kernels.cache", "locked"): f"{KCACHE}::test_locked_takes_the_global_lock_on_every_launch_and_contends",
     ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
@@ -51,8 +51,8 @@ AUDIT = {
     ("probes.nvtx", "fine"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("optim.step", "multi_tensor"): "test_optim_multi_tensor.py::test_policy_observed_in_ops_dispatched",
     ("optim.step", "per_param"): "test_optim_multi_tensor.py::test_policy_observed_in_ops_dispatched",
-    ("checks.cuda_index", "device_assert"): "gpu/test_cuda_nn.py::test_nll_loss_checks_add_no_host_sync_by_default",
-    ("checks.cuda_index", "sync"): "gpu/test_cuda_nn.py::test_nll_loss_target_out_of_bounds_raises_in_sync_mode",
+    ("checks.cuda_index", "device_assert"): "test_softmax_norm_loss.py::test_nll_loss_checks_add_no_host_sync_by_default",
+    ("checks.cuda_index", "sync"): "test_softmax_norm_loss.py::test_nll_loss_target_out_of_bounds_raises_in_sync_mode",
     ("probes.locks", "off"): f"{THIS}::test_probes_locks_records_only_when_on",
     ("probes.locks", "on"): f"{THIS}::test_probes_locks_records_only_when_on",
     ("probes.counters", "off"): f"{THIS}::test_probes_counters_count_only_when_on",
@@ -109,118 +109,118 @@ def counter(name):
 
 
 def test_gate_none_takes_no_gate_lock():
-    C._policy_apply("probes.locks=on,autograd.gate=per_graph")
-    C._reset_lock_stats()
-    backward_once()
-    assert lock_acquisitions("autograd.gate.per_graph") == 1  # the probe sees a gate when there is one
-    C._policy_set("autograd.gate", "none")
-    C._reset_lock_stats()
-    for _ in range(3):
+    with vt.policy.override("probes.locks=on,autograd.gate=per_graph"):
+        C._reset_lock_stats()
         backward_once()
-    assert lock_acquisitions("autograd.gate.per_graph") == 0
-    assert lock_acquisitions("autograd.gate.global") == 0
+        assert lock_acquisitions("autograd.gate.per_graph") == 1  # the probe sees a gate when there is one
+        with vt.policy.override({"autograd.gate": "none"}):
+            C._reset_lock_stats()
+            for _ in range(3):
+                backward_once()
+            assert lock_acquisitions("autograd.gate.per_graph") == 0
+            assert lock_acquisitions("autograd.gate.global") == 0
 
 
 def test_gil_released_records_no_gil_held_time():
-    C._policy_apply("probes.counters=on,autograd.gil=held")
-    C._reset_counters()
-    backward_once(50)
-    assert counter("gil_held_ns") > 0
-    C._policy_set("autograd.gil", "released")
-    C._reset_counters()
-    backward_once(50)
-    assert counter("gil_held_ns") == 0 and counter("backward_calls") == 1
+    with vt.policy.override("probes.counters=on,autograd.gil=held"):
+        C._reset_counters()
+        backward_once(50)
+        assert counter("gil_held_ns") > 0
+        with vt.policy.override({"autograd.gil": "released"}):
+            C._reset_counters()
+            backward_once(50)
+            assert counter("gil_held_ns") == 0 and counter("backward_calls") == 1
 
 
 def test_pool_workers_are_created_once_not_per_backward():
-    C._policy_apply("probes.counters=on,autograd.workers=pool")
-    backward_once()  # starts the pool if this process has not yet
-    C._reset_counters()
-    for _ in range(5):
-        backward_once()
-    assert counter("backward_calls") == 5
-    assert counter("threads_created") == 0  # persistent workers: none created per backward
-    C._policy_set("autograd.workers", "spawn")
-    for _ in range(5):
-        backward_once()
-    assert counter("threads_created") == 5
+    with vt.policy.override("probes.counters=on,autograd.workers=pool"):
+        backward_once()  # starts the pool if this process has not yet
+        C._reset_counters()
+        for _ in range(5):
+            backward_once()
+        assert counter("backward_calls") == 5
+        assert counter("threads_created") == 0  # persistent workers: none created per backward
+        with vt.policy.override({"autograd.workers": "spawn"}):
+            for _ in range(5):
+                backward_once()
+            assert counter("threads_created") == 5
 
 
 def test_worker_routing_bypasses_the_owner_queue():
-    C._policy_apply("probes.locks=on,autograd.routing=owner")
-    C._reset_lock_stats()
-    backward_once(20)
-    assert lock_acquisitions("autograd.owner_queue") >= 20
-    C._policy_set("autograd.routing", "worker")
-    C._reset_lock_stats()
-    backward_once(20)
-    assert lock_acquisitions("autograd.owner_queue") == 0
+    with vt.policy.override("probes.locks=on,autograd.routing=owner"):
+        C._reset_lock_stats()
+        backward_once(20)
+        assert lock_acquisitions("autograd.owner_queue") >= 20
+        with vt.policy.override({"autograd.routing": "worker"}):
+            C._reset_lock_stats()
+            backward_once(20)
+            assert lock_acquisitions("autograd.owner_queue") == 0
 
 
 def test_probes_locks_records_only_when_on():
-    C._policy_apply("autograd.gate=global,probes.locks=off")
-    C._reset_lock_stats()
-    backward_once()
-    assert lock_acquisitions("autograd.gate.global") == 0
-    C._policy_set("probes.locks", "on")
-    backward_once()
-    assert lock_acquisitions("autograd.gate.global") == 1
+    with vt.policy.override("autograd.gate=global,probes.locks=off"):
+        C._reset_lock_stats()
+        backward_once()
+        assert lock_acquisitions("autograd.gate.global") == 0
+        with vt.policy.override({"probes.locks": "on"}):
+            backward_once()
+            assert lock_acquisitions("autograd.gate.global") == 1
 
 
 def test_probes_counters_count_only_when_on():
     a = C._ops.full([2], 1.0)
-    C._policy_set("probes.counters", "off")
-    C._reset_counters()
-    for _ in range(4):
-        a + a
-    assert counter("ops_dispatched") == 0
-    C._policy_set("probes.counters", "on")
-    for _ in range(4):
-        a + a
-    assert counter("ops_dispatched") >= 4
+    with vt.policy.override({"probes.counters": "off"}):
+        C._reset_counters()
+        for _ in range(4):
+            a + a
+        assert counter("ops_dispatched") == 0
+        with vt.policy.override({"probes.counters": "on"}):
+            for _ in range(4):
+                a + a
+            assert counter("ops_dispatched") >= 4
 
 
 def test_probes_trace_records_events_only_when_on():
     a = C._ops.full([2], 1.0)
     C._trace_drain()
-    C._policy_set("probes.trace", "off")
-    for _ in range(4):
-        a + a
-    assert C._trace_drain() == []
-    C._policy_set("probes.trace", "on")
-    for _ in range(4):
-        a + a
-    C._policy_set("probes.trace", "off")
-    events = C._trace_drain()
-    assert len(events) >= 4 and all(e[1] >= e[0] for e in events)
+    with vt.policy.override({"probes.trace": "off"}):
+        for _ in range(4):
+            a + a
+        assert C._trace_drain() == []
+        with vt.policy.override({"probes.trace": "on"}):
+            for _ in range(4):
+                a + a
+            with vt.policy.override({"probes.trace": "off"}):
+                events = C._trace_drain()
+                assert len(events) >= 4 and all(e[1] >= e[0] for e in events)
 
 
 def test_stack_copy_copies_every_boxed_stack_only_when_on():
     # off: every Python spelling takes the typed handle, so nothing is boxed; on: each takes
     # VibeTensor's boxed call and copies its stack (Note [One route from Python]).
     a, b = C._ops.full([2], 1.0), C._ops.full([2], 2.0)
-    C._policy_apply("probes.counters=on,dispatch.stack_copy=off")
-    C._reset_counters()
-    for _ in range(3):
-        C._ops.add(a, b)
-        a + b
-    assert counter("ops_dispatched") >= 6 and counter("boxed_calls") == 0 and counter("stack_copies") == 0
-    C._policy_set("dispatch.stack_copy", "on")
-    C._reset_counters()
-    for _ in range(3):
-        C._ops.add(a, b)
-        a + b
-    assert counter("stack_copies") == counter("boxed_calls") >= 6
+    with vt.policy.override("probes.counters=on,dispatch.stack_copy=off"):
+        C._reset_counters()
+        for _ in range(3):
+            C._ops.add(a, b)
+            a + b
+        assert counter("ops_dispatched") >= 6 and counter("boxed_calls") == 0 and counter("stack_copies") == 0
+        with vt.policy.override({"dispatch.stack_copy": "on"}):
+            C._reset_counters()
+            for _ in range(3):
+                C._ops.add(a, b)
+                a + b
+            assert counter("stack_copies") == counter("boxed_calls") >= 6
 
 
 @pytest.mark.skipif(not C._nvtx_compiled(), reason="NVTX3 headers were not found at build time")
 def test_nvtx_levels_push_ranges_by_level():
     pushed = {}
     for level in ("off", "coarse", "fine"):
-        C._policy_apply(f"probes.counters=on,probes.nvtx={level}")
-        C._reset_counters()
-        backward_once(10)
-        pushed[level] = counter("nvtx_ranges")
+        with vt.policy.override(f"probes.counters=on,probes.nvtx={level}"):
+            C._reset_counters()
+            backward_once(10)
+            pushed[level] = counter("nvtx_ranges")
     assert pushed["off"] == 0
     assert pushed["coarse"] >= 1  # the backward engine's range
     assert pushed["fine"] > pushed["coarse"] + 10  # plus every op and node

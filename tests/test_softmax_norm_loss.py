@@ -1,5 +1,6 @@
 """softmax, log_softmax, layer_norm, rms_norm, nll_loss, cross_entropy, dropout and
 scaled_dot_product_attention against torch: forward, backward, layouts, dtypes, errors."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -7,7 +8,7 @@ import torch.nn.functional as F
 import vibetensor as vt
 from vibetensor import _C
 
-from harness import (CUDA_ONLY, assert_close, backward, check_op, ops, rand, randn, to_torch, to_vt, vt_dtype,
+from harness import (CUDA_ONLY, DT, assert_close, backward, check_op, ops, rand, randn, to_torch, to_vt, vt_dtype,
                      weighted_sum)
 
 FLOATS = [torch.float32, torch.float64]
@@ -399,3 +400,302 @@ def test_dtypes_round_trip(device, dtype):
     x = rand((4, 9), dtype, seed=21)
     assert ops.sum(to_vt(x, device), [1]).dtype == vt_dtype(dtype)
     assert ops.softmax(to_vt(x, device), 1).dtype == vt_dtype(dtype)
+
+
+# ==== against float64 references in every float dtype (layer_norm, rms_norm, losses, dropout, embedding)
+
+ALL_FLOATS_F64 = [torch.float32, torch.float16, torch.bfloat16, torch.float64]
+# (rtol, atol) of a result in each dtype against a float64 reference rounded to that dtype.
+TOL64 = {torch.float32: (1e-4, 1e-5), torch.float64: (1e-10, 1e-12), torch.float16: (1e-2, 1e-2),
+         torch.bfloat16: (6e-2, 6e-2)}
+
+
+def check64(vt_tensor, ref64, dtype, scale=1.0):
+    """vt_tensor (dtype) against a float64 reference; tolerances grow with `scale` (for sums over rows)."""
+    r, a = TOL64[dtype]
+    assert_close(vt_tensor, ref64.detach().to(torch.float64), rtol=r * scale, atol=a * scale, check_dtype=False)
+
+
+# ---- layer_norm / rms_norm -------------------------------------------------------------------------
+
+NORM_CASES = [((4, 16), 1), ((3, 5, 33), 1), ((2, 4096), 1), ((7, 3, 8), 2), ((300, 64), 1), ((1, 3), 1)]
+
+
+@pytest.mark.parametrize("dtype", ALL_FLOATS_F64)
+@pytest.mark.parametrize("shape,k", NORM_CASES)
+@pytest.mark.parametrize("affine", ["both", "none", "weight"])
+def test_layer_norm_forward_backward(device, dtype, shape, k, affine):
+    ns = list(shape[-k:])
+    x, g = randn(shape, dtype, 1), randn(shape, dtype, 2)
+    w = randn(ns, dtype, 3) if affine != "none" else None
+    b = randn(ns, dtype, 4) if affine == "both" else None
+    vx = to_vt(x, device, requires_grad=True)
+    vw = to_vt(w, device, requires_grad=True) if w is not None else None
+    vb = to_vt(b, device, requires_grad=True) if b is not None else None
+    out = ops.layer_norm(vx, ns, vw, vb, 1e-5)
+    backward(out, g)
+    tx = x.double().requires_grad_()
+    tw = w.double().requires_grad_() if w is not None else None
+    tb = b.double().requires_grad_() if b is not None else None
+    ref = torch.nn.functional.layer_norm(tx, ns, tw, tb, 1e-5)
+    ref.backward(g.double())
+    rows = x.numel() // int(np.prod(ns))
+    check64(out, ref.to(dtype).double(), dtype)
+    check64(vx.grad, tx.grad, dtype, scale=4)
+    if w is not None:
+        check64(vw.grad, tw.grad, dtype, scale=4 * max(1, rows) ** 0.5)
+    if b is not None:
+        check64(vb.grad, tb.grad, dtype, scale=4 * max(1, rows) ** 0.5)
+
+
+@pytest.mark.parametrize("dtype", ALL_FLOATS_F64)
+@pytest.mark.parametrize("shape,k", NORM_CASES)
+@pytest.mark.parametrize("with_weight", [True, False])
+@pytest.mark.parametrize("eps", [None, 1e-6])
+def test_rms_norm_forward_backward(device, dtype, shape, k, with_weight, eps):
+    ns = list(shape[-k:])
+    x, g = randn(shape, dtype, 5), randn(shape, dtype, 6)
+    w = randn(ns, dtype, 7) if with_weight else None
+    vx = to_vt(x, device, requires_grad=True)
+    vw = to_vt(w, device, requires_grad=True) if w is not None else None
+    out = ops.rms_norm(vx, ns, vw, eps)
+    backward(out, g)
+    tx = x.double().requires_grad_()
+    tw = w.double().requires_grad_() if w is not None else None
+    ref = torch.nn.functional.rms_norm(tx, ns, tw, eps if eps is not None else torch.finfo(dtype).eps)
+    ref.backward(g.double())
+    rows = x.numel() // int(np.prod(ns))
+    check64(out, ref.to(dtype).double(), dtype)
+    check64(vx.grad, tx.grad, dtype, scale=4)
+    if w is not None:
+        check64(vw.grad, tw.grad, dtype, scale=4 * max(1, rows) ** 0.5)
+
+
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_norm_saved_statistics_and_cpu_agreement(device):
+    """native_layer_norm's mean and rstd are float32 for half input and match the CPU kernel."""
+    x = randn((6, 40), torch.float16, 8)
+    out, mean, rstd = ops.native_layer_norm(to_vt(x, device), [40], None, None, 1e-5)
+    out_c, mean_c, rstd_c = ops.native_layer_norm(to_vt(x), [40], None, None, 1e-5)
+    assert mean.dtype == DT.float32 and rstd.dtype == DT.float32
+    torch.testing.assert_close(to_torch(mean), to_torch(mean_c), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(to_torch(rstd), to_torch(rstd_c), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(to_torch(out).float(), to_torch(out_c).float(), rtol=1e-3, atol=1e-3)
+    o2, r2 = ops.native_rms_norm(to_vt(x, device), [40], None, None)
+    assert r2.dtype == DT.float32 and tuple(r2.shape) == (6,)
+
+
+def test_norm_backward_is_deterministic_and_non_contiguous_input(device):
+    base = randn((64, 96), torch.float32, 9)
+    x = base.t()  # non-contiguous (96, 64)
+    g = randn((96, 64), torch.float32, 10)
+    w = randn((64,), torch.float32, 11)
+    grads = []
+    for _ in range(2):
+        vx = to_vt(base, device, requires_grad=True)
+        vw = to_vt(w, device, requires_grad=True)
+        out = ops.layer_norm(ops.transpose(vx, 0, 1), [64], vw, None, 1e-5)
+        backward(out, g)
+        grads.append((to_torch(vx.grad), to_torch(vw.grad)))
+    assert torch.equal(grads[0][0], grads[1][0]) and torch.equal(grads[0][1], grads[1][1])
+    tx = x.double().requires_grad_()
+    tw = w.double().requires_grad_()
+    torch.nn.functional.layer_norm(tx, [64], tw, None, 1e-5).backward(g.double())
+    check64(vx.grad, tx.grad.t(), torch.float32, scale=4)
+    check64(vw.grad, tw.grad, torch.float32, scale=40)
+
+
+def test_norm_shape_dtype_errors(device):
+    x = to_vt(randn((4, 8), torch.float32, 12), device)
+    with pytest.raises(ValueError, match="normalized_shape"):
+        ops.layer_norm(x, [7], None, None, 1e-5)
+    with pytest.raises(ValueError, match="weight of shape"):
+        ops.layer_norm(x, [8], to_vt(randn((4,), torch.float32, 1), device), None, 1e-5)
+    with pytest.raises(TypeError, match="floating point"):
+        ops.rms_norm(ops.to_dtype(x, DT.int64), [8], None, None)
+
+
+# ---- nll_loss / cross_entropy ----------------------------------------------------------------------
+
+LOSS_SHAPES = [((8, 5), (8,)), ((5,), ()), ((4, 6, 3), (4, 3)), ((300, 1000), (300,))]
+
+
+@pytest.mark.parametrize("dtype", ALL_FLOATS_F64)
+@pytest.mark.parametrize("shapes", LOSS_SHAPES)
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("ignore", [None, 2])
+@pytest.mark.parametrize("fn", ["nll_loss", "cross_entropy"])
+def test_losses_forward_backward(device, dtype, shapes, reduction, ignore, fn):
+    xs, ts = shapes
+    C = xs[1] if len(xs) > 1 else xs[0]
+    x = randn(xs, dtype, 13)
+    t = targets(ts, C, 14, ignore)
+    ii = -100 if ignore is None else ignore
+    vx = to_vt(x, device, requires_grad=True)
+    out = getattr(ops, fn)(vx, to_vt(t, device), ii, reduction)
+    tx = x.double().requires_grad_()
+    ref = getattr(torch.nn.functional, fn)(tx, t, ignore_index=ii, reduction=reduction)
+    g = randn(tuple(ref.shape), dtype, 15)
+    backward(out, g)
+    ref.backward(g.double())
+    n = max(1, t.numel())
+    check64(out, ref, dtype, scale=4 * (n ** 0.5 if reduction != "none" else 1))
+    check64(vx.grad, tx.grad, dtype, scale=4)
+
+
+def test_nll_loss_mean_all_ignored_is_nan(device):
+    x = to_vt(randn((3, 4), torch.float32, 16), device)
+    t = to_vt(torch.full((3,), -100, dtype=torch.int64), device)
+    out = to_torch(ops.nll_loss(x, t, -100, "mean"))
+    assert torch.isnan(out).item()
+    assert to_torch(ops.nll_loss(x, t, -100, "sum")).item() == 0.0
+
+
+def test_nll_loss_target_out_of_bounds_raises_in_sync_mode(device):
+    x = to_vt(randn((3, 4), torch.float32, 17), device)
+    bad = to_vt(torch.tensor([0, 4, 1]), device)
+    with vt.policy.override("checks.cuda_index=sync"):
+        for reduction in ("none", "sum", "mean"):
+            with pytest.raises(IndexError, match=r"(index|target) 4 is out of bounds"):
+                ops.nll_loss(x, bad, -100, reduction)
+        with pytest.raises(IndexError, match=r"(index|target) -1 is out of bounds"):
+            ops.nll_loss(x, to_vt(torch.tensor([0, -1, 1]), device), -100, "mean")
+        with pytest.raises(IndexError, match="out of bounds"):
+            ops.nll_loss_backward(to_vt(torch.tensor(1.0), device), x, bad, -100, "mean")
+
+
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_nll_loss_checks_add_no_host_sync_by_default(device):
+    x = to_vt(randn((64, 10), torch.float32, 18), device)
+    t = to_vt(targets((64,), 10, 19), device)
+    vt.cuda.synchronize()
+    vt.cuda.reset_sync_ledger()
+    ops.nll_loss(x, t, -100, "mean")
+    ops.embedding(x, t)
+    assert "nll_loss" not in vt.cuda.sync_ledger() and "embedding" not in vt.cuda.sync_ledger()
+
+
+def test_loss_target_errors(device):
+    x = to_vt(randn((3, 4), torch.float32, 20), device)
+    with pytest.raises(TypeError, match="int64"):
+        ops.nll_loss(x, to_vt(torch.tensor([0, 1, 2], dtype=torch.int32), device), -100, "mean")
+    with pytest.raises(ValueError, match="batch_size"):
+        ops.nll_loss(x, to_vt(torch.tensor([0, 1]), device), -100, "mean")
+    with pytest.raises(ValueError, match="reduction"):
+        ops.nll_loss(x, to_vt(torch.tensor([0, 1, 2]), device), -100, "avg")
+
+
+
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_norm_and_loss_mixed_devices(device):
+    x = to_vt(randn((4, 8), torch.float32, 12), device)
+    with pytest.raises(RuntimeError, match="device"):
+        ops.layer_norm(x, [8], to_vt(randn((8,), torch.float32, 1)), None, 1e-5)
+    x = to_vt(randn((3, 4), torch.float32, 20), device)
+    with pytest.raises(RuntimeError, match="same device"):
+        ops.nll_loss(x, to_vt(torch.tensor([0, 1, 2])), -100, "mean")
+
+# ---- dropout ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ALL_FLOATS_F64)
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_dropout_same_mask_on_cpu_and_cuda(device, dtype, p):
+    x = randn((37, 129), dtype, 21)
+    vt.manual_seed(1234)
+    out_c, mask_c = ops.native_dropout(to_vt(x), p)
+    vt.manual_seed(1234)
+    out_g, mask_g = ops.native_dropout(to_vt(x, device), p)
+    assert mask_g.dtype == DT.bool
+    assert torch.equal(to_torch(mask_g), to_torch(mask_c))
+    assert torch.equal(to_torch(out_g), to_torch(out_c))
+    keep = to_torch(mask_g).double().mean().item()
+    assert abs(keep - (1 - p)) < 0.05
+    expected = x.double() * to_torch(mask_g).double() / (1 - p)
+    check64(out_g, expected.to(dtype).double(), dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_dropout_backward_and_edge_probabilities(device, dtype):
+    x, g = randn((16, 33), dtype, 22), randn((16, 33), dtype, 23)
+    vx = to_vt(x, device, requires_grad=True)
+    vt.manual_seed(7)
+    out = ops.dropout(vx, 0.3, True)
+    backward(out, g)
+    mask = (to_torch(out).double() != 0) | (x.double() == 0)
+    check64(vx.grad, (g.double() * mask.double() / 0.7).to(dtype).double(), dtype)
+    # p = 0 and train=False give the input itself; p = 1 gives zeros and a zero gradient.
+    vx0 = to_vt(x, device)
+    assert ops.dropout(vx0, 0.0, True) is vx0 or torch.equal(to_torch(ops.dropout(vx0, 0.0, True)), x)
+    assert torch.equal(to_torch(ops.dropout(vx0, 0.5, False)), x)
+    vx1 = to_vt(x, device, requires_grad=True)
+    out1 = ops.dropout(vx1, 1.0, True)
+    assert to_torch(out1).abs().sum().item() == 0
+    backward(out1, g)
+    assert to_torch(vx1.grad).abs().sum().item() == 0
+    # non-contiguous grad
+    gt = randn((33, 16), dtype, 24)
+    _, mask_t = ops.native_dropout(to_vt(x, device), 0.5)
+    gi = ops.dropout_backward(ops.transpose(to_vt(gt, device), 0, 1), mask_t, 2.0)
+    check64(gi, (gt.t().double() * to_torch(mask_t).double() * 2.0).to(dtype).double(), dtype)
+
+
+def test_dropout_argument_errors(device):
+    x = to_vt(randn((4, 4), torch.float32, 25), device)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ops.dropout(x, 1.5, True)
+    with pytest.raises(ValueError, match="0 < p < 1"):
+        ops.native_dropout(x, 1.0)
+    with pytest.raises(TypeError, match="floating point"):
+        ops.dropout(ops.to_dtype(x, DT.int64), 0.5, True)
+    with pytest.raises(ValueError, match="does not match the mask"):
+        ops.dropout_backward(x, ops.native_dropout(to_vt(randn((4, 5), torch.float32, 1), device), 0.5)[1], 2.0)
+
+
+# ---- embedding -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", ALL_FLOATS_F64)
+@pytest.mark.parametrize("index_dtype", [torch.int64, torch.int32])
+@pytest.mark.parametrize("shape", [(17,), (4, 9), (2, 3, 5)])
+def test_embedding_forward_backward_repeated_indices(device, dtype, index_dtype, shape):
+    V, D = 11, 24
+    w = randn((V, D), dtype, 26)
+    idx = targets(shape, 4, 27).to(index_dtype)  # only rows 0..3: many repeats
+    g = randn(tuple(shape) + (D,), dtype, 28)
+    vw = to_vt(w, device, requires_grad=True)
+    out = ops.embedding(vw, to_vt(idx, device))
+    backward(out, g)
+    tw = w.double().requires_grad_()
+    ref = torch.nn.functional.embedding(idx.long(), tw)
+    ref.backward(g.double())
+    assert torch.equal(to_torch(out), w[idx.long()])
+    check64(vw.grad, tw.grad, dtype, scale=4)
+
+
+def test_embedding_backward_is_deterministic_and_non_contiguous_weight(device):
+    V, D, n = 1000, 64, 20000
+    idx = targets((n,), 50, 29)
+    g = randn((n, D), torch.float32, 30)
+    r1 = to_torch(ops.embedding_backward(to_vt(g, device), to_vt(idx, device), V))
+    r2 = to_torch(ops.embedding_backward(to_vt(g, device), to_vt(idx, device), V))
+    assert torch.equal(r1, r2)
+    ref = torch.zeros(V, D, dtype=torch.float64).index_add_(0, idx, g.double())
+    torch.testing.assert_close(r1.double(), ref, rtol=1e-4, atol=1e-3)
+    wt = randn((D, V), torch.float32, 31)
+    out = ops.embedding(ops.transpose(to_vt(wt, device), 0, 1), to_vt(idx[:100], device))
+    assert torch.equal(to_torch(out), wt.t()[idx[:100]])
+
+
+def test_embedding_index_errors(device):
+    w = to_vt(randn((5, 3), torch.float32, 32), device)
+    with vt.policy.override("checks.cuda_index=sync"):
+        with pytest.raises(IndexError, match=r"index 5 is out of (bounds|range)"):
+            ops.embedding(w, to_vt(torch.tensor([0, 5, 1]), device))
+        with pytest.raises(IndexError, match=r"index -2 is out of (bounds|range)"):
+            ops.embedding(w, to_vt(torch.tensor([[0, -2]]), device))
+    with pytest.raises(TypeError, match="int64 or int32"):
+        ops.embedding(w, to_vt(torch.tensor([0.0, 1.0]), device))
+    with pytest.raises(ValueError, match="2-D"):
+        ops.embedding(to_vt(randn((5,), torch.float32, 1), device), to_vt(torch.tensor([0]), device))
+    with pytest.raises(ValueError, match="indices.shape"):
+        ops.embedding_backward(to_vt(randn((3, 4), torch.float32, 1), device), to_vt(torch.tensor([0, 1]), device), 5)

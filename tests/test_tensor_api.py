@@ -1,6 +1,5 @@
 """Tensor API against torch: dtypes, factories, interop, elementwise ops with grads, views, in-place
-methods, conversions, Python protocol, repr. Reductions, matmul and joins are at the end (their
-kernels come from other branches)."""
+methods, conversions, Python protocol, repr. Reductions, matmul and joins are at the end."""
 import math
 
 import numpy as np
@@ -688,7 +687,7 @@ def test_functional_namespace(rng):
         vt.clamp(x)
 
 
-# --- ops whose kernels come from other branches ---------------------------------------------
+# --- reductions, matmul, joins and indexing ops ---------------------------------------------
 
 REDUCTIONS = {
     "sum": lambda m, x: x.sum(), "sum_dim": lambda m, x: x.sum(1), "sum_dims_keep": lambda m, x: x.sum((0, 2), True),

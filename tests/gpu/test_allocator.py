@@ -43,6 +43,7 @@ import numpy as np
 import vibetensor as vt
 from vibetensor import _C
 ops = _C._ops
+# a child process: its policies die with it; the private binding is the one under test below
 for k, v in json.loads(sys.argv[1]).items():
     _C._policy_set(k, v)
 is_cuda = sys.argv[2] == "cuda"

@@ -365,9 +365,7 @@ def test_sync_ledger_counts_host_syncs():
 
 
 def test_sync_ledger_feeds_probe_counter():
-    prev = _C._policy_get("probes.counters")
-    _C._policy_set("probes.counters", "on")
-    try:
+    with vt.policy.override({"probes.counters": "on"}):
         _C._reset_counters()
         t = ops.full([10], 1.0, device=cuda())
         to_cpu(t)
@@ -375,8 +373,6 @@ def test_sync_ledger_feeds_probe_counter():
         counters = dict(_C._counters())
         assert counters["host_syncs"] == 2
         assert counters["alloc_calls"] >= 1
-    finally:
-        _C._policy_set("probes.counters", prev)
 
 
 # ---- DLPack -----------------------------------------------------------------------------------

@@ -24,10 +24,8 @@ TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float16": dict(rtol=2e-3, atol=2e
 
 @pytest.fixture(autouse=True)
 def restore():
-    saved = _C._policy_current()
-    yield
-    for k, v in saved.items():
-        _C._policy_set(k, v)
+    with vt.policy.override({}):
+        yield
     _C._reset_counters()
     _C._reset_lock_stats()
 

@@ -1,17 +1,15 @@
-"""Every elementwise op with a CUDA kernel against PyTorch: dtypes, broadcasting, strided and
-misaligned operands, Python scalars (under both scalars.cuda policies), in-place forms, and
-backward through the autograd kernels."""
+"""Every elementwise op against torch on every device: dtypes, broadcasting, strided and misaligned
+operands, Python scalars (under both scalars.cuda policies), in-place forms, and backward through
+the autograd kernels. CUDA-only: CPU 0-d operands of CUDA ops, the scalar device-copy ledger and
+64-bit offsets."""
 import numpy as np
 import pytest
 import torch
 
 import vibetensor as vt
-from vibetensor import _C
 
-from cuda_util import CPU, DT, cuda, from_torch, item, leaf, ops, requires_gpu, to_numpy
-from harness import assert_close, backward, rand, to_torch, vt_dtype
-
-pytestmark = requires_gpu
+from harness import (CPU, CUDA_ONLY, DT, as_device, assert_close, backward, item, ops, rand, to_numpy, to_torch,
+                     to_vt, vt_dtype)
 
 FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 INTS = [torch.int64, torch.int32]
@@ -73,24 +71,24 @@ def ids(d):
     return str(d).replace("torch.", "")
 
 
-def run_binary(vt_fn, t_fn, a, b):
+def run_binary(device, vt_fn, t_fn, a, b):
     ref = t_fn(a, b)
-    got = vt_fn(from_torch(a), from_torch(b))
-    assert got.device == cuda()
+    got = vt_fn(to_vt(a, device), to_vt(b, device))
+    assert got.device == as_device(device)
     assert_close(got, ref)
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("name", list(BINARY))
-def test_binary(name, layout):
+def test_binary(device, name, layout):
     vt_fn, t_fn, dtypes, (lo, hi) = BINARY[name]
     for dt in dtypes:
         a, b = make_pair(layout, dt, lo, hi)
-        run_binary(vt_fn, t_fn, a, b)
+        run_binary(device, vt_fn, t_fn, a, b)
 
 
 @pytest.mark.parametrize("name", list(BINARY))
-def test_binary_mixed_dtypes(name):
+def test_binary_mixed_dtypes(device, name):
     vt_fn, t_fn, dtypes, (lo, hi) = BINARY[name]
     pairs = [(torch.float32, torch.float16), (torch.bfloat16, torch.float16), (torch.int32, torch.int64),
              (torch.int64, torch.float32), (torch.float64, torch.float32)]
@@ -98,105 +96,103 @@ def test_binary_mixed_dtypes(name):
         if da not in dtypes or db not in dtypes:
             continue
         a, b = rand((6, 10), da, lo, hi, 3), rand((10,), db, lo, hi, 4)
-        run_binary(vt_fn, t_fn, a, b)
+        run_binary(device, vt_fn, t_fn, a, b)
 
 
 @pytest.mark.parametrize("name", list(BINARY))
-def test_binary_strided_and_misaligned(name):
+def test_binary_strided_and_misaligned(device, name):
     vt_fn, t_fn, dtypes, (lo, hi) = BINARY[name]
     for dt in dtypes[:3]:
         a, b = rand((33, 40), dt, lo, hi, 5), rand((40, 33), dt, lo, hi, 6)
         ref = t_fn(a, b.t())
-        got = vt_fn(from_torch(a), ops.transpose(from_torch(b), 0, 1))
+        got = vt_fn(to_vt(a, device), ops.transpose(to_vt(b, device), 0, 1))
         assert_close(got, ref)
         # contiguous but not 16-byte aligned: the offset-1 slices skip the vectorized kernel
         a1, b1 = rand((1001,), dt, lo, hi, 7), rand((1001,), dt, lo, hi, 8)
-        got = vt_fn(ops.slice(from_torch(a1), 0, 1, None, 1), ops.slice(from_torch(b1), 0, 1, None, 1))
+        got = vt_fn(ops.slice(to_vt(a1, device), 0, 1, None, 1), ops.slice(to_vt(b1, device), 0, 1, None, 1))
         assert_close(got, t_fn(a1[1:], b1[1:]))
 
 
 @pytest.mark.parametrize("policy", ["kernel_arg", "device_copy"])
 @pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "minimum"])
-def test_binary_python_scalars(name, policy):
+def test_binary_python_scalars(device, name, policy):
     vt_fn, t_fn, dtypes, (lo, hi) = BINARY[name]
-    prev = _C._policy_get("scalars.cuda")
-    _C._policy_set("scalars.cuda", policy)
-    try:
+    with vt.policy.override({"scalars.cuda": policy}):
         for dt in dtypes:
             a = rand((5, 31), dt, lo, hi, 9)
             for s in [2, 1.5, True]:
                 if name == "pow" and isinstance(s, float) and dt in INTS:
                     continue
                 if name == "sub" and isinstance(s, bool):  # torch refuses any bool operand of sub
-                    for call in (lambda: t_fn(a, torch.tensor(s)), lambda: vt_fn(from_torch(a), s),
-                                 lambda: vt_fn(s, from_torch(a))):
+                    for call in (lambda: t_fn(a, torch.tensor(s)), lambda: vt_fn(to_vt(a, device), s),
+                                 lambda: vt_fn(s, to_vt(a, device))):
                         with pytest.raises(RuntimeError, match="with a bool tensor is not supported"):
                             call()
                     continue
                 # torch's 0-d CPU tensor promotes like vibetensor's wrapped number
-                assert_close(vt_fn(from_torch(a), s), t_fn(a, torch.tensor(s)))
+                assert_close(vt_fn(to_vt(a, device), s), t_fn(a, torch.tensor(s)))
                 if name in ("add", "mul", "sub", "div"):
-                    assert_close(vt_fn(s, from_torch(a)), t_fn(torch.tensor(s), a))
-    finally:
-        _C._policy_set("scalars.cuda", prev)
+                    assert_close(vt_fn(s, to_vt(a, device)), t_fn(torch.tensor(s), a))
 
 
-def test_cpu_zero_dim_tensor_operand():
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_cpu_zero_dim_tensor_operand(device):
     a = rand((4, 5), torch.float32, seed=10)
     s = ops.full([], 3.0, dtype=DT.float64)  # a 0-d CPU tensor (not a wrapped number)
-    assert_close(ops.mul(from_torch(a), s), a * torch.tensor(3.0, dtype=torch.float64))
+    assert_close(ops.mul(to_vt(a, device), s), a * torch.tensor(3.0, dtype=torch.float64))
     with pytest.raises(RuntimeError, match="same device"):
-        ops.mul(from_torch(a), ops.full([5], 1.0))
+        ops.mul(to_vt(a, device), ops.full([5], 1.0))
 
 
-def test_cpu_scalar_first_runs_on_cuda():
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_cpu_scalar_first_runs_on_cuda(device):
     # a 0-d CPU tensor does not decide the device, even as the first argument (as in torch)
     a = rand((4, 5), torch.float32, seed=47)
     s = ops.full([], 3.0)
-    got = ops.sub(s, from_torch(a), alpha=1)
-    assert got.device == cuda()
+    got = ops.sub(s, to_vt(a, device), alpha=1)
+    assert got.device == as_device(device)
     assert_close(got, torch.tensor(3.0) - a)
-    assert_close(ops.where(ops.full([], True), from_torch(a), 0.0), a)
+    assert_close(ops.where(ops.full([], True), to_vt(a, device), 0.0), a)
     dst = ops.full([], 0.0)
-    ops.copy_(dst, ops.full([], 5.0, device=cuda()))
+    ops.copy_(dst, ops.full([], 5.0, device=as_device(device)))
     assert item(dst) == 5.0 and dst.device == CPU
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("name", list(COMPARE))
-def test_compare(name, layout):
+def test_compare(device, name, layout):
     vt_fn, t_fn = COMPARE[name]
     for dt in FLOATS + INTS + [torch.bool]:
         a, b = make_pair(layout, dt, -2, 2)
-        run_binary(vt_fn, t_fn, a, b)
+        run_binary(device, vt_fn, t_fn, a, b)
     a = rand((3, 8), torch.float32, seed=11)
-    assert_close(vt_fn(from_torch(a), 0.5), t_fn(a, torch.tensor(0.5)))
+    assert_close(vt_fn(to_vt(a, device), 0.5), t_fn(a, torch.tensor(0.5)))
 
 
 @pytest.mark.parametrize("name", list(UNARY))
-def test_unary(name):
+def test_unary(device, name):
     vt_fn, t_fn, dtypes, (lo, hi) = UNARY[name]
     for dt in dtypes:
         a = rand((5, 203), dt, lo, hi, 12)
-        assert_close(vt_fn(from_torch(a)), t_fn(a))
+        assert_close(vt_fn(to_vt(a, device)), t_fn(a))
         # strided input
         b = rand((40, 30), dt, lo, hi, 13)
-        assert_close(vt_fn(ops.transpose(from_torch(b), 0, 1)), t_fn(b.t()))
+        assert_close(vt_fn(ops.transpose(to_vt(b, device), 0, 1)), t_fn(b.t()))
 
 
-def test_unary_special_values():
+def test_unary_special_values(device):
     x = torch.tensor([0.0, -0.0, float("inf"), -float("inf"), float("nan"), 1e-30, -1e30])
     for name in ["exp", "sigmoid", "tanh", "abs", "neg", "clamp"]:  # (relu(nan) is 0 in vibetensor, nan in torch)
         vt_fn, t_fn, _, _ = UNARY[name]
-        assert_close(vt_fn(from_torch(x)), t_fn(x))
+        assert_close(vt_fn(to_vt(x, device)), t_fn(x))
     a = torch.tensor([1.0, float("nan"), 3.0, -float("inf")])
     b = torch.tensor([float("nan"), 2.0, 3.0, 0.0])
     for name in ["maximum", "minimum"]:
-        run_binary(BINARY[name][0], BINARY[name][1], a, b)
+        run_binary(device, BINARY[name][0], BINARY[name][1], a, b)
 
 
-def test_bool_errors():
-    t = from_torch(torch.tensor([True, False]))
+def test_bool_errors(device):
+    t = to_vt(torch.tensor([True, False]), device)
     with pytest.raises(TypeError, match="bool"):
         ops.neg(t)
     with pytest.raises(RuntimeError, match="bool"):  # torch's message and type
@@ -205,39 +201,39 @@ def test_bool_errors():
         ops.abs(t)
 
 
-def test_where():
+def test_where(device):
     for dt in FLOATS + INTS + [torch.bool]:
         c = rand((4, 1, 6), torch.bool, seed=14)
         a, b = rand((5, 6), dt, seed=15), rand((6,), dt, seed=16)
-        assert_close(ops.where(from_torch(c), from_torch(a), from_torch(b)), torch.where(c, a, b))
+        assert_close(ops.where(to_vt(c, device), to_vt(a, device), to_vt(b, device)), torch.where(c, a, b))
     c = rand((3, 4), torch.bool, seed=17)
     a = rand((3, 4), torch.float32, seed=18)
-    assert_close(ops.where(from_torch(c), from_torch(a), 0.0), torch.where(c, a, 0.0))
+    assert_close(ops.where(to_vt(c, device), to_vt(a, device), 0.0), torch.where(c, a, 0.0))
     with pytest.raises(TypeError, match="bool"):
-        ops.where(from_torch(a), from_torch(a), from_torch(a))
+        ops.where(to_vt(a, device), to_vt(a, device), to_vt(a, device))
 
 
-def test_masked_fill():
+def test_masked_fill(device):
     for dt in FLOATS + INTS + [torch.bool]:
         x = rand((4, 6), dt, seed=19)
         m = rand((6,), torch.bool, seed=20)
         v = True if dt == torch.bool else (2 if dt in INTS else -1.5)
-        assert_close(ops.masked_fill(from_torch(x), from_torch(m), v), x.masked_fill(m, v))
-        y = from_torch(x)
-        ops.masked_fill_(y, from_torch(m), v)
+        assert_close(ops.masked_fill(to_vt(x, device), to_vt(m, device), v), x.masked_fill(m, v))
+        y = to_vt(x, device)
+        ops.masked_fill_(y, to_vt(m, device), v)
         assert_close(y, x.masked_fill(m, v))
 
 
-def test_gelu_and_threshold_backward():
+def test_gelu_and_threshold_backward(device):
     for dt in FLOATS:
         g, x = rand((7, 50), dt, seed=21), rand((7, 50), dt, -4, 4, seed=22)
         for approx in ["none", "tanh"]:
             ref = torch.ops.aten.gelu_backward(g, x, approximate=approx)
-            assert_close(ops.gelu_backward(from_torch(g), from_torch(x), approx), ref)
+            assert_close(ops.gelu_backward(to_vt(g, device), to_vt(x, device), approx), ref)
     for dt in FLOATS + INTS:
         g, x = rand((7, 50), dt, seed=23), rand((7, 50), dt, seed=24)
         ref = torch.where(x > 0, g, torch.zeros_like(g))
-        assert_close(ops.threshold_backward(from_torch(g), from_torch(x), 0.0), ref)
+        assert_close(ops.threshold_backward(to_vt(g, device), to_vt(x, device), 0.0), ref)
 
 
 # ---- in-place --------------------------------------------------------------------------------
@@ -251,70 +247,70 @@ INPLACE = {
 
 
 @pytest.mark.parametrize("name", list(INPLACE))
-def test_inplace_binary(name):
+def test_inplace_binary(device, name):
     vt_fn, t_fn = INPLACE[name]
     for dt in FLOATS:
         s, o = rand((6, 20), dt, 1, 3, 25), rand((20,), dt, 1, 3, 26)
-        vs = from_torch(s)
+        vs = to_vt(s, device)
         ptr, version = vs.data_ptr(), vs._version
-        out = vt_fn(vs, from_torch(o))
+        out = vt_fn(vs, to_vt(o, device))
         ref = t_fn(s.clone(), o)
         assert out._is_same(vs) and vs.data_ptr() == ptr and vs._version > version
         assert_close(vs, ref)
-        vs2 = from_torch(s)
+        vs2 = to_vt(s, device)
         vt_fn(vs2, 2.0)
         assert_close(vs2, t_fn(s.clone(), 2.0))
     if name in ("sub_", "mul_"):
         s, o = rand((6, 20), torch.int64, 1, 3, 27), rand((20,), torch.int64, 1, 3, 28)
-        vs = from_torch(s)
-        vt_fn(vs, from_torch(o))
+        vs = to_vt(s, device)
+        vt_fn(vs, to_vt(o, device))
         assert_close(vs, t_fn(s.clone(), o))
     with pytest.raises(ValueError, match="doesn't match the broadcast shape"):
-        vt_fn(from_torch(rand((20,), torch.float32)), from_torch(rand((6, 20), torch.float32)))
+        vt_fn(to_vt(rand((20,), torch.float32), device), to_vt(rand((6, 20), torch.float32), device))
 
 
-def test_inplace_type_errors():
-    i = from_torch(rand((4,), torch.int64))
-    f = from_torch(rand((4,), torch.float32))
+def test_inplace_type_errors(device):
+    i = to_vt(rand((4,), torch.int64), device)
+    f = to_vt(rand((4,), torch.float32), device)
     with pytest.raises(TypeError, match="can't be cast"):
         ops.add_(i, f)
     with pytest.raises(TypeError):
         ops.div_(i, i)
 
 
-def test_addcmul_addcdiv_clamp_():
+def test_addcmul_addcdiv_clamp_(device):
     for dt in FLOATS:
         s, a, b = rand((5, 16), dt, seed=29), rand((5, 16), dt, seed=30), rand((16,), dt, 1, 2, seed=31)
-        vs = from_torch(s)
-        ops.addcmul_(vs, from_torch(a), from_torch(b), value=0.5)
+        vs = to_vt(s, device)
+        ops.addcmul_(vs, to_vt(a, device), to_vt(b, device), value=0.5)
         assert_close(vs, s.clone().addcmul_(a, b, value=0.5))
-        vs = from_torch(s)
-        ops.addcdiv_(vs, from_torch(a), from_torch(b), value=-2)
+        vs = to_vt(s, device)
+        ops.addcdiv_(vs, to_vt(a, device), to_vt(b, device), value=-2)
         assert_close(vs, s.clone().addcdiv_(a, b, value=-2))
-        vs = from_torch(s)
+        vs = to_vt(s, device)
         ops.clamp_(vs, -0.5, 0.5)
         assert_close(vs, s.clone().clamp_(-0.5, 0.5))
 
 
-def test_fill_zero_copy_inplace():
+def test_fill_zero_copy_inplace(device):
     for dt in FLOATS + INTS + [torch.bool]:
         x = rand((3, 10), dt, seed=32)
-        vx = from_torch(x)
+        vx = to_vt(x, device)
         ops.fill_(vx, 1)
         assert_close(vx, torch.ones_like(x))
         ops.zero_(vx)
         assert_close(vx, torch.zeros_like(x))
         src = rand((10,), torch.float32, seed=33)
-        ops.copy_(vx, from_torch(src))
+        ops.copy_(vx, to_vt(src, device))
         assert_close(vx, torch.zeros_like(x).copy_(src))
 
 
-def test_clone_and_to_dtype():
+def test_clone_and_to_dtype(device):
     for dt in FLOATS + INTS + [torch.bool]:
         x = rand((9, 11), dt, seed=34)
-        assert_close(ops.clone(ops.transpose(from_torch(x), 0, 1)), x.t().contiguous())
+        assert_close(ops.clone(ops.transpose(to_vt(x, device), 0, 1)), x.t().contiguous())
         for dt2 in FLOATS + INTS + [torch.bool]:
-            assert_close(ops.to_dtype(from_torch(x), vt_dtype(dt2)), x.to(dt2), rtol=0, atol=0)
+            assert_close(ops.to_dtype(to_vt(x, device), vt_dtype(dt2)), x.to(dt2), rtol=0, atol=0)
 
 
 # ---- backward through the autograd kernels ----------------------------------------------------------
@@ -325,14 +321,14 @@ BACKWARD_UNARY = ["neg", "abs", "exp", "log", "sqrt", "rsqrt", "sin", "cos", "ta
 
 
 @pytest.mark.parametrize("name", BACKWARD_BINARY)
-def test_binary_backward(name):
+def test_binary_backward(device, name):
     vt_fn, t_fn, _, (lo, hi) = BINARY[name]
     lo = max(lo, 0.5) if name in ("pow", "div") else lo
     a, b = rand((6, 17), torch.float32, lo, hi, 35), rand((6, 17), torch.float32, lo, hi, 36)
     g = rand((6, 17), torch.float32, seed=37)
     ta, tb = a.clone().requires_grad_(), b.clone().requires_grad_()
     t_fn(ta, tb).backward(g)
-    va, vb = leaf(a), leaf(b)
+    va, vb = to_vt(a, device, requires_grad=True), to_vt(b, device, requires_grad=True)
     out = vt_fn(va, vb)
     assert out.grad_fn is not None
     backward(out, g)
@@ -341,58 +337,57 @@ def test_binary_backward(name):
 
 
 @pytest.mark.parametrize("name", BACKWARD_UNARY)
-def test_unary_backward(name):
+def test_unary_backward(device, name):
     vt_fn, t_fn, _, (lo, hi) = UNARY[name]
     a = rand((6, 17), torch.float32, lo, hi, 38)
     g = rand((6, 17), torch.float32, seed=39)
     ta = a.clone().requires_grad_()
     t_fn(ta).backward(g)
-    va = leaf(a)
+    va = to_vt(a, device, requires_grad=True)
     backward(vt_fn(va), g)
     assert_close(va.grad, ta.grad, rtol=1e-4, atol=1e-5)
 
 
-def test_where_masked_fill_backward():
+def test_where_masked_fill_backward(device):
     c = rand((5, 7), torch.bool, seed=40)
     a, b, g = (rand((5, 7), torch.float32, seed=s) for s in (41, 42, 43))
     ta, tb = a.clone().requires_grad_(), b.clone().requires_grad_()
     (torch.where(c, ta, tb) * 1).backward(g)
-    va, vb = leaf(a), leaf(b)
-    backward(ops.where(from_torch(c), va, vb), g)
+    va, vb = to_vt(a, device, requires_grad=True), to_vt(b, device, requires_grad=True)
+    backward(ops.where(to_vt(c, device), va, vb), g)
     assert_close(va.grad, ta.grad)
     assert_close(vb.grad, tb.grad)
     ta = a.clone().requires_grad_()
     ta.masked_fill(c, 0.0).backward(g)
-    va = leaf(a)
-    backward(ops.masked_fill(va, from_torch(c), 0.0), g)
+    va = to_vt(a, device, requires_grad=True)
+    backward(ops.masked_fill(va, to_vt(c, device), 0.0), g)
     assert_close(va.grad, ta.grad)
 
 
-def test_inplace_backward_on_cuda():
+def test_inplace_backward(device):
     a, g = rand((4, 9), torch.float32, seed=44), rand((4, 9), torch.float32, seed=45)
     ta = a.clone().requires_grad_()
     y = ta * 2
     y.mul_(ta)
     y.backward(g)
-    va = leaf(a)
+    va = to_vt(a, device, requires_grad=True)
     vy = ops.mul(va, 2.0)
     ops.mul_(vy, va)
     backward(vy, g)
     assert_close(va.grad, ta.grad, rtol=1e-4, atol=1e-5)
 
 
-# ---- scalars.cuda=device_copy is a real synchronous copy -----------------------------------------
+# ---- CUDA only: scalars.cuda=device_copy is a real synchronous copy ------------------------------
 
-def test_scalars_device_copy_is_counted():
-    x = from_torch(rand((1000,), torch.float32, seed=46))
-    prev = _C._policy_get("scalars.cuda")
-    try:
-        _C._policy_set("scalars.cuda", "kernel_arg")
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_scalars_device_copy_is_counted(device):
+    x = to_vt(rand((1000,), torch.float32, seed=46), device)
+    with vt.policy.override({"scalars.cuda": "kernel_arg"}):
         vt.cuda.reset_sync_ledger()
         y1 = ops.mul(x, 2.0)
         ops.add_(y1, 1)
         assert "scalar_device_copy" not in vt.cuda.sync_ledger()
-        _C._policy_set("scalars.cuda", "device_copy")
+    with vt.policy.override({"scalars.cuda": "device_copy"}):
         vt.cuda.reset_sync_ledger()
         y2 = ops.mul(x, 2.0)
         ops.add_(y2, 1)
@@ -402,18 +397,17 @@ def test_scalars_device_copy_is_counted():
         vt.cuda.reset_sync_ledger()
         ops.mul(x, ops.full([], 2.0))
         assert "scalar_device_copy" not in vt.cuda.sync_ledger()
-    finally:
-        _C._policy_set("scalars.cuda", prev)
     np.testing.assert_array_equal(to_numpy(y1), to_numpy(y2))
     ref = to_torch(x)
     assert_close(z, torch.where(ref > 0, ref, 0.0))
 
 
-def test_large_tensor_64bit_offsets():
+@pytest.mark.parametrize("device", CUDA_ONLY)
+def test_large_tensor_64bit_offsets(device):
     # more than 2^31 bytes of offsets in a broadcast input: the 64-bit index kernel
     n = (1 << 29) + 7  # 2 GiB of float32
     try:
-        a = ops.full([n], 1.0, device=cuda())
+        a = ops.full([n], 1.0, device=as_device(device))
     except RuntimeError as e:
         pytest.skip(f"not enough GPU memory: {e}")
     b = ops.add(a, 1.0)
