@@ -25,6 +25,7 @@ import threading
 import time
 
 import vibetensor as vt
+import vibetensor.probes  # noqa: F401 (vt.probes)
 
 
 def train(steps: int, device: str, barrier: threading.Barrier, backward_s: list, slot: int,

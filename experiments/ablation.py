@@ -146,7 +146,7 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=3, help="untimed steps per variant before the blocks")
     p.add_argument("--probe-steps", type=int, default=3, help="steps with counters and lock statistics per variant")
     p.add_argument("--runs", type=int, default=1, help="repeat every workload's processes this many times")
-    p.add_argument("--out", help="results JSONL to append to (default experiments/results/ablate/<commit>/ablate.jsonl)")
+    p.add_argument("--out", help="results JSONL to append to (default experiments/results/ablation/<commit>/ablation.jsonl)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--variants", help=argparse.SUPPRESS)
     p.add_argument("--options", default="{}", help=argparse.SUPPRESS)
@@ -160,8 +160,8 @@ def main(argv=None) -> int:
         return 0
     if a.cycles < 2:
         raise SystemExit(f"--cycles must be at least 2 (the attribution's intervals resample cycles), got {a.cycles}")
-    out = a.out or os.path.join("experiments", "results", "ablate", provenance.git_state().get("git_commit", "unknown")[:12],
-                                "ablate.jsonl")
+    out = a.out or os.path.join("experiments", "results", "ablation", provenance.git_state().get("git_commit", "unknown")[:12],
+                                "ablation.jsonl")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     recs = run(a.workloads, a.device, a.cycles, a.block_steps, a.warmup, a.probe_steps, a.runs, out)
     print()

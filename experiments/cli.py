@@ -3,7 +3,9 @@ console script; the paper's figures are a layer up, `vibetensor-figures`)."""
 import argparse
 import json
 import os
+import shutil
 import sys
+import textwrap
 import time
 import uuid
 
@@ -142,6 +144,35 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
     return 1 if failed else 0
 
 
+def policy_records() -> list:
+    """describe()'s rows as dicts, values as a list, each with its vibe value (None where the vibe
+    preset leaves the policy alone)."""
+    import vibetensor as vt
+
+    vibe = vt.policy.presets()["vibe"]
+    return [{**row, "values": row["values"].split(", "), "vibe": vibe.get(row["name"])}
+            for row in vt.policy.describe().to_dict("records")]
+
+
+def format_policies(records: list, width: int = 100) -> str:
+    """One block per policy, wrapped to `width` columns: describe()'s table has a column per field
+    and runs to about 400 columns, which no terminal shows."""
+    blocks = []
+    for r in records:
+        changed = "" if r["value"] == r["default"] else f"  (default {r['default']})"
+        marks = {r["default"]: "default", r["vibe"]: "vibe"} if r["vibe"] != r["default"] else {r["default"]: "default, vibe"}
+        values = ", ".join(f"{v} ({marks[v]})" if v in marks else v for v in r["values"])
+        when = "fixed after first use" if r["fixed_after_first_use"] else "changes at any time"
+        lines = [f"{r['name']} = {r['value']}{changed}"]
+        for label, text in (("values", f"{values}; {when}"), ("what", r["description"]), ("mirrors", r["mirrors"]),
+                            ("where", r["where"])):
+            if text:  # a field per line, its text wrapped under itself
+                lines += textwrap.wrap(text, width, initial_indent=f"  {label + ':':<9}", subsequent_indent=" " * 11,
+                                       break_long_words=False, break_on_hyphens=False)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="vibetensor", description="vibetensor experiments",
                                 epilog="The paper's figures from recorded results: vibetensor-figures (paper/figures.py).")
@@ -155,7 +186,8 @@ def main(argv=None) -> int:
     c.add_argument("results", nargs="+")
     c.add_argument("--attribution", action="store_true",
                    help="also attribute the vibe - tuned gap to single policies (one-at-a-time ablation cells)")
-    sub.add_parser("policies", help="list every policy with its values, default and description")
+    pol = sub.add_parser("policies", help="list every policy: value, default, vibe value, description, where it lives")
+    pol.add_argument("--json", action="store_true", help="one JSON list of every field instead of the text blocks")
     sub.add_parser("ablate", add_help=False,
                    help="one-at-a-time ablations inside processes, policies alternating in blocks (vibetensor ablate -h)")
     if argv is None:
@@ -178,8 +210,10 @@ def main(argv=None) -> int:
             print()
             print(analysis.format_attribution(analysis.attribute(recs)))
         return 0
-    import vibetensor as vt
-    print(vt.policy.describe().to_string(index=False))
+    if a.json:
+        print(json.dumps(policy_records(), indent=1))
+    else:  # at most 100 columns, fewer in a narrower terminal
+        print(format_policies(policy_records(), width=max(60, min(100, shutil.get_terminal_size((100, 24)).columns))))
     return 0
 
 

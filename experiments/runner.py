@@ -57,11 +57,13 @@ def _per_step(after: dict, before: dict, steps: int) -> dict:
 
 def probe_steps_record(fw, wl, augment, steps: int) -> dict:
     """Per-step counters and the top lock waits over `steps` extra steps with probes on."""
+    from vibetensor import probes  # only vibetensor cells have probes
+
     with fw.policy.override({p: "on" for p in PROBE_POLICIES}):
-        before = fw.probes.snapshot()
+        before = probes.snapshot()
         for _ in range(steps):
             _one_step(wl, augment)
-        d = fw.probes.diff(before, fw.probes.snapshot())
+        d = probes.diff(before, probes.snapshot())
     counters = {name: value / steps for name, value in zip(d.counters["name"], d.counters["value"])}
     locks = d.locks.sort_values("wait_total_ns", ascending=False, kind="stable").head(TOP_LOCKS)
     top = [{"name": r.name, "wait_ms_per_step": r.wait_total_ns / steps / 1e6,

@@ -26,7 +26,7 @@ VIBETENSOR_RATIO = {"seq_reverse": 2.1, "minigpt": 4.7, "vit_cifar": 4.7, "vit_c
 # figure -> results globs under --results (every match is read; see each figure for how).
 SOURCES = {
     "gap": ["h100/*/h100.jsonl"],
-    "attribution": ["ablate_h100/*/ablate.jsonl"],
+    "attribution": ["ablation_h100/*/ablation.jsonl"],  # vibetensor ablate's blocks, not the fresh-process runs beside them
     "contention": ["gpu/*/contention_cpu.json"],
     "probe_cost": ["gpu/*/probe_cost.json", "probe_cost_cpu/*/cross_build_*.json"],
     "chain_backward": ["chain_backward_cpu/*.json"],

@@ -3,6 +3,7 @@
 Lock statistics are recorded while probes.locks=on and counters while probes.counters=on
 (vt.policy.set("probes.locks", "on")). snapshot() / diff() give per-step deltas:
 
+    import vibetensor.probes  # a layer above vibetensor: `import vibetensor` alone does not import it
     before = vt.probes.snapshot(); step(); d = vt.probes.diff(before, vt.probes.snapshot())
     d.counters, d.locks   # DataFrames of what happened in between
 """

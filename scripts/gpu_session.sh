@@ -138,11 +138,11 @@ if has exp; then
 fi
 
 if has ablate; then  # in-process one-at-a-time ablations (experiments/ablation.py); ABLATE_OUT in the repo resumes nothing
-  ABLATE_OUT=${ABLATE_OUT:-$LOGS/ablate.jsonl}
+  ABLATE_OUT=${ABLATE_OUT:-$LOGS/ablation.jsonl}
   mkdir -p "$(dirname "$ABLATE_OUT")"
   log "ablate ${ABLATE_ARGS:-seq_reverse}"
   timeout "${ABLATE_TIMEOUT:-480}" $PY -m vibetensor.experiments.cli ablate --device cuda --out "$ABLATE_OUT" \
-    ${ABLATE_ARGS:-seq_reverse} > "$LOGS/ablate.log" 2>&1
+    ${ABLATE_ARGS:-seq_reverse} > "$LOGS/ablation.log" 2>&1
   log "  exit $?"; cp "$ABLATE_OUT" "$LOGS/" 2>/dev/null
   $PY -m vibetensor.experiments.cli compare "$ABLATE_OUT" --attribution 2>&1 | sed -n '/ on cuda (/,$p' | tee -a "$SUMMARY"
 fi

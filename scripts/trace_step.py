@@ -13,6 +13,7 @@ import os
 import sys
 
 import vibetensor as vt
+import vibetensor.probes  # noqa: F401 (vt.probes)
 from vibetensor.experiments.workloads import registry
 
 

@@ -33,7 +33,7 @@ def test_groups_share_fixed_policies_and_put_vibe_and_tuned_first():
 
 
 def test_tiny_cpu_ablation_records_feed_the_attribution(tmp_path, capsys):
-    out = tmp_path / "ablate.jsonl"
+    out = tmp_path / "ablation.jsonl"
     assert ablation.main(["mnist_mlp", "--device", "cpu", "--cycles", "2", "--block-steps", "1", "--warmup", "0",
                           "--probe-steps", "1", "--out", str(out)]) == 0
     recs = results.read(str(out))

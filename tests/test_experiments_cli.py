@@ -172,3 +172,26 @@ def test_results_are_filed_under_the_commit_of_the_clone_run_from(tmp_path):
                        env={k: v for k, v in os.environ.items() if k != "VT_GIT_COMMIT"})
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == os.path.join("experiments", "results", "quick_cpu", head[:12], "results.jsonl")
+
+
+def test_policies_fit_a_terminal_and_name_every_policy(capsys, monkeypatch):
+    import vibetensor as vt
+    from vibetensor.experiments import cli
+
+    monkeypatch.setenv("COLUMNS", "200")  # the text is at most 100 columns whatever the terminal
+
+    with vt.policy.override({"autograd.gate": "global"}):
+        assert cli.main(["policies"]) == 0
+    text = capsys.readouterr().out
+    assert max(len(line) for line in text.splitlines()) <= 120
+    headers = [line.split(" = ")[0] for line in text.splitlines() if line and not line.startswith(" ")]
+    assert headers == list(vt.policy.current())
+    assert "autograd.gate = global  (default per_graph)" in text
+    assert "  values:  per_graph (default), none, global (vibe); changes at any time" in text
+    assert "  where:   csrc/autograd/engine.cpp, Note [Backward engine]" in text
+
+    assert cli.main(["policies", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in records] == list(vt.policy.current())
+    gate = next(r for r in records if r["name"] == "autograd.gate")
+    assert (gate["values"], gate["vibe"]) == (["per_graph", "none", "global"], "global")

@@ -37,7 +37,9 @@ def _results_tree(root):
                               ("vibe-scalars.cuda", {**VIBE, "scalars.cuda": "kernel_arg"}, 11.0),
                               ("tuned+scalars.cuda", {**TUNED, "scalars.cuda": "device_copy"}, 12.0)):
             blocks.append(_cell("vibetensor", name, pol, ms + noise, repeat=cycle, method="in_process_blocks"))
-    _write(root, "ablate_h100/abc/ablate.jsonl", blocks)
+    _write(root, "ablation_h100/abc/ablation.jsonl", blocks)
+    # a fresh-process ablation run shares the folder; the attribution reads only vibetensor ablate's blocks
+    _write(root, "ablation_h100/def/ablation_h100.jsonl", [_cell("vibetensor", "vibe", VIBE, 99.0)])
     _write(root, "gpu/s/contention_cpu.json", {"device": "cpu", "cpu_count": 16, "rows": [
         {"threads": n, "gate": g, "steps_per_s": sps, "gate_wait_ms": w}
         for n, g, sps, w in ((1, "per_graph", 100, 0), (1, "global", 100, 0), (4, "per_graph", 400, 0), (4, "global", 150, 900))]})
@@ -72,6 +74,7 @@ def test_every_figure_is_drawn_with_its_numbers_and_sources(tmp_path):
     assert pc["variant"] == "b_probes_off" and float(pc["ratio"]) == 1.002
     readme = open(os.path.join(out, "README.md")).read()
     assert "`h100/abc/h100.jsonl`" in readme and "abc1234" in readme and "not made" not in readme
+    assert "`ablation_h100/abc/ablation.jsonl`" in readme and "ablation_h100.jsonl" not in readme
 
 
 def test_missing_results_are_reported_and_fail_the_command(tmp_path, capsys):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import vibetensor as vt
+import vibetensor.probes  # noqa: F401 (vt.probes)
 
 
 

@@ -3,6 +3,7 @@
 `import vibetensor as vt` gives tensors, factories, functional ops, autograd, nn and optim with
 torch's names and signatures. The VT_POLICY environment variable (e.g.
 VT_POLICY="preset=vibe,autograd.gate=per_graph") is applied at import; see vibetensor.policy.
+The probes sit a layer above and are imported on their own: `import vibetensor.probes`, then vt.probes.locks().
 """
 from vibetensor import _checkout
 
@@ -31,7 +32,8 @@ from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
 from vibetensor._tensor_str import set_printoptions  # noqa: E402
 from vibetensor.autograd.grad_mode import (  # noqa: E402
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled)
-from vibetensor import autograd, backends, cuda, nn, optim, policy, probes, return_types  # noqa: E402,F401
+from vibetensor import autograd, backends, cuda, nn, optim, policy, return_types  # noqa: E402,F401
+# vt.probes is a layer above this package (the architecture brief's drawing): `import vibetensor.probes`.
 
 Tensor = _C.Tensor
 device = _C.device
