@@ -10,7 +10,21 @@ from harness import DEVICES
 @pytest.fixture(params=DEVICES)
 def device(request):
     """The device a test written once runs on: "cpu", and "cuda" (skipped without a GPU)."""
-    return request.param
+    yield request.param
+    if request.param == "cuda":
+        _stop_if_context_lost(request.node.nodeid)
+
+
+def _stop_if_context_lost(nodeid):
+    """A device-side trap (checks.cuda_index=device_assert on a bad index) loses the CUDA context for
+    the rest of the process; every later CUDA test would fail with an unrelated error. Name the test
+    that lost it and stop the run instead."""
+    try:
+        vt.cuda.synchronize()
+    except RuntimeError as e:
+        pytest.exit(f"{nodeid} left the CUDA context unusable ({e}); later CUDA tests cannot run in this "
+                    "process (a bad index under checks.cuda_index=device_assert? see Note [CUDA index checks])",
+                    returncode=1)
 
 
 @pytest.fixture
