@@ -686,6 +686,26 @@ def test_embedding_backward_is_deterministic_and_non_contiguous_weight(device):
     assert torch.equal(to_torch(out), wt.t()[idx[:100]])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_embedding_backward_long_segments(device, dtype):
+    """Segments much longer than a chunk of the CUDA kernel (a small vocabulary over many positions,
+    one index taking over a third of them), and segments that start and end inside chunks."""
+    V, D, n = 36, 40, 16411
+    gen = torch.Generator().manual_seed(33)
+    idx = torch.randint(0, V, (n,), generator=gen)
+    idx[: n // 3] = 7
+    idx[n // 3: n // 3 + 31] = 35
+    idx = idx[torch.randperm(n, generator=gen)]
+    g = randn((n, D), dtype, 34)
+    r1 = to_torch(ops.embedding_backward(to_vt(g, device), to_vt(idx, device), V))
+    assert torch.equal(r1, to_torch(ops.embedding_backward(to_vt(g, device), to_vt(idx, device), V)))
+    if dtype == torch.bfloat16 and device == "cpu":
+        return  # the CPU adds in bf16, as torch's CPU kernel does (both are off by ~20 here); CUDA adds in float
+    ref = torch.zeros(V, D, dtype=torch.float64).index_add_(0, idx, g.double())
+    tol = {torch.bfloat16: (1e-2, 0.5)}.get(dtype, (1e-5, 1e-3))
+    torch.testing.assert_close(r1.double(), ref, rtol=tol[0], atol=tol[1])
+
+
 def test_embedding_index_errors(device):
     w = to_vt(randn((5, 3), torch.float32, 32), device)
     with vt.policy.override("checks.cuda_index=sync"):
