@@ -59,4 +59,4 @@ def test_multi_tensor_adamw_matches_torch(dtype_name):
 def test_multi_tensor_rejects_mixed_devices():
     a, b = vt.zeros(3, device="cuda"), vt.zeros(3)
     with pytest.raises(RuntimeError, match="expected every tensor on"):
-        vt._C._ops._fused_adamw_([a], [b], [a], [a], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
+        vt._C._ops._fused_adamw_([a], [b], [a], [a], [], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)

@@ -58,7 +58,7 @@ class Adam(Optimizer):
             for lst, t in zip(lists, (p, p.grad, state["exp_avg"], state["exp_avg_sq"])):
                 lst.append(t)
         for (_, _, step), (params, grads, exp_avgs, exp_avg_sqs) in buckets.items():
-            _ops._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, group["lr"], beta1, beta2,
+            _ops._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, [], group["lr"], beta1, beta2,
                                group["weight_decay"], group["eps"], step, group["decoupled_weight_decay"],
                                group["maximize"])
 
