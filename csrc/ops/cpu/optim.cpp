@@ -49,7 +49,8 @@ void fused_sgd_cpu(const TensorList& params, const TensorList& grads, const Tens
     VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_sgd_", [&]<class T>() {
       using A = opmath_t<T>;
       const bool reads_buf = s.momentum != 0 && !s.first_step;
-      for_each_element<T, 3>({&params, &grads, &momentum_buffers}, [&s, reads_buf](const std::array<T*, 3>& t, int64_t j) {
+      for_each_element<T, 3>({&params, &grads, &momentum_buffers},
+                             [&s, reads_buf](const std::array<T*, 3>& t, int64_t j) {
         A p = A(t[0][j]), buf = reads_buf ? A(t[2][j]) : A(0);
         optim::sgd_update<A>(p, A(t[1][j]), buf, s);
         t[0][j] = T(p);
