@@ -6,10 +6,9 @@ import os
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LANG = "py"  # "all" once csrc/ follows the drawing as well
 
-# Arrows that other branches of issue 18 remove (vibetensor/optim reaches fused kernels through ops),
-# and vt.probes, which imports probes/ from vibetensor/__init__.py: drop each when it is gone.
-KNOWN = {("vibetensor/optim/adam.py", "kernels"), ("vibetensor/optim/optimizer.py", "kernels"),
-         ("vibetensor/optim/sgd.py", "kernels"), ("vibetensor/__init__.py", "probes")}
+# The arrow another branch of issue 18 removes: vt.probes, which imports probes/ from
+# vibetensor/__init__.py; drop it when it is gone.
+KNOWN = {("vibetensor/__init__.py", "probes")}
 
 
 def _checker():
