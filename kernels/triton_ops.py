@@ -1,7 +1,8 @@
 """Triton kernels launched from Python through kernel caches (kernels/cache.py, policy kernels.cache).
 
 - adam_step / sgd_step: one fused launch per parameter tensor updating the parameter and its
-  optimizer state in place (used by vt.optim.Adam/AdamW/SGD with fused=True);
+  optimizer state in place (vt.optim's fused=True takes the multi-tensor ops vt::_fused_adamw_ /
+  vt::_fused_sgd_ instead: vibetensor/ sits below kernels/ and does not import it);
 - rms_norm: a row-wise fused RMSNorm forward.
 
 Each computes in float32 and stores in the tensors' dtype (float32, float16 or bfloat16). The module

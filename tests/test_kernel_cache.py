@@ -193,12 +193,15 @@ def test_triton_ops_import_without_triton():
             triton_ops.sgd_step(x, x, None, lr=0.1, momentum=0, dampening=0, weight_decay=0, nesterov=False)
 
 
-def test_fused_optimizer_rejects_cpu_params():
-    p = vt.nn.Parameter(vt.ones(3))
-    for make in (lambda: vt.optim.AdamW([p], fused=True), lambda: vt.optim.Adam([p], fused=True),
-                 lambda: vt.optim.SGD([p], lr=0.1, fused=True)):
+def test_fused_optimizer_rejects_integer_params():
+    # The fused steps are ops with CPU and CUDA kernels (tests/test_optim_fused.py): CPU floating
+    # parameters are accepted, as in torch >= 2.4.
+    p, q = vt.nn.Parameter(vt.ones(3)), vt.ones(3, dtype=vt.int64)
+    for make in (lambda ps: vt.optim.AdamW(ps, fused=True), lambda ps: vt.optim.Adam(ps, fused=True),
+                 lambda ps: vt.optim.SGD(ps, lr=0.1, fused=True)):
+        assert make([p]).fused
         with pytest.raises(RuntimeError, match="supported devices"):
-            make()
+            make([q])
     with pytest.raises(RuntimeError, match="cannot be `True` together"):
         vt.optim.Adam([p], fused=True, foreach=True)
     with pytest.raises(RuntimeError, match="does not support `differentiable`"):

@@ -81,15 +81,15 @@ def test_foreach_false_forces_the_per_parameter_loop():
 def test_fused_op_errors():
     a, b = vt.zeros(3), vt.zeros(4)
     with pytest.raises(ValueError, match="equal length"):
-        _C._ops._fused_adamw_([a], [a, a], [a], [a], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
+        _C._ops._fused_adamw_([a], [a, a], [a], [a], [], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
     with pytest.raises(ValueError, match="shape"):
-        _C._ops._fused_adamw_([a], [b], [a], [a], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
+        _C._ops._fused_adamw_([a], [b], [a], [a], [], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
     with pytest.raises(TypeError, match="float32"):
-        _C._ops._fused_adamw_([a], [vt.zeros(3, dtype=vt.float64)], [a], [a], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0,
+        _C._ops._fused_adamw_([a], [vt.zeros(3, dtype=vt.float64)], [a], [a], [], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0,
                               True, False)
     with pytest.raises(RuntimeError, match="contiguous"):
         m = vt.zeros(3, 2).t()
-        _C._ops._fused_adamw_([m], [m], [m], [m], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
+        _C._ops._fused_adamw_([m], [m], [m], [m], [], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
 
 
 def _train(lib, device, arrays, grads, dtype, fused=False, steps=4):
@@ -142,4 +142,4 @@ def test_multi_tensor_adamw_matches_torch_in_every_dtype(device, dtype_name):
 def test_multi_tensor_rejects_mixed_devices(device):
     a, b = vt.zeros(3, device=device), vt.zeros(3)
     with pytest.raises(RuntimeError, match="expected every tensor on"):
-        vt._C._ops._fused_adamw_([a], [b], [a], [a], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)
+        vt._C._ops._fused_adamw_([a], [b], [a], [a], [], 0.1, 0.9, 0.99, 0.0, 1e-8, 1.0, True, False)

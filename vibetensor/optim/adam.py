@@ -2,7 +2,7 @@
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
-from vibetensor.optim.optimizer import Optimizer
+from vibetensor.optim.optimizer import Optimizer, _buckets
 
 _ops = _C._ops
 
@@ -25,7 +25,8 @@ class Adam(Optimizer):
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
         # foreach=False asks for the per-parameter loop whatever the policy optim.step says.
         self._foreach = foreach
-        # fused=True: one Triton launch per parameter (kernels/triton_ops.adam_step) instead of ~10 ops.
+        # fused=True: one vt::_fused_adamw_ call per bucket of parameters (one launch per chunk of
+        # tensors on CUDA) instead of ~10 ops per parameter (Note [Multi-tensor optimizer step]).
         self.fused = self._check_fused(fused, foreach, differentiable)
 
     def _init_state(self, p, amsgrad):
@@ -39,26 +40,31 @@ class Adam(Optimizer):
         return state
 
     def _multi_tensor(self, group):
-        """Whether this group takes the multi-tensor op (Note [Multi-tensor optimizer step])."""
-        if self.fused or self._foreach is False or group["amsgrad"]:
+        """Whether this group takes the multi-tensor op (Note [Multi-tensor optimizer step]): always
+        with fused=True, else as the policy optim.step says unless foreach=False."""
+        if self.fused:
+            return True
+        if self._foreach is False:
             return False
         return _C._policy_get("optim.step") == "multi_tensor"
 
     def _step_multi_tensor(self, group):
-        """One vt::_fused_adamw_ call per (dtype, device, step count) bucket of the group."""
+        """One vt::_fused_adamw_ call per (dtype, device, step count) bucket of the group; amsgrad
+        passes the max_exp_avg_sqs list, empty without it."""
         beta1, beta2 = group["betas"]
-        buckets = {}
+        amsgrad = group["amsgrad"]
+        rows = []
         for p in group["params"]:
             if p.grad is None:
                 continue
-            state = self.state[p] or self._init_state(p, False)
+            state = self.state[p] or self._init_state(p, amsgrad)
             state["step"] += 1
             step = state["step"].item()  # a CPU tensor: no device sync
-            lists = buckets.setdefault((p.dtype, str(p.device), step), ([], [], [], []))
-            for lst, t in zip(lists, (p, p.grad, state["exp_avg"], state["exp_avg_sq"])):
-                lst.append(t)
-        for (_, _, step), (params, grads, exp_avgs, exp_avg_sqs) in buckets.items():
-            _ops._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, group["lr"], beta1, beta2,
+            tensors = (p, p.grad.contiguous(), state["exp_avg"], state["exp_avg_sq"])
+            rows.append(((p.dtype, str(p.device), step), (*tensors, state["max_exp_avg_sq"]) if amsgrad else tensors))
+        for (_, _, step), lists in _buckets(rows).items():
+            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = lists if amsgrad else (*lists, [])
+            _ops._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, group["lr"], beta1, beta2,
                                group["weight_decay"], group["eps"], step, group["decoupled_weight_decay"],
                                group["maximize"])
 
@@ -80,9 +86,6 @@ class Adam(Optimizer):
                         state = self._init_state(p, amsgrad)
                     exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
                     step_t += 1
-                    if self.fused:
-                        self._fused_step(p, state, group, step_t.item())
-                        continue
                     grad = p.grad if not maximize else -p.grad
                     if weight_decay != 0:
                         if decoupled:
@@ -105,12 +108,3 @@ class Adam(Optimizer):
                         denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
                     p.addcdiv_(exp_avg, denom, value=-step_size)
         return loss
-
-    def _fused_step(self, p, state, group, step):
-        from vibetensor.kernels import triton_ops
-
-        beta1, beta2 = group["betas"]
-        triton_ops.adam_step(p, p.grad.contiguous(), state["exp_avg"], state["exp_avg_sq"], lr=group["lr"], beta1=beta1,
-                             beta2=beta2, eps=group["eps"], weight_decay=group["weight_decay"], step=step,
-                             decoupled_weight_decay=group["decoupled_weight_decay"], maximize=group["maximize"],
-                             max_exp_avg_sq=state.get("max_exp_avg_sq") if group["amsgrad"] else None)

@@ -7,6 +7,9 @@ from vibetensor.autograd.grad_mode import no_grad
 
 Tensor = _C.Tensor
 
+# The devices with kernels of the multi-tensor optimizer ops (fused=True).
+_FUSED_DEVICES = ("cpu", "cuda")
+
 
 class _RequiredParameter:
     def __repr__(self):
@@ -52,23 +55,20 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     def _check_fused(self, fused, foreach, differentiable):
-        """torch's fused=True checks, plus: vibetensor's fused steps are Triton kernels, so every
-        parameter must be a CUDA tensor (torch >= 2.4 also has CPU fused kernels; vibetensor does not)."""
+        """torch's fused=True checks. The fused steps are the multi-tensor ops vt::_fused_adamw_ and
+        vt::_fused_sgd_ (Note [Multi-tensor optimizer step]), which have CPU and CUDA kernels, so, as in
+        torch >= 2.4, every parameter must be a floating point tensor on the CPU or a CUDA device."""
         if not fused:
             return False
         if differentiable:
             raise RuntimeError("`fused` does not support `differentiable`")
         if foreach:
             raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-        from vibetensor.kernels import triton_ops
-
         for group in self.param_groups:
             for p in group["params"]:
-                if p.device.type != "cuda" or p.dtype.name not in triton_ops.FUSED_DTYPES:
+                if p.device.type not in _FUSED_DEVICES or not p.dtype.is_floating_point:
                     raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of supported "
-                                       f"devices: ['cuda'] and dtypes {list(triton_ops.FUSED_DTYPES)}; got a "
-                                       f"{p.dtype} parameter on {p.device}")
-        triton_ops.require()
+                                       f"devices: {list(_FUSED_DEVICES)}; got a {p.dtype} parameter on {p.device}")
         return True
 
     def zero_grad(self, set_to_none=True):
@@ -156,3 +156,15 @@ def _cast_state(key, value, param):
     if value.dtype.is_floating_point:
         return value.to(device=param.device, dtype=param.dtype, copy=True)
     return value.to(device=param.device, copy=True)
+
+
+def _buckets(rows):
+    """Rows (key, tensors) gathered by key into one list per tensor position: the arguments of one
+    multi-tensor op call per bucket (Note [Multi-tensor optimizer step]). Keys name what one call
+    must share: the device, the dtype and the step's constants."""
+    buckets = {}
+    for key, tensors in rows:
+        lists = buckets.setdefault(key, tuple([] for _ in tensors))
+        for lst, t in zip(lists, tensors):
+            lst.append(t)
+    return buckets

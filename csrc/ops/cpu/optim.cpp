@@ -1,33 +1,61 @@
-// CPU kernel of the multi-tensor Adam/AdamW step (Note [Multi-tensor optimizer step]).
+// CPU kernels of the multi-tensor Adam/AdamW and SGD steps (Note [Multi-tensor optimizer step]).
+#include <array>
+
 #include "ops/cpu/loops.h"
-#include "ops/optim/adam_update.h"
 #include "ops/optim/multi_tensor.h"
 
 namespace vt::cpu {
 namespace {
 
-// One tensor's update; an OpenMP loop above a size where threads pay off.
-template <class T>
-void adam_tensor(T* p, const T* g, T* m, T* v, int64_t n, const optim::AdamStep& s) {
-  using A = opmath_t<T>;
+// op(t, j) for every element j of the i-th tensors of the lists (t[k]: list k's i-th tensor),
+// tensor after tensor; an OpenMP loop above a size where threads pay off. An empty list (a state
+// list switched off) gives null pointers.
+template <class T, size_t Depth, class Op>
+void for_each_element(const std::array<const TensorList*, Depth>& lists, Op op) {
+  for (size_t i = 0; i < lists[0]->size(); ++i) {
+    std::array<T*, Depth> t{};
+    for (size_t k = 0; k < Depth; ++k)
+      if (!lists[k]->empty()) t[k] = (*lists[k])[i].template data<T>();
+    const int64_t n = (*lists[0])[i].numel();
 #pragma omp parallel for if (n > 65536) schedule(static)
-  for (int64_t j = 0; j < n; ++j) {
-    A pj = A(p[j]), mj = A(m[j]), vj = A(v[j]);
-    optim::adam_update<A>(pj, A(g[j]), mj, vj, s);
-    p[j] = T(pj), m[j] = T(mj), v[j] = T(vj);
+    for (int64_t j = 0; j < n; ++j) op(t, j);
   }
 }
 
-
 void fused_adamw_cpu(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
-                     const TensorList& exp_avg_sqs, double lr, double beta1, double beta2, double weight_decay,
-                     double eps, double step, bool decoupled_weight_decay, bool maximize) {
-  optim::fused_adamw_step(params, grads, exp_avgs, exp_avg_sqs, lr, beta1, beta2, weight_decay, eps, step,
-                          decoupled_weight_decay, maximize, [&](const optim::AdamStep& s) {
+                     const TensorList& exp_avg_sqs, const TensorList& max_exp_avg_sqs, double lr, double beta1,
+                     double beta2, double weight_decay, double eps, double step, bool decoupled_weight_decay,
+                     bool maximize) {
+  optim::fused_adamw_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, lr, beta1, beta2, weight_decay, eps,
+                          step, decoupled_weight_decay, maximize, [&](const optim::AdamStep& s) {
     VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_adamw_", [&]<class T>() {
-      for (size_t i = 0; i < params.size(); ++i)
-        adam_tensor<T>(params[i].data<T>(), grads[i].data<T>(), exp_avgs[i].data<T>(), exp_avg_sqs[i].data<T>(),
-                       params[i].numel(), s);
+      using A = opmath_t<T>;
+      for_each_element<T, 5>({&params, &grads, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs},
+                             [&s](const std::array<T*, 5>& t, int64_t j) {
+        A p = A(t[0][j]), m = A(t[2][j]), v = A(t[3][j]), v_max = s.amsgrad ? A(t[4][j]) : A(0);
+        optim::adam_update<A>(p, A(t[1][j]), m, v, v_max, s);
+        t[0][j] = T(p), t[2][j] = T(m), t[3][j] = T(v);
+        if (s.amsgrad) t[4][j] = T(v_max);
+      });
+    });
+  });
+}
+
+void fused_sgd_cpu(const TensorList& params, const TensorList& grads, const TensorList& momentum_buffers, double lr,
+                   double momentum, double dampening, double weight_decay, bool nesterov, bool maximize,
+                   bool is_first_step) {
+  optim::fused_sgd_step(params, grads, momentum_buffers, lr, momentum, dampening, weight_decay, nesterov, maximize,
+                        is_first_step, [&](const optim::SgdStep& s) {
+    VT_DISPATCH_FLOATING(params[0].dtype(), "_fused_sgd_", [&]<class T>() {
+      using A = opmath_t<T>;
+      const bool reads_buf = s.momentum != 0 && !s.first_step;
+      for_each_element<T, 3>({&params, &grads, &momentum_buffers},
+                             [&s, reads_buf](const std::array<T*, 3>& t, int64_t j) {
+        A p = A(t[0][j]), buf = reads_buf ? A(t[2][j]) : A(0);
+        optim::sgd_update<A>(p, A(t[1][j]), buf, s);
+        t[0][j] = T(p);
+        if (s.momentum != 0) t[2][j] = T(buf);
+      });
     });
   });
 }
@@ -35,5 +63,6 @@ void fused_adamw_cpu(const TensorList& params, const TensorList& grads, const Te
 }  // namespace
 
 VT_REGISTER_KERNEL("vt::_fused_adamw_", CPU, fused_adamw_cpu);
+VT_REGISTER_KERNEL("vt::_fused_sgd_", CPU, fused_sgd_cpu);
 
 }  // namespace vt::cpu

@@ -12,19 +12,20 @@ struct AdamStep {
   double lr, beta1, beta2, weight_decay, eps;
   double step_size;             // lr / (1 - beta1^step)
   double bias_correction2_sqrt; // sqrt(1 - beta2^step)
-  bool decoupled, maximize;
+  bool decoupled, maximize, amsgrad;
 };
 
 inline AdamStep make_adam_step(double lr, double beta1, double beta2, double weight_decay, double eps, double step,
-                               bool decoupled, bool maximize) {
+                               bool decoupled, bool maximize, bool amsgrad) {
   return {lr, beta1, beta2, weight_decay, eps, lr / (1.0 - std::pow(beta1, step)),
-          std::sqrt(1.0 - std::pow(beta2, step)), decoupled, maximize};
+          std::sqrt(1.0 - std::pow(beta2, step)), decoupled, maximize, amsgrad};
 }
 
 // torch's single-tensor formulas: decoupled decay p *= 1 - lr*wd (AdamW) or g += wd*p (Adam);
-// m = m + (1-b1)(g-m); v = b2 v + (1-b2) g^2; p -= step_size * m / (sqrt(v)/bc2_sqrt + eps).
+// m = m + (1-b1)(g-m); v = b2 v + (1-b2) g^2; amsgrad: v_max = max(v_max, v) replaces v below;
+// p -= step_size * m / (sqrt(v)/bc2_sqrt + eps). v_max is untouched without amsgrad.
 template <class A>
-VT_HOST_DEVICE inline void adam_update(A& p, A g, A& m, A& v, const AdamStep& s) {
+VT_HOST_DEVICE inline void adam_update(A& p, A g, A& m, A& v, A& v_max, const AdamStep& s) {
   using std::sqrt;
   if (s.maximize) g = -g;
   if (s.weight_decay != 0) {
@@ -33,7 +34,8 @@ VT_HOST_DEVICE inline void adam_update(A& p, A g, A& m, A& v, const AdamStep& s)
   }
   m = m + A(1.0 - s.beta1) * (g - m);
   v = A(s.beta2) * v + A(1.0 - s.beta2) * g * g;
-  A denom = sqrt(v) / A(s.bias_correction2_sqrt) + A(s.eps);
+  if (s.amsgrad) v_max = v_max < v ? v : v_max;
+  A denom = sqrt(s.amsgrad ? v_max : v) / A(s.bias_correction2_sqrt) + A(s.eps);
   p = p - A(s.step_size) * m / denom;
 }
 

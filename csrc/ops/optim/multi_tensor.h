@@ -1,38 +1,71 @@
 #pragma once
-// Argument checks shared by the CPU and CUDA multi-tensor optimizer kernels.
+// Argument checks and step constants shared by the CPU and CUDA multi-tensor optimizer kernels.
 #include <initializer_list>
 
 #include "ops/ops.h"
 #include "ops/optim/adam_update.h"
+#include "ops/optim/sgd_update.h"
 
 namespace vt::optim {
 
 // Note [Multi-tensor optimizer step]
-// vt::_fused_adamw_ updates every parameter of a group in one op: on CUDA one kernel launch per
-// chunk of up to kMaxTensors tensors (the pointers travel in the kernel's arguments), instead of
-// about nine elementwise launches per parameter. This is the path of optim.step=multi_tensor, the
-// counterpart of torch's foreach/fused optimizers; optim.step=per_param keeps the per-parameter
-// Python loop of elementwise ops that VibeTensor's hand-written optimizers launch. Both compute
-// torch's single-tensor formulas (adam_update.h), the fused op in the opmath type in registers.
+// vt::_fused_adamw_ and vt::_fused_sgd_ update every parameter of a bucket (one device, one dtype,
+// one step count) in one op: on CUDA one kernel launch per chunk of up to kMaxTensors tensors (the
+// pointers travel in the kernel's arguments, ops/cuda/multi_tensor_apply.cuh), on the CPU one loop
+// per tensor, instead of about nine elementwise launches per parameter. They are the counterparts
+// of torch's fused optimizers (torch._fused_adamw_, torch._fused_sgd_) and serve both
+// `fused=True` and the policy optim.step=multi_tensor (Adam/AdamW); optim.step=per_param keeps the
+// per-parameter Python loop of elementwise ops that VibeTensor's hand-written optimizers launch.
+// Both compute torch's single-tensor formulas, written once for both devices (adam_update.h,
+// sgd_update.h), the fused ops in the opmath type in registers. A state list that an option
+// switches off (max_exp_avg_sqs without amsgrad, momentum_buffers without momentum) is passed
+// empty, as torch does.
 
-// params, grads, exp_avgs and exp_avg_sqs: equal lengths, and per index equal shapes, one dtype
-// (floating), one device, contiguous.
-void check_adam_lists(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
-                      const TensorList& exp_avg_sqs);
+// One list argument of a multi-tensor op; `optional`: it may be empty.
+struct NamedList {
+  const char* name;
+  const TensorList& tensors;
+  bool optional = false;
+};
+
+// The lists (params first) are as long as params (an optional one may be empty), and per index
+// their tensors have the parameter's shape, one floating dtype, one device, and are contiguous.
+void check_lists(const char* op, std::initializer_list<NamedList> lists);
 
 // Marks every tensor of the lists as modified in place (their version counters).
 void bump_versions(std::initializer_list<const TensorList*> lists);
 
 // vt::_fused_adamw_ around a device's update(step): the list checks, the step's constants, and
-// the version bumps of the tensors updated in place; nothing for empty lists.
+// the version bumps of the tensors updated in place; nothing for empty lists. amsgrad is on when
+// max_exp_avg_sqs is not empty.
 template <class Update>
 void fused_adamw_step(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
-                      const TensorList& exp_avg_sqs, double lr, double beta1, double beta2, double weight_decay,
-                      double eps, double step, bool decoupled_weight_decay, bool maximize, Update update) {
-  check_adam_lists(params, grads, exp_avgs, exp_avg_sqs);
+                      const TensorList& exp_avg_sqs, const TensorList& max_exp_avg_sqs, double lr, double beta1,
+                      double beta2, double weight_decay, double eps, double step, bool decoupled_weight_decay,
+                      bool maximize, Update update) {
+  check_lists("_fused_adamw_", {{"params", params}, {"grads", grads}, {"exp_avgs", exp_avgs},
+                                {"exp_avg_sqs", exp_avg_sqs}, {"max_exp_avg_sqs", max_exp_avg_sqs, true}});
   if (params.empty()) return;
-  update(make_adam_step(lr, beta1, beta2, weight_decay, eps, step, decoupled_weight_decay, maximize));
-  bump_versions({&params, &exp_avgs, &exp_avg_sqs});
+  update(make_adam_step(lr, beta1, beta2, weight_decay, eps, step, decoupled_weight_decay, maximize,
+                        !max_exp_avg_sqs.empty()));
+  bump_versions({&params, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs});
+}
+
+// vt::_fused_sgd_ around a device's update(step), as fused_adamw_step; momentum_buffers is empty
+// exactly when momentum is 0.
+template <class Update>
+void fused_sgd_step(const TensorList& params, const TensorList& grads, const TensorList& momentum_buffers, double lr,
+                    double momentum, double dampening, double weight_decay, bool nesterov, bool maximize,
+                    bool is_first_step, Update update) {
+  VT_CHECK_VALUE(momentum != 0 || momentum_buffers.empty(),
+                 "_fused_sgd_: expected no momentum_buffers when momentum is 0, got ", momentum_buffers.size());
+  VT_CHECK_VALUE(momentum == 0 || momentum_buffers.size() == params.size(),
+                 "_fused_sgd_: expected one momentum buffer per parameter when momentum != 0, got ",
+                 momentum_buffers.size(), " momentum_buffers for ", params.size(), " params");
+  check_lists("_fused_sgd_", {{"params", params}, {"grads", grads}, {"momentum_buffers", momentum_buffers, true}});
+  if (params.empty()) return;
+  update(SgdStep{lr, momentum, dampening, weight_decay, nesterov, maximize, is_first_step});
+  bump_versions({&params, &momentum_buffers});
 }
 
 }  // namespace vt::optim

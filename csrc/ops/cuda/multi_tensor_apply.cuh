@@ -1,0 +1,79 @@
+#pragma once
+// The CUDA launcher of the multi-tensor ops (Note [Multi-tensor optimizer step]): every element of
+// lists of tensors in one launch per chunk of tensors, the tensor pointers and the block ->
+// (tensor, chunk) map travelling in the kernel's arguments (at most 4 KiB).
+#include <cuda_runtime.h>
+
+#include <array>
+
+#include "cuda/status_check.h"
+#include "dispatch/ivalue.h"  // TensorList
+
+namespace vt::cuda_kernels {
+
+constexpr int kMaxTensors = 36;
+constexpr int kMaxBlocks = 320;
+constexpr int64_t kChunk = 65536;  // elements per block
+constexpr int kThreads = 512;
+
+template <int Depth>
+struct TensorChunks {
+  void* ptr[Depth][kMaxTensors];  // list k's tensor in slot s
+  int64_t n[kMaxTensors];
+  unsigned char tensor[kMaxBlocks];  // the tensor slot block b updates
+  int chunk[kMaxBlocks];             // and which kChunk-element chunk of it
+};
+
+template <class D, int Depth, class Op>
+__global__ void __launch_bounds__(kThreads) tensor_chunks_kernel(TensorChunks<Depth> a, Op op) {
+  const int s = a.tensor[blockIdx.x];
+  const int64_t start = int64_t(a.chunk[blockIdx.x]) * kChunk;
+  const int64_t end = min(a.n[s], start + kChunk);
+  D* t[Depth];
+#pragma unroll
+  for (int k = 0; k < Depth; ++k) t[k] = static_cast<D*>(a.ptr[k][s]);
+  for (int64_t i = start + threadIdx.x; i < end; i += kThreads) op(t, i);
+}
+
+// op(t, i) (a __device__ call; t[k]: list k's tensor as D*) for every element i of the tensors
+// of the lists, index by index of equal sizes; an empty list (a state list switched off) gives
+// null pointers. Empty tensors are skipped.
+template <class D, int Depth, class Op>
+void multi_tensor_apply(const std::array<const TensorList*, Depth>& lists, const Op& op, cudaStream_t stream) {
+  static_assert(sizeof(TensorChunks<Depth>) + sizeof(Op) < 4000, "kernel arguments must fit in 4 KiB");
+  TensorChunks<Depth> a;
+  int nt = 0, nb = 0;
+  auto launch = [&] {
+    tensor_chunks_kernel<D, Depth, Op><<<nb, kThreads, 0, stream>>>(a, op);
+    VT_CUDA_KERNEL_LAUNCH_CHECK();
+    nb = 0;
+  };
+  const TensorList& first = *lists[0];
+  for (size_t i = 0; i < first.size(); ++i) {
+    const int64_t n = first[i].numel();
+    if (n == 0) continue;
+    int slot = nt++;
+    for (int k = 0; k < Depth; ++k) a.ptr[k][slot] = lists[k]->empty() ? nullptr : (*lists[k])[i].data_ptr();
+    a.n[slot] = n;
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+    for (int64_t c = 0; c < chunks; ++c) {
+      a.tensor[nb] = static_cast<unsigned char>(slot);
+      a.chunk[nb] = static_cast<int>(c);
+      ++nb;
+      const bool last = c == chunks - 1;
+      if (nb == kMaxBlocks || (last && nt == kMaxTensors)) {
+        launch();
+        if (last) {
+          nt = 0;
+        } else {  // the tensor goes on in the next launch, from slot 0
+          for (int k = 0; k < Depth; ++k) a.ptr[k][0] = a.ptr[k][slot];
+          a.n[0] = a.n[slot];
+          slot = 0, nt = 1;
+        }
+      }
+    }
+  }
+  if (nb > 0) launch();
+}
+
+}  // namespace vt::cuda_kernels
