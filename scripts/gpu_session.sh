@@ -4,7 +4,11 @@
 # most 8): summary.txt, logs.tar.gz (every log and result file) and, after a fresh build,
 # _C.so for carrying to the next call (copy it into .gpu_build/ and carry that folder).
 #
-#   VT_GIT_COMMIT=$(git rev-parse HEAD) STAGES="build tests bench exp" OUT=/some/dir bash scripts/gpu_session.sh
+#   VT_GIT_COMMIT=<hash> STAGES="build tests bench exp" OUT=/some/dir bash scripts/gpu_session.sh
+#
+# VT_GIT_COMMIT: the commit of the tree sent, written out where the call is made (`git rev-parse
+# HEAD` there). Evaluated on the GPU machine, $(git rev-parse HEAD) reads the copy's .git, which
+# may be older than the tree.
 #
 # Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
