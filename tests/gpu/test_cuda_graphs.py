@@ -146,10 +146,10 @@ def test_host_sync_inside_capture_raises(what):
 def test_scalar_device_copy_inside_capture_raises():
     x = from_torch(torch.randn(4))
     g = vt.cuda.CUDAGraph()
-    vt.policy.set("scalars.cuda", "device_copy")  # tests/conftest.py restores policies afterwards
-    with pytest.raises(RuntimeError, match="scalar_device_copy"):
-        with vt.cuda.graph(g):
-            x * 2.5
+    with vt.policy.override({"scalars.cuda": "device_copy"}):
+        with pytest.raises(RuntimeError, match="scalar_device_copy"):
+            with vt.cuda.graph(g):
+                x * 2.5
 
 
 def test_api_errors():
