@@ -8,8 +8,8 @@ import torch
 
 import vibetensor as vt
 
-from harness import (CPU, CUDA_ONLY, DT, as_device, assert_close, backward, item, ops, rand, to_numpy, to_torch,
-                     to_vt, vt_dtype)
+from harness import (CPU, CUDA_ONLY, DT, as_device, assert_close, backward, check_op, item, ops, rand, randn,
+                     to_numpy, to_torch, to_vt, vt_dtype)
 
 FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 INTS = [torch.int64, torch.int32]
@@ -416,3 +416,26 @@ def test_large_tensor_64bit_offsets(device):
     c = ops.mul(s, 3.0)
     assert item(ops.select(c, 0, c.shape[0] - 1)) == 3.0
     del a, b, c, s
+
+
+# ---- pow with a Python-number exponent (Note [Scalar exponents]) ------------------------------
+
+@pytest.mark.parametrize("exponent", [2, 3, -2, 0.5, -0.5, -1, 1, 0, 2.5, 2.0])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_pow_scalar_exponent_forward_backward(device, exponent, dtype):
+    # positive inputs for roots, signed ones (zero included) for the integral exponents
+    signed = isinstance(exponent, int) and exponent >= 0
+    x = randn((7, 9), dtype, 41) * 2 if signed else rand((7, 9), dtype, 0.25, 3.0, 41)
+    if signed:
+        x[0, 0] = 0.0
+    x = x.t().requires_grad_()  # non-contiguous
+    check_op(lambda t: t ** exponent, lambda t: t ** exponent, [x], device, tol={"rtol": 1e-6, "atol": 1e-6})
+    check_op(lambda t: t.pow(exponent), lambda t: t.pow(exponent), [x], device, tol={"rtol": 1e-6, "atol": 1e-6})
+
+
+def test_pow_scalar_exponent_special_values(device):
+    x = torch.tensor([0.0, -0.0, -1.5, float("inf"), float("-inf"), float("nan"), 1e-30])
+    for e in (2, 3, -2, 0.5, -0.5, -1):
+        assert_close(ops.pow(to_vt(x, device), e), torch.pow(x, e), equal_nan=True)
+    xi = torch.tensor([-3, 0, 2, 5])
+    assert_close(ops.pow(to_vt(xi, device), 2), torch.pow(xi, 2))  # integers keep the integer path

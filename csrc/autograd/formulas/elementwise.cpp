@@ -1,5 +1,6 @@
 // Autograd kernels and backward nodes of the elementwise ops.
 #include <cmath>
+#include <optional>
 
 #include "autograd/formulas/formula_helpers.h"
 
@@ -69,12 +70,23 @@ struct PowBackward : Node {
   SavedVariable self, exponent, result;
   InputMeta am, bm;
   bool scalar_exponent = false;
+  std::optional<double> e_value;  // a Python-number exponent: its backward is scalar arithmetic
   std::string name() const override { return scalar_exponent ? "PowBackward0" : "PowBackward1"; }
   void release_variables() override { self.reset(); exponent.reset(); result.reset(); }
+  // d/dx x^e = e x^(e-1), with e a number (Note [Scalar exponents]); 0 for e = 0, as in torch.
+  Tensor scalar_grad(const Tensor& g, const Tensor& x, double e) const {
+    if (e == 0.0) return ops::zeros(IntList(g.sizes().begin(), g.sizes().end()), g.dtype(), g.device());
+    if (e == 1.0) return g;
+    Tensor d = e == 2.0 ? ops::mul(x, ops::wrap_scalar(Scalar(2.0)))
+                        : ops::mul(ops::pow(x, ops::wrap_scalar(Scalar(e - 1.0))), ops::wrap_scalar(Scalar(e)));
+    return ops::mul(g, d);
+  }
   TensorList apply(TensorList&& g) override {
     TensorList r(2);
     Tensor x = self.unpack(this), e = exponent.unpack(this);
-    if (needs(*this, 0)) {
+    if (needs(*this, 0) && e_value && is_floating(x.dtype())) {
+      r[0] = reduce_grad(scalar_grad(g[0], x, *e_value), am);
+    } else if (needs(*this, 0)) {
       Tensor em1 = ops::sub(e, scalar_like(1.0, e), Scalar(1));
       Tensor d = ops::mul(e, ops::pow(x, em1));
       // d/dx x^0 is 0 everywhere, including x = 0 where pow(0, -1) is inf.
@@ -199,6 +211,8 @@ Tensor pow_ag(const Tensor& a, const Tensor& b) {
   if (auto n = make_node<PowBackward>(a, b)) {
     n->self = SavedVariable(a, false); n->exponent = SavedVariable(b, false);
     n->scalar_exponent = b->is_wrapped_number;
+    if (b->is_wrapped_number && b.dtype() == DType::Float64) n->e_value = *b.data<double>();
+    if (b->is_wrapped_number && b.dtype() == DType::Int64) n->e_value = double(*b.data<int64_t>());
     n->result = SavedVariable(out, true);
     n->am = meta_of(a); n->bm = meta_of(b);
     set_history(n, {&out});

@@ -1,5 +1,6 @@
 // CPU kernels: elementwise arithmetic, comparisons, unary math, their in-place forms.
 #include <cmath>
+#include <optional>
 
 #include "ops/cpu/fast_math.h"
 #include "ops/cpu/loops.h"
@@ -137,7 +138,30 @@ Tensor mul_cpu(const Tensor& a, const Tensor& b) {
 Tensor div_cpu(const Tensor& a, const Tensor& b) {
   return binary("div", a, b, [](auto x, auto y) { return x / y; }, Promote::IntToFloat);
 }
+// Note [Scalar exponents]
+// x ** 2 (RMSNorm written as x.pow(2).mean(-1)), x ** 0.5 and friends are common in model code;
+// std::pow per element is several times slower than the multiply or root it stands for. As torch's
+// pow_tensor_scalar kernel does, a Python-number exponent of 2, 3, -2, 0.5, -0.5 or -1 on a
+// floating tensor takes that operation instead (exact for 2, 3 and 1; sqrt is correctly rounded,
+// so 0.5 agrees with std::pow; the others round as torch's do). The backward of a scalar
+// exponent is scalar arithmetic too (PowBackward, csrc/autograd/formulas/elementwise.cpp).
+std::optional<double> wrapped_exponent(const Tensor& b) {
+  if (!b->is_wrapped_number) return std::nullopt;
+  if (b.dtype() == DType::Float64) return *b.data<double>();
+  if (b.dtype() == DType::Int64) return double(*b.data<int64_t>());
+  return std::nullopt;
+}
+
 Tensor pow_cpu(const Tensor& a, const Tensor& b) {
+  if (std::optional<double> e = wrapped_exponent(b); e && is_floating(result_type(a, b))) {
+    auto with = [&](auto f) { return binary("pow", a, b, [f](auto x, auto) { return f(x); }); };
+    if (*e == 2.0) return with([](auto x) { return x * x; });
+    if (*e == 3.0) return with([](auto x) { return x * x * x; });
+    if (*e == -2.0) return with([](auto x) { return decltype(x)(1) / (x * x); });
+    if (*e == 0.5) return with([](auto x) { return std::sqrt(x); });
+    if (*e == -0.5) return with([](auto x) { return decltype(x)(1) / std::sqrt(x); });
+    if (*e == -1.0) return with([](auto x) { return decltype(x)(1) / x; });
+  }
   return binary("pow", a, b, [](auto x, auto y) { return int_pow(x, y); });
 }
 Tensor maximum_cpu(const Tensor& a, const Tensor& b) {
