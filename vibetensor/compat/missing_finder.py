@@ -9,7 +9,9 @@ class MissingTorchModuleFinder(importlib.abc.MetaPathFinder):
     asked only about names missing there, so each name it sees is one vibetensor lacks. It sits first on
     sys.meta_path: the default path finder would otherwise look for torch.X in vibetensor's folder and
     load a second copy of a private module (vibetensor/_tensor.py as torch._tensor). The real torch is
-    never a fallback: a script would get two tensor types.
+    never a fallback: a script would get two tensor types. It raises rather than answering None, so
+    importlib.util.find_spec('torch.utils') raises too (a probe for an optional torch module should
+    catch ModuleNotFoundError, as it must for a missing parent anyway).
     """
 
     def find_spec(self, fullname, path=None, target=None):
