@@ -1,0 +1,69 @@
+"""A small PyTorch training script written as plain torch code: tests/test_compat.py runs it with the real
+torch and through `python -m vibetensor.run_as_torch`, and compares the printed losses.
+
+Weights and batches come from numpy (seeded), so both runs start from the same numbers; it prints one
+loss per step, as repr of a Python float. Usage: torch_style_train.py [steps]
+"""
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.optim import AdamW
+from torch.optim.lr_scheduler import CosineAnnealingLR
+
+VOCAB, CONTEXT, WIDTH, BATCH = 32, 8, 16, 4
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(WIDTH)
+        self.up = nn.Linear(WIDTH, 4 * WIDTH)
+        self.down = nn.Linear(4 * WIDTH, WIDTH)
+
+    def forward(self, x):
+        return x + self.down(F.gelu(self.up(self.norm(x))))
+
+
+class TinyLM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(VOCAB, WIDTH)
+        self.position = nn.Embedding(CONTEXT, WIDTH)
+        self.blocks = nn.ModuleList([Block(), Block()])
+        self.norm = nn.LayerNorm(WIDTH)
+        self.head = nn.Linear(WIDTH, VOCAB, bias=False)
+
+    def forward(self, tokens):
+        x = self.embed(tokens) + self.position(torch.arange(tokens.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+
+def main():
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    rng = np.random.default_rng(0)
+    model = TinyLM()
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            p.copy_(torch.from_numpy((0.2 * rng.standard_normal(tuple(p.shape))).astype(np.float32)))
+    optimizer = AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
+    scheduler = CosineAnnealingLR(optimizer, T_max=steps)
+    data = rng.integers(0, VOCAB, size=(steps, BATCH, CONTEXT + 1))
+    for step in range(steps):
+        batch = torch.from_numpy(data[step].astype(np.int64))
+        logits = model(batch[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        print(repr(loss.item()))
+
+
+if __name__ == "__main__":
+    main()
