@@ -1,3 +1,8 @@
-"""vibetensor.kernels: kernels launched from Python (Triton) through caches governed by the
-kernels.cache policy. `cache` works without Triton; `triton_ops` imports without it and its
-functions raise RuntimeError when Triton or a GPU is missing."""
+"""vibetensor.kernels: the kernel suite (Triton kernels in kernels/triton, compiled once, cached on
+disk and launched from C++ under the kernels.backend policy: suite.py) and the kernels launched
+from Python through caches governed by the kernels.cache policy (cache.py, triton_ops.py).
+Importing it registers the suite's Triton compiler when Triton is installed; nothing here needs
+Triton or a GPU to import."""
+from vibetensor.kernels import suite as _suite
+
+_suite.install()

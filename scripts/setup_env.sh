@@ -13,7 +13,7 @@
 #   without one, VT_CUDA=off never.
 set -euo pipefail
 VT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VT_EXTRAS="torch,test,paper"   # one environment serves both commands: no reinstall between them
+VT_EXTRAS="torch,test,paper,triton"   # one environment serves both commands: no reinstall between them
 
 _vt_say() { printf '[setup] %s\n' "$*" >&2; }
 

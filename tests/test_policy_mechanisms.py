@@ -46,6 +46,8 @@ AUDIT = {
     ("scalars.cuda", "device_copy"): "test_elementwise.py::test_scalars_device_copy_is_counted",
     ("kernels.cache", "lockfree"): f"{KCACHE}::test_lockfree_never_takes_the_global_lock",
     ("kernels.cache", "locked"): f"{KCACHE}::test_locked_takes_the_global_lock_on_every_launch_and_contends",
+    ("kernels.backend", "native"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
+    ("kernels.backend", "triton"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
     ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "coarse"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "fine"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",

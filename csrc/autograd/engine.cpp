@@ -3,9 +3,11 @@
 #include "autograd/engine_threads.h"
 
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "ops/ops.h"
+#include "ops/suite/compiler.h"
 #include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
@@ -190,8 +192,20 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
       execute(task, root);
     }
   };
-  if (task.has_python_nodes && opts.caller_holds_gil) run_graph();
-  else run_on_worker(run_graph);
+  if (task.has_python_nodes && opts.caller_holds_gil) {
+    run_graph();
+  } else if (opts.caller_holds_gil) {
+    // Another thread may not take the GIL the caller holds: suite compiles wait for the caller
+    // (Note [Suite compiles and the GIL]).
+    std::thread::id caller = std::this_thread::get_id();
+    run_on_worker([&] {
+      if (std::this_thread::get_id() == caller) return run_graph();
+      suite::DeferCompiles defer;
+      run_graph();
+    });
+  } else {
+    run_on_worker(run_graph);
+  }
 
   if (opts.inputs.empty()) return {};
   for (size_t i = 0; i < opts.inputs.size(); ++i)

@@ -5,6 +5,7 @@
 #include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
+#include "ops/suite/spec_table.h"
 #include "python/bindings.h"
 
 namespace vt::python {
@@ -95,6 +96,8 @@ TensorList run_engine(const TensorList& outs, const TensorList& grads, autograd:
   uint64_t t0 = probes::counters_on() ? probes::now_ns() : 0;
   TensorList r = autograd::run_backward(outs, grads, opts);
   if (t0) probes::count(probes::Counter::gil_held_ns, probes::now_ns() - t0);
+  // Compiles the suite kernels the engine's threads could not (Note [Suite compiles and the GIL]).
+  if (suite::pending_count()) [[unlikely]] suite::compile_pending();
   return r;
 }
 

@@ -25,6 +25,7 @@ NB_MODULE(_C, m) {
   bind_autograd(m);
   bind_dlpack(m);
   bind_cuda(m);
+  bind_suite(m);
 }
 
 }  // namespace vt::python

@@ -1,0 +1,44 @@
+// See compiler.h.
+#include "ops/suite/compiler.h"
+
+#include <atomic>
+#include <mutex>
+
+#include "core/error.h"
+
+namespace vt::suite {
+namespace {
+
+constexpr int kBackends = 4;
+std::mutex g_compilers_mutex;
+Compiler g_compilers[kBackends];
+std::atomic<bool> g_has_compiler[kBackends];
+thread_local bool t_deferred = false;
+
+}  // namespace
+
+const char* backend_name(Backend b) { return policy::kernels_backend.values()[int(b)].c_str(); }
+
+void set_compiler(Backend b, Compiler c) {
+  std::lock_guard<std::mutex> g(g_compilers_mutex);
+  g_has_compiler[int(b)].store(bool(c), std::memory_order_release);
+  g_compilers[int(b)] = std::move(c);
+}
+
+bool has_compiler(Backend b) { return g_has_compiler[int(b)].load(std::memory_order_acquire); }
+
+CompiledImage compile(Backend b, const CompileRequest& r) {
+  Compiler c;
+  {
+    std::lock_guard<std::mutex> g(g_compilers_mutex);
+    c = g_compilers[int(b)];  // a copy: the compiler runs with no lock of ours held
+  }
+  VT_CHECK(bool(c), "kernel suite: no ", backend_name(b), " compiler is registered (import vibetensor.kernels)");
+  return c(r);
+}
+
+DeferCompiles::DeferCompiles() : prev_(t_deferred) { t_deferred = true; }
+DeferCompiles::~DeferCompiles() { t_deferred = prev_; }
+bool compiles_deferred() { return t_deferred; }
+
+}  // namespace vt::suite

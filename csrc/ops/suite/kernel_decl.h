@@ -1,0 +1,63 @@
+#pragma once
+// How C++ sees one kernel of the suite: its family, its name in the Python kernel tables
+// (kernels/triton/<family>.py, KERNELS) and its parameter list. See Note [Kernel suite launch path]
+// in ops/suite/launch.h.
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace vt::suite {
+
+enum class Arg : uint8_t { ptr, i32, i64, f32 };
+
+struct Param {
+  const char* name;
+  Arg kind;
+};
+
+constexpr int kMaxParams = 24;
+constexpr int kMaxConstants = 8;
+
+// One specialization: the dtype of each pointer parameter, the constexpr values, the launch shape
+// and the device. Compared whole (trivially copyable, zero-filled), so equal keys are equal bytes.
+struct SpecKey {
+  int16_t device = -1;
+  int16_t backend = 0;
+  int16_t warps = 4;
+  int16_t stages = 3;
+  int8_t dtypes[kMaxParams] = {};  // DType code + 1 of pointer parameters; 0 for scalars
+  int64_t constants[kMaxConstants] = {};
+  bool operator==(const SpecKey&) const = default;
+};
+
+struct Compiled;  // ops/suite/spec_table.h
+
+// The compiled specializations of one kernel: an append-only array that launches read without a
+// lock (Note [Specialization table]). Entries live for the process, as the driver's modules do.
+class SpecTable {
+ public:
+  static constexpr int kCapacity = 128;
+  const Compiled* find(const SpecKey& key) const;
+  // Publishes `c` unless an equal key got there first; returns the entry that is in the table, or
+  // nullptr when the table is full.
+  const Compiled* insert(const Compiled* c);
+  int size() const { return size_.load(std::memory_order_acquire); }
+
+ private:
+  std::atomic<const Compiled*> entries_[kCapacity] = {};
+  std::atomic<int> size_{0};
+  std::mutex insert_mutex_;  // writers only; never held while compiling
+};
+
+struct KernelDecl {
+  const char* family;  // the unit kernels.backend selects and the record reports: "softmax", ...
+  const char* name;    // key of the kernel in its family's KERNELS table: "softmax_fwd", ...
+  std::vector<Param> params;          // non-constexpr parameters in the kernel's order
+  std::vector<const char*> constants;  // constexpr parameters in the kernel's order
+  mutable SpecTable table;
+  mutable std::atomic<uint64_t> launches[4] = {};  // by backend
+  mutable std::atomic<bool> listed{false};         // in the report's list of kernels
+};
+
+}  // namespace vt::suite

@@ -1,0 +1,201 @@
+// See Note [Kernel suite launch path] in launch.h.
+#include "ops/suite/launch.h"
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "core/error.h"
+#include "ops/suite/spec_table.h"
+#include "probes/counters.h"
+#include "probes/instrumented_mutex.h"
+#if VT_CUDA
+#include "cuda/stream.h"
+#endif
+
+namespace vt::suite {
+namespace {
+
+std::mutex g_report_mutex;
+std::map<std::tuple<std::string, std::string, std::string>, uint64_t> g_fallbacks;  // (family, backend, why)
+std::vector<const KernelDecl*> g_kernels;  // every kernel that compiled a specialization
+
+probes::InstrumentedMutex& cache_lock() {
+  static auto* m = new probes::InstrumentedMutex("kernels.cache");  // same name as kernels/cache.py's
+  return *m;
+}
+
+void list_kernel(const KernelDecl& k) {
+  if (k.listed.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> g(g_report_mutex);
+  if (!k.listed.exchange(true)) g_kernels.push_back(&k);
+}
+
+}  // namespace
+
+Backend backend_for(const char* family) {
+  Backend b = policy::kernels_backend.get();
+  if (b == Backend::native || has_compiler(b)) [[likely]] return b;
+  fallback(family, std::string("no ") + backend_name(b) + " compiler is registered (import vibetensor.kernels)");
+  return Backend::native;
+}
+
+void fallback(const char* family, const std::string& why) {
+  std::lock_guard<std::mutex> g(g_report_mutex);
+  ++g_fallbacks[{family, backend_name(policy::kernels_backend.get()), why}];
+}
+
+Launch::Launch(const KernelDecl& k, const Tensor& on) : k_(k), backend_(policy::kernels_backend.get()) {
+  VT_CHECK(k.params.size() <= size_t(kMaxParams) && k.constants.size() <= size_t(kMaxConstants), "kernel suite: ",
+           k.name, " declares more parameters than the launcher holds");
+  key_.device = int16_t(on.defined() && on.device().is_cuda() ? on.device().index : -1);
+  key_.backend = int16_t(backend_);
+}
+
+void Launch::expect(Arg kind, const char* what) {
+  VT_CHECK(n_params_ < int(k_.params.size()), "kernel suite: ", k_.name, " takes ", k_.params.size(),
+           " parameters; a ", what, " is one too many");
+  const Param& p = k_.params[n_params_];
+  VT_CHECK(p.kind == kind, "kernel suite: parameter ", n_params_, " (", p.name, ") of ", k_.name,
+           " is not a ", what);
+  ptrs_[n_params_] = &slots_[n_params_];
+}
+
+Launch& Launch::ptr(const Tensor& t) {
+  expect(Arg::ptr, "pointer");
+  VT_CHECK(t.device().is_cuda() == (key_.device >= 0) && (key_.device < 0 || t.device().index == key_.device),
+           "kernel suite: ", k_.name, " got a tensor on ", t.device(), " for ", k_.params[n_params_].name);
+  slots_[n_params_] = uint64_t(reinterpret_cast<uintptr_t>(t.data_ptr()));
+  key_.dtypes[n_params_++] = int8_t(int(t.dtype()) + 1);
+  return *this;
+}
+
+Launch& Launch::null(DType dtype) {
+  expect(Arg::ptr, "pointer");
+  slots_[n_params_] = 0;
+  key_.dtypes[n_params_++] = int8_t(int(dtype) + 1);
+  return *this;
+}
+
+Launch& Launch::i32(int64_t v) {
+  expect(Arg::i32, "32-bit integer");
+  VT_CHECK(v >= INT32_MIN && v <= INT32_MAX, "kernel suite: ", k_.params[n_params_].name, " of ", k_.name, " is ", v,
+           ", which does not fit the kernel's 32-bit parameter");
+  int32_t x = int32_t(v);
+  std::memcpy(&slots_[n_params_++], &x, sizeof x);
+  return *this;
+}
+
+Launch& Launch::i64(int64_t v) {
+  expect(Arg::i64, "64-bit integer");
+  std::memcpy(&slots_[n_params_++], &v, sizeof v);
+  return *this;
+}
+
+Launch& Launch::f32(double v) {
+  expect(Arg::f32, "float");
+  float x = float(v);
+  std::memcpy(&slots_[n_params_++], &x, sizeof x);
+  return *this;
+}
+
+Launch& Launch::constant(int64_t v) {
+  VT_CHECK(n_constants_ < int(k_.constants.size()), "kernel suite: ", k_.name, " takes ", k_.constants.size(),
+           " constexpr parameters; one more was given");
+  key_.constants[n_constants_++] = v;
+  return *this;
+}
+
+Launch& Launch::warps(int n) {
+  VT_CHECK(n >= 1 && n <= 32 && (n & (n - 1)) == 0, "kernel suite: ", k_.name, ": warps must be a power of two in [1, 32], got ", n);
+  key_.warps = int16_t(n);
+  return *this;
+}
+
+Launch& Launch::stages(int n) {
+  VT_CHECK(n >= 1 && n <= 8, "kernel suite: ", k_.name, ": stages must be in [1, 8], got ", n);
+  key_.stages = int16_t(n);
+  return *this;
+}
+
+void Launch::check_complete() const {
+  VT_CHECK(n_params_ == int(k_.params.size()) && n_constants_ == int(k_.constants.size()), "kernel suite: ",
+           k_.name, " takes ", k_.params.size(), " parameters and ", k_.constants.size(), " constexprs; the launch gave ",
+           n_params_, " and ", n_constants_);
+}
+
+const Compiled* Launch::resolve() {
+  check_complete();
+  if (const Compiled* c = k_.table.find(key_)) [[likely]] {
+    probes::count(probes::Counter::kernel_cache_hits);
+    return c;
+  }
+  probes::count(probes::Counter::kernel_cache_misses);
+  list_kernel(k_);
+  if (compiles_deferred()) {
+    defer(k_, key_, backend_);
+    fallback(k_.family, "compile deferred (this thread may not take the GIL now)");
+    return nullptr;
+  }
+  return compile_and_publish(k_, key_, backend_);
+}
+
+bool Launch::run(int64_t grid_x, int64_t grid_y, int64_t grid_z) {
+#if VT_CUDA
+  VT_CHECK(key_.device >= 0, "kernel suite: ", k_.name, " launches on CUDA tensors only");
+  VT_CHECK(grid_x >= 0 && grid_x < (int64_t(1) << 31) && grid_y >= 0 && grid_y < 65536 && grid_z >= 0 && grid_z < 65536,
+           "kernel suite: the grid ", grid_x, "x", grid_y, "x", grid_z, " of ", k_.name, " is out of CUDA's range");
+  ptrs_[n_params_] = &slots_[n_params_];  // Triton's global and profile scratch pointers: null
+  ptrs_[n_params_ + 1] = &slots_[n_params_ + 1];
+  cudaStream_t s = cuda::current_stream(key_.device).handle();
+  auto go = [&](const Compiled* c) {
+    if (grid_x * grid_y * grid_z == 0) return;
+    cuda::launch_function(c->function, unsigned(grid_x), unsigned(grid_y), unsigned(grid_z), unsigned(c->threads), s, ptrs_);
+  };
+  if (policy::kernels_cache.get() == policy::KernelsCache::locked) {
+    std::unique_lock<probes::InstrumentedMutex> g(cache_lock());
+    const Compiled* c = k_.table.find(key_);
+    if (c) {
+      probes::count(probes::Counter::kernel_cache_hits);
+    } else {
+      g.unlock();  // a miss compiles outside the lock (Note [Suite compiles and the GIL])
+      if (!(c = resolve())) return false;
+      g.lock();
+    }
+    go(c);
+  } else {
+    const Compiled* c = resolve();
+    if (!c) return false;
+    go(c);
+  }
+  k_.launches[int(backend_)].fetch_add(1, std::memory_order_relaxed);
+  return true;
+#else
+  (void)grid_x, (void)grid_y, (void)grid_z;
+  VT_CHECK(false, "kernel suite: ", k_.name, " cannot launch: this vibetensor was built without CUDA");
+  return false;
+#endif
+}
+
+std::vector<FamilyReport> report() {
+  std::lock_guard<std::mutex> g(g_report_mutex);
+  std::map<std::pair<std::string, std::string>, uint64_t> launched;
+  for (const KernelDecl* k : g_kernels)
+    for (int b = 0; b < int(policy::kernels_backend.values().size()); ++b)
+      if (uint64_t n = k->launches[b].load(std::memory_order_relaxed))
+        launched[{k->family, policy::kernels_backend.values()[b]}] += n;
+  std::vector<FamilyReport> out;
+  for (auto& [fb, n] : launched) out.push_back({fb.first, fb.second, "", n});
+  for (auto& [k, n] : g_fallbacks) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
+  return out;
+}
+
+void reset_report() {
+  std::lock_guard<std::mutex> g(g_report_mutex);
+  g_fallbacks.clear();
+  for (const KernelDecl* k : g_kernels)
+    for (auto& n : k->launches) n.store(0, std::memory_order_relaxed);
+}
+
+}  // namespace vt::suite

@@ -1,0 +1,162 @@
+// The kernel suite's C++ side exposed to Python: compilers registered from vibetensor.kernels, the
+// report of which backend ran what, and a launch plan for the CPU-side tests of argument packing,
+// specialization and caching. See Note [Kernel suite launch path] in ops/suite/launch.h.
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "core/error.h"
+#include "ops/suite/launch.h"
+#include "ops/suite/spec_table.h"
+#include "policy/catalogue.h"
+#include "python/bindings.h"
+
+namespace vt::python {
+namespace {
+
+suite::Backend backend_of(const std::string& name) {
+  int i = policy::kernels_backend.index_of(name);
+  VT_CHECK_VALUE(i > 0, "kernel suite: expected a suite backend of kernels.backend (not native), got '", name, "'");
+  return suite::Backend(i);
+}
+
+// Calls the Python compiler with the GIL; its failure becomes one RuntimeError message, so it can
+// cross threads (a backward worker) as a C++ error.
+suite::Compiler wrap_compiler(nb::object fn) {
+  auto held = std::make_shared<nb::object>(std::move(fn));
+  return [held](const suite::CompileRequest& r) {
+    nb::gil_scoped_acquire gil;
+    try {
+      nb::dict d;
+      d["backend"] = r.backend;
+      d["family"] = r.family;
+      d["kernel"] = r.kernel;
+      d["signature"] = r.signature;
+      d["constants"] = r.constants;
+      d["warps"] = r.warps;
+      d["stages"] = r.stages;
+      d["capability"] = std::make_pair(r.cc_major, r.cc_minor);
+      nb::dict out = nb::cast<nb::dict>((*held)(d));
+      suite::CompiledImage img;
+      nb::bytes image = nb::cast<nb::bytes>(out["image"]);
+      img.image.assign(image.c_str(), image.size());
+      img.symbol = nb::cast<std::string>(out["symbol"]);
+      img.shared_bytes = nb::cast<int>(out["shared_bytes"]);
+      img.warps = nb::cast<int>(out["warps"]);
+      img.global_scratch_bytes = nb::cast<int64_t>(out["global_scratch_bytes"]);
+      img.profile_scratch_bytes = nb::cast<int64_t>(out["profile_scratch_bytes"]);
+      return img;
+    } catch (nb::python_error& e) {
+      std::string msg = nb::cast<std::string>(nb::str(e.value()));
+      e.restore();
+      PyErr_Clear();
+      VT_CHECK(false, msg);
+    } catch (const nb::cast_error&) {
+      VT_CHECK(false, "kernel suite: the ", r.backend, " compiler of ", r.kernel, " returned a result without the "
+               "keys image (bytes), symbol, shared_bytes, warps, global_scratch_bytes, profile_scratch_bytes");
+    }
+    return suite::CompiledImage{};
+  };
+}
+
+// Declarations made by tests through _suite_plan live for the process, like the ops' own.
+std::mutex g_test_decls_mutex;
+std::map<std::string, std::unique_ptr<suite::KernelDecl>> g_test_decls;
+
+const suite::KernelDecl& test_decl(const std::string& family, const std::string& name,
+                                   const std::vector<std::pair<std::string, std::string>>& params,
+                                   const std::vector<std::string>& constants) {
+  static const std::map<std::string, suite::Arg> kinds{
+      {"ptr", suite::Arg::ptr}, {"i32", suite::Arg::i32}, {"i64", suite::Arg::i64}, {"f32", suite::Arg::f32}};
+  std::lock_guard<std::mutex> g(g_test_decls_mutex);
+  auto& slot = g_test_decls[family + "/" + name];
+  if (!slot) {
+    auto* strings = new std::vector<std::string>;  // the declaration's names, kept for the process
+    strings->reserve(2 + params.size() + constants.size());
+    auto keep = [&](const std::string& s) { strings->push_back(s); return strings->back().c_str(); };
+    slot = std::make_unique<suite::KernelDecl>();
+    slot->family = keep(family);
+    slot->name = keep(name);
+    for (auto& [p, kind] : params) {
+      auto it = kinds.find(kind);
+      VT_CHECK_VALUE(it != kinds.end(), "kernel suite: parameter kind must be ptr, i32, i64 or f32, got '", kind, "'");
+      slot->params.push_back({keep(p), it->second});
+    }
+    for (auto& c : constants) slot->constants.push_back(keep(c));
+  }
+  return *slot;
+}
+
+}  // namespace
+
+void bind_suite(nb::module_& m) {
+  m.def("_suite_set_compiler", [](const std::string& backend, nb::object fn) {
+    suite::set_compiler(backend_of(backend), fn.is_none() ? suite::Compiler{} : wrap_compiler(std::move(fn)));
+  }, nb::arg("backend"), nb::arg("compiler").none());
+  // What an op of `family` would run now (recording a fallback as the op would).
+  m.def("_suite_backend_for", [](const std::string& family) {
+    return std::string(suite::backend_name(suite::backend_for(family.c_str())));
+  });
+  m.def("_suite_has_compiler", [](const std::string& backend) { return suite::has_compiler(backend_of(backend)); });
+  m.def("_suite_report", [] {
+    nb::list l;
+    for (const suite::FamilyReport& r : suite::report()) {
+      nb::dict d;
+      d["family"] = r.family;
+      d["backend"] = r.backend;
+      d["fallback"] = r.reason;
+      d["count"] = r.count;
+      l.append(d);
+    }
+    return l;
+  });
+  m.def("_suite_reset_report", &suite::reset_report);
+  m.def("_suite_compile_pending", &suite::compile_pending);
+  m.def("_suite_pending_count", &suite::pending_count);
+  // A launch built as an op builds it, resolved (compiled on a miss) but not launched: tests of the
+  // argument buffer, the specialization key and the table on any machine.
+  m.def("_suite_plan", [](const std::string& family, const std::string& name,
+                          const std::vector<std::pair<std::string, std::string>>& params,
+                          const std::vector<std::string>& constants, nb::list args, std::vector<int64_t> values,
+                          int warps) {
+    const suite::KernelDecl& k = test_decl(family, name, params, constants);
+    VT_CHECK_VALUE(args.size() == k.params.size(), "_suite_plan: ", k.params.size(), " arguments expected, got ",
+                   args.size());
+    Tensor like;
+    for (nb::handle a : args)
+      if (nb::isinstance<Tensor>(a)) { like = nb::cast<Tensor>(a); break; }
+    suite::Launch l(k, like.defined() ? like : Tensor());
+    for (size_t i = 0; i < k.params.size(); ++i) {
+      nb::handle a = args[i];
+      switch (k.params[i].kind) {
+        case suite::Arg::ptr:
+          if (a.is_none()) l.null(DType::Float32); else l.ptr(nb::cast<Tensor>(a));
+          break;
+        case suite::Arg::i32: l.i32(nb::cast<int64_t>(a)); break;
+        case suite::Arg::i64: l.i64(nb::cast<int64_t>(a)); break;
+        case suite::Arg::f32: l.f32(nb::cast<double>(a)); break;
+      }
+    }
+    for (int64_t v : values) l.constant(v);
+    l.warps(warps);
+    int before = k.table.size();
+    const suite::Compiled* c = l.resolve();
+    nb::dict d;
+    nb::list slots;
+    for (int i = 0; i < l.filled(); ++i) slots.append(l.slots()[i]);
+    d["slots"] = slots;
+    d["compiled_now"] = k.table.size() > before;
+    d["specializations"] = k.table.size();
+    d["symbol"] = c ? nb::cast(c->symbol) : nb::none();
+    d["image_bytes"] = c ? c->image_bytes : 0;
+    d["threads"] = c ? c->threads : 0;
+    return d;
+  }, nb::arg("family"), nb::arg("name"), nb::arg("params"), nb::arg("constants"), nb::arg("args"),
+     nb::arg("values"), nb::arg("warps") = 4);
+}
+
+}  // namespace vt::python

@@ -1,0 +1,46 @@
+"""The kernel suite seen from Python: registering its compilers with the C++ launch path, and
+reading which backend ran which family.
+
+``import vibetensor.kernels`` registers the Triton compiler when Triton is installed; then
+``kernels.backend=triton`` makes CUDA ops of the suite's families launch Triton kernels from C++
+(Note [Kernel suite launch path] in csrc/ops/suite/launch.h).
+"""
+import importlib.util
+
+from vibetensor import _C
+
+
+def install():
+    """Registers the Triton compiler with the C++ launch path (idempotent). False, and nothing
+    registered, when Triton is not installed: kernels.backend=triton then runs every family natively
+    and report() says why."""
+    if importlib.util.find_spec("triton") is None:
+        return False
+    from vibetensor.kernels.triton_compiler import compile_request
+
+    _C._suite_set_compiler("triton", compile_request)
+    return True
+
+
+def uninstall():
+    _C._suite_set_compiler("triton", None)
+
+
+def installed():
+    return _C._suite_has_compiler("triton")
+
+
+def report():
+    """One dict per (family, backend, fallback reason): what ran since the last reset_report().
+    ``fallback`` is "" for launches of the backend's kernels, else why the native kernel ran."""
+    return _C._suite_report()
+
+
+def reset_report():
+    _C._suite_reset_report()
+
+
+def compile_pending():
+    """Compiles what backward threads had to defer (Note [Suite compiles and the GIL]); the engine
+    does this at the end of every backward that held the GIL."""
+    return _C._suite_compile_pending()

@@ -1,0 +1,186 @@
+"""The kernel suite's C++ launch path on the CPU (Note [Kernel suite launch path]): backend selection
+and its fallback report, the argument buffer and specialization key, the specialization table
+(one compile per key, also across threads), the Triton compiler (real compiles to sm_90 cubins,
+which need no GPU) with its disk cache and its errors. Launches are in tests/gpu/test_kernel_suite_gpu.py."""
+import struct
+import threading
+
+import pytest
+
+import vibetensor as vt
+from vibetensor import _C
+from vibetensor.kernels import suite
+
+
+@pytest.fixture
+def no_report():
+    suite.reset_report()
+    yield
+    suite.reset_report()
+
+
+def _fallbacks(family):
+    return {r["fallback"]: r["count"] for r in suite.report() if r["family"] == family and r["fallback"]}
+
+
+def test_backend_selection_and_fallback_report(no_report):
+    was_installed = suite.installed()
+    try:
+        with vt.policy.override({"kernels.backend": "native"}):
+            assert _C._suite_backend_for("fam_sel") == "native"
+        assert _fallbacks("fam_sel") == {}
+        suite.uninstall()
+        with vt.policy.override({"kernels.backend": "triton"}):
+            assert _C._suite_backend_for("fam_sel") == "native"
+            assert _C._suite_backend_for("fam_sel") == "native"
+        (why, n), = _fallbacks("fam_sel").items()
+        assert n == 2 and "no triton compiler is registered" in why and "import vibetensor.kernels" in why
+        if suite.install():
+            with vt.policy.override({"kernels.backend": "triton"}):
+                assert _C._suite_backend_for("fam_sel") == "triton"
+    finally:
+        suite.install() if was_installed else suite.uninstall()
+
+
+def test_set_compiler_rejects_native():
+    with pytest.raises(ValueError, match="expected a suite backend"):
+        _C._suite_set_compiler("native", None)
+
+
+# ---- with the real Triton compiler ------------------------------------------------------------
+
+triton = pytest.importorskip("triton")
+import triton.language as tl  # noqa: E402
+
+from vibetensor.kernels import triton_compiler  # noqa: E402
+
+
+@triton.jit
+def _suite_test_axpy(x_ptr, y_ptr, n, alpha, big, BLOCK: tl.constexpr):
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask) * alpha + big, mask=mask)
+
+
+@triton.jit
+def _suite_test_bad(x_ptr, BLOCK: tl.constexpr):
+    tl.store(x_ptr + tl.arange(0, BLOCK), 0.0)  # BLOCK must be a power of two
+
+
+AXPY = [("x_ptr", "ptr"), ("y_ptr", "ptr"), ("n", "i32"), ("alpha", "f32"), ("big", "i64")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiler(tmp_path_factory):
+    """The Triton compiler registered, with a disk cache of this module's own."""
+    was_installed = suite.installed()
+    triton_compiler.set_disk_cache(tmp_path_factory.mktemp("kernel_cache"))
+    for name, fn in (("suite_test_axpy", _suite_test_axpy), ("suite_test_bad", _suite_test_bad)):
+        if name not in triton_compiler.kernel_table():
+            triton_compiler.register(name, fn)
+    assert suite.install()
+    with vt.policy.override({"kernels.backend": "triton"}):
+        yield
+    triton_compiler.set_disk_cache(None)
+    if not was_installed:
+        suite.uninstall()
+
+
+def _plan(family, args, block, warps=4, name="suite_test_axpy", params=AXPY):
+    return _C._suite_plan(family, name, params, ["BLOCK"], args, [block], warps)
+
+
+def test_plan_packs_arguments_in_declaration_order():
+    x = vt.randn(16)
+    p = _plan("fam_pack", [x, None, 7, 1.5, 2**40], 128)
+    assert p["symbol"] == "_suite_test_axpy" and p["image_bytes"] > 1000 and p["threads"] == 128
+    x_ptr, y_ptr, n, alpha, big = p["slots"]
+    assert x_ptr == x.data_ptr() and y_ptr == 0 and n == 7 and big == 2**40
+    assert alpha == struct.unpack("<I", struct.pack("<f", 1.5))[0]
+    n_neg = _plan("fam_pack", [x, None, -3, 1.5, -1], 128)["slots"]
+    assert n_neg[2] & 0xFFFFFFFF == (-3) & 0xFFFFFFFF and n_neg[4] == (-1) & (2**64 - 1)
+
+
+def test_specializations_compile_once_per_key():
+    x32, x16 = vt.randn(16), vt.randn(16).to(vt.bfloat16)
+    first = _plan("fam_spec", [x32, None, 16, 1.0, 0], 64)
+    assert first["compiled_now"] and first["specializations"] == 1
+    again = _plan("fam_spec", [vt.randn(40), None, 40, 3.0, 5], 64)  # other values, same key
+    assert not again["compiled_now"] and again["specializations"] == 1
+    assert _plan("fam_spec", [x16, None, 16, 1.0, 0], 64)["specializations"] == 2  # dtype
+    assert _plan("fam_spec", [x32, None, 16, 1.0, 0], 256)["specializations"] == 3  # constexpr
+    assert _plan("fam_spec", [x32, None, 16, 1.0, 0], 256, warps=8)["threads"] == 256  # warps
+    kinds = {e["spec"] for e in triton_compiler.events() if e["kernel"] == "suite_test_axpy"}
+    assert any("x_ptr:bf16" in s for s in kinds) and any("BLOCK=256" in s and "warps=8" in s for s in kinds)
+
+
+def test_threads_missing_on_one_key_publish_one_entry():
+    x = vt.randn(8)
+    results, errors = [], []
+
+    def go():
+        try:
+            results.append(_plan("fam_threads", [x, None, 8, 2.0, 1], 512))
+        except Exception as e:  # noqa: BLE001 (reported below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert {r["specializations"] for r in results} == {1} and {r["symbol"] for r in results} == {"_suite_test_axpy"}
+
+
+def test_bad_launches_raise_clear_errors():
+    x = vt.randn(4)
+    with pytest.raises(RuntimeError, match="does not fit the kernel's 32-bit parameter"):
+        _plan("fam_err", [x, None, 2**31, 1.0, 0], 64)
+    with pytest.raises(ValueError, match="5 arguments expected, got 4"):
+        _plan("fam_err", [x, None, 4, 1.0], 64)
+    with pytest.raises(RuntimeError, match="warps must be a power of two"):
+        _plan("fam_err", [x, None, 4, 1.0, 0], 64, warps=3)
+
+
+def test_declaration_that_disagrees_with_the_kernel_is_named():
+    params = [("x_ptr", "ptr"), ("out_ptr", "ptr"), ("n", "i32"), ("alpha", "f32"), ("big", "i64")]
+    with pytest.raises(RuntimeError, match=r"declaration of suite_test_axpy passes parameters \['x_ptr', 'out_ptr'"):
+        _C._suite_plan("fam_decl", "suite_test_axpy", params, ["BLOCK"], [vt.randn(4), None, 4, 1.0, 0], [64], 4)
+    with pytest.raises(RuntimeError, match="no Triton kernel is named 'no_such_kernel'"):
+        _C._suite_plan("fam_decl", "no_such_kernel", [("x_ptr", "ptr")], [], [vt.randn(4)], [], 4)
+
+
+def test_compile_failure_names_kernel_and_specialization():
+    with pytest.raises(RuntimeError, match=r"Triton could not compile suite_test_bad \[x_ptr:fp32; BLOCK=100; warps=4"):
+        _C._suite_plan("fam_bad", "suite_test_bad", [("x_ptr", "ptr")], ["BLOCK"], [vt.randn(4)], [100], 4)
+
+
+def _request(block):
+    return {"backend": "triton", "family": "fam_disk", "kernel": "suite_test_axpy",
+            "signature": [("x_ptr", "*fp32"), ("y_ptr", "*fp32"), ("n", "i32"), ("alpha", "fp32"), ("big", "i64")],
+            "constants": [("BLOCK", block)], "warps": 2, "stages": 3, "capability": (9, 0)}
+
+
+def test_disk_cache_serves_a_second_request_and_rebuilds_a_corrupt_entry(tmp_path):
+    before = triton_compiler.disk_cache_dir()
+    triton_compiler.set_disk_cache(tmp_path)
+    try:
+        first = triton_compiler.compile_request(_request(32))
+        assert triton_compiler.events()[-1]["source"] == "compiled"
+        second = triton_compiler.compile_request(_request(32))
+        assert triton_compiler.events()[-1]["source"] == "disk" and second["image"] == first["image"]
+        (cubin,) = tmp_path.glob("*.cubin")
+        damaged = bytearray(cubin.read_bytes())
+        damaged[len(damaged) // 2] ^= 0xFF
+        cubin.write_bytes(bytes(damaged))
+        third = triton_compiler.compile_request(_request(32))
+        assert triton_compiler.events()[-1]["source"].startswith("recompiled after corrupt entry: the image does not match")
+        assert third["image"] == first["image"]
+        (meta,) = tmp_path.glob("*.json")
+        meta.write_text("{not json")
+        triton_compiler.compile_request(_request(32))
+        assert "recompiled after corrupt entry" in triton_compiler.events()[-1]["source"]
+        assert triton_compiler.compile_request(_request(32)) and triton_compiler.events()[-1]["source"] == "disk"
+    finally:
+        triton_compiler.set_disk_cache(before)
