@@ -6,6 +6,7 @@ activity for the GPU busy fraction. Only the timed steps give the step times and
 import dataclasses
 import importlib
 import statistics
+import sys
 import time
 
 from vibetensor.experiments import provenance
@@ -120,6 +121,34 @@ def workload_options(workload: str, options: dict | None, warmup: int, steps: in
     return options
 
 
+def _suite_for(policy: dict):
+    """vibetensor.kernels.suite when the cell runs a suite backend (its compiler registered), else None."""
+    if policy.get("kernels.backend", "native") == "native":
+        return None
+    from vibetensor.kernels import suite
+
+    suite.install()
+    suite.reset_report()
+    return suite
+
+
+def _suite_warmup(suite) -> dict:
+    """What the warm-up steps compiled or read from the disk cache, and ran; the report restarts so
+    the timed steps' own launches and fallbacks are recorded apart."""
+    if suite is None:
+        return {}
+    from vibetensor.kernels import triton_compiler
+
+    events = triton_compiler.events()
+    compiled = [e for e in events if e["source"] != "disk"]
+    print(f"kernel suite: the warm-up compiled {len(compiled)} kernel specializations "
+          f"({sum(e['seconds'] for e in compiled):.1f} s) and read {len(events) - len(compiled)} from the disk cache",
+          file=sys.stderr, flush=True)
+    record = {"warmup_compiles": events, "warmup": suite.report()}
+    suite.reset_report()
+    return record
+
+
 class CellSession:
     """One cell built and warmed up in this process: the framework with the cell's policies, the
     workload, `warmup` untimed steps. Its timed steps then run in blocks (`block`), so a driver can
@@ -140,12 +169,14 @@ class CellSession:
             spec = {"preset": "tuned", **(policy or {})}  # the preset first, then overrides
             fw.policy.apply_spec(",".join(f"{k}={v}" for k, v in spec.items()))
             self.policy = fw.policy.current()
+        self.suite = _suite_for(self.policy)
         self.started = provenance.now()
         self.wl = registry.build(workload, fw, device, workload_options(workload, options, warmup, steps))
         self.augment = self.wl.augment_batch if getattr(self.wl, "augments", False) else None
         self.losses, self.times, self.aug_times, self.blocks = [], [], [], []
         for _ in range(warmup):
             self._step(timed=False)
+        self.suite_warmup = _suite_warmup(self.suite)
         self.ledger_before = _sync_ledger(fw, framework)
 
     def _step(self, timed: bool):
@@ -183,6 +214,8 @@ class CellSession:
             "probes": probes, "gpu_activity": gpu_activity_record(wl, self.augment, self.device, gpu_steps),
             "started": self.started, "finished": provenance.now(),
         }
+        if self.suite is not None:
+            record["kernel_suite"] = {**self.suite_warmup, "timed_steps": self.suite.report()}
         if self.augment is not None:
             aug = self.aug_times
             record["augment_times_s"] = aug

@@ -13,7 +13,8 @@
 # Stages: build (always needed unless .gpu_build/ holds a module built from the same sources),
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
 # contention), noprobes (the build without probes, for probe_cost), probe_cost (PROBE_COST_ARGS), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
-# ablate (ABLATE_ARGS: in-process one-at-a-time ablations), breakdown (kernel time by family, PyTorch beside vibetensor), trace (one minigpt step traced with CUPTI, then HTA).
+# ablate (ABLATE_ARGS: in-process one-at-a-time ablations), breakdown (kernel time by family, PyTorch beside vibetensor),
+# suite (the kernel suite against PyTorch, SUITE_ARGS; host cost per launch path), trace (one minigpt step traced with CUPTI, then HTA).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -154,6 +155,12 @@ fi
 if has breakdown; then  # GPU time per kernel family, PyTorch beside vibetensor (BREAKDOWN_ARGS)
   BENCH_TAIL=${BREAKDOWN_TAIL:-80} BENCH_TIMEOUT=${BREAKDOWN_TIMEOUT:-300} bench kernel_breakdown \
     $PY benchmarks/kernel_breakdown.py --json "$LOGS/kernel_breakdown.json" ${BREAKDOWN_ARGS:-}
+fi
+
+if has suite; then  # the kernel suite: family x backend x shape against PyTorch, and host cost per launch path
+  BENCH_TAIL=${SUITE_TAIL:-80} BENCH_TIMEOUT=${SUITE_TIMEOUT:-420} bench kernel_suite $PY benchmarks/bench_kernel_suite.py \
+    --json "$LOGS/kernel_suite.json" --markdown "$LOGS/kernel_suite.md" ${SUITE_ARGS:-}
+  BENCH_TAIL=12 bench suite_launch_cost $PY benchmarks/bench_suite_launch_cost.py --json "$LOGS/suite_launch_cost.json"
 fi
 
 if has trace; then

@@ -5,6 +5,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,7 +123,7 @@ void bind_suite(nb::module_& m) {
   m.def("_suite_plan", [](const std::string& family, const std::string& name,
                           const std::vector<std::pair<std::string, std::string>>& params,
                           const std::vector<std::string>& constants, nb::list args, std::vector<int64_t> values,
-                          int warps) {
+                          int warps, std::vector<int64_t> grid, int repeat) {
     const suite::KernelDecl& k = test_decl(family, name, params, constants);
     VT_CHECK_VALUE(args.size() == k.params.size(), "_suite_plan: ", k.params.size(), " arguments expected, got ",
                    args.size());
@@ -146,6 +147,17 @@ void bind_suite(nb::module_& m) {
     int before = k.table.size();
     const suite::Compiled* c = l.resolve();
     nb::dict d;
+    if (!grid.empty()) {  // launch `repeat` times from C++ and time the launcher alone
+      VT_CHECK_VALUE(grid.size() == 3, "_suite_plan: grid must be [x, y, z], got ", grid.size(), " numbers");
+      double dt;
+      {
+        nb::gil_scoped_release release;
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < repeat; ++i) suite::Launch(l).run(grid[0], grid[1], grid[2]);
+        dt = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+      }
+      d["ns_per_launch"] = repeat > 0 ? dt / repeat : 0.0;
+    }
     nb::list slots;
     for (int i = 0; i < l.filled(); ++i) slots.append(l.slots()[i]);
     d["slots"] = slots;
@@ -156,7 +168,7 @@ void bind_suite(nb::module_& m) {
     d["threads"] = c ? c->threads : 0;
     return d;
   }, nb::arg("family"), nb::arg("name"), nb::arg("params"), nb::arg("constants"), nb::arg("args"),
-     nb::arg("values"), nb::arg("warps") = 4);
+     nb::arg("values"), nb::arg("warps") = 4, nb::arg("grid") = std::vector<int64_t>{}, nb::arg("repeat") = 1);
 }
 
 }  // namespace vt::python

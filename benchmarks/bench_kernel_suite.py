@@ -1,0 +1,262 @@
+"""The kernel suite against PyTorch, family x backend x shape, in one run on one GPU: vibetensor with
+kernels.backend=native and =triton beside torch eager, forward alone and forward + backward.
+
+    python benchmarks/bench_kernel_suite.py [--families softmax,attention] [--rounds 5] [--json PATH] [--markdown PATH]
+
+Method: every sample is the median CUDA-event time of `batch` back-to-back calls on the library's
+current stream, so it is the throughput of eager calls (a host-bound call shows its host time).
+The variants of one case are measured in interleaved rounds and each reports the median over rounds.
+Memory-bound families report bytes moved (each tensor read or written once) per second and that as
+a fraction of the device-to-device copy bandwidth measured in the same run; attention reports
+TFLOP/s (forward 4*B*H*T*T*D, half of it when causal; backward 2.5 times the forward).
+The first call of every case compiles its kernels (cached on disk); it is outside the timing.
+"""
+import argparse
+import json
+import math
+import statistics
+import sys
+
+from _cuda_bench_util import require_gpu_or_exit, write_json
+
+vt = require_gpu_or_exit("bench_kernel_suite")
+import torch  # noqa: E402
+import vibetensor.kernels  # noqa: E402,F401  (registers the Triton compiler)
+from vibetensor.kernels import suite  # noqa: E402
+
+TDT = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+VDT = {"float32": vt.float32, "bfloat16": vt.bfloat16, "float16": vt.float16}
+NBYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+
+def event_ms(lib, fn, batch):
+    start, end = lib.cuda.Event(enable_timing=True), lib.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(batch):
+        fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / batch
+
+
+class Case:
+    """One shape of one family: inputs made once per library; fwd(lib, F, t) and fwdbwd(lib, F, t)."""
+
+    def __init__(self, family, label, dtype, make, fwd, bwd_inputs, bytes_fwd, bytes_bwd, flops=None):
+        self.family, self.label, self.dtype = family, label, dtype
+        self.make, self.fwd, self.bwd_inputs = make, fwd, bwd_inputs
+        self.bytes_fwd, self.bytes_bwd, self.flops = bytes_fwd, bytes_bwd, flops
+
+
+def _rows(family, rows, cols, dtype, fwd, n_tensors_fwd=2, n_tensors_bwd=3, params=0):
+    """A row-wise family over [rows, cols]: x (and a parameter vector for the norms)."""
+    b = NBYTES[dtype]
+
+    def make(lib, dev):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(rows, cols, generator=g)
+        w = torch.rand(cols, generator=g) + 0.5
+        go = torch.randn(rows, cols, generator=g)
+        conv = (lambda a: a.to(TDT[dtype]).cuda()) if lib is torch else (lambda a: vt.from_numpy(a.numpy()).to(VDT[dtype]).to(dev))
+        t = {"x": conv(x), "w": conv(w), "b": conv(w - 1.0), "g": conv(go)}
+        t["x"].requires_grad_(True)
+        if params:
+            t["w"].requires_grad_(True)
+            t["b"].requires_grad_(True)
+        return t
+
+    return Case(family, f"{rows}x{cols}", dtype, make, fwd, lambda t: [t["x"]] + ([t["w"], t["b"]][:params]),
+                n_tensors_fwd * rows * cols * b, n_tensors_bwd * rows * cols * b)
+
+
+def _cross_entropy(rows, vocab, dtype):
+    b = NBYTES[dtype]
+
+    def make(lib, dev):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(rows, vocab, generator=g)
+        y = torch.randint(0, vocab, (rows,), generator=g)
+        if lib is torch:
+            t = {"x": x.to(TDT[dtype]).cuda(), "y": y.cuda()}
+        else:
+            t = {"x": vt.from_numpy(x.numpy()).to(VDT[dtype]).to(dev), "y": vt.from_numpy(y.numpy()).to(dev)}
+        t["x"].requires_grad_(True)
+        return t
+
+    return Case("cross_entropy", f"{rows}x{vocab}", dtype, make, lambda F, t: F.cross_entropy(t["x"], t["y"]),
+                lambda t: [t["x"]], rows * vocab * b, 2 * rows * vocab * b)
+
+
+def _attention(B, H, T, D, dtype, causal):
+    fl = 4 * B * H * T * T * D * (0.5 if causal else 1.0)
+
+    def make(lib, dev):
+        g = torch.Generator().manual_seed(0)
+        q, k, v, go = (torch.randn(B, H, T, D, generator=g) for _ in range(4))
+        conv = (lambda a: a.to(TDT[dtype]).cuda()) if lib is torch else (lambda a: vt.from_numpy(a.numpy()).to(VDT[dtype]).to(dev))
+        t = {"q": conv(q), "k": conv(k), "v": conv(v), "g": conv(go)}
+        for n in "qkv":
+            t[n].requires_grad_(True)
+        return t
+
+    label = f"B{B} H{H} T{T} D{D}{' causal' if causal else ''}"
+    return Case("attention", label, dtype, make,
+                lambda F, t: F.scaled_dot_product_attention(t["q"], t["k"], t["v"], is_causal=causal),
+                lambda t: [t["q"], t["k"], t["v"]], 0, 0, flops=fl)
+
+
+def cases(families):
+    out = []
+    big = [(16384, 8192)]
+    workload = [(4096, 128), (16384, 128), (33280, 256)]
+    for dtype in ("float32", "bfloat16"):
+        for rows, cols in big + workload:
+            out.append(_rows("softmax", rows, cols, dtype, lambda F, t: F.softmax(t["x"], -1)))
+            out.append(_rows("log_softmax", rows, cols, dtype, lambda F, t: F.log_softmax(t["x"], -1)))
+            out.append(_rows("layer_norm", rows, cols, dtype,
+                             lambda F, t: F.layer_norm(t["x"], (t["x"].shape[-1],), t["w"], t["b"]), params=2))
+            out.append(_rows("rms_norm", rows, cols, dtype,
+                             lambda F, t: F.rms_norm(t["x"], (t["x"].shape[-1],), t["w"]), params=1))
+            out.append(_rows("gelu", rows, cols, dtype, lambda F, t: F.gelu(t["x"], approximate="tanh")))
+        for rows, vocab in ((16384, 8192), (8192, 36), (16384, 4096), (4096, 32768)):
+            out.append(_cross_entropy(rows, vocab, dtype))
+    out.append(_attention(32, 10, 2048, 128, "bfloat16", True))
+    out.append(_attention(32, 10, 2048, 128, "bfloat16", False))
+    for B, H, T in ((64, 4, 64), (64, 4, 80), (32, 8, 128)):
+        out.append(_attention(B, H, T, 32, "float32", True))
+    return [c for c in out if not families or c.family in families]
+
+
+def variants():
+    import torch.nn.functional as tF
+    import vibetensor.nn.functional as vF
+
+    return [("torch", torch, tF, None), ("vt native", vt, vF, "native"), ("vt triton", vt, vF, "triton")]
+
+
+def run_case(case, rounds, batch):
+    results = {}
+    prepared = []
+    for name, lib, F, backend in variants():
+        t = case.make(lib, "cuda")
+        grads = case.bwd_inputs(t)
+
+        def fwd(F=F, t=t):
+            return case.fwd(F, t)
+
+        def fwdbwd(lib=lib, F=F, t=t, grads=grads):
+            y = case.fwd(F, t)
+            go = t["g"] if "g" in t and y.dim() > 0 else None
+            lib.autograd.grad(y, grads, go)
+
+        prepared.append((name, lib, backend, fwd, fwdbwd))
+    for name, lib, backend, fwd, fwdbwd in prepared:  # compiles and warm-up, untimed
+        with _backend(backend):
+            for _ in range(3):
+                fwd(), fwdbwd()
+        lib.cuda.synchronize()
+    samples = {(n, p): [] for n, *_ in prepared for p in ("fwd", "fwd+bwd")}
+    for _ in range(rounds):
+        for name, lib, backend, fwd, fwdbwd in prepared:
+            with _backend(backend):
+                samples[(name, "fwd")].append(event_ms(lib, fwd, batch))
+                samples[(name, "fwd+bwd")].append(event_ms(lib, fwdbwd, batch))
+    for key, xs in samples.items():
+        results[key] = statistics.median(xs)
+    return results
+
+
+class _backend:
+    def __init__(self, backend):
+        self.ctx = vt.policy.override({"kernels.backend": backend}) if backend else None
+
+    def __enter__(self):
+        if self.ctx:
+            self.ctx.__enter__()
+
+    def __exit__(self, *a):
+        if self.ctx:
+            self.ctx.__exit__(*a)
+
+
+def copy_gbps(batch):
+    x = torch.empty(16384 * 8192, device="cuda")
+    y = torch.empty_like(x)
+    ms = statistics.median(event_ms(torch, lambda: y.copy_(x), batch) for _ in range(5))
+    return 2 * x.numel() * 4 / ms / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--families", default="", help="comma-separated families (default: all)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=10)
+    ap.add_argument("--json", default="")
+    ap.add_argument("--markdown", default="")
+    a = ap.parse_args()
+    families = set(filter(None, a.families.split(",")))
+    copy = copy_gbps(a.batch)
+    print(f"device-to-device copy: {copy:.0f} GB/s ({vt.cuda.get_device_name(0)})")
+    rows = []
+    for case in cases(families):
+        suite.reset_report()
+        try:
+            r = run_case(case, a.rounds, a.batch)
+        except Exception as e:  # noqa: BLE001  (one broken case must not hide the others)
+            print(f"{case.family} {case.label} {case.dtype}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
+            rows.append({"family": case.family, "shape": case.label, "dtype": case.dtype, "error": str(e)})
+            continue
+        report = [x for x in suite.report() if x["family"] == case.family]
+        for p in ("fwd", "fwd+bwd"):
+            base = r[("torch", p)]
+            for name in ("torch", "vt native", "vt triton"):
+                ms = r[(name, p)]
+                row = {"family": case.family, "shape": case.label, "dtype": case.dtype, "pass": p, "impl": name,
+                       "ms": ms, "vs_torch": ms / base}
+                if case.flops:
+                    fl = case.flops * (1 if p == "fwd" else 3.5)
+                    row["tflops"] = fl / ms / 1e9
+                else:
+                    nbytes = case.bytes_fwd + (case.bytes_bwd if p == "fwd+bwd" else 0)
+                    row["gbps"] = nbytes / ms / 1e6
+                    row["copy_fraction"] = row["gbps"] / copy
+                if name == "vt triton":
+                    row["suite"] = report
+                rows.append(row)
+        print(_line(rows[-6:]), flush=True)
+    table = markdown(rows, copy)
+    print(table)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(table)
+    write_json(a.json, {"copy_gbps": copy, "rows": rows})
+
+
+def _line(rows):
+    r0 = rows[0]
+    parts = [f"{r['pass']} {r['impl']} {r['ms']:.4f} ms ({r['vs_torch']:.2f}x)" for r in rows]
+    return f"{r0['family']:>13} {r0['shape']:>22} {r0['dtype']:>8}: " + "; ".join(parts)
+
+
+def markdown(rows, copy):
+    out = [f"Copy bandwidth {copy:.0f} GB/s. Ratios are time over torch's (below 1: faster than PyTorch).", "",
+           "| family | shape | dtype | pass | torch ms | native ms (x) | triton ms (x) | triton GB/s (copy %) or TFLOP/s | triton ran |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    by = {}
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r['family']} | {r['shape']} | {r['dtype']} | error | | | | {r['error'][:60]} | |")
+            continue
+        by.setdefault((r["family"], r["shape"], r["dtype"], r["pass"]), {})[r["impl"]] = r
+    for (fam, shape, dtype, p), d in by.items():
+        t, n, tr = d["torch"], d["vt native"], d["vt triton"]
+        perf = f"{tr['tflops']:.1f} TFLOP/s" if "tflops" in tr else f"{tr['gbps']:.0f} ({100 * tr['copy_fraction']:.0f}%)"
+        ran = ", ".join(f"{x['backend']}{' fallback: ' + x['fallback'] if x['fallback'] else ''} x{x['count']}"
+                        for x in tr.get("suite", []))
+        out.append(f"| {fam} | {shape} | {dtype} | {p} | {t['ms']:.4f} | {n['ms']:.4f} ({n['vs_torch']:.2f}) | "
+                   f"{tr['ms']:.4f} ({tr['vs_torch']:.2f}) | {perf} | {ran[:80]} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
