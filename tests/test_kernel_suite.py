@@ -184,3 +184,26 @@ def test_disk_cache_serves_a_second_request_and_rebuilds_a_corrupt_entry(tmp_pat
         assert triton_compiler.compile_request(_request(32)) and triton_compiler.events()[-1]["source"] == "disk"
     finally:
         triton_compiler.set_disk_cache(before)
+
+
+# ---- the declarations of vibetensor's own ops against the Triton kernels they name -----------
+
+def test_every_declaration_matches_its_triton_kernel():
+    table = triton_compiler.kernel_table()
+    decls = _C._suite_declarations()
+    assert {d[0] for d in decls} >= {"softmax", "layer_norm", "rms_norm", "gelu"}
+    for family, name, params, constants in decls:
+        assert name in table, f"{family}: C++ declares {name}, which kernels/triton does not define"
+        fn = table[name]
+        assert [p[0] for p in params] == [p.name for p in fn.params if not p.is_constexpr], name
+        assert constants == [p.name for p in fn.params if p.is_constexpr], name
+
+
+def test_row_config_mirror_agrees_with_python():
+    from vibetensor.kernels import triton as families
+
+    for n_cols in list(range(1, 300)) + [511, 512, 513, 1000, 2048, 4096, 4097, 8191, 8192, 8193, 50000, 262144]:
+        assert _C._suite_row_config(n_cols) == families.row_config(n_cols), n_cols
+    for tiles in (1, 7, 100, 5000):
+        for warps in (1, 4, 8, 16):
+            assert _C._suite_persistent_programs(tiles, warps, 132) == families.persistent_programs(tiles, warps, 132)

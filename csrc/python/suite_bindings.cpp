@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "ops/suite/launch.h"
+#include "ops/suite/row_config.h"
 #include "ops/suite/spec_table.h"
 #include "policy/catalogue.h"
 #include "python/bindings.h"
@@ -79,15 +80,17 @@ const suite::KernelDecl& test_decl(const std::string& family, const std::string&
     auto* strings = new std::vector<std::string>;  // the declaration's names, kept for the process
     strings->reserve(2 + params.size() + constants.size());
     auto keep = [&](const std::string& s) { strings->push_back(s); return strings->back().c_str(); };
-    slot = std::make_unique<suite::KernelDecl>();
-    slot->family = keep(family);
-    slot->name = keep(name);
+    std::vector<suite::Param> ps;
     for (auto& [p, kind] : params) {
       auto it = kinds.find(kind);
       VT_CHECK_VALUE(it != kinds.end(), "kernel suite: parameter kind must be ptr, i32, i64 or f32, got '", kind, "'");
-      slot->params.push_back({keep(p), it->second});
+      ps.push_back({keep(p), it->second});
     }
-    for (auto& c : constants) slot->constants.push_back(keep(c));
+    std::vector<const char*> cs;
+    for (auto& c : constants) cs.push_back(keep(c));
+    const char* fam = keep(family);
+    const char* nm = keep(name);
+    slot = std::make_unique<suite::KernelDecl>(fam, nm, std::move(ps), std::move(cs), /*builtin=*/false);
   }
   return *slot;
 }
@@ -103,6 +106,30 @@ void bind_suite(nb::module_& m) {
     return std::string(suite::backend_name(suite::backend_for(family.c_str())));
   });
   m.def("_suite_has_compiler", [](const std::string& backend) { return suite::has_compiler(backend_of(backend)); });
+  // Every declaration built into the module: (family, kernel, [(parameter, kind)], [constexpr]).
+  m.def("_suite_declarations", [] {
+    static const char* kind_names[] = {"ptr", "i32", "i64", "f32"};
+    nb::list l;
+    for (const suite::KernelDecl* k : suite::declarations()) {
+      if (!k->builtin) continue;
+      nb::list params, constants;
+      for (const suite::Param& p : k->params) params.append(nb::make_tuple(p.name, kind_names[int(p.kind)]));
+      for (const char* c : k->constants) constants.append(c);
+      l.append(nb::make_tuple(k->family, k->name, params, constants));
+    }
+    return l;
+  });
+  // The C++ mirror of kernels/triton's row_config / persistent_programs (tests compare the two).
+  m.def("_suite_row_config", [](int64_t n_cols) {
+    suite::RowConfig c = suite::row_config(n_cols);
+    nb::dict d;
+    d["ROWS"] = c.rows;
+    d["BLOCK"] = c.block;
+    d["SINGLE"] = c.single;
+    d["num_warps"] = c.warps;
+    return d;
+  });
+  m.def("_suite_persistent_programs", &suite::persistent_programs);
   m.def("_suite_report", [] {
     nb::list l;
     for (const suite::FamilyReport& r : suite::report()) {

@@ -9,6 +9,7 @@
 #include "ops/cuda/math.cuh"
 #include "ops/cuda/row_reduce.cuh"
 #include "ops/normalization_args.h"
+#include "ops/suite/families.h"
 
 #include "cuda/device.h"
 #include "cuda/status_check.h"
@@ -230,6 +231,7 @@ std::tuple<Tensor, Tensor, Tensor> norm_forward(const char* op, const Tensor& in
   Tensor mean = Centered ? empty_tensor({s.rows}, sd, input.device()) : Tensor();
   Tensor rstd = empty_tensor({s.rows}, sd, input.device());
   if (s.rows == 0) return {out, mean, rstd};
+  if (suite::norm_forward(Centered, x, w, b, out, mean, rstd, s.rows, s.M, eps)) return {out, mean, rstd};
   int dev = input.device().index;
   cuda::DeviceGuard guard(dev);
   cudaStream_t stream = cuda::current_stream(dev).handle();
@@ -296,6 +298,7 @@ std::tuple<Tensor, Tensor, Tensor> native_norm_backward_cuda(const Tensor& grad_
         VT_CUDA_CHECK(cudaMemsetAsync(t->data_ptr(), 0, size_t(t->numel() * itemsize(dt)), stream));
     return {dx, dw, db};
   }
+  if (suite::norm_backward(centered, x, w, dy, mean, rstd, dx, dw, db, s.rows, s.M)) return {dx, dw, db};
   VT_DISPATCH_FLOATING(dt, op, [&]<class T>() {
     using D = dev_t<T>;
     using A = dev_opmath_t<D>;

@@ -4,6 +4,7 @@
 #include "ops/cuda/reduce.cuh"
 #include "ops/elementwise_util.h"
 #include "ops/softmax_args.h"
+#include "ops/suite/families.h"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -228,6 +229,7 @@ Tensor softmax_cuda(const Tensor& self, int64_t dim) {
   Tensor out = empty_tensor(self.sizes(), self.dtype(), self.device());
   if (self.numel() == 0) return out;
   DimLayout L = layout_around_dim(self.sizes(), self.dim() == 0 ? 0 : d);
+  if (suite::softmax_forward(x, out, L.O, L.N, L.I, Log)) return out;
   VT_DISPATCH_FLOATING(self.dtype(), op, [&]<class T>() { softmax_forward<T, Log>(x, out, L); });
   return out;
 }
@@ -237,6 +239,8 @@ Tensor softmax_backward_cuda(const Tensor& grad, const Tensor& output, int64_t d
   const char* op = Log ? "log_softmax_backward" : "softmax_backward";
   SoftmaxBackwardArgs a = prepare_softmax_backward(op, grad, output, dim);
   if (a.grad_input.numel() == 0) return a.grad_input;
+  if (suite::softmax_backward(a.grad, a.output, a.grad_input, a.layout.O, a.layout.N, a.layout.I, Log))
+    return a.grad_input;
   VT_DISPATCH_FLOATING(a.output.dtype(), op, [&]<class T>() { softmax_backward<T, Log>(a.grad, a.output, a.grad_input, a.layout); });
   return a.grad_input;
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "ops/cuda/elementwise.cuh"
+#include "ops/suite/families.h"
+#include "ops/suite/launch.h"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -88,6 +90,14 @@ Tensor relu_cuda(const Tensor& a) {
 Tensor gelu_cuda(const Tensor& a, const std::string& approximate) {
   bool t = parse_gelu_approximate(approximate);
   VT_CHECK_TYPE(is_floating(a.dtype()), "gelu: expected a floating tensor, got ", a.dtype());
+  if (suite::selected("gelu")) {
+    if (!a.is_contiguous() || !a.device().is_cuda()) {
+      suite::fallback("gelu", "a non-contiguous input");
+    } else {
+      Tensor out = empty_tensor(a.sizes(), a.dtype(), a.device());
+      if (suite::gelu_forward(a, out, t)) return out;
+    }
+  }
   return unary_float("gelu", a, GeluF{t});
 }
 Tensor clamp_cuda(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
@@ -110,6 +120,13 @@ Tensor gelu_backward_cuda(const Tensor& grad, const Tensor& self, const std::str
   bool t = parse_gelu_approximate(approximate);
   check_same_device("gelu_backward", {&grad, &self});
   Tensor out = empty_tensor(self.sizes(), self.dtype(), op_device({&grad, &self}));
+  if (suite::selected("gelu")) {
+    if (!grad.is_contiguous() || !self.is_contiguous() || grad.dtype() != self.dtype() || grad.numel() != self.numel() ||
+        !self.device().is_cuda())
+      suite::fallback("gelu", "gelu_backward operands that are not contiguous tensors of one shape and dtype");
+    else if (suite::gelu_backward(self, grad, out, t))
+      return out;
+  }
   VT_DISPATCH_FLOATING(self.dtype(), "gelu_backward", [&]<class T>() {
     using D = dev_t<T>;
     KeepAlive keep;

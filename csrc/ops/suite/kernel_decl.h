@@ -50,14 +50,24 @@ class SpecTable {
   std::mutex insert_mutex_;  // writers only; never held while compiling
 };
 
+// Declared once, as a static object beside the op that launches it; every declaration is listed
+// (declarations()) so a test can check it against the Python kernel it names.
 struct KernelDecl {
+  KernelDecl(const char* family, const char* name, std::vector<Param> params, std::vector<const char*> constants,
+             bool builtin = true);
+  KernelDecl(const KernelDecl&) = delete;
+  KernelDecl& operator=(const KernelDecl&) = delete;
+
   const char* family;  // the unit kernels.backend selects and the record reports: "softmax", ...
-  const char* name;    // key of the kernel in its family's KERNELS table: "softmax_fwd", ...
+  const char* name;    // key of the kernel in kernels/triton's KERNELS tables: "softmax_fwd", ...
   std::vector<Param> params;          // non-constexpr parameters in the kernel's order
   std::vector<const char*> constants;  // constexpr parameters in the kernel's order
+  bool builtin;                        // declared by vibetensor's own ops (not by a test or plugin)
   mutable SpecTable table;
   mutable std::atomic<uint64_t> launches[4] = {};  // by backend
-  mutable std::atomic<bool> listed{false};         // in the report's list of kernels
 };
+
+// Every declaration made so far, in order.
+std::vector<const KernelDecl*> declarations();
 
 }  // namespace vt::suite

@@ -5,12 +5,14 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <utility>
 
 #include "core/error.h"
 #include "ops/suite/spec_table.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
 #if VT_CUDA
+#include "cuda/status_check.h"
 #include "cuda/stream.h"
 #endif
 
@@ -19,20 +21,33 @@ namespace {
 
 std::mutex g_report_mutex;
 std::map<std::tuple<std::string, std::string, std::string>, uint64_t> g_fallbacks;  // (family, backend, why)
-std::vector<const KernelDecl*> g_kernels;  // every kernel that compiled a specialization
+std::mutex& decls_mutex() {
+  static auto* m = new std::mutex;  // declarations are static objects: no order of initialization
+  return *m;
+}
+std::vector<const KernelDecl*>& decls() {
+  static auto* v = new std::vector<const KernelDecl*>;
+  return *v;
+}
 
 probes::InstrumentedMutex& cache_lock() {
   static auto* m = new probes::InstrumentedMutex("kernels.cache");  // same name as kernels/cache.py's
   return *m;
 }
 
-void list_kernel(const KernelDecl& k) {
-  if (k.listed.load(std::memory_order_acquire)) return;
-  std::lock_guard<std::mutex> g(g_report_mutex);
-  if (!k.listed.exchange(true)) g_kernels.push_back(&k);
+}  // namespace
+
+KernelDecl::KernelDecl(const char* family, const char* name, std::vector<Param> params,
+                       std::vector<const char*> constants, bool builtin)
+    : family(family), name(name), params(std::move(params)), constants(std::move(constants)), builtin(builtin) {
+  std::lock_guard<std::mutex> g(decls_mutex());
+  decls().push_back(this);
 }
 
-}  // namespace
+std::vector<const KernelDecl*> declarations() {
+  std::lock_guard<std::mutex> g(decls_mutex());
+  return decls();
+}
 
 Backend backend_for(const char* family) {
   Backend b = policy::kernels_backend.get();
@@ -44,6 +59,22 @@ Backend backend_for(const char* family) {
 void fallback(const char* family, const std::string& why) {
   std::lock_guard<std::mutex> g(g_report_mutex);
   ++g_fallbacks[{family, backend_name(policy::kernels_backend.get()), why}];
+}
+
+int sm_count(int device) {
+#if VT_CUDA
+  static std::atomic<int> counts[64] = {};
+  VT_CHECK(device >= 0 && device < 64, "kernel suite: no CUDA device ", device);
+  int n = counts[device].load(std::memory_order_relaxed);
+  if (n == 0) {
+    VT_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device));
+    counts[device].store(n, std::memory_order_relaxed);
+  }
+  return n;
+#else
+  (void)device;
+  return 132;  // an H100's, for CPU-side tests of grid sizing
+#endif
 }
 
 Launch::Launch(const KernelDecl& k, const Tensor& on) : k_(k), backend_(policy::kernels_backend.get()) {
@@ -132,7 +163,6 @@ const Compiled* Launch::resolve() {
     return c;
   }
   probes::count(probes::Counter::kernel_cache_misses);
-  list_kernel(k_);
   if (compiles_deferred()) {
     defer(k_, key_, backend_);
     fallback(k_.family, "compile deferred (this thread may not take the GIL now)");
@@ -179,9 +209,10 @@ bool Launch::run(int64_t grid_x, int64_t grid_y, int64_t grid_z) {
 }
 
 std::vector<FamilyReport> report() {
+  std::vector<const KernelDecl*> all = declarations();
   std::lock_guard<std::mutex> g(g_report_mutex);
   std::map<std::pair<std::string, std::string>, uint64_t> launched;
-  for (const KernelDecl* k : g_kernels)
+  for (const KernelDecl* k : all)
     for (int b = 0; b < int(policy::kernels_backend.values().size()); ++b)
       if (uint64_t n = k->launches[b].load(std::memory_order_relaxed))
         launched[{k->family, policy::kernels_backend.values()[b]}] += n;
@@ -192,9 +223,10 @@ std::vector<FamilyReport> report() {
 }
 
 void reset_report() {
+  std::vector<const KernelDecl*> all = declarations();
   std::lock_guard<std::mutex> g(g_report_mutex);
   g_fallbacks.clear();
-  for (const KernelDecl* k : g_kernels)
+  for (const KernelDecl* k : all)
     for (auto& n : k->launches) n.store(0, std::memory_order_relaxed);
 }
 

@@ -33,6 +33,8 @@ Backend backend_for(const char* family);
 inline bool selected(const char* family) { return backend_for(family) != Backend::native; }
 // Records that an op of `family` ran its native kernel although a suite backend was selected.
 void fallback(const char* family, const std::string& why);
+// The device's number of streaming multiprocessors (cached), for kernels that size their grid by it.
+int sm_count(int device);
 
 class Launch {
  public:

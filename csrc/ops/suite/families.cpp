@@ -1,0 +1,172 @@
+// See families.h. Parameter names and orders are the Triton kernels' (kernels/triton/*.py); the
+// tiling is kernels/triton/__init__.py's row_config, mirrored in row_config.h.
+#include "ops/suite/families.h"
+
+#include <string>
+
+#include "ops/suite/launch.h"
+#include "ops/suite/row_config.h"
+
+namespace vt::suite {
+namespace {
+
+using A = Arg;
+
+const KernelDecl kSoftmaxFwd{"softmax", "softmax_fwd",
+                             {{"x_ptr", A::ptr}, {"y_ptr", A::ptr}, {"n_rows", A::i32}, {"n_cols", A::i32},
+                              {"x_stride", A::i64}, {"y_stride", A::i64}},
+                             {"LOG", "ROWS", "BLOCK", "SINGLE"}};
+const KernelDecl kSoftmaxBwd{"softmax", "softmax_bwd",
+                             {{"y_ptr", A::ptr}, {"g_ptr", A::ptr}, {"gi_ptr", A::ptr}, {"n_rows", A::i32},
+                              {"n_cols", A::i32}, {"y_stride", A::i64}, {"g_stride", A::i64}, {"gi_stride", A::i64}},
+                             {"LOG", "ROWS", "BLOCK", "SINGLE"}};
+const KernelDecl kLayerNormFwd{"layer_norm", "layer_norm_fwd",
+                               {{"x_ptr", A::ptr}, {"w_ptr", A::ptr}, {"b_ptr", A::ptr}, {"y_ptr", A::ptr},
+                                {"mean_ptr", A::ptr}, {"rstd_ptr", A::ptr}, {"n_rows", A::i32}, {"n_cols", A::i32},
+                                {"x_stride", A::i64}, {"y_stride", A::i64}, {"eps", A::f32}},
+                               {"HAS_WEIGHT", "HAS_BIAS", "ROWS", "BLOCK", "SINGLE"}};
+const KernelDecl kLayerNormBwd{"layer_norm", "layer_norm_bwd_dx",
+                               {{"x_ptr", A::ptr}, {"w_ptr", A::ptr}, {"dy_ptr", A::ptr}, {"mean_ptr", A::ptr},
+                                {"rstd_ptr", A::ptr}, {"dx_ptr", A::ptr}, {"dw_ptr", A::ptr}, {"db_ptr", A::ptr},
+                                {"n_rows", A::i32}, {"n_cols", A::i32}, {"x_stride", A::i64}, {"dy_stride", A::i64},
+                                {"dx_stride", A::i64}, {"n_programs", A::i32}},
+                               {"HAS_WEIGHT", "HAS_BIAS", "ROWS", "BLOCK", "SINGLE"}};
+const KernelDecl kRmsNormFwd{"rms_norm", "rms_norm_fwd",
+                             {{"x_ptr", A::ptr}, {"w_ptr", A::ptr}, {"y_ptr", A::ptr}, {"rstd_ptr", A::ptr},
+                              {"n_rows", A::i32}, {"n_cols", A::i32}, {"x_stride", A::i64}, {"y_stride", A::i64},
+                              {"eps", A::f32}},
+                             {"HAS_WEIGHT", "ROWS", "BLOCK", "SINGLE"}};
+const KernelDecl kRmsNormBwd{"rms_norm", "rms_norm_bwd_dx",
+                             {{"x_ptr", A::ptr}, {"w_ptr", A::ptr}, {"dy_ptr", A::ptr}, {"rstd_ptr", A::ptr},
+                              {"dx_ptr", A::ptr}, {"dw_ptr", A::ptr}, {"n_rows", A::i32}, {"n_cols", A::i32},
+                              {"x_stride", A::i64}, {"dy_stride", A::i64}, {"dx_stride", A::i64},
+                              {"n_programs", A::i32}},
+                             {"HAS_WEIGHT", "ROWS", "BLOCK", "SINGLE"}};
+const KernelDecl kLayerNormColumns{"layer_norm", "norm_bwd_dwdb",
+                                   {{"partial_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n_part_rows", A::i32},
+                                    {"n_cols", A::i32}},
+                                   {"BLOCK_R", "BLOCK_C"}};
+const KernelDecl kRmsNormColumns{"rms_norm", "norm_bwd_dwdb",
+                                 {{"partial_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n_part_rows", A::i32},
+                                  {"n_cols", A::i32}},
+                                 {"BLOCK_R", "BLOCK_C"}};
+const KernelDecl kGeluFwd{"gelu", "gelu_fwd", {{"x_ptr", A::ptr}, {"y_ptr", A::ptr}, {"n", A::i64}}, {"APPROX", "BLOCK"}};
+const KernelDecl kGeluBwd{"gelu", "gelu_bwd", {{"x_ptr", A::ptr}, {"dy_ptr", A::ptr}, {"dx_ptr", A::ptr}, {"n", A::i64}},
+                          {"APPROX", "BLOCK"}};
+
+constexpr int64_t kGeluBlock = 1024;
+constexpr int64_t kColumnsBlockR = 32, kColumnsBlockC = 64;
+constexpr int64_t kMaxI32 = (int64_t(1) << 31) - 1;
+
+// The dtypes the suite's kernels take (they compute in float32 and store in the tensor's dtype).
+bool suite_dtype(DType d) { return d == DType::Float32 || d == DType::BFloat16 || d == DType::Float16; }
+
+// True when `family` is selected and the operands are ones its kernels take; else records why.
+bool usable(const char* family, DType d, int64_t rows, int64_t cols) {
+  if (!selected(family)) return false;
+  if (!suite_dtype(d)) {
+    fallback(family, "dtype " + std::string(dtype_name(d)) + " (the kernels take float32, bfloat16, float16)");
+    return false;
+  }
+  if (rows > kMaxI32 || cols > kMaxI32) {
+    fallback(family, "more than 2^31 - 1 rows or columns");
+    return false;
+  }
+  return true;
+}
+
+// Column sums of a float32 [n_part, cols] buffer into `out` (norm_bwd_dwdb).
+bool column_sums(const KernelDecl& k, const Tensor& partial, const Tensor& out, int64_t n_part, int64_t cols) {
+  return Launch(k, out).ptr(partial).ptr(out).i32(n_part).i32(cols).constant(kColumnsBlockR).constant(kColumnsBlockC)
+      .warps(4).run(cdiv(cols, kColumnsBlockC));
+}
+
+}  // namespace
+
+bool softmax_forward(const Tensor& x, const Tensor& y, int64_t outer, int64_t n, int64_t inner, bool log) {
+  if (!usable("softmax", x.dtype(), outer, n)) return false;
+  if (inner != 1) {
+    fallback("softmax", "softmax over a dim that is not the last");
+    return false;
+  }
+  RowConfig c = row_config(n);
+  return Launch(kSoftmaxFwd, x).ptr(x).ptr(y).i32(outer).i32(n).i64(n).i64(n)
+      .constant(log).constant(c.rows).constant(c.block).constant(c.single).warps(c.warps).run(cdiv(outer, c.rows));
+}
+
+bool softmax_backward(const Tensor& grad, const Tensor& y, const Tensor& grad_input, int64_t outer, int64_t n,
+                      int64_t inner, bool log) {
+  if (!usable("softmax", y.dtype(), outer, n)) return false;
+  if (inner != 1) {
+    fallback("softmax", "softmax over a dim that is not the last");
+    return false;
+  }
+  RowConfig c = row_config(n);
+  return Launch(kSoftmaxBwd, y).ptr(y).ptr(grad).ptr(grad_input).i32(outer).i32(n).i64(n).i64(n).i64(n)
+      .constant(log).constant(c.rows).constant(c.block).constant(c.single).warps(c.warps).run(cdiv(outer, c.rows));
+}
+
+bool norm_forward(bool centered, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y, const Tensor& mean,
+                  const Tensor& rstd, int64_t rows, int64_t cols, double eps) {
+  const char* family = centered ? "layer_norm" : "rms_norm";
+  if (!usable(family, x.dtype(), rows, cols)) return false;
+  RowConfig c = row_config(cols);
+  DType pd = w.defined() ? w.dtype() : x.dtype();
+  Launch l(centered ? kLayerNormFwd : kRmsNormFwd, x);
+  l.ptr(x);
+  w.defined() ? l.ptr(w) : l.null(pd);
+  if (centered) b.defined() ? l.ptr(b) : l.null(pd);
+  l.ptr(y);
+  if (centered) l.ptr(mean);
+  l.ptr(rstd).i32(rows).i32(cols).i64(cols).i64(cols).f32(eps).constant(w.defined());
+  if (centered) l.constant(b.defined());
+  l.constant(c.rows).constant(c.block).constant(c.single).warps(c.warps);
+  return l.run(cdiv(rows, c.rows));
+}
+
+bool norm_backward(bool centered, const Tensor& x, const Tensor& w, const Tensor& dy, const Tensor& mean,
+                   const Tensor& rstd, const Tensor& dx_in, const Tensor& dw, const Tensor& db, int64_t rows,
+                   int64_t cols) {
+  const char* family = centered ? "layer_norm" : "rms_norm";
+  if (!usable(family, x.dtype(), rows, cols)) return false;
+  RowConfig c = row_config(cols);
+  int64_t programs = persistent_programs(cdiv(rows, c.rows), c.warps, sm_count(x.device().index));
+  // The kernel always writes dx, and a partial row per program of each parameter it has.
+  Tensor dx = dx_in.defined() ? dx_in : empty_tensor(x.sizes(), x.dtype(), x.device());
+  bool has_w = w.defined(), has_b = centered && db.defined();
+  Tensor dw_part = has_w ? empty_tensor({programs, cols}, DType::Float32, x.device()) : Tensor();
+  Tensor db_part = has_b ? empty_tensor({programs, cols}, DType::Float32, x.device()) : Tensor();
+  DType pd = has_w ? w.dtype() : x.dtype();
+  Launch l(centered ? kLayerNormBwd : kRmsNormBwd, x);
+  l.ptr(x);
+  has_w ? l.ptr(w) : l.null(pd);
+  l.ptr(dy);
+  if (centered) l.ptr(mean);
+  l.ptr(rstd).ptr(dx);
+  has_w ? l.ptr(dw_part) : l.null(DType::Float32);
+  if (centered) has_b ? l.ptr(db_part) : l.null(DType::Float32);
+  l.i32(rows).i32(cols).i64(cols).i64(cols).i64(cols).i32(programs).constant(has_w);
+  if (centered) l.constant(has_b);
+  l.constant(c.rows).constant(c.block).constant(c.single).warps(c.warps);
+  if (!l.run(programs)) return false;
+  const KernelDecl& columns = centered ? kLayerNormColumns : kRmsNormColumns;
+  // A deferred compile here leaves dw or db unset: the caller then computes all three natively.
+  if (dw.defined() && !column_sums(columns, dw_part, dw, programs, cols)) return false;
+  if (has_b && !column_sums(columns, db_part, db, programs, cols)) return false;
+  return true;
+}
+
+bool gelu_forward(const Tensor& x, const Tensor& y, bool tanh) {
+  int64_t n = x.numel();
+  if (!usable("gelu", x.dtype(), 1, 1)) return false;
+  return Launch(kGeluFwd, x).ptr(x).ptr(y).i64(n).constant(tanh).constant(kGeluBlock).warps(4).run(cdiv(n, kGeluBlock));
+}
+
+bool gelu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx, bool tanh) {
+  int64_t n = x.numel();
+  if (!usable("gelu", x.dtype(), 1, 1)) return false;
+  return Launch(kGeluBwd, x).ptr(x).ptr(dy).ptr(dx).i64(n).constant(tanh).constant(kGeluBlock).warps(4)
+      .run(cdiv(n, kGeluBlock));
+}
+
+}  // namespace vt::suite
