@@ -61,3 +61,11 @@ def persistent_programs(n_tiles, num_warps, n_sms):
     """Programs of a kernel that loops over row tiles and writes one partial-sum row per program:
     about 32 resident warps per SM, never more programs than tiles."""
     return max(1, min(n_tiles, n_sms * max(1, 32 // num_warps)))
+
+
+def persistent_row_config(n_rows, n_cols, n_sms):
+    """row_config(n_cols) plus n_programs = persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms), for
+    the backward kernels that walk row tiles and write one partial-sum row per program."""
+    c = row_config(n_cols)
+    c["n_programs"] = persistent_programs(cdiv(n_rows, c["ROWS"]), c["num_warps"], n_sms)
+    return c

@@ -22,8 +22,9 @@ layer_norm_bwd_dx (dx, and per-program partial sums of dweight = sum(dy * xhat) 
     constexprs: HAS_WEIGHT, HAS_BIAS, ROWS, BLOCK, SINGLE
     grid:       (n_programs,)
     config:     config_layer_norm_bwd_dx(n_rows, n_cols, n_sms) -> {ROWS, BLOCK, SINGLE, num_warps,
-                n_programs}: row_config(n_cols) plus n_programs =
-                persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms) (n_sms: the device's SM count)
+                n_programs}: kernels.triton.persistent_row_config(n_rows, n_cols, n_sms):
+                row_config(n_cols) plus n_programs = persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms)
+                (n_sms: the device's SM count)
     dw_partial / db_partial: contiguous fp32 [n_programs, n_cols], need no zeroing (every element is
                 written); written only when HAS_WEIGHT / HAS_BIAS. Then launch norm_bwd_dwdb on each.
 
@@ -41,7 +42,7 @@ parameter gradients]).
 import triton
 import triton.language as tl
 
-from . import cdiv, persistent_programs, row_config
+from . import persistent_row_config, row_config
 
 # Note [Deterministic parameter gradients]
 # dweight and dbias are sums over all rows. Atomics would make them depend on scheduling, and one
@@ -196,9 +197,7 @@ def config_layer_norm_fwd(n_cols):
 
 
 def config_layer_norm_bwd_dx(n_rows, n_cols, n_sms):
-    c = row_config(n_cols)
-    c["n_programs"] = persistent_programs(cdiv(n_rows, c["ROWS"]), c["num_warps"], n_sms)
-    return c
+    return persistent_row_config(n_rows, n_cols, n_sms)
 
 
 def config_norm_bwd_dwdb(n_cols):

@@ -34,6 +34,21 @@ from . import row_config
 
 
 @triton.jit
+def looped_lse(x_rows, cols, row_mask, n_cols, ROWS: tl.constexpr, BLOCK: tl.constexpr):
+    """log(sum(exp(x))) of each of ROWS rows, walking them in BLOCK-column steps with a running max
+    and a sum rescaled whenever the max grows (also cross_entropy's looped path)."""
+    m = tl.full([ROWS], -float("inf"), tl.float32)
+    total = tl.zeros([ROWS], tl.float32)
+    for start in range(0, n_cols, BLOCK):
+        mask = row_mask & (start + cols < n_cols)
+        x = tl.load(x_rows + start + cols, mask=mask, other=-float("inf")).to(tl.float32)
+        m_new = tl.maximum(m, tl.max(x, axis=1))
+        total = total * tl.exp(m - m_new) + tl.sum(tl.exp(x - m_new[:, None]), axis=1)
+        m = m_new
+    return m + tl.log(total)
+
+
+@triton.jit
 def _softmax_fwd(x_ptr, y_ptr, n_rows, n_cols, x_stride, y_stride,
                  LOG: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, SINGLE: tl.constexpr):
     rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
@@ -53,15 +68,7 @@ def _softmax_fwd(x_ptr, y_ptr, n_rows, n_cols, x_stride, y_stride,
             y = e / total
         tl.store(y_rows + cols, y.to(y_ptr.dtype.element_ty), mask=mask)
     else:
-        m = tl.full([ROWS], -float("inf"), tl.float32)
-        total = tl.zeros([ROWS], tl.float32)
-        for start in range(0, n_cols, BLOCK):
-            mask = row_mask & (start + cols < n_cols)
-            x = tl.load(x_rows + start + cols, mask=mask, other=-float("inf")).to(tl.float32)
-            m_new = tl.maximum(m, tl.max(x, axis=1))
-            total = total * tl.exp(m - m_new) + tl.sum(tl.exp(x - m_new[:, None]), axis=1)
-            m = m_new
-        lse = (m + tl.log(total))[:, None]
+        lse = looped_lse(x_rows, cols, row_mask, n_cols, ROWS, BLOCK)[:, None]
         for start in range(0, n_cols, BLOCK):
             mask = row_mask & (start + cols < n_cols)
             x = tl.load(x_rows + start + cols, mask=mask, other=0.0).to(tl.float32)
