@@ -6,18 +6,20 @@ n_rows that are not multiples of ROWS; the looped path (n_cols > 8192) runs once
 columns and at small sizes with a forced small BLOCK. Backward results are compared with
 torch.autograd. test_compiles_to_sm90 compiles every KERNELS entry to an sm_90 cubin (no GPU needed),
 in a subprocess without TRITON_INTERPRET."""
+import inspect
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
 import pytest
 
-from conftest import SOURCE, load_family
-
 torch = pytest.importorskip("torch")
 triton = pytest.importorskip("triton")
+
+from _families import FAMILIES, interpreted_family  # noqa: E402  (after the skips: it needs neither, the kernels do)
 F = torch.nn.functional
 # masked-off rows reduce -inf fills (-inf - -inf) and tanh's exp(2u) overflows to inf by design; numpy warns
 pytestmark = [pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
@@ -78,7 +80,7 @@ def cdiv(a, b):
 @pytest.mark.parametrize("dtype,shape,override", params())
 @pytest.mark.parametrize("log", [0, 1])
 def test_softmax(dtype, shape, override, log):
-    m = load_family("softmax")
+    m = interpreted_family("softmax")
     n_rows, n_cols = shape
     c = override or (m.config_log_softmax_fwd if log else m.config_softmax_fwd)(n_cols)
     grid = (cdiv(n_rows, c["ROWS"]),)
@@ -114,7 +116,7 @@ def norm_inputs(n_rows, n_cols, dtype):
 
 
 def column_sums(partial, dtype):
-    m = load_family("layer_norm")
+    m = interpreted_family("layer_norm")
     n_part_rows, n_cols = partial.shape
     out = torch.full((n_cols,), float("nan"), dtype=getattr(torch, dtype))
     c = m.config_norm_bwd_dwdb(n_cols)
@@ -126,7 +128,7 @@ def column_sums(partial, dtype):
 @pytest.mark.parametrize("dtype,shape,override", params())
 @pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)], ids=["wb", "w", "none"])
 def test_layer_norm(dtype, shape, override, affine):
-    m = load_family("layer_norm")
+    m = interpreted_family("layer_norm")
     has_w, has_b = affine
     n_rows, n_cols = shape
     eps = 1e-5
@@ -167,7 +169,7 @@ def test_layer_norm(dtype, shape, override, affine):
 @pytest.mark.parametrize("dtype,shape,override", params())
 @pytest.mark.parametrize("has_w", [True, False], ids=["w", "none"])
 def test_rms_norm(dtype, shape, override, has_w):
-    m = load_family("rms_norm")
+    m = interpreted_family("rms_norm")
     n_rows, n_cols = shape
     eps = torch.finfo(getattr(torch, dtype)).eps  # what the adapter passes for eps=None
     x, w, _, dy = norm_inputs(n_rows, n_cols, dtype)
@@ -203,7 +205,7 @@ def test_rms_norm(dtype, shape, override, has_w):
 @pytest.mark.parametrize("dtype,shape,override", params(SHAPES + [(3, 20000)]))
 @pytest.mark.parametrize("reduction", ["none", "mean"])
 def test_cross_entropy(dtype, shape, override, reduction):
-    m = load_family("cross_entropy")
+    m = interpreted_family("cross_entropy")
     n_rows, n_cols = shape
     ignore = -100
     x = rows(n_rows, n_cols, dtype, scale=4.0)
@@ -244,7 +246,7 @@ def test_cross_entropy(dtype, shape, override, reduction):
 @pytest.mark.parametrize("approx", [0, 1], ids=["erf", "tanh"])
 @pytest.mark.parametrize("n", [1, 1000, 4097])
 def test_gelu(dtype, approx, n):
-    m = load_family("gelu")
+    m = interpreted_family("gelu")
     mode = "tanh" if approx else "none"
     x = rows(1, n, dtype, pad=0, scale=3.0)[0].contiguous()
     y = torch.empty_like(x)
@@ -263,7 +265,7 @@ def test_gelu(dtype, approx, n):
 @pytest.mark.parametrize("approx", [0, 1], ids=["erf", "tanh"])
 @pytest.mark.parametrize("shape", [(3, 1), (37, 36), (19, 128), (7, 1000), (3, 4097)], ids=str)
 def test_bias_gelu(dtype, approx, shape):
-    m = load_family("gelu")
+    m = interpreted_family("gelu")
     mode = "tanh" if approx else "none"
     n_rows, n_cols = shape
     x = rows(n_rows, n_cols, dtype, scale=2.0)
@@ -288,3 +290,47 @@ def test_bias_gelu(dtype, approx, shape):
     gx, gb = grad_of(ref, [x, bias], dy)
     check(dx, gx, dtype)
     check(column_sums(db_part, dtype), gb, dtype)
+
+
+# ----- launch contracts -----
+
+def contract(doc, name):
+    """(param types, constexpr names) of `name`'s launch contract in a family docstring."""
+    text = doc[re.search(rf"^(?=\S)[^\n]*\b{name}\b", doc, re.M).start():]
+    params = re.search(r"params:(.*?)constexprs:", text, re.S).group(1)
+    constexprs = re.search(r"constexprs:([^\n]*)", text).group(1)
+    types = [p.split()[-1] for p in " ".join(params.split()).split(",")]
+    return ["*T" if t == "*P" else t for t in types], re.findall(r"\b[A-Z_]{3,}\b", constexprs)
+
+
+@pytest.mark.parametrize("fam", FAMILIES)
+def test_docstring_contracts_match_kernels(fam):
+    """Each KERNELS entry's documented parameter types and constexprs are the function's, in order."""
+    from _compile_families import param_type
+
+    m = interpreted_family(fam)
+    for name, fn in m.KERNELS.items():
+        sig = inspect.signature(fn.fn)
+        constexprs = [p for p, v in sig.parameters.items() if v.annotation is triton.language.constexpr]
+        types = [param_type(p, "T") for p in sig.parameters if p not in constexprs]
+        assert contract(m.__doc__, name) == (types, constexprs), name
+        assert list(sig.parameters)[-len(constexprs):] == constexprs, f"{name}: constexprs must come last"
+        assert all(v.default is inspect.Parameter.empty for v in sig.parameters.values()), name
+
+
+def test_compiles_to_sm90(tmp_path):
+    """Every KERNELS entry compiles from an explicit signature to an sm_90 cubin that needs no global
+    scratch (the C++ launcher passes null scratch pointers), at short, wide and looped row configs."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["TRITON_CACHE_DIR"] = str(tmp_path)  # compile for real, not from an earlier run's cache
+    script = pathlib.Path(__file__).with_name("_compile_families.py")
+    out = subprocess.run([sys.executable, str(script), str(max(1, min(4, os.cpu_count() or 1)))], env=env,
+                         cwd=script.parent, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-4000:]
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    names = {name for fam in FAMILIES for name in interpreted_family(fam).KERNELS}
+    assert {r["kernel"] for r in results} == names
+    assert {r["dtype"] for r in results} == {"float32", "bfloat16"}
+    for r in results:
+        assert r["global_scratch_size"] == 0, r
+        assert r["cubin_bytes"] > 0 and r["num_warps"] > 0, r
