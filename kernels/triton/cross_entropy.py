@@ -35,6 +35,7 @@ import triton
 import triton.language as tl
 
 from . import row_config
+from ._tiles import row_starts, tile_rows
 from .softmax import looped_lse
 
 
@@ -65,8 +66,8 @@ def _cross_entropy_bwd(x_ptr, target_ptr, lse_ptr, dloss_ptr, dx_ptr, n_rows, n_
     rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
     in_view = rows < n_rows
     row_mask = in_view[:, None]
-    x_rows = x_ptr + rows.to(tl.int64)[:, None] * x_stride
-    dx_rows = dx_ptr + rows.to(tl.int64)[:, None] * dx_stride
+    x_rows = row_starts(x_ptr, rows, x_stride)
+    dx_rows = row_starts(dx_ptr, rows, dx_stride)
     target = tl.load(target_ptr + rows, mask=in_view, other=ignore_index)
     counted = in_view & (target != ignore_index)
     grad = tl.load(dloss_ptr + rows.to(tl.int64) * dloss_stride, mask=counted, other=0.0) * scale

@@ -43,6 +43,7 @@ import triton
 import triton.language as tl
 
 from . import persistent_row_config, row_config
+from ._tiles import row_starts, tile_rows
 
 # Note [Deterministic parameter gradients]
 # dweight and dbias are sums over all rows. Atomics would make them depend on scheduling, and one
@@ -57,10 +58,9 @@ from . import persistent_row_config, row_config
 def _layer_norm_fwd(x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, rstd_ptr, n_rows, n_cols, x_stride, y_stride, eps,
                     HAS_WEIGHT: tl.constexpr, HAS_BIAS: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr,
                     SINGLE: tl.constexpr):
-    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
-    row_mask = rows[:, None] < n_rows
-    x_rows = x_ptr + rows.to(tl.int64)[:, None] * x_stride
-    y_rows = y_ptr + rows.to(tl.int64)[:, None] * y_stride
+    rows, row_mask = tile_rows(tl.program_id(0), n_rows, ROWS)
+    x_rows = row_starts(x_ptr, rows, x_stride)
+    y_rows = row_starts(y_ptr, rows, y_stride)
     cols = tl.arange(0, BLOCK)[None, :]
     if SINGLE:
         mask = row_mask & (cols < n_cols)
@@ -108,6 +108,14 @@ def _ln_bwd_load(x_rows, dy_rows, w_ptr, start, cols, row_mask, n_cols, mean, rs
 
 
 @triton.jit
+def _zero_partial(row_ptr, n_cols, BLOCK: tl.constexpr):
+    """row[:n_cols] = 0, in BLOCK steps (the looped path, before it accumulates into the row)."""
+    for start in range(0, n_cols, BLOCK):
+        tl.store(row_ptr + start + tl.arange(0, BLOCK), tl.zeros([BLOCK], tl.float32),
+                 mask=start + tl.arange(0, BLOCK) < n_cols)
+
+
+@triton.jit
 def _add_to_partial(row_ptr, start, cols, n_cols, block):
     """row[start + cols] += column sums of `block` (the looped path's partial-row update)."""
     col_mask = start + cols < n_cols
@@ -134,17 +142,15 @@ def _layer_norm_bwd_dx(x_ptr, w_ptr, dy_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr,
     dw_acc = tl.zeros([ROWS, BLOCK], tl.float32)
     db_acc = tl.zeros([ROWS, BLOCK], tl.float32)
     if not SINGLE:  # the looped path accumulates in this program's partial rows (Note [Deterministic ...])
-        for start in range(0, n_cols, BLOCK):
-            if HAS_WEIGHT:
-                tl.store(dw_row + start + cols, dw_acc, mask=start + cols < n_cols)
-            if HAS_BIAS:
-                tl.store(db_row + start + cols, db_acc, mask=start + cols < n_cols)
+        if HAS_WEIGHT:
+            _zero_partial(dw_row, n_cols, BLOCK)
+        if HAS_BIAS:
+            _zero_partial(db_row, n_cols, BLOCK)
     for tile in range(pid, tl.cdiv(n_rows, ROWS), n_programs):
-        rows = tile * ROWS + tl.arange(0, ROWS)
-        row_mask = rows[:, None] < n_rows
-        x_rows = x_ptr + rows.to(tl.int64)[:, None] * x_stride
-        dy_rows = dy_ptr + rows.to(tl.int64)[:, None] * dy_stride
-        dx_rows = dx_ptr + rows.to(tl.int64)[:, None] * dx_stride
+        rows, row_mask = tile_rows(tile, n_rows, ROWS)
+        x_rows = row_starts(x_ptr, rows, x_stride)
+        dy_rows = row_starts(dy_ptr, rows, dy_stride)
+        dx_rows = row_starts(dx_ptr, rows, dx_stride)
         mean = tl.load(mean_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
         rstd = tl.load(rstd_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
         if SINGLE:

@@ -33,16 +33,16 @@ import triton
 import triton.language as tl
 
 from . import persistent_row_config, row_config
-from .layer_norm import _add_to_partial, _store_partial, norm_bwd_dwdb  # noqa: F401  (the dweight reduction)
+from ._tiles import row_starts, tile_rows
+from .layer_norm import _add_to_partial, _store_partial, _zero_partial, norm_bwd_dwdb  # noqa: F401  (the dweight reduction)
 
 
 @triton.jit
 def _rms_norm_fwd(x_ptr, w_ptr, y_ptr, rstd_ptr, n_rows, n_cols, x_stride, y_stride, eps,
                   HAS_WEIGHT: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, SINGLE: tl.constexpr):
-    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
-    row_mask = rows[:, None] < n_rows
-    x_rows = x_ptr + rows.to(tl.int64)[:, None] * x_stride
-    y_rows = y_ptr + rows.to(tl.int64)[:, None] * y_stride
+    rows, row_mask = tile_rows(tl.program_id(0), n_rows, ROWS)
+    x_rows = row_starts(x_ptr, rows, x_stride)
+    y_rows = row_starts(y_ptr, rows, y_stride)
     cols = tl.arange(0, BLOCK)[None, :]
     if SINGLE:
         x = tl.load(x_rows + cols, mask=row_mask & (cols < n_cols), other=0.0).to(tl.float32)
@@ -87,14 +87,12 @@ def _rms_norm_bwd_dx(x_ptr, w_ptr, dy_ptr, rstd_ptr, dx_ptr, dw_ptr, n_rows, n_c
     dw_row = dw_ptr + pid.to(tl.int64) * n_cols
     dw_acc = tl.zeros([ROWS, BLOCK], tl.float32)
     if HAS_WEIGHT and not SINGLE:
-        for start in range(0, n_cols, BLOCK):
-            tl.store(dw_row + start + cols, dw_acc, mask=start + cols < n_cols)
+        _zero_partial(dw_row, n_cols, BLOCK)
     for tile in range(pid, tl.cdiv(n_rows, ROWS), n_programs):
-        rows = tile * ROWS + tl.arange(0, ROWS)
-        row_mask = rows[:, None] < n_rows
-        x_rows = x_ptr + rows.to(tl.int64)[:, None] * x_stride
-        dy_rows = dy_ptr + rows.to(tl.int64)[:, None] * dy_stride
-        dx_rows = dx_ptr + rows.to(tl.int64)[:, None] * dx_stride
+        rows, row_mask = tile_rows(tile, n_rows, ROWS)
+        x_rows = row_starts(x_ptr, rows, x_stride)
+        dy_rows = row_starts(dy_ptr, rows, dy_stride)
+        dx_rows = row_starts(dx_ptr, rows, dx_stride)
         rstd = tl.load(rstd_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
         if SINGLE:
             dy, xhat, wdy, mask = _rms_bwd_load(x_rows, dy_rows, w_ptr, 0, cols, row_mask, n_cols, rstd, HAS_WEIGHT)

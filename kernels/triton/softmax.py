@@ -23,20 +23,13 @@ import triton
 import triton.language as tl
 
 from . import row_config
-
-# Note [Row tiles and the looped path]
-# Every row kernel of the suite works on a [ROWS, BLOCK] tile: ROWS rows of one program, BLOCK
-# columns. With SINGLE the whole row fits one BLOCK, is loaded once and kept in registers for the
-# reductions and the store. Without it (n_cols > 8192, ROWS = 1) the kernel walks the row in BLOCK
-# steps: forward softmax keeps a running max and a sum rescaled whenever the max grows (online
-# log-sum-exp), so it reads the row twice (statistics, then output) instead of three times.
-# Rows past n_rows are masked; their reductions see -inf / 0 fills and may be NaN, never stored.
-
+from ._tiles import row_starts, tile_rows
 
 @triton.jit
 def looped_lse(x_rows, cols, row_mask, n_cols, ROWS: tl.constexpr, BLOCK: tl.constexpr):
     """log(sum(exp(x))) of each of ROWS rows, walking them in BLOCK-column steps with a running max
-    and a sum rescaled whenever the max grows (also cross_entropy's looped path)."""
+    and a sum rescaled whenever the max grows (_tiles.py, Note [Row tiles and the looped path]; also
+    cross_entropy's looped path)."""
     m = tl.full([ROWS], -float("inf"), tl.float32)
     total = tl.zeros([ROWS], tl.float32)
     for start in range(0, n_cols, BLOCK):
@@ -51,10 +44,9 @@ def looped_lse(x_rows, cols, row_mask, n_cols, ROWS: tl.constexpr, BLOCK: tl.con
 @triton.jit
 def _softmax_fwd(x_ptr, y_ptr, n_rows, n_cols, x_stride, y_stride,
                  LOG: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, SINGLE: tl.constexpr):
-    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
-    row_mask = rows[:, None] < n_rows
-    x_rows = x_ptr + rows.to(tl.int64)[:, None] * x_stride
-    y_rows = y_ptr + rows.to(tl.int64)[:, None] * y_stride
+    rows, row_mask = tile_rows(tl.program_id(0), n_rows, ROWS)
+    x_rows = row_starts(x_ptr, rows, x_stride)
+    y_rows = row_starts(y_ptr, rows, y_stride)
     cols = tl.arange(0, BLOCK)[None, :]
     if SINGLE:
         mask = row_mask & (cols < n_cols)
@@ -82,11 +74,10 @@ def _softmax_fwd(x_ptr, y_ptr, n_rows, n_cols, x_stride, y_stride,
 @triton.jit
 def _softmax_bwd(y_ptr, g_ptr, gi_ptr, n_rows, n_cols, y_stride, g_stride, gi_stride,
                  LOG: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, SINGLE: tl.constexpr):
-    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
-    row_mask = rows[:, None] < n_rows
-    y_rows = y_ptr + rows.to(tl.int64)[:, None] * y_stride
-    g_rows = g_ptr + rows.to(tl.int64)[:, None] * g_stride
-    gi_rows = gi_ptr + rows.to(tl.int64)[:, None] * gi_stride
+    rows, row_mask = tile_rows(tl.program_id(0), n_rows, ROWS)
+    y_rows = row_starts(y_ptr, rows, y_stride)
+    g_rows = row_starts(g_ptr, rows, g_stride)
+    gi_rows = row_starts(gi_ptr, rows, gi_stride)
     cols = tl.arange(0, BLOCK)[None, :]
     if SINGLE:
         mask = row_mask & (cols < n_cols)
