@@ -10,7 +10,12 @@ kernel's launch contract. Rules every kernel follows (see Note [Ahead-of-time la
 - 2-D tensors are row-major views ``[n_rows, n_cols]`` whose last dim is contiguous and whose row stride
   (in elements, ``i64``) is an argument; offsets are computed in int64;
 - compute is in float32; stores are in the output tensor's dtype;
-- no kernel uses global scratch (the C++ launcher passes null scratch pointers).
+- no kernel uses global scratch (the C++ launcher passes null scratch pointers);
+- each kernel is compiled twice per (dtypes, constexprs, num_warps): generic, and ALIGNED with the
+  attribute ``tt.divisibility = 16`` on every parameter for which ``aligned_param(name)`` holds
+  (pointers, ``*_stride``, ``n_cols``, ``n``). The launcher takes the aligned cubin when every pointer
+  argument is 16-byte aligned (or null) and every such integer argument is a multiple of 16, else the
+  generic one (Note [Aligned variants]).
 
 The config helpers below are the shared rules the family ``config_*`` functions apply; a C++
 adapter mirrors them exactly, so they use only powers of two and a few thresholds.
@@ -22,6 +27,19 @@ adapter mirrors them exactly, so they use only powers of two and a few threshold
 # pointer parameters (global and profile scratch) that the launcher passes as null. Triton would also
 # specialize ints equal to 1 or divisible by 16 when it compiles from a call; compiled from an explicit
 # signature it does not, so one cubin per (dtype, constexprs, num_warps) serves every shape.
+
+# Note [Aligned variants]
+# Compiled from an explicit signature, Triton knows nothing of alignment: a bf16 row is then read
+# with 2-byte loads (ld.global.b16), a fp32 row with 4-byte ones, far from copy bandwidth. With
+# divisibility 16 on the pointers, row strides and n_cols (the mask bound) it emits 16-byte vector
+# accesses (ld.global.v4.b32), as Triton's own launcher would after specializing on the arguments.
+# The rule is by parameter name so the C++ side can apply it to any kernel of the suite.
+
+
+def aligned_param(name):
+    """Whether parameter `name` carries tt.divisibility = 16 in a kernel's aligned variant."""
+    return name.endswith("_ptr") or name.endswith("_stride") or name in ("n_cols", "n")
+
 
 # Rows up to this many columns are held in registers (one load, reductions, one store); longer rows
 # loop over column blocks of LOOP_BLOCK. 8192 fp32 values over 16 warps is 16 registers per thread
@@ -64,8 +82,11 @@ def persistent_programs(n_tiles, num_warps, n_sms):
 
 
 def persistent_row_config(n_rows, n_cols, n_sms):
-    """row_config(n_cols) plus n_programs = persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms), for
-    the backward kernels that walk row tiles and write one partial-sum row per program."""
+    """row_config(n_cols) with num_warps raised to at least 8, plus n_programs =
+    persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms), for the backward kernels that walk row
+    tiles and write one partial-sum row per program. They keep x, dy, w * dy and two [ROWS, BLOCK]
+    accumulators live: a 2048-element tile needs ~220 registers a thread at 4 warps, ~70 at 8."""
     c = row_config(n_cols)
+    c["num_warps"] = max(8, c["num_warps"])
     c["n_programs"] = persistent_programs(cdiv(n_rows, c["ROWS"]), c["num_warps"], n_sms)
     return c

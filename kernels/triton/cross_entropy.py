@@ -13,6 +13,8 @@ count, scale 1). Label smoothing and class weights are not supported.
 
 Launch contracts (``*T`` is a pointer whose pointee dtype is the logits', fp32/bf16/fp16; dlogits has
 T; strides are in elements; target, loss, lse are contiguous [n_rows]):
+Each kernel is compiled generic and aligned (tt.divisibility 16 on pointers, *_stride, n_cols / n;
+kernels.triton.aligned_param); the launcher picks by the arguments (kernels/triton/__init__.py).
 
 cross_entropy_fwd:
     params:     logits *T, target *i64, loss *fp32, lse *fp32, n_rows i32, n_cols i32, logits_stride i64,

@@ -4,6 +4,8 @@ contiguous buffer or fused with a bias added along the last dim of a row-major [
 Launch contracts (``*T`` is a pointer whose pointee dtype is the tensor's, fp32/bf16/fp16; x, y, dy, dx
 share T; bias has the parameter dtype P; strides are in elements; APPROX is 0 for the exact erf form,
 1 for the tanh form):
+Each kernel is compiled generic and aligned (tt.divisibility 16 on pointers, *_stride, n_cols / n;
+kernels.triton.aligned_param); the launcher picks by the arguments (kernels/triton/__init__.py).
 
 gelu_fwd (y = gelu(x) over n elements):
     params:     x *T, y *T, n i64

@@ -6,6 +6,8 @@ Launch contracts (``*T`` is a pointer whose pointee dtype is the tensor's, fp32/
 share T, weight / bias / dweight / dbias have the parameter dtype P; ``*fp32`` buffers are float32;
 strides are in elements; mean / rstd are contiguous [n_rows]; a pointer whose flag is off is unused
 and may be null):
+Each kernel is compiled generic and aligned (tt.divisibility 16 on pointers, *_stride, n_cols / n;
+kernels.triton.aligned_param); the launcher picks by the arguments (kernels/triton/__init__.py).
 
 layer_norm_fwd:
     params:     x *T, weight *P, bias *P, y *T, mean *fp32, rstd *fp32, n_rows i32, n_cols i32,
@@ -23,8 +25,8 @@ layer_norm_bwd_dx (dx, and per-program partial sums of dweight = sum(dy * xhat) 
     grid:       (n_programs,)
     config:     config_layer_norm_bwd_dx(n_rows, n_cols, n_sms) -> {ROWS, BLOCK, SINGLE, num_warps,
                 n_programs}: kernels.triton.persistent_row_config(n_rows, n_cols, n_sms):
-                row_config(n_cols) plus n_programs = persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms)
-                (n_sms: the device's SM count)
+                row_config(n_cols) with num_warps = max(8, num_warps), plus n_programs =
+                persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms) (n_sms: the device's SM count)
     dw_partial / db_partial: contiguous fp32 [n_programs, n_cols], need no zeroing (every element is
                 written); written only when HAS_WEIGHT / HAS_BIAS. Then launch norm_bwd_dwdb on each.
 

@@ -6,6 +6,8 @@ gradient's column sums use layer_norm.norm_bwd_dwdb (listed in layer_norm.KERNEL
 Launch contracts (``*T`` is a pointer whose pointee dtype is the tensor's, fp32/bf16/fp16; x, y, dy, dx
 share T, weight has the parameter dtype P; ``*fp32`` buffers are float32; strides are in elements;
 rstd is contiguous [n_rows]; a pointer whose flag is off is unused and may be null):
+Each kernel is compiled generic and aligned (tt.divisibility 16 on pointers, *_stride, n_cols / n;
+kernels.triton.aligned_param); the launcher picks by the arguments (kernels/triton/__init__.py).
 
 rms_norm_fwd:
     params:     x *T, weight *P, y *T, rstd *fp32, n_rows i32, n_cols i32, x_stride i64, y_stride i64,
@@ -23,8 +25,8 @@ partial sums of dweight = sum(dy * xhat)):
     grid:       (n_programs,)
     config:     config_rms_norm_bwd_dx(n_rows, n_cols, n_sms) -> {ROWS, BLOCK, SINGLE, num_warps,
                 n_programs}: kernels.triton.persistent_row_config(n_rows, n_cols, n_sms):
-                row_config(n_cols) plus n_programs = persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms)
-                (n_sms: the device's SM count)
+                row_config(n_cols) with num_warps = max(8, num_warps), plus n_programs =
+                persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms) (n_sms: the device's SM count)
     dw_partial: contiguous fp32 [n_programs, n_cols], needs no zeroing, written only when HAS_WEIGHT;
                 then norm_bwd_dwdb(dw_partial, dweight, n_programs, n_cols) gives dweight
                 (layer_norm.py: grid (cdiv(n_cols, BLOCK_C),), config_norm_bwd_dwdb(n_cols)).

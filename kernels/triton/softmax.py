@@ -2,6 +2,8 @@
 
 Launch contracts (``*T`` is a pointer whose pointee dtype is the tensor's, fp32/bf16/fp16; all tensors
 of one launch share T; strides are in elements; row kernels use ``c = config_<name>(n_cols)``):
+Each kernel is compiled generic and aligned (tt.divisibility 16 on pointers, *_stride, n_cols / n;
+kernels.triton.aligned_param); the launcher picks by the arguments (kernels/triton/__init__.py).
 
 softmax_fwd / log_softmax_fwd (one function, LOG selects; y = softmax(x) or log_softmax(x)):
     params:     x *T, y *T, n_rows i32, n_cols i32, x_stride i64, y_stride i64

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from _families import FAMILIES, family
+from _families import FAMILIES, PACKAGE, family
 
 # Note [Parameter types by name]
 # The suite names its parameters consistently, so the types of the launch contracts can be derived:
@@ -46,36 +46,44 @@ def config(module, name, n_rows, n_cols):
 
 
 def jobs():
-    """(family, name, dtype, n_rows, n_cols): every kernel at every shape in fp32, at the first and last in bf16."""
+    """(family, name, dtype, n_rows, n_cols, aligned): every kernel at every shape in fp32, at the first
+    and last in bf16, generic and aligned."""
     for fam in FAMILIES:
         for name in family(fam).KERNELS:
             for dtype in DTYPES:
                 for n_rows, n_cols in SHAPES if dtype == "float32" else SHAPES[::2]:
-                    yield fam, name, dtype, n_rows, n_cols
+                    for aligned in (False, True):
+                        yield fam, name, dtype, n_rows, n_cols, aligned
 
 
 def compile_one(job):
     import triton
     from triton.backends.compiler import GPUTarget
 
-    fam, name, dtype, n_rows, n_cols = job
+    fam, name, dtype, n_rows, n_cols, aligned = job
     module = family(fam)
+    aligned_param = sys.modules[PACKAGE].aligned_param
     fn = module.KERNELS[name]
     c = config(module, name, n_rows, n_cols)
     fixed = {"LOG": getattr(module, "LOG", {}).get(name, 0), "HAS_WEIGHT": True, "HAS_BIAS": True,
              "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd"))}
-    signature, constexprs = {}, {}
+    signature, constexprs, attrs = {}, {}, {}
     for i, p in enumerate(fn.params):
         if p.is_constexpr:
             signature[p.name] = "constexpr"
             constexprs[(i,)] = c[p.name] if p.name in c else fixed[p.name]
         else:
             signature[p.name] = param_type(p.name, DTYPES[dtype])
+            if aligned and aligned_param(p.name):
+                attrs[(i,)] = [["tt.divisibility", 16]]
     start = time.perf_counter()
-    compiled = triton.compile(triton.compiler.ASTSource(fn=fn, signature=signature, constexprs=constexprs),
+    compiled = triton.compile(triton.compiler.ASTSource(fn=fn, signature=signature, constexprs=constexprs,
+                                                                attrs=attrs),
                               target=GPUTarget("cuda", 90, 32), options={"num_warps": c["num_warps"]})
     md = compiled.metadata
-    return {"kernel": name, "dtype": dtype, "shape": [n_rows, n_cols], "signature": signature,
+    ptx = compiled.asm["ptx"]
+    return {"kernel": name, "dtype": dtype, "shape": [n_rows, n_cols], "aligned": aligned, "signature": signature,
+            "vector_loads": "ld.global.v" in ptx, "aligned_params": [fn.params[k[0]].name for k in attrs],
             "constexprs": {fn.params[k[0]].name: v for k, v in constexprs.items()}, "num_warps": md.num_warps,
             "global_scratch_size": md.global_scratch_size, "shared": md.shared, "cubin_bytes": len(compiled.asm["cubin"]),
             "seconds": round(time.perf_counter() - start, 2)}
