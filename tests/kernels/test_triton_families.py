@@ -1,0 +1,340 @@
+"""The kernel suite of kernels/triton/ (softmax, layer_norm, rms_norm, cross_entropy, gelu) against torch.
+
+Every kernel runs under Triton's CPU interpreter (conftest.py) with the grid and constexprs its
+config_* function gives, on rows with padding between them (row stride > n_cols), odd n_cols and
+n_rows that are not multiples of ROWS; the looped path (n_cols > 8192) runs once per family at 9000
+columns and at small sizes with a forced small BLOCK. Backward results are compared with
+torch.autograd. test_compiles_to_sm90 compiles every KERNELS entry to an sm_90 cubin (no GPU needed),
+in a subprocess without TRITON_INTERPRET."""
+import inspect
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+triton = pytest.importorskip("triton")
+
+from _families import FAMILIES, interpreted_family  # noqa: E402  (after the skips: it needs neither, the kernels do)
+F = torch.nn.functional
+# masked-off rows reduce -inf fills (-inf - -inf) and tanh's exp(2u) overflows to inf by design; numpy warns
+pytestmark = [pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning"),
+              pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")]
+
+DTYPES = ["float32", "bfloat16", "float16"]
+TOL = {"float32": dict(rtol=1e-5, atol=1e-5), "bfloat16": dict(rtol=1e-2, atol=1e-2),
+       "float16": dict(rtol=1e-3, atol=1e-3)}
+# (n_rows, n_cols): n_cols from the odd to the looped (> 8192); n_rows not multiples of ROWS
+SHAPES = [(3, 1), (37, 36), (5, 100), (19, 128), (40, 256), (7, 1000), (3, 4097), (2, 9000)]
+# a forced looped path at small sizes: several column steps and a ragged last one
+LOOPED = {"ROWS": 1, "BLOCK": 64, "SINGLE": False, "num_warps": 4}
+# a pointer whose flag is off: the C++ launcher passes null, the interpreter needs a tensor to offset
+UNUSED = torch.empty(1)
+N_SMS = 1  # few programs, so the backward kernels' programs walk several row tiles each
+
+
+def params(shapes=SHAPES):
+    cases = [pytest.param(d, s, None, id=f"{d}-{s[0]}x{s[1]}") for d in DTYPES for s in shapes]
+    cases += [pytest.param(d, (5, 300), LOOPED, id=f"{d}-5x300-looped") for d in DTYPES]
+    return cases
+
+
+def rows(n_rows, n_cols, dtype, pad=3, scale=1.0, seed=0):
+    """A [n_rows, n_cols] view whose rows lie `pad` elements apart beyond n_cols."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(n_rows, n_cols + pad, generator=g) * scale
+    return base.to(getattr(torch, dtype))[:, :n_cols]
+
+
+def empty_rows(n_rows, n_cols, dtype, pad=5):
+    return torch.full((n_rows, n_cols + pad), float("nan"), dtype=getattr(torch, dtype))[:, :n_cols]
+
+
+def launch(fn, grid, args, config, constexprs):
+    """fn[grid](*args, *constexpr values), with num_warps from the config (ignored by the interpreter)."""
+    fn[grid](*args, *[config[k] if k in config else v for k, v in constexprs.items()])
+
+
+def check(actual, expected, dtype):
+    torch.testing.assert_close(actual.double(), expected.double(), **TOL[dtype], equal_nan=False)
+
+
+def grad_of(fn, inputs, grad_output):
+    """torch.autograd gradients of fn(*inputs) for grad_output, in float64 (an fp32 reference's own rounding,
+    scaled by rstd = 1/sqrt(eps) on constant rows, would exceed the fp32 tolerance)."""
+    leaves = [t.detach().double().requires_grad_() for t in inputs]
+    fn(*leaves).backward(grad_output.double())
+    return [t.grad for t in leaves]
+
+
+def cdiv(a, b):
+    return (a + b - 1) // b
+
+
+# ----- softmax -----
+
+@pytest.mark.parametrize("dtype,shape,override", params())
+@pytest.mark.parametrize("log", [0, 1])
+def test_softmax(dtype, shape, override, log):
+    m = interpreted_family("softmax")
+    n_rows, n_cols = shape
+    c = override or (m.config_log_softmax_fwd if log else m.config_softmax_fwd)(n_cols)
+    grid = (cdiv(n_rows, c["ROWS"]),)
+    ref_fn = (lambda t: torch.log_softmax(t, -1)) if log else (lambda t: torch.softmax(t, -1))
+    x = rows(n_rows, n_cols, dtype, scale=3.0)
+    y = empty_rows(n_rows, n_cols, dtype)
+    launch(m.KERNELS["log_softmax_fwd" if log else "softmax_fwd"], grid,
+           (x, y, n_rows, n_cols, x.stride(0), y.stride(0)), c, {"LOG": log, "ROWS": 0, "BLOCK": 0, "SINGLE": 0})
+    check(y, ref_fn(x.float()), dtype)
+
+    g = rows(n_rows, n_cols, dtype, seed=1)
+    gi = empty_rows(n_rows, n_cols, dtype, pad=2)
+    c = override or (m.config_log_softmax_bwd if log else m.config_softmax_bwd)(n_cols)
+    launch(m.KERNELS["log_softmax_bwd" if log else "softmax_bwd"], grid,
+           (y, g, gi, n_rows, n_cols, y.stride(0), g.stride(0), gi.stride(0)), c,
+           {"LOG": log, "ROWS": 0, "BLOCK": 0, "SINGLE": 0})
+    # torch's autograd saves y too: its backward kernel on the same (rounded) y is the reference
+    backward = torch.ops.aten._log_softmax_backward_data if log else torch.ops.aten._softmax_backward_data
+    check(gi, backward(g.float(), y.float(), -1, torch.float32), dtype)
+    if dtype == "float32":
+        (expected,) = grad_of(ref_fn, [x], g)
+        check(gi, expected, dtype)
+
+
+# ----- layer_norm / rms_norm -----
+
+def norm_inputs(n_rows, n_cols, dtype):
+    x = rows(n_rows, n_cols, dtype, scale=2.0) + 0.5
+    w = rows(1, n_cols, dtype, pad=0, seed=2)[0] + 1.0
+    b = rows(1, n_cols, dtype, pad=0, seed=3)[0]
+    dy = rows(n_rows, n_cols, dtype, seed=4)
+    return x, w, b, dy
+
+
+def column_sums(partial, dtype):
+    m = interpreted_family("layer_norm")
+    n_part_rows, n_cols = partial.shape
+    out = torch.full((n_cols,), float("nan"), dtype=getattr(torch, dtype))
+    c = m.config_norm_bwd_dwdb(n_cols)
+    launch(m.KERNELS["norm_bwd_dwdb"], (cdiv(n_cols, c["BLOCK_C"]),), (partial, out, n_part_rows, n_cols), c,
+           {"BLOCK_R": 0, "BLOCK_C": 0})
+    return out
+
+
+@pytest.mark.parametrize("dtype,shape,override", params())
+@pytest.mark.parametrize("affine", [(True, True), (True, False), (False, False)], ids=["wb", "w", "none"])
+def test_layer_norm(dtype, shape, override, affine):
+    m = interpreted_family("layer_norm")
+    has_w, has_b = affine
+    n_rows, n_cols = shape
+    eps = 1e-5
+    x, w, b, dy = norm_inputs(n_rows, n_cols, dtype)
+    y = empty_rows(n_rows, n_cols, dtype)
+    mean = torch.empty(n_rows)
+    rstd = torch.empty(n_rows)
+    c = override or m.config_layer_norm_fwd(n_cols)
+    flags = {"HAS_WEIGHT": has_w, "HAS_BIAS": has_b, "ROWS": 0, "BLOCK": 0, "SINGLE": 0}
+    launch(m.KERNELS["layer_norm_fwd"], (cdiv(n_rows, c["ROWS"]),),
+           (x, w if has_w else UNUSED, b if has_b else UNUSED, y, mean, rstd, n_rows, n_cols, x.stride(0), y.stride(0), eps),
+           c, flags)
+
+    def ref(x, w, b):
+        return F.layer_norm(x, (n_cols,), w if has_w else None, b if has_b else None, eps)
+
+    check(y, ref(x.float(), w.float(), b.float()), dtype)
+    xf = x.float()
+    torch.testing.assert_close(mean, xf.mean(-1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(rstd, torch.rsqrt(xf.var(-1, unbiased=False) + eps), rtol=1e-4, atol=1e-5)
+
+    c = dict(override, n_programs=2) if override else m.config_layer_norm_bwd_dx(n_rows, n_cols, N_SMS)
+    P = c["n_programs"]
+    dx = empty_rows(n_rows, n_cols, dtype)
+    dw_part = torch.full((P, n_cols), float("nan"))
+    db_part = torch.full((P, n_cols), float("nan"))
+    launch(m.KERNELS["layer_norm_bwd_dx"], (P,),
+           (x, w if has_w else UNUSED, dy, mean, rstd, dx, dw_part if has_w else UNUSED, db_part if has_b else UNUSED,
+            n_rows, n_cols, x.stride(0), dy.stride(0), dx.stride(0), P), c, flags)
+    gx, gw, gb = grad_of(ref, [x, w, b], dy)
+    check(dx, gx, dtype)
+    if has_w:
+        check(column_sums(dw_part, dtype), gw, dtype)
+    if has_b:
+        check(column_sums(db_part, dtype), gb, dtype)
+
+
+@pytest.mark.parametrize("dtype,shape,override", params())
+@pytest.mark.parametrize("has_w", [True, False], ids=["w", "none"])
+def test_rms_norm(dtype, shape, override, has_w):
+    m = interpreted_family("rms_norm")
+    n_rows, n_cols = shape
+    eps = torch.finfo(getattr(torch, dtype)).eps  # what the adapter passes for eps=None
+    x, w, _, dy = norm_inputs(n_rows, n_cols, dtype)
+    y = empty_rows(n_rows, n_cols, dtype)
+    rstd = torch.empty(n_rows)
+    c = override or m.config_rms_norm_fwd(n_cols)
+    flags = {"HAS_WEIGHT": has_w, "ROWS": 0, "BLOCK": 0, "SINGLE": 0}
+    launch(m.KERNELS["rms_norm_fwd"], (cdiv(n_rows, c["ROWS"]),),
+           (x, w if has_w else UNUSED, y, rstd, n_rows, n_cols, x.stride(0), y.stride(0), eps), c, flags)
+
+    def ref(x, w):
+        return F.rms_norm(x, (n_cols,), w if has_w else None, eps)
+
+    check(y, ref(x.float(), w.float()), dtype)
+    if dtype != "float32":  # torch's own low-precision rms_norm, eps=None, rounds like the kernel
+        check(y, F.rms_norm(x, (n_cols,), w if has_w else None), dtype)
+
+    c = dict(override, n_programs=2) if override else m.config_rms_norm_bwd_dx(n_rows, n_cols, N_SMS)
+    P = c["n_programs"]
+    dx = empty_rows(n_rows, n_cols, dtype)
+    dw_part = torch.full((P, n_cols), float("nan"))
+    launch(m.KERNELS["rms_norm_bwd_dx"], (P,),
+           (x, w if has_w else UNUSED, dy, rstd, dx, dw_part if has_w else UNUSED, n_rows, n_cols, x.stride(0),
+            dy.stride(0), dx.stride(0), P), c, flags)
+    gx, gw = grad_of(ref, [x, w], dy)
+    check(dx, gx, dtype)
+    if has_w:
+        check(column_sums(dw_part, dtype), gw, dtype)
+
+
+# ----- cross_entropy -----
+
+@pytest.mark.parametrize("dtype,shape,override", params(SHAPES + [(3, 20000)]))
+@pytest.mark.parametrize("reduction", ["none", "mean"])
+def test_cross_entropy(dtype, shape, override, reduction):
+    m = interpreted_family("cross_entropy")
+    n_rows, n_cols = shape
+    ignore = -100
+    x = rows(n_rows, n_cols, dtype, scale=4.0)
+    g = torch.Generator().manual_seed(5)
+    target = torch.randint(0, n_cols, (n_rows,), generator=g)
+    target[::3] = ignore  # rows 0, 3, 6, ... ignored
+    loss = torch.full((n_rows,), float("nan"))
+    lse = torch.full((n_rows,), float("nan"))
+    c = override or m.config_cross_entropy_fwd(n_cols)
+    grid = (cdiv(n_rows, c["ROWS"]),)
+    launch(m.KERNELS["cross_entropy_fwd"], grid, (x, target, loss, lse, n_rows, n_cols, x.stride(0), ignore), c,
+           {"ROWS": 0, "BLOCK": 0, "SINGLE": 0})
+    xf = x.float()
+    torch.testing.assert_close(loss, F.cross_entropy(xf, target, ignore_index=ignore, reduction="none"),
+                               rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(lse, torch.logsumexp(xf, -1), rtol=1e-5, atol=1e-5)
+
+    count = int((target != ignore).sum())
+    if reduction == "none":
+        dloss, dloss_stride, scale = rows(1, n_rows, "float32", pad=0, seed=6)[0].contiguous(), 1, 1.0
+        grad_output = dloss
+    else:  # 'mean': the scalar gradient broadcast (stride 0), divided by the count through `scale`
+        dloss, dloss_stride, scale = torch.tensor([0.75]), 0, 1.0 / max(count, 1)
+        grad_output = torch.tensor(0.75)
+    dx = empty_rows(n_rows, n_cols, dtype)
+    c = dict(override) if override else m.config_cross_entropy_bwd(n_cols)
+    launch(m.KERNELS["cross_entropy_bwd"], grid,
+           (x, target, lse, dloss, dx, n_rows, n_cols, x.stride(0), dx.stride(0), dloss_stride, ignore, scale), c,
+           {"ROWS": 0, "BLOCK": 0})
+    (expected,) = grad_of(lambda t: F.cross_entropy(t, target, ignore_index=ignore, reduction=reduction), [x],
+                          grad_output)
+    check(dx, expected, dtype)
+
+
+# ----- gelu -----
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("approx", [0, 1], ids=["erf", "tanh"])
+@pytest.mark.parametrize("n", [1, 1000, 4097])
+def test_gelu(dtype, approx, n):
+    m = interpreted_family("gelu")
+    mode = "tanh" if approx else "none"
+    x = rows(1, n, dtype, pad=0, scale=3.0)[0].contiguous()
+    y = torch.empty_like(x)
+    c = m.config_gelu_fwd(n)
+    launch(m.KERNELS["gelu_fwd"], (cdiv(n, c["BLOCK"]),), (x, y, n), c, {"APPROX": approx, "BLOCK": 0})
+    check(y, F.gelu(x.float(), approximate=mode), dtype)
+    dy = rows(1, n, dtype, pad=0, seed=1)[0].contiguous()
+    dx = torch.empty_like(x)
+    c = m.config_gelu_bwd(n)
+    launch(m.KERNELS["gelu_bwd"], (cdiv(n, c["BLOCK"]),), (x, dy, dx, n), c, {"APPROX": approx, "BLOCK": 0})
+    (expected,) = grad_of(lambda t: F.gelu(t, approximate=mode), [x], dy)
+    check(dx, expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("approx", [0, 1], ids=["erf", "tanh"])
+@pytest.mark.parametrize("shape", [(3, 1), (37, 36), (19, 128), (7, 1000), (3, 4097)], ids=str)
+def test_bias_gelu(dtype, approx, shape):
+    m = interpreted_family("gelu")
+    mode = "tanh" if approx else "none"
+    n_rows, n_cols = shape
+    x = rows(n_rows, n_cols, dtype, scale=2.0)
+    bias = rows(1, n_cols, dtype, pad=0, seed=2)[0]
+    y = empty_rows(n_rows, n_cols, dtype)
+    c = m.config_bias_gelu_fwd(n_cols)
+    launch(m.KERNELS["bias_gelu_fwd"], (cdiv(n_rows, c["ROWS"]), cdiv(n_cols, c["BLOCK"])),
+           (x, bias, y, n_rows, n_cols, x.stride(0), y.stride(0)), c, {"APPROX": approx, "ROWS": 0, "BLOCK": 0})
+
+    def ref(x, b):
+        return F.gelu(x + b, approximate=mode)
+
+    check(y, ref(x.float(), bias.float()), dtype)
+    dy = rows(n_rows, n_cols, dtype, seed=4)
+    dx = empty_rows(n_rows, n_cols, dtype)
+    c = m.config_bias_gelu_bwd(n_rows, n_cols, N_SMS)
+    P = c["n_programs"]
+    db_part = torch.full((P, n_cols), float("nan"))
+    launch(m.KERNELS["bias_gelu_bwd"], (P, cdiv(n_cols, c["BLOCK"])),
+           (x, bias, dy, dx, db_part, n_rows, n_cols, x.stride(0), dy.stride(0), dx.stride(0), P), c,
+           {"APPROX": approx, "ROWS": 0, "BLOCK": 0})
+    gx, gb = grad_of(ref, [x, bias], dy)
+    check(dx, gx, dtype)
+    check(column_sums(db_part, dtype), gb, dtype)
+
+
+# ----- launch contracts -----
+
+def contract(doc, name):
+    """(param types, constexpr names) of `name`'s launch contract in a family docstring."""
+    text = doc[re.search(rf"^(?=\S)[^\n]*\b{name}\b", doc, re.M).start():]
+    params = re.search(r"params:(.*?)constexprs:", text, re.S).group(1)
+    constexprs = re.search(r"constexprs:([^\n]*)", text).group(1)
+    types = [p.split()[-1] for p in " ".join(params.split()).split(",")]
+    return ["*T" if t == "*P" else t for t in types], re.findall(r"\b[A-Z_]{3,}\b", constexprs)
+
+
+@pytest.mark.parametrize("fam", FAMILIES)
+def test_docstring_contracts_match_kernels(fam):
+    """Each KERNELS entry's documented parameter types and constexprs are the function's, in order."""
+    from _compile_families import param_type
+
+    m = interpreted_family(fam)
+    for name, fn in m.KERNELS.items():
+        sig = inspect.signature(fn.fn)
+        constexprs = [p for p, v in sig.parameters.items() if v.annotation is triton.language.constexpr]
+        types = [param_type(p, "T") for p in sig.parameters if p not in constexprs]
+        assert contract(m.__doc__, name) == (types, constexprs), name
+        assert list(sig.parameters)[-len(constexprs):] == constexprs, f"{name}: constexprs must come last"
+        assert all(v.default is inspect.Parameter.empty for v in sig.parameters.values()), name
+
+
+def test_compiles_to_sm90(tmp_path):
+    """Every KERNELS entry compiles from an explicit signature to an sm_90 cubin that needs no global
+    scratch (the C++ launcher passes null scratch pointers), at short, wide and looped row configs."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["TRITON_CACHE_DIR"] = str(tmp_path)  # compile for real, not from an earlier run's cache
+    script = pathlib.Path(__file__).with_name("_compile_families.py")
+    out = subprocess.run([sys.executable, str(script), str(max(1, min(4, os.cpu_count() or 1)))], env=env,
+                         cwd=script.parent, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-4000:]
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    names = {name for fam in FAMILIES for name in interpreted_family(fam).KERNELS}
+    assert {r["kernel"] for r in results} == names
+    assert {r["dtype"] for r in results} == {"float32", "bfloat16"}
+    for r in results:
+        assert r["global_scratch_size"] == 0, r
+        assert r["cubin_bytes"] > 0 and r["num_warps"] > 0, r
+    # Note [Aligned variants] (kernels/triton/__init__.py): the aligned cubins read rows with vector loads
+    # (the flat gelu kernels at n = 64 x 65536 too); the generic ones cannot
+    for r in results:
+        assert r["vector_loads"] == r["aligned"], (r["kernel"], r["dtype"], r["shape"], r["aligned"])
