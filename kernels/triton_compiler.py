@@ -68,7 +68,9 @@ def events():
 def describe(request):
     sig = ", ".join(f"{n}:{t[1:]}" for n, t in request["signature"] if t.startswith("*"))
     consts = ", ".join(f"{n}={v}" for n, v in request["constants"])
-    return f"{request['kernel']} [{sig}; {consts}; warps={request['warps']}, sm_{''.join(map(str, request['capability']))}]"
+    aligned = ", aligned" if request.get("aligned") else ""
+    return (f"{request['kernel']} [{sig}; {consts}; warps={request['warps']}, "
+            f"sm_{''.join(map(str, request['capability']))}{aligned}]")
 
 
 def _check_parameters(fn, request):
@@ -96,7 +98,8 @@ def compile_request(request):
 
     parts = {"triton": triton.__version__, "source": fn.cache_key, "kernel": request["kernel"],
              "signature": request["signature"], "constants": request["constants"], "warps": request["warps"],
-             "stages": request["stages"], "capability": list(request["capability"])}
+             "stages": request["stages"], "capability": list(request["capability"]),
+             "aligned": bool(request.get("aligned", False))}
     key = key_of(parts)
     with _key_locks.setdefault(key, threading.Lock()):
         t0 = time.perf_counter()
@@ -125,8 +128,14 @@ def _compile(fn, request, triton):
     names = [p.name for p in fn.params]
     constexprs = {(names.index(n),): v for n, v in request["constants"]}
     major, minor = request["capability"]
+    attrs = {}
+    if request.get("aligned"):  # Note [Aligned variants] in kernels/triton/__init__.py
+        from vibetensor.kernels.triton import aligned_param
+
+        attrs = {(i,): [["tt.divisibility", 16]] for i, n in enumerate(names)
+                 if signature[n] != "constexpr" and aligned_param(n)}
     try:
-        src = ASTSource(fn=fn, signature={n: signature[n] for n in names}, constexprs=constexprs)
+        src = ASTSource(fn=fn, signature={n: signature[n] for n in names}, constexprs=constexprs, attrs=attrs)
         compiled = triton.compile(src, target=GPUTarget("cuda", major * 10 + minor, 32),
                                   options={"num_warps": request["warps"], "num_stages": request["stages"]})
     except Exception as e:

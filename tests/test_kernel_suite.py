@@ -62,6 +62,15 @@ def _suite_test_axpy(x_ptr, y_ptr, n, alpha, big, BLOCK: tl.constexpr):
     tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask) * alpha + big, mask=mask)
 
 
+def test_aligned_variant_follows_pointers_and_named_integers():
+    x = vt.randn(64)
+    assert _plan("fam_align", [x, None, 32, 1.0, 3], 64)["aligned"]  # alpha, big are not aligned_params
+    assert not _plan("fam_align", [x, None, 7, 1.0, 0], 64)["aligned"]  # n is one, and 7 % 16 != 0
+    assert not _plan("fam_align", [x[1:], None, 32, 1.0, 0], 64)["aligned"]  # a pointer 4 bytes off
+    kinds = [e["spec"] for e in triton_compiler.events() if "fam_align" not in e["spec"]]
+    assert any(s.endswith("aligned]") for s in kinds)
+
+
 @triton.jit
 def _suite_test_bad(x_ptr, BLOCK: tl.constexpr):
     tl.store(x_ptr + tl.arange(0, BLOCK), 0.0)  # BLOCK must be a power of two
@@ -105,7 +114,7 @@ def test_specializations_compile_once_per_key():
     x32, x16 = vt.randn(16), vt.randn(16).to(vt.bfloat16)
     first = _plan("fam_spec", [x32, None, 16, 1.0, 0], 64)
     assert first["compiled_now"] and first["specializations"] == 1
-    again = _plan("fam_spec", [vt.randn(40), None, 40, 3.0, 5], 64)  # other values, same key
+    again = _plan("fam_spec", [vt.randn(48), None, 48, 3.0, 5], 64)  # other values, same key
     assert not again["compiled_now"] and again["specializations"] == 1
     assert _plan("fam_spec", [x16, None, 16, 1.0, 0], 64)["specializations"] == 2  # dtype
     assert _plan("fam_spec", [x32, None, 16, 1.0, 0], 256)["specializations"] == 3  # constexpr
@@ -204,6 +213,7 @@ def test_row_config_mirror_agrees_with_python():
 
     for n_cols in list(range(1, 300)) + [511, 512, 513, 1000, 2048, 4096, 4097, 8191, 8192, 8193, 50000, 262144]:
         assert _C._suite_row_config(n_cols) == families.row_config(n_cols), n_cols
-    for tiles in (1, 7, 100, 5000):
-        for warps in (1, 4, 8, 16):
-            assert _C._suite_persistent_programs(tiles, warps, 132) == families.persistent_programs(tiles, warps, 132)
+    for n_rows in (1, 7, 100, 4096, 33280, 10**6):
+        for n_cols in (36, 128, 256, 1000, 8192, 9000):
+            assert _C._suite_persistent_row_config(n_rows, n_cols, 132) == \
+                families.persistent_row_config(n_rows, n_cols, 132), (n_rows, n_cols)

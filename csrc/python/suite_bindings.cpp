@@ -42,6 +42,7 @@ suite::Compiler wrap_compiler(nb::object fn) {
       d["warps"] = r.warps;
       d["stages"] = r.stages;
       d["capability"] = std::make_pair(r.cc_major, r.cc_minor);
+      d["aligned"] = r.aligned;
       nb::dict out = nb::cast<nb::dict>((*held)(d));
       suite::CompiledImage img;
       nb::bytes image = nb::cast<nb::bytes>(out["image"]);
@@ -129,7 +130,16 @@ void bind_suite(nb::module_& m) {
     d["num_warps"] = c.warps;
     return d;
   });
-  m.def("_suite_persistent_programs", &suite::persistent_programs);
+  m.def("_suite_persistent_row_config", [](int64_t n_rows, int64_t n_cols, int n_sms) {
+    suite::PersistentConfig c = suite::persistent_row_config(n_rows, n_cols, n_sms);
+    nb::dict d;
+    d["ROWS"] = c.row.rows;
+    d["BLOCK"] = c.row.block;
+    d["SINGLE"] = c.row.single;
+    d["num_warps"] = c.row.warps;
+    d["n_programs"] = c.programs;
+    return d;
+  });
   m.def("_suite_report", [] {
     nb::list l;
     for (const suite::FamilyReport& r : suite::report()) {
@@ -193,6 +203,7 @@ void bind_suite(nb::module_& m) {
     d["symbol"] = c ? nb::cast(c->symbol) : nb::none();
     d["image_bytes"] = c ? c->image_bytes : 0;
     d["threads"] = c ? c->threads : 0;
+    d["aligned"] = bool(l.key().aligned);
     return d;
   }, nb::arg("family"), nb::arg("name"), nb::arg("params"), nb::arg("constants"), nb::arg("args"),
      nb::arg("values"), nb::arg("warps") = 4, nb::arg("grid") = std::vector<int64_t>{}, nb::arg("repeat") = 1);

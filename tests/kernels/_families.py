@@ -1,6 +1,5 @@
 """Loads kernels/triton/ of this checkout as the package ``_vt_triton_families`` (the installed
-vibetensor.kernels may be another checkout's). Whether its kernels are interpreted depends on
-TRITON_INTERPRET when a family module is first imported."""
+vibetensor.kernels may be another checkout's), its kernels decorated for Triton's CPU interpreter."""
 import importlib
 import importlib.util
 import pathlib
@@ -12,7 +11,12 @@ FAMILIES = ("softmax", "layer_norm", "rms_norm", "cross_entropy", "gelu")
 
 
 def family(name):
-    """The module kernels/triton/<name>.py."""
+    """The module kernels/triton/<name>.py (interpreted when TRITON_INTERPRET=1, as in this folder's
+    tests: conftest.py)."""
+    return _import(name)
+
+
+def _import(name):
     if PACKAGE not in sys.modules:
         spec = importlib.util.spec_from_file_location(PACKAGE, SOURCE / "__init__.py",
                                                       submodule_search_locations=[str(SOURCE)])
@@ -43,7 +47,7 @@ def _fix_interpreter_index():
 
 
 def interpreted_family(name):
-    """family(name) decorated under the interpreter (TRITON_INTERPRET=1 set before its first import)."""
+    """family(name), checked to be interpreted."""
     _fix_interpreter_index()
     module = family(name)
     from triton.runtime.interpreter import InterpretedFunction

@@ -21,6 +21,7 @@ struct CompileRequest {
   std::vector<std::pair<std::string, int64_t>> constants;      // (constexpr parameter, value)
   int warps = 4, stages = 3;
   int cc_major = 9, cc_minor = 0;
+  bool aligned = false;  // compile the aligned variant (Note [Aligned variants])
 };
 
 struct CompiledImage {

@@ -129,8 +129,7 @@ bool norm_backward(bool centered, const Tensor& x, const Tensor& w, const Tensor
                    int64_t cols) {
   const char* family = centered ? "layer_norm" : "rms_norm";
   if (!usable(family, x.dtype(), rows, cols)) return false;
-  RowConfig c = row_config(cols);
-  int64_t programs = persistent_programs(cdiv(rows, c.rows), c.warps, sm_count(x.device().index));
+  auto [c, programs] = persistent_row_config(rows, cols, sm_count(x.device().index));
   // The kernel always writes dx, and a partial row per program of each parameter it has.
   Tensor dx = dx_in.defined() ? dx_in : empty_tensor(x.sizes(), x.dtype(), x.device());
   bool has_w = w.defined(), has_b = centered && db.defined();

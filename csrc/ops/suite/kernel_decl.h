@@ -16,6 +16,11 @@ struct Param {
   Arg kind;
 };
 
+// Note [Aligned variants] (kernels/triton/__init__.py): a kernel is compiled twice, and the variant
+// that tells Triton these parameters are multiples of 16 (pointers: 16-byte aligned) gets vector
+// loads. The rule is by name, the same on both sides.
+bool aligned_param(const char* name);
+
 constexpr int kMaxParams = 24;
 constexpr int kMaxConstants = 8;
 
@@ -26,6 +31,7 @@ struct SpecKey {
   int16_t backend = 0;
   int16_t warps = 4;
   int16_t stages = 3;
+  int16_t aligned = 0;  // every pointer 16-byte aligned, every aligned_param integer a multiple of 16
   int8_t dtypes[kMaxParams] = {};  // DType code + 1 of pointer parameters; 0 for scalars
   int64_t constants[kMaxConstants] = {};
   bool operator==(const SpecKey&) const = default;

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <map>
+#include <string_view>
 #include <mutex>
 #include <tuple>
 #include <utility>
@@ -61,6 +62,11 @@ void fallback(const char* family, const std::string& why) {
   ++g_fallbacks[{family, backend_name(policy::kernels_backend.get()), why}];
 }
 
+bool aligned_param(const char* name) {
+  std::string_view n(name);
+  return n.ends_with("_ptr") || n.ends_with("_stride") || n == "n_cols" || n == "n";
+}
+
 int sm_count(int device) {
 #if VT_CUDA
   static std::atomic<int> counts[64] = {};
@@ -98,6 +104,7 @@ Launch& Launch::ptr(const Tensor& t) {
   VT_CHECK(t.device().is_cuda() == (key_.device >= 0) && (key_.device < 0 || t.device().index == key_.device),
            "kernel suite: ", k_.name, " got a tensor on ", t.device(), " for ", k_.params[n_params_].name);
   slots_[n_params_] = uint64_t(reinterpret_cast<uintptr_t>(t.data_ptr()));
+  aligned_ = aligned_ && slots_[n_params_] % 16 == 0;
   key_.dtypes[n_params_++] = int8_t(int(t.dtype()) + 1);
   return *this;
 }
@@ -114,12 +121,14 @@ Launch& Launch::i32(int64_t v) {
   VT_CHECK(v >= INT32_MIN && v <= INT32_MAX, "kernel suite: ", k_.params[n_params_].name, " of ", k_.name, " is ", v,
            ", which does not fit the kernel's 32-bit parameter");
   int32_t x = int32_t(v);
+  aligned_ = aligned_ && (v % 16 == 0 || !aligned_param(k_.params[n_params_].name));
   std::memcpy(&slots_[n_params_++], &x, sizeof x);
   return *this;
 }
 
 Launch& Launch::i64(int64_t v) {
   expect(Arg::i64, "64-bit integer");
+  aligned_ = aligned_ && (v % 16 == 0 || !aligned_param(k_.params[n_params_].name));
   std::memcpy(&slots_[n_params_++], &v, sizeof v);
   return *this;
 }
@@ -158,6 +167,7 @@ void Launch::check_complete() const {
 
 const Compiled* Launch::resolve() {
   check_complete();
+  key_.aligned = int16_t(aligned_);
   if (const Compiled* c = k_.table.find(key_)) [[likely]] {
     probes::count(probes::Counter::kernel_cache_hits);
     return c;
@@ -184,6 +194,8 @@ bool Launch::run(int64_t grid_x, int64_t grid_y, int64_t grid_z) {
     cuda::launch_function(c->function, unsigned(grid_x), unsigned(grid_y), unsigned(grid_z), unsigned(c->threads), s, ptrs_);
   };
   if (policy::kernels_cache.get() == policy::KernelsCache::locked) {
+    check_complete();
+    key_.aligned = int16_t(aligned_);
     std::unique_lock<probes::InstrumentedMutex> g(cache_lock());
     const Compiled* c = k_.table.find(key_);
     if (c) {

@@ -67,6 +67,7 @@ class Launch {
 
   const KernelDecl& k_;
   Backend backend_;
+  bool aligned_ = true;
   SpecKey key_;
   int n_params_ = 0, n_constants_ = 0;
   uint64_t slots_[kMaxParams + 2] = {};

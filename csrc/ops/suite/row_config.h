@@ -37,4 +37,16 @@ inline int64_t persistent_programs(int64_t n_tiles, int warps, int n_sms) {
   return std::max<int64_t>(1, std::min<int64_t>(n_tiles, int64_t(n_sms) * std::max(1, 32 / warps)));
 }
 
+// row_config for the backward kernels that walk row tiles and write a partial-sum row per program:
+// at least 8 warps (their tiles need the registers), and the number of programs.
+struct PersistentConfig {
+  RowConfig row;
+  int64_t programs;
+};
+inline PersistentConfig persistent_row_config(int64_t n_rows, int64_t n_cols, int n_sms) {
+  RowConfig c = row_config(n_cols);
+  c.warps = std::max(c.warps, 8);
+  return {c, persistent_programs(cdiv(n_rows, c.rows), c.warps, n_sms)};
+}
+
 }  // namespace vt::suite

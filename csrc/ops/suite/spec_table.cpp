@@ -73,7 +73,7 @@ std::string describe(const KernelDecl& k, const SpecKey& key) {
     s += std::string(k.params[i].name) + ":" + triton_type(DType(key.dtypes[i] - 1)) + " ";
   }
   for (size_t i = 0; i < k.constants.size(); ++i) s += std::string(k.constants[i]) + "=" + std::to_string(key.constants[i]) + " ";
-  return s + "warps=" + std::to_string(key.warps) + "]";
+  return s + "warps=" + std::to_string(key.warps) + (key.aligned ? " aligned]" : "]");
 }
 
 std::mutex g_pending_mutex;
@@ -101,6 +101,7 @@ CompileRequest make_request(const KernelDecl& k, const SpecKey& key, Backend b, 
   r.stages = key.stages;
   r.cc_major = cc_major;
   r.cc_minor = cc_minor;
+  r.aligned = key.aligned != 0;
   return r;
 }
 
