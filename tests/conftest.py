@@ -6,6 +6,9 @@ import pytest
 import vibetensor as vt
 from harness import DEVICES
 
+if vt.policy.get("kernels.backend") != "native":  # VT_POLICY=kernels.backend=triton: the suite's compiler
+    import vibetensor.kernels  # noqa: F401
+
 
 @pytest.fixture(params=DEVICES)
 def device(request):
