@@ -14,7 +14,8 @@
 # tests (tests/gpu + the CUDA-related CPU tests), bench (op overhead, bandwidth, matmul, allocator,
 # contention), noprobes (the build without probes, for probe_cost), probe_cost (PROBE_COST_ARGS), exp (EXP_CONFIGS: experiment configs run with the vibetensor CLI),
 # ablate (ABLATE_ARGS: in-process one-at-a-time ablations), breakdown (kernel time by family, PyTorch beside vibetensor),
-# suite (the kernel suite against PyTorch, SUITE_ARGS; host cost per launch path), trace (one minigpt step traced with CUPTI, then HTA).
+# suite_tests (the kernel suite's GPU tests; device tests with kernels.backend=triton), suite (the kernel
+# suite against PyTorch, SUITE_ARGS; host cost per launch path), trace (one minigpt step traced with CUPTI, then HTA).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -101,6 +102,18 @@ if has tests; then
       ${PYTEST_ARGS:-} > "$LOGS/pytest_gpu.log" 2>&1
   log "pytest exit $?: $(tail -1 "$LOGS/pytest_gpu.log")"
   grep -E "^(FAILED|ERROR)" "$LOGS/pytest_gpu.log" | head -40 | tee -a "$SUMMARY"
+fi
+
+if has suite_tests; then  # the kernel suite's GPU tests, then the device-parametrized files with kernels.backend=triton
+  log "kernel suite tests"
+  $PY -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py tests/gpu/test_suite_*.py \
+      tests/test_kernel_suite.py > "$LOGS/pytest_suite.log" 2>&1
+  log "pytest exit $?: $(tail -1 "$LOGS/pytest_suite.log")"
+  grep -E "^(FAILED|ERROR)" "$LOGS/pytest_suite.log" | head -20 | tee -a "$SUMMARY"
+  VT_POLICY=kernels.backend=triton $PY -m pytest -q -p no:cacheprovider -rfE -k cuda ${SUITE_DEVICE_FILES:-tests/test_softmax_norm_loss.py \
+      tests/test_elementwise.py tests/test_nn.py} > "$LOGS/pytest_suite_device.log" 2>&1
+  log "device tests with kernels.backend=triton: exit $?: $(tail -1 "$LOGS/pytest_suite_device.log")"
+  grep -E "^(FAILED|ERROR)" "$LOGS/pytest_suite_device.log" | head -20 | tee -a "$SUMMARY"
 fi
 
 bench() {  # name, command...
