@@ -59,11 +59,12 @@ HEAD_DIMS = (16, 32, 64, 128)
 # ---- block choices: pure functions of the shape, mirrored by C++ ---------------------------------
 
 def config_attn_fwd(T, D, dtype_bytes, causal):
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages). fp32 runs its products on the FMA units: small
-    tiles, many programs. 16-bit inputs: 128-row tiles once the sequence is long enough to fill the
-    GPU with them, else 64 rows for more programs; D=128 takes 8 warps to hold its accumulator."""
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages). fp32 runs its products on the FMA units: 32-row
+    tiles (more programs for the short sequences of the workloads, no register spills), 8 warps at
+    D=128. 16-bit inputs: 128-row tiles once the sequence is long enough to fill the GPU with them,
+    else 64 rows for more programs; D=128 takes 8 warps to hold its accumulator."""
     if dtype_bytes == 4:
-        return (32 if D == 128 else 64), 32, 4, 2
+        return (64 if D <= 32 and T > 128 else 32), 32, (8 if D == 128 else 4), 2
     if T >= 1024:
         return 128, 64, 8, 3
     return 64, 64, 4, 3
@@ -75,20 +76,17 @@ def config_attn_bwd_pre(T, D, dtype_bytes, causal):
 
 
 def config_attn_bwd_dkdv(T, D, dtype_bytes, causal):
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages): BLOCK_N keys stay resident, BLOCK_M query rows stream."""
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages): BLOCK_N keys stay resident with their two fp32
+    accumulators, BLOCK_M query rows stream; sized so ptxas (sm_90) spills nothing or next to nothing."""
     if dtype_bytes == 4:
-        return 32, 32, 4, 2
-    if D == 128:
-        return 32, 64, 4, 2
-    return 32, 128, 8, 2
+        return (16 if D == 128 else 32), 32, 8, 2
+    return 32, (64 if D == 128 else 128), 8, 2
 
 
 def config_attn_bwd_dq(T, D, dtype_bytes, causal):
     """(BLOCK_M, BLOCK_N, num_warps, num_stages): BLOCK_M query rows stay resident, BLOCK_N keys stream."""
     if dtype_bytes == 4:
-        return 32, 32, 4, 2
-    if D == 128:
-        return 64, 32, 4, 2
+        return 32, 32, (8 if D == 128 else 4), 2
     return 128, 32, 8, 2
 
 

@@ -57,7 +57,7 @@ struct Blocks {
 };
 
 Blocks config_attn_fwd(int64_t T, int64_t D, int bytes) {
-  if (bytes == 4) return {D == 128 ? 32 : 64, 32, 4, 2};
+  if (bytes == 4) return {D <= 32 && T > 128 ? 64 : 32, 32, D == 128 ? 8 : 4, 2};
   if (T >= 1024) return {128, 64, 8, 3};
   return {64, 64, 4, 3};
 }
@@ -65,14 +65,12 @@ Blocks config_attn_fwd(int64_t T, int64_t D, int bytes) {
 Blocks config_attn_bwd_pre() { return {64, 0, 4, 1}; }
 
 Blocks config_attn_bwd_dkdv(int64_t D, int bytes) {
-  if (bytes == 4) return {32, 32, 4, 2};
-  if (D == 128) return {32, 64, 4, 2};
-  return {32, 128, 8, 2};
+  if (bytes == 4) return {D == 128 ? 16 : 32, 32, 8, 2};
+  return {32, D == 128 ? 64 : 128, 8, 2};
 }
 
 Blocks config_attn_bwd_dq(int64_t D, int bytes) {
-  if (bytes == 4) return {32, 32, 4, 2};
-  if (D == 128) return {64, 32, 4, 2};
+  if (bytes == 4) return {32, 32, D == 128 ? 8 : 4, 2};
   return {128, 32, 8, 2};
 }
 
