@@ -719,3 +719,14 @@ def test_embedding_index_errors(device):
         ops.embedding(to_vt(randn((5,), torch.float32, 1), device), to_vt(torch.tensor([0]), device))
     with pytest.raises(ValueError, match="indices.shape"):
         ops.embedding_backward(to_vt(randn((3, 4), torch.float32, 1), device), to_vt(torch.tensor([0, 1]), device), 5)
+
+
+def test_fused_attention_ops_are_cuda_only():
+    q = to_vt(randn((1, 2, 8, 16)))
+    with pytest.raises(NotImplementedError, match="_fused_attention: runs on CUDA tensors only"):
+        ops._fused_attention(q, q, q, False, 0.25)
+    with pytest.raises(NotImplementedError, match="_fused_attention_backward: runs on CUDA tensors only"):
+        ops._fused_attention_backward(q, q, q, q, q, q, False, 0.25)
+    q.requires_grad = True
+    with pytest.raises(NotImplementedError, match="runs on CUDA tensors only"):
+        ops._fused_attention(q, q, q, True, 0.25)

@@ -80,6 +80,9 @@
   X(VT_PAIR, native_dropout, (VT_T input, double p), (input, p), "vt::native_dropout(Tensor input, float p) -> (Tensor, Tensor)") \
   X(Tensor, dropout_backward, (VT_T grad, VT_T mask, double scale), (grad, mask, scale), "vt::dropout_backward(Tensor grad, Tensor mask, float scale) -> Tensor") \
   X(Tensor, embedding_backward, (VT_T grad, VT_T indices, int64_t num_weights), (grad, indices, num_weights), "vt::embedding_backward(Tensor grad, Tensor indices, int num_weights) -> Tensor") \
+  /* fused attention (the kernel suite's "attention" family; CUDA only): out and the per-row fp32 log-sum-exp, and its backward. See Note [Fused attention] in kernels/triton/attention.py */ \
+  X(VT_PAIR, _fused_attention, (VT_T query, VT_T key, VT_T value, bool is_causal, double scale), (query, key, value, is_causal, scale), "vt::_fused_attention(Tensor query, Tensor key, Tensor value, bool is_causal, float scale) -> (Tensor, Tensor)") \
+  X(VT_TRIPLE, _fused_attention_backward, (VT_T grad_out, VT_T query, VT_T key, VT_T value, VT_T out, VT_T logsumexp, bool is_causal, double scale), (grad_out, query, key, value, out, logsumexp, is_causal, scale), "vt::_fused_attention_backward(Tensor grad_out, Tensor query, Tensor key, Tensor value, Tensor out, Tensor logsumexp, bool is_causal, float scale) -> (Tensor, Tensor, Tensor)") \
   /* linear algebra */ \
   X(Tensor, matmul, (VT_T self, VT_T other), (self, other), "vt::matmul(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, bmm, (VT_T self, VT_T other), (self, other), "vt::bmm(Tensor self, Tensor other) -> Tensor") \

@@ -1,8 +1,13 @@
 // scaled_dot_product_attention as a composite of matmul, masking, softmax and dropout, as
-// torch's math reference: softmax(q @ k^T * scale + mask) @ v.
+// torch's math reference: softmax(q @ k^T * scale + mask) @ v. On CUDA, when kernels.backend selects
+// the suite's "attention" family, inputs the fused kernels take run vt::_fused_attention instead
+// (Note [Fused attention] in kernels/triton/attention.py); the others run the math path and the
+// suite's report says why.
 #include <cmath>
 
+#include "ops/attention_args.h"
 #include "ops/ops.h"
+#include "ops/suite/launch.h"
 
 namespace vt::composite {
 namespace {
@@ -23,6 +28,13 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                  "shape ", shape_str(key.sizes()), " and value of shape ", shape_str(value.sizes()));
   VT_CHECK_VALUE(dropout_p >= 0.0 && dropout_p <= 1.0, op, ": dropout_p has to be between 0 and 1, but got ", dropout_p);
   double s = scale ? *scale : 1.0 / std::sqrt(double(E));
+  if (query.device().is_cuda() && suite::selected("attention")) {
+    std::string why = attn_mask ? "an attn_mask is given"
+                      : dropout_p > 0.0 ? "dropout_p > 0"
+                                        : fused_attention_unsupported(query, key, value);
+    if (why.empty()) return std::get<0>(ops::_fused_attention(query, key, value, is_causal, s));
+    suite::fallback("attention", why);
+  }
   Tensor scores = ops::mul(ops::matmul(query, ops::transpose(key, -2, -1)), ops::wrap_scalar(Scalar(s)));
   Scalar neg_inf(-INFINITY);
   if (is_causal) {

@@ -1,0 +1,265 @@
+"""Fused attention (flash-attention style): the "attention" family of the kernel suite.
+
+Note [Fused attention]
+softmax(q k^T * scale) v is computed one block of query rows at a time, streaming over key blocks
+with an online softmax (a running row max and row sum, the accumulator rescaled when the max
+grows), so the [T, T] score matrix never reaches memory. The forward also saves the per-row
+log-sum-exp of the scaled scores (fp32, natural log), which lets the backward rebuild every
+probability as exp(s * scale - lse) without a second pass over the row. The backward is free of
+atomics and so deterministic: attn_bwd_pre computes delta = rowsum(dO * O); attn_bwd_dkdv owns one
+block of keys and walks the query blocks (dV += P^T dO, dK += dS^T Q); attn_bwd_dq owns one block of
+queries and walks the key blocks (dQ += dS K), where dS = P * (dO V^T - delta). The scores are
+recomputed in both backward kernels: that costs one more q k^T per block pair, but no [T, T]
+buffer and no atomics.
+- Layout: q, k, v are [B, H, T, D] with any strides for B, H and T (in elements, as i64) and a
+  contiguous last dim, so a [B, T, H, D] tensor transposed to [B, H, T, D] needs no copy. o, dq, dk,
+  dv are contiguous [B, H, T, D] in the input dtype; lse and delta are contiguous fp32 [B, H, T].
+- Causal masking is top-left aligned (query i sees keys j <= i), as torch's is_causal with equal
+  lengths. Rows and columns past T are masked by loads and by the score mask.
+- Precision: every product accumulates in fp32. fp32 inputs use tl.dot(..., input_precision="ieee"),
+  full fp32 as torch's fp32 SDPA (no tf32): results match torch's math path to about 1e-5 relative.
+  bf16 / fp16 inputs use the tensor cores; P and dS are rounded to the input dtype before their
+  products, as flash attention does (tolerance: the input dtype's, about 1e-2 for bf16).
+- The exponentials are exp2 of scores pre-multiplied by scale * log2(e).
+
+Launch contracts (C++ declares them in csrc/ops/cuda/attention_suite.cpp; the config_* functions
+are pure and mirrored there exactly):
+
+attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr: pointers (q, k, v, o: the input dtype; lse: fp32),
+         stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh,
+         stride_vt: i64, H: i32, T: i32, scale: fp32;
+         HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool)
+    grid (cdiv(T, BLOCK_M), B * H, 1); (BLOCK_M, BLOCK_N, warps, stages) = config_attn_fwd(T, D, bytes, causal)
+
+attn_bwd_pre(o_ptr, do_ptr, delta_ptr: pointers (delta: fp32),
+             stride_ob, stride_oh, stride_ot, stride_dob, stride_doh, stride_dot: i64, H: i32, T: i32;
+             HEAD_DIM, BLOCK_M: constexpr int)
+    grid (cdiv(T, BLOCK_M), B * H, 1); (BLOCK_M, warps, stages) = config_attn_bwd_pre(T, D, bytes, causal)
+
+attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr: pointers,
+              stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh,
+              stride_vt, stride_dob, stride_doh, stride_dot: i64, H: i32, T: i32, scale: fp32;
+              HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool)
+    grid (cdiv(T, BLOCK_N), B * H, 1); (BLOCK_M, BLOCK_N, warps, stages) = config_attn_bwd_dkdv(T, D, bytes, causal)
+
+attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr: pointers, the same twelve
+            strides: i64, H: i32, T: i32, scale: fp32;
+            HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool)
+    grid (cdiv(T, BLOCK_M), B * H, 1); (BLOCK_M, BLOCK_N, warps, stages) = config_attn_bwd_dq(T, D, bytes, causal)
+
+HEAD_DIM is D, one of 16, 32, 64, 128; `bytes` is the input dtype's size (4, or 2 for bf16 / fp16).
+No kernel needs Triton's global scratch.
+"""
+import triton
+import triton.language as tl
+
+HEAD_DIMS = (16, 32, 64, 128)
+
+
+# ---- block choices: pure functions of the shape, mirrored by C++ ---------------------------------
+
+def config_attn_fwd(T, D, dtype_bytes, causal):
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages). fp32 runs its products on the FMA units: 32-row
+    tiles (more programs for the short sequences of the workloads, no register spills), 8 warps at
+    D=128. 16-bit inputs: 128-row tiles once the sequence is long enough to fill the GPU with them,
+    else 64 rows for more programs; D=128 takes 8 warps to hold its accumulator."""
+    if dtype_bytes == 4:
+        return (64 if D <= 32 and T > 128 else 32), 32, (8 if D == 128 else 4), 2
+    if T >= 1024:
+        return 128, 64, 8, 3
+    return 64, 64, 4, 3
+
+
+def config_attn_bwd_pre(T, D, dtype_bytes, causal):
+    """(BLOCK_M, num_warps, num_stages)."""
+    return 64, 4, 1
+
+
+def config_attn_bwd_dkdv(T, D, dtype_bytes, causal):
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages): BLOCK_N keys stay resident with their two fp32
+    accumulators, BLOCK_M query rows stream; sized so ptxas (sm_90) spills nothing or next to nothing."""
+    if dtype_bytes == 4:
+        return (16 if D == 128 else 32), 32, 8, 2
+    return 32, (64 if D == 128 else 128), 8, 2
+
+
+def config_attn_bwd_dq(T, D, dtype_bytes, causal):
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages): BLOCK_M query rows stay resident, BLOCK_N keys stream."""
+    if dtype_bytes == 4:
+        return 32, 32, (8 if D == 128 else 4), 2
+    return 128, 32, 8, 2
+
+
+# ---- kernels ---------------------------------------------------------------------------------------
+
+@triton.jit
+def _dot(a, b):
+    # fp32 inputs: full fp32 products (torch's fp32 math path uses no tf32). See Note [Fused attention].
+    if a.dtype == tl.float32:
+        return tl.dot(a, b, input_precision="ieee")
+    return tl.dot(a, b)
+
+
+@triton.jit
+def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
+             stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
+             H, T, scale,
+             HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+    start_m = tl.program_id(0) * BLOCK_M
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    q_ptr += b * stride_qb + h * stride_qh
+    k_ptr += b * stride_kb + h * stride_kh
+    v_ptr += b * stride_vb + h * stride_vh
+    rows = start_m + tl.arange(0, BLOCK_M)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    row_ok = rows < T
+    q = tl.load(q_ptr + rows[:, None] * stride_qt + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+    qk_scale = scale * 1.4426950408889634  # log2(e): the softmax runs on exp2
+    m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
+    l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
+    acc = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
+    end_n = T
+    if CAUSAL:
+        end_n = start_m + BLOCK_M  # later keys are masked for every row of the block (past T too)
+    # The first block always holds key 0, which every row sees: m_i is finite after it.
+    for start_n in range(0, end_n, BLOCK_N):
+        cols = start_n + offs_n
+        col_ok = cols < T
+        kt = tl.load(k_ptr + cols[None, :] * stride_kt + offs_d[:, None], mask=col_ok[None, :], other=0.0)
+        s = _dot(q, kt) * qk_scale
+        keep = col_ok[None, :]
+        if CAUSAL:
+            keep = keep & (cols[None, :] <= rows[:, None])
+        s = tl.where(keep, s, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        p = tl.math.exp2(s - m_new[:, None])
+        alpha = tl.math.exp2(m_i - m_new)
+        l_i = l_i * alpha + tl.sum(p, 1)
+        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+        acc = acc * alpha[:, None] + _dot(p.to(v.dtype), v)
+        m_i = m_new
+    out_base = bh.to(tl.int64) * T
+    acc = acc / l_i[:, None]
+    tl.store(o_ptr + (out_base + rows[:, None]) * HEAD_DIM + offs_d[None, :], acc.to(o_ptr.dtype.element_ty),
+             mask=row_ok[:, None])
+    tl.store(lse_ptr + out_base + rows, (m_i + tl.math.log2(l_i)) / 1.4426950408889634, mask=row_ok)
+
+
+@triton.jit
+def attn_bwd_pre(o_ptr, do_ptr, delta_ptr,
+                 stride_ob, stride_oh, stride_ot, stride_dob, stride_doh, stride_dot,
+                 H, T,
+                 HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr):
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, HEAD_DIM)
+    row_ok = rows < T
+    o = tl.load(o_ptr + b * stride_ob + h * stride_oh + rows[:, None] * stride_ot + offs_d[None, :],
+                mask=row_ok[:, None], other=0.0)
+    do = tl.load(do_ptr + b * stride_dob + h * stride_doh + rows[:, None] * stride_dot + offs_d[None, :],
+                 mask=row_ok[:, None], other=0.0)
+    delta = tl.sum(o.to(tl.float32) * do.to(tl.float32), 1)
+    tl.store(delta_ptr + bh.to(tl.int64) * T + rows, delta, mask=row_ok)
+
+
+@triton.jit
+def attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr,
+                  stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
+                  stride_dob, stride_doh, stride_dot,
+                  H, T, scale,
+                  HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+    start_n = tl.program_id(0) * BLOCK_N
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    q_ptr += b * stride_qb + h * stride_qh
+    do_ptr += b * stride_dob + h * stride_doh
+    row_base = bh.to(tl.int64) * T
+    cols = start_n + tl.arange(0, BLOCK_N)
+    offs_m = tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, HEAD_DIM)
+    col_ok = cols < T
+    k = tl.load(k_ptr + b * stride_kb + h * stride_kh + cols[:, None] * stride_kt + offs_d[None, :],
+                mask=col_ok[:, None], other=0.0)
+    v = tl.load(v_ptr + b * stride_vb + h * stride_vh + cols[:, None] * stride_vt + offs_d[None, :],
+                mask=col_ok[:, None], other=0.0)
+    qk_scale = scale * 1.4426950408889634
+    dk = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
+    dv = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
+    begin_m = 0
+    if CAUSAL:
+        begin_m = (start_n // BLOCK_M) * BLOCK_M  # earlier queries see none of these keys
+    for start_m in range(begin_m, T, BLOCK_M):
+        rows = start_m + offs_m
+        row_ok = rows < T
+        q = tl.load(q_ptr + rows[:, None] * stride_qt + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+        do = tl.load(do_ptr + rows[:, None] * stride_dot + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+        # lse = +inf past T makes those rows' probabilities 0.
+        lse = tl.load(lse_ptr + row_base + rows, mask=row_ok, other=float("inf"))
+        delta = tl.load(delta_ptr + row_base + rows, mask=row_ok, other=0.0)
+        # Transposed scores [BLOCK_N, BLOCK_M], so dV and dK are plain products with the rows.
+        pt = tl.math.exp2(_dot(k, tl.trans(q)) * qk_scale - lse[None, :] * 1.4426950408889634)
+        if CAUSAL:
+            pt = tl.where(cols[:, None] <= rows[None, :], pt, 0.0)
+        dv += _dot(pt.to(do.dtype), do)
+        dpt = _dot(v, tl.trans(do))
+        dst = pt * (dpt - delta[None, :])
+        dk += _dot(dst.to(q.dtype), q)
+    out = (row_base + cols[:, None]) * HEAD_DIM + offs_d[None, :]
+    tl.store(dk_ptr + out, (dk * scale).to(dk_ptr.dtype.element_ty), mask=col_ok[:, None])
+    tl.store(dv_ptr + out, dv.to(dv_ptr.dtype.element_ty), mask=col_ok[:, None])
+
+
+@triton.jit
+def attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
+                stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
+                stride_dob, stride_doh, stride_dot,
+                H, T, scale,
+                HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+    start_m = tl.program_id(0) * BLOCK_M
+    bh = tl.program_id(1)
+    b = bh // H
+    h = bh % H
+    k_ptr += b * stride_kb + h * stride_kh
+    v_ptr += b * stride_vb + h * stride_vh
+    row_base = bh.to(tl.int64) * T
+    rows = start_m + tl.arange(0, BLOCK_M)
+    offs_n = tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    row_ok = rows < T
+    q = tl.load(q_ptr + b * stride_qb + h * stride_qh + rows[:, None] * stride_qt + offs_d[None, :],
+                mask=row_ok[:, None], other=0.0)
+    do = tl.load(do_ptr + b * stride_dob + h * stride_doh + rows[:, None] * stride_dot + offs_d[None, :],
+                 mask=row_ok[:, None], other=0.0)
+    lse = tl.load(lse_ptr + row_base + rows, mask=row_ok, other=0.0)
+    delta = tl.load(delta_ptr + row_base + rows, mask=row_ok, other=0.0)
+    qk_scale = scale * 1.4426950408889634
+    dq = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
+    end_n = T
+    if CAUSAL:
+        end_n = start_m + BLOCK_M
+    for start_n in range(0, end_n, BLOCK_N):
+        cols = start_n + offs_n
+        col_ok = cols < T
+        kt = tl.load(k_ptr + cols[None, :] * stride_kt + offs_d[:, None], mask=col_ok[None, :], other=0.0)
+        vt = tl.load(v_ptr + cols[None, :] * stride_vt + offs_d[:, None], mask=col_ok[None, :], other=0.0)
+        p = tl.math.exp2(_dot(q, kt) * qk_scale - lse[:, None] * 1.4426950408889634)
+        keep = col_ok[None, :]
+        if CAUSAL:
+            keep = keep & (cols[None, :] <= rows[:, None])
+        p = tl.where(keep, p, 0.0)
+        ds = p * (_dot(do, vt) - delta[:, None])
+        dq += _dot(ds.to(kt.dtype), tl.trans(kt))
+    tl.store(dq_ptr + (row_base + rows[:, None]) * HEAD_DIM + offs_d[None, :],
+             (dq * scale).to(dq_ptr.dtype.element_ty), mask=row_ok[:, None])
+
+
+KERNELS = {"attn_fwd": attn_fwd, "attn_bwd_pre": attn_bwd_pre, "attn_bwd_dkdv": attn_bwd_dkdv,
+           "attn_bwd_dq": attn_bwd_dq}
+CONFIGS = {"attn_fwd": config_attn_fwd, "attn_bwd_pre": config_attn_bwd_pre, "attn_bwd_dkdv": config_attn_bwd_dkdv,
+           "attn_bwd_dq": config_attn_bwd_dq}
