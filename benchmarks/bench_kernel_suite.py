@@ -29,6 +29,13 @@ VDT = {"float32": vt.float32, "bfloat16": vt.bfloat16, "float16": vt.float16}
 NBYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 
+def _randn(lib, shape, dtype, scale=1.0, shift=0.0):
+    """Normal values made on the GPU by each library itself (the values differ between libraries;
+    only the timing is compared)."""
+    x = lib.randn(*shape, device="cuda") * scale + shift
+    return x.to(TDT[dtype] if lib is torch else VDT[dtype])
+
+
 def event_ms(lib, fn, batch):
     start, end = lib.cuda.Event(enable_timing=True), lib.cuda.Event(enable_timing=True)
     start.record()
@@ -53,12 +60,8 @@ def _rows(family, rows, cols, dtype, fwd, n_tensors_fwd=2, n_tensors_bwd=3, para
     b = NBYTES[dtype]
 
     def make(lib, dev):
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(rows, cols, generator=g)
-        w = torch.rand(cols, generator=g) + 0.5
-        go = torch.randn(rows, cols, generator=g)
-        conv = (lambda a: a.to(TDT[dtype]).cuda()) if lib is torch else (lambda a: vt.from_numpy(a.numpy()).to(VDT[dtype]).to(dev))
-        t = {"x": conv(x), "w": conv(w), "b": conv(w - 1.0), "g": conv(go)}
+        t = {"x": _randn(lib, (rows, cols), dtype), "w": _randn(lib, (cols,), dtype, 0.5, 1.0),
+             "b": _randn(lib, (cols,), dtype, 0.5), "g": _randn(lib, (rows, cols), dtype)}
         t["x"].requires_grad_(True)
         if params:
             t["w"].requires_grad_(True)
@@ -73,13 +76,7 @@ def _cross_entropy(rows, vocab, dtype):
     b = NBYTES[dtype]
 
     def make(lib, dev):
-        g = torch.Generator().manual_seed(0)
-        x = torch.randn(rows, vocab, generator=g)
-        y = torch.randint(0, vocab, (rows,), generator=g)
-        if lib is torch:
-            t = {"x": x.to(TDT[dtype]).cuda(), "y": y.cuda()}
-        else:
-            t = {"x": vt.from_numpy(x.numpy()).to(VDT[dtype]).to(dev), "y": vt.from_numpy(y.numpy()).to(dev)}
+        t = {"x": _randn(lib, (rows, vocab), dtype), "y": lib.randint(0, vocab, (rows,), device="cuda")}
         t["x"].requires_grad_(True)
         return t
 
@@ -91,10 +88,7 @@ def _attention(B, H, T, D, dtype, causal):
     fl = 4 * B * H * T * T * D * (0.5 if causal else 1.0)
 
     def make(lib, dev):
-        g = torch.Generator().manual_seed(0)
-        q, k, v, go = (torch.randn(B, H, T, D, generator=g) for _ in range(4))
-        conv = (lambda a: a.to(TDT[dtype]).cuda()) if lib is torch else (lambda a: vt.from_numpy(a.numpy()).to(VDT[dtype]).to(dev))
-        t = {"q": conv(q), "k": conv(k), "v": conv(v), "g": conv(go)}
+        t = {n: _randn(lib, (B, H, T, D), dtype) for n in "qkvg"}
         for n in "qkv":
             t[n].requires_grad_(True)
         return t
