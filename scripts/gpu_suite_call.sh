@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One device call for the kernel suite (issue 19), in priority order, each step writing its own file
+# under $OUT as it goes (a call cut short still returns what finished): the build (or a carried one,
+# see gpu_session.sh), the suite's GPU tests, the host cost per launch path, the kernel table, the
+# device tests with kernels.backend=triton, and the suite_h100 experiment.
+#   VT_GIT_COMMIT=<hash> OUT=/dir bash scripts/gpu_suite_call.sh
+# KS_ARGS: arguments of bench_kernel_suite.py; EXP_STEPS: timed steps of the experiment (0: skip it).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONUNBUFFERED=1
+STAGES=build OUT=$OUT/s timeout ${BUILD_TIMEOUT:-330} bash scripts/gpu_session.sh > /dev/null 2>&1
+export PYTHONPATH=$(pwd)${PYTHONPATH:+:$PYTHONPATH}
+step() {  # file, timeout, command...
+  local f=$1 t=$2; shift 2
+  echo "[$(date +%T)] $*" > "$OUT/$f"
+  timeout "$t" "$@" >> "$OUT/$f" 2>&1
+  echo "[$(date +%T)] exit $?" >> "$OUT/$f"
+}
+step pytest_suite.log 150 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
+  tests/gpu/test_suite_attention.py tests/test_kernel_suite.py
+step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
+step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
+VT_POLICY=kernels.backend=triton step pytest_device.log 100 python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
+  tests/test_softmax_norm_loss.py
+if [ "${EXP_STEPS:-0}" != 0 ]; then
+  sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/suite_h100.toml > /tmp/suite.toml
+  step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/suite.toml --out $OUT/s/suite.jsonl \
+    && python3 -m vibetensor.experiments.cli compare $OUT/s/suite.jsonl"
+fi
