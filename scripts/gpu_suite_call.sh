@@ -9,6 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 STAGES=build OUT=$OUT/s timeout ${BUILD_TIMEOUT:-330} bash scripts/gpu_session.sh > /dev/null 2>&1
+rm -f "$OUT/s/src_hash" "$OUT/s/summary.txt"  # the device tool returns 8 files; the hash is computed where they land
 export PYTHONPATH=$(pwd)${PYTHONPATH:+:$PYTHONPATH}
 step() {  # file, timeout, command...
   local f=$1 t=$2; shift 2
@@ -20,7 +21,7 @@ step pytest_suite.log 150 python3 -m pytest -q -p no:cacheprovider -rfE tests/gp
   tests/gpu/test_suite_attention.py tests/test_kernel_suite.py
 step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
-VT_POLICY=kernels.backend=triton step pytest_device.log 100 python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
+step pytest_device.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
   tests/test_softmax_norm_loss.py
 if [ "${EXP_STEPS:-0}" != 0 ]; then
   sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/suite_h100.toml > /tmp/suite.toml
