@@ -48,10 +48,11 @@ def paths(x, y):
     suite.install()
 
     def cpp(n):  # the whole loop is in C++: key, table read, cuLaunchKernel
-        _C._suite_plan("launch_cost", "launch_cost_axpy", PARAMS, ["BLOCK"], [x, y, N, 2.0], [BLOCK], 4, [1, 1, 1], n)
+        with vt.policy.override({"kernels.backend": "triton"}):
+            _C._suite_plan("launch_cost", "launch_cost_axpy", PARAMS, ["BLOCK"], [x, y, N, 2.0], [BLOCK], 4,
+                           [1, 1, 1], n)
 
-    with vt.policy.override({"kernels.backend": "triton"}):
-        cpp(1)
+    cpp(1)
     out["C++ path (cuLaunchKernel, cached function, pre-laid arguments)"] = cpp
 
     triton_runtime.install()
