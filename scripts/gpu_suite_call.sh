@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 STAGES=build OUT=$OUT/s timeout ${BUILD_TIMEOUT:-330} bash scripts/gpu_session.sh > /dev/null 2>&1
 rm -f "$OUT/s/src_hash" "$OUT/s/summary.txt"  # the device tool returns 8 files; the hash is computed where they land
-export PYTHONPATH=$(pwd)${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH=$(pwd):/tmp/site${PYTHONPATH:+:$PYTHONPATH}  # /tmp/site: the carried wheels (gpu_session.sh)
+export PATH=/tmp/site/bin:$PATH
 step() {  # file, timeout, command...
   local f=$1 t=$2; shift 2
   echo "[$(date +%T)] $*" > "$OUT/$f"

@@ -71,3 +71,13 @@ def test_checkout_runs_the_experiments_cli_as_a_module(tmp_path):
     p = _run(_checkout_with_built_module(tmp_path), "-m", "vibetensor.experiments.cli", "--help")
     assert p.returncode == 0, p.stderr
     assert "{run,compare,policies,ablate}" in p.stdout
+
+
+def test_checkout_maps_the_shipped_folders_through_a_dotted_path(tmp_path):
+    # benchmarks/*.py put "<root>/benchmarks/.." on sys.path: vibetensor.__path__ then has that spelling
+    checkout = _checkout_with_built_module(tmp_path)
+    p = subprocess.run([sys.executable, "-P", "-c", "import vibetensor.kernels as k; print(k.__file__)"],
+                       cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.path.join(checkout, "benchmarks", "..")},
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert os.path.realpath(p.stdout.strip()) == os.path.realpath(os.path.join(checkout, "kernels", "__init__.py"))

@@ -20,11 +20,13 @@ class ShippedFolderFinder(importlib.abc.MetaPathFinder):
 
     def __init__(self, root: str):
         self.root = root
-        self.package_dir = os.path.join(root, "vibetensor")
+        self.package_dir = os.path.realpath(os.path.join(root, "vibetensor"))
 
     def find_spec(self, fullname, path=None, target=None):
         parent, _, name = fullname.rpartition(".")
-        if parent != "vibetensor" or name not in SHIPPED or self.package_dir not in (path or ()):
+        # A package imported as <root>/benchmarks/../vibetensor has that spelling in its __path__.
+        if parent != "vibetensor" or name not in SHIPPED or not any(
+                os.path.realpath(p) == self.package_dir for p in (path or ())):
             return None
         folder = os.path.join(self.root, name)
         return importlib.util.spec_from_file_location(fullname, os.path.join(folder, "__init__.py"),
