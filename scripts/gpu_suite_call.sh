@@ -16,7 +16,8 @@ step() {  # file, timeout, command...
   local f=$1 t=$2; shift 2
   echo "[$(date +%T)] $*" > "$OUT/$f"
   timeout "$t" "$@" >> "$OUT/$f" 2>&1
-  echo "[$(date +%T)] exit $?" >> "$OUT/$f"
+  local rc=$?  # before the next command substitution resets $?
+  echo "[$(date +%T)] exit $rc" >> "$OUT/$f"
 }
 step pytest_suite.log 150 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
   tests/gpu/test_suite_attention.py tests/test_kernel_suite.py

@@ -101,6 +101,34 @@ def _dot(a, b):
 
 
 @triton.jit
+def _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
+              HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
+    # One key block of the online softmax. MASKED=False: every key of the block is < T and, when
+    # CAUSAL, before every row of the query block, so no bound or causal mask is computed.
+    cols = start_n + tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    if MASKED:
+        col_ok = cols < T
+        k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+        s = _dot(q, tl.trans(k)) * qk_scale
+        keep = col_ok[None, :]
+        if CAUSAL:
+            keep = keep & (cols[None, :] <= rows[:, None])
+        s = tl.where(keep, s, float("-inf"))
+    else:
+        k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :])
+        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :])
+        s = _dot(q, tl.trans(k)) * qk_scale
+    m_new = tl.maximum(m_i, tl.max(s, 1))
+    p = tl.math.exp2(s - m_new[:, None])
+    alpha = tl.math.exp2(m_i - m_new)
+    l_i = l_i * alpha + tl.sum(p, 1)
+    acc = acc * alpha[:, None] + _dot(p.to(v.dtype), v)
+    return acc, l_i, m_new
+
+
+@triton.jit
 def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
              stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
              H, T, scale,
@@ -113,7 +141,6 @@ def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
     k_ptr += b * stride_kb + h * stride_kh
     v_ptr += b * stride_vb + h * stride_vh
     rows = start_m + tl.arange(0, BLOCK_M)
-    offs_n = tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, HEAD_DIM)
     row_ok = rows < T
     q = tl.load(q_ptr + rows[:, None] * stride_qt + offs_d[None, :], mask=row_ok[:, None], other=0.0)
@@ -121,26 +148,21 @@ def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
     m_i = tl.full([BLOCK_M], float("-inf"), tl.float32)
     l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
     acc = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
-    end_n = T
-    if CAUSAL:
-        end_n = start_m + BLOCK_M  # later keys are masked for every row of the block (past T too)
     # The first block always holds key 0, which every row sees: m_i is finite after it.
-    for start_n in range(0, end_n, BLOCK_N):
-        cols = start_n + offs_n
-        col_ok = cols < T
-        kt = tl.load(k_ptr + cols[None, :] * stride_kt + offs_d[:, None], mask=col_ok[None, :], other=0.0)
-        s = _dot(q, kt) * qk_scale
-        keep = col_ok[None, :]
-        if CAUSAL:
-            keep = keep & (cols[None, :] <= rows[:, None])
-        s = tl.where(keep, s, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        p = tl.math.exp2(s - m_new[:, None])
-        alpha = tl.math.exp2(m_i - m_new)
-        l_i = l_i * alpha + tl.sum(p, 1)
-        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
-        acc = acc * alpha[:, None] + _dot(p.to(v.dtype), v)
-        m_i = m_new
+    # Unmasked blocks first (Note [Fused attention]: BLOCK_M is a multiple of BLOCK_N), then the
+    # diagonal blocks (causal) or the tail block (past T).
+    if CAUSAL:
+        full_n = start_m
+        end_n = tl.minimum(start_m + BLOCK_M, T)
+    else:
+        full_n = (T // BLOCK_N) * BLOCK_N
+        end_n = T
+    for start_n in range(0, full_n, BLOCK_N):
+        acc, l_i, m_i = _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
+                                  HEAD_DIM, BLOCK_N, CAUSAL, False)
+    for start_n in range(full_n, end_n, BLOCK_N):
+        acc, l_i, m_i = _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
+                                  HEAD_DIM, BLOCK_N, CAUSAL, True)
     out_base = bh.to(tl.int64) * T
     acc = acc / l_i[:, None]
     tl.store(o_ptr + (out_base + rows[:, None]) * HEAD_DIM + offs_d[None, :], acc.to(o_ptr.dtype.element_ty),
@@ -168,6 +190,36 @@ def attn_bwd_pre(o_ptr, do_ptr, delta_ptr,
 
 
 @triton.jit
+def _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols, start_m, T,
+               qk_scale, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
+    # One query block against the resident key block. MASKED=False: every row is < T and, when
+    # CAUSAL, after every key of the block.
+    rows = start_m + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, HEAD_DIM)
+    if MASKED:
+        row_ok = rows < T
+        q = tl.load(q_ptr + rows[:, None] * stride_qt + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+        do = tl.load(do_ptr + rows[:, None] * stride_dot + offs_d[None, :], mask=row_ok[:, None], other=0.0)
+        # lse = +inf past T makes those rows' probabilities 0.
+        lse = tl.load(lse_ptr + row_base + rows, mask=row_ok, other=float("inf"))
+        delta = tl.load(delta_ptr + row_base + rows, mask=row_ok, other=0.0)
+    else:
+        q = tl.load(q_ptr + rows[:, None] * stride_qt + offs_d[None, :])
+        do = tl.load(do_ptr + rows[:, None] * stride_dot + offs_d[None, :])
+        lse = tl.load(lse_ptr + row_base + rows)
+        delta = tl.load(delta_ptr + row_base + rows)
+    # Transposed scores [BLOCK_N, BLOCK_M], so dV and dK are plain products with the rows.
+    pt = tl.math.exp2(_dot(k, tl.trans(q)) * qk_scale - lse[None, :] * 1.4426950408889634)
+    if MASKED and CAUSAL:
+        pt = tl.where(cols[:, None] <= rows[None, :], pt, 0.0)
+    dv += _dot(pt.to(do.dtype), do)
+    dpt = _dot(v, tl.trans(do))
+    dst = pt * (dpt - delta[None, :])
+    dk += _dot(dst.to(q.dtype), q)
+    return dk, dv
+
+
+@triton.jit
 def attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr,
                   stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
                   stride_dob, stride_doh, stride_dot,
@@ -181,7 +233,6 @@ def attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_pt
     do_ptr += b * stride_dob + h * stride_doh
     row_base = bh.to(tl.int64) * T
     cols = start_n + tl.arange(0, BLOCK_N)
-    offs_m = tl.arange(0, BLOCK_M)
     offs_d = tl.arange(0, HEAD_DIM)
     col_ok = cols < T
     k = tl.load(k_ptr + b * stride_kb + h * stride_kh + cols[:, None] * stride_kt + offs_d[None, :],
@@ -191,28 +242,53 @@ def attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_pt
     qk_scale = scale * 1.4426950408889634
     dk = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
     dv = tl.zeros([BLOCK_N, HEAD_DIM], dtype=tl.float32)
-    begin_m = 0
+    # Causal: earlier queries see none of these keys; the queries of the diagonal (BLOCK_N is a
+    # multiple of BLOCK_M) are masked, later ones not. Then the unmasked blocks and the tail past T.
     if CAUSAL:
-        begin_m = (start_n // BLOCK_M) * BLOCK_M  # earlier queries see none of these keys
-    for start_m in range(begin_m, T, BLOCK_M):
-        rows = start_m + offs_m
-        row_ok = rows < T
-        q = tl.load(q_ptr + rows[:, None] * stride_qt + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-        do = tl.load(do_ptr + rows[:, None] * stride_dot + offs_d[None, :], mask=row_ok[:, None], other=0.0)
-        # lse = +inf past T makes those rows' probabilities 0.
-        lse = tl.load(lse_ptr + row_base + rows, mask=row_ok, other=float("inf"))
-        delta = tl.load(delta_ptr + row_base + rows, mask=row_ok, other=0.0)
-        # Transposed scores [BLOCK_N, BLOCK_M], so dV and dK are plain products with the rows.
-        pt = tl.math.exp2(_dot(k, tl.trans(q)) * qk_scale - lse[None, :] * 1.4426950408889634)
-        if CAUSAL:
-            pt = tl.where(cols[:, None] <= rows[None, :], pt, 0.0)
-        dv += _dot(pt.to(do.dtype), do)
-        dpt = _dot(v, tl.trans(do))
-        dst = pt * (dpt - delta[None, :])
-        dk += _dot(dst.to(q.dtype), q)
+        lo = start_n
+        diag_end = tl.minimum(start_n + BLOCK_N, T)
+        mid = start_n + BLOCK_N
+    else:
+        lo = 0
+        diag_end = 0
+        mid = 0
+    for start_m in range(lo, diag_end, BLOCK_M):
+        dk, dv = _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols,
+                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, True)
+    full_m = (T // BLOCK_M) * BLOCK_M
+    for start_m in range(mid, full_m, BLOCK_M):
+        dk, dv = _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols,
+                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, False)
+    for start_m in range(tl.maximum(mid, full_m), T, BLOCK_M):
+        dk, dv = _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols,
+                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, True)
     out = (row_base + cols[:, None]) * HEAD_DIM + offs_d[None, :]
     tl.store(dk_ptr + out, (dk * scale).to(dk_ptr.dtype.element_ty), mask=col_ok[:, None])
     tl.store(dv_ptr + out, dv.to(dv_ptr.dtype.element_ty), mask=col_ok[:, None])
+
+
+@triton.jit
+def _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
+             HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
+    # One key block against the resident query block; MASKED as in _fwd_step.
+    cols = start_n + tl.arange(0, BLOCK_N)
+    offs_d = tl.arange(0, HEAD_DIM)
+    if MASKED:
+        col_ok = cols < T
+        k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
+    else:
+        k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :])
+        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :])
+    p = tl.math.exp2(_dot(q, tl.trans(k)) * qk_scale - lse[:, None] * 1.4426950408889634)
+    if MASKED:
+        keep = col_ok[None, :]
+        if CAUSAL:
+            keep = keep & (cols[None, :] <= rows[:, None])
+        p = tl.where(keep, p, 0.0)
+    ds = p * (_dot(do, tl.trans(v)) - delta[:, None])
+    dq += _dot(ds.to(k.dtype), k)
+    return dq
 
 
 @triton.jit
@@ -229,7 +305,6 @@ def attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
     v_ptr += b * stride_vb + h * stride_vh
     row_base = bh.to(tl.int64) * T
     rows = start_m + tl.arange(0, BLOCK_M)
-    offs_n = tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, HEAD_DIM)
     row_ok = rows < T
     q = tl.load(q_ptr + b * stride_qb + h * stride_qh + rows[:, None] * stride_qt + offs_d[None, :],
@@ -240,21 +315,19 @@ def attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
     delta = tl.load(delta_ptr + row_base + rows, mask=row_ok, other=0.0)
     qk_scale = scale * 1.4426950408889634
     dq = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
-    end_n = T
+    # As attn_fwd: unmasked key blocks, then the diagonal (causal; BLOCK_M is a multiple of BLOCK_N) or the tail.
     if CAUSAL:
-        end_n = start_m + BLOCK_M
-    for start_n in range(0, end_n, BLOCK_N):
-        cols = start_n + offs_n
-        col_ok = cols < T
-        kt = tl.load(k_ptr + cols[None, :] * stride_kt + offs_d[:, None], mask=col_ok[None, :], other=0.0)
-        vt = tl.load(v_ptr + cols[None, :] * stride_vt + offs_d[:, None], mask=col_ok[None, :], other=0.0)
-        p = tl.math.exp2(_dot(q, kt) * qk_scale - lse[:, None] * 1.4426950408889634)
-        keep = col_ok[None, :]
-        if CAUSAL:
-            keep = keep & (cols[None, :] <= rows[:, None])
-        p = tl.where(keep, p, 0.0)
-        ds = p * (_dot(do, vt) - delta[:, None])
-        dq += _dot(ds.to(kt.dtype), tl.trans(kt))
+        full_n = start_m
+        end_n = tl.minimum(start_m + BLOCK_M, T)
+    else:
+        full_n = (T // BLOCK_N) * BLOCK_N
+        end_n = T
+    for start_n in range(0, full_n, BLOCK_N):
+        dq = _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
+                      HEAD_DIM, BLOCK_N, CAUSAL, False)
+    for start_n in range(full_n, end_n, BLOCK_N):
+        dq = _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
+                      HEAD_DIM, BLOCK_N, CAUSAL, True)
     tl.store(dq_ptr + (row_base + rows[:, None]) * HEAD_DIM + offs_d[None, :],
              (dq * scale).to(dq_ptr.dtype.element_ty), mask=row_ok[:, None])
 
