@@ -4,7 +4,7 @@
 # see gpu_session.sh), the suite's GPU tests, the host cost per launch path, the kernel table, the
 # device tests with kernels.backend=triton, and the suite_h100 experiment.
 #   VT_GIT_COMMIT=<hash> OUT=/dir bash scripts/gpu_suite_call.sh
-# KS_ARGS: arguments of bench_kernel_suite.py; EXP_STEPS: timed steps of the experiment (0: skip it).
+# KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py; EXP_STEPS: timed steps of the experiment (0: skip it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -12,9 +12,9 @@ STAGES=build OUT=$OUT/s timeout ${BUILD_TIMEOUT:-330} bash scripts/gpu_session.s
 rm -f "$OUT/s/src_hash" "$OUT/s/summary.txt"  # the device tool returns 8 files; the hash is computed where they land
 export PYTHONPATH=$(pwd):/tmp/site${PYTHONPATH:+:$PYTHONPATH}  # /tmp/site: the carried wheels (gpu_session.sh)
 export PATH=/tmp/site/bin:$PATH
-step() {  # file, timeout, command...
+step() {  # file (appended to), timeout, command...
   local f=$1 t=$2; shift 2
-  echo "[$(date +%T)] $*" > "$OUT/$f"
+  echo "[$(date +%T)] $*" >> "$OUT/$f"
   timeout "$t" "$@" >> "$OUT/$f" 2>&1
   local rc=$?  # before the next command substitution resets $?
   echo "[$(date +%T)] exit $rc" >> "$OUT/$f"
@@ -22,11 +22,13 @@ step() {  # file, timeout, command...
 step pytest_suite.log 150 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
   tests/gpu/test_suite_attention.py tests/test_kernel_suite.py
 step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
+step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
-step pytest_device.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
+step pytest_suite.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
   tests/test_softmax_norm_loss.py
 if [ "${EXP_STEPS:-0}" != 0 ]; then
   sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/suite_h100.toml > /tmp/suite.toml
   step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/suite.toml --out $OUT/s/suite.jsonl \
     && python3 -m vibetensor.experiments.cli compare $OUT/s/suite.jsonl"
+  rm -f "$OUT/s/gap.png"  # redrawn from suite.jsonl; the device tool returns 8 files
 fi

@@ -208,6 +208,37 @@ def test_every_declaration_matches_its_triton_kernel():
         assert constants == [p.name for p in fn.params if p.is_constexpr], name
 
 
+def test_attention_blocks_mirror_agrees_with_python():
+    from vibetensor.kernels.triton import attention
+
+    for kernel in ("attn_fwd", "attn_bwd_pre", "attn_bwd_dkdv", "attn_bwd_dq"):
+        py = getattr(attention, "config_" + kernel)
+        for T in (1, 17, 63, 64, 65, 80, 128, 129, 1023, 1024, 2048, 8192):
+            for D in attention.HEAD_DIMS:
+                for nbytes in (4, 2):
+                    for causal in (False, True):
+                        assert _C._suite_attention_blocks(kernel, T, D, nbytes, causal) == \
+                            tuple(py(T, D, nbytes, causal)), (kernel, T, D, nbytes, causal)
+    with pytest.raises(ValueError, match="unknown kernel 'attn_nope'"):
+        _C._suite_attention_blocks("attn_nope", 64, 32, 4, False)
+
+
+def test_attention_blocks_keep_the_divisibility_the_kernels_need():
+    # Note [Fused attention]: the unmasked loops assume these (kernels/triton/attention.py)
+    from vibetensor.kernels.triton import attention
+
+    for T in (1, 64, 80, 128, 2048):
+        for D in attention.HEAD_DIMS:
+            for nbytes in (4, 2):
+                for causal in (False, True):
+                    m, n, _, _ = attention.config_attn_fwd(T, D, nbytes, causal)
+                    assert m % n == 0
+                    m, n, _, _ = attention.config_attn_bwd_dq(T, D, nbytes, causal)
+                    assert m % n == 0
+                    m, n, _, _ = attention.config_attn_bwd_dkdv(T, D, nbytes, causal)
+                    assert n % m == 0
+
+
 def test_row_config_mirror_agrees_with_python():
     from vibetensor.kernels import triton as families
 

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "ops/suite/attention_blocks.h"
 #include "ops/suite/launch.h"
 #include "ops/suite/row_config.h"
 #include "ops/suite/spec_table.h"
@@ -139,6 +140,18 @@ void bind_suite(nb::module_& m) {
     d["num_warps"] = c.row.warps;
     d["n_programs"] = c.programs;
     return d;
+  });
+  // The C++ mirror of kernels/triton/attention.py's config_* (tests compare the two).
+  m.def("_suite_attention_blocks", [](const std::string& kernel, int64_t T, int64_t D, int bytes, bool causal) {
+    suite::AttentionBlocks b;
+    if (kernel == "attn_fwd") b = suite::attn_fwd_blocks(T, D, bytes, causal);
+    else if (kernel == "attn_bwd_pre") b = suite::attn_bwd_pre_blocks();
+    else if (kernel == "attn_bwd_dkdv") b = suite::attn_bwd_dkdv_blocks(T, D, bytes, causal);
+    else if (kernel == "attn_bwd_dq") b = suite::attn_bwd_dq_blocks(T, D, bytes);
+    else VT_CHECK_VALUE(false, "_suite_attention_blocks: unknown kernel '", kernel,
+                        "', expected attn_fwd, attn_bwd_pre, attn_bwd_dkdv or attn_bwd_dq");
+    if (kernel == "attn_bwd_pre") return nb::make_tuple(b.m, b.warps, b.stages);
+    return nb::make_tuple(b.m, b.n, b.warps, b.stages);
   });
   m.def("_suite_report", [] {
     nb::list l;

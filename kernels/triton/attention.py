@@ -21,6 +21,10 @@ buffer and no atomics.
   bf16 / fp16 inputs use the tensor cores; P and dS are rounded to the input dtype before their
   products, as flash attention does (tolerance: the input dtype's, about 1e-2 for bf16).
 - The exponentials are exp2 of scores pre-multiplied by scale * log2(e).
+- Masks only where needed: each kernel walks its unmasked blocks (keys before the diagonal when
+  causal, every block before the tail past T) with plain loads and no score mask, and then the
+  diagonal or tail blocks with both. That needs BLOCK_M % BLOCK_N == 0 for attn_fwd and
+  attn_bwd_dq and BLOCK_N % BLOCK_M == 0 for attn_bwd_dkdv, so the diagonal starts on a block edge.
 
 Launch contracts (C++ declares them in csrc/ops/cuda/attention_suite.cpp; the config_* functions
 are pure and mirrored there exactly):
@@ -59,14 +63,17 @@ HEAD_DIMS = (16, 32, 64, 128)
 # ---- block choices: pure functions of the shape, mirrored by C++ ---------------------------------
 
 def config_attn_fwd(T, D, dtype_bytes, causal):
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages). fp32 runs its products on the FMA units: 32-row
-    tiles (more programs for the short sequences of the workloads, no register spills), 8 warps at
-    D=128. 16-bit inputs: 128-row tiles once the sequence is long enough to fill the GPU with them,
-    else 64 rows for more programs; D=128 takes 8 warps to hold its accumulator."""
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages), BLOCK_M a multiple of BLOCK_N. Chosen from the sweep
+    of benchmarks/tune_attention.py on an H100 (Note [Attention blocks]). fp32 runs its products on the
+    FMA units: at D <= 32 tall 128-row tiles with 16-key steps on 2 warps win from T = 128 up, a
+    64 x 64 tile on 4 warps at T <= 64. 16-bit inputs: 64 x 64 on 4 warps (causal), 128 x 128 on 8
+    warps without a mask once T fills the GPU."""
     if dtype_bytes == 4:
-        return (64 if D <= 32 and T > 128 else 32), 32, (8 if D == 128 else 4), 2
-    if T >= 1024:
-        return 128, 64, 8, 3
+        if D > 32:
+            return 32, 32, (8 if D == 128 else 4), 2
+        return (64, 64, 4, 2) if T <= 64 else (128, 16, 2, 2)
+    if T >= 1024 and not causal:
+        return 128, 128, 8, 3
     return 64, 64, 4, 3
 
 
@@ -76,18 +83,35 @@ def config_attn_bwd_pre(T, D, dtype_bytes, causal):
 
 
 def config_attn_bwd_dkdv(T, D, dtype_bytes, causal):
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages): BLOCK_N keys stay resident with their two fp32
-    accumulators, BLOCK_M query rows stream; sized so ptxas (sm_90) spills nothing or next to nothing."""
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages), BLOCK_N a multiple of BLOCK_M: BLOCK_N keys stay
+    resident with their two fp32 accumulators, BLOCK_M query rows stream (Note [Attention blocks])."""
     if dtype_bytes == 4:
-        return (16 if D == 128 else 32), 32, 8, 2
-    return 32, (64 if D == 128 else 128), 8, 2
+        if D > 32:
+            return (16 if D == 128 else 32), 32, 8, 2
+        if T <= 64:
+            return 64, 64, 4, 1
+        return (32, 32, 4, 1) if causal else (16, 64, 2, 3)
+    return 64, 64, 4, 2
 
 
 def config_attn_bwd_dq(T, D, dtype_bytes, causal):
-    """(BLOCK_M, BLOCK_N, num_warps, num_stages): BLOCK_M query rows stay resident, BLOCK_N keys stream."""
+    """(BLOCK_M, BLOCK_N, num_warps, num_stages), BLOCK_M a multiple of BLOCK_N: BLOCK_M query rows
+    stay resident, BLOCK_N keys stream (Note [Attention blocks])."""
     if dtype_bytes == 4:
-        return 32, 32, (8 if D == 128 else 4), 2
-    return 128, 32, 8, 2
+        if D > 32:
+            return 32, 32, (8 if D == 128 else 4), 2
+        return (64, 64, 4, 1) if T <= 64 else (128, 16, 2, 2)
+    return 128, 64, 8, 3
+
+
+# Note [Attention blocks]
+# The block choices come from benchmarks/tune_attention.py on one H100 80GB HBM3 (Triton 3.6,
+# experiments/results/gpu/2026-12-06-h100-suite/tune_attention.txt), at the workloads' shapes
+# (fp32, D = 32: seq_reverse B64 H4 T64 causal, minigpt B64 H8 T128 causal, vit B256 H8 T80) and
+# VibeTensor's training shape (bf16 B32 H10 T2048 D128, causal and not). The old choices (32 x 32
+# fp32 tiles, 32-row bf16 dK/dV blocks on 8 warps) were 1.3x to 2.9x slower per kernel there.
+# fp32 at D > 32 was not swept and keeps the earlier blocks. The divisibility rules let the
+# kernels run the blocks off the diagonal (causal) and before the tail (past T) without masks.
 
 
 # ---- kernels ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "cuda/device.h"
 #include "ops/attention_args.h"
 #include "ops/ops.h"
+#include "ops/suite/attention_blocks.h"
 #include "ops/suite/launch.h"
 
 namespace vt::cuda_kernels {
@@ -51,28 +52,7 @@ const suite::KernelDecl kBwdDq{
     {"HEAD_DIM", "BLOCK_M", "BLOCK_N", "CAUSAL"}};
 #undef VT_ATTN_BWD_SCALARS
 
-// Block choices: each mirrors config_<kernel>(T, D, dtype_bytes, causal) in kernels/triton/attention.py.
-struct Blocks {
-  int m, n, warps, stages;
-};
-
-Blocks config_attn_fwd(int64_t T, int64_t D, int bytes) {
-  if (bytes == 4) return {D <= 32 && T > 128 ? 64 : 32, 32, D == 128 ? 8 : 4, 2};
-  if (T >= 1024) return {128, 64, 8, 3};
-  return {64, 64, 4, 3};
-}
-
-Blocks config_attn_bwd_pre() { return {64, 0, 4, 1}; }
-
-Blocks config_attn_bwd_dkdv(int64_t D, int bytes) {
-  if (bytes == 4) return {D == 128 ? 16 : 32, 32, 8, 2};
-  return {32, D == 128 ? 64 : 128, 8, 2};
-}
-
-Blocks config_attn_bwd_dq(int64_t D, int bytes) {
-  if (bytes == 4) return {32, 32, D == 128 ? 8 : 4, 2};
-  return {128, 32, 8, 2};
-}
+using Blocks = suite::AttentionBlocks;  // Note [Attention blocks] (kernels/triton/attention.py)
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -140,7 +120,7 @@ std::tuple<Tensor, Tensor> fused_attention_cuda(const Tensor& q, const Tensor& k
   Tensor lse = empty_tensor({B, H, T}, DType::Float32, q.device());
   if (out.numel() == 0) return {out, lse};
   if (suite::selected("attention")) {
-    Blocks c = config_attn_fwd(T, D, int(itemsize(q.dtype())));
+    Blocks c = suite::attn_fwd_blocks(T, D, int(itemsize(q.dtype())), is_causal);
     suite::Launch l(kFwd, q);
     l.ptr(q).ptr(k).ptr(v).ptr(out).ptr(lse);
     strides_bht(l, q);
@@ -173,7 +153,8 @@ std::tuple<Tensor, Tensor, Tensor> fused_attention_backward_cuda(const Tensor& g
   if (suite::selected("attention")) {
     int bytes = int(itemsize(q.dtype()));
     Tensor delta = empty_tensor({B, H, T}, DType::Float32, q.device());
-    Blocks pre = config_attn_bwd_pre(), kv = config_attn_bwd_dkdv(D, bytes), qb = config_attn_bwd_dq(D, bytes);
+    Blocks pre = suite::attn_bwd_pre_blocks(), kv = suite::attn_bwd_dkdv_blocks(T, D, bytes, is_causal),
+           qb = suite::attn_bwd_dq_blocks(T, D, bytes);
     suite::Launch lp(kBwdPre, q);
     lp.ptr(out).ptr(go).ptr(delta);
     strides_bht(lp, out);
