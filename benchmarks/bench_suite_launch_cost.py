@@ -55,6 +55,14 @@ def paths(x, y):
     cpp(1)
     out["C++ path (cuLaunchKernel, cached function, pre-laid arguments)"] = cpp
 
+    def cpp_via_python(n):  # the same loop, each launch handed to Python (Note [Python kernel launch])
+        with vt.policy.override({"kernels.backend": "triton", "kernels.launch": "python"}):
+            _C._suite_plan("launch_cost", "launch_cost_axpy", PARAMS, ["BLOCK"], [x, y, N, 2.0], [BLOCK], 4,
+                           [1, 1, 1], n)
+
+    cpp_via_python(1)
+    out["kernels.launch=python from C++ (GIL, Python cache, Triton launcher)"] = cpp_via_python
+
     triton_runtime.install()
     xp, yp = triton_runtime.TritonPointer(x), triton_runtime.TritonPointer(y)
 
@@ -110,13 +118,13 @@ def paths(x, y):
     import vibetensor.nn.functional as F
 
     small = vt.randn(8, 128, device="cuda")
-    for backend in ("native", "triton"):
-        def op(n, backend=backend):
-            with vt.policy.override({"kernels.backend": backend}):
+    for backend, launch in (("native", "cpp"), ("triton", "cpp"), ("triton", "python")):
+        def op(n, backend=backend, launch=launch):
+            with vt.policy.override({"kernels.backend": backend, "kernels.launch": launch}):
                 for _ in range(n):
                     F.softmax(small, -1)
         op(2)
-        out[f"vt softmax op (8x128), kernels.backend={backend}"] = op
+        out[f"vt softmax op (8x128), kernels.backend={backend}" + (", kernels.launch=python" if launch == "python" else "")] = op
     return out
 
 

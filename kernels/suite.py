@@ -5,6 +5,7 @@ reading which backend ran which family.
 ``kernels.backend=triton`` makes CUDA ops of the suite's families launch Triton kernels from C++
 (Note [Kernel suite launch path] in csrc/ops/suite/launch.h).
 """
+import atexit
 import importlib.util
 
 from vibetensor import _C
@@ -16,14 +17,19 @@ def install():
     and report() says why."""
     if importlib.util.find_spec("triton") is None:
         return False
+    from vibetensor.kernels.python_launch import launch
     from vibetensor.kernels.triton_compiler import compile_request
 
     _C._suite_set_compiler("triton", compile_request)
+    _C._suite_set_python_launcher(launch)  # kernels.launch=python (Note [Python kernel launch])
+    atexit.register(uninstall)  # drop the Python callables while the GIL is held, not in C++'s static destructors
     return True
 
 
 def uninstall():
+    atexit.unregister(uninstall)
     _C._suite_set_compiler("triton", None)
+    _C._suite_set_python_launcher(None)
 
 
 def installed():
@@ -31,8 +37,10 @@ def installed():
 
 
 def report():
-    """One dict per (family, backend, fallback reason): what ran since the last reset_report().
-    ``fallback`` is "" for launches of the backend's kernels, else why the native kernel ran."""
+    """One dict per (family, backend, fallback reason, launch path): what ran since the last
+    reset_report(). ``fallback`` is "" for launches of the backend's kernels, else why the native
+    kernel ran; ``launch`` says how the launches were made: "cpp", "python" (kernels.launch=python),
+    or "cpp (kernels.launch=python, but ...)" with the reason."""
     return _C._suite_report()
 
 

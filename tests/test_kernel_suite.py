@@ -110,6 +110,32 @@ def test_plan_packs_arguments_in_declaration_order():
     assert n_neg[2] & 0xFFFFFFFF == (-3) & 0xFFFFFFFF and n_neg[4] == (-1) & (2**64 - 1)
 
 
+def test_python_request_hands_the_launch_to_python_as_declared():
+    # kernels.launch=python (Note [Python kernel launch]): what the Python launcher receives
+    x, y = vt.randn(16), vt.zeros(16).to(vt.bfloat16)
+    r = _plan("fam_pyreq", [x, y, -7, 1.5, 2**40], 128, warps=8)["python_request"]
+    assert (r["backend"], r["family"], r["kernel"]) == ("triton", "fam_pyreq", "suite_test_axpy")
+    assert r["args"] == [("ptr", x.data_ptr(), "float32"), ("ptr", y.data_ptr(), "bfloat16"), ("i32", -7, ""),
+                         ("f32", 1.5, ""), ("i64", 2**40, "")]
+    assert r["constants"] == [("BLOCK", 128)] and r["warps"] == 8 and r["device"] == -1
+    none = _plan("fam_pyreq", [x, None, 1, 0.1, -1], 128)["python_request"]
+    assert none["args"][1] == ("ptr", 0, "float32") and none["args"][4] == ("i64", -1, "")
+    assert abs(none["args"][3][1] - 0.1) < 1e-8  # a float32 argument, widened
+
+
+def test_python_launcher_registration():
+    from vibetensor.kernels import python_launch
+
+    assert _C._suite_has_python_launcher()  # suite.install() registers it with the compiler
+    _C._suite_set_python_launcher(None)
+    assert not _C._suite_has_python_launcher()
+    _C._suite_set_python_launcher(python_launch.launch)
+    assert _C._suite_has_python_launcher()
+    assert vt.policy.get("kernels.launch") in ("cpp", "python")
+    with pytest.raises(ValueError, match="kernels.launch"):
+        vt.policy.set("kernels.launch", "ctypes")
+
+
 def test_specializations_compile_once_per_key():
     x32, x16 = vt.randn(16), vt.randn(16).to(vt.bfloat16)
     first = _plan("fam_spec", [x32, None, 16, 1.0, 0], 64)

@@ -48,6 +48,8 @@ AUDIT = {
     ("kernels.cache", "locked"): f"{KCACHE}::test_locked_takes_the_global_lock_on_every_launch_and_contends",
     ("kernels.backend", "native"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
     ("kernels.backend", "triton"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
+    ("kernels.launch", "cpp"): "gpu/test_kernel_suite_gpu.py::test_python_launch_is_reported_by_path",
+    ("kernels.launch", "python"): "gpu/test_kernel_suite_gpu.py::test_python_launch_goes_through_the_python_cache_and_its_lock",
     ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "coarse"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "fine"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",

@@ -6,6 +6,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,6 +68,63 @@ suite::Compiler wrap_compiler(nb::object fn) {
   };
 }
 
+// What the Python launcher receives (Note [Python kernel launch]): args as (kind, value, dtype)
+// with kind "ptr" (value: the address), "i32", "i64" (value: int) or "f32" (value: float).
+nb::dict python_launch_dict(const suite::PythonLaunch& r) {
+  nb::dict d;
+  d["backend"] = r.backend;
+  d["family"] = r.family;
+  d["kernel"] = r.kernel;
+  nb::list args;
+  for (const suite::PythonLaunchArg& a : r.args) {
+    switch (a.kind) {
+      case suite::Arg::ptr: args.append(nb::make_tuple("ptr", a.bits, a.dtype)); break;
+      case suite::Arg::i32: {
+        int32_t v;
+        std::memcpy(&v, &a.bits, sizeof v);
+        args.append(nb::make_tuple("i32", int64_t(v), ""));
+        break;
+      }
+      case suite::Arg::i64: {
+        int64_t v;
+        std::memcpy(&v, &a.bits, sizeof v);
+        args.append(nb::make_tuple("i64", v, ""));
+        break;
+      }
+      case suite::Arg::f32: {
+        float v;
+        std::memcpy(&v, &a.bits, sizeof v);
+        args.append(nb::make_tuple("f32", double(v), ""));
+        break;
+      }
+    }
+  }
+  d["args"] = args;
+  d["constants"] = r.constants;
+  d["warps"] = r.warps;
+  d["stages"] = r.stages;
+  d["device"] = r.device;
+  d["grid"] = nb::make_tuple(r.grid[0], r.grid[1], r.grid[2]);
+  d["stream"] = uint64_t(r.stream);
+  return d;
+}
+
+// Calls the Python launcher with the GIL; its failure becomes one RuntimeError message.
+suite::PythonLauncher wrap_launcher(nb::object fn) {
+  auto held = std::make_shared<nb::object>(std::move(fn));
+  return [held](const suite::PythonLaunch& r) {
+    nb::gil_scoped_acquire gil;
+    try {
+      (*held)(python_launch_dict(r));
+    } catch (nb::python_error& e) {
+      std::string msg = nb::cast<std::string>(nb::str(e.value()));
+      e.restore();
+      PyErr_Clear();
+      VT_CHECK(false, "kernel suite: the Python launch of ", r.kernel, " failed: ", msg);
+    }
+  };
+}
+
 // Declarations made by tests through _suite_plan live for the process, like the ops' own.
 std::mutex g_test_decls_mutex;
 std::map<std::string, std::unique_ptr<suite::KernelDecl>> g_test_decls;
@@ -108,6 +166,10 @@ void bind_suite(nb::module_& m) {
     return std::string(suite::backend_name(suite::backend_for(family.c_str())));
   });
   m.def("_suite_has_compiler", [](const std::string& backend) { return suite::has_compiler(backend_of(backend)); });
+  m.def("_suite_set_python_launcher", [](nb::object fn) {
+    suite::set_python_launcher(fn.is_none() ? suite::PythonLauncher{} : wrap_launcher(std::move(fn)));
+  }, nb::arg("launcher").none());
+  m.def("_suite_has_python_launcher", &suite::has_python_launcher);
   // Every declaration built into the module: (family, kernel, [(parameter, kind)], [constexpr]).
   m.def("_suite_declarations", [] {
     static const char* kind_names[] = {"ptr", "i32", "i64", "f32"};
@@ -161,6 +223,7 @@ void bind_suite(nb::module_& m) {
       d["backend"] = r.backend;
       d["fallback"] = r.reason;
       d["count"] = r.count;
+      d["launch"] = r.launch;
       l.append(d);
     }
     return l;
@@ -217,6 +280,9 @@ void bind_suite(nb::module_& m) {
     d["image_bytes"] = c ? c->image_bytes : 0;
     d["threads"] = c ? c->threads : 0;
     d["aligned"] = bool(l.key().aligned);
+    // what kernels.launch=python would hand to the Python launcher for this launch (grid as given)
+    d["python_request"] = python_launch_dict(
+        l.python_request(grid.size() == 3 ? grid[0] : 1, grid.size() == 3 ? grid[1] : 1, grid.size() == 3 ? grid[2] : 1, 0));
     return d;
   }, nb::arg("family"), nb::arg("name"), nb::arg("params"), nb::arg("constants"), nb::arg("args"),
      nb::arg("values"), nb::arg("warps") = 4, nb::arg("grid") = std::vector<int64_t>{}, nb::arg("repeat") = 1);

@@ -89,3 +89,90 @@ def test_launch_on_another_device_tensor_is_refused():
     x = vt.randn(8)  # a CPU tensor
     with pytest.raises(RuntimeError, match="launches on CUDA tensors only"):
         _launch(x, vt.zeros(8), 8, 1.0, 0)
+
+
+# ---- kernels.launch=python (Note [Python kernel launch]) ---------------------------------------------
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("n", [1, 1000, 70001])
+def test_python_launch_computes_the_same_kernel(dtype, n):
+    from vibetensor.kernels import python_launch
+
+    x = vt.randn(n, device="cuda").to(getattr(vt, dtype))
+    y = vt.zeros(n, device="cuda").to(getattr(vt, dtype))
+    with vt.policy.override({"kernels.launch": "python"}):
+        _launch(x, y, n, -0.5, 7, repeat=2)
+    vt.cuda.synchronize()
+    want = to_numpy(x.float()) * -0.5 + 7
+    tol = 1e-6 if dtype == "float32" else 5e-2
+    np.testing.assert_allclose(to_numpy(y.float()), want, rtol=tol, atol=tol)
+    assert any(k[0] == "gpu_suite_axpy" and k[1] == (dtype, dtype) for k in python_launch.cached_specializations())
+
+
+def test_python_launch_goes_through_the_python_cache_and_its_lock():
+    x = vt.randn(64, device="cuda")
+    y = vt.zeros(64, device="cuda")
+    with vt.policy.override({"kernels.launch": "python"}):
+        _launch(x, y, 64, 1.0, 0)  # compiled outside the measurement
+
+    def acquisitions():
+        return sum(s["acquisitions"] for s in _C._lock_stats() if s["name"] == "kernels.cache")
+
+    with vt.policy.override({"kernels.launch": "python", "probes.locks": "on", "probes.counters": "on",
+                             "kernels.cache": "locked"}):
+        _C._reset_lock_stats()
+        before = vt.probes.counters().get("kernel_cache_hits", 0)
+        _launch(x, y, 64, 1.0, 0, repeat=5)
+        assert acquisitions() == 5  # the Python cache's module-global lock, once per launch
+        assert vt.probes.counters().get("kernel_cache_hits", 0) - before == 5
+    with vt.policy.override({"kernels.launch": "python", "probes.locks": "on", "kernels.cache": "lockfree"}):
+        _C._reset_lock_stats()
+        _launch(x, y, 64, 1.0, 0, repeat=5)
+        assert acquisitions() == 0
+
+
+def test_python_launch_is_reported_by_path():
+    x = vt.randn(4, 128, device="cuda")
+    import vibetensor.nn.functional as F
+
+    suite.reset_report()
+    with vt.policy.override({"kernels.launch": "python"}):
+        got = F.softmax(x, -1)
+    with vt.policy.override({"kernels.launch": "cpp"}):
+        want = F.softmax(x, -1)
+    np.testing.assert_allclose(to_numpy(got), to_numpy(want), rtol=1e-6, atol=1e-7)
+    rows = {(r["family"], r["launch"]): r["count"] for r in suite.report() if not r["fallback"]}
+    assert rows.get(("softmax", "python")) == 1 and rows.get(("softmax", "cpp")) == 1, rows
+
+
+def test_python_launch_without_a_launcher_launches_from_cpp_and_says_so():
+    x = vt.randn(64, device="cuda")
+    y = vt.zeros(64, device="cuda")
+    suite.reset_report()
+    _C._suite_set_python_launcher(None)
+    try:
+        with vt.policy.override({"kernels.launch": "python"}):
+            _launch(x, y, 64, 2.0, 0)
+    finally:
+        suite.install()
+    vt.cuda.synchronize()
+    np.testing.assert_allclose(to_numpy(y), to_numpy(x) * 2.0, rtol=1e-6)
+    assert any(r["family"] == "gpu_suite" and "no Python launcher" in r["launch"] for r in suite.report())
+
+
+def test_python_launch_failure_names_the_kernel():
+    from vibetensor.kernels import python_launch
+
+    x = vt.randn(64, device="cuda")
+    y = vt.zeros(64, device="cuda")
+
+    def broken(request):
+        raise ValueError("launcher exploded")
+
+    _C._suite_set_python_launcher(broken)
+    try:
+        with vt.policy.override({"kernels.launch": "python"}):
+            with pytest.raises(RuntimeError, match="Python launch of gpu_suite_axpy failed: launcher exploded"):
+                _launch(x, y, 64, 2.0, 0)
+    finally:
+        _C._suite_set_python_launcher(python_launch.launch)

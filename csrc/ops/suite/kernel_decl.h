@@ -71,6 +71,9 @@ struct KernelDecl {
   bool builtin;                        // declared by vibetensor's own ops (not by a test or plugin)
   mutable SpecTable table;
   mutable std::atomic<uint64_t> launches[4] = {};  // by backend
+  // kernels.launch=python (Note [Python kernel launch]): launches made through Python, and those
+  // made from C++ because the thread could not take the GIL or no Python launcher was registered.
+  mutable std::atomic<uint64_t> python_launches{0}, cpp_not_gil{0}, cpp_no_launcher{0};
 };
 
 // Every declaration made so far, in order.

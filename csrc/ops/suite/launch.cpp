@@ -1,6 +1,7 @@
 // See Note [Kernel suite launch path] in launch.h.
 #include "ops/suite/launch.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string_view>
@@ -181,6 +182,26 @@ const Compiled* Launch::resolve() {
   return compile_and_publish(k_, key_, backend_);
 }
 
+PythonLaunch Launch::python_request(int64_t grid_x, int64_t grid_y, int64_t grid_z, uintptr_t stream) const {
+  check_complete();
+  PythonLaunch r;
+  r.backend = backend_name(backend_);
+  r.family = k_.family;
+  r.kernel = k_.name;
+  r.args.reserve(n_params_);
+  for (int i = 0; i < n_params_; ++i) {
+    Arg kind = k_.params[i].kind;
+    r.args.push_back({kind, slots_[i], kind == Arg::ptr ? std::string(dtype_name(DType(key_.dtypes[i] - 1))) : ""});
+  }
+  for (int i = 0; i < n_constants_; ++i) r.constants.emplace_back(k_.constants[i], key_.constants[i]);
+  r.warps = key_.warps;
+  r.stages = key_.stages;
+  r.device = key_.device;
+  r.grid[0] = grid_x, r.grid[1] = grid_y, r.grid[2] = grid_z;
+  r.stream = stream;
+  return r;
+}
+
 bool Launch::run(int64_t grid_x, int64_t grid_y, int64_t grid_z) {
 #if VT_CUDA
   VT_CHECK(key_.device >= 0, "kernel suite: ", k_.name, " launches on CUDA tensors only");
@@ -189,6 +210,21 @@ bool Launch::run(int64_t grid_x, int64_t grid_y, int64_t grid_z) {
   ptrs_[n_params_] = &slots_[n_params_];  // Triton's global and profile scratch pointers: null
   ptrs_[n_params_ + 1] = &slots_[n_params_ + 1];
   cudaStream_t s = cuda::current_stream(key_.device).handle();
+  std::atomic<uint64_t>* instead_of_python = nullptr;  // counted once the C++ launch happened
+  if (policy::kernels_launch.get() == policy::KernelsLaunch::python) [[unlikely]] {
+    // Note [Python kernel launch]: no lock of ours is held while Python runs.
+    if (compiles_deferred()) {
+      instead_of_python = &k_.cpp_not_gil;
+    } else if (!has_python_launcher()) {
+      instead_of_python = &k_.cpp_no_launcher;
+    } else {
+      if (grid_x * grid_y * grid_z > 0)
+        launch_from_python(python_request(grid_x, grid_y, grid_z, reinterpret_cast<uintptr_t>(s)));
+      k_.python_launches.fetch_add(1, std::memory_order_relaxed);
+      k_.launches[int(backend_)].fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
   auto go = [&](const Compiled* c) {
     if (grid_x * grid_y * grid_z == 0) return;
     cuda::launch_function(c->function, unsigned(grid_x), unsigned(grid_y), unsigned(grid_z), unsigned(c->threads), s, ptrs_);
@@ -212,6 +248,7 @@ bool Launch::run(int64_t grid_x, int64_t grid_y, int64_t grid_z) {
     go(c);
   }
   k_.launches[int(backend_)].fetch_add(1, std::memory_order_relaxed);
+  if (instead_of_python) instead_of_python->fetch_add(1, std::memory_order_relaxed);
   return true;
 #else
   (void)grid_x, (void)grid_y, (void)grid_z;
@@ -228,8 +265,23 @@ std::vector<FamilyReport> report() {
     for (int b = 0; b < int(policy::kernels_backend.values().size()); ++b)
       if (uint64_t n = k->launches[b].load(std::memory_order_relaxed))
         launched[{k->family, policy::kernels_backend.values()[b]}] += n;
+  // kernels.launch=python (Note [Python kernel launch]): the launches of a family split by path.
+  std::map<std::string, uint64_t> python, not_gil, no_launcher;
+  for (const KernelDecl* k : all) {
+    python[k->family] += k->python_launches.load(std::memory_order_relaxed);
+    not_gil[k->family] += k->cpp_not_gil.load(std::memory_order_relaxed);
+    no_launcher[k->family] += k->cpp_no_launcher.load(std::memory_order_relaxed);
+  }
   std::vector<FamilyReport> out;
-  for (auto& [fb, n] : launched) out.push_back({fb.first, fb.second, "", n});
+  for (auto& [fb, n] : launched) {
+    const std::string& f = fb.first;
+    uint64_t py = python[f], ng = not_gil[f], nl = no_launcher[f];
+    uint64_t cpp = n - std::min(n, py + ng + nl);
+    if (cpp) out.push_back({f, fb.second, "", cpp, "cpp"});
+    if (py) out.push_back({f, fb.second, "", py, "python"});
+    if (ng) out.push_back({f, fb.second, "", ng, "cpp (kernels.launch=python, but this thread may not take the GIL now)"});
+    if (nl) out.push_back({f, fb.second, "", nl, "cpp (kernels.launch=python, but no Python launcher is registered)"});
+  }
   for (auto& [k, n] : g_fallbacks) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
   return out;
 }
@@ -238,8 +290,12 @@ void reset_report() {
   std::vector<const KernelDecl*> all = declarations();
   std::lock_guard<std::mutex> g(g_report_mutex);
   g_fallbacks.clear();
-  for (const KernelDecl* k : all)
+  for (const KernelDecl* k : all) {
     for (auto& n : k->launches) n.store(0, std::memory_order_relaxed);
+    k->python_launches.store(0, std::memory_order_relaxed);
+    k->cpp_not_gil.store(0, std::memory_order_relaxed);
+    k->cpp_no_launcher.store(0, std::memory_order_relaxed);
+  }
 }
 
 }  // namespace vt::suite

@@ -7,6 +7,7 @@
 #include "core/tensor.h"
 #include "ops/suite/compiler.h"
 #include "ops/suite/kernel_decl.h"
+#include "ops/suite/python_launch.h"
 
 namespace vt::suite {
 
@@ -24,6 +25,8 @@ namespace vt::suite {
 //    explicit signature, cached on disk between processes), loads the cubin through the driver
 //    (cuda/driver_module.h) and publishes it;
 // 3. cuLaunchKernel on the device's current stream.
+// Under kernels.launch=python, step 3 (and Triton's own lookup) runs in Python instead (Note
+// [Python kernel launch]).
 // Under kernels.cache=locked, steps 2 and 3 run under the process-wide "kernels.cache" mutex, as
 // VibeTensor's kernel caches do; the compile itself never runs under it.
 
@@ -60,6 +63,8 @@ class Launch {
   const uint64_t* slots() const { return slots_; }
   int filled() const { return n_params_; }
   const Compiled* resolve();
+  // What kernels.launch=python hands to the Python launcher for this launch.
+  PythonLaunch python_request(int64_t grid_x, int64_t grid_y, int64_t grid_z, uintptr_t stream) const;
 
  private:
   void expect(Arg kind, const char* what);
@@ -78,6 +83,7 @@ class Launch {
 struct FamilyReport {
   std::string family, backend, reason;  // reason "" for launches
   uint64_t count = 0;
+  std::string launch = "cpp";  // launches: "cpp" or "python" (kernels.launch)
 };
 std::vector<FamilyReport> report();
 void reset_report();
