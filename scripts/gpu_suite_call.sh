@@ -4,7 +4,8 @@
 # see gpu_session.sh), the suite's GPU tests, the host cost per launch path, the kernel table, the
 # device tests with kernels.backend=triton, and the suite_h100 experiment.
 #   VT_GIT_COMMIT=<hash> OUT=/dir bash scripts/gpu_suite_call.sh
-# KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py; EXP_STEPS: timed steps of the experiment (0: skip it).
+# KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py (TRACE=0 skips it);
+# DEVICE_TESTS=0 skips the device tests under kernels.backend=triton; EXP_STEPS: timed steps of the experiment (0: skip it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -22,9 +23,9 @@ step() {  # file (appended to), timeout, command...
 step pytest_suite.log 150 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
   tests/gpu/test_suite_attention.py tests/test_kernel_suite.py
 step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
-step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
+[ "${TRACE:-1}" = 1 ] && step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
-step pytest_suite.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
+[ "${DEVICE_TESTS:-1}" = 1 ] && step pytest_suite.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
   tests/test_softmax_norm_loss.py
 if [ "${EXP_STEPS:-0}" != 0 ]; then
   sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/suite_h100.toml > /tmp/suite.toml
