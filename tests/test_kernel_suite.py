@@ -42,6 +42,33 @@ def test_backend_selection_and_fallback_report(no_report):
         suite.install() if was_installed else suite.uninstall()
 
 
+def test_fallback_counts_are_exact_across_threads_and_reasons(no_report):
+    # Note [Fallback counts]: repeats are counted without a lock; none may be lost or misfiled
+    was_installed = suite.installed()
+    suite.uninstall()
+    try:
+        with vt.policy.override({"kernels.backend": "triton"}):
+            def go(i):
+                for _ in range(500):
+                    _C._suite_backend_for(f"fam_count_{i % 3}")
+
+            threads = [threading.Thread(target=go, args=(i,)) for i in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        for i in range(3):
+            (why, n), = _fallbacks(f"fam_count_{i}").items()
+            assert n == 1000 and "no triton compiler" in why, (i, n)
+        suite.reset_report()
+        assert _fallbacks("fam_count_0") == {}
+        with vt.policy.override({"kernels.backend": "triton"}):
+            _C._suite_backend_for("fam_count_0")
+        assert list(_fallbacks("fam_count_0").values()) == [1]  # the key kept, the count restarted
+    finally:
+        suite.install() if was_installed else suite.uninstall()
+
+
 def test_set_compiler_rejects_native():
     with pytest.raises(ValueError, match="expected a suite backend"):
         _C._suite_set_compiler("native", None)

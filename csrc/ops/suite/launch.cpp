@@ -22,7 +22,35 @@ namespace vt::suite {
 namespace {
 
 std::mutex g_report_mutex;
-std::map<std::tuple<std::string, std::string, std::string>, uint64_t> g_fallbacks;  // (family, backend, why)
+
+// Note [Fallback counts]
+// fallback() runs on every call of an op that falls back (a float64 softmax under
+// kernels.backend=triton runs it per call), so a repeat takes no lock: the (family, backend, why)
+// keys live in a fixed open-addressing table whose slots are written once, under a mutex, and
+// published by storing their hash last; later calls find their slot by hash and string compare
+// and add to an atomic count. reset_report() zeroes the counts and keeps the keys.
+struct FallbackSlot {
+  std::atomic<uint64_t> hash{0};  // 0: empty; stored (release) after the strings are written
+  std::string family, backend, why;
+  std::atomic<uint64_t> count{0};
+};
+constexpr size_t kFallbackSlots = 512;
+FallbackSlot g_fallback_slots[kFallbackSlots];
+std::atomic<uint64_t> g_fallback_overflow{0};  // reasons past the table's size (counted, not named)
+std::mutex g_fallback_insert_mutex;
+
+uint64_t fallback_hash(std::string_view family, std::string_view backend, std::string_view why) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the three keys, separated
+  for (std::string_view part : {family, backend, why}) {
+    for (unsigned char c : part) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  }
+  return h | 1;  // never 0, the empty mark
+}
+
+bool same_key(const FallbackSlot& s, std::string_view family, std::string_view backend, std::string_view why) {
+  return s.family == family && s.backend == backend && s.why == why;
+}
 std::mutex& decls_mutex() {
   static auto* m = new std::mutex;  // declarations are static objects: no order of initialization
   return *m;
@@ -59,8 +87,34 @@ Backend backend_for(const char* family) {
 }
 
 void fallback(const char* family, const std::string& why) {
-  std::lock_guard<std::mutex> g(g_report_mutex);
-  ++g_fallbacks[{family, backend_name(policy::kernels_backend.get()), why}];
+  // Note [Fallback counts]
+  std::string_view backend = backend_name(policy::kernels_backend.get());
+  uint64_t h = fallback_hash(family, backend, why);
+  for (size_t i = 0; i < kFallbackSlots; ++i) {
+    FallbackSlot& s = g_fallback_slots[(h + i) % kFallbackSlots];
+    uint64_t sh = s.hash.load(std::memory_order_acquire);
+    if (sh == h && same_key(s, family, backend, why)) {
+      s.count.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (sh == 0) break;  // not in the table yet
+  }
+  std::lock_guard<std::mutex> g(g_fallback_insert_mutex);
+  for (size_t i = 0; i < kFallbackSlots; ++i) {
+    FallbackSlot& s = g_fallback_slots[(h + i) % kFallbackSlots];
+    uint64_t sh = s.hash.load(std::memory_order_relaxed);  // slots are written under this mutex only
+    if (sh == h && same_key(s, family, backend, why)) {
+      s.count.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (sh == 0) {
+      s.family = family, s.backend = backend, s.why = why;
+      s.count.store(1, std::memory_order_relaxed);
+      s.hash.store(h, std::memory_order_release);
+      return;
+    }
+  }
+  g_fallback_overflow.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool aligned_param(const char* name) {
@@ -123,6 +177,7 @@ Launch& Launch::i32(int64_t v) {
            ", which does not fit the kernel's 32-bit parameter");
   int32_t x = int32_t(v);
   aligned_ = aligned_ && (v % 16 == 0 || !aligned_param(k_.params[n_params_].name));
+  slots_[n_params_] = 0;  // the slot's upper half is not read by the kernel, but tests compare slots
   std::memcpy(&slots_[n_params_++], &x, sizeof x);
   return *this;
 }
@@ -137,6 +192,7 @@ Launch& Launch::i64(int64_t v) {
 Launch& Launch::f32(double v) {
   expect(Arg::f32, "float");
   float x = float(v);
+  slots_[n_params_] = 0;
   std::memcpy(&slots_[n_params_++], &x, sizeof x);
   return *this;
 }
@@ -207,7 +263,8 @@ bool Launch::run(int64_t grid_x, int64_t grid_y, int64_t grid_z) {
   VT_CHECK(key_.device >= 0, "kernel suite: ", k_.name, " launches on CUDA tensors only");
   VT_CHECK(grid_x >= 0 && grid_x < (int64_t(1) << 31) && grid_y >= 0 && grid_y < 65536 && grid_z >= 0 && grid_z < 65536,
            "kernel suite: the grid ", grid_x, "x", grid_y, "x", grid_z, " of ", k_.name, " is out of CUDA's range");
-  ptrs_[n_params_] = &slots_[n_params_];  // Triton's global and profile scratch pointers: null
+  slots_[n_params_] = slots_[n_params_ + 1] = 0;  // Triton's global and profile scratch pointers: null
+  ptrs_[n_params_] = &slots_[n_params_];
   ptrs_[n_params_ + 1] = &slots_[n_params_ + 1];
   cudaStream_t s = cuda::current_stream(key_.device).handle();
   std::atomic<uint64_t>* instead_of_python = nullptr;  // counted once the C++ launch happened
@@ -282,14 +339,19 @@ std::vector<FamilyReport> report() {
     if (ng) out.push_back({f, fb.second, "", ng, "cpp (kernels.launch=python, but this thread may not take the GIL now)"});
     if (nl) out.push_back({f, fb.second, "", nl, "cpp (kernels.launch=python, but no Python launcher is registered)"});
   }
-  for (auto& [k, n] : g_fallbacks) out.push_back({std::get<0>(k), std::get<1>(k), std::get<2>(k), n});
+  for (const FallbackSlot& s : g_fallback_slots)
+    if (s.hash.load(std::memory_order_acquire) != 0)
+      if (uint64_t n = s.count.load(std::memory_order_relaxed)) out.push_back({s.family, s.backend, s.why, n});
+  if (uint64_t n = g_fallback_overflow.load(std::memory_order_relaxed))
+    out.push_back({"?", backend_name(policy::kernels_backend.get()), "more distinct fallback reasons than the report holds", n});
   return out;
 }
 
 void reset_report() {
   std::vector<const KernelDecl*> all = declarations();
   std::lock_guard<std::mutex> g(g_report_mutex);
-  g_fallbacks.clear();
+  for (FallbackSlot& s : g_fallback_slots) s.count.store(0, std::memory_order_relaxed);
+  g_fallback_overflow.store(0, std::memory_order_relaxed);
   for (const KernelDecl* k : all) {
     for (auto& n : k->launches) n.store(0, std::memory_order_relaxed);
     k->python_launches.store(0, std::memory_order_relaxed);

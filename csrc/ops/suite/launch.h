@@ -75,8 +75,9 @@ class Launch {
   bool aligned_ = true;
   SpecKey key_;
   int n_params_ = 0, n_constants_ = 0;
-  uint64_t slots_[kMaxParams + 2] = {};
-  void* ptrs_[kMaxParams + 2] = {};
+  // Filled slot by slot as the arguments come (not zeroed up front: a launch is on the per-op path).
+  uint64_t slots_[kMaxParams + 2];
+  void* ptrs_[kMaxParams + 2];
 };
 
 // One line per family that ran or fell back: backend launches and fallback reasons.
