@@ -43,10 +43,11 @@ def train(fw, steps=STEPS, options=SMALL, device="cpu"):
 
 
 @pytest.mark.parametrize("preset", ["tuned", "vibe"])
-def test_sweep_matches_pytorch_and_runs_every_replica_on_its_own_thread(preset):
+def test_sweep_matches_pytorch_and_runs_every_replica_on_its_own_thread(preset, device):
     with vt.policy.override(preset=preset):
-        vt_losses, seen, spans, done = train(vt)
-    torch_losses, torch_seen, _, _ = train(torch)
+        vt_losses, seen, spans, done = train(vt, device=device)
+    torch_device = device if device == "cpu" or torch.cuda.is_available() else "cpu"  # a CPU-only torch: the reference
+    torch_losses, torch_seen, _, _ = train(torch, device=torch_device)
     np.testing.assert_allclose(vt_losses, torch_losses, rtol=1e-4)
     k = SMALL["replicas"]
     assert done == [STEPS] * k
