@@ -89,6 +89,7 @@ def run_group(workload: str, device: str, names: list, cycles: int, block_steps:
         out[n]["probes"] = probe_steps_record(fw, wl, augment, probe_steps) if probe_steps else {"steps": 0}
         after = _sync_ledger(fw, "vibetensor")
         out[n]["syncs_per_step"] = _per_step(after, before, probe_steps) if after is not None and probe_steps else None
+    registry.close(wl)
     return out
 
 

@@ -45,6 +45,7 @@ def main(argv=None) -> int:
             _say(f"@@BLOCK@@{session.block(int(cmd[1]))}")
         elif cmd == ["record"]:
             _say("@@RESULT@@" + json.dumps(session.record(a.probe_steps, a.gpu_steps)))
+            session.close()
             return 0
         else:
             raise SystemExit(f"cell: unknown command {line.strip()!r}: expected 'block N' or 'record'")

@@ -223,6 +223,10 @@ class CellSession:
             record["median_step_ms_without_augment"] = 1e3 * statistics.median(t - a for t, a in zip(times, aug))
         return record
 
+    def close(self):
+        """Releases the workload's threads, if it has any (registry.close)."""
+        registry.close(self.wl)
+
 
 def run_cell(workload: str, framework: str, device: str = "cpu", steps: int = 50, warmup: int = 3,
              policy: dict | None = None, on_step=None, options: dict | None = None, probe_steps: int = 5,
@@ -230,5 +234,8 @@ def run_cell(workload: str, framework: str, device: str = "cpu", steps: int = 50
     """One cell alone in this process: `warmup` untimed steps, then `steps` timed ones in one block.
     Returns a record with per-step losses and times and the probe columns."""
     session = CellSession(workload, framework, device, steps, warmup, policy, options, threads, on_step)
-    session.block(steps)
-    return {**session.record(probe_steps, gpu_steps), "method": "single_block"}
+    try:
+        session.block(steps)
+        return {**session.record(probe_steps, gpu_steps), "method": "single_block"}
+    finally:
+        session.close()

@@ -21,6 +21,7 @@ SMALL = {
     "minigpt": {"vocab": 384, "dim": 32, "heads": 4, "layers": 2, "seq": 32, "batch": 4, "synthetic_bytes": 30000},
     "mnist_mlp": {"hidden": 32, "batch": 32, "synthetic_size": 500},
     "mnist_mlp_manual": {"hidden": 32, "batch": 32, "synthetic_size": 500},
+    "seq_reverse_sweep": {"dim": 32, "heads": 2, "layers": 1, "batch": 8, "replicas": 2},
 }
 STEPS = 3
 
@@ -29,11 +30,14 @@ def train(name, fw, options, steps=STEPS):
     wl = registry.build(name, fw, "cpu", options)
     out = []
     assert getattr(wl, "augments", False) == (name == "vit_cifar")
-    for _ in range(steps):
-        batch = wl.next_batch()
-        if getattr(wl, "augments", False):
-            batch = wl.augment_batch(batch)
-        out.append(wl.step(batch))
+    try:
+        for _ in range(steps):
+            batch = wl.next_batch()
+            if getattr(wl, "augments", False):
+                batch = wl.augment_batch(batch)
+            out.append(wl.step(batch))
+    finally:
+        registry.close(wl)  # seq_reverse_sweep's threads
     return wl, out
 
 

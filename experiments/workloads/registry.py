@@ -11,6 +11,7 @@ WORKLOADS = {
     "minigpt": ("minigpt", "minigpt", {}),
     "mnist_mlp": ("mnist_mlp", "mnist_mlp", {}),
     "mnist_mlp_manual": ("mnist_mlp", "mnist_mlp", {"manual": True}),
+    "seq_reverse_sweep": ("seq_reverse_sweep", "seq_reverse_sweep", {}),
 }
 
 
@@ -45,3 +46,11 @@ def make_config(name: str, options: dict | None):
 def build(name: str, fw, device: str = "cpu", options: dict | None = None):
     """An instance of workload `name` on framework `fw` with the given options."""
     return get_workload(name)(fw, device=device, cfg=make_config(name, options))
+
+
+def close(wl) -> None:
+    """Releases what a workload holds beyond its tensors (seq_reverse_sweep's threads); a no-op for
+    workloads without a close()."""
+    closer = getattr(wl, "close", None)
+    if closer is not None:
+        closer()
