@@ -11,6 +11,7 @@ import time
 
 from vibetensor.experiments import provenance
 from vibetensor.experiments.workloads import registry
+from vibetensor.experiments.workloads.phases import phase
 
 FRAMEWORKS = ("vibetensor", "torch")
 PROBE_POLICIES = ("probes.counters", "probes.locks")
@@ -38,12 +39,14 @@ def _one_step(wl, augment):
     """(loss, step seconds, augmentation seconds): the batch is drawn untimed; a workload's CPU
     augmentation, when on, is timed as part of the step (Note [ViT step timing])."""
     batch = wl.next_batch()
-    t0 = time.perf_counter()
-    if augment is not None:
-        batch = augment(batch)
-    t1 = time.perf_counter()
-    loss = wl.step(batch)
-    return loss, time.perf_counter() - t0, t1 - t0
+    with phase(getattr(wl, "fw", None), "step"):  # what is timed: Note [Step ranges]
+        t0 = time.perf_counter()
+        if augment is not None:
+            batch = augment(batch)
+        t1 = time.perf_counter()
+        loss = wl.step(batch)
+        t2 = time.perf_counter()
+    return loss, t2 - t0, t1 - t0
 
 
 def _sync_ledger(fw, framework):

@@ -57,7 +57,7 @@ struct AsyncStrategy {
     if (err == cudaErrorMemoryAllocation) {
       cudaGetLastError();
       // Memory freed on other streams may still be held by the pool: wait for it and trim.
-      cuda::note_host_sync("allocator_oom_synchronize");
+      cuda::HostSync host_sync("allocator_oom_synchronize");
       VT_CUDA_CHECK(cudaDeviceSynchronize());
       VT_CUDA_CHECK(cudaMemPoolTrimTo(ad.pool, 0));
       {
@@ -108,7 +108,7 @@ struct AsyncStrategy {
     if (!ad.pool) return;
     cuda::DeviceGuard g(ad.device);
     // Memory freed with cudaFreeAsync returns to the pool when the stream reaches the free.
-    cuda::note_host_sync("empty_cache_synchronize");
+    cuda::HostSync host_sync("empty_cache_synchronize");
     VT_CUDA_CHECK(cudaDeviceSynchronize());
     VT_CUDA_CHECK(cudaMemPoolTrimTo(ad.pool, 0));
     MetadataLock m(lock);

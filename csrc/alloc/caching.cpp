@@ -230,7 +230,7 @@ class CachingStrategy {
         // the pool for good if even that fails (the runtime is shutting down).
         bool idle = !failed;
         if (failed) {
-          cuda::note_host_sync("allocator_free_fallback_synchronize");
+          cuda::HostSync host_sync("allocator_free_fallback_synchronize");
           idle = cudaDeviceSynchronize() == cudaSuccess;
           cudaGetLastError();
         }
@@ -295,6 +295,7 @@ class CachingStrategy {
 
   Block* new_segment(DeviceCache& dc, const AllocLock& lock, cudaStream_t stream, size_t size, bool small, size_t bytes,
                      uint64_t pool) {
+    VT_PROBE_SCOPE(alloc, coarse, "cudaMalloc");  // the cache grows: Note [NVTX ranges]
     size_t seg = segment_size(size, small);
     void* p = nullptr;
     // cudaMalloc counts as unsafe while this thread captures a graph: allow it in relaxed mode,
@@ -390,7 +391,7 @@ class CachingStrategy {
   void release_cached(DeviceCache& dc, const AllocLock& lock) {
     while (!dc.pending.empty()) {
       auto [ev, b] = dc.pending.front();
-      cuda::note_host_sync("allocator_event_synchronize");
+      cuda::HostSync host_sync("allocator_event_synchronize");
       VT_CUDA_CHECK(cudaEventSynchronize(ev));
       dc.pending.pop_front();
       dc.spare_events.push_back(ev);
@@ -409,7 +410,7 @@ class CachingStrategy {
   // b is the whole (free, unpooled) block of its segment: give the segment back to the device.
   void free_segment(DeviceCache& dc, const AllocLock& lock, Block* b) {
     Segment* s = b->segment;
-    cuda::note_host_sync("cudaFree");  // cudaFree waits for the device
+    cuda::HostSync host_sync("cudaFree");  // cudaFree waits for the device
     VT_CUDA_CHECK(cudaFree(s->ptr));
     probes::count(probes::Counter::device_free_calls);
     {

@@ -26,6 +26,7 @@ struct DirectStrategy {
   };
 
   Outcome allocate(Device& dd, const AllocLock& lock, size_t bytes, cudaStream_t stream) {
+    VT_PROBE_SCOPE(alloc, coarse, "cudaMalloc");  // a new segment per tensor: Note [NVTX ranges]
     size_t size = (bytes + 511) / 512 * 512;
     void* p = nullptr;
     dd.check_device_malloc(cudaMalloc(&p, size), lock, kName, bytes);
@@ -43,7 +44,7 @@ struct DirectStrategy {
     int cur = -1;
     if (cudaGetDevice(&cur) != cudaSuccess) return;  // runtime shutting down
     if (cur != dd.device) cudaSetDevice(dd.device);
-    cuda::note_host_sync("cudaFree");
+    cuda::HostSync host_sync("cudaFree");
     cudaError_t err = cudaFree(ptr);
     cudaGetLastError();
     if (cur != dd.device) cudaSetDevice(cur);

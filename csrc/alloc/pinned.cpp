@@ -88,7 +88,10 @@ void* pinned_allocate(size_t bytes) {
     c.stats.hits++;
   } else {
     void* p = nullptr;
-    VT_CUDA_CHECK(cudaHostAlloc(&p, size, cudaHostAllocDefault));
+    {
+      VT_PROBE_SCOPE(alloc, coarse, "cudaHostAlloc");  // the pinned cache grows: Note [NVTX ranges]
+      VT_CUDA_CHECK(cudaHostAlloc(&p, size, cudaHostAllocDefault));
+    }
     b = new PinnedBlock{static_cast<char*>(p), size};
     c.blocks.emplace(uintptr_t(p), b);
     c.stats.host_allocs++;
@@ -167,7 +170,7 @@ void pinned_empty_cache() {
   process_events(c);
   for (auto& [size, fl] : c.free_lists) {
     for (PinnedBlock* b : fl) {
-      cuda::note_host_sync("cudaFreeHost");  // cudaFreeHost waits for the device
+      cuda::HostSync host_sync("cudaFreeHost");  // cudaFreeHost waits for the device
       VT_CUDA_CHECK(cudaFreeHost(b->ptr));
       c.blocks.erase(uintptr_t(b->ptr));
       c.stats.host_frees++;

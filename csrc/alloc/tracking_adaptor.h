@@ -17,6 +17,7 @@
 #include "cuda/status_check.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
+#include "probes/scope.h"
 
 namespace vt::alloc {
 
@@ -113,6 +114,7 @@ class TrackingAdaptor final : public DeviceAllocator {
   const char* name() const override { return Strategy::kName; }
 
   void* allocate(size_t bytes, int device, cudaStream_t stream) override {
+    VT_PROBE_SCOPE(alloc, fine, "cuda_alloc");  // Note [NVTX ranges]
     Device& d = dev(device);
     AllocLock lock(d.mutex);
     probes::count(probes::Counter::alloc_calls);
@@ -133,6 +135,7 @@ class TrackingAdaptor final : public DeviceAllocator {
 
   void free(void* ptr, int device) noexcept override {
     try {
+      VT_PROBE_SCOPE(alloc, fine, "cuda_free");
       Device& d = dev(device);
       AllocLock lock(d.mutex);
       Record r;

@@ -39,7 +39,8 @@ using Storage = IntrusivePtr<StorageImpl>;
 // Allocates uninitialized memory on `device` through the allocator in force for it.
 Storage allocate_storage(size_t nbytes, Device device);
 
-// Hook for backends other than CPU (set by the CUDA backend when it is built and loaded).
+// Hook for a backend's allocator: set by the CUDA backend when it is built and loaded; for the CPU,
+// optional (core/cpu_memory.h).
 using DeviceAllocateFn = Storage (*)(size_t nbytes, Device device);
 void set_device_allocator(DeviceType type, DeviceAllocateFn fn);
 // Whether a backend for `type` is compiled in (CPU always is).

@@ -44,7 +44,7 @@ bool Event::query() const {
 
 void Event::synchronize(const char* site) const {
   if (!recorded()) return;
-  note_host_sync(site);
+  HostSync host_sync(site);
   DeviceGuard g(device_);
   VT_CUDA_CHECK(cudaEventSynchronize(event_));
 }

@@ -43,7 +43,7 @@ bool Stream::query() const {
 }
 
 void Stream::synchronize(const char* site) const {
-  note_host_sync(site);
+  HostSync host_sync(site);
   DeviceGuard g(device_);
   VT_CUDA_CHECK(cudaStreamSynchronize(handle_));
 }
@@ -120,7 +120,7 @@ StreamGuard::~StreamGuard() {
 
 void device_synchronize(int device, const char* site) {
   device = resolve_device(device);
-  note_host_sync(site);
+  HostSync host_sync(site);
   DeviceGuard g(device);
   VT_CUDA_CHECK(cudaDeviceSynchronize());
 }

@@ -1,12 +1,15 @@
 // Probes exposed to Python (vibetensor/probes): lock statistics and named locks for Python code,
 // counters, the trace rings, NVTX ranges.
 #include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 #include <memory>
 #include <thread>
 
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
+#include "probes/nvtx_log.h"
 #include "probes/trace_ring.h"
 #include "python/bindings.h"
 
@@ -108,6 +111,9 @@ void bind_probes(nb::module_& m) {
   m.def("_nvtx_compiled", &probes::nvtx_compiled);
   m.def("_nvtx_push", [](const std::string& name) { probes::nvtx_push(probes::Category::python, probes::intern_name(name)); });
   m.def("_nvtx_pop", &probes::nvtx_pop);
+  // The names of the NVTX ranges pushed between start and stop (Note [NVTX range log]).
+  m.def("_nvtx_log_start", &probes::nvtx_log_start);
+  m.def("_nvtx_log_stop", &probes::nvtx_log_stop);
 }
 
 }  // namespace vt::python

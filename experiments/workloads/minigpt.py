@@ -8,6 +8,7 @@ import numpy as np
 
 from vibetensor.experiments.data import text
 from vibetensor.experiments.workloads.gpt import build_gpt, init_weights_numpy, lm_loss, load_weights
+from vibetensor.experiments.workloads.phases import phase
 
 
 @dataclass
@@ -59,9 +60,12 @@ class Workload:
     def step(self, batch) -> float:
         fw, c = self.fw, self.cfg
         x, y = batch
-        loss = lm_loss(fw, self.model, x, y, c.vocab)
+        with phase(fw, "forward"):  # Note [Step ranges]
+            loss = lm_loss(fw, self.model, x, y, c.vocab)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        fw.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_norm)
-        self.opt.step()
+        with phase(fw, "backward"):
+            loss.backward()
+        with phase(fw, "optimizer"):
+            fw.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_norm)
+            self.opt.step()
         return loss.item()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vibetensor.experiments.data import mnist
+from vibetensor.experiments.workloads.phases import phase
 from vibetensor.experiments.workloads.weights import init_weights_numpy, load_weights
 
 CLASSES = 10
@@ -80,10 +81,14 @@ class Workload:
 
     def _autograd_step(self, batch) -> float:
         x, y = batch
-        loss = self.fw.nn.functional.cross_entropy(self.model(x), y)
+        fw = self.fw
+        with phase(fw, "forward"):  # Note [Step ranges]; the manual step has the runner's step range only
+            loss = fw.nn.functional.cross_entropy(self.model(x), y)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        with phase(fw, "backward"):
+            loss.backward()
+        with phase(fw, "optimizer"):
+            self.opt.step()
         return loss.item()
 
     def _manual_step(self, batch) -> float:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vibetensor.experiments.workloads.gpt import build_gpt, init_weights_numpy, lm_loss, load_weights
+from vibetensor.experiments.workloads.phases import phase
 
 PAD, BOS, SEP, EOS = 0, 1, 2, 3
 NUM_SPECIAL, NUM_SYMBOLS = 4, 32
@@ -65,11 +66,14 @@ class Workload:
     def step(self, batch) -> float:
         fw, c = self.fw, self.cfg
         x, y = batch
-        loss = lm_loss(fw, self.model, x, y, c.vocab, IGNORE)
+        with phase(fw, "forward"):  # Note [Step ranges]
+            loss = lm_loss(fw, self.model, x, y, c.vocab, IGNORE)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        with fw.no_grad():
-            for p in self.model.parameters():
-                p.grad.clamp_(-c.clip_value, c.clip_value)
-        self.opt.step()
+        with phase(fw, "backward"):
+            loss.backward()
+        with phase(fw, "optimizer"):
+            with fw.no_grad():
+                for p in self.model.parameters():
+                    p.grad.clamp_(-c.clip_value, c.clip_value)
+            self.opt.step()
         return loss.item()

@@ -9,6 +9,7 @@ import numpy as np
 
 from vibetensor.experiments.data import augment as aug
 from vibetensor.experiments.data import cifar
+from vibetensor.experiments.workloads.phases import phase
 from vibetensor.experiments.workloads.weights import init_weights_numpy, load_weights
 
 # Note [ViT step timing]
@@ -138,9 +139,12 @@ class Workload:
         images, labels = batch
         x = fw.from_numpy(np.ascontiguousarray((images - self.mean) / self.std, dtype=np.float32)).to(self.device)
         y = fw.from_numpy(labels).to(self.device)
-        loss = fw.nn.functional.cross_entropy(self.model(x), y)
+        with phase(fw, "forward"):  # Note [Step ranges]
+            loss = fw.nn.functional.cross_entropy(self.model(x), y)
         self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        self.sched.step()
+        with phase(fw, "backward"):
+            loss.backward()
+        with phase(fw, "optimizer"):
+            self.opt.step()
+            self.sched.step()
         return loss.item()

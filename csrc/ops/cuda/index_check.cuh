@@ -56,7 +56,7 @@ class IndexCheck {
     unsigned long long host[2] = {0, 0};
     cuda::DeviceGuard g(device_.index);
     cudaStream_t s = cuda::current_stream(device_.index).handle();
-    cuda::note_host_sync(op_);
+    cuda::HostSync host_sync(op_);
     VT_CUDA_CHECK(cudaMemcpyAsync(host, flag_.data_ptr(), sizeof(host), cudaMemcpyDeviceToHost, s));
     VT_CUDA_CHECK(cudaStreamSynchronize(s));
     VT_CHECK_INDEX(host[0] == 0, op_, ": index ", static_cast<int64_t>(host[1]), " is out of bounds (expected ", expected...,

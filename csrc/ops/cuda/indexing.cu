@@ -48,7 +48,7 @@ template <class T> T read_back(const void* dev_ptr, Device dev, const char* site
   T v{};
   cuda::DeviceGuard g(dev.index);
   cudaStream_t s = cuda::current_stream(dev.index).handle();
-  cuda::note_host_sync(site);
+  cuda::HostSync host_sync(site);
   VT_CUDA_CHECK(cudaMemcpyAsync(&v, dev_ptr, sizeof(T), cudaMemcpyDeviceToHost, s));
   VT_CUDA_CHECK(cudaStreamSynchronize(s));
   return v;
