@@ -48,6 +48,8 @@ AUDIT = {
     ("kernels.cache", "locked"): f"{KCACHE}::test_locked_takes_the_global_lock_on_every_launch_and_contends",
     ("kernels.backend", "native"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
     ("kernels.backend", "triton"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
+    ("autograd.executor", "engine"): "test_autograd_executor.py::test_python_executor_runs_every_node_and_counts_it",
+    ("autograd.executor", "python"): "test_autograd_executor.py::test_python_executor_runs_every_node_and_counts_it",
     ("kernels.launch", "cpp"): "gpu/test_kernel_suite_gpu.py::test_python_launch_is_reported_by_path",
     ("kernels.launch", "python"): "gpu/test_kernel_suite_gpu.py::test_python_launch_goes_through_the_python_cache_and_its_lock",
     ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",

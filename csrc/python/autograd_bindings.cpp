@@ -5,6 +5,7 @@
 #include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
+#include "ops/ops.h"
 #include "ops/suite/spec_table.h"
 #include "python/bindings.h"
 
@@ -112,6 +113,31 @@ void bind_autograd(nb::module_& m) {
           l.append(nb::make_tuple(e.fn ? nb::cast(NodeRef{e.fn}) : nb::none(), e.input_nr));
         return nb::tuple(l);
       })
+      // The parts a backward driven from Python needs (autograd.executor=python, Note [Python
+      // backward executor] in vibetensor/autograd/python_executor.py).
+      .def("apply", [](const NodeRef& n, nb::handle grads) {
+        TensorList in;
+        for (nb::handle g : grads) in.push_back(g.is_none() ? Tensor() : nb::cast<Tensor>(g));
+        TensorList out;
+        if (n.node->needs_gil()) {
+          out = n.node->apply(std::move(in));
+        } else {
+          nb::gil_scoped_release release;
+          out = n.node->apply(std::move(in));
+        }
+        nb::list l;
+        for (auto& t : out) l.append(t.defined() ? nb::cast(t) : nb::none());
+        return nb::tuple(l);
+      })
+      .def_prop_ro("num_inputs", [](const NodeRef& n) { return n.node->input_meta.size(); })
+      .def("zeros_for", [](const NodeRef& n, size_t i) {
+        VT_CHECK_INDEX(i < n.node->input_meta.size(), n.node->name(), " has ", n.node->input_meta.size(),
+                       " gradient inputs; asked for ", i);
+        const autograd::InputMeta& m = n.node->input_meta[i];
+        return ops::zeros(m.shape.vec(), m.dtype, m.device);
+      })
+      .def("release_variables", [](const NodeRef& n) { n.node->release_variables(); })
+      .def_prop_ro("is_accumulate_grad", [](const NodeRef& n) { return n.node->is_accumulate_grad(); })
       .def("__repr__", [](const NodeRef& n) { return "<" + n.node->name() + ">"; })
       .def("__eq__", [](const NodeRef& a, const NodeRef& b) { return a.node == b.node; })
       .def("__hash__", [](const NodeRef& n) { return reinterpret_cast<uintptr_t>(n.node.get()); });
@@ -122,6 +148,12 @@ void bind_autograd(nb::module_& m) {
     return fn ? nb::cast(NodeRef{fn}) : nb::none();
   });
 
+  // The edge a gradient of `t` enters the graph by: its grad_fn, or a leaf's accumulator.
+  m.def("_gradient_edge", [](const Tensor& t) -> nb::object {
+    autograd::Edge e = autograd::gradient_edge(t);
+    if (!e.fn) return nb::none();
+    return nb::make_tuple(NodeRef{e.fn}, e.input_nr);
+  });
   m.def("_backward", [](nb::handle tensors, nb::handle grads, bool retain_graph) {
     autograd::BackwardOptions opts;
     opts.keep_graph = retain_graph;

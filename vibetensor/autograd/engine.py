@@ -46,6 +46,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     grads = _grad_list(grad_tensors, len(outputs), "grad_tensors")
     retain = create_graph if retain_graph is None else bool(retain_graph)
     if inputs is None:
+        if _C._policy_get("autograd.executor") == "python":  # Note [Python backward executor]
+            from vibetensor.autograd import python_executor
+
+            python_executor.run_backward(outputs, grads, retain)
+            return
         _C._backward(outputs, grads, retain)
         return
     inputs = _tensor_list(inputs, "inputs")
