@@ -46,22 +46,21 @@ def test_python_executor_runs_every_node_and_counts_it():
 
 
 def test_python_executor_with_a_python_function_and_two_outputs():
-    class Square(vt.autograd.Function):
+    class Cube(vt.autograd.Function):  # a Python node: its binding keeps the GIL
         @staticmethod
         def forward(ctx, t):
             ctx.save_for_backward(t)
-            return t * t
+            return t * t * t
 
         @staticmethod
         def backward(ctx, g):
-            (t,) = ctx.saved_tensors
-            return 2 * t * g
+            return 3 * ctx.saved_tensors[0] ** 2 * g
 
     got = {}
     for executor in ("engine", "python"):
         x = vt.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
         with vt.policy.override({"autograd.executor": executor}):
-            a = Square.apply(x)
+            a = Cube.apply(x)
             vt.autograd.backward([a.sum(), (a * x).sum()], [vt.tensor(1.0), vt.tensor(3.0)])
         got[executor] = x.grad.numpy()
     np.testing.assert_allclose(got["python"], got["engine"], rtol=1e-6)
