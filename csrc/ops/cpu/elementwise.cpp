@@ -80,16 +80,18 @@ Tensor unary_numeric(const char* name, const Tensor& a, F f) {
   return out;
 }
 
-template <class M> M gelu_value(M x, bool tanh_approx) {
-  if (tanh_approx) {
+// The approximation is a template argument: a runtime flag, even a constant one, can leave the erf
+// branch in the loop body, and a loop with a branch does not vectorize.
+template <bool TanhApprox, class M> [[gnu::always_inline]] inline M gelu_value(M x) {
+  if constexpr (TanhApprox) {
     M inner = M(kSqrt2OverPi) * (x + M(0.044715) * x * x * x);
     return M(0.5) * x * (M(1) + vtanh(inner));
   }
   return M(0.5) * x * (M(1) + std::erf(x * M(kInvSqrt2)));
 }
 
-template <class M> M gelu_grad(M x, bool tanh_approx) {
-  if (tanh_approx) {
+template <bool TanhApprox, class M> [[gnu::always_inline]] inline M gelu_grad(M x) {
+  if constexpr (TanhApprox) {
     M x2 = x * x;
     M inner = M(kSqrt2OverPi) * (x + M(0.044715) * x2 * x);
     M t = vtanh(inner);
@@ -246,8 +248,8 @@ Tensor gelu_cpu(const Tensor& a, const std::string& approximate) {
   bool t = parse_gelu_approximate(approximate);
   VT_CHECK_TYPE(is_floating(a.dtype()), "gelu: expected a floating tensor, got ", a.dtype());
   // Two loops rather than one with a per-element branch, so each vectorizes.
-  if (t) return unary_float("gelu", a, [](auto x) { return gelu_value(x, true); });
-  return unary_float("gelu", a, [](auto x) { return gelu_value(x, false); });
+  if (t) return unary_float("gelu", a, [](auto x) { return gelu_value<true>(x); });
+  return unary_float("gelu", a, [](auto x) { return gelu_value<false>(x); });
 }
 Tensor clamp_cpu(const Tensor& a, std::optional<double> lo, std::optional<double> hi) {
   VT_CHECK_VALUE(lo || hi, "clamp: at least one of 'min' or 'max' must not be None");
@@ -265,8 +267,8 @@ Tensor gelu_backward_cpu(const Tensor& grad, const Tensor& self, const std::stri
   Tensor out = empty_tensor(self.sizes(), self.dtype(), self.device());
   VT_DISPATCH_FLOATING(self.dtype(), "gelu_backward", [&]<class T>() {
     using M = opmath_t<T>;
-    if (t) elementwise<T, T, T>(out, {&grad, &self}, [](T g, T x) { return M(g) * gelu_grad(M(x), true); });
-    else elementwise<T, T, T>(out, {&grad, &self}, [](T g, T x) { return M(g) * gelu_grad(M(x), false); });
+    if (t) elementwise<T, T, T>(out, {&grad, &self}, [](T g, T x) { return M(g) * gelu_grad<true>(M(x)); });
+    else elementwise<T, T, T>(out, {&grad, &self}, [](T g, T x) { return M(g) * gelu_grad<false>(M(x)); });
   });
   return out;
 }

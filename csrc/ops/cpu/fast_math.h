@@ -7,7 +7,9 @@
 
 namespace vt::cpu {
 
-inline float exp_poly(float x) {
+// always_inline: a kernel's loop vectorizes only if these are inlined into it, and GCC's inliner
+// gives up on them inside the larger elementwise loops (gelu_backward's stayed scalar).
+[[gnu::always_inline]] inline float exp_poly(float x) {
   x = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
   float fx = x * 1.44269504088896341f;
   int32_t n = int32_t(fx + (fx >= 0.f ? 0.5f : -0.5f));  // round to nearest
@@ -26,7 +28,7 @@ inline float exp_poly(float x) {
 // tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)); for tiny |x| the direct form keeps relative accuracy.
 // The two forms are blended with a 0/1 weight (exact: one term is 0) rather than picked by `?:`,
 // which GCC turns into a branch around the division, and a loop with a branch does not vectorize.
-inline float tanh_fast(float x) {
+[[gnu::always_inline]] inline float tanh_fast(float x) {
   float ax = __builtin_fabsf(x);
   float t = 1.0f - 2.0f / (exp_poly(2.0f * ax) + 1.0f);
   float as = ax < 0.015625f ? ax : 0.015625f;  // bounded, so 0 * small is 0 (not nan) for infinite x
