@@ -199,6 +199,10 @@ def test_two_workers_give_the_single_process_batches_in_order():
     tensors = vdata.TensorDataset(vt.tensor(X), vt.tensor(Y))
     _assert_same(list(vdata.DataLoader(tensors, batch_size=4, num_workers=2)),
                  list(vdata.DataLoader(tensors, batch_size=4)))
+    halves = vdata.TensorDataset(vt.tensor(X, dtype=vt.bfloat16))  # bfloat16 crosses as float32
+    batches = list(vdata.DataLoader(halves, batch_size=5, num_workers=2))
+    assert [b[0].dtype for b in batches] == [vt.bfloat16] * 2
+    _assert_same([b[0].float() for b in batches], [b[0].float() for b in vdata.DataLoader(halves, batch_size=5)])
     # a stream split by get_worker_info: workers interleave batches as torch's do
     ours = list(vdata.DataLoader(Stream(10), batch_size=2, num_workers=2))
     _assert_same(ours, list(tdata.DataLoader(TorchStream(10), batch_size=2, num_workers=2)))

@@ -83,7 +83,7 @@ def to_wire(data):
     """`data` with every tensor (through dicts, lists, tuples, namedtuples) replaced by a picklable _WireTensor."""
     import vibetensor
     if isinstance(data, vibetensor.Tensor):
-        # .numpy() of a copy: the worker's tensor memory is not the pickled bytes' owner
+        # A copy: the queue pickles in a background thread, when the tensor may be gone.
         return _WireTensor(np.array(vibetensor._interop.host_values(data.detach()), copy=True), str(data.dtype))
     return _map_containers(data, to_wire)
 
