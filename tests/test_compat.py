@@ -82,7 +82,7 @@ def test_alias_map_walks_the_public_tree_and_shadows_nothing_of_torch():
     aliases = alias_map()
     assert {"torch", "torch.nn", "torch.nn.functional", "torch.nn.init", "torch.nn.modules.linear", "torch.optim",
             "torch.optim.lr_scheduler", "torch.autograd", "torch.cuda", "torch.backends", "torch.backends.cuda",
-            "torch.nn.utils"} <= aliases.keys()
+            "torch.nn.utils", "torch.utils", "torch.utils.data", "torch.utils.data.dataloader"} <= aliases.keys()
     assert all(t == "torch" + v[len("vibetensor"):] for t, v in aliases.items())
     for name in aliases:  # Note [Alias rule]: nothing private, no layer above, not the alias machinery
         parts = name.split(".")
@@ -103,8 +103,8 @@ def test_missing_submodule_names_what_vibetensor_lacks(tmp_path):
     out = _run_code("""
         import vibetensor.compat
         vibetensor.compat.install_as_torch()
-        for statement in ("import torch.utils.data", "from torch.utils.data import DataLoader",
-                          "import torch.distributed", "import torch._tensor"):
+        for statement in ("import torch.distributed", "from torch.distributed import init_process_group",
+                          "import torch.amp", "import torch._tensor"):
             try:
                 exec(statement)
                 print("imported")
@@ -112,7 +112,7 @@ def test_missing_submodule_names_what_vibetensor_lacks(tmp_path):
                 print(e.name, "|", e)
     """, tmp_path).splitlines()
     assert len(out) == 4
-    for line, missing in zip(out, ("torch.utils", "torch.utils", "torch.distributed")):
+    for line, missing in zip(out, ("torch.distributed", "torch.distributed", "torch.amp")):
         name, message = line.split(" | ")
         assert name == missing
         assert message.startswith(f"No module named '{missing}': torch is vibetensor here "
@@ -143,22 +143,24 @@ def test_force_replaces_the_real_torch_and_uninstall_restores_it(tmp_path):
     pytest.importorskip("torch")
     out = _run_code("""
         import sys
-        import torch, torch.utils.data
+        import torch, torch.distributed, torch.utils.data
         real, real_data = torch, torch.utils.data
         import vibetensor, vibetensor.compat
         vibetensor.compat.install_as_torch(force=True)
         import torch
         print(torch is vibetensor)
         try:
-            import torch.utils.data  # loaded from the real torch before: still no fallback to it
+            import torch.distributed  # loaded from the real torch before: still no fallback to it
             print("imported")
         except ModuleNotFoundError as e:
             print(e.name)
+        import torch.utils.data
+        print(torch.utils.data is vibetensor.utils.data)
         vibetensor.compat.uninstall()
         import torch.utils.data
         print(sys.modules["torch"] is real, torch.utils.data is real_data, vibetensor.compat.is_installed())
     """, tmp_path).splitlines()
-    assert out == ["True", "torch.utils", "True True False"]
+    assert out == ["True", "torch.distributed", "True", "True True False"]
 
 
 def test_uninstall_leaves_no_torch_entry(tmp_path):

@@ -1,0 +1,2 @@
+"""torch.utils's counterpart: the data loading tools (vibetensor.utils.data)."""
+from vibetensor.utils import data  # noqa: F401
