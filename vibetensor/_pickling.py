@@ -37,8 +37,8 @@ class StorageRef:
             whole = _ops.to_device(whole, "cpu", False)
         return ctypes.string_at(whole.data_ptr(), self.nbytes)
 
-    def __reduce__(self):
-        return _storage_from_bytes, (self.host_bytes(), self.tensor.dtype.name, str(self.tensor.device))
+    def __reduce__(self):  # in-band (plain pickle.dumps): loads where it was saved, as torch's in-band pickles do
+        return storage_from_bytes, (self.host_bytes(), self.tensor.dtype.name, str(self.tensor.device))
 
 
 def is_dtype_name(name):
@@ -58,11 +58,6 @@ def storage_from_bytes(data, dtype, device="cpu"):
     if data:
         ctypes.memmove(t.data_ptr(), bytes(data), len(data))
     return t if str(device) == "cpu" else _ops.to_device(t, _C.device(str(device)), False)
-
-
-def _storage_from_bytes(data, dtype, device):
-    # in-band storages (plain pickle.dumps): load where they were saved, as torch's in-band pickles do
-    return storage_from_bytes(data, dtype, device)
 
 
 def _rebuild_tensor(storage, offset, size, stride, requires_grad):
