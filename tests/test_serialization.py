@@ -12,7 +12,7 @@ import pytest
 
 import vibetensor as vt
 from harness import CUDA_ONLY
-from vibetensor import nn, serialization
+from vibetensor import _pickling, nn, serialization
 
 DTYPES = [vt.float32, vt.float64, vt.float16, vt.bfloat16, vt.int32, vt.int64, vt.bool]
 
@@ -171,10 +171,10 @@ def test_foreign_class_refused_under_weights_only(tmp_path):
     assert isinstance(got["obj"], Foreign) and got["obj"].v == 3
 
 
-def _archive_with_pickle(path, payload):
-    """A well-formed archive whose pickle is `payload` (as a malicious file would be)."""
+def _archive_with_pickle(path, payload, saved=None):
+    """The archive of vt.save(saved) with its pickle replaced by `payload` (as a malicious file would be)."""
     buf = io.BytesIO()
-    vt.save(None, buf)
+    vt.save(saved, buf)
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(path, "w") as dst:
         for name in src.namelist():
             dst.writestr(name, payload if name == "data.pkl" else src.read(name))
@@ -205,6 +205,30 @@ def test_truncated_and_corrupt_files_give_clear_errors(tmp_path):
     path = tmp_path / "garbled.pt"
     _archive_with_pickle(path, pickle.dumps({"a": 1}, protocol=2)[:-3])
     with pytest.raises(RuntimeError, match="corrupt"):
+        vt.load(path)
+
+
+class _Hostile:
+    """A tensor reduce whose geometry reaches past its 2-element storage."""
+
+    def __reduce__(self):
+        return _pickling._rebuild_tensor, (_STORAGE, 0, (1000,), (1,), False)
+
+
+_STORAGE = object()
+
+
+class _HostilePickler(pickle.Pickler):
+    def persistent_id(self, obj):
+        return ("storage", 0, "float32", "cpu", 8) if obj is _STORAGE else None
+
+
+def test_geometry_outside_the_storage_is_an_error_not_a_crash(tmp_path):
+    path = tmp_path / "hostile.pt"
+    payload = io.BytesIO()
+    _HostilePickler(payload, 2).dump(_Hostile())
+    _archive_with_pickle(path, payload.getvalue(), vt.ones(2))  # storages/0: the 8 bytes the pickle names
+    with pytest.raises(RuntimeError, match="out of bounds for storage"):
         vt.load(path)
 
 
