@@ -122,6 +122,23 @@ def test_missing_submodule_names_what_vibetensor_lacks(tmp_path):
     assert out[3].startswith("torch._tensor | ") and "vibetensor._tensor is private to vibetensor" in out[3]
 
 
+def test_torch_save_and_load_are_vibetensors(tmp_path):
+    out = _run_code("""
+        import vibetensor, vibetensor.compat
+        torch = vibetensor.compat.install_as_torch()
+        import torch.serialization
+        model = torch.nn.Linear(3, 2)
+        opt = torch.optim.AdamW(model.parameters())
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, "ckpt.pt")
+        ckpt = torch.load("ckpt.pt", map_location="cpu")
+        fresh = torch.nn.Linear(3, 2)
+        fresh.load_state_dict(ckpt["model"])
+        print(torch.save is vibetensor.save, torch.load is vibetensor.load,
+              torch.serialization is vibetensor.serialization, torch.equal(fresh.weight, model.weight))
+    """, tmp_path)
+    assert out.split() == ["True"] * 4
+
+
 def test_refuses_when_the_real_torch_is_imported(tmp_path):
     pytest.importorskip("torch")
     out = _run_code("""

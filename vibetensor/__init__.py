@@ -14,6 +14,9 @@ from vibetensor import _blas  # noqa: E402
 _blas.preload()
 from vibetensor import _C  # noqa: E402
 from vibetensor import _tensor  # noqa: E402,F401  (installs the Tensor methods)
+from vibetensor import _pickling  # noqa: E402
+
+_pickling.install()  # tensors, Parameters and devices pickle
 from vibetensor._dtype import (  # noqa: E402
     bfloat16, bool, dtype, float16, float32, float64, get_default_dtype, int32, int64)
 from vibetensor._factories import (  # noqa: E402
@@ -30,6 +33,7 @@ from vibetensor._functional import (  # noqa: E402
     unsqueeze, var, where)
 from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
 from vibetensor._tensor_str import set_printoptions  # noqa: E402
+from vibetensor.serialization import load, save  # noqa: E402
 from vibetensor.autograd.grad_mode import (  # noqa: E402
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled)
 from vibetensor import autograd, backends, cuda, nn, optim, policy, return_types, utils  # noqa: E402,F401

@@ -13,10 +13,11 @@ torch is never a fallback. With the real torch imported already, install_as_torc
 it out of sys.modules). uninstall() restores sys.modules' torch entries as they were.
 
 Limits: the alias renames modules, it adds nothing. A script meets vibetensor's gaps as errors: no
-torch.distributed or torch.nn.parallel (DDP); no torch.save/torch.load;
-no autocast or GradScaler (torch.amp, torch.cuda.amp); no torch.compile; no torch.backends.cudnn; no
-convolution or pooling layers; no topk, sort, cumsum or multinomial (sampling from a language model);
-torch.__version__ is vibetensor's. The README section "Running a PyTorch script on vibetensor" keeps the list.
+torch.distributed or torch.nn.parallel (DDP); no autocast or GradScaler (torch.amp, torch.cuda.amp); no
+torch.compile; no torch.backends.cudnn; no convolution or pooling layers; no topk, sort, cumsum or
+multinomial (sampling from a language model); torch.__version__ is vibetensor's. torch.utils.data is
+vibetensor.utils.data; torch.save/torch.load are vibetensor's, in vibetensor's own file format. The
+README section "Running a PyTorch script on vibetensor" keeps the list.
 """
 from vibetensor.compat.alias_map import alias_map
 from vibetensor.compat.install import install_as_torch, is_installed, uninstall
