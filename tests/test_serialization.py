@@ -313,3 +313,48 @@ def test_mmap_refused():
     with pytest.raises(NotImplementedError, match="mmap"):
         vt.load(io.BytesIO(_cpu_saved()), mmap=True)
 
+
+
+def _archive_of(payload: bytes) -> io.BytesIO:
+    """A save archive whose pickle is `payload` (made from a real save, so the rest of the format is right)."""
+    src, out = io.BytesIO(), io.BytesIO()
+    vt.save({}, src)
+    src.seek(0)
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info, payload if info.filename.endswith("data.pkl") else zin.read(info))
+    out.seek(0)
+    return out
+
+
+@pytest.mark.parametrize("form", ["getattr", "call"])
+def test_dtypes_pickled_by_any_python_311_load_under_weights_only(form):
+    # Python 3.11.2 pickles an enum member as getattr(cls, name), later 3.11 releases as cls(value)
+    class Shim:
+        def __reduce__(self):
+            if form == "getattr":
+                return getattr, (vt.dtype, "bfloat16")
+            return vt.dtype, (vt.bfloat16.value,)
+
+    class P(pickle.Pickler):
+        def reducer_override(self, obj):
+            return Shim().__reduce__() if obj is vt.bfloat16 else NotImplemented
+
+    buf = io.BytesIO()
+    P(buf, protocol=2).dump({"d": vt.bfloat16})
+    assert vt.load(_archive_of(buf.getvalue()))["d"] is vt.bfloat16
+
+
+def test_getattr_on_anything_but_a_dtype_is_refused():
+    class Escape:
+        def __reduce__(self):
+            return getattr, (OrderedDict, "fromkeys")
+
+    payload = pickle.dumps({"x": Escape()}, protocol=2)
+    with pytest.raises(pickle.UnpicklingError, match="getattr.*not a vibetensor dtype"):
+        vt.load(_archive_of(payload))
+
+
+def test_saved_dtypes_do_not_depend_on_the_python_release():
+    data = pickle.dumps(vt.float16, protocol=2)
+    assert b"_rebuild_dtype" in data and pickle.loads(data) is vt.float16

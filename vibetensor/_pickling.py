@@ -6,7 +6,9 @@ one per storage, so views that share a storage share one after load (Note [Save 
 serialization.py). A plain pickle.dumps has no persistent ids: each StorageRef then pickles its bytes
 in-band, and views of one storage come back as separate copies.
 """
+import copyreg
 import ctypes
+import pickle
 
 from vibetensor import _C
 from vibetensor import _dtype
@@ -93,6 +95,33 @@ def _device_reduce(self):
     return _C.device, (str(self),)
 
 
+class WeightsOnlyError(pickle.UnpicklingError):
+    """A global that weights_only=True refuses to load (vibetensor.serialization.WeightsOnlyError)."""
+
+
+def _rebuild_dtype(name):
+    if not is_dtype_name(name):
+        raise RuntimeError(f"a saved dtype is {name!r}, not a vibetensor dtype: the file is corrupt")
+    return getattr(_dtype, name)
+
+
+def _dtype_reduce(d):
+    # By name, the same on every Python: an enum member pickles as getattr(cls, name) on 3.11.2 and
+    # as cls(value) on later 3.11 releases, so files would depend on the writer's Python.
+    return _rebuild_dtype, (d.name,)
+
+
+def dtype_member(cls, name):
+    """getattr(cls, name) restricted to a dtype's members: how Python 3.11.2 pickled a dtype (an enum
+    member), the only use of builtins.getattr that weights_only=True files may make."""
+    if cls is not _dtype.dtype or not is_dtype_name(name):
+        raise WeightsOnlyError(f"Weights only load failed: getattr({getattr(cls, '__name__', cls)!r}, {name!r}) "
+                                     "is not a vibetensor dtype; weights_only=True allows getattr only for those. If "
+                                     "you trust the file, pass weights_only=False to vibetensor.load.")
+    return getattr(_dtype, name)
+
+
 def install():
     Tensor.__reduce_ex__ = tensor_reduce_ex
     _C.device.__reduce__ = _device_reduce
+    copyreg.pickle(_dtype.dtype, _dtype_reduce)

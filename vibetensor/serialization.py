@@ -38,6 +38,8 @@ _SAFE_GLOBALS = {
     ("vibetensor._pickling", "_rebuild_parameter"): _pickling._rebuild_parameter,
     ("vibetensor._C", "device"): _C.device,
     ("vibetensor._C", "dtype"): _dtype.dtype,
+    ("vibetensor._pickling", "_rebuild_dtype"): _pickling._rebuild_dtype,
+    ("builtins", "getattr"): _pickling.dtype_member,  # a dtype pickled by Python 3.11.2, nothing else
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("_codecs", "encode"): codecs.encode,  # how protocol 2 pickles bytes
     **{("builtins", t.__name__): t for t in (dict, list, tuple, set, frozenset, int, float, complex, bool, str,
@@ -45,8 +47,7 @@ _SAFE_GLOBALS = {
 }
 
 
-class WeightsOnlyError(pickle.UnpicklingError):
-    """A global that weights_only=True refuses to load."""
+WeightsOnlyError = _pickling.WeightsOnlyError
 
 
 class _Pickler(pickle.Pickler):
