@@ -18,19 +18,6 @@ and keep kernel caches), called from the hand-written forward and backward code 
 from vibetensor.kernels import cache, triton_compiler, triton_runtime
 
 
-class _Pointer:
-    """A pointer argument: its address and its dtype name, all Triton's specialization reads."""
-
-    __slots__ = ("_ptr", "dtype")
-
-    def __init__(self, ptr, dtype):
-        self._ptr = ptr
-        self.dtype = dtype
-
-    def data_ptr(self):
-        return self._ptr
-
-
 def _compile(key, kernel, grid, args, constants, warps, stages, device):
     """The launcher of one specialization: Triton's JIT function bound to its launch options. Its
     first call compiles through Triton's own JIT (and Triton's on-disk cache)."""
@@ -55,7 +42,7 @@ def launch(request):
     dtypes = []
     for kind, value, dtype in request["args"]:
         if kind == "ptr":
-            args.append(_Pointer(value, dtype))
+            args.append(triton_runtime.TritonPointer.at(value, dtype))
             dtypes.append(dtype)
         else:
             args.append(value)

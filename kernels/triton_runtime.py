@@ -74,6 +74,13 @@ class TritonPointer:
         self._ptr = tensor.data_ptr()
         self.dtype = tensor.dtype.name
 
+    @classmethod
+    def at(cls, ptr, dtype_name):
+        """A pointer argument from an address and a dtype name (what the C++ launch path hands over)."""
+        p = cls.__new__(cls)
+        p._ptr, p.dtype = ptr, dtype_name
+        return p
+
     def data_ptr(self):
         return self._ptr
 

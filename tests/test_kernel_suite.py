@@ -148,6 +148,10 @@ def test_python_request_hands_the_launch_to_python_as_declared():
     none = _plan("fam_pyreq", [x, None, 1, 0.1, -1], 128)["python_request"]
     assert none["args"][1] == ("ptr", 0, "float32") and none["args"][4] == ("i64", -1, "")
     assert abs(none["args"][3][1] - 0.1) < 1e-8  # a float32 argument, widened
+    from vibetensor.kernels.triton_runtime import TritonPointer
+
+    p = TritonPointer.at(r["args"][1][1], r["args"][1][2])  # how the Python launcher rebuilds a pointer
+    assert p.data_ptr() == y.data_ptr() and p.dtype == "bfloat16"
 
 
 def test_python_launcher_registration():

@@ -125,25 +125,51 @@ def _dot(a, b):
 
 
 @triton.jit
-def _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
-              HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
-    # One key block of the online softmax. MASKED=False: every key of the block is < T and, when
-    # CAUSAL, before every row of the query block, so no bound or causal mask is computed.
-    cols = start_n + tl.arange(0, BLOCK_N)
+def _load_key_block(k_ptr, v_ptr, stride_kt, stride_vt, cols, T, HEAD_DIM: tl.constexpr, MASKED: tl.constexpr):
+    # K and V rows `cols`, row-major; MASKED=False: every column is < T, so the loads need no mask.
     offs_d = tl.arange(0, HEAD_DIM)
     if MASKED:
         col_ok = cols < T
         k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
         v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
-        s = _dot(q, tl.trans(k)) * qk_scale
-        keep = col_ok[None, :]
-        if CAUSAL:
-            keep = keep & (cols[None, :] <= rows[:, None])
-        s = tl.where(keep, s, float("-inf"))
     else:
         k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :])
         v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :])
-        s = _dot(q, tl.trans(k)) * qk_scale
+    return k, v
+
+
+@triton.jit
+def _key_mask(rows, cols, T, CAUSAL: tl.constexpr):
+    # [rows, cols]: the key exists and (causal) the query row sees it.
+    keep = (cols < T)[None, :]
+    if CAUSAL:
+        keep = keep & (cols[None, :] <= rows[:, None])
+    return keep
+
+
+@triton.jit
+def _key_block_bounds(start_m, T, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+    # (full_n, end_n) for a query block at start_m: key blocks [0, full_n) need no mask, [full_n, end_n)
+    # do (the diagonal when causal, BLOCK_M being a multiple of BLOCK_N; else the tail past T).
+    if CAUSAL:
+        full_n = start_m
+        end_n = tl.minimum(start_m + BLOCK_M, T)
+    else:
+        full_n = (T // BLOCK_N) * BLOCK_N
+        end_n = T
+    return full_n, end_n
+
+
+@triton.jit
+def _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
+              HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
+    # One key block of the online softmax. MASKED=False: every key of the block is < T and, when
+    # CAUSAL, before every row of the query block, so no bound or causal mask is computed.
+    cols = start_n + tl.arange(0, BLOCK_N)
+    k, v = _load_key_block(k_ptr, v_ptr, stride_kt, stride_vt, cols, T, HEAD_DIM, MASKED)
+    s = _dot(q, tl.trans(k)) * qk_scale
+    if MASKED:
+        s = tl.where(_key_mask(rows, cols, T, CAUSAL), s, float("-inf"))
     m_new = tl.maximum(m_i, tl.max(s, 1))
     p = tl.math.exp2(s - m_new[:, None])
     alpha = tl.math.exp2(m_i - m_new)
@@ -173,14 +199,7 @@ def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
     l_i = tl.zeros([BLOCK_M], dtype=tl.float32)
     acc = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
     # The first block always holds key 0, which every row sees: m_i is finite after it.
-    # Unmasked blocks first (Note [Fused attention]: BLOCK_M is a multiple of BLOCK_N), then the
-    # diagonal blocks (causal) or the tail block (past T).
-    if CAUSAL:
-        full_n = start_m
-        end_n = tl.minimum(start_m + BLOCK_M, T)
-    else:
-        full_n = (T // BLOCK_N) * BLOCK_N
-        end_n = T
+    full_n, end_n = _key_block_bounds(start_m, T, BLOCK_M, BLOCK_N, CAUSAL)  # Note [Fused attention]
     for start_n in range(0, full_n, BLOCK_N):
         acc, l_i, m_i = _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
                                   HEAD_DIM, BLOCK_N, CAUSAL, False)
@@ -296,20 +315,10 @@ def _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, st
              HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
     # One key block against the resident query block; MASKED as in _fwd_step.
     cols = start_n + tl.arange(0, BLOCK_N)
-    offs_d = tl.arange(0, HEAD_DIM)
-    if MASKED:
-        col_ok = cols < T
-        k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
-        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :], mask=col_ok[:, None], other=0.0)
-    else:
-        k = tl.load(k_ptr + cols[:, None] * stride_kt + offs_d[None, :])
-        v = tl.load(v_ptr + cols[:, None] * stride_vt + offs_d[None, :])
+    k, v = _load_key_block(k_ptr, v_ptr, stride_kt, stride_vt, cols, T, HEAD_DIM, MASKED)
     p = tl.math.exp2(_dot(q, tl.trans(k)) * qk_scale - lse[:, None] * 1.4426950408889634)
     if MASKED:
-        keep = col_ok[None, :]
-        if CAUSAL:
-            keep = keep & (cols[None, :] <= rows[:, None])
-        p = tl.where(keep, p, 0.0)
+        p = tl.where(_key_mask(rows, cols, T, CAUSAL), p, 0.0)
     ds = p * (_dot(do, tl.trans(v)) - delta[:, None])
     dq += _dot(ds.to(k.dtype), k)
     return dq
@@ -339,13 +348,7 @@ def attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
     delta = tl.load(delta_ptr + row_base + rows, mask=row_ok, other=0.0)
     qk_scale = scale * 1.4426950408889634
     dq = tl.zeros([BLOCK_M, HEAD_DIM], dtype=tl.float32)
-    # As attn_fwd: unmasked key blocks, then the diagonal (causal; BLOCK_M is a multiple of BLOCK_N) or the tail.
-    if CAUSAL:
-        full_n = start_m
-        end_n = tl.minimum(start_m + BLOCK_M, T)
-    else:
-        full_n = (T // BLOCK_N) * BLOCK_N
-        end_n = T
+    full_n, end_n = _key_block_bounds(start_m, T, BLOCK_M, BLOCK_N, CAUSAL)
     for start_n in range(0, full_n, BLOCK_N):
         dq = _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
                       HEAD_DIM, BLOCK_N, CAUSAL, False)
