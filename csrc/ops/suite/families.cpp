@@ -65,7 +65,8 @@ bool suite_dtype(DType d) { return d == DType::Float32 || d == DType::BFloat16 |
 bool usable(const char* family, DType d, int64_t rows, int64_t cols) {
   if (!selected(family)) return false;
   if (!suite_dtype(d)) {
-    fallback(family, "dtype " + std::string(dtype_name(d)) + " (the kernels take float32, bfloat16, float16)");
+    fallback(family, d == DType::Float64 ? "dtype float64 (the kernels take float32, bfloat16, float16)"
+                                         : "an integer or bool dtype (the kernels take float32, bfloat16, float16)");
     return false;
   }
   if (rows > kMaxI32 || cols > kMaxI32) {

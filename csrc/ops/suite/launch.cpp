@@ -8,6 +8,7 @@
 #include <mutex>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "ops/suite/spec_table.h"
@@ -82,11 +83,18 @@ std::vector<const KernelDecl*> declarations() {
 Backend backend_for(const char* family) {
   Backend b = policy::kernels_backend.get();
   if (b == Backend::native || has_compiler(b)) [[likely]] return b;
-  fallback(family, std::string("no ") + backend_name(b) + " compiler is registered (import vibetensor.kernels)");
+  // Every op call of the family lands here until vibetensor.kernels is imported: the reason is built once.
+  static const auto* reasons = [] {
+    auto* r = new std::vector<std::string>;
+    for (const std::string& name : policy::kernels_backend.values())
+      r->push_back("no " + name + " compiler is registered (import vibetensor.kernels)");
+    return r;
+  }();
+  fallback(family, (*reasons)[int(b)]);
   return Backend::native;
 }
 
-void fallback(const char* family, const std::string& why) {
+void fallback(const char* family, std::string_view why) {
   // Note [Fallback counts]
   std::string_view backend = backend_name(policy::kernels_backend.get());
   uint64_t h = fallback_hash(family, backend, why);

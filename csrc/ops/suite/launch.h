@@ -3,6 +3,7 @@
 // See Note [Kernel suite launch path].
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/tensor.h"
 #include "ops/suite/compiler.h"
@@ -35,7 +36,7 @@ namespace vt::suite {
 Backend backend_for(const char* family);
 inline bool selected(const char* family) { return backend_for(family) != Backend::native; }
 // Records that an op of `family` ran its native kernel although a suite backend was selected.
-void fallback(const char* family, const std::string& why);
+void fallback(const char* family, std::string_view why);  // a literal costs no allocation
 // The device's number of streaming multiprocessors (cached), for kernels that size their grid by it.
 int sm_count(int device);
 
