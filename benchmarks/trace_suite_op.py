@@ -49,12 +49,12 @@ def main():
                     vt.cuda.synchronize()
                     wall = time.perf_counter() - t0
                 per = collections.OrderedDict()
-                for r in act.kernels():
+                for r in act.records:
                     c = per.setdefault((r.kind, r.name[:90]), [0, 0])
                     c[0] += 1
                     c[1] += r.end_ns - r.start_ns
                 print(f"{backend:6s} {name:7s} host {host * 1e3:.3f} ms, wall {wall * 1e3:.3f} ms, "
-                      f"GPU busy {act.busy_ns() / 1e6:.3f} ms", flush=True)
+                      f"GPU busy {act.busy_ns / 1e6:.3f} ms", flush=True)
                 for (kind, kname), (n, ns) in per.items():
                     print(f"    {ns / 1e6:8.3f} ms x{n:<3d} {kind:7s} {kname}", flush=True)
 
