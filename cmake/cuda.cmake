@@ -13,6 +13,9 @@
 # - cuBLAS is optional. Sources named csrc/ops/cuda/blas_*.cu (matmul kernels) are compiled only
 #   when it is found (toolkit, or the nvidia-cublas wheel; VT_CUBLAS_ROOT=<dir with include/ and
 #   lib/> points elsewhere), with VT_HAVE_CUBLAS=1.
+# - CUPTI is optional too, and only its headers are used: where cupti_activity.h is found,
+#   csrc/probes/cupti_activity.cpp compiles the native GPU activity collector in (VT_HAVE_CUPTI=1),
+#   which dlopens libcupti at run time (Note [Native CUPTI collector]); elsewhere it says why not.
 
 string(TOLOWER "${VT_CUDA}" _vt_cuda)
 if(NOT _vt_cuda MATCHES "^(auto|on|off|1|0|true|false|yes|no)$")
@@ -113,6 +116,17 @@ else()
                  "install the toolkit's cuBLAS or `pip install nvidia-cublas`, or set VT_CUBLAS_ROOT")
 endif()
 
+# ---- CUPTI headers (optional) -------------------------------------------------------------------
+find_path(VT_CUPTI_INCLUDE cupti_activity.h
+          HINTS ${CUDAToolkit_INCLUDE_DIRS} "${CUDAToolkit_LIBRARY_ROOT}" /usr/local/cuda ENV CUDA_HOME
+          PATH_SUFFIXES include extras/CUPTI/include)
+if(VT_CUPTI_INCLUDE)
+  message(STATUS "vibetensor: CUPTI headers found (${VT_CUPTI_INCLUDE}): the native GPU activity collector is built")
+else()
+  message(STATUS "vibetensor: CUPTI headers NOT found: building WITHOUT the native GPU activity collector "
+                 "(vibetensor.probes.cupti falls back to cupti-python)")
+endif()
+
 # ---- sources ------------------------------------------------------------------------------------
 file(GLOB VT_CUDA_CXX_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cpp csrc/alloc/*.cpp csrc/cuda/graph/*.cpp)
 file(GLOB VT_CUDA_CU_SOURCES CONFIGURE_DEPENDS csrc/cuda/*.cu csrc/ops/cuda/*.cu)
@@ -151,6 +165,13 @@ endif()
 target_sources(_C PRIVATE ${VT_CUDA_CXX_SOURCES} $<TARGET_OBJECTS:vt_cuda_kernels>)
 target_compile_definitions(_C PRIVATE VT_CUDA=1)
 target_link_libraries(_C PRIVATE CUDA::cudart_static)
+if(VT_CUPTI_INCLUDE)
+  # Only the collector's own file sees the headers and the definition (the rest of _C does not
+  # change with it, nor rebuild).
+  set_property(SOURCE csrc/probes/cupti_activity.cpp APPEND PROPERTY INCLUDE_DIRECTORIES ${VT_CUPTI_INCLUDE})
+  set_property(SOURCE csrc/probes/cupti_activity.cpp APPEND PROPERTY COMPILE_DEFINITIONS VT_HAVE_CUPTI=1)
+  target_link_libraries(_C PRIVATE ${CMAKE_DL_LIBS})
+endif()
 if(VT_HAVE_CUBLAS)
   target_compile_definitions(_C PRIVATE VT_HAVE_CUBLAS=1)
   target_link_libraries(_C PRIVATE ${_vt_cublas_libs})

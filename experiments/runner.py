@@ -112,7 +112,8 @@ def gpu_activity_record(wl, augment, device: str, steps: int) -> dict:
         wall_ns = time.perf_counter_ns() - t0
     return {"busy_fraction": activity.busy_ns / wall_ns, "busy_ms_per_step": activity.busy_ns / steps / 1e6,
             "kernels_per_step": activity.kernel_count / steps, "wall_ms_per_step": wall_ns / steps / 1e6,
-            "steps": steps}
+            "steps": steps, "collector": getattr(activity, "backend", "cupti-python"),
+            "dropped_records": getattr(activity, "dropped_records", 0)}
 
 
 def workload_options(workload: str, options: dict | None, warmup: int, steps: int) -> dict:

@@ -1,4 +1,4 @@
-"""GPU activity through CUPTI (the `cupti-python` package), on the trace ring's clock.
+"""GPU activity through CUPTI, on the trace ring's clock.
 
     if vt.probes.cupti.available():
         with vt.probes.cupti.KernelActivity() as act:
@@ -7,9 +7,18 @@
 
 KernelActivity enables the CONCURRENT_KERNEL, MEMCPY and MEMSET activity kinds (and RUNTIME, for
 the launch calls that link kernels to host ops by correlation id), synchronizes the devices and
-flushes CUPTI's buffers on exit. See Note [CUPTI clock] for how GPU timestamps join the host's.
+flushes CUPTI's buffers on exit. It records through one of two backends (`act.backend`):
+- "native": vibetensor's own collector (csrc/probes/cupti_activity.cpp) on the libcupti that
+  find_libcupti() finds. Its buffer callbacks are C++, so it records under every policy (Note
+  [Native CUPTI collector]). It is built where _C has the CUDA backend and CUPTI's headers.
+- "cupti-python": the `cupti-python` package, whose buffer callbacks are Python functions: refused
+  under the policies of Note [CUPTI and autograd.gil=held].
+The first that works is taken; VT_CUPTI_BACKEND=native|cupti-python forces one. See Note [CUPTI
+clock] for how GPU timestamps join the host's.
 """
 import dataclasses
+import importlib.util
+import os
 import re
 import threading
 import warnings
@@ -54,18 +63,79 @@ class RuntimeRecord:
     correlation: int
 
 
+BACKENDS = ("native", "cupti-python")
+_LIBCUPTI_NAMES = ("libcupti.so.13", "libcupti.so.12", "libcupti.so")
+
+
 def _import_cupti():
     from cupti import cupti  # the cupti-python package
 
     return cupti
 
 
-def unavailable_reason() -> str | None:
-    """Why GPU activity cannot be recorded here, or None when it can."""
-    import vibetensor as vt
+def _loaded_libcupti() -> str | None:
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                fields = line.split(maxsplit=5)
+                if len(fields) == 6 and os.path.basename(fields[5].strip()).startswith("libcupti.so"):
+                    return fields[5].strip()
+    except OSError:  # not Linux
+        pass
+    return None
 
-    if not vt.cuda.is_available():
-        return "no CUDA GPU is available (vibetensor.cuda.is_available() is False)"
+
+def _package_dirs(name: str) -> list[str]:
+    """Where package `name` is installed, without importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return []
+    return list(spec.submodule_search_locations or []) if spec else []
+
+
+def find_libcupti() -> str | None:
+    """The libcupti for the native collector: one the process has loaded already (two copies must
+    not both attach to the driver), else the first found in the nvidia wheels, triton's copy,
+    $CUDA_HOME and /usr/local/cuda; None when there is none."""
+    loaded = _loaded_libcupti()
+    if loaded:
+        return loaded
+    dirs = [os.path.join(d, sub) for d in _package_dirs("nvidia") for sub in ("cu13/lib", "cuda_cupti/lib")]
+    dirs += [os.path.join(d, "backends/nvidia/lib/cupti") for d in _package_dirs("triton")]
+    roots = [r for r in (os.environ.get("CUDA_HOME"), "/usr/local/cuda") if r]
+    dirs += [os.path.join(r, sub) for r in roots for sub in ("lib64", "lib", "extras/CUPTI/lib64")]
+    for d in dirs:
+        for name in _LIBCUPTI_NAMES:
+            path = os.path.join(d, name)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
+_native_library = None  # the libcupti the native collector opened (kept for the process: it cannot unload)
+
+
+def _native_reason() -> str | None:
+    """Why the native collector cannot record here, or None (it has then opened libcupti)."""
+    global _native_library
+    if _native_library:
+        return None
+    status = _C._cupti_native_status()
+    if status is not None:
+        return f"the native collector is not built: {status}"
+    path = find_libcupti()
+    if path is None:
+        return ("no libcupti was found for the native collector (none loaded, none in the nvidia or triton "
+                "wheels, none in $CUDA_HOME or /usr/local/cuda): install it with `pip install nvidia-cuda-cupti`")
+    try:
+        _native_library = _C._cupti_native_open(path)
+    except RuntimeError as e:
+        return f"the native collector cannot use libcupti: {e}"
+    return None
+
+
+def _cupti_python_reason() -> str | None:
     try:
         _import_cupti()
     except ImportError as e:
@@ -75,16 +145,55 @@ def unavailable_reason() -> str | None:
     return None
 
 
+def _forced_backend() -> str | None:
+    forced = os.environ.get("VT_CUPTI_BACKEND", "")
+    if forced and forced not in BACKENDS:
+        raise ValueError(f"VT_CUPTI_BACKEND={forced!r} is not a CUPTI backend: expected 'native' or 'cupti-python' "
+                         "(unset, the first that works)")
+    return forced or None
+
+
+def _choose_backend() -> tuple[str | None, str | None]:
+    """(backend, None), or (None, why neither can record). A bad VT_CUPTI_BACKEND is a ValueError."""
+    import vibetensor as vt
+
+    forced = _forced_backend()
+    if not vt.cuda.is_available():
+        return None, "no CUDA GPU is available (vibetensor.cuda.is_available() is False)"
+    reason_of = {"native": _native_reason, "cupti-python": _cupti_python_reason}
+    if forced:
+        reason = reason_of[forced]()
+        return (None, f"VT_CUPTI_BACKEND={forced} forces that backend and {reason}") if reason else (forced, None)
+    reasons = []
+    for backend in BACKENDS:
+        reason = reason_of[backend]()
+        if reason is None:
+            return backend, None
+        reasons.append(reason)
+    return None, "; and ".join(reasons)
+
+
+def backend() -> str | None:
+    """The backend KernelActivity records with here ("native" or "cupti-python"), or None."""
+    return _choose_backend()[0]
+
+
+def unavailable_reason() -> str | None:
+    """Why GPU activity cannot be recorded here, or None when it can."""
+    return _choose_backend()[1]
+
+
 def available() -> bool:
     return unavailable_reason() is None
 
 
-def clock_offset_ns(cupti, samples: int = _CLOCK_SAMPLES) -> tuple[int, int]:
-    """(host - cupti offset, uncertainty) in ns, from the narrowest of `samples` brackets."""
+def clock_offset_ns(timestamp, samples: int = _CLOCK_SAMPLES) -> tuple[int, int]:
+    """(host - cupti offset, uncertainty) in ns, from the narrowest of `samples` brackets;
+    `timestamp()` reads CUPTI's clock (cupti.get_timestamp, _C._cupti_native_timestamp)."""
     best = None
     for _ in range(samples):
         h0 = _C._trace_clock_ns()
-        c = cupti.get_timestamp()
+        c = timestamp()
         h1 = _C._trace_clock_ns()
         if best is None or h1 - h0 < best[1]:
             best = ((h0 + h1) // 2 - c, h1 - h0)
@@ -101,8 +210,8 @@ _KEPT_RUNTIME_PREFIXES = ("cudaLaunch", "cudaMemcpy", "cudaMemset", "cudaStreamS
                           "cudaFree")
 
 
-def gil_hazard():
-    """Why CUPTI cannot record under the policies in force, or None.
+def gil_hazard(backend: str = "cupti-python"):
+    """Why `backend` cannot record under the policies in force, or None.
 
     Note [CUPTI and autograd.gil=held]
     cupti-python calls its buffer callbacks (Python functions) from the threads that launch GPU
@@ -110,9 +219,12 @@ def gil_hazard():
     GIL while it waits for the engine's other threads (autograd.workers=pool/spawn, or the owner
     thread of autograd.routing=owner); when one of them launches a kernel and CUPTI asks for a
     buffer, each waits for the other forever. (The same composition would deadlock any Python
-    callback from a kernel-launching thread: a VibeTensor hazard, not a CUPTI bug.)"""
-    from vibetensor import _C
-
+    callback from a kernel-launching thread: a VibeTensor hazard, not a CUPTI bug.) The native
+    backend's callbacks are C++ and never take the GIL (Note [Native CUPTI collector] in
+    csrc/probes/cupti_activity.cpp), so the hazard is the cupti-python backend's only: with the
+    native collector built and a libcupti present, every policy records."""
+    if backend == "native":
+        return None
     get = _C._policy_get
     if get("autograd.gil") != "held":
         return None
@@ -122,33 +234,49 @@ def gil_hazard():
     if not others:
         return None
     return ("autograd.gil=held keeps the GIL on the thread that waits for the backward's other threads (" +
-            ", ".join(others) + "), and CUPTI calls its Python buffer callbacks from the threads that launch "
-            "kernels: they would wait for each other forever (Note [CUPTI and autograd.gil=held])")
+            ", ".join(others) + "), and cupti-python calls its Python buffer callbacks from the threads that launch "
+            "kernels: they would wait for each other forever (Note [CUPTI and autograd.gil=held]); " +
+            _why_not_native())
+
+
+def _why_not_native() -> str:
+    """Why cupti-python records instead of the native collector, which has no GIL hazard."""
+    if _forced_backend() == "cupti-python":
+        return "VT_CUPTI_BACKEND=cupti-python forces it over the native collector, which has no such hazard"
+    reason = _native_reason()
+    if reason is None:
+        return "the native collector, which KernelActivity takes here, has no such hazard"
+    return f"the native collector would have no such hazard, but {reason}"
 
 
 class KernelActivity:
     """Context manager that records GPU kernels, memcpys and memsets (and their launch calls)."""
 
     def __init__(self, runtime: bool = True, buffer_bytes: int = 8 << 20):
-        reason = unavailable_reason()
+        backend, reason = _choose_backend()
         if reason:
             raise RuntimeError(f"KernelActivity needs CUPTI, but {reason}")
-        hazard = gil_hazard()
+        hazard = gil_hazard(backend)
         if hazard:
             raise RuntimeError(f"KernelActivity cannot record: {hazard}")
-        self._cupti = _import_cupti()
+        self.backend = backend  # "native" or "cupti-python"
+        self._native = backend == "native"
+        self._cupti = None if self._native else _import_cupti()
+        self._timestamp = _C._cupti_native_timestamp if self._native else self._cupti.get_timestamp
         self._runtime = runtime
         self._buffer_bytes = buffer_bytes
         self._raw = []          # activity records as CUPTI delivered them (converted on exit)
         self._raw_lock = threading.Lock()
-        self._kinds = []
+        self._kinds = []            # cupti-python: the activity kinds enabled
+        self._native_started = False
         self.records: list[GpuRecord] = []
         self.runtime_records: list[RuntimeRecord] = []
         self.clock_offset_ns = 0
         self.clock_uncertainty_ns = 0
         self.clock_drift_ns = 0
+        self.dropped_records = None  # records CUPTI dropped (native backend only)
 
-    # CUPTI calls these from its own threads (cupti-python takes the GIL).
+    # cupti-python calls these from CUPTI's threads and kernel-launching threads, with the GIL.
     def _buffer_requested(self):
         return self._buffer_bytes, 0
 
@@ -177,39 +305,56 @@ class KernelActivity:
             raise RuntimeError("KernelActivity: another KernelActivity (or trace with GPU activity) is already "
                                "recording; CUPTI allows one per process")
         try:
-            cupti = self._cupti
-            cupti.activity_register_callbacks(self._buffer_requested, self._buffer_completed)
-            kinds = [getattr(cupti.ActivityKind, k) for k in _GPU_KINDS]
-            if self._runtime:
-                kinds.append(cupti.ActivityKind.RUNTIME)
-            for k in kinds:
-                cupti.activity_enable(k)
-                self._kinds.append(k)
-            self.clock_offset_ns, self.clock_uncertainty_ns = clock_offset_ns(cupti)
+            if self._native:
+                _C._cupti_native_start(self._runtime, self._buffer_bytes)
+                self._native_started = True
+            else:
+                cupti = self._cupti
+                cupti.activity_register_callbacks(self._buffer_requested, self._buffer_completed)
+                kinds = [getattr(cupti.ActivityKind, k) for k in _GPU_KINDS]
+                if self._runtime:
+                    kinds.append(cupti.ActivityKind.RUNTIME)
+                for k in kinds:
+                    cupti.activity_enable(k)
+                    self._kinds.append(k)
+            self.clock_offset_ns, self.clock_uncertainty_ns = clock_offset_ns(self._timestamp)
         except BaseException:
             self._disable()
             _active_lock.release()
             raise
         return self
 
-    def _disable(self):
+    def _disable(self) -> list:
+        """Ends recording. Returns the native collector's raw records (its stop flushes);
+        cupti-python's arrive through _buffer_completed."""
+        if self._native:
+            started, self._native_started = self._native_started, False
+            return _C._cupti_native_stop() if started else []
         for k in self._kinds:
             self._cupti.activity_disable(k)
         self._kinds = []
+        return []
 
     def __exit__(self, *exc):
         import vibetensor as vt
 
         try:
-            # Work launched inside the block must finish before its records can be flushed.
-            for d in range(vt.cuda.device_count()):
-                vt.cuda.synchronize(d)
-            self._cupti.activity_flush_all(1)  # 1 = CUPTI_ACTIVITY_FLAG_FLUSH_FORCED
-            offset_end, _ = clock_offset_ns(self._cupti)
-            self.clock_drift_ns = offset_end - self.clock_offset_ns
-            self._disable()
+            try:
+                # Work launched inside the block must finish before its records can be flushed.
+                for d in range(vt.cuda.device_count()):
+                    vt.cuda.synchronize(d)
+                if not self._native:
+                    self._cupti.activity_flush_all(1)  # 1 = CUPTI_ACTIVITY_FLAG_FLUSH_FORCED
+                offset_end, _ = clock_offset_ns(self._timestamp)
+                self.clock_drift_ns = offset_end - self.clock_offset_ns
+            finally:
+                raw = self._disable()  # even when the block's GPU work failed: the next one must start
         finally:
             _active_lock.release()
+        if self._native:
+            self.dropped_records = _C._cupti_native_dropped()
+            with self._raw_lock:
+                self._raw.extend(raw)
         self._convert()
         return False
 
@@ -235,7 +380,10 @@ class KernelActivity:
 
     def _runtime_name(self, cbid) -> str:
         try:
-            name = self._cupti.get_callback_name(self._cupti.CallbackDomain.RUNTIME_API, cbid)
+            if self._native:
+                name = _C._cupti_native_callback_name(cbid)
+            else:
+                name = self._cupti.get_callback_name(self._cupti.CallbackDomain.RUNTIME_API, cbid)
         except Exception:
             return f"cudaRuntimeApi_{cbid}"
         return re.sub(r"_v\d+$", "", str(name))  # cudaLaunchKernel_v7000 -> cudaLaunchKernel, as Kineto shows it
@@ -265,11 +413,11 @@ class KernelActivity:
 
 def start(required: bool = False):
     """A started KernelActivity for vt.probes.trace, or None where CUPTI cannot record: an error
-    naming what is missing when `required`, a warning when a GPU is present without cupti-python."""
+    naming what is missing when `required`, a warning when a GPU is present without a backend."""
     import vibetensor as vt
 
-    reason = unavailable_reason()
-    hazard = None if reason else gil_hazard()
+    backend, reason = _choose_backend()
+    hazard = None if reason else gil_hazard(backend)
     if hazard:
         if required:
             raise RuntimeError(f"GPU activity was required for this trace (cupti=True), but {hazard}")

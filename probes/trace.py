@@ -218,8 +218,8 @@ def _max_gap(intervals) -> int:
 @contextlib.contextmanager
 def trace(path: str | None = None, cupti: bool | None = None):
     """Records everything the runtime does inside the block; saves a Chrome trace to `path`.
-    cupti=None records GPU kernels when a GPU and cupti-python are present; True requires them
-    (RuntimeError naming what is missing); False never records them."""
+    cupti=None records GPU kernels when a GPU and CUPTI (the native collector or cupti-python) are
+    present; True requires them (RuntimeError naming what is missing); False never records them."""
     from vibetensor.probes import cupti as cupti_mod
 
     gpu = cupti_mod.start(required=bool(cupti)) if cupti is not False else None

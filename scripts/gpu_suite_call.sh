@@ -5,7 +5,9 @@
 # device tests with kernels.backend=triton, and the suite_h100 experiment.
 #   VT_GIT_COMMIT=<hash> OUT=/dir bash scripts/gpu_suite_call.sh
 # KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py (TRACE=0 skips it);
-# DEVICE_TESTS=0 skips the device tests under kernels.backend=triton; EXP_STEPS: timed steps of the experiment (0: skip it).
+# DEVICE_TESTS=0 skips the device tests under kernels.backend=triton; EXP_STEPS: timed steps of the experiments
+# (0: skip them), EXP_CONFIGS: which (default suite_h100); NORM_SWEEP_ARGS: runs benchmarks/tune_norm_bwd.py;
+# TRACE_PRESETS (e.g. "tuned vibe"): one traced minigpt step per preset, checked by HTA (s/traces.tar.gz).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -13,6 +15,10 @@ STAGES=build OUT=$OUT/s timeout ${BUILD_TIMEOUT:-330} bash scripts/gpu_session.s
 rm -f "$OUT/s/src_hash" "$OUT/s/summary.txt"  # the device tool returns 8 files; the hash is computed where they land
 export PYTHONPATH=$(pwd):/tmp/site${PYTHONPATH:+:$PYTHONPATH}  # /tmp/site: the carried wheels (gpu_session.sh)
 export PATH=/tmp/site/bin:$PATH
+# A module built elsewhere and carried (.gpu_build) links cuBLAS by an rpath of that machine: find
+# the libcublas.so.13 of this machine's nvidia wheels (torch's) instead.
+cublas_dir=$(python3 -c "import nvidia, os; print(next((d for p in nvidia.__path__ for d in [os.path.join(p, 'cu13', 'lib')] if os.path.exists(os.path.join(d, 'libcublas.so.13'))), ''))" 2>/dev/null)
+[ -n "$cublas_dir" ] && export LD_LIBRARY_PATH=$cublas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 step() {  # file (appended to), timeout, command...
   local f=$1 t=$2; shift 2
   echo "[$(date +%T)] $*" >> "$OUT/$f"
@@ -27,9 +33,22 @@ step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
 [ "${DEVICE_TESTS:-1}" = 1 ] && step pytest_suite.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
   tests/test_softmax_norm_loss.py
+[ -n "${NORM_SWEEP_ARGS:-}" ] && step kernel_suite.txt ${NORM_SWEEP_TIMEOUT:-120} python3 benchmarks/tune_norm_bwd.py $NORM_SWEEP_ARGS
+# One traced minigpt step per preset (Kineto layout), each checked by HTA: where the GPU waits.
+if [ -n "${TRACE_PRESETS:-}" ]; then
+  for p in $TRACE_PRESETS; do
+    step trace.txt 120 python3 scripts/trace_step.py --workload minigpt --preset "$p" --out /tmp/traces/$p
+    step trace.txt 120 python3 scripts/hta_check.py /tmp/traces/$p --out /tmp/traces/${p}_hta.json
+  done
+  cp "$OUT/trace.txt" /tmp/traces/ 2>/dev/null
+  tar czf "$OUT/s/traces.tar.gz" -C /tmp traces
+fi
+# EXP_CONFIGS: experiment configs (names under experiments/configs) run in turn, EXP_STEPS timed steps each.
 if [ "${EXP_STEPS:-0}" != 0 ]; then
-  sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/suite_h100.toml > /tmp/suite.toml
-  step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/suite.toml --out $OUT/s/suite.jsonl \
-    && python3 -m vibetensor.experiments.cli compare $OUT/s/suite.jsonl"
-  rm -f "$OUT/s/gap.png"  # redrawn from suite.jsonl; the device tool returns 8 files
+  for c in ${EXP_CONFIGS:-suite_h100}; do
+    sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/$c.toml > /tmp/$c.toml
+    step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/$c.toml --out $OUT/s/$c.jsonl \
+      && python3 -m vibetensor.experiments.cli compare $OUT/s/$c.jsonl"
+    rm -f "$OUT/s/gap.png"  # redrawn from the jsonl; the device tool returns 8 files
+  done
 fi

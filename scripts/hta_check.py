@@ -6,7 +6,7 @@ error, when HTA cannot parse the traces or the layout lacks what HTA reads.
 
 HTA's analyses are about GPU streams: a trace without kernels (CPU only) is checked for the
 Kineto layout and reported as "no GPU kernels"; the analyses need a trace recorded on a GPU with
-cupti-python (vt.probes.trace(..., cupti=True)). HTA reads one trace per rank: name the files
+CUPTI (vt.probes.trace(..., cupti=True)). HTA reads one trace per rank: name the files
 rank-<n>.json or give distributedInfo.rank (vt.probes.trace writes rank 0).
 """
 import argparse
@@ -59,7 +59,7 @@ def main() -> int:
     except Exception as e:
         raise SystemExit(f"HTA failed to parse the traces in {a.trace_dir}: {type(e).__name__}: {e}")
     if kernels == 0:
-        print("no GPU kernels: HTA parsed the trace; its analyses need GPU streams (record on a GPU with cupti-python)")
+        print("no GPU kernels: HTA parsed the trace; its analyses need GPU streams (record on a GPU with CUPTI: vt.probes.cupti)")
         return 0
     report = {}
     try:

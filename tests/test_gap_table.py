@@ -39,16 +39,19 @@ def test_interval_resamples_rounds_and_widens_with_load_changes():
 @pytest.mark.parametrize("device", ["cpu", "cuda"])
 def test_table_is_at_most_120_columns_with_every_column(device):
     lock = {"top_lock_waits": [{"name": "autograd.gate.global_with_a_long_name", "wait_ms_per_step": 12.345}]}
-    recs = [_rec("torch", 8.5, device=device, gpu_activity={"busy_fraction": 0.15}, median_augment_ms=4.0)]
+    recs = [_rec("torch", 8.5, device=device, gpu_activity={"busy_fraction": 0.15, "busy_ms_per_step": 1.25},
+                 median_augment_ms=4.0)]
     for name in ("tuned", "vibe", "tuned+dispatch.stack_copy", "vibe-autograd.workers"):
-        recs.append(_rec("vibetensor", 21.0, name, device=device, gpu_activity={"busy_fraction": 0.05},
+        recs.append(_rec("vibetensor", 21.0, name, device=device,
+                         gpu_activity={"busy_fraction": 0.05, "busy_ms_per_step": 1.05},
                          syncs_per_step_total=12.0, probes=lock, median_augment_ms=4.2, workload="vit_cifar_noaug"))
         recs[-1]["workload"] = "seq_reverse"
     table = compare.format_table(compare.gap_rows(recs))
     assert max(len(line) for line in table.splitlines()) <= 120, table
     assert "vt/torch" in table and "vibetensor / PyTorch" in table
-    assert "tuned+dispatch.st" in table  # a long policy set name is cut, marked with ~, only as far as needed
+    assert "tuned+dis" in table and "~" in table  # a long policy set name is cut, marked with ~, only as far as needed
     assert ("busy vt/pt" in table) and "5%/15%" in table
+    assert ("GPU ms vt/pt" in table) and "1.05/1.25" in table
 
 
 def test_columns_with_nothing_to_show_are_left_out():

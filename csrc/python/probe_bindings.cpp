@@ -1,5 +1,5 @@
 // Probes exposed to Python (vibetensor/probes): lock statistics and named locks for Python code,
-// counters, the trace rings, NVTX ranges.
+// counters, the trace rings, NVTX ranges, the native CUPTI collector.
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "probes/counters.h"
+#include "probes/cupti_activity.h"
 #include "probes/instrumented_mutex.h"
 #include "probes/nvtx_log.h"
 #include "probes/trace_ring.h"
@@ -53,6 +54,30 @@ probes::Counter counter_by_name(const std::string& name) {
   }
   VT_CHECK_VALUE(false, "unknown probe counter '", name, "': expected one of ", known);
   return probes::Counter::kNumCounters;
+}
+
+// What the native CUPTI collector recorded, in the shapes of the cupti-python backend's raw
+// records (KernelActivity._buffer_completed in probes/cupti.py): one Python str per distinct name.
+nb::list cupti_records(const probes::cupti::Activities& a) {
+  std::vector<nb::object> names;
+  names.reserve(a.names.size());
+  for (const auto& n : a.names) {  // "replace": a name that is not UTF-8 must not lose the whole session
+    names.push_back(nb::steal(PyUnicode_DecodeUTF8(n.data(), Py_ssize_t(n.size()), "replace")));
+    if (!names.back()) throw nb::python_error();
+  }
+  const nb::str kinds[] = {nb::str("kernel"), nb::str("memcpy"), nb::str("memset")};
+  const nb::str runtime("runtime");
+  const nb::tuple none = nb::make_tuple();
+  nb::list out;
+  for (const auto& g : a.gpu) {
+    const bool kernel = g.kind == probes::cupti::GpuKind::kernel;
+    out.append(nb::make_tuple(kinds[int(g.kind)], names[g.name], g.start, g.end, g.device, g.stream, g.correlation,
+                              g.bytes, kernel ? nb::make_tuple(g.grid[0], g.grid[1], g.grid[2]) : none,
+                              kernel ? nb::make_tuple(g.block[0], g.block[1], g.block[2]) : none));
+  }
+  for (const auto& r : a.runtime)
+    out.append(nb::make_tuple(runtime, r.cbid, r.start, r.end, r.thread_id, r.correlation));
+  return out;
 }
 
 }  // namespace
@@ -114,6 +139,27 @@ void bind_probes(nb::module_& m) {
   // The names of the NVTX ranges pushed between start and stop (Note [NVTX range log]).
   m.def("_nvtx_log_start", &probes::nvtx_log_start);
   m.def("_nvtx_log_stop", &probes::nvtx_log_stop);
+
+  // The native CUPTI collector, wrapped by vibetensor.probes.cupti (Note [Native CUPTI collector]):
+  // _cupti_native_status() is None when built, else why not. The GIL is released around the calls
+  // that enable, disable or flush: they block on CUPTI's locks and thread.
+  m.def("_cupti_native_status", &probes::cupti::not_built_reason);
+  m.def("_cupti_native_open", &probes::cupti::open, nb::arg("path"));
+  m.def("_cupti_native_start", [](bool runtime, size_t buffer_bytes) {
+    nb::gil_scoped_release no_gil;
+    probes::cupti::start(runtime, buffer_bytes);
+  }, nb::arg("runtime"), nb::arg("buffer_bytes"));
+  m.def("_cupti_native_stop", [] {
+    probes::cupti::Activities a;
+    {
+      nb::gil_scoped_release no_gil;
+      a = probes::cupti::stop();
+    }
+    return cupti_records(a);
+  });
+  m.def("_cupti_native_timestamp", &probes::cupti::timestamp);
+  m.def("_cupti_native_dropped", &probes::cupti::dropped);
+  m.def("_cupti_native_callback_name", &probes::cupti::callback_name, nb::arg("cbid"));
 }
 
 }  // namespace vt::python

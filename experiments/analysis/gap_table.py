@@ -104,6 +104,7 @@ def gap_rows(records: list) -> list:
         row = {"workload": r["workload"], "policy_set": r.get("policy_set", "-"), "device": r["device"],
                "vt_ms": r["median_step_ms"], "torch_ms": twin["median_step_ms"] if twin else None,
                "vt_busy": _busy(r), "torch_busy": _busy(twin) if twin else None,
+               "vt_kernel_ms": _kernel_ms(r), "torch_kernel_ms": _kernel_ms(twin) if twin else None,
                "syncs": r.get("syncs_per_step_total"), "top_lock": _top_lock(r),
                "augment_ms": r.get("median_augment_ms"), "method": r.get("method", "sequential")}
         if twin:
@@ -119,6 +120,15 @@ def gap_rows(records: list) -> list:
 
 def _busy(rec):
     return ((rec or {}).get("gpu_activity") or {}).get("busy_fraction")
+
+
+def _kernel_ms(rec):
+    """GPU kernel time per step (the union of kernel intervals) under CUPTI, or None."""
+    return ((rec or {}).get("gpu_activity") or {}).get("busy_ms_per_step")
+
+
+def _ms(x):
+    return f"{x:.2f}" if x is not None else "-"
 
 
 def _top_lock(rec):
@@ -153,6 +163,9 @@ COLUMNS = [
     ("aug ms", False, lambda r: f"{r['augment_ms']:.1f}" if r.get("augment_ms") is not None else "-"),
     ("busy vt/pt", False, lambda r: (f"{_pct(r.get('vt_busy'))}/{_pct(r.get('torch_busy'))}"
                                      if r.get("vt_busy") is not None or r.get("torch_busy") is not None else "-")),
+    ("GPU ms vt/pt", False, lambda r: (f"{_ms(r.get('vt_kernel_ms'))}/{_ms(r.get('torch_kernel_ms'))}"
+                                          if r.get("vt_kernel_ms") is not None or r.get("torch_kernel_ms") is not None
+                                          else "-")),
     ("syncs", False, lambda r: f"{r['syncs']:.0f}" if r.get("syncs") is not None else "-"),
     ("top lock ms/step", True, lambda r: _lock(r) if r.get("top_lock") else "-"),
     ("loss 1e-4", True, lambda r: (f"{'ok' if r['parity']['ok'] else 'DIV'} {r['parity']['max_rel_diff']:.0e}"
@@ -167,6 +180,7 @@ LEGEND = {
     "95% CI": "95% CI: bootstrap over the rounds in which the cells took turns (over steps for cells run one "
               "after another)",
     "busy vt/pt": "busy: GPU kernel time / wall",
+    "GPU ms vt/pt": "GPU ms: kernel time per step (same kernels, more host time: equal GPU ms, lower busy)",
     "syncs": "syncs: host-blocking syncs per step",
     "loss 1e-4": "loss 1e-4: worst relative loss difference over the first 50 steps",
 }
