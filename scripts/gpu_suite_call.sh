@@ -27,7 +27,7 @@ step() {  # file (appended to), timeout, command...
   echo "[$(date +%T)] exit $rc" >> "$OUT/$f"
 }
 step pytest_suite.log 150 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
-  tests/gpu/test_suite_attention.py tests/test_kernel_suite.py
+  tests/gpu/test_suite_attention.py tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py
 step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
 [ "${TRACE:-1}" = 1 ] && step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
