@@ -26,7 +26,7 @@ step() {  # file (appended to), timeout, command...
   local rc=$?  # before the next command substitution resets $?
   echo "[$(date +%T)] exit $rc" >> "$OUT/$f"
 }
-step pytest_suite.log 150 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
+step pytest_suite.log 200 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
   tests/gpu/test_suite_attention.py tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py
 step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
 [ "${TRACE:-1}" = 1 ] && step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
