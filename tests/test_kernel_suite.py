@@ -98,6 +98,19 @@ def test_aligned_variant_follows_pointers_and_named_integers():
     assert any(s.endswith("aligned]") for s in kinds)
 
 
+def test_strides_named_either_way_are_aligned_params():
+    # attention writes stride_qt, the row kernels x_stride: both must reach the aligned variant
+    # (Note [Aligned variants]), on the C++ side (the plan) as on the Python side (the compile).
+    from vibetensor.kernels.triton import aligned_param
+
+    x, y = vt.randn(64), vt.zeros(4)
+    assert _plan("fam_gather", [x, y, 16], 4, name="suite_test_gather", params=GATHER)["aligned"]
+    assert not _plan("fam_gather", [x, y, 3], 4, name="suite_test_gather", params=GATHER)["aligned"]
+    strides = {p for name, fn in triton_compiler.kernel_table().items() if not name.startswith("suite_test")
+               for p in fn.arg_names if "stride" in p}
+    assert strides and all(aligned_param(p) for p in strides), sorted(p for p in strides if not aligned_param(p))
+
+
 @triton.jit
 def _suite_test_bad(x_ptr, BLOCK: tl.constexpr):
     tl.store(x_ptr + tl.arange(0, BLOCK), 0.0)  # BLOCK must be a power of two
@@ -106,12 +119,22 @@ def _suite_test_bad(x_ptr, BLOCK: tl.constexpr):
 AXPY = [("x_ptr", "ptr"), ("y_ptr", "ptr"), ("n", "i32"), ("alpha", "f32"), ("big", "i64")]
 
 
+@triton.jit
+def _suite_test_gather(x_ptr, y_ptr, stride_x, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs * stride_x))
+
+
+GATHER = [("x_ptr", "ptr"), ("y_ptr", "ptr"), ("stride_x", "i64")]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def compiler(tmp_path_factory):
     """The Triton compiler registered, with a disk cache of this module's own."""
     was_installed = suite.installed()
     triton_compiler.set_disk_cache(tmp_path_factory.mktemp("kernel_cache"))
-    for name, fn in (("suite_test_axpy", _suite_test_axpy), ("suite_test_bad", _suite_test_bad)):
+    for name, fn in (("suite_test_axpy", _suite_test_axpy), ("suite_test_bad", _suite_test_bad),
+                     ("suite_test_gather", _suite_test_gather)):
         if name not in triton_compiler.kernel_table():
             triton_compiler.register(name, fn)
     assert suite.install()

@@ -13,7 +13,7 @@ kernel's launch contract. Rules every kernel follows (see Note [Ahead-of-time la
 - no kernel uses global scratch (the C++ launcher passes null scratch pointers);
 - each kernel is compiled twice per (dtypes, constexprs, num_warps): generic, and ALIGNED with the
   attribute ``tt.divisibility = 16`` on every parameter for which ``aligned_param(name)`` holds
-  (pointers, ``*_stride``, ``n_cols``, ``n``). The launcher takes the aligned cubin when every pointer
+  (pointers, ``*_stride`` and ``stride_*``, ``n_cols``, ``n``). The launcher takes the aligned cubin when every pointer
   argument is 16-byte aligned (or null) and every such integer argument is a multiple of 16, else the
   generic one (Note [Aligned variants]).
 
@@ -37,8 +37,9 @@ adapter mirrors them exactly, so they use only powers of two and a few threshold
 
 
 def aligned_param(name):
-    """Whether parameter `name` carries tt.divisibility = 16 in a kernel's aligned variant."""
-    return name.endswith("_ptr") or name.endswith("_stride") or name in ("n_cols", "n")
+    """Whether parameter `name` carries tt.divisibility = 16 in a kernel's aligned variant: pointers,
+    strides (row kernels write x_stride, attention stride_qt) and the mask bounds n_cols, n."""
+    return name.endswith("_ptr") or name.endswith("_stride") or name.startswith("stride_") or name in ("n_cols", "n")
 
 
 # Rows up to this many columns are held in registers (one load, reductions, one store); longer rows
@@ -81,12 +82,21 @@ def persistent_programs(n_tiles, num_warps, n_sms):
     return max(1, min(n_tiles, n_sms * max(1, 32 // num_warps)))
 
 
+# Note [Norm backward programs]
+# Each program of a norm backward writes one partial row of n_cols fp32 that norm_bwd_dwdb reads
+# back, and programs past what the SMs' registers hold run as a second wave. One program per SM at
+# 16 warps (the 8192-column tile: ~125 registers a thread, one program fits), two at 8 (and four at
+# 4) keep every SM busy with the fewest partial rows: on an H100 this was 1.04-1.95x faster than
+# about 32 resident warps per SM at every shape of benchmarks/tune_norm_bwd.py.
+
+
 def persistent_row_config(n_rows, n_cols, n_sms):
-    """row_config(n_cols) with num_warps raised to at least 8, plus n_programs =
-    persistent_programs(cdiv(n_rows, ROWS), num_warps, n_sms), for the backward kernels that walk row
-    tiles and write one partial-sum row per program. They keep x, dy, w * dy and two [ROWS, BLOCK]
-    accumulators live: a 2048-element tile needs ~220 registers a thread at 4 warps, ~70 at 8."""
+    """row_config(n_cols) with num_warps raised to at least 8, plus n_programs = n_sms x
+    max(1, 16 // num_warps) (never more than the row tiles; Note [Norm backward programs]), for the
+    backward kernels that walk row tiles and write one partial-sum row per program. They keep x, dy,
+    w * dy and two [ROWS, BLOCK] accumulators live: a 2048-element tile needs ~220 registers a thread
+    at 4 warps, ~70 at 8."""
     c = row_config(n_cols)
     c["num_warps"] = max(8, c["num_warps"])
-    c["n_programs"] = persistent_programs(cdiv(n_rows, c["ROWS"]), c["num_warps"], n_sms)
+    c["n_programs"] = max(1, min(cdiv(n_rows, c["ROWS"]), n_sms * max(1, 16 // c["num_warps"])))
     return c

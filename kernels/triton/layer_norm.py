@@ -45,12 +45,13 @@ import triton
 import triton.language as tl
 
 from . import persistent_row_config, row_config
+from ._norm_bwd import norm_bwd_single_block
 from ._tiles import row_starts, tile_rows
 
 # Note [Deterministic parameter gradients]
 # dweight and dbias are sums over all rows. Atomics would make them depend on scheduling, and one
 # partial row per row tile would need n_rows / ROWS x n_cols of scratch (a 16k x 8k input: 512 MiB).
-# So the backward kernels run a fixed number of programs (about 32 resident warps per SM), each
+# So the backward kernels run a fixed number of programs (Note [Norm backward programs]), each
 # walking row tiles pid, pid + n_programs, ... and accumulating its share in registers (single path)
 # or in its own row of the partial buffer (looped path, read-modify-write of that row only). The
 # column sums in norm_bwd_dwdb then add the n_programs rows in a fixed order.
@@ -126,44 +127,30 @@ def _add_to_partial(row_ptr, start, cols, n_cols, block):
 
 
 @triton.jit
-def _store_partial(row_ptr, acc, n_cols, BLOCK: tl.constexpr):
-    """row[:n_cols] = column sums of the [ROWS, BLOCK] accumulator (the single path, once at the end)."""
-    tl.store(row_ptr + tl.arange(0, BLOCK), tl.sum(acc, axis=0), mask=tl.arange(0, BLOCK) < n_cols)
-
-
-@triton.jit
 def _layer_norm_bwd_dx(x_ptr, w_ptr, dy_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db_ptr, n_rows, n_cols,
                        x_stride, dy_stride, dx_stride, n_programs,
                        HAS_WEIGHT: tl.constexpr, HAS_BIAS: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr,
                        SINGLE: tl.constexpr):
     # dx = (w * dy - xhat * c1 - c2) * rstd with c1 = mean(xhat * w * dy), c2 = mean(w * dy)
-    pid = tl.program_id(0)
-    cols = tl.arange(0, BLOCK)[None, :]
-    dw_row = dw_ptr + pid.to(tl.int64) * n_cols
-    db_row = db_ptr + pid.to(tl.int64) * n_cols
-    dw_acc = tl.zeros([ROWS, BLOCK], tl.float32)
-    db_acc = tl.zeros([ROWS, BLOCK], tl.float32)
-    if not SINGLE:  # the looped path accumulates in this program's partial rows (Note [Deterministic ...])
+    if SINGLE:
+        norm_bwd_single_block(x_ptr, w_ptr, dy_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr, db_ptr, n_rows, n_cols,
+                              x_stride, dy_stride, dx_stride, n_programs, True, HAS_WEIGHT, HAS_BIAS, ROWS, BLOCK)
+    else:  # the looped path accumulates in this program's partial rows (Note [Deterministic ...])
+        pid = tl.program_id(0)
+        cols = tl.arange(0, BLOCK)[None, :]
+        dw_row = dw_ptr + pid.to(tl.int64) * n_cols
+        db_row = db_ptr + pid.to(tl.int64) * n_cols
         if HAS_WEIGHT:
             _zero_partial(dw_row, n_cols, BLOCK)
         if HAS_BIAS:
             _zero_partial(db_row, n_cols, BLOCK)
-    for tile in range(pid, tl.cdiv(n_rows, ROWS), n_programs):
-        rows, row_mask = tile_rows(tile, n_rows, ROWS)
-        x_rows = row_starts(x_ptr, rows, x_stride)
-        dy_rows = row_starts(dy_ptr, rows, dy_stride)
-        dx_rows = row_starts(dx_ptr, rows, dx_stride)
-        mean = tl.load(mean_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
-        rstd = tl.load(rstd_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
-        if SINGLE:
-            dy, xhat, wdy, mask = _ln_bwd_load(x_rows, dy_rows, w_ptr, 0, cols, row_mask, n_cols, mean, rstd,
-                                               HAS_WEIGHT)
-            c1 = tl.sum(xhat * wdy, axis=1)[:, None] / n_cols
-            c2 = tl.sum(wdy, axis=1)[:, None] / n_cols
-            tl.store(dx_rows + cols, ((wdy - (xhat * c1 + c2)) * rstd).to(dx_ptr.dtype.element_ty), mask=mask)
-            dw_acc += dy * xhat
-            db_acc += dy
-        else:
+        for tile in range(pid, tl.cdiv(n_rows, ROWS), n_programs):
+            rows, row_mask = tile_rows(tile, n_rows, ROWS)
+            x_rows = row_starts(x_ptr, rows, x_stride)
+            dy_rows = row_starts(dy_ptr, rows, dy_stride)
+            dx_rows = row_starts(dx_ptr, rows, dx_stride)
+            mean = tl.load(mean_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
+            rstd = tl.load(rstd_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
             c1_acc = tl.zeros([ROWS, BLOCK], tl.float32)
             c2_acc = tl.zeros([ROWS, BLOCK], tl.float32)
             for start in range(0, n_cols, BLOCK):
@@ -182,11 +169,6 @@ def _layer_norm_bwd_dx(x_ptr, w_ptr, dy_ptr, mean_ptr, rstd_ptr, dx_ptr, dw_ptr,
                     _add_to_partial(dw_row, start, cols, n_cols, dy * xhat)
                 if HAS_BIAS:
                     _add_to_partial(db_row, start, cols, n_cols, dy)
-    if SINGLE:
-        if HAS_WEIGHT:
-            _store_partial(dw_row, dw_acc, n_cols, BLOCK)
-        if HAS_BIAS:
-            _store_partial(db_row, db_acc, n_cols, BLOCK)
 
 
 @triton.jit

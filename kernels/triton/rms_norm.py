@@ -35,8 +35,9 @@ import triton
 import triton.language as tl
 
 from . import persistent_row_config, row_config
+from ._norm_bwd import norm_bwd_single_block
 from ._tiles import row_starts, tile_rows
-from .layer_norm import _add_to_partial, _store_partial, _zero_partial, norm_bwd_dwdb  # noqa: F401  (the dweight reduction)
+from .layer_norm import _add_to_partial, _zero_partial, norm_bwd_dwdb  # noqa: F401  (the dweight reduction)
 
 
 @triton.jit
@@ -84,24 +85,21 @@ def _rms_norm_bwd_dx(x_ptr, w_ptr, dy_ptr, rstd_ptr, dx_ptr, dw_ptr, n_rows, n_c
                      HAS_WEIGHT: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, SINGLE: tl.constexpr):
     # programs walk row tiles and keep their dweight share apart (layer_norm.py, Note [Deterministic
     # parameter gradients])
-    pid = tl.program_id(0)
-    cols = tl.arange(0, BLOCK)[None, :]
-    dw_row = dw_ptr + pid.to(tl.int64) * n_cols
-    dw_acc = tl.zeros([ROWS, BLOCK], tl.float32)
-    if HAS_WEIGHT and not SINGLE:
-        _zero_partial(dw_row, n_cols, BLOCK)
-    for tile in range(pid, tl.cdiv(n_rows, ROWS), n_programs):
-        rows, row_mask = tile_rows(tile, n_rows, ROWS)
-        x_rows = row_starts(x_ptr, rows, x_stride)
-        dy_rows = row_starts(dy_ptr, rows, dy_stride)
-        dx_rows = row_starts(dx_ptr, rows, dx_stride)
-        rstd = tl.load(rstd_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
-        if SINGLE:
-            dy, xhat, wdy, mask = _rms_bwd_load(x_rows, dy_rows, w_ptr, 0, cols, row_mask, n_cols, rstd, HAS_WEIGHT)
-            c1 = tl.sum(xhat * wdy, axis=1)[:, None] / n_cols
-            tl.store(dx_rows + cols, ((wdy - xhat * c1) * rstd).to(dx_ptr.dtype.element_ty), mask=mask)
-            dw_acc += dy * xhat
-        else:
+    if SINGLE:
+        norm_bwd_single_block(x_ptr, w_ptr, dy_ptr, rstd_ptr, rstd_ptr, dx_ptr, dw_ptr, dw_ptr, n_rows, n_cols,
+                              x_stride, dy_stride, dx_stride, n_programs, False, HAS_WEIGHT, False, ROWS, BLOCK)
+    else:
+        pid = tl.program_id(0)
+        cols = tl.arange(0, BLOCK)[None, :]
+        dw_row = dw_ptr + pid.to(tl.int64) * n_cols
+        if HAS_WEIGHT:
+            _zero_partial(dw_row, n_cols, BLOCK)
+        for tile in range(pid, tl.cdiv(n_rows, ROWS), n_programs):
+            rows, row_mask = tile_rows(tile, n_rows, ROWS)
+            x_rows = row_starts(x_ptr, rows, x_stride)
+            dy_rows = row_starts(dy_ptr, rows, dy_stride)
+            dx_rows = row_starts(dx_ptr, rows, dx_stride)
+            rstd = tl.load(rstd_ptr + rows, mask=rows < n_rows, other=0.0)[:, None]
             c1_acc = tl.zeros([ROWS, BLOCK], tl.float32)
             for start in range(0, n_cols, BLOCK):
                 dy, xhat, wdy, mask = _rms_bwd_load(x_rows, dy_rows, w_ptr, start, cols, row_mask, n_cols, rstd,
@@ -114,8 +112,6 @@ def _rms_norm_bwd_dx(x_ptr, w_ptr, dy_ptr, rstd_ptr, dx_ptr, dw_ptr, n_rows, n_c
                 tl.store(dx_rows + start + cols, ((wdy - xhat * c1) * rstd).to(dx_ptr.dtype.element_ty), mask=mask)
                 if HAS_WEIGHT:
                     _add_to_partial(dw_row, start, cols, n_cols, dy * xhat)
-    if HAS_WEIGHT and SINGLE:
-        _store_partial(dw_row, dw_acc, n_cols, BLOCK)
 
 
 def config_rms_norm_fwd(n_cols):

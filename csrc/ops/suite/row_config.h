@@ -43,10 +43,12 @@ struct PersistentConfig {
   RowConfig row;
   int64_t programs;
 };
+// One program per SM at 16 warps, two at 8 (Note [Norm backward programs] in kernels/triton/__init__.py).
 inline PersistentConfig persistent_row_config(int64_t n_rows, int64_t n_cols, int n_sms) {
   RowConfig c = row_config(n_cols);
   c.warps = std::max(c.warps, 8);
-  return {c, persistent_programs(cdiv(n_rows, c.rows), c.warps, n_sms)};
+  int64_t programs = int64_t(n_sms) * std::max(1, 16 / c.warps);
+  return {c, std::max<int64_t>(1, std::min<int64_t>(cdiv(n_rows, c.rows), programs))};
 }
 
 }  // namespace vt::suite
