@@ -1,2 +1,2 @@
 """vibetensor.backends: switches of the compute backends, in the style of torch.backends."""
-from vibetensor.backends import cuda  # noqa: F401
+from vibetensor.backends import cuda, cudnn  # noqa: F401
