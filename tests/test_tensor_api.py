@@ -681,8 +681,7 @@ def test_functional_namespace(rng):
     assert [tuple(p.shape) for p in vt.chunk(vt.arange(10), 3)] == [tuple(p.shape) for p in
                                                                      torch.chunk(torch.arange(10), 3)]
     assert vt.numel(x) == 6 and vt.is_floating_point(x)
-    with pytest.raises(NotImplementedError, match="rounding_mode"):
-        vt.div(x, 2, rounding_mode="floor")
+    assert_close(vt.div(x, 2, rounding_mode="floor"), torch.div(tx, 2, rounding_mode="floor"))
     with pytest.raises(RuntimeError, match="at least one of 'min' or 'max'"):
         vt.clamp(x)
 

@@ -24,14 +24,16 @@ from vibetensor._factories import (  # noqa: E402
     randn, randn_like, scalar_tensor, tensor, zeros, zeros_like)
 from vibetensor._functional import (  # noqa: E402
     abs, add, all, allclose, amax, amin, any, argmax, argmin, as_strided, bmm, broadcast_shapes, broadcast_tensors,
-    broadcast_to, cat, chunk, clamp, clamp_max, clamp_min, clone, concat, concatenate, cos, detach, div, dropout,
-    eq, equal, exp, flatten, gather, ge, gt, index_add, index_select, is_floating_point, is_tensor, isclose,
-    isfinite, isinf, isnan, le, log, log_softmax, logical_and, logical_not, logical_or, logsumexp, lt, masked_fill,
-    masked_select, matmul, max, maximum, mean, min, minimum, mm, movedim, mul, narrow, ne, neg, norm, numel,
-    permute, pow, reciprocal, relu, reshape, rsqrt, rsub, scatter_add, select, sigmoid, sin, softmax, split, sqrt,
-    square, squeeze, stack, std, sub, sum, swapaxes, swapdims, t, tanh, transpose, tril, triu, unbind, unflatten,
-    unsqueeze, var, where)
+    broadcast_to, cat, chunk, clamp, clamp_max, clamp_min, clone, concat, concatenate, cos, cumsum, detach, div,
+    dropout, eq, equal, exp, flatten, floor_divide, gather, ge, gt, index_add, index_select, is_floating_point,
+    is_tensor, isclose, isfinite, isinf, isnan, le, log, log_softmax, logical_and, logical_not, logical_or, logsumexp,
+    lt, masked_fill, masked_select, matmul, max, maximum, mean, min, minimum, mm, movedim, mul, narrow, ne, neg, norm,
+    numel, permute, pow, reciprocal, relu, remainder, reshape, rsqrt, rsub, scatter_add, select, sigmoid, sin, softmax,
+    split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, swapdims, t, tanh, transpose, tril, triu, unbind,
+    unflatten, unsqueeze, var, where)
 from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
+from vibetensor._sampling import multinomial  # noqa: E402
+from vibetensor._sorting import argsort, msort, sort, topk  # noqa: E402
 from vibetensor._tensor_str import set_printoptions  # noqa: E402
 from vibetensor.serialization import load, save  # noqa: E402
 from vibetensor.autograd.grad_mode import (  # noqa: E402

@@ -52,10 +52,19 @@ def rsub(input, other, *, alpha=1):
 
 
 def div(input, other, *, rounding_mode=None):
-    if rounding_mode is not None:
-        raise NotImplementedError(f"div(): rounding_mode={rounding_mode!r} is not supported by vibetensor "
-                                  "(only true division, rounding_mode=None)")
-    return _ops.div(input, other)
+    """True division, or the quotient rounded toward zero ('trunc') or down ('floor'), which keeps integers integral."""
+    if rounding_mode is None:
+        return _ops.div(input, other)
+    return _ops.div_rounded(input, other, rounding_mode)
+
+
+def floor_divide(input, other):
+    return _ops.div_rounded(input, other, "floor")
+
+
+def remainder(input, other):
+    """input - floor(input / other) * other: the sign of other, as Python's %."""
+    return _ops.remainder(input, other)
 
 
 def square(input):
@@ -215,6 +224,10 @@ def logsumexp(input, dim, keepdim=False):
     s = _ops.log(_ops.sum(_ops.exp(_ops.sub(input, m, 1)), _dims(dim), True, None))
     out = _ops.add(s, m, 1)
     return out if keepdim else _ops.squeeze(out, _dims(dim))
+
+
+def cumsum(input, dim, *, dtype=None):
+    return _ops.cumsum(input, dim, dtype)
 
 
 def softmax(input, dim, dtype=None):

@@ -17,6 +17,8 @@ from vibetensor import _factories
 from vibetensor import _functional as F
 from vibetensor import _indexing
 from vibetensor import _interop
+from vibetensor import _sampling
+from vibetensor import _sorting
 from vibetensor import _tensor_str
 from vibetensor.autograd.grad_mode import no_grad
 
@@ -351,6 +353,21 @@ def _inplace_of(fn, name):
     return method
 
 
+def _rounded_inplace(fn, name):
+    """x //= y, x %= y: the result written into self, which must be able to hold its dtype (torch's check)."""
+    inplace = _inplace_of(fn, name)
+
+    def method(self, other):
+        if isinstance(other, np.generic):
+            other = other.item()
+        other_float = other.dtype.is_floating_point if isinstance(other, Tensor) else isinstance(other, builtins.float)
+        if other_float and not self.dtype.is_floating_point:
+            raise RuntimeError(f"{name}: result type Float can't be cast to the desired output type {self.dtype}")
+        return inplace(self, other)
+    method.__name__ = name
+    return method
+
+
 def _augmented(op):
     """x += y etc.: the C++ operator returns a new wrapper of the same tensor; Python rebinds x to
     what the operator returns, so return self to keep x's identity (and Parameter class)."""
@@ -369,6 +386,7 @@ def _augmented(op):
 _UFUNC_OPS = {
     "add": lambda a, b: a + b, "subtract": lambda a, b: a - b, "multiply": lambda a, b: a * b,
     "true_divide": lambda a, b: a / b, "divide": lambda a, b: a / b, "power": lambda a, b: a ** b,
+    "floor_divide": lambda a, b: a // b, "remainder": lambda a, b: a % b,
     "maximum": F.maximum, "minimum": F.minimum, "equal": lambda a, b: a == b, "not_equal": lambda a, b: a != b,
     "less": lambda a, b: a < b, "less_equal": lambda a, b: a <= b, "greater": lambda a, b: a > b,
     "greater_equal": lambda a, b: a >= b, "logical_and": F.logical_and, "logical_or": F.logical_or,
@@ -505,11 +523,17 @@ _METHODS = {
     "cos": _op_method.cos, "tanh": _op_method.tanh, "sigmoid": _op_method.sigmoid, "relu": _op_method.relu,
     "square": F.square, "reciprocal": F.reciprocal, "clamp": F.clamp, "clip": F.clamp, "clamp_min": F.clamp_min,
     "clamp_max": F.clamp_max, "isnan": F.isnan, "isinf": F.isinf, "isfinite": F.isfinite, "isclose": F.isclose,
-    "allclose": F.allclose, "equal": F.equal,
+    "allclose": F.allclose, "equal": F.equal, "floor_divide": F.floor_divide, "remainder": F.remainder,
+    "__floordiv__": F.floor_divide, "__rfloordiv__": lambda self, other: F.floor_divide(other, self),
+    "__mod__": F.remainder, "__rmod__": lambda self, other: F.remainder(other, self),
     # reductions
     "sum": F.sum, "mean": F.mean, "var": F.var, "std": F.std, "amax": F.amax, "amin": F.amin, "max": F.max,
     "min": F.min, "argmax": _op_method.argmax, "argmin": _op_method.argmin, "all": F.all, "any": F.any,
     "norm": F.norm, "logsumexp": F.logsumexp, "softmax": F.softmax, "log_softmax": F.log_softmax,
+    "cumsum": F.cumsum,
+    # sorting, sampling
+    "sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort, "topk": _sorting.topk,
+    "multinomial": _sampling.multinomial,
     # linear algebra, indexing
     "matmul": _op_method.matmul, "mm": F.mm, "bmm": F.bmm, "gather": _op_method.gather,
     "index_select": _op_method.index_select, "masked_select": _op_method.masked_select,
@@ -531,6 +555,8 @@ for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "rsqrt", "neg", "
     if _name + "_" not in _METHODS:
         _METHODS[_name + "_"] = _inplace_of(_METHODS[_name], _name + "_")
 _METHODS["negative_"] = _METHODS["neg_"]
+_METHODS["floor_divide_"] = _METHODS["__ifloordiv__"] = _rounded_inplace(F.floor_divide, "floor_divide_")
+_METHODS["remainder_"] = _METHODS["__imod__"] = _rounded_inplace(F.remainder, "remainder_")
 
 _PROPERTIES = {
     "T": property(_T), "mT": property(_mT), "data": property(_data_get, _data_set),

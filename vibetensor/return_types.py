@@ -3,3 +3,5 @@ from collections import namedtuple
 
 max = namedtuple("max", ["values", "indices"])  # noqa: A001 (torch.return_types.max)
 min = namedtuple("min", ["values", "indices"])  # noqa: A001
+sort = namedtuple("sort", ["values", "indices"])
+topk = namedtuple("topk", ["values", "indices"])

@@ -18,6 +18,8 @@
   X(Tensor, mul, (VT_T self, VT_T other), (self, other), "vt::mul(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, div, (VT_T self, VT_T other), (self, other), "vt::div(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, pow, (VT_T self, VT_T exponent), (self, exponent), "vt::pow(Tensor self, Tensor exponent) -> Tensor") \
+  X(Tensor, div_rounded, (VT_T self, VT_T other, VT_STR rounding_mode), (self, other, rounding_mode), "vt::div_rounded(Tensor self, Tensor other, str rounding_mode) -> Tensor") \
+  X(Tensor, remainder, (VT_T self, VT_T other), (self, other), "vt::remainder(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, maximum, (VT_T self, VT_T other), (self, other), "vt::maximum(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, minimum, (VT_T self, VT_T other), (self, other), "vt::minimum(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, eq, (VT_T self, VT_T other), (self, other), "vt::eq(Tensor self, Tensor other) -> Tensor") \
@@ -58,6 +60,9 @@
   X(VT_PAIR, min_dim, (VT_T self, int64_t dim, bool keepdim), (self, dim, keepdim), "vt::min_dim(Tensor self, int dim, bool keepdim=False) -> (Tensor, Tensor)") \
   X(Tensor, argmax, (VT_T self, std::optional<int64_t> dim, bool keepdim), (self, dim, keepdim), "vt::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor") \
   X(Tensor, argmin, (VT_T self, std::optional<int64_t> dim, bool keepdim), (self, dim, keepdim), "vt::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor") \
+  /* scans and sorting (CPU kernels) */ \
+  X(Tensor, cumsum, (VT_T self, int64_t dim, std::optional<DType> dtype), (self, dim, dtype), "vt::cumsum(Tensor self, int dim, ScalarType? dtype=None) -> Tensor") \
+  X(VT_PAIR, sort, (VT_T self, int64_t dim, bool descending, bool stable), (self, dim, descending, stable), "vt::sort(Tensor self, int dim=-1, bool descending=False, bool stable=False) -> (Tensor, Tensor)") \
   /* softmax family, normalization, losses */ \
   X(Tensor, softmax, (VT_T self, int64_t dim), (self, dim), "vt::softmax(Tensor self, int dim) -> Tensor") \
   X(Tensor, log_softmax, (VT_T self, int64_t dim), (self, dim), "vt::log_softmax(Tensor self, int dim) -> Tensor") \

@@ -13,8 +13,8 @@ torch is never a fallback. With the real torch imported already, install_as_torc
 it out of sys.modules). uninstall() restores sys.modules' torch entries as they were.
 
 Limits: the alias renames modules, it adds nothing. A script meets vibetensor's gaps as errors: no
-autocast or GradScaler (torch.amp, torch.cuda.amp); no torch.compile; no convolution or pooling layers; no topk, sort, cumsum or
-multinomial (sampling from a language model); torch.__version__ is vibetensor's. torch.utils.data is
+autocast or GradScaler (torch.amp, torch.cuda.amp); no torch.compile; no convolution or pooling layers;
+sort, topk, cumsum and multinomial run on the CPU only; torch.__version__ is vibetensor's. torch.utils.data is
 vibetensor.utils.data; torch.save/torch.load are vibetensor's, in vibetensor's own file format. The
 README section "Running a PyTorch script on vibetensor" keeps the list.
 """
