@@ -32,7 +32,11 @@ from vibetensor._functional import (  # noqa: E402
     split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, swapdims, t, tanh, transpose, tril, triu, unbind,
     unflatten, unsqueeze, var, where)
 from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
+from vibetensor._einsum import einsum  # noqa: E402
+from vibetensor._nonzero import argwhere, nonzero  # noqa: E402
+from vibetensor._rearrange import flip, fliplr, flipud, repeat_interleave, roll  # noqa: E402
 from vibetensor._sampling import multinomial  # noqa: E402
+from vibetensor._scatter import scatter  # noqa: E402
 from vibetensor._sorting import argsort, msort, sort, topk  # noqa: E402
 from vibetensor._tensor_str import set_printoptions  # noqa: E402
 from vibetensor.serialization import load, save  # noqa: E402

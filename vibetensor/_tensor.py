@@ -17,7 +17,10 @@ from vibetensor import _factories
 from vibetensor import _functional as F
 from vibetensor import _indexing
 from vibetensor import _interop
+from vibetensor import _nonzero
+from vibetensor import _rearrange
 from vibetensor import _sampling
+from vibetensor import _scatter
 from vibetensor import _sorting
 from vibetensor import _tensor_str
 from vibetensor.autograd.grad_mode import no_grad
@@ -338,6 +341,16 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     return self
 
 
+def _flat(args):
+    """Dims given as varargs (x.flip(0, 1)) or one sequence (x.flip((0, 1)))."""
+    return args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+
+
+def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+    """In-place scatter (Note [scatter from scatter_add] in _scatter.py), written into self."""
+    return _inplace_of(lambda s: _scatter.scatter(s, dim, index, src, value=value, reduce=reduce), "scatter_")(self)
+
+
 def _inplace_of(fn, name):
     # In-place unary ops not in the catalogue: the out-of-place result copied into self (copy_
     # moves its history onto self under autograd). Under autograd the op runs on a copy, so a
@@ -500,6 +513,8 @@ _METHODS = {
     "movedim": F.movedim, "flatten": _op_method.flatten, "unflatten": F.unflatten, "squeeze": F.squeeze,
     "unsqueeze": _op_method.unsqueeze, "narrow": F.narrow, "select": F.select, "as_strided": F.as_strided,
     "split": split, "chunk": F.chunk, "unbind": F.unbind,
+    "flip": lambda self, *dims: _rearrange.flip(self, _flat(dims)), "fliplr": _rearrange.fliplr,
+    "flipud": _rearrange.flipud, "roll": _rearrange.roll, "repeat_interleave": _rearrange.repeat_interleave,
     # conversions
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
@@ -538,6 +553,7 @@ _METHODS = {
     "matmul": _op_method.matmul, "mm": F.mm, "bmm": F.bmm, "gather": _op_method.gather,
     "index_select": _op_method.index_select, "masked_select": _op_method.masked_select,
     "scatter_add": _op_method.scatter_add, "index_add": F.index_add, "triu": _op_method.triu, "tril": _op_method.tril,
+    "scatter": _scatter.scatter, "scatter_": scatter_, "nonzero": _nonzero.nonzero, "argwhere": _nonzero.argwhere,
     # introspection
     "nelement": lambda self: self.numel(), "is_floating_point": F.is_floating_point,
     "ndimension": lambda self: self.ndim,

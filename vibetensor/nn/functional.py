@@ -2,7 +2,9 @@
 import warnings
 
 from vibetensor import _C
+from vibetensor import _dtype
 from vibetensor import _functional as _F
+from vibetensor.nn._padding import pad  # noqa: F401 (torch.nn.functional.pad)
 
 Tensor = _C.Tensor
 _ops = _C._ops
@@ -142,6 +144,69 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     if reduction == "sum":
         return _ops.sum(sq, None, False, None)
     return sq
+
+
+def _reduce_loss(loss, reduction):
+    if reduction == "mean":
+        return _ops.mean(loss, None, False, None)
+    if reduction == "sum":
+        return _ops.sum(loss, None, False, None)
+    return loss
+
+
+def _legacy_reduction(size_average, reduce, reduction, fn):
+    if size_average is not None or reduce is not None:
+        raise NotImplementedError(f"{fn}(): the legacy size_average/reduce arguments are not supported by vibetensor "
+                                  "(use reduction=)")
+    _check_reduction(reduction)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-(target * log(input) + (1 - target) * log(1 - input)), each log clamped at -100 as torch does."""
+    _legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({tuple(target.shape)}) that is different to the input size "
+                         f"({tuple(input.shape)}) is deprecated. Please ensure they have the same size.")
+    log_p = _ops.clamp(_ops.log(input), -100.0, None)
+    log_q = _ops.clamp(_ops.log(_ops.sub(1.0, input, 1)), -100.0, None)
+    loss = _ops.neg(_ops.add(_ops.mul(target, log_p), _ops.mul(_ops.sub(1.0, target, 1), log_q), 1))
+    if weight is not None:
+        loss = _ops.mul(loss, weight)
+    return _reduce_loss(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """binary_cross_entropy(sigmoid(input), target) computed stably from the logits:
+    (1 - t) * x + (1 + (pos_weight - 1) * t) * (log(1 + exp(-|x|)) + max(-x, 0))."""
+    _legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({tuple(target.shape)}) must be the same as input size ({tuple(input.shape)})")
+    softplus_neg = _ops.add(_ops.log(_ops.add(_ops.exp(_ops.neg(_ops.abs(input))), 1.0, 1)),
+                            _ops.relu(_ops.neg(input)), 1)
+    log_weight = 1.0 if pos_weight is None else _ops.add(_ops.mul(_ops.sub(pos_weight, 1.0, 1), target), 1.0, 1)
+    loss = _ops.add(_ops.mul(_ops.sub(1.0, target, 1), input), _ops.mul(log_weight, softplus_neg), 1)
+    if weight is not None:
+        loss = _ops.mul(loss, weight)
+    return _reduce_loss(loss, reduction)
+
+
+def one_hot(tensor, num_classes=-1):
+    """[..., num_classes] int64 with a 1 at each value's position (num_classes=-1: the largest value + 1)."""
+    if tensor.dtype is not _dtype.int64:
+        raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor, got {tensor.dtype}")
+    if tensor.numel():
+        low, high = _ops.amin(tensor, None, False).item(), _ops.amax(tensor, None, False).item()
+        if low < 0:
+            raise RuntimeError(f"Class values must be non-negative, got {low}")
+        if num_classes == -1:
+            num_classes = high + 1
+        elif high >= num_classes:
+            raise RuntimeError(f"Class values must be smaller than num_classes, got {high} for num_classes={num_classes}")
+    elif num_classes == -1:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
+    classes = _ops.arange(0, num_classes, 1, _dtype.int64, tensor.device)
+    return _ops.to_dtype(_ops.eq(_ops.unsqueeze(tensor, -1), classes), _dtype.int64)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):

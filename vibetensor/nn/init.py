@@ -82,3 +82,24 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     if 0 in tensor.shape:
         return tensor
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)), generator)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std^2) restricted to [a, b]. Drawn by rejection (vibetensor has no erfinv for torch's inverse-CDF
+    draw): values outside [a, b] are drawn again until none is left, which gives the same distribution. An
+    interval holding almost none of the normal's mass would take many rounds: it is refused, as a mean more than
+    2 std outside it (torch warns there)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: expected a < b, got a={a}, b={b}")
+    mass = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2.0))) - math.erf((a - mean) / (std * math.sqrt(2.0))))
+    if mass < 1e-3:
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds {mass:.2g} of N({mean}, {std}^2)'s mass: too "
+                         "little to draw from by rejection")
+    with no_grad():
+        tensor.normal_(mean, std, generator=generator)
+        while True:
+            outside = (tensor < a).logical_or(tensor > b)
+            if not outside.any().item():
+                return tensor
+            fresh = tensor.new_empty(tensor.shape).normal_(mean, std)
+            tensor.copy_(fresh.where(outside, tensor))

@@ -1,4 +1,4 @@
-"""Loss modules over nn.functional: CrossEntropyLoss, NLLLoss, MSELoss."""
+"""Loss modules over nn.functional: CrossEntropyLoss, NLLLoss, MSELoss, BCELoss, BCEWithLogitsLoss."""
 from vibetensor.nn import functional as F
 from vibetensor.nn.modules.module import Module
 
@@ -30,3 +30,27 @@ class MSELoss(Module):
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class BCELoss(Module):
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        F._legacy_reduction(size_average, reduce, reduction, "BCELoss")
+        self.register_buffer("weight", weight)
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(Module):
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+        super().__init__()
+        F._legacy_reduction(size_average, reduce, reduction, "BCEWithLogitsLoss")
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
