@@ -37,7 +37,9 @@ from vibetensor._nonzero import argwhere, nonzero  # noqa: E402
 from vibetensor._rearrange import flip, fliplr, flipud, repeat_interleave, roll  # noqa: E402
 from vibetensor._sampling import multinomial  # noqa: E402
 from vibetensor._scatter import scatter  # noqa: E402
+from vibetensor._size import Size  # noqa: E402
 from vibetensor._sorting import argsort, msort, sort, topk  # noqa: E402
+from vibetensor._type_info import finfo, iinfo  # noqa: E402
 from vibetensor._tensor_str import set_printoptions  # noqa: E402
 from vibetensor.serialization import load, save  # noqa: E402
 from vibetensor.autograd.grad_mode import (  # noqa: E402

@@ -2,6 +2,8 @@
 // Python (Note [One route from Python]) with their two operands converted directly.
 #include <nanobind/stl/tuple.h>
 
+#include <atomic>
+
 #include "autograd/node.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
@@ -30,6 +32,28 @@ nb::tuple shape_tuple(IntArrayRef s) {
   nb::list l;
   for (int64_t v : s) l.append(v);
   return nb::tuple(l);
+}
+
+// Note [Size objects]
+// .shape and .size() return vibetensor.Size, a tuple subclass written in Python (vibetensor/_size.py) and
+// handed over once at import by _set_size_type. The tuple is allocated as that type and filled here, with
+// no call into Python; before the handover (or after a failed import) it is a plain tuple.
+std::atomic<PyTypeObject*> g_size_type{nullptr};
+
+nb::object size_object(IntArrayRef s) {
+  PyTypeObject* tp = g_size_type.load(std::memory_order_acquire);
+  Py_ssize_t n = Py_ssize_t(s.size());
+  PyObject* t = tp ? tp->tp_alloc(tp, n) : PyTuple_New(n);
+  if (!t) throw nb::python_error();
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* v = PyLong_FromLongLong(s[size_t(i)]);
+    if (!v) {
+      Py_DECREF(t);
+      throw nb::python_error();
+    }
+    PyTuple_SET_ITEM(t, i, v);
+  }
+  return nb::steal(t);
 }
 
 // Binary operator: Tensor op (Tensor | number); NotImplemented for other types so Python can
@@ -96,9 +120,16 @@ void bind_tensor(nb::module_& m) {
       })
       .def("__hash__", [](const Device& d) { return int(d.type) * 64 + d.index; });
 
+  m.def("_set_size_type", [](nb::handle type) {
+    VT_CHECK_TYPE(PyType_Check(type.ptr()) && PyType_IsSubtype((PyTypeObject*)type.ptr(), &PyTuple_Type),
+                  "_set_size_type: expected a subclass of tuple");
+    type.inc_ref();  // kept for the life of the process
+    g_size_type.store((PyTypeObject*)type.ptr(), std::memory_order_release);
+  });
+
   nb::class_<Tensor> t(m, "Tensor", nb::dynamic_attr());
   t.def(nb::init<const Tensor&>(), "Shares the other tensor's data (as Parameter(t) does)")
-      .def_prop_ro("shape", [](const Tensor& s) { return shape_tuple(s.sizes()); })
+      .def_prop_ro("shape", [](const Tensor& s) { return size_object(s.sizes()); })
       .def_prop_ro("dtype", &Tensor::dtype)
       .def_prop_ro("device", &Tensor::device)
       .def_prop_ro("ndim", &Tensor::dim)
@@ -115,7 +146,7 @@ void bind_tensor(nb::module_& m) {
       }, nb::arg("dim") = nb::none())
       .def("size", [](const Tensor& s, std::optional<int64_t> d) -> nb::object {
         if (d) return nb::cast(s.size(*d));
-        return shape_tuple(s.sizes());
+        return size_object(s.sizes());
       }, nb::arg("dim") = nb::none())
       .def("storage_offset", [](const Tensor& s) { return s->offset(); })
       .def("data_ptr", [](const Tensor& s) { return reinterpret_cast<uintptr_t>(s.data_ptr()); })
