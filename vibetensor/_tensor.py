@@ -186,6 +186,18 @@ def requires_grad_(self, requires_grad=True):
     return self
 
 
+def register_hook(self, hook):
+    """hook(grad) runs on this tensor's gradient in backward; a tensor it returns replaces the gradient
+    (Note [Tensor hooks] in csrc/autograd/node.h). Returns a handle whose remove() takes it off."""
+    from vibetensor.utils.hooks import RemovableHandle
+    return RemovableHandle(self, _C._register_hook(self, hook))
+
+
+def retain_grad(self):
+    """Keeps the gradient of this non-leaf in .grad after backward (a leaf keeps it anyway)."""
+    _C._retain_grad(self)
+
+
 def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
     from vibetensor import autograd
     autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
@@ -519,7 +531,8 @@ _METHODS = {
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
     "bool": _caster(_dtype.bool), "cpu": cpu, "cuda": cuda, "type_as": type_as, "clone": _op_method.clone,
-    "requires_grad_": requires_grad_, "backward": backward, "item": item, "tolist": tolist, "numpy": numpy,
+    "requires_grad_": requires_grad_, "backward": backward, "register_hook": register_hook,
+    "retain_grad": retain_grad, "item": item, "tolist": tolist, "numpy": numpy,
     "new_zeros": new_zeros, "new_ones": new_ones, "new_empty": new_empty, "new_full": new_full,
     "new_tensor": new_tensor,
     # in-place

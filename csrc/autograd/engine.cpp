@@ -90,6 +90,11 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
   TensorList grads = std::move(task.buffers[node.get()]);
   task.buffers.erase(node.get());
   if (grads.size() < node->input_meta.size()) grads.resize(node->input_meta.size());
+  for (const PreHook& h : node->pre_hooks) {  // Note [Tensor hooks]
+    if (h.slot >= grads.size() || !grads[h.slot].defined()) continue;
+    Tensor r = run_hooks(grads[h.slot], {{h.id, h.fn}});
+    grads[h.slot] = std::move(r);
+  }
 
   auto cap = task.captures.find(node.get());
   if (cap != task.captures.end()) {

@@ -76,10 +76,29 @@ bool any_requires_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
+Tensor run_hooks(const Tensor& grad, const std::vector<std::pair<int64_t, GradHook>>& hooks) {
+  Tensor g = grad;
+  for (const auto& [id, fn] : hooks) {
+    Tensor r = fn(g);
+    if (!r.defined()) continue;
+    VT_CHECK(DimVector(r.sizes()) == DimVector(g.sizes()) && r.dtype() == g.dtype(), "hook returned a gradient of ",
+             r.dtype(), " ", shape_str(r.sizes()), "; expected one of the gradient's dtype and shape (", g.dtype(), " ",
+             shape_str(g.sizes()), ")");
+    g = r;
+  }
+  return g;
+}
+
+bool AccumulateGrad::needs_gil() const {
+  const AutogradMeta* m = variable->autograd_meta();
+  return m && !m->hooks.empty();
+}
+
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor& g = grads[0];
   AutogradMeta& m = variable->ensure_autograd_meta();
   if (!g.defined()) return {};
+  if (!m.hooks.empty()) g = run_hooks(g, m.hooks);  // Note [Tensor hooks]
   if (!m.grad.defined()) {
     // Steal the buffer only when nothing else can see it; otherwise later in-place updates of
     // .grad (optimizers, clipping) would write into a tensor shared with another leaf.

@@ -28,10 +28,27 @@ struct InputMeta {
 
 uint64_t next_sequence_nr();
 
+// Note [Tensor hooks]
+// tensor.register_hook(fn) runs fn on the tensor's gradient during backward; what fn returns (if not
+// None) replaces it. A non-leaf's gradient is an input of its grad_fn, so its hooks are the grad_fn's
+// pre_hooks, run on that input slot before the node applies (and before autograd.grad captures it). A
+// leaf's gradient goes to its AccumulateGrad node, which is cached only weakly, so a leaf's hooks live in
+// its AutogradMeta and AccumulateGrad runs them before accumulating. retain_grad() is a pre_hook too: it
+// stores the gradient in a slot shared with the tensor's AutogradMeta (retained_grad), so the node holds
+// no reference to the tensor (no cycle). Hooks written in Python need the GIL: a graph with one runs as a
+// graph with Python nodes does (Note [Backward engine]).
+struct PreHook {
+  uint32_t slot;
+  int64_t id;  // for RemovableHandle.remove(); -1: retain_grad's
+  GradHook fn;
+  bool needs_gil;
+};
+
 struct Node : std::enable_shared_from_this<Node> {
   std::vector<Edge> next_edges;     // one per differentiable forward input
   std::vector<InputMeta> input_meta;  // one per forward output (= gradient input of this node)
   uint64_t sequence_nr = next_sequence_nr();
+  std::vector<PreHook> pre_hooks;   // Note [Tensor hooks]
 
   virtual ~Node() = default;
   // grads[i] is the gradient of forward output i (zeros where none flowed). Returns one
@@ -40,9 +57,17 @@ struct Node : std::enable_shared_from_this<Node> {
   virtual std::string name() const = 0;
   virtual void release_variables() {}
   virtual bool is_accumulate_grad() const { return false; }
-  // Python nodes need the GIL; the engine asks so it can tell an autograd.gil=released run.
-  virtual bool needs_gil() const { return false; }
+  // Python nodes (and nodes with Python hooks) need the GIL; the engine asks so it can tell an
+  // autograd.gil=released run.
+  virtual bool needs_gil() const {
+    for (const PreHook& h : pre_hooks)
+      if (h.needs_gil) return true;
+    return false;
+  }
 };
+
+// Runs the hooks on `grad` in order (Note [Tensor hooks]); each may replace it (same shape and dtype).
+Tensor run_hooks(const Tensor& grad, const std::vector<std::pair<int64_t, GradHook>>& hooks);
 
 // A tensor saved for backward; unpack() fails clearly if it was modified in place since or
 // freed by an earlier backward without retain_graph. Outputs are saved as detached aliases so a
@@ -80,6 +105,7 @@ struct AccumulateGrad : Node {
   TensorList apply(TensorList&& grads) override;
   std::string name() const override { return "AccumulateGrad"; }
   bool is_accumulate_grad() const override { return true; }
+  bool needs_gil() const override;  // the leaf's hooks are Python's
   Tensor variable;
 };
 

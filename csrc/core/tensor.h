@@ -1,7 +1,10 @@
 #pragma once
 // TensorImpl: a strided view (sizes, strides, offset, dtype) over a Storage, plus autograd
 // metadata allocated only for tensors that take part in autograd. Tensor: a refcounted handle.
+#include <functional>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/shape.h"
@@ -40,6 +43,9 @@ class Tensor {
   IntrusivePtr<TensorImpl> impl_;
 };
 
+// A tensor hook: takes the gradient, returns its replacement or an undefined tensor to keep it.
+using GradHook = std::function<Tensor(const Tensor&)>;
+
 // Autograd state of one tensor. See csrc/autograd for how it is used.
 struct AutogradMeta {
   bool requires_grad = false;  // meaningful for leaves; non-leaves require grad through grad_fn
@@ -48,6 +54,9 @@ struct AutogradMeta {
   std::shared_ptr<autograd::Node> grad_fn;
   uint32_t output_nr = 0;
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaves: cached AccumulateGrad node
+  // Note [Tensor hooks] (autograd/node.h): a leaf's hooks live here; a non-leaf's on its grad_fn.
+  std::vector<std::pair<int64_t, GradHook>> hooks;
+  std::shared_ptr<Tensor> retained_grad;  // a non-leaf's .grad once retain_grad() was called
 };
 
 class TensorImpl : public RefCounted {

@@ -15,6 +15,7 @@ namespace vt::python {
 void bind_tensor(nb::module_& m);
 void bind_ops(nb::module_& m);
 void bind_autograd(nb::module_& m);
+void bind_hooks(nb::module_& m);
 void bind_policy(nb::module_& m);
 void bind_probes(nb::module_& m);
 void bind_grad_mode(nb::module_& m);

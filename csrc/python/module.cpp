@@ -23,6 +23,7 @@ NB_MODULE(_C, m) {
   bind_tensor(m);
   bind_ops(m);
   bind_autograd(m);
+  bind_hooks(m);
   bind_dlpack(m);
   bind_cuda(m);
   bind_suite(m);

@@ -162,8 +162,9 @@ void bind_tensor(nb::module_& m) {
       })
       .def_prop_rw("grad", [](const Tensor& s) -> nb::object {
         AutogradMeta* m = s->autograd_meta();
-        if (!m || !m->grad.defined()) return nb::none();
-        return nb::cast(m->grad);
+        const Tensor* g = !m ? nullptr : m->retained_grad ? m->retained_grad.get() : &m->grad;  // Note [Tensor hooks]
+        if (!g || !g->defined()) return nb::none();
+        return nb::cast(*g);
       }, [](Tensor& s, std::optional<Tensor> g) {
         if (g) {
           VT_CHECK_VALUE(DimVector(g->sizes()) == DimVector(s.sizes()), "assigned grad has shape ", shape_str(g->sizes()),
@@ -171,8 +172,10 @@ void bind_tensor(nb::module_& m) {
           VT_CHECK_TYPE(g->dtype() == s.dtype(), "assigned grad has dtype ", g->dtype(), " but the tensor has dtype ", s.dtype());
           VT_CHECK(g->device() == s.device(), "assigned grad is on ", g->device(), " but the tensor is on ", s.device());
         }
-        s->ensure_autograd_meta().grad = g ? *g : Tensor();
+        AutogradMeta& m = s->ensure_autograd_meta();
+        (m.retained_grad ? *m.retained_grad : m.grad) = g ? *g : Tensor();
       }, nb::arg("value").none())
+      .def_prop_ro("retains_grad", [](const Tensor& s) { return s->autograd_meta() && s->autograd_meta()->retains_grad; })
       .def("detach", [](const Tensor& s) { return make_view(s, s.sizes(), s.strides(), s->offset()); })
       .def("_is_same", [](const Tensor& a, const Tensor& b) { return a.is_same(b); })
       .def("__add__", binop<routed_alpha1<catalogue::add>>).def("__radd__", rbinop<routed_alpha1<catalogue::add>>).def("__iadd__", ibinop<routed_alpha1<catalogue::add_>>)

@@ -135,3 +135,4 @@ def _checked_grad(name, index, g, shape, dtype, requires_grad):
 # Note [Python nodes at exit] (csrc/python/autograd_bindings.cpp): drop the closures that live
 # graphs hold, so that the module globals they reach are freed at interpreter exit.
 atexit.register(_C._release_python_functions)
+atexit.register(_C._release_python_hooks)  # tensor hooks, likewise (csrc/python/hook_bindings.cpp)

@@ -1,2 +1,2 @@
 """torch.utils's counterpart: the data loading tools (vibetensor.utils.data)."""
-from vibetensor.utils import data  # noqa: F401
+from vibetensor.utils import data, hooks  # noqa: F401
