@@ -42,6 +42,27 @@ def test_training_script_gives_torchs_losses(tmp_path):
     np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
+NANOGPT_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts", "nanogpt_style.py")
+
+
+@pytest.mark.parametrize("launch", ["plain", "world_of_one"])
+def test_nanogpt_style_script_matches_torch(tmp_path, launch, monkeypatch):
+    pytest.importorskip("torch")
+    if launch == "world_of_one":  # as torchrun --nproc_per_node=1 sets it
+        for name, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("MASTER_ADDR", "127.0.0.1"),
+                            ("MASTER_PORT", "29533")):
+            monkeypatch.setenv(name, value)
+    reference = _python(NANOGPT_SCRIPT, cwd=tmp_path)
+    on_vibetensor = _python("-m", "vibetensor.run_as_torch", NANOGPT_SCRIPT, cwd=tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    assert on_vibetensor.returncode == 0, on_vibetensor.stderr
+    ref, got = reference.stdout.splitlines(), on_vibetensor.stdout.splitlines()
+    assert len(got) == len(ref) == 5
+    np.testing.assert_allclose([float(line.split()[1]) for line in got[:3]],
+                               [float(line.split()[1]) for line in ref[:3]], rtol=1e-5)
+    assert got[3:] == ref[3:] and got[4] == "sampled True True"
+
+
 def test_every_import_style_gives_the_same_module(tmp_path):
     out = _run_code("""
         import sys
