@@ -70,6 +70,9 @@ def test_errors_are_torchs(args):
     assert str(got.value).startswith(head), (str(got.value), str(expected.value))
 
 
-def test_generator_is_refused():
-    with pytest.raises(NotImplementedError, match="multinomial.*one global generator"):
+def test_generator():
+    draws = [vt.multinomial(vt.tensor([0.2, 0.3, 0.5]), 50, True, generator=vt.Generator().manual_seed(4))
+             for _ in range(2)]
+    assert vt.equal(draws[0], draws[1])
+    with pytest.raises(TypeError, match="rand\\(\\): generator must be a vibetensor.Generator, got object"):
         vt.multinomial(vt.tensor([1.0]), 1, generator=object())

@@ -167,7 +167,8 @@ def test_samplers_match_torchs_semantics():
     assert list(vdata.RandomSampler(data, generator=5)) == list(vdata.RandomSampler(data, generator=5))
     with pytest.raises(ValueError, match="num_samples should be a positive integer"):
         vdata.RandomSampler(data, num_samples=0)
-    with pytest.raises(TypeError, match="generator must be None, an int seed or a numpy.random.Generator"):
+    with pytest.raises(TypeError, match="generator must be None, a vibetensor.Generator, an int seed or a "
+                                        "numpy.random.Generator"):
         vdata.RandomSampler(data, generator="x")
 
 

@@ -33,6 +33,7 @@ from vibetensor._functional import (  # noqa: E402
     unflatten, unsqueeze, var, where)
 from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
 from vibetensor._einsum import einsum  # noqa: E402
+from vibetensor._generator import Generator  # noqa: E402
 from vibetensor._nonzero import argwhere, nonzero  # noqa: E402
 from vibetensor._rearrange import flip, fliplr, flipud, repeat_interleave, roll  # noqa: E402
 from vibetensor._sampling import multinomial  # noqa: E402

@@ -8,6 +8,7 @@ import numpy as np
 from vibetensor import _C
 from vibetensor import _dtype
 from vibetensor import _interop
+from vibetensor._generator import numpy_rng
 
 Tensor = _C.Tensor
 _ops = _C._ops
@@ -74,18 +75,28 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, **kw):
-    _no_generator(generator, "rand")
-    return _finish(_ops.rand(_size(size, _size_kw(kw, "rand"), "rand"), _check_dtype(dtype), device), requires_grad)
+    shape, dtype = _size(size, _size_kw(kw, "rand"), "rand"), _check_dtype(dtype)
+    if generator is not None:
+        return _finish(_drawn(numpy_rng(generator, "rand").random(shape), dtype, device), requires_grad)
+    return _finish(_ops.rand(shape, dtype, device), requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, **kw):
-    _no_generator(generator, "randn")
-    return _finish(_ops.randn(_size(size, _size_kw(kw, "randn"), "randn"), _check_dtype(dtype), device), requires_grad)
+    shape, dtype = _size(size, _size_kw(kw, "randn"), "randn"), _check_dtype(dtype)
+    if generator is not None:
+        return _finish(_drawn(numpy_rng(generator, "randn").standard_normal(shape), dtype, device), requires_grad)
+    return _finish(_ops.randn(shape, dtype, device), requires_grad)
+
+
+def _drawn(values, dtype, device):
+    """A tensor of host-drawn numpy values (a Generator's draw, see _generator.py) as dtype on device."""
+    t = _ops.to_dtype(_interop.from_numpy(np.ascontiguousarray(values)), dtype or _dtype.get_default_dtype())
+    return t if device is None else _ops.to_device(t, device if isinstance(device, _C.device) else
+                                                   _C.device(str(device)), False)
 
 
 def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_grad=False, generator=None):
     """randint(high, size) or randint(low, high, size): integers in [low, high), int64 by default."""
-    _no_generator(generator, "randint")
     if size is None:  # randint(high, size)
         if high is None:
             raise TypeError("randint(): missing required argument 'size'")
@@ -94,6 +105,10 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
         raise TypeError("randint(): missing required argument 'high'")
     if not low < high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    if generator is not None:
+        values = numpy_rng(generator, "randint").integers(int(low), int(high), _size((size,), None, "randint"))
+        return _finish(_drawn(values, _dtype.int64 if dtype is None else _dtype.check_dtype(dtype), device),
+                       requires_grad)
     return _finish(_ops.randint(int(low), int(high), _size((size,), None, "randint"),
                                 _dtype.int64 if dtype is None else _dtype.check_dtype(dtype), device),
                    requires_grad)
@@ -116,10 +131,6 @@ def _number(x):
     return x.item() if isinstance(x, Tensor) else x
 
 
-def _no_generator(generator, fn):
-    if generator is not None:
-        raise NotImplementedError(f"{fn}(): vibetensor has one global generator (vt.manual_seed); generator= is not "
-                                  "supported")
 
 
 def _scalar_dtype(v):

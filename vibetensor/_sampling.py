@@ -14,7 +14,7 @@ The input is checked first (a read back to the host, as torch's CPU kernel check
 """
 from vibetensor import _C
 from vibetensor import _dtype
-from vibetensor._factories import _no_generator
+from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
 
 _ops = _C._ops
@@ -40,9 +40,14 @@ def _check(input, num_samples, replacement):
     return p
 
 
+def _uniform(shape, device, generator):
+    if generator is None:
+        return _ops.rand(shape, _dtype.float64, device)
+    return _factories.rand(shape, dtype=_dtype.float64, device=device, generator=generator)
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """num_samples category indices (int64) per row of input (1-D: one row, 2-D: a row each); Note [Multinomial sampling]."""
-    _no_generator(generator, "multinomial")
     num_samples = num_samples.__index__()
     with no_grad():
         p = _check(input, num_samples, replacement)
@@ -51,10 +56,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
         if replacement:
             cdf = _ops.cumsum(rows, -1, None)
             cdf = _ops.div(cdf, _ops.narrow(cdf, -1, cdf.shape[-1] - 1, 1))
-            u = _ops.rand([n_rows, num_samples, 1], _dtype.float64, rows.device)
+            u = _uniform([n_rows, num_samples, 1], rows.device, generator)
             out = _ops.sum(_ops.le(_ops.unsqueeze(cdf, 1), u), [-1], False, None)
         else:
-            u = _ops.rand(list(rows.shape), _dtype.float64, rows.device)
+            u = _uniform(list(rows.shape), rows.device, generator)
             q = _ops.clamp(_ops.neg(_ops.log(_ops.sub(1.0, u, 1))), 1e-300, None)  # exponential, never 0
             out = _ops.narrow(_ops.sort(_ops.div(rows, q), -1, True, True)[1], -1, 0, num_samples)
         return out if p.ndim == 2 else _ops.squeeze(out, [0])

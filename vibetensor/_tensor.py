@@ -339,16 +339,16 @@ def masked_fill_(self, mask, value):
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """Fills with samples of U(a, b): a + (b - a) * rand."""
-    _factories._no_generator(generator, "uniform_")
-    r = _ops.rand(list(self.shape), self.dtype, self.device)
+    r = _ops.rand(list(self.shape), self.dtype, self.device) if generator is None else \
+        _factories.rand(list(self.shape), dtype=self.dtype, device=self.device, generator=generator)
     _ops.copy_(self, _ops.add(_ops.mul(r, b - a), a, 1), False)
     return self
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fills with samples of N(mean, std^2): mean + std * randn."""
-    _factories._no_generator(generator, "normal_")
-    r = _ops.randn(list(self.shape), self.dtype, self.device)
+    r = _ops.randn(list(self.shape), self.dtype, self.device) if generator is None else \
+        _factories.randn(list(self.shape), dtype=self.dtype, device=self.device, generator=generator)
     _ops.copy_(self, _ops.add(_ops.mul(r, std), mean, 1), False)
     return self
 

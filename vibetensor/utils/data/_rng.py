@@ -3,8 +3,8 @@ import numbers
 
 import numpy as np
 
-# vibetensor has no Generator object (its factories refuse generator=), so the `generator` arguments take an
-# int seed or a numpy.random.Generator. With none, a seed is drawn from vibetensor's global generator, so
+# The `generator` arguments take a vibetensor.Generator (its numpy generator draws), an int seed or a
+# numpy.random.Generator. With none, a seed is drawn from vibetensor's global generator, so
 # vibetensor.manual_seed makes shuffles reproducible as torch.manual_seed does for torch's.
 
 
@@ -15,12 +15,16 @@ def draw_seed():
 
 
 def numpy_generator(generator):
-    """The numpy Generator that `generator` (None, an int seed or a numpy Generator) stands for."""
+    """The numpy Generator that `generator` (None, a vibetensor.Generator, an int seed or a numpy Generator)
+    stands for."""
+    from vibetensor._generator import Generator
     if generator is None:
         return np.random.default_rng(draw_seed())
+    if isinstance(generator, Generator):
+        return generator._rng
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
         return np.random.default_rng(int(generator))
-    raise TypeError("generator must be None, an int seed or a numpy.random.Generator (vibetensor has no "
-                    f"Generator class), but got {type(generator).__name__}")
+    raise TypeError("generator must be None, a vibetensor.Generator, an int seed or a numpy.random.Generator, but "
+                    f"got {type(generator).__name__}")
