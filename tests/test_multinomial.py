@@ -76,3 +76,14 @@ def test_generator():
     assert vt.equal(draws[0], draws[1])
     with pytest.raises(TypeError, match="rand\\(\\): generator must be a vibetensor.Generator, got object"):
         vt.multinomial(vt.tensor([1.0]), 1, generator=object())
+
+
+def test_on_every_device(device):
+    vt.manual_seed(2)
+    p = vt.tensor([[0.0, 1.0, 3.0], [2.0, 2.0, 0.0]], device=device)
+    with_replacement = vt.multinomial(p, 2000, True)
+    f = [frequencies(row, 3) for row in with_replacement]
+    np.testing.assert_allclose(f, [[0.0, 0.25, 0.75], [0.5, 0.5, 0.0]], atol=0.04)
+    without = vt.multinomial(p, 2).tolist()
+    assert all(sorted(r) != [] and len(set(r)) == 2 for r in without) and 0 not in without[0] and 2 not in without[1]
+    assert str(with_replacement.device) == str(vt.device(device))

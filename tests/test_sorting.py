@@ -1,4 +1,4 @@
-"""sort, argsort, msort and topk (vt::sort, a CPU kernel) against torch: values, indices and gradients over
+"""sort, argsort, msort and topk (vt::sort) against torch on every device: values, indices and gradients over
 dims, directions, dtypes, strided inputs, NaN, ties (stable), 0-d and empty tensors, and the error paths."""
 import math
 
@@ -6,12 +6,9 @@ import pytest
 import torch
 
 import vibetensor as vt
-from harness import CUDA_ONLY, assert_close, check_op, randn, to_vt
-
-CPU_ONLY = ["cpu"]  # sort has a CPU kernel only (on CUDA: NotImplementedError, see the last test)
+from harness import assert_close, check_op, randn, to_vt
 
 
-@pytest.mark.parametrize("device", CPU_ONLY)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("dim", [0, 1, 2, -1])
 @pytest.mark.parametrize("descending", [False, True])
@@ -23,28 +20,28 @@ def test_sort_values_indices_and_gradient(device, dtype, dim, descending):
 
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.bool, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize("descending", [False, True])
-def test_sort_dtypes_stable_ties(dtype, descending):
+def test_sort_dtypes_stable_ties(device, dtype, descending):
     x = randn((3, 40), dtype)  # integers in [-5, 5], bools: many ties
-    got = vt.sort(to_vt(x), -1, descending, stable=True)
+    got = vt.sort(to_vt(x, device), -1, descending, stable=True)
     ref = torch.sort(x, dim=-1, descending=descending, stable=True)
     assert_close(got.values, ref.values)
     assert_close(got.indices, ref.indices)
 
 
-def test_sort_nan_and_strided_input():
+def test_sort_nan_and_strided_input(device):
     x = torch.tensor([[3.0, math.nan, -1.0, 2.0], [math.nan, 0.0, math.inf, -math.inf]])
     for descending in (False, True):
         ref = torch.sort(x.t(), dim=0, descending=descending, stable=True)
-        got = vt.sort(to_vt(x).t(), 0, descending, stable=True)  # a transposed view: rows along dim 0
+        got = vt.sort(to_vt(x, device).t(), 0, descending, stable=True)  # a transposed view: rows along dim 0
         assert_close(got.values, ref.values)
         assert_close(got.indices, ref.indices)
 
 
-def test_sort_0d_and_empty():
+def test_sort_0d_and_empty(device):
     for shape, dim in (((), 0), ((), -1), ((0, 3), 0), ((2, 0), 1)):
         x = randn(shape)
         ref = torch.sort(x, dim)
-        got = vt.sort(to_vt(x), dim)
+        got = vt.sort(to_vt(x, device), dim)
         assert_close(got.values, ref.values)
         assert_close(got.indices, ref.indices)
 
@@ -58,7 +55,6 @@ def test_sort_method_and_msort():
     assert type(vt.sort(v)).__name__ == "sort"
 
 
-@pytest.mark.parametrize("device", CPU_ONLY)
 @pytest.mark.parametrize("k", [0, 1, 3, 6])
 @pytest.mark.parametrize("dim", [1, -1, 0])
 @pytest.mark.parametrize("largest", [True, False])
@@ -91,9 +87,3 @@ def test_errors():
         vt.sort(x, 3)
     with pytest.raises(IndexError, match="dimension out of range"):
         vt.argsort(vt.tensor(1.0), 1)
-
-
-@pytest.mark.parametrize("device", CUDA_ONLY)
-def test_sort_has_no_cuda_kernel(device):
-    with pytest.raises(NotImplementedError, match="sort"):
-        vt.sort(vt.randn(3, device=device))

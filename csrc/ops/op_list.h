@@ -60,7 +60,7 @@
   X(VT_PAIR, min_dim, (VT_T self, int64_t dim, bool keepdim), (self, dim, keepdim), "vt::min_dim(Tensor self, int dim, bool keepdim=False) -> (Tensor, Tensor)") \
   X(Tensor, argmax, (VT_T self, std::optional<int64_t> dim, bool keepdim), (self, dim, keepdim), "vt::argmax(Tensor self, int? dim=None, bool keepdim=False) -> Tensor") \
   X(Tensor, argmin, (VT_T self, std::optional<int64_t> dim, bool keepdim), (self, dim, keepdim), "vt::argmin(Tensor self, int? dim=None, bool keepdim=False) -> Tensor") \
-  /* scans and sorting (CPU kernels) */ \
+  /* scans and sorting */ \
   X(Tensor, cumsum, (VT_T self, int64_t dim, std::optional<DType> dtype), (self, dim, dtype), "vt::cumsum(Tensor self, int dim, ScalarType? dtype=None) -> Tensor") \
   X(VT_PAIR, sort, (VT_T self, int64_t dim, bool descending, bool stable), (self, dim, descending, stable), "vt::sort(Tensor self, int dim=-1, bool descending=False, bool stable=False) -> (Tensor, Tensor)") \
   /* softmax family, normalization, losses */ \

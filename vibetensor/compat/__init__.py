@@ -14,7 +14,7 @@ it out of sys.modules). uninstall() restores sys.modules' torch entries as they 
 
 Limits: the alias renames modules, it adds nothing. A script meets vibetensor's gaps as errors: no
 autocast or GradScaler (torch.amp, torch.cuda.amp); no torch.compile; no convolution or pooling layers;
-sort, topk, cumsum and multinomial run on the CPU only; torch.__version__ is vibetensor's. torch.utils.data is
+torch.__version__ is vibetensor's. torch.utils.data is
 vibetensor.utils.data; torch.save/torch.load are vibetensor's, in vibetensor's own file format. The
 README section "Running a PyTorch script on vibetensor" keeps the list.
 """
