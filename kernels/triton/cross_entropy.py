@@ -4,8 +4,10 @@ targets, forward (per-row loss and log-sum-exp) and backward (dlogits), with ign
 
 What the kernels leave to the C++ caller: the reduction. Forward writes loss[r] = lse[r] - x[r, t[r]]
 (0 where t[r] == ignore_index); 'none' returns loss, 'sum' sums it, 'mean' divides the sum by the
-number of rows with t[r] != ignore_index (NaN when there are none, as torch). The caller also checks
-that targets are in [0, vocab) or ignore_index (an out-of-range target reads out of bounds).
+number of rows with t[r] != ignore_index (NaN when there are none, as torch). A target outside
+[0, vocab) that is not ignore_index is never read through: its row's loss and lse are NaN, and with
+CHECK the kernel records it in bad[0] = 1, bad[1] = the target, for the host to raise IndexError
+(Note [Cross-entropy bad targets] in csrc/ops/cuda/cross_entropy_suite.cpp).
 Backward scales row r by grad_r = dloss[r * dloss_stride] * scale: 'none' passes the loss gradient
 with dloss_stride 1 and scale 1; 'sum' passes the scalar gradient with dloss_stride 0 and scale 1;
 'mean' passes it with dloss_stride 0 and scale 1 / count (or a device scalar already divided by the
@@ -17,9 +19,9 @@ Each kernel is compiled generic and aligned (tt.divisibility 16 on pointers, *_s
 kernels.triton.aligned_param); the launcher picks by the arguments (kernels/triton/__init__.py).
 
 cross_entropy_fwd:
-    params:     logits *T, target *i64, loss *fp32, lse *fp32, n_rows i32, n_cols i32, logits_stride i64,
-                ignore_index i64
-    constexprs: ROWS, BLOCK, SINGLE
+    params:     logits *T, target *i64, loss *fp32, lse *fp32, bad *i64, n_rows i32, n_cols i32,
+                logits_stride i64, ignore_index i64
+    constexprs: CHECK, ROWS, BLOCK, SINGLE
     grid:       (cdiv(n_rows, ROWS),)
     config:     config_cross_entropy_fwd(n_cols) -> {ROWS, BLOCK, SINGLE, num_warps}
                 = kernels.triton.row_config(n_cols)
@@ -42,8 +44,8 @@ from .softmax import looped_lse
 
 
 @triton.jit
-def _cross_entropy_fwd(x_ptr, target_ptr, loss_ptr, lse_ptr, n_rows, n_cols, x_stride, ignore_index,
-                       ROWS: tl.constexpr, BLOCK: tl.constexpr, SINGLE: tl.constexpr):
+def _cross_entropy_fwd(x_ptr, target_ptr, loss_ptr, lse_ptr, bad_ptr, n_rows, n_cols, x_stride, ignore_index,
+                       CHECK: tl.constexpr, ROWS: tl.constexpr, BLOCK: tl.constexpr, SINGLE: tl.constexpr):
     rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
     in_view = rows < n_rows
     x_row = x_ptr + rows.to(tl.int64) * x_stride
@@ -56,10 +58,16 @@ def _cross_entropy_fwd(x_ptr, target_ptr, loss_ptr, lse_ptr, n_rows, n_cols, x_s
     else:
         lse = looped_lse(x_rows, cols, in_view[:, None], n_cols, ROWS, BLOCK)
     target = tl.load(target_ptr + rows, mask=in_view, other=ignore_index)
-    counted = in_view & (target != ignore_index)
+    in_range = (target >= 0) & (target < n_cols)
+    bad = in_view & (target != ignore_index) & (~in_range)
+    counted = in_view & (target != ignore_index) & in_range
     x_target = tl.load(x_row + target, mask=counted, other=0.0).to(tl.float32)
-    tl.store(loss_ptr + rows, tl.where(counted, lse - x_target, 0.0), mask=in_view)
-    tl.store(lse_ptr + rows, lse, mask=in_view)
+    loss = tl.where(counted, lse - x_target, 0.0)
+    tl.store(loss_ptr + rows, tl.where(bad, float("nan"), loss), mask=in_view)
+    tl.store(lse_ptr + rows, tl.where(bad, float("nan"), lse), mask=in_view)
+    if CHECK:
+        tl.atomic_xchg(bad_ptr + 1 + 0 * rows, target, mask=bad)
+        tl.atomic_max(bad_ptr + 0 * rows, 1 + 0 * target, mask=bad)
 
 
 @triton.jit

@@ -16,6 +16,7 @@ from harness import assert_close, backward, check_op, ops, randn, to_torch, to_v
 triton = pytest.importorskip("triton")
 
 from vibetensor.kernels import suite  # noqa: E402
+from suite_util import fallbacks, launches, triton_backend  # noqa: E402
 
 pytestmark = requires_gpu
 
@@ -30,24 +31,17 @@ SHAPES = [(4, 8, 64, 32), (2, 8, 80, 32), (4, 16, 128, 32), (1, 3, 77, 64), (2, 
 
 
 @pytest.fixture(autouse=True)
-def triton_backend():
-    assert suite.install()
-    suite.reset_report()
-    with vt.policy.override({"kernels.backend": "triton"}):
+def _triton():
+    with triton_backend():
         yield
-    suite.reset_report()
-
-
-def _rows(family="attention"):
-    return [r for r in suite.report() if r["family"] == family]
 
 
 def _launches():
-    return sum(r["count"] for r in _rows() if r["backend"] == "triton" and not r["fallback"])
+    return launches("attention")
 
 
 def _fallbacks():
-    return {r["fallback"]: r["count"] for r in _rows() if r["fallback"]}
+    return fallbacks("attention")
 
 
 def _reference(causal, scale=None):

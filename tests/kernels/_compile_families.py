@@ -17,7 +17,7 @@ from _families import FAMILIES, PACKAGE, family
 # pointers end in _ptr and point to the tensor dtype T unless listed below; sizes are i32 except the
 # flat element count n; strides and ignore_index are i64; eps and scale are fp32.
 F32_POINTERS = {"mean_ptr", "rstd_ptr", "dw_ptr", "db_ptr", "partial_ptr", "loss_ptr", "lse_ptr", "dloss_ptr"}
-I64_POINTERS = {"target_ptr"}
+I64_POINTERS = {"target_ptr", "bad_ptr"}
 I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows"}
 I64 = {"n", "ignore_index"}
 FP32 = {"eps", "scale"}
@@ -66,7 +66,7 @@ def compile_one(job):
     fn = module.KERNELS[name]
     c = config(module, name, n_rows, n_cols)
     fixed = {"LOG": getattr(module, "LOG", {}).get(name, 0), "HAS_WEIGHT": True, "HAS_BIAS": True,
-             "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd"))}
+             "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd")), "CHECK": 1}
     signature, constexprs, attrs = {}, {}, {}
     for i, p in enumerate(fn.params):
         if p.is_constexpr:

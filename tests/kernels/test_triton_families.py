@@ -216,8 +216,10 @@ def test_cross_entropy(dtype, shape, override, reduction):
     lse = torch.full((n_rows,), float("nan"))
     c = override or m.config_cross_entropy_fwd(n_cols)
     grid = (cdiv(n_rows, c["ROWS"]),)
-    launch(m.KERNELS["cross_entropy_fwd"], grid, (x, target, loss, lse, n_rows, n_cols, x.stride(0), ignore), c,
-           {"ROWS": 0, "BLOCK": 0, "SINGLE": 0})
+    bad = torch.zeros(2, dtype=torch.int64)
+    launch(m.KERNELS["cross_entropy_fwd"], grid, (x, target, loss, lse, bad, n_rows, n_cols, x.stride(0), ignore), c,
+           {"CHECK": 1, "ROWS": 0, "BLOCK": 0, "SINGLE": 0})
+    assert bad.tolist() == [0, 0]  # every target is in range or ignored
     xf = x.float()
     torch.testing.assert_close(loss, F.cross_entropy(xf, target, ignore_index=ignore, reduction="none"),
                                rtol=1e-5, atol=1e-5)
@@ -238,6 +240,32 @@ def test_cross_entropy(dtype, shape, override, reduction):
     (expected,) = grad_of(lambda t: F.cross_entropy(t, target, ignore_index=ignore, reduction=reduction), [x],
                           grad_output)
     check(dx, expected, dtype)
+
+
+@pytest.mark.parametrize("check", [0, 1], ids=["nocheck", "check"])
+def test_cross_entropy_bad_targets(check):
+    """A target outside [0, n_cols) that is not ignore_index is never read through: its row's loss and
+    lse are NaN (the other rows are exact), and with CHECK the kernel records it for the host."""
+    m = interpreted_family("cross_entropy")
+    n_rows, n_cols, ignore = 6, 36, -100
+    x = rows(n_rows, n_cols, "float32")
+    target = torch.tensor([1, 36, ignore, 5, -3, 35])
+    loss, lse = torch.zeros(n_rows), torch.zeros(n_rows)
+    bad = torch.zeros(2, dtype=torch.int64)
+    c = m.config_cross_entropy_fwd(n_cols)
+    launch(m.KERNELS["cross_entropy_fwd"], (cdiv(n_rows, c["ROWS"]),),
+           (x, target, loss, lse, bad, n_rows, n_cols, x.stride(0), ignore), c,
+           {"CHECK": check, "ROWS": 0, "BLOCK": 0, "SINGLE": 0})
+    assert torch.isnan(loss[[1, 4]]).all() and torch.isnan(lse[[1, 4]]).all()
+    good = [0, 2, 3, 5]
+    safe = target.clone()
+    safe[[1, 4]] = ignore
+    expected = F.cross_entropy(x.float(), safe, ignore_index=ignore, reduction="none")
+    torch.testing.assert_close(loss[good], expected[good], rtol=1e-5, atol=1e-5)
+    if check:
+        assert bad[0] == 1 and int(bad[1]) in (36, -3)
+    else:
+        assert bad.tolist() == [0, 0]
 
 
 # ----- gelu -----

@@ -1,6 +1,10 @@
 // Composite losses: cross_entropy as log_softmax over the class dim followed by nll_loss (class
-// indices) or by the negated sum of target probabilities times log-probabilities.
+// indices) or by the negated sum of target probabilities times log-probabilities. On CUDA, when
+// kernels.backend selects the suite's "cross_entropy" family, (N, C) logits with class indices run
+// vt::_fused_cross_entropy instead (Note [Fused cross-entropy] in ops/cross_entropy_fused.h).
+#include "ops/cross_entropy_fused.h"
 #include "ops/reduction_util.h"
+#include "ops/suite/launch.h"
 
 namespace vt::composite {
 namespace {
@@ -11,6 +15,11 @@ namespace {
 Tensor cross_entropy(const Tensor& self, const Tensor& target, int64_t ignore_index, const std::string& reduction) {
   LossReduction red = parse_loss_reduction(reduction, "cross_entropy");
   VT_CHECK_VALUE(self.dim() >= 1, "cross_entropy: expected an input of shape (C), (N, C) or (N, C, d1, ...), got a 0-d tensor");
+  if (self.device().is_cuda() && !is_floating(target.dtype()) && suite::selected("cross_entropy")) {
+    std::string why = fused_ce_unsupported(self, target);
+    if (why.empty()) return std::get<0>(ops::_fused_cross_entropy(self, target, ignore_index, reduction));
+    suite::fallback("cross_entropy", why);
+  }
   int64_t class_dim = self.dim() == 1 ? 0 : 1;
   Tensor logp = ops::log_softmax(self, class_dim);
   if (!is_floating(target.dtype())) return ops::nll_loss(logp, target, ignore_index, reduction);

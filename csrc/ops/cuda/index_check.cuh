@@ -46,6 +46,9 @@ class IndexCheck {
     cuda::DeviceGuard g(device.index);
     VT_CUDA_CHECK(cudaMemsetAsync(flag_.data_ptr(), 0, 16, cuda::current_stream(device.index).handle()));
   }
+  // The int64 [2] device buffer in sync mode (undefined under device_assert), for kernels that
+  // are not CUDA C++ (the suite's Triton kernels record into it themselves).
+  const Tensor& flag() const { return flag_; }
   DeviceIndexCheck device_side() const {
     return {flag_.defined() ? static_cast<unsigned long long*>(flag_.data_ptr()) : nullptr, op_};
   }

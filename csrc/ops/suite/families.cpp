@@ -53,6 +53,17 @@ const KernelDecl kRmsNormColumns{"rms_norm", "norm_bwd_dwdb",
 const KernelDecl kGeluFwd{"gelu", "gelu_fwd", {{"x_ptr", A::ptr}, {"y_ptr", A::ptr}, {"n", A::i64}}, {"APPROX", "BLOCK"}};
 const KernelDecl kGeluBwd{"gelu", "gelu_bwd", {{"x_ptr", A::ptr}, {"dy_ptr", A::ptr}, {"dx_ptr", A::ptr}, {"n", A::i64}},
                           {"APPROX", "BLOCK"}};
+const KernelDecl kCrossEntropyFwd{"cross_entropy", "cross_entropy_fwd",
+                                  {{"x_ptr", A::ptr}, {"target_ptr", A::ptr}, {"loss_ptr", A::ptr}, {"lse_ptr", A::ptr},
+                                   {"bad_ptr", A::ptr}, {"n_rows", A::i32}, {"n_cols", A::i32}, {"x_stride", A::i64},
+                                   {"ignore_index", A::i64}},
+                                  {"CHECK", "ROWS", "BLOCK", "SINGLE"}};
+const KernelDecl kCrossEntropyBwd{"cross_entropy", "cross_entropy_bwd",
+                                  {{"x_ptr", A::ptr}, {"target_ptr", A::ptr}, {"lse_ptr", A::ptr}, {"dloss_ptr", A::ptr},
+                                   {"dx_ptr", A::ptr}, {"n_rows", A::i32}, {"n_cols", A::i32}, {"x_stride", A::i64},
+                                   {"dx_stride", A::i64}, {"dloss_stride", A::i64}, {"ignore_index", A::i64},
+                                   {"scale", A::f32}},
+                                  {"ROWS", "BLOCK"}};
 
 constexpr int64_t kGeluBlock = 1024;
 constexpr int64_t kColumnsBlockR = 32, kColumnsBlockC = 64;
@@ -167,6 +178,27 @@ bool gelu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx, bool tan
   if (!usable("gelu", x.dtype(), 1, 1)) return false;
   return Launch(kGeluBwd, x).ptr(x).ptr(dy).ptr(dx).i64(n).constant(tanh).constant(kGeluBlock).warps(4)
       .run(cdiv(n, kGeluBlock));
+}
+
+bool cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& loss, const Tensor& lse, const Tensor& bad,
+                           int64_t rows, int64_t cols, int64_t ignore_index) {
+  if (!usable("cross_entropy", x.dtype(), rows, cols)) return false;
+  RowConfig c = row_config(cols);
+  Launch l(kCrossEntropyFwd, x);
+  l.ptr(x).ptr(target).ptr(loss).ptr(lse);
+  bad.defined() ? l.ptr(bad) : l.null(DType::Int64);
+  l.i32(rows).i32(cols).i64(x.stride(0)).i64(ignore_index).constant(bad.defined()).constant(c.rows).constant(c.block)
+      .constant(c.single).warps(c.warps);
+  return l.run(cdiv(rows, c.rows));
+}
+
+bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor& lse, const Tensor& dloss,
+                            int64_t dloss_stride, const Tensor& dx, int64_t rows, int64_t cols, int64_t ignore_index) {
+  if (!usable("cross_entropy", x.dtype(), rows, cols)) return false;
+  RowConfig c = row_config(cols);  // config_cross_entropy_bwd: row_config without SINGLE
+  return Launch(kCrossEntropyBwd, x).ptr(x).ptr(target).ptr(lse).ptr(dloss).ptr(dx).i32(rows).i32(cols).i64(x.stride(0))
+      .i64(dx.stride(0)).i64(dloss_stride).i64(ignore_index).f32(1.0).constant(c.rows).constant(c.block).warps(c.warps)
+      .run(cdiv(rows, c.rows));
 }
 
 }  // namespace vt::suite

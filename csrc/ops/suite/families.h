@@ -25,4 +25,13 @@ bool norm_backward(bool centered, const Tensor& x, const Tensor& w, const Tensor
 bool gelu_forward(const Tensor& x, const Tensor& y, bool tanh);
 bool gelu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx, bool tanh);
 
+// Cross-entropy of [rows, cols] logits x (last dim contiguous, row stride x.stride(0)) against a
+// contiguous int64 target: per-row float32 loss and lse; `bad` (int64 [2], or undefined) records an
+// out-of-range target (Note [Cross-entropy bad targets] in ops/cuda/cross_entropy_suite.cu).
+bool cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& loss, const Tensor& lse, const Tensor& bad,
+                           int64_t rows, int64_t cols, int64_t ignore_index);
+// dx = (exp(x - lse) - onehot(target)) * dloss[r * dloss_stride], 0 on ignored rows; dloss float32.
+bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor& lse, const Tensor& dloss,
+                            int64_t dloss_stride, const Tensor& dx, int64_t rows, int64_t cols, int64_t ignore_index);
+
 }  // namespace vt::suite
