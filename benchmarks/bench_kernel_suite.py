@@ -84,6 +84,28 @@ def _cross_entropy(rows, vocab, dtype):
                 lambda t: [t["x"]], rows * vocab * b, 2 * rows * vocab * b)
 
 
+def _rotary(B, T, H, D, dtype):
+    """RoPE of the query view of a [B, T, 3 * H * D] qkv projection (the GPT workloads' layout): torch
+    composes it (slices, products, cat), vibetensor calls rotary_embedding; reads x, writes y."""
+    b, n = NBYTES[dtype], B * T * H * D
+
+    def make(lib, dev):
+        qkv = _randn(lib, (B, T, 3 * H * D), dtype).requires_grad_(True)
+        t = {"qkv": qkv, "cos": _randn(lib, (T, D // 2), "float32"), "sin": _randn(lib, (T, D // 2), "float32"),
+             "g": _randn(lib, (B, H, T, D), dtype)}
+        return t
+
+    def fwd(F, t):
+        q = t["qkv"].view(B, T, 3, H, D).permute(2, 0, 3, 1, 4)[0]
+        if hasattr(F, "rotary_embedding"):
+            return F.rotary_embedding(q, t["cos"].to(q.dtype), t["sin"].to(q.dtype))
+        cos, sin = t["cos"].to(q.dtype), t["sin"].to(q.dtype)
+        x1, x2 = q[..., :D // 2], q[..., D // 2:]
+        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+    return Case("rotary", f"B{B} T{T} H{H} D{D}", dtype, make, fwd, lambda t: [t["qkv"]], 2 * n * b, 2 * n * b)
+
+
 def _attention(B, H, T, D, dtype, causal):
     fl = 4 * B * H * T * T * D * (0.5 if causal else 1.0)
 
@@ -114,6 +136,8 @@ def cases(families):
             out.append(_rows("gelu", rows, cols, dtype, lambda F, t: F.gelu(t["x"], approximate="tanh")))
         for rows, vocab in ((16384, 8192), (8192, 36), (16384, 4096), (4096, 32768)):
             out.append(_cross_entropy(rows, vocab, dtype))
+    for B, T, H, D, dtype in ((64, 128, 8, 32, "float32"), (64, 64, 4, 32, "float32"), (32, 2048, 10, 128, "bfloat16")):
+        out.append(_rotary(B, T, H, D, dtype))
     out.append(_attention(32, 10, 2048, 128, "bfloat16", True))
     out.append(_attention(32, 10, 2048, 128, "bfloat16", False))
     for B, H, T in ((64, 4, 64), (64, 4, 80), (32, 8, 128)):

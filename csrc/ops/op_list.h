@@ -91,6 +91,8 @@
   /* fused cross-entropy of [N, C] logits and int64 [N] class targets (the kernel suite's "cross_entropy" family on CUDA, the same math on ops elsewhere): the reduced loss, the per-row log-sum-exp (float32; float64 for float64 logits) and, for mean, the int64 count of rows that are not ignore_index (an empty tensor otherwise); and its backward. See Note [Fused cross-entropy] in ops/cross_entropy_fused.h */ \
   X(VT_TRIPLE, _fused_cross_entropy, (VT_T self, VT_T target, int64_t ignore_index, VT_STR reduction), (self, target, ignore_index, reduction), "vt::_fused_cross_entropy(Tensor self, Tensor target, int ignore_index=-100, str reduction=\"mean\") -> (Tensor, Tensor, Tensor)") \
   X(Tensor, _fused_cross_entropy_backward, (VT_T grad, VT_T self, VT_T target, VT_T logsumexp, VT_T count, int64_t ignore_index, VT_STR reduction), (grad, self, target, logsumexp, count, ignore_index, reduction), "vt::_fused_cross_entropy_backward(Tensor grad, Tensor self, Tensor target, Tensor logsumexp, Tensor count, int ignore_index=-100, str reduction=\"mean\") -> Tensor") \
+  /* rotary position embedding, half-split (a GPT's RoPE) of (..., T, D) by cos, sin of shape (T, D / 2); inverse rotates back (the backward). The suite's "rotary" family on CUDA, the same math on ops elsewhere. See Note [Rotary embedding] in ops/rotary.h */ \
+  X(Tensor, rotary_embedding, (VT_T self, VT_T cos, VT_T sin, bool inverse), (self, cos, sin, inverse), "vt::rotary_embedding(Tensor self, Tensor cos, Tensor sin, bool inverse=False) -> Tensor") \
   /* linear algebra */ \
   X(Tensor, matmul, (VT_T self, VT_T other), (self, other), "vt::matmul(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, bmm, (VT_T self, VT_T other), (self, other), "vt::bmm(Tensor self, Tensor other) -> Tensor") \

@@ -1,5 +1,10 @@
 """The GPT block shared by seq_reverse and minigpt: RMSNorm, RoPE, causal attention, GELU(tanh)
-FFN, no biases, untied head. Written against a framework module `fw` (torch or vibetensor)."""
+FFN, no biases, untied head. Written against a framework module `fw` (torch or vibetensor).
+
+fused_rope (a workload option, default off): where `fw` has nn.functional.rotary_embedding
+(vibetensor; torch has none), RoPE is that one op instead of the composed slices, products and cat,
+as VibeTensor's own GPT examples call their fused kernels. The math is the same formula; torch always
+runs the composed form."""
 import math
 
 import numpy as np
@@ -7,7 +12,7 @@ import numpy as np
 from vibetensor.experiments.workloads.weights import init_weights_numpy, load_weights  # noqa: F401 (re-exported)
 
 
-def build_gpt(fw, vocab: int, dim: int, heads: int, layers: int, seq: int):
+def build_gpt(fw, vocab: int, dim: int, heads: int, layers: int, seq: int, fused_rope: bool = False):
     nn, F = fw.nn, fw.nn.functional
     head_dim = dim // heads
 
@@ -21,6 +26,9 @@ def build_gpt(fw, vocab: int, dim: int, heads: int, layers: int, seq: int):
         half = x.shape[-1] // 2
         x1, x2 = x[..., :half], x[..., half:]
         return fw.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+    if fused_rope and hasattr(F, "rotary_embedding"):
+        rope = F.rotary_embedding  # noqa: F811 (the same formula, one op)
 
     class Attention(nn.Module):
         def __init__(self):

@@ -27,6 +27,7 @@ class Config:
     synthetic_bytes: int = 1 << 20
     cache_dir: str = ""         # tokenizer and token cache; empty: $VT_CACHE_DIR or ~/.cache/vibetensor
     seed: int = 42
+    fused_rope: bool = False     # vibetensor only: RoPE as one op (gpt.py)
 
 
 def param_groups(model, weight_decay: float) -> list:
@@ -47,7 +48,7 @@ class Workload:
         fw.manual_seed(c.seed)
         self.stream = text.load(c.text_path or None, c.vocab, c.cache_dir or None, synthetic_bytes=c.synthetic_bytes)
         self.data_source = self.stream.source
-        self.model = build_gpt(fw, c.vocab, c.dim, c.heads, c.layers, c.seq).to(device)
+        self.model = build_gpt(fw, c.vocab, c.dim, c.heads, c.layers, c.seq, c.fused_rope).to(device)
         load_weights(fw, self.model, init_weights_numpy(self.model, c.seed), device)
         self.opt = fw.optim.AdamW(param_groups(self.model, c.weight_decay), lr=c.lr, betas=tuple(c.betas))
         self.rng = np.random.default_rng(c.seed)

@@ -25,6 +25,7 @@ class Config:
     lr: float = 0.1
     clip_value: float = 1.0
     seed: int = 123
+    fused_rope: bool = False     # vibetensor only: RoPE as one op (gpt.py)
 
 
 def make_batch(rng: np.random.Generator, cfg: Config):
@@ -53,7 +54,7 @@ class Workload:
         self.fw, self.device, self.cfg = fw, device, cfg or Config()
         c = self.cfg
         fw.manual_seed(c.seed)
-        self.model = build_gpt(fw, c.vocab, c.dim, c.heads, c.layers, c.seq).to(device)
+        self.model = build_gpt(fw, c.vocab, c.dim, c.heads, c.layers, c.seq, c.fused_rope).to(device)
         load_weights(fw, self.model, init_weights_numpy(self.model, c.seed), device)
         self.opt = fw.optim.SGD(self.model.parameters(), lr=c.lr)
         self.rng = np.random.default_rng(c.seed)

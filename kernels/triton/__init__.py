@@ -1,6 +1,6 @@
 """Triton kernel suite compiled ahead of time and launched from C++ (cuLaunchKernel), one file per family.
 
-Each family module (softmax, layer_norm, rms_norm, cross_entropy, gelu) holds plain ``@triton.jit``
+Each family module (softmax, layer_norm, rms_norm, cross_entropy, gelu, rotary) holds plain ``@triton.jit``
 functions, a table ``KERNELS = {name: fn}`` and, per kernel, a pure ``config_<name>(...)`` giving its
 constexprs, ``num_warps`` and grid-shaping values from the shape. The module docstrings state each
 kernel's launch contract. Rules every kernel follows (see Note [Ahead-of-time launch contract]):

@@ -16,9 +16,9 @@ from harness import assert_close, backward, check_op, ops, randn, to_torch, to_v
 triton = pytest.importorskip("triton")
 
 from vibetensor.kernels import suite  # noqa: E402
-from suite_util import fallbacks, launches, triton_backend  # noqa: E402
+from suite_util import fallbacks, launches  # noqa: E402
 
-pytestmark = requires_gpu
+pytestmark = [requires_gpu, pytest.mark.usefixtures("triton_suite")]
 
 # (rtol, atol) of outputs and of gradients. fp32 runs full fp32 products (no tf32); bf16 rounds
 # P and dS to bf16 before their products, as flash attention does.
@@ -29,11 +29,6 @@ TOL = {torch.float32: (dict(rtol=1e-4, atol=2e-5), dict(rtol=1e-4, atol=5e-5)),
 SHAPES = [(4, 8, 64, 32), (2, 8, 80, 32), (4, 16, 128, 32), (1, 3, 77, 64), (2, 2, 17, 16), (1, 2, 2048, 128),
           (1, 2, 2048, 64)]
 
-
-@pytest.fixture(autouse=True)
-def _triton():
-    with triton_backend():
-        yield
 
 
 def _launches():

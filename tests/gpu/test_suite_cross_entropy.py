@@ -16,18 +16,13 @@ from harness import check_op, ops, randn, to_torch, to_vt
 triton = pytest.importorskip("triton")
 
 from vibetensor.kernels import suite  # noqa: E402
-from suite_util import fallbacks, launches, triton_backend  # noqa: E402
+from suite_util import fallbacks, launches  # noqa: E402
 
 F = vt.nn.functional
-pytestmark = requires_gpu
+pytestmark = [requires_gpu, pytest.mark.usefixtures("triton_suite")]
 TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.bfloat16: dict(rtol=2e-2, atol=2e-2),
        torch.float16: dict(rtol=5e-3, atol=5e-3)}
 
-
-@pytest.fixture(autouse=True)
-def _triton():
-    with triton_backend():
-        yield
 
 
 def _launches():

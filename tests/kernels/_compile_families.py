@@ -18,7 +18,7 @@ from _families import FAMILIES, PACKAGE, family
 # flat element count n; strides and ignore_index are i64; eps and scale are fp32.
 F32_POINTERS = {"mean_ptr", "rstd_ptr", "dw_ptr", "db_ptr", "partial_ptr", "loss_ptr", "lse_ptr", "dloss_ptr"}
 I64_POINTERS = {"target_ptr", "bad_ptr"}
-I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows"}
+I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows", "n_heads", "n_pos"}
 I64 = {"n", "ignore_index"}
 FP32 = {"eps", "scale"}
 DTYPES = {"float32": "fp32", "bfloat16": "bf16"}
@@ -66,7 +66,7 @@ def compile_one(job):
     fn = module.KERNELS[name]
     c = config(module, name, n_rows, n_cols)
     fixed = {"LOG": getattr(module, "LOG", {}).get(name, 0), "HAS_WEIGHT": True, "HAS_BIAS": True,
-             "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd")), "CHECK": 1}
+             "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd")), "CHECK": 1, "INVERSE": 0}
     signature, constexprs, attrs = {}, {}, {}
     for i, p in enumerate(fn.params):
         if p.is_constexpr:

@@ -1,4 +1,4 @@
-"""The kernel suite of kernels/triton/ (softmax, layer_norm, rms_norm, cross_entropy, gelu) against torch.
+"""The kernel suite of kernels/triton/ (softmax, layer_norm, rms_norm, cross_entropy, gelu, rotary) against torch.
 
 Every kernel runs under Triton's CPU interpreter (conftest.py) with the grid and constexprs its
 config_* function gives, on rows with padding between them (row stride > n_cols), odd n_cols and
@@ -318,6 +318,39 @@ def test_bias_gelu(dtype, approx, shape):
     gx, gb = grad_of(ref, [x, bias], dy)
     check(dx, gx, dtype)
     check(column_sums(db_part, dtype), gb, dtype)
+
+
+# ----- rotary -----
+
+def _rope_reference(x, cos, sin):
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 5, 32), (1, 2, 70, 64), (2, 1, 3, 2), (1, 1, 9, 300)], ids=str)
+def test_rotary(dtype, shape):
+    """Forward against the composed formula on a permuted (non-contiguous) [B, H, T, D] view, and the
+    inverse rotation as its gradient."""
+    m = interpreted_family("rotary")
+    B, H, T, D = shape
+    x = rows(B * T * H, D, dtype, pad=0).reshape(B, T, H, D).transpose(1, 2)  # strides of a [B, T, H, D] tensor
+    g = torch.Generator().manual_seed(3)
+    angles = torch.rand(T, D // 2, generator=g) * 6.0
+    cos, sin = angles.cos(), angles.sin()
+    c = m.config_rotary_fwd(D)
+    grid = (cdiv(T, c["BLOCK_T"]), B * H, cdiv(D // 2, c["BLOCK_H"]))
+    y = torch.full((B, H, T, D), float("nan"))
+    launch(m.KERNELS["rotary_fwd"], grid, (x, cos, sin, y, x.stride(0), x.stride(1), x.stride(2), H, T), c,
+           {"INVERSE": 0, "HALF": 0, "BLOCK_H": 0, "BLOCK_T": 0})
+    check(y, _rope_reference(x.float(), cos, sin), "float32")
+    dy = rows(B * H * T, D, "float32", pad=0, seed=4).reshape(B, H, T, D)
+    dx = torch.full((B, H, T, D), float("nan"))
+    launch(m.KERNELS["rotary_fwd"], grid, (dy, cos, sin, dx, dy.stride(0), dy.stride(1), dy.stride(2), H, T), c,
+           {"INVERSE": 1, "HALF": 0, "BLOCK_H": 0, "BLOCK_T": 0})
+    (expected,) = grad_of(lambda t: _rope_reference(t, cos, sin), [x.float()], dy)
+    check(dx, expected, "float32")
 
 
 # ----- launch contracts -----

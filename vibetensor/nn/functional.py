@@ -209,5 +209,13 @@ def one_hot(tensor, num_classes=-1):
     return _ops.to_dtype(_ops.eq(_ops.unsqueeze(tensor, -1), classes), _dtype.int64)
 
 
+def rotary_embedding(input, cos, sin, inverse=False):
+    """Rotary position embedding, half-split form (not in torch; GPT code writes it from slices):
+    cat(x1 * cos - x2 * sin, x1 * sin + x2 * cos) over input's last dim (x1, x2 its halves), for an
+    input of shape (..., T, D) and cos, sin of shape (T, D / 2). inverse rotates back. One op, and on
+    CUDA under kernels.backend=triton one kernel (Note [Rotary embedding] in csrc/ops/rotary.h)."""
+    return _ops.rotary_embedding(input, cos, sin, inverse)
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
     return _ops.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)

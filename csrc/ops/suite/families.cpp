@@ -64,6 +64,14 @@ const KernelDecl kCrossEntropyBwd{"cross_entropy", "cross_entropy_bwd",
                                    {"dx_stride", A::i64}, {"dloss_stride", A::i64}, {"ignore_index", A::i64},
                                    {"scale", A::f32}},
                                   {"ROWS", "BLOCK"}};
+const KernelDecl kRotary{"rotary", "rotary_fwd",
+                        {{"x_ptr", A::ptr}, {"cos_ptr", A::ptr}, {"sin_ptr", A::ptr}, {"y_ptr", A::ptr},
+                         {"xb_stride", A::i64}, {"xh_stride", A::i64}, {"xt_stride", A::i64}, {"n_heads", A::i32},
+                         {"n_pos", A::i32}},
+                        {"INVERSE", "HALF", "BLOCK_H", "BLOCK_T"}};
+// kernels/triton/rotary.py: config_rotary_fwd
+constexpr int64_t kRotaryMaxBlockH = 128, kRotaryTileElems = 2048;
+constexpr int64_t kMaxGridY = 65535;
 
 constexpr int64_t kGeluBlock = 1024;
 constexpr int64_t kColumnsBlockR = 32, kColumnsBlockC = 64;
@@ -178,6 +186,24 @@ bool gelu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx, bool tan
   if (!usable("gelu", x.dtype(), 1, 1)) return false;
   return Launch(kGeluBwd, x).ptr(x).ptr(dy).ptr(dx).i64(n).constant(tanh).constant(kGeluBlock).warps(4)
       .run(cdiv(n, kGeluBlock));
+}
+
+bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& y, bool inverse) {
+  int64_t B = x.size(0), H = x.size(1), T = x.size(2), half = x.size(3) / 2;
+  if (!usable("rotary", x.dtype(), T, x.size(3))) return false;
+  if (!suite_dtype(cos.dtype()) || !suite_dtype(y.dtype())) {
+    fallback("rotary", "float64 cos / sin (the kernel takes float32, bfloat16, float16)");
+    return false;
+  }
+  if (B * H > kMaxGridY) {
+    fallback("rotary", "more than 65535 (batch, head) pairs");
+    return false;
+  }
+  int64_t block_h = std::min(std::max<int64_t>(16, next_pow2(half)), kRotaryMaxBlockH);
+  int64_t block_t = std::max<int64_t>(8, kRotaryTileElems / (2 * block_h));
+  return Launch(kRotary, x).ptr(x).ptr(cos).ptr(sin).ptr(y).i64(x.stride(0)).i64(x.stride(1)).i64(x.stride(2)).i32(H)
+      .i32(T).constant(inverse).constant(half).constant(block_h).constant(block_t).warps(4)
+      .run(cdiv(T, block_t), B * H, cdiv(half, block_h));
 }
 
 bool cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& loss, const Tensor& lse, const Tensor& bad,

@@ -34,4 +34,8 @@ bool cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& 
 bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor& lse, const Tensor& dloss,
                             int64_t dloss_stride, const Tensor& dx, int64_t rows, int64_t cols, int64_t ignore_index);
 
+// Rotary embedding of x viewed as [B, H, T, D] (last dim contiguous) by contiguous cos, sin [T, D / 2]
+// into contiguous y [B, H, T, D] (Note [Rotary embedding] in ops/rotary.h).
+bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& y, bool inverse);
+
 }  // namespace vt::suite
