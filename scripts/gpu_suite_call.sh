@@ -4,7 +4,8 @@
 # see gpu_session.sh), the suite's GPU tests, the host cost per launch path, the kernel table, the
 # device tests with kernels.backend=triton, and the suite_h100 experiment.
 #   VT_GIT_COMMIT=<hash> OUT=/dir bash scripts/gpu_suite_call.sh
-# KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py (TRACE=0 skips it);
+# PYTEST_SUITE: the test files of the first step (default: the suite's GPU tests); LAUNCH_COST=0 skips the
+# host cost per launch path; KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py (TRACE=0 skips it);
 # DEVICE_TESTS=0 skips the device tests under kernels.backend=triton; EXP_STEPS: timed steps of the experiments
 # (0: skip them), EXP_CONFIGS: which (default suite_h100); NORM_SWEEP_ARGS: runs benchmarks/tune_norm_bwd.py;
 # TRACE_PRESETS (e.g. "tuned vibe"): one traced minigpt step per preset, checked by HTA (s/traces.tar.gz).
@@ -26,9 +27,10 @@ step() {  # file (appended to), timeout, command...
   local rc=$?  # before the next command substitution resets $?
   echo "[$(date +%T)] exit $rc" >> "$OUT/$f"
 }
-step pytest_suite.log 200 python3 -m pytest -q -p no:cacheprovider -rfE tests/gpu/test_kernel_suite_gpu.py \
-  tests/gpu/test_suite_attention.py tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py
-step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
+step pytest_suite.log 200 python3 -m pytest -q -p no:cacheprovider -rfE ${PYTEST_SUITE:-tests/gpu/test_kernel_suite_gpu.py \
+  tests/gpu/test_suite_attention.py tests/gpu/test_suite_cross_entropy.py tests/gpu/test_suite_rotary.py \
+  tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py}
+[ "${LAUNCH_COST:-1}" = 1 ] && step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
 [ "${TRACE:-1}" = 1 ] && step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
 [ "${DEVICE_TESTS:-1}" = 1 ] && step pytest_suite.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
