@@ -116,13 +116,36 @@ def gpu_activity_record(wl, augment, device: str, steps: int) -> dict:
             "dropped_records": getattr(activity, "dropped_records", 0)}
 
 
-def workload_options(workload: str, options: dict | None, warmup: int, steps: int) -> dict:
-    """The options of a cell: a schedule's period defaults to the steps the cell trains."""
+def workload_options(workload: str, options: dict | None, warmup: int, steps: int, capture: bool = False) -> dict:
+    """The options of a cell: a schedule's period defaults to the steps the cell trains; a captured
+    step's optimizer keeps its step count on the device (capturable)."""
     options = dict(options or {})
     fields = {f.name for f in dataclasses.fields(type(registry.make_config(workload, options)))}
     if "schedule_steps" in fields:
         options.setdefault("schedule_steps", warmup + steps)
+    if capture and "capturable" in fields:
+        options["capturable"] = True
     return options
+
+
+# Note [Captured steps in the runner]
+# Under step.capture=graph (vibetensor cells) the runner calls the workload's train_step (device
+# tensors in, the loss tensor out, nothing read on the host) through vt.cuda.graphed_step: the cell's
+# warm-up steps but the last run eagerly (optimizer state, kernels), the last one captures the step
+# and replays it, and every later step copies its batch into the graph's static inputs, replays the
+# graph and reads the loss back, as the eager step does (Note [Whole-step capture]). The cell trains
+# as many steps as its eager twin. A workload without train_step, or a cell off CUDA, is refused
+# with the reason.
+def capture_step(fw, wl, workload: str, device: str):
+    """wl.step replaced by a graphed train_step (Note [Captured steps in the runner])."""
+    if not str(device).startswith("cuda"):
+        raise ValueError(f"step.capture=graph captures CUDA work; the cell of {workload} runs on {device}")
+    if not hasattr(wl, "train_step"):
+        raise ValueError(f"step.capture=graph: workload {workload} has no train_step (its step reads host data, e.g. "
+                         "a CPU augmentation or a host-side learning-rate schedule, so it cannot be captured whole)")
+    graphed = fw.cuda.graphed_step(wl.train_step, warmup=0)
+    wl.step = lambda batch: graphed(*batch).item()
+    return graphed
 
 
 def _suite_for(policy: dict):
@@ -175,10 +198,16 @@ class CellSession:
             self.policy = fw.policy.current()
         self.suite = _suite_for(self.policy)
         self.started = provenance.now()
-        self.wl = registry.build(workload, fw, device, workload_options(workload, options, warmup, steps))
+        capture = self.policy.get("step.capture") == "graph"
+        self.wl = registry.build(workload, fw, device, workload_options(workload, options, warmup, steps, capture))
         self.augment = self.wl.augment_batch if getattr(self.wl, "augments", False) else None
+        self.graphed = None
         self.losses, self.times, self.aug_times, self.blocks = [], [], [], []
-        for _ in range(warmup):
+        if capture and warmup < 1:
+            raise ValueError("step.capture=graph needs warmup >= 1: the last warm-up step is the one captured")
+        for i in range(warmup):
+            if capture and i == warmup - 1:  # Note [Captured steps in the runner]
+                self.graphed = capture_step(fw, self.wl, workload, device)
             self._step(timed=False)
         self.suite_warmup = _suite_warmup(self.suite)
         self.ledger_before = _sync_ledger(fw, framework)
@@ -218,6 +247,8 @@ class CellSession:
             "probes": probes, "gpu_activity": gpu_activity_record(wl, self.augment, self.device, gpu_steps),
             "started": self.started, "finished": provenance.now(),
         }
+        if self.graphed is not None:
+            record["capture"] = {"captures": self.graphed.captures, "replays": self.graphed.replays}
         if self.suite is not None:
             record["kernel_suite"] = {**self.suite_warmup, "timed_steps": self.suite.report()}
         if self.augment is not None:

@@ -50,6 +50,8 @@ AUDIT = {
     ("kernels.backend", "triton"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
     ("autograd.executor", "engine"): "test_autograd_executor.py::test_python_executor_runs_every_node_and_counts_it",
     ("autograd.executor", "python"): "test_autograd_executor.py::test_python_executor_runs_every_node_and_counts_it",
+    ("step.capture", "eager"): "test_step_capture.py::test_runner_refuses_capture_off_cuda_and_keeps_eager_steps",
+    ("step.capture", "graph"): "gpu/test_step_capture_gpu.py::test_runner_captures_the_step_and_matches_eager",
     ("kernels.launch", "cpp"): "gpu/test_kernel_suite_gpu.py::test_python_launch_is_reported_by_path",
     ("kernels.launch", "python"): "gpu/test_kernel_suite_gpu.py::test_python_launch_goes_through_the_python_cache_and_its_lock",
     ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",

@@ -20,4 +20,10 @@ void check_not_capturing(const char* site) {
            "do it before capture_begin() or after capture_end()");
 }
 
+void check_no_random_under_capture(const char* op) {
+  VT_CHECK(tls_capturing == nullptr, "CUDA graph capture: '", op, "' draws random numbers, whose generator offset is fixed "
+           "at capture, so every replay would repeat the same numbers; draw them outside the captured step (or leave "
+           "step.capture=eager)");
+}
+
 }  // namespace vt::cuda

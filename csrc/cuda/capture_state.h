@@ -15,5 +15,8 @@ bool thread_is_capturing();
 
 // Raises a RuntimeError naming `site` when the calling thread is capturing a CUDA graph.
 void check_not_capturing(const char* site);
+// Raises a RuntimeError naming `op` when the calling thread is capturing: a random op's generator
+// offset is read on the host at launch, so a replay would draw the same numbers every time.
+void check_no_random_under_capture(const char* op);
 
 }  // namespace vt::cuda

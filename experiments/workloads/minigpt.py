@@ -28,6 +28,7 @@ class Config:
     cache_dir: str = ""         # tokenizer and token cache; empty: $VT_CACHE_DIR or ~/.cache/vibetensor
     seed: int = 42
     fused_rope: bool = False     # vibetensor only: RoPE as one op (gpt.py)
+    capturable: bool = False     # AdamW(capturable=True): its step count on the device (step.capture=graph)
 
 
 def param_groups(model, weight_decay: float) -> list:
@@ -50,7 +51,8 @@ class Workload:
         self.data_source = self.stream.source
         self.model = build_gpt(fw, c.vocab, c.dim, c.heads, c.layers, c.seq, c.fused_rope).to(device)
         load_weights(fw, self.model, init_weights_numpy(self.model, c.seed), device)
-        self.opt = fw.optim.AdamW(param_groups(self.model, c.weight_decay), lr=c.lr, betas=tuple(c.betas))
+        self.opt = fw.optim.AdamW(param_groups(self.model, c.weight_decay), lr=c.lr, betas=tuple(c.betas),
+                                  capturable=c.capturable)
         self.rng = np.random.default_rng(c.seed)
 
     def next_batch(self):
@@ -59,8 +61,12 @@ class Workload:
         return fw.from_numpy(x).to(self.device), fw.from_numpy(y).to(self.device)
 
     def step(self, batch) -> float:
+        return self.train_step(*batch).item()
+
+    def train_step(self, x, y):
+        """One training step on device tensors, returning the loss tensor: nothing reads the host, so
+        it can be captured whole (step.capture=graph, Note [Whole-step capture])."""
         fw, c = self.fw, self.cfg
-        x, y = batch
         with phase(fw, "forward"):  # Note [Step ranges]
             loss = lm_loss(fw, self.model, x, y, c.vocab)
         self.opt.zero_grad(set_to_none=True)
@@ -69,4 +75,4 @@ class Workload:
         with phase(fw, "optimizer"):
             fw.nn.utils.clip_grad_norm_(self.model.parameters(), c.clip_norm)
             self.opt.step()
-        return loss.item()
+        return loss

@@ -77,10 +77,14 @@ class Workload:
         return x, self.fw.from_numpy(labels).to(self.device)
 
     def step(self, batch) -> float:
-        return self._manual_step(batch) if self.cfg.manual else self._autograd_step(batch)
+        return self.train_step(*batch).item()
 
-    def _autograd_step(self, batch) -> float:
-        x, y = batch
+    def train_step(self, x, target):
+        """One training step on device tensors, returning the loss tensor: nothing reads the host, so
+        it can be captured whole (step.capture=graph, Note [Whole-step capture])."""
+        return self._manual_step(x, target) if self.cfg.manual else self._autograd_step(x, target)
+
+    def _autograd_step(self, x, y):
         fw = self.fw
         with phase(fw, "forward"):  # Note [Step ranges]; the manual step has the runner's step range only
             loss = fw.nn.functional.cross_entropy(self.model(x), y)
@@ -89,11 +93,10 @@ class Workload:
             loss.backward()
         with phase(fw, "optimizer"):
             self.opt.step()
-        return loss.item()
+        return loss
 
-    def _manual_step(self, batch) -> float:
+    def _manual_step(self, x, onehot):
         fw, lr = self.fw, self.cfg.lr
-        x, onehot = batch
         n = x.shape[0]
         with fw.no_grad():
             h = x.matmul(self.w1.t()) + self.b1
@@ -107,4 +110,4 @@ class Workload:
             gw1, gb1 = gh.t().matmul(x), gh.sum(0)
             for p, grad in ((self.w1, gw1), (self.b1, gb1), (self.w2, gw2), (self.b2, gb2)):
                 p.sub_(grad * lr)
-        return loss.item()
+        return loss

@@ -65,8 +65,12 @@ class Workload:
         return fw.from_numpy(x).to(self.device), fw.from_numpy(y).to(self.device)
 
     def step(self, batch) -> float:
+        return self.train_step(*batch).item()
+
+    def train_step(self, x, y):
+        """One training step on device tensors, returning the loss tensor: nothing reads the host, so
+        it can be captured whole (step.capture=graph, Note [Whole-step capture])."""
         fw, c = self.fw, self.cfg
-        x, y = batch
         with phase(fw, "forward"):  # Note [Step ranges]
             loss = lm_loss(fw, self.model, x, y, c.vocab, IGNORE)
         self.opt.zero_grad(set_to_none=True)
@@ -77,4 +81,4 @@ class Workload:
                 for p in self.model.parameters():
                     p.grad.clamp_(-c.clip_value, c.clip_value)
             self.opt.step()
-        return loss.item()
+        return loss

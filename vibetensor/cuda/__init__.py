@@ -22,7 +22,7 @@ __all__ = [
     "max_memory_allocated", "max_memory_reserved", "reset_peak_memory_stats",
     "reset_accumulated_memory_stats", "memory_snapshot", "empty_cache", "get_allocator_backend",
     "sync_ledger", "reset_sync_ledger", "record_stream", "pin_memory", "is_pinned", "device",
-    "CUDAGraph", "graph", "graph_pool_handle", "is_current_stream_capturing", "manual_seed", "manual_seed_all",
+    "CUDAGraph", "graph", "graph_pool_handle", "graphed_step", "GraphedStep", "is_current_stream_capturing", "manual_seed", "manual_seed_all",
     "seed", "seed_all", "initial_seed",
 ]
 
@@ -355,6 +355,7 @@ def reset_sync_ledger() -> None:
 # ---- CUDA graphs ----------------------------------------------------------------------------
 
 from vibetensor.cuda.graphs import CUDAGraph, graph, graph_pool_handle  # noqa: E402
+from vibetensor.cuda.graphed_step import GraphedStep, graphed_step  # noqa: E402
 from vibetensor.cuda.random import initial_seed, manual_seed, manual_seed_all, seed, seed_all  # noqa: E402
 
 

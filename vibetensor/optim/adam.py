@@ -1,4 +1,6 @@
 """Adam (and AdamW through decoupled_weight_decay) with torch's single-tensor update formulas."""
+import math
+
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
@@ -22,22 +24,67 @@ class Adam(Optimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
+                                      capturable=capturable))
+        if capturable and fused:
+            raise RuntimeError("Adam: `fused` and `capturable` cannot be `True` together (the fused step reads its "
+                               "step count on the host)")
         # foreach=False asks for the per-parameter loop whatever the policy optim.step says.
         self._foreach = foreach
         # fused=True: one vt::_fused_adamw_ call per bucket of parameters (one launch per chunk of
         # tensors on CUDA) instead of ~10 ops per parameter (Note [Multi-tensor optimizer step]).
         self.fused = self._check_fused(fused, foreach, differentiable)
 
-    def _init_state(self, p, amsgrad):
+    def _init_state(self, p, amsgrad, capturable=False):
         state = self.state[p]
-        # The step counter is a CPU float32 tensor, as torch keeps it (non-capturable).
-        state["step"] = _factories.tensor(0.0)
+        # The step counter is a CPU float32 tensor, as torch keeps it, or with capturable a 0-d
+        # tensor on the parameter's device (Note [Capturable Adam]).
+        state["step"] = _ops.full([], 0, _C.dtype.float32, p.device) if capturable else _factories.tensor(0.0)
         state["exp_avg"] = _ops.full(list(p.shape), 0, p.dtype, p.device)
         state["exp_avg_sq"] = _ops.full(list(p.shape), 0, p.dtype, p.device)
         if amsgrad:
             state["max_exp_avg_sq"] = _ops.full(list(p.shape), 0, p.dtype, p.device)
         return state
+
+    # Note [Capturable Adam]
+    # With capturable=True (as torch's flag) nothing of the step reads the host: the step count is a
+    # device tensor that the step increments, and the bias corrections 1 - beta^step are computed
+    # from it on the device (exp(step * log(beta))), so a step captured into a CUDA graph
+    # (vt.cuda.graphed_step, Note [Whole-step capture]) advances them on every replay. The update is
+    # the per-parameter one with device-tensor step sizes; the multi-tensor op takes a host step
+    # count and is not used. lr, betas, eps and weight_decay are read at capture and stay fixed.
+    def _step_capturable(self, group):
+        beta1, beta2 = group["betas"]
+        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+        amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        log_b1 = math.log(beta1) if beta1 > 0 else -math.inf
+        log_b2 = math.log(beta2) if beta2 > 0 else -math.inf
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p] or self._init_state(p, amsgrad, capturable=True)
+            step_t, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
+            if step_t.device != p.device:
+                raise RuntimeError(f"Adam(capturable=True): the step count of a parameter on {p.device} is on "
+                                   f"{step_t.device}; expected the parameter's device (state loaded from a "
+                                   "non-capturable optimizer?)")
+            step_t.add_(1)
+            grad = p.grad if not maximize else -p.grad
+            if weight_decay != 0:
+                if decoupled:
+                    p.mul_(1 - lr * weight_decay)
+                else:
+                    grad = grad.add(p, alpha=weight_decay)
+            exp_avg.add_(grad.sub(exp_avg), alpha=1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            bias_correction1 = 1 - (step_t * log_b1).exp()
+            bias_correction2_sqrt = (1 - (step_t * log_b2).exp()).sqrt()
+            second = exp_avg_sq
+            if amsgrad:
+                second = state["max_exp_avg_sq"]
+                second.copy_(_ops.maximum(second, exp_avg_sq))
+            denom = (second.sqrt() / bias_correction2_sqrt).add_(eps)
+            p.sub_(exp_avg / denom * (lr / bias_correction1))
 
     def _multi_tensor(self, group):
         """Whether this group takes the multi-tensor op (Note [Multi-tensor optimizer step]): always
@@ -72,6 +119,9 @@ class Adam(Optimizer):
         loss = self._run_closure(closure)
         with no_grad():
             for group in self.param_groups:
+                if group.get("capturable"):
+                    self._step_capturable(group)
+                    continue
                 if self._multi_tensor(group):
                     self._step_multi_tensor(group)
                     continue

@@ -8,6 +8,7 @@
 #include "ops/cuda/elementwise.cuh"
 #include "ops/cuda/kernel_args.cuh"
 #include "ops/dropout_args.h"
+#include "cuda/capture_state.h"
 #include "ops/random/philox.h"
 
 namespace vt::cuda_kernels {
@@ -35,6 +36,7 @@ std::tuple<Tensor, Tensor> native_dropout_cuda(const Tensor& input, double p) {
   Tensor out = empty_tensor(input.sizes(), input.dtype(), input.device());
   Tensor mask = empty_tensor(input.sizes(), DType::Bool, input.device());
   int64_t n = input.numel();
+  cuda::check_no_random_under_capture("dropout");
   // Reserved even for n == 0, as the CPU does, so both devices consume the same counters.
   uint64_t offset = random::reserve(uint64_t(n));
   uint64_t seed = random::seed();

@@ -5,6 +5,7 @@
 
 #include "ops/cuda/elementwise.cuh"
 #include "ops/factory_args.h"
+#include "cuda/capture_state.h"
 #include "ops/random/philox.h"
 
 namespace vt::cuda_kernels {
@@ -120,6 +121,7 @@ template <class D> struct RandintF {
 
 Tensor rand_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "rand"));
+  cuda::check_no_random_under_capture("rand");
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();
   VT_DISPATCH_FLOATING(t.dtype(), "rand", [&]<class T>() { launch_index<dev_t<T>>(t, UniformF<dev_t<T>>{seed, offset}); });
@@ -127,6 +129,7 @@ Tensor rand_cuda(const IntList& size, std::optional<DType> dtype, std::optional<
 }
 Tensor randn_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "randn"));
+  cuda::check_no_random_under_capture("randn");
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();
   VT_DISPATCH_FLOATING(t.dtype(), "randn", [&]<class T>() { launch_index<dev_t<T>>(t, NormalF<dev_t<T>>{seed, offset}); });
@@ -135,6 +138,7 @@ Tensor randn_cuda(const IntList& size, std::optional<DType> dtype, std::optional
 Tensor randint_cuda(int64_t low, int64_t high, const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
   check_randint_range(low, high);
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), cuda_device(device, "randint"));
+  cuda::check_no_random_under_capture("randint");
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();
   uint64_t range = uint64_t(high) - uint64_t(low);  // high - low may not fit in int64

@@ -1,0 +1,100 @@
+"""Whole-step capture on a GPU (Note [Whole-step capture]): the workloads' steps captured once with
+vt.cuda.graphed_step and replayed give the eager step's losses and weights (the same kernels: bitwise);
+a host sync or a random op inside the step is named at capture and the eager path keeps working with
+no memory left behind; new shapes and changed policies capture again; the vibe preset is refused; the
+runner's step.capture=graph cell matches its eager cell."""
+import pytest
+
+import vibetensor as vt
+from vibetensor.experiments import runner
+from vibetensor.experiments.workloads import registry
+
+from cuda_util import requires_gpu
+from harness import to_torch
+
+pytestmark = requires_gpu
+F = vt.nn.functional
+
+SMALL = {"seq_reverse": {"dim": 64, "heads": 2, "layers": 2, "batch": 16},
+         "minigpt": {"dim": 64, "heads": 2, "layers": 2, "batch": 4, "seq": 32, "vocab": 300,
+                     "synthetic_bytes": 1 << 15, "capturable": True},
+         "mnist_mlp": {"batch": 64, "hidden": 64, "synthetic_size": 1024},
+         "mnist_mlp_manual": {"batch": 64, "hidden": 64, "synthetic_size": 1024}}
+
+
+def _params(wl):
+    model = wl.model
+    return [to_torch(p) for p in model.parameters()]
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_captured_workload_steps_equal_eager(name, tmp_path):
+    opts = {**SMALL[name], **({"cache_dir": str(tmp_path)} if name == "minigpt" else {})}
+    eager, graphed = (registry.build(name, vt, "cuda", opts) for _ in range(2))
+    step = vt.cuda.graphed_step(graphed.train_step, warmup=2)
+    le = [eager.step(eager.next_batch()) for _ in range(8)]
+    lg = [step(*graphed.next_batch()).item() for _ in range(8)]
+    assert step.captures == 1 and step.replays == 6
+    assert lg == le  # the same kernels in the same order: bitwise
+    for a, b in zip(_params(eager), _params(graphed)):
+        assert a.equal(b)
+
+
+def test_host_sync_in_the_step_is_named_and_eager_keeps_working():
+    w = vt.randn(32, 32, device="cuda", requires_grad=True)
+    x = vt.randn(8, 32, device="cuda")
+    start = vt.cuda.memory_allocated()
+
+    def syncing(x):
+        loss = (x @ w).square().mean()
+        print(loss.item())
+        return loss
+
+    step = vt.cuda.graphed_step(syncing, warmup=0)
+    with pytest.raises(RuntimeError, match=r"graphed_step: capturing syncing failed: CUDA graph capture: '.*' makes the "
+                                           r"host wait"):
+        step(x)
+    loss = (x @ w).square().mean()  # eager still works
+    loss.backward()
+    assert w.grad is not None and vt.cuda.memory_allocated() >= start
+    del loss
+    w.grad = None
+    step.reset()
+    assert vt.cuda.memory_allocated() == start
+
+
+def test_random_numbers_in_the_step_are_refused():
+    x = vt.randn(8, 32, device="cuda")
+    step = vt.cuda.graphed_step(lambda x: F.dropout(x, 0.5, training=True).sum(), warmup=0)
+    with pytest.raises(RuntimeError, match="'dropout' draws random numbers"):
+        step(x)
+
+
+def test_new_shapes_and_policies_capture_again():
+    w = vt.randn(16, 16, device="cuda")
+    step = vt.cuda.graphed_step(lambda x: (x @ w).sum(-1), warmup=0)
+    a, b = vt.randn(4, 16, device="cuda"), vt.randn(6, 16, device="cuda")
+    assert to_torch(step(a)).allclose(to_torch((a @ w).sum(-1)))
+    assert to_torch(step(b)).allclose(to_torch((b @ w).sum(-1))) and step.captures == 2
+    a2 = vt.randn(4, 16, device="cuda")
+    assert to_torch(step(a2)).allclose(to_torch((a2 @ w).sum(-1))) and step.captures == 3
+    assert to_torch(step(a2)).allclose(to_torch((a2 @ w).sum(-1))) and step.captures == 3
+    with vt.policy.override({"kernels.backend": "native"}):
+        step(a2)
+    assert step.captures == 4
+
+
+def test_the_vibe_preset_is_refused():
+    step = vt.cuda.graphed_step(lambda x: x * 2, warmup=0)
+    with vt.policy.override({"preset": "vibe"}):
+        with pytest.raises(RuntimeError, match="cannot capture a step under autograd.workers=spawn"):
+            step(vt.ones(2, device="cuda"))
+
+
+def test_runner_captures_the_step_and_matches_eager():
+    opts = SMALL["seq_reverse"]
+    recs = {mode: runner.run_cell("seq_reverse", "vibetensor", "cuda", steps=6, warmup=2,
+                                  policy={"step.capture": mode}, options=opts, probe_steps=0, gpu_steps=0)
+            for mode in ("eager", "graph")}
+    assert recs["graph"]["capture"] == {"captures": 1, "replays": 7}
+    assert recs["graph"]["losses"] == recs["eager"]["losses"]

@@ -1,0 +1,97 @@
+"""Whole-step capture on the CPU side (Note [Whole-step capture], Note [Captured steps in the runner]):
+the workloads' train_step is their step, capturable Adam/AdamW (device step count) updates as the
+host-step one and as torch, the policies a capture cannot take are named, and the runner refuses
+step.capture=graph off CUDA while eager cells run as before. tests/gpu/test_step_capture_gpu.py
+captures and replays on a GPU."""
+import numpy as np
+import pytest
+import torch
+
+import vibetensor as vt
+from vibetensor.cuda.graphed_step import check_capturable_policies
+from vibetensor.experiments import runner
+from vibetensor.experiments.workloads import registry
+
+from harness import assert_close, to_vt
+
+SMALL = {"seq_reverse": {"dim": 32, "heads": 2, "layers": 1, "batch": 4},
+         "minigpt": {"dim": 32, "heads": 2, "layers": 1, "batch": 2, "seq": 16, "vocab": 300, "synthetic_bytes": 1 << 14},
+         "mnist_mlp": {"batch": 16, "hidden": 32, "synthetic_size": 256},
+         "mnist_mlp_manual": {"batch": 16, "hidden": 32, "synthetic_size": 256}}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_train_step_is_the_step(name, tmp_path):
+    """step(batch) == train_step(*batch).item(): two instances from one seed give the same losses."""
+    opts = {**SMALL[name], **({"cache_dir": str(tmp_path)} if name == "minigpt" else {})}
+    a, b = (registry.build(name, vt, "cpu", opts) for _ in range(2))
+    la = [a.step(a.next_batch()) for _ in range(3)]
+    lb = [b.train_step(*b.next_batch()).item() for _ in range(3)]
+    assert la == lb
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("decoupled", [False, True], ids=["adam", "adamw"])
+def test_capturable_adam_matches_the_host_step_and_torch(amsgrad, decoupled):
+    g = torch.Generator().manual_seed(0)
+    w0 = torch.randn(5, 7, generator=g)
+    grads = [torch.randn(5, 7, generator=g) for _ in range(6)]
+    cls_vt, cls_t = (vt.optim.AdamW, torch.optim.AdamW) if decoupled else (vt.optim.Adam, torch.optim.Adam)
+    kw = dict(lr=0.05, betas=(0.8, 0.95), weight_decay=0.1, amsgrad=amsgrad)
+    params = {}
+    for capturable in (False, True):
+        p = to_vt(w0, requires_grad=True)
+        opt = cls_vt([p], capturable=capturable, **kw)
+        for gr in grads:
+            p.grad = to_vt(gr)
+            opt.step()
+        params[capturable] = p
+        if capturable:
+            assert str(opt.state[p]["step"].device) == "cpu" and tuple(opt.state[p]["step"].shape) == ()
+    t = w0.clone().requires_grad_()
+    topt = cls_t([t], **kw)
+    for gr in grads:
+        t.grad = gr.clone()
+        topt.step()
+    assert_close(params[True], t.detach(), rtol=1e-5, atol=1e-6)
+    assert_close(params[False], t.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_capturable_and_fused_cannot_combine():
+    with pytest.raises(RuntimeError, match="`fused` and `capturable` cannot be `True` together"):
+        vt.optim.AdamW([vt.zeros(2, requires_grad=True)], capturable=True, fused=True)
+
+
+def test_policies_a_capture_cannot_take_are_named():
+    check_capturable_policies(vt.policy.presets()["tuned"])
+    with pytest.raises(RuntimeError, match=r"cannot capture a step under autograd.workers=spawn \(backward then runs "
+                                           r"on other threads.*expected autograd.workers=caller"):
+        check_capturable_policies(vt.policy.presets()["vibe"])
+    with pytest.raises(RuntimeError, match="scalars.cuda=device_copy"):
+        check_capturable_policies({**vt.policy.presets()["tuned"], "scalars.cuda": "device_copy"})
+
+
+@pytest.mark.skipif(vt.cuda.is_available(), reason="the error of a machine without a GPU")
+def test_graphed_step_without_a_gpu_says_so():
+    step = vt.cuda.graphed_step(lambda x: x * 2, warmup=0)
+    with pytest.raises(RuntimeError, match="built without CUDA|no CUDA GPU is available"):
+        step(vt.ones(2))
+
+
+def test_runner_refuses_capture_off_cuda_and_keeps_eager_steps():
+    opts = SMALL["seq_reverse"]
+    with pytest.raises(ValueError, match="step.capture=graph captures CUDA work; the cell of seq_reverse runs on cpu"):
+        runner.run_cell("seq_reverse", "vibetensor", "cpu", steps=1, warmup=1, policy={"step.capture": "graph"},
+                        options=opts, probe_steps=0, gpu_steps=0)
+    rec = runner.run_cell("seq_reverse", "vibetensor", "cpu", steps=2, warmup=1, policy={"step.capture": "eager"},
+                          options=opts, probe_steps=0, gpu_steps=0)
+    assert "capture" not in rec and rec["policy"]["step.capture"] == "eager" and len(rec["losses"]) == 3
+    assert np.isfinite(rec["losses"]).all()
+
+
+def test_runner_refuses_a_workload_without_train_step():
+    class Host:
+        pass
+
+    with pytest.raises(ValueError, match="workload vit_cifar has no train_step"):
+        runner.capture_step(vt, Host(), "vit_cifar", "cuda")
