@@ -9,6 +9,21 @@ from vibetensor.optim.optimizer import Optimizer, _buckets
 _ops = _C._ops
 
 
+def _update_moments(p, exp_avg, exp_avg_sq, group):
+    """Weight decay (decoupled: on p; else added to the gradient) and the two moment updates."""
+    beta1, beta2 = group["betas"]
+    lr, weight_decay = group["lr"], group["weight_decay"]
+    grad = p.grad if not group["maximize"] else -p.grad
+    if weight_decay != 0:
+        if group["decoupled_weight_decay"]:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            grad = grad.add(p, alpha=weight_decay)
+    # torch: exp_avg.lerp_(grad, 1 - beta1), i.e. exp_avg + (1 - beta1) * (grad - exp_avg).
+    exp_avg.add_(grad.sub(exp_avg), alpha=1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+
+
 class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
@@ -55,8 +70,7 @@ class Adam(Optimizer):
     # count and is not used. lr, betas, eps and weight_decay are read at capture and stay fixed.
     def _step_capturable(self, group):
         beta1, beta2 = group["betas"]
-        lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-        amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]
         log_b1 = math.log(beta1) if beta1 > 0 else -math.inf
         log_b2 = math.log(beta2) if beta2 > 0 else -math.inf
         for p in group["params"]:
@@ -69,14 +83,7 @@ class Adam(Optimizer):
                                    f"{step_t.device}; expected the parameter's device (state loaded from a "
                                    "non-capturable optimizer?)")
             step_t.add_(1)
-            grad = p.grad if not maximize else -p.grad
-            if weight_decay != 0:
-                if decoupled:
-                    p.mul_(1 - lr * weight_decay)
-                else:
-                    grad = grad.add(p, alpha=weight_decay)
-            exp_avg.add_(grad.sub(exp_avg), alpha=1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            _update_moments(p, exp_avg, exp_avg_sq, group)
             bias_correction1 = 1 - (step_t * log_b1).exp()
             bias_correction2_sqrt = (1 - (step_t * log_b2).exp()).sqrt()
             second = exp_avg_sq
@@ -126,8 +133,7 @@ class Adam(Optimizer):
                     self._step_multi_tensor(group)
                     continue
                 beta1, beta2 = group["betas"]
-                lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
-                amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+                lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -136,15 +142,7 @@ class Adam(Optimizer):
                         state = self._init_state(p, amsgrad)
                     exp_avg, exp_avg_sq, step_t = state["exp_avg"], state["exp_avg_sq"], state["step"]
                     step_t += 1
-                    grad = p.grad if not maximize else -p.grad
-                    if weight_decay != 0:
-                        if decoupled:
-                            p.mul_(1 - lr * weight_decay)
-                        else:
-                            grad = grad.add(p, alpha=weight_decay)
-                    # torch: exp_avg.lerp_(grad, 1 - beta1), i.e. exp_avg + (1 - beta1) * (grad - exp_avg).
-                    exp_avg.add_(grad.sub(exp_avg), alpha=1 - beta1)
-                    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                    _update_moments(p, exp_avg, exp_avg_sq, group)
                     step = step_t.item()
                     bias_correction1 = 1 - beta1 ** step
                     bias_correction2 = 1 - beta2 ** step
