@@ -1,0 +1,151 @@
+"""Whole training steps captured into CUDA graphs (issue 12), vibetensor against PyTorch's peers, in one
+process on one GPU:
+
+    python benchmarks/bench_step_capture.py [--workloads seq_reverse,minigpt,mnist_mlp] [--rounds 5]
+        [--steps 20] [--no-compile] [--json PATH]
+
+Variants per workload: torch eager; torch with the whole step captured in torch.cuda.graph (static
+inputs, AdamW(capturable=True), PyTorch's whole-network capture recipe); torch.compile(model,
+mode="reduce-overhead") (reported as failed where it does not compile); vibetensor tuned (kernel suite
+on: kernels.backend=triton) eager; vibetensor tuned with vt.cuda.graphed_step (Note [Whole-step
+capture]). Each variant is built once and warmed up (compile and capture outside the timing); the
+timed steps run in interleaved rounds (`steps` steps per variant per round, each reading its loss back
+as the workloads do) and each variant reports the median over rounds of its ms per step and that over
+torch eager's. After timing, a few steps per variant under vibetensor's CUPTI collector give the GPU
+kernel time per step (busy ms): a captured step near it has no host time left.
+"""
+import argparse
+import statistics
+import sys
+import time
+
+from _cuda_bench_util import require_gpu_or_exit, write_json
+
+vt = require_gpu_or_exit("bench_step_capture")
+import torch  # noqa: E402
+import vibetensor.kernels  # noqa: E402,F401  (registers the Triton compiler)
+from vibetensor.experiments.workloads import registry  # noqa: E402
+
+WARMUP = 3
+
+
+class TorchGraphed:
+    """PyTorch's whole-network capture: warm-up on a side stream, capture on static inputs, replay."""
+
+    def __init__(self, fn, args):
+        self.static = [a.clone() for a in args]
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(WARMUP):
+                fn(*self.static)
+        torch.cuda.current_stream().wait_stream(s)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.out = fn(*self.static)
+
+    def __call__(self, *args):
+        for s, a in zip(self.static, args):
+            s.copy_(a)
+        self.graph.replay()
+        return self.out
+
+
+def build_variants(name, compile_torch):
+    """{variant: (step callable taking nothing and returning the loss as a float, workload)}."""
+    out = {}
+    wl = registry.build(name, torch, "cuda", {})
+    out["torch eager"] = (lambda wl=wl: wl.step(wl.next_batch()), wl)
+    wl = registry.build(name, torch, "cuda", _capturable(name))
+    g = TorchGraphed(wl.train_step, wl.next_batch())
+    out["torch graph"] = (lambda wl=wl, g=g: g(*wl.next_batch()).item(), wl)
+    if compile_torch:
+        wl = registry.build(name, torch, "cuda", {})
+        wl.model = torch.compile(wl.model, mode="reduce-overhead")
+        out["torch.compile"] = (lambda wl=wl: wl.step(wl.next_batch()), wl)
+    wl = registry.build(name, vt, "cuda", {})
+    out["vt tuned"] = (lambda wl=wl: wl.step(wl.next_batch()), wl)
+    wl = registry.build(name, vt, "cuda", _capturable(name))
+    gs = vt.cuda.graphed_step(wl.train_step, warmup=WARMUP)
+    out["vt tuned+graph"] = (lambda wl=wl, gs=gs: gs(*wl.next_batch()).item(), wl)
+    return out
+
+
+def _capturable(name):
+    cfg = registry.make_config(name, {})
+    return {"capturable": True} if hasattr(cfg, "capturable") else {}
+
+
+def busy_ms(step, steps=5):
+    from vibetensor.probes.cupti import KernelActivity
+
+    try:
+        with KernelActivity() as act:
+            for _ in range(steps):
+                step()
+    except (RuntimeError, ImportError) as e:
+        return None, str(e)
+    return act.busy_ns / steps / 1e6, act.kernel_count / steps
+
+
+def run(name, rounds, steps, compile_torch):
+    variants, failed = {}, {}
+    for v, (step, _) in build_variants(name, compile_torch).items():
+        try:
+            t0 = time.perf_counter()
+            for _ in range(WARMUP + (5 if v == "torch.compile" else 0)):
+                step()
+            variants[v] = (step, time.perf_counter() - t0)
+        except Exception as e:  # noqa: BLE001  (torch.compile may not compile on this machine)
+            failed[v] = f"{type(e).__name__}: {str(e)[:200]}"
+    samples = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v, (step, _) in variants.items():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            samples[v].append(1e3 * (time.perf_counter() - t0) / steps)
+    base = statistics.median(samples["torch eager"])
+    rows = []
+    for v, (step, warm_s) in variants.items():
+        ms = statistics.median(samples[v])
+        busy, kernels = busy_ms(step)
+        rows.append({"workload": name, "variant": v, "ms_per_step": ms, "vs_torch_eager": ms / base,
+                     "gpu_busy_ms_per_step": busy if isinstance(busy, float) else None,
+                     "kernels_per_step": kernels if isinstance(busy, float) else None,
+                     "busy_error": None if isinstance(busy, float) else kernels, "warmup_s": warm_s})
+    rows += [{"workload": name, "variant": v, "error": why} for v, why in failed.items()]
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workloads", default="seq_reverse,minigpt,mnist_mlp")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
+    ap.add_argument("--json", default="")
+    a = ap.parse_args()
+    vt.policy.apply_spec("preset=tuned,kernels.backend=triton")
+    print(f"{vt.cuda.get_device_name(0)}; torch {torch.__version__}; vibetensor policies tuned + kernels.backend=triton")
+    rows = []
+    for name in a.workloads.split(","):
+        try:
+            rows += run(name, a.rounds, a.steps, not a.no_compile)
+        except Exception as e:  # noqa: BLE001  (one broken workload must not hide the others)
+            print(f"{name}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
+            rows.append({"workload": name, "error": str(e)})
+            continue
+        for r in rows:
+            if r.get("workload") == name and "ms_per_step" in r:
+                busy = f"{r['gpu_busy_ms_per_step']:.3f} ms GPU ({r['kernels_per_step']:.0f} kernels)" \
+                    if r["gpu_busy_ms_per_step"] is not None else f"GPU n/a ({r['busy_error']})"
+                print(f"{name:>12} {r['variant']:>15}: {r['ms_per_step']:8.3f} ms/step  {r['vs_torch_eager']:.2f}x "
+                      f"torch eager; {busy}", flush=True)
+            elif r.get("workload") == name and "error" in r:
+                print(f"{name:>12} {r.get('variant', ''):>15}: FAILED {r['error']}", flush=True)
+    write_json(a.json, rows)
+
+
+if __name__ == "__main__":
+    main()
