@@ -137,14 +137,14 @@ def workload_options(workload: str, options: dict | None, warmup: int, steps: in
 # as many steps as its eager twin. A workload without train_step, or a cell off CUDA, is refused
 # with the reason.
 def capture_step(fw, wl, workload: str, device: str):
-    """wl.step replaced by a graphed train_step (Note [Captured steps in the runner])."""
+    """wl.train_step replaced by its graphed self (Note [Captured steps in the runner])."""
     if not str(device).startswith("cuda"):
         raise ValueError(f"step.capture=graph captures CUDA work; the cell of {workload} runs on {device}")
     if not hasattr(wl, "train_step"):
         raise ValueError(f"step.capture=graph: workload {workload} has no train_step (its step reads host data, e.g. "
                          "a CPU augmentation or a host-side learning-rate schedule, so it cannot be captured whole)")
     graphed = fw.cuda.graphed_step(wl.train_step, warmup=0)
-    wl.step = lambda batch: graphed(*batch).item()
+    wl.train_step = graphed  # the workload's step calls it, then reads the loss back
     return graphed
 
 
