@@ -20,7 +20,7 @@ Tensor rotary_embedding_cuda(const Tensor& self, const Tensor& cos, const Tensor
     Tensor x = self.dim() == 4 && self.stride(3) == 1 ? self : ops::reshape(ops::contiguous(self), {-1, 1, a.T, a.D});
     Tensor y = empty_tensor({x.size(0), x.size(1), a.T, a.D}, a.out, self.device());
     if (y.numel() == 0 || suite::rotary_forward(x, ops::contiguous(cos), ops::contiguous(sin), y, inverse))
-      return self.dim() == 4 ? y : ops::view(y, self.sizes().vec());
+      return self.dim() == 4 ? y : ops::view(y, IntList(self.sizes().begin(), self.sizes().end()));
   }
   return rotary_math(self, cos, sin, inverse);
 }
