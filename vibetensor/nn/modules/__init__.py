@@ -1,13 +1,18 @@
 from vibetensor.nn.modules.activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from vibetensor.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from vibetensor.nn.modules.container import ModuleDict, ModuleList, Sequential
+from vibetensor.nn.modules.conv import Conv1d, Conv2d
 from vibetensor.nn.modules.dropout import Dropout
 from vibetensor.nn.modules.flatten import Flatten, Unflatten
 from vibetensor.nn.modules.linear import Identity, Linear
 from vibetensor.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from vibetensor.nn.modules.module import Module
 from vibetensor.nn.modules.normalization import LayerNorm, RMSNorm
+from vibetensor.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
+                                           MaxPool2d)
 from vibetensor.nn.modules.sparse import Embedding
 
 __all__ = ["Module", "Linear", "Identity", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "GELU", "ReLU", "SiLU",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Sequential", "ModuleList", "ModuleDict", "CrossEntropyLoss",
-           "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "Flatten", "Unflatten"]
+           "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "Flatten", "Unflatten", "Conv1d", "Conv2d", "MaxPool1d",
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d"]

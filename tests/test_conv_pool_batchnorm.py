@@ -1,0 +1,147 @@
+"""Convolutions, pooling and batch norm (Note [Convolution by windows] in vibetensor/nn/_conv.py) against
+torch on random inputs on every device: conv1d / conv2d with strides, padding (ints, 'same', 'valid'),
+dilation, groups and bias, forward and backward of input, weight and bias; max / avg / adaptive pooling
+with padding, ceil_mode and count_include_pad; batch_norm in training (running statistics) and eval; the
+modules with torch's initialisation shapes and a small CNN trained a few steps from torch's weights;
+bad input raises a clear error."""
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import vibetensor as vt
+
+from harness import assert_close, check_op, randn, to_torch, to_vt
+
+F = vt.nn.functional
+TOL = dict(rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", [
+    dict(x=(2, 3, 9, 8), w=(4, 3, 3, 3)),
+    dict(x=(1, 4, 10, 11), w=(6, 2, 3, 2), stride=2, padding=1, groups=2),
+    dict(x=(2, 2, 12, 12), w=(3, 2, 3, 3), dilation=2, padding=(2, 1)),
+    dict(x=(2, 3, 7, 7), w=(5, 3, 1, 1), bias=False),
+    dict(x=(1, 2, 8, 9), w=(2, 2, 4, 3), padding="same"),
+    dict(x=(1, 2, 8, 9), w=(2, 2, 4, 3), padding="valid", stride=(2, 3)),
+    dict(x=(3, 9, 9), w=(2, 3, 3, 3)),  # unbatched
+], ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_conv2d(device, case):
+    case = dict(case)
+    xs, ws, bias = case.pop("x"), case.pop("w"), case.pop("bias", True)
+    x = randn(xs, seed=1).requires_grad_()
+    w = randn(ws, seed=2, scale=0.3).requires_grad_()
+    b = randn((ws[0],), seed=3).requires_grad_() if bias else None
+    check_op(lambda a, c, d: F.conv2d(a, c, d, **case), lambda a, c, d: TF.conv2d(a, c, d, **case), [x, w, b], device,
+             TOL)
+
+
+@pytest.mark.parametrize("case", [dict(), dict(stride=2, padding=2), dict(dilation=3, groups=2, padding="same")],
+                         ids=str)
+def test_conv1d(device, case):
+    x = randn((2, 4, 20), seed=1).requires_grad_()
+    w = randn((6, 4 // case.get("groups", 1), 3), seed=2, scale=0.3).requires_grad_()
+    b = randn((6,), seed=3).requires_grad_()
+    check_op(lambda a, c, d: F.conv1d(a, c, d, **case), lambda a, c, d: TF.conv1d(a, c, d, **case), [x, w, b], device,
+             TOL)
+
+
+@pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                  dict(kernel_size=(3, 2), stride=(2, 1), ceil_mode=True),
+                                  dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, dilation=1)], ids=str)
+def test_max_pool2d(device, case):
+    x = randn((2, 3, 9, 10), seed=4).requires_grad_()
+    check_op(lambda a: F.max_pool2d(a, **case), lambda a: TF.max_pool2d(a, **case), [x], device, TOL)
+
+
+@pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                  dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+                                  dict(kernel_size=3, stride=2, ceil_mode=True),
+                                  dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+                                  dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                                  dict(kernel_size=2, divisor_override=3)], ids=str)
+def test_avg_pool2d(device, case):
+    x = randn((2, 3, 9, 10), seed=5).requires_grad_()
+    check_op(lambda a: F.avg_pool2d(a, **case), lambda a: TF.avg_pool2d(a, **case), [x], device, TOL)
+
+
+@pytest.mark.parametrize("size", [1, (2, 3), (3, 4), (None, 2)], ids=str)
+def test_adaptive_avg_pool2d(device, size):
+    x = randn((2, 3, 9, 8), seed=6).requires_grad_()
+    check_op(lambda a: F.adaptive_avg_pool2d(a, size), lambda a: TF.adaptive_avg_pool2d(a, size), [x], device, TOL)
+
+
+def test_pool1d(device):
+    x = randn((2, 3, 17), seed=7).requires_grad_()
+    check_op(lambda a: F.max_pool1d(a, 3, 2, 1), lambda a: TF.max_pool1d(a, 3, 2, 1), [x], device, TOL)
+    check_op(lambda a: F.avg_pool1d(a, 4, 3), lambda a: TF.avg_pool1d(a, 4, 3), [x], device, TOL)
+    check_op(lambda a: F.adaptive_avg_pool1d(a, 5), lambda a: TF.adaptive_avg_pool1d(a, 5), [x], device, TOL)
+
+
+@pytest.mark.parametrize("shape", [(8, 5), (4, 5, 7), (3, 5, 4, 6)], ids=str)
+def test_batch_norm_training_and_eval(device, shape):
+    x = randn(shape, seed=8, scale=2.0).requires_grad_()
+    w, b = randn((5,), seed=9).requires_grad_(), randn((5,), seed=10).requires_grad_()
+    rm_t, rv_t = torch.zeros(5), torch.ones(5)
+    rm_v, rv_v = to_vt(rm_t, device), to_vt(rv_t, device)
+    check_op(lambda a, c, d: F.batch_norm(a, rm_v, rv_v, c, d, True, 0.2, 1e-5),
+             lambda a, c, d: TF.batch_norm(a, rm_t, rv_t, c, d, True, 0.2, 1e-5), [x, w, b], device, TOL)
+    assert_close(rm_v, rm_t, **TOL)
+    assert_close(rv_v, rv_t, **TOL)
+    check_op(lambda a, c, d: F.batch_norm(a, rm_v, rv_v, c, d, False),
+             lambda a, c, d: TF.batch_norm(a, rm_t, rv_t, c, d, False), [x, w, b], device, TOL)
+
+
+def test_batchnorm_module_tracks_batches_and_momentum_none(device):
+    bn_t = torch.nn.BatchNorm2d(3, momentum=None)
+    bn_v = vt.nn.BatchNorm2d(3, momentum=None).to(device)
+    for seed in range(3):
+        x = randn((4, 3, 5, 5), seed=seed)
+        assert_close(bn_v(to_vt(x, device)), bn_t(x).detach(), **TOL)
+    assert int(to_torch(bn_v.num_batches_tracked)) == 3
+    assert_close(bn_v.running_var, bn_t.running_var, **TOL)
+    bn_v.eval(), bn_t.eval()
+    x = randn((2, 3, 5, 5), seed=9)
+    assert_close(bn_v(to_vt(x, device)), bn_t(x).detach(), **TOL)
+    assert set(dict(bn_v.state_dict())) == set(bn_t.state_dict())
+
+
+def test_small_cnn_trains_as_torch(device):
+    """A LeNet-style CNN (conv, batch norm, max pool, adaptive pool, linear) on 28x28 images, three SGD
+    steps from torch's weights: the same losses."""
+    def build(nn):
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(4, 8, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                             nn.Linear(8, 10))
+
+    torch.manual_seed(0)
+    tm = build(torch.nn)
+    vm = build(vt.nn).to(device)
+    vm.load_state_dict({k: to_vt(v, device) for k, v in tm.state_dict().items()})
+    topt, vopt = torch.optim.SGD(tm.parameters(), lr=0.1), vt.optim.SGD(vm.parameters(), lr=0.1)
+    for seed in range(3):
+        x, y = randn((8, 1, 28, 28), seed=seed), torch.randint(0, 10, (8,), generator=torch.Generator().manual_seed(seed))
+        lt = TF.cross_entropy(tm(x), y)
+        topt.zero_grad(), lt.backward(), topt.step()
+        lv = F.cross_entropy(vm(to_vt(x, device)), to_vt(y, device))
+        vopt.zero_grad(), lv.backward(), vopt.step()
+        assert abs(lv.item() - lt.item()) < 1e-4 * max(1.0, abs(lt.item()))
+
+
+def test_bad_input(device):
+    x = to_vt(randn((1, 4, 8, 8)), device)
+    with pytest.raises(ValueError, match=r"conv2d: input of 4 channels, weight \(2, 3, 3, 3\) and groups=1 do not fit"):
+        F.conv2d(x, to_vt(randn((2, 3, 3, 3)), device))
+    with pytest.raises(ValueError, match="negative padding is not supported"):
+        F.conv2d(x, to_vt(randn((2, 4, 3, 3)), device), padding=-1)
+    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
+        F.conv2d(x, to_vt(randn((2, 4, 9, 9)), device))
+    with pytest.raises(ValueError, match="padding='same' is not supported for strided"):
+        F.conv2d(x, to_vt(randn((2, 4, 3, 3)), device), stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding must be between 0 and half the kernel size"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match="expected a 3-d \\(unbatched\\) or 4-d \\(batched\\) input"):
+        F.max_pool2d(to_vt(randn((8, 8)), device), 2)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        F.batch_norm(to_vt(randn((1, 3)), device), None, None, training=True)
+    with pytest.raises(ValueError, match="expected 4D input \\(got 3D input\\)"):
+        vt.nn.BatchNorm2d(4).to(device)(to_vt(randn((4, 8, 8)), device))
