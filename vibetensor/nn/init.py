@@ -103,3 +103,12 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
                 return tensor
             fresh = tensor.new_empty(tensor.shape).normal_(mean, std)
             tensor.copy_(fresh.where(outside, tensor))
+
+
+def _layer_default_(weight, bias, fan_in):
+    """torch's default initialisation of Linear and Conv layers: kaiming_uniform_(a=sqrt(5)) for the
+    weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias (if any)."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -1,5 +1,4 @@
 """Linear and Identity."""
-import math
 
 from vibetensor import _factories
 from vibetensor.nn import functional as F
@@ -34,11 +33,7 @@ class Linear(Module):
 
     def reset_parameters(self):
         # torch's init: kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias uses the same bound.
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init._layer_default_(self.weight, self.bias, self.weight.shape[1])
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
