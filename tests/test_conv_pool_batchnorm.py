@@ -91,6 +91,18 @@ def test_batch_norm_training_and_eval(device, shape):
              lambda a, c, d: TF.batch_norm(a, rm_t, rv_t, c, d, False), [x, w, b], device, TOL)
 
 
+@pytest.mark.parametrize("shape,groups", [((4, 6, 5, 5), 3), ((2, 8, 7), 2), ((3, 8), 2)], ids=str)
+def test_group_norm(device, shape, groups):
+    x = randn(shape, seed=11, scale=2.0).requires_grad_()
+    w, b = randn((shape[1],), seed=12).requires_grad_(), randn((shape[1],), seed=13).requires_grad_()
+    check_op(lambda a, c, d: F.group_norm(a, groups, c, d), lambda a, c, d: TF.group_norm(a, groups, c, d), [x, w, b],
+             device, TOL)
+    m = vt.nn.GroupNorm(groups, shape[1]).to(device)
+    assert_close(m(to_vt(x, device)), TF.group_norm(x, groups).detach(), **TOL)
+    with pytest.raises(ValueError, match="C divisible by num_groups=5"):
+        F.group_norm(to_vt(x, device), 5)
+
+
 def test_batchnorm_module_tracks_batches_and_momentum_none(device):
     bn_t = torch.nn.BatchNorm2d(3, momentum=None)
     bn_v = vt.nn.BatchNorm2d(3, momentum=None).to(device)

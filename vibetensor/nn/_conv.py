@@ -1,5 +1,5 @@
-"""Convolutions, pooling and batch normalization (torch.nn.functional.conv1d / conv2d, max_pool1d / 2d,
-avg_pool1d / 2d, adaptive_avg_pool1d / 2d, batch_norm) composed from ops, so they run on every device and
+"""Convolutions, pooling and batch / group normalization (torch.nn.functional.conv1d / conv2d, max_pool1d /
+2d, avg_pool1d / 2d, adaptive_avg_pool1d / 2d, batch_norm, group_norm) composed from ops, so they run on every device and
 differentiate through autograd. See Note [Convolution by windows]."""
 import math
 import numbers
@@ -232,6 +232,24 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError("batch_norm: running_mean and running_var are needed outside training")
         mean, var = running_mean, running_var
     out = (input - mean.reshape(shape)) * (var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalizes each sample's channels in num_groups groups (torch.nn.functional.group_norm)."""
+    if input.dim() < 2 or input.shape[1] % num_groups:
+        raise ValueError(f"group_norm: expected an input of shape (N, C, ...) with C divisible by num_groups="
+                         f"{num_groups}, got {tuple(input.shape)}")
+    n, c = input.shape[0], input.shape[1]
+    x = input.reshape(n, num_groups, -1)
+    mean = x.mean(-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(-1, keepdim=True)
+    out = ((x - mean) * (var + eps).rsqrt()).reshape(input.shape)
+    shape = [1, c] + [1] * (input.dim() - 2)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:

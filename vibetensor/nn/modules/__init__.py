@@ -7,7 +7,7 @@ from vibetensor.nn.modules.flatten import Flatten, Unflatten
 from vibetensor.nn.modules.linear import Identity, Linear
 from vibetensor.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from vibetensor.nn.modules.module import Module
-from vibetensor.nn.modules.normalization import LayerNorm, RMSNorm
+from vibetensor.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from vibetensor.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                                            MaxPool2d)
 from vibetensor.nn.modules.sparse import Embedding
@@ -15,4 +15,4 @@ from vibetensor.nn.modules.sparse import Embedding
 __all__ = ["Module", "Linear", "Identity", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "GELU", "ReLU", "SiLU",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Sequential", "ModuleList", "ModuleDict", "CrossEntropyLoss",
            "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "Flatten", "Unflatten", "Conv1d", "Conv2d", "MaxPool1d",
-           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d"]
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "GroupNorm"]

@@ -1,4 +1,4 @@
-"""LayerNorm and RMSNorm over the trailing normalized_shape dims."""
+"""LayerNorm and RMSNorm over the trailing normalized_shape dims; GroupNorm over channel groups."""
 import numbers
 
 from vibetensor import _factories
@@ -68,3 +68,23 @@ class RMSNorm(Module):
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError("num_channels must be divisible by num_groups")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        if affine:
+            self.weight = Parameter(_factories.ones((num_channels,), device=device, dtype=dtype))
+            self.bias = Parameter(_factories.zeros((num_channels,), device=device, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
