@@ -10,10 +10,12 @@ from vibetensor.nn.modules.module import Module
 from vibetensor.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from vibetensor.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                                            MaxPool2d)
+from vibetensor.nn.modules.rnn import GRU, LSTM, RNN
 from vibetensor.nn.modules.sparse import Embedding
 from vibetensor.nn.modules.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = ["Module", "Linear", "Identity", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "GELU", "ReLU", "SiLU",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Sequential", "ModuleList", "ModuleDict", "CrossEntropyLoss",
            "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "Flatten", "Unflatten", "Conv1d", "Conv2d", "MaxPool1d",
-           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "RNN", "LSTM", "GRU"]

@@ -1,0 +1,149 @@
+"""RNN, LSTM and GRU (torch.nn's: several layers, batch_first, bidirectional, dropout between layers,
+initial states), with torch's parameter names, layouts and gate orders (LSTM i, f, g, o; GRU r, z, n),
+so state dicts load both ways. Each time step is composed from ops (two matmuls and the gates), the
+input projection of a whole sequence done in one matmul per layer and direction."""
+import math
+
+from vibetensor import _factories
+from vibetensor import _functional as _F
+from vibetensor.nn import functional as F
+from vibetensor.nn import init
+from vibetensor.nn.modules.module import Module
+from vibetensor.nn.parameter import Parameter
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+class RNNBase(Module):
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        if proj_size:
+            raise NotImplementedError("proj_size is not supported by vibetensor")
+        if not 0 <= dropout <= 1:
+            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an element "
+                             "being zeroed")
+        if hidden_size <= 0 or num_layers <= 0:
+            raise ValueError(f"hidden_size and num_layers must be positive, got {hidden_size} and {num_layers}")
+        self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
+        self.proj_size = 0
+        gates = _GATES[mode] * hidden_size
+        dirs = 2 if bidirectional else 1
+        kw = dict(device=device, dtype=dtype)
+        for layer in range(num_layers):
+            for d in range(dirs):
+                suffix = f"_l{layer}" + ("_reverse" if d else "")
+                in_size = input_size if layer == 0 else hidden_size * dirs
+                setattr(self, "weight_ih" + suffix, Parameter(_factories.empty((gates, in_size), **kw)))
+                setattr(self, "weight_hh" + suffix, Parameter(_factories.empty((gates, hidden_size), **kw)))
+                if bias:
+                    setattr(self, "bias_ih" + suffix, Parameter(_factories.empty((gates,), **kw)))
+                    setattr(self, "bias_hh" + suffix, Parameter(_factories.empty((gates,), **kw)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    def _weights(self, layer, d):
+        suffix = f"_l{layer}" + ("_reverse" if d else "")
+        get = lambda name: getattr(self, name + suffix, None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+
+    def _cell(self, xw, h, c, w_hh, b_hh):
+        """One time step from the input's projection xw (bias_ih included): (h, c)."""
+        hw = F.linear(h, w_hh, b_hh)
+        if self.mode == "LSTM":
+            i, f, g, o = (xw + hw).chunk(4, -1)
+            c = _F.sigmoid(f) * c + _F.sigmoid(i) * _F.tanh(g)
+            return _F.sigmoid(o) * _F.tanh(c), c
+        if self.mode == "GRU":
+            xr, xz, xn = xw.chunk(3, -1)
+            hr, hz, hn = hw.chunk(3, -1)
+            r, z = _F.sigmoid(xr + hr), _F.sigmoid(xz + hz)
+            n = _F.tanh(xn + r * hn)
+            return (1 - z) * n + z * h, None
+        pre = xw + hw
+        return (_F.tanh(pre) if self.mode == "RNN_TANH" else F.relu(pre)), None
+
+    def forward(self, input, hx=None):
+        lstm = self.mode == "LSTM"
+        unbatched = input.dim() == 2
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)  # [T, N, I]
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
+                               f"{x.shape[-1]}")
+        T, N = x.shape[0], x.shape[1]
+        dirs = 2 if self.bidirectional else 1
+        if hx is None:
+            h0 = _factories.zeros((self.num_layers * dirs, N, self.hidden_size), device=x.device, dtype=x.dtype)
+            c0 = h0 if lstm else None
+        else:
+            h0, c0 = hx if lstm else (hx, None)
+            if unbatched:
+                h0, c0 = h0.unsqueeze(1), (c0.unsqueeze(1) if lstm else None)
+            want = (self.num_layers * dirs, N, self.hidden_size)
+            if tuple(h0.shape) != want:
+                raise RuntimeError(f"Expected hidden size {want}, got {tuple(h0.shape)}")
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+                xw = F.linear(x, w_ih, b_ih)  # [T, N, gates]: the whole sequence's input projection at once
+                h, c = h0[layer * dirs + d], (c0[layer * dirs + d] if lstm else None)
+                steps = [None] * T
+                for t in (range(T - 1, -1, -1) if d else range(T)):
+                    h, c = self._cell(xw[t], h, c, w_hh, b_hh)
+                    steps[t] = h
+                outs.append(_F.stack(steps, 0))
+                h_n.append(h)
+                if lstm:
+                    c_n.append(c)
+            x = outs[0] if dirs == 1 else _F.cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        out = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
+        h_n = _F.stack(h_n, 0)
+        c_n = _F.stack(c_n, 0) if lstm else None
+        if unbatched:
+            h_n, c_n = h_n.squeeze(1), (c_n.squeeze(1) if lstm else None)
+        return out, ((h_n, c_n) if lstm else h_n)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class RNN(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, device=device, dtype=dtype)
+
+
+class LSTM(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)
+
+
+class GRU(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
