@@ -139,6 +139,24 @@ def test_small_cnn_trains_as_torch(device):
         assert abs(lv.item() - lt.item()) < 1e-4 * max(1.0, abs(lt.item()))
 
 
+@pytest.mark.parametrize("case", [dict(size=(13, 7), mode="nearest"), dict(scale_factor=2, mode="nearest"),
+                                  dict(scale_factor=(1.5, 0.7), mode="nearest-exact"),
+                                  dict(size=(12, 5), mode="bilinear", align_corners=False),
+                                  dict(size=(12, 5), mode="bilinear", align_corners=True),
+                                  dict(scale_factor=2.5, mode="bilinear"),
+                                  dict(scale_factor=0.5, mode="bilinear", recompute_scale_factor=True)], ids=str)
+def test_interpolate_2d(device, case):
+    x = randn((2, 3, 6, 9), seed=14).requires_grad_()
+    check_op(lambda a: F.interpolate(a, **case), lambda a: TF.interpolate(a, **case), [x], device, TOL)
+
+
+@pytest.mark.parametrize("case", [dict(size=11, mode="linear"), dict(scale_factor=0.6, mode="linear", align_corners=True),
+                                  dict(size=4, mode="nearest")], ids=str)
+def test_interpolate_1d(device, case):
+    x = randn((2, 3, 8), seed=15).requires_grad_()
+    check_op(lambda a: F.interpolate(a, **case), lambda a: TF.interpolate(a, **case), [x], device, TOL)
+
+
 def test_bad_input(device):
     x = to_vt(randn((1, 4, 8, 8)), device)
     with pytest.raises(ValueError, match=r"conv2d: input of 4 channels, weight \(2, 3, 3, 3\) and groups=1 do not fit"):
@@ -155,5 +173,11 @@ def test_bad_input(device):
         F.max_pool2d(to_vt(randn((8, 8)), device), 2)
     with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
         F.batch_norm(to_vt(randn((1, 3)), device), None, None, training=True)
+    with pytest.raises(NotImplementedError, match="mode 'bicubic' is not supported"):
+        F.interpolate(x, scale_factor=2, mode="bicubic")
+    with pytest.raises(ValueError, match="only one of size or scale_factor should be defined"):
+        F.interpolate(x, size=3, scale_factor=2)
+    with pytest.raises(ValueError, match="align_corners option can only be set with the interpolating modes"):
+        F.interpolate(x, size=3, align_corners=True)
     with pytest.raises(ValueError, match="expected 4D input \\(got 3D input\\)"):
         vt.nn.BatchNorm2d(4).to(device)(to_vt(randn((4, 8, 8)), device))

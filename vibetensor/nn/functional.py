@@ -6,6 +6,7 @@ from vibetensor import _dtype
 from vibetensor import _functional as _F
 from vibetensor.nn._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                                  batch_norm, conv1d, conv2d, group_norm, max_pool1d, max_pool2d)
+from vibetensor.nn._interpolate import interpolate  # noqa: F401
 from vibetensor.nn._padding import pad  # noqa: F401 (torch.nn.functional.pad)
 
 Tensor = _C.Tensor
