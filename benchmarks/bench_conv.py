@@ -1,0 +1,76 @@
+"""Convolution and pooling against PyTorch at a ResNet-18 CIFAR network's layer shapes (issue 13's
+"within 1.5x of PyTorch"), forward and forward + backward, on the CPU or a GPU, in interleaved rounds:
+
+    python benchmarks/bench_conv.py [--device cpu|cuda] [--batch 32] [--rounds 5] [--iters 5] [--json PATH]
+
+vibetensor's conv2d is im2col windows + one GEMM (Note [Convolution by windows]); PyTorch's is cuDNN on a
+GPU and oneDNN / its own kernels on the CPU. Each sample is the median over rounds of the mean time of
+`iters` calls, with a device synchronization after each batch of calls.
+"""
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+
+import vibetensor as vt
+
+# (in channels, out channels, spatial size, stride): ResNet-18's 3x3 convolutions on 32x32 CIFAR images
+LAYERS = [(64, 64, 32, 1), (64, 128, 32, 2), (128, 128, 16, 1), (256, 256, 8, 1), (512, 512, 4, 1)]
+
+
+def _sync(lib, device):
+    if device == "cuda":
+        lib.cuda.synchronize()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--device", default="cuda" if vt.cuda.is_available() else "cpu")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--json", default="")
+    a = ap.parse_args()
+    dev = a.device
+    name = vt.cuda.get_device_name(0) if dev == "cuda" else "cpu"
+    print(f"conv2d 3x3 at ResNet-18 CIFAR shapes, batch {a.batch}, on {name}; torch {torch.__version__}")
+    rows = []
+    for cin, cout, hw, stride in LAYERS:
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(a.batch, cin, hw, hw, generator=g)
+        w = torch.randn(cout, cin, 3, 3, generator=g) * 0.05
+        libs = {}
+        for lib in (torch, vt):
+            xl = (lib.from_numpy(x.numpy()) if lib is vt else x.clone()).to(dev).requires_grad_()
+            wl = (lib.from_numpy(w.numpy()) if lib is vt else w.clone()).to(dev).requires_grad_()
+            F = lib.nn.functional
+            libs[lib.__name__] = (lib, lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1),
+                                  lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1).sum().backward())
+        samples = {(n, p): [] for n in libs for p in ("fwd", "fwd+bwd")}
+        for n, (lib, fwd, both) in libs.items():  # warm-up
+            fwd(), both()
+            _sync(lib, dev)
+        for _ in range(a.rounds):
+            for n, (lib, fwd, both) in libs.items():
+                for p, fn in (("fwd", fwd), ("fwd+bwd", both)):
+                    t0 = time.perf_counter()
+                    for _ in range(a.iters):
+                        fn()
+                    _sync(lib, dev)
+                    samples[(n, p)].append(1e3 * (time.perf_counter() - t0) / a.iters)
+        for p in ("fwd", "fwd+bwd"):
+            t, v = statistics.median(samples[("torch", p)]), statistics.median(samples[("vibetensor", p)])
+            rows.append({"layer": f"{cin}->{cout} {hw}x{hw} s{stride}", "pass": p, "torch_ms": t, "vt_ms": v,
+                         "vt_over_torch": v / t})
+            print(f"{rows[-1]['layer']:>22} {p:>8}: torch {t:8.3f} ms  vibetensor {v:8.3f} ms  {v / t:5.2f}x", flush=True)
+    if a.json:
+        import json
+        with open(a.json, "w") as f:
+            json.dump({"device": name, "torch": torch.__version__, "batch": a.batch, "rows": rows}, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
