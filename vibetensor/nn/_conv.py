@@ -7,20 +7,25 @@ import numbers
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor import _functional as _F
+from vibetensor._rearrange import flip
+from vibetensor.autograd.function import Function
 from vibetensor.autograd.grad_mode import no_grad
 from vibetensor.nn._padding import pad
 
 _ops = _C._ops
 
 # Note [Convolution by windows]
-# A convolution is a matrix product over sliding windows (im2col): the zero-padded input
-# [N, C, H, W] (contiguous) is viewed with as_strided as [N, C, OH, OW, KH, KW] windows (stride and
-# dilation are the view's strides, no copy), reordered to rows of C * KH * KW values per output
-# position, and multiplied by the weight viewed as [OC, C * KH * KW] (one batched product per group),
-# so on CUDA the work is one cuBLAS GEMM. Pooling reduces the same windows (amax, mean). Backward is
-# autograd's: the product's, and as_strided's, which scatters each window's gradient back with
-# index_add (overlapping windows accumulate). Ties in max pooling share the gradient (amax's rule);
-# torch gives it to one index. No cuDNN: the speed is that of im2col + GEMM.
+# A convolution is a matrix product over sliding windows (im2col): the zero-padded input, made NHWC
+# so that a window copies in runs of contiguous channels, is viewed with as_strided as
+# [N, OH, OW, KH, KW, C] windows (stride and dilation are the view's strides), copied to rows of
+# KH * KW * C values per output position, and multiplied by the weight reordered to match (one
+# batched product per group), so on CUDA the work is one cuBLAS GEMM. A stride-1 convolution without
+# groups copies no window at all: one GEMM of every input position with every kernel tap
+# ([N * Hp * Wp, C] x [C, KH * KW * OC]), then each tap's slice added at its spatial offset. conv2d's backward is products too (Note [Convolution
+# backward]). Pooling reduces the same windows (amax, mean) and differentiates through autograd:
+# as_strided's backward scatters each window's gradient back with index_add (overlapping windows
+# accumulate). Ties in max pooling share the gradient (amax's rule); torch gives it to one index.
+# No cuDNN: the speed is that of im2col + GEMM.
 
 
 def _pair(v, name, n=2):
@@ -32,14 +37,21 @@ def _pair(v, name, n=2):
     return v
 
 
-def _windows(x, kernel, stride, dilation):
-    """x [N, C, H, W] contiguous -> the [N, C, OH, OW, KH, KW] view of its windows."""
-    n, c, h, w = x.shape
+def _out_size(h, w, kernel, stride, dilation):
+    """(OH, OW) of windows over an (already padded) h x w input; ValueError when none fits."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
     if oh <= 0 or ow <= 0:
         raise ValueError(f"the input of spatial size ({h}, {w}) after padding is smaller than the dilated kernel "
                          f"({dh * (kh - 1) + 1}, {dw * (kw - 1) + 1})")
+    return oh, ow
+
+
+def _windows(x, kernel, stride, dilation):
+    """x [N, C, H, W] contiguous -> the [N, C, OH, OW, KH, KW] view of its windows."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh, ow = _out_size(h, w, kernel, stride, dilation)
     return _ops.as_strided(x, [n, c, oh, ow, kh, kw], [c * h * w, h * w, sh * w, sw, dh * w, dw], None)
 
 
@@ -80,16 +92,120 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if ph < 0 or pw < 0:
             raise ValueError(f"conv2d: negative padding is not supported, got {(ph, pw)}")
         pads = (pw, pw, ph, ph)
-    x = pad(input, pads) if any(pads) else input.contiguous()
-    win = _windows(x, (kh, kw), stride, dilation)  # [N, C, OH, OW, KH, KW]
-    oh, ow = win.shape[2], win.shape[3]
-    m = n * oh * ow
-    cols = win.permute(0, 2, 3, 1, 4, 5).reshape(m, groups, cg * kh * kw).permute(1, 0, 2)  # [g, M, K]
-    wg = weight.reshape(groups, oc // groups, cg * kh * kw).transpose(1, 2)  # [g, K, OCg]
-    out = _ops.matmul(cols, wg).permute(1, 0, 2).reshape(n, oh, ow, oc)
-    if bias is not None:
-        out = out + bias
-    return out.permute(0, 3, 1, 2).contiguous()
+    return _Conv2d.apply(input, weight, bias, stride, pads, dilation, groups)
+
+
+SHIFT_ADD_MAX_AREA_RATIO = 1.4  # padded area / output area: 1.13 at 32x32, 1.27 at 16x16, 1.56 at 8x8 (3x3, pad 1)
+
+
+def _nhwc(x):
+    """A padded NCHW input as contiguous NHWC, the layout whose windows copy in runs of channels."""
+    return x.permute(0, 2, 3, 1).contiguous()
+
+
+def _cols(xn, kernel, stride, dilation, groups):
+    """The windows of NHWC xn as per-group GEMM rows: [g, N * OH * OW, KH * KW * Cg], and (OH, OW)."""
+    n, hp, wp, c = xn.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh, ow = _out_size(hp, wp, kernel, stride, dilation)
+    win = _ops.as_strided(xn, [n, oh, ow, kh, kw, c], [hp * wp * c, sh * wp * c, sw * c, dh * wp * c, dw * c, 1], None)
+    cg = c // groups
+    cols = win.reshape(n * oh * ow, kh * kw, groups, cg)
+    if groups == 1:
+        return cols.reshape(1, n * oh * ow, kh * kw * c), (oh, ow)
+    return cols.permute(2, 0, 1, 3).reshape(groups, n * oh * ow, kh * kw * cg), (oh, ow)
+
+
+def _weight_cols(weight, groups):
+    """weight [OC, Cg, KH, KW] as [g, KH * KW * Cg, OCg], the columns _cols' rows multiply."""
+    oc, cg, kh, kw = weight.shape
+    return weight.reshape(groups, oc // groups, cg, kh, kw).permute(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg,
+                                                                                         oc // groups)
+
+
+def _gemm_conv(x, weight, stride, dilation, groups):
+    """The convolution of an already padded input x: [N, OC, OH, OW] (Note [Convolution by windows])."""
+    xn = _nhwc(x)
+    n, hp, wp, c = xn.shape
+    oc, cg, kh, kw = weight.shape
+    dh, dw = dilation
+    oh, ow = hp - dh * (kh - 1), wp - dw * (kw - 1)
+    # Shift and add pays where the padded positions are few more than the outputs (large images);
+    # on small ones its GEMM over every padded position costs more than copying the windows.
+    if stride == (1, 1) and groups == 1 and oh > 0 and ow > 0 and hp * wp <= SHIFT_ADD_MAX_AREA_RATIO * oh * ow:
+        # Shift and add: one GEMM of every input position with every kernel tap, then the taps' results
+        # summed at their offsets; no window is copied.
+        y = _ops.matmul(xn.reshape(n * hp * wp, c), weight.permute(1, 2, 3, 0).reshape(c, kh * kw * oc))
+        taps = kh * kw * oc
+        out = None
+        for i in range(kh):
+            for j in range(kw):
+                view = _ops.as_strided(y, [n, oh, ow, oc], [hp * wp * taps, wp * taps, taps, 1],
+                                       ((i * dh) * wp + j * dw) * taps + (i * kw + j) * oc)
+                out = view.contiguous() if out is None else out.add_(view)
+        return out.permute(0, 3, 1, 2).contiguous()
+    cols, (oh, ow) = _cols(xn, (kh, kw), stride, dilation, groups)
+    out = _ops.matmul(cols, _weight_cols(weight, groups))  # [g, M, OCg]
+    return out.permute(1, 0, 2).reshape(n, oh, ow, oc).permute(0, 3, 1, 2).contiguous()
+
+
+class _Conv2d(Function):
+    """conv2d with its backward as products too (Note [Convolution backward]): no scatter of windows."""
+
+    @staticmethod
+    def forward(ctx, input, weight, bias, stride, pads, dilation, groups):
+        x = pad(input, pads) if any(pads) else input.contiguous()
+        out = _gemm_conv(x, weight, stride, dilation, groups)
+        if bias is not None:
+            out = out + bias.reshape(1, -1, 1, 1)
+        ctx.save_for_backward(x, weight)
+        ctx.geometry = (tuple(input.shape), stride, pads, dilation, groups, bias is not None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        (n, c, h, w), stride, pads, dilation, groups, has_bias = ctx.geometry
+        oc, cg, kh, kw = weight.shape
+        grad = grad.contiguous()
+        gx = gw = gb = None
+        if ctx.needs_input_grad[1]:
+            # dW[g] = dY_rows[g]^T @ cols[g] over the input's windows.
+            cols, (oh, ow) = _cols(_nhwc(x), (kh, kw), stride, dilation, groups)
+            rows = grad.permute(0, 2, 3, 1).reshape(n * oh * ow, groups, oc // groups).permute(1, 0, 2)
+            gw = _ops.matmul(rows.transpose(1, 2), cols)  # [g, OCg, KH * KW * Cg]
+            gw = gw.reshape(groups, oc // groups, kh, kw, cg).permute(0, 1, 4, 2, 3).reshape(oc, cg, kh, kw)
+        if has_bias and ctx.needs_input_grad[2]:
+            gb = grad.sum((0, 2, 3))
+        if ctx.needs_input_grad[0]:
+            gx = _input_grad(grad, weight, x.shape, stride, pads, dilation, groups)[:, :, pads[2]:pads[2] + h,
+                                                                                     pads[0]:pads[0] + w]
+        return gx, gw, gb, None, None, None, None
+
+
+# Note [Convolution backward]
+# The input's gradient is a transposed convolution, computed as a convolution: the output gradient
+# with stride - 1 zeros between its elements (strided convolutions), padded by the dilated kernel's
+# reach on every side, convolved with the kernel flipped in space and with its in / out channels
+# swapped per group. That runs the forward's window view + GEMM; rows and columns of the padded input
+# that no window reached get zeros. The weight's gradient is one product per group of the output
+# gradient's rows with the saved windows. So the backward is GEMMs and copies, no index_add scatter
+# (the autograd of the as_strided windows would scatter every window back element by element).
+def _input_grad(grad, weight, padded_shape, stride, pads, dilation, groups):
+    n, oc, oh, ow = grad.shape
+    _, cg, kh, kw = weight.shape
+    hp, wp = padded_shape[2], padded_shape[3]
+    (sh, sw), (dh, dw) = stride, dilation
+    if sh > 1 or sw > 1:  # zeros between the elements: [N, OC, (OH - 1) * sh + 1, (OW - 1) * sw + 1]
+        g = pad(grad.reshape(n, oc, oh, 1, ow, 1), (0, sw - 1, 0, 0, 0, sh - 1))
+        grad = g.reshape(n, oc, oh * sh, ow * sw)[:, :, :(oh - 1) * sh + 1, :(ow - 1) * sw + 1]
+    reach_h, reach_w = dh * (kh - 1), dw * (kw - 1)
+    g = pad(grad, (reach_w, reach_w, reach_h, reach_h))
+    wt = flip(weight.reshape(groups, oc // groups, cg, kh, kw).transpose(1, 2), (-2, -1)).reshape(groups * cg,
+                                                                                                  oc // groups, kh, kw)
+    gx = _gemm_conv(g, wt, (1, 1), dilation, groups)  # [N, C, (OH - 1) * sh + reach + 1, ...]
+    extra_h, extra_w = hp - gx.shape[2], wp - gx.shape[3]
+    return pad(gx, (0, extra_w, 0, extra_h)) if extra_h or extra_w else gx
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
