@@ -102,6 +102,33 @@ def test_transformer_encoder(device, norm_first, activation):
     _grads_match(tm, vm)
 
 
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_full_transformer(device, norm_first):
+    """nn.Transformer (encoder and decoder stacks) with a causal target mask and padding masks."""
+    torch.manual_seed(3)
+    kw = dict(d_model=16, nhead=4, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=24, dropout=0.0,
+              batch_first=True, norm_first=norm_first)
+    tm = torch.nn.Transformer(**kw)
+    vm = _twin(tm, vt.nn.Transformer(**kw), device)
+    assert set(dict(vm.state_dict())) == set(tm.state_dict())
+    src, tgt = randn((2, 7, 16), seed=1), randn((2, 5, 16), seed=2)
+    tmask = torch.nn.Transformer.generate_square_subsequent_mask(5)
+    assert_close(vt.nn.Transformer.generate_square_subsequent_mask(5), tmask)
+    pad = torch.zeros(2, 7, dtype=torch.bool)
+    pad[1, -2:] = True
+    st, tt = src.clone().requires_grad_(), tgt.clone().requires_grad_()
+    out_t = tm(st, tt, tgt_mask=tmask, src_key_padding_mask=pad, memory_key_padding_mask=pad)
+    sv, tv = to_vt(src, device, requires_grad=True), to_vt(tgt, device, requires_grad=True)
+    out_v = vm(sv, tv, tgt_mask=to_vt(tmask, device), src_key_padding_mask=to_vt(pad, device),
+               memory_key_padding_mask=to_vt(pad, device))
+    assert_close(out_v, out_t.detach(), **TOL)
+    out_t.square().sum().backward()
+    out_v.square().sum().backward()
+    assert_close(sv.grad, st.grad, **TOL)
+    assert_close(tv.grad, tt.grad, **TOL)
+    _grads_match(tm, vm)
+
+
 def test_bad_input(device):
     with pytest.raises(AssertionError, match="embed_dim must be divisible by num_heads"):
         vt.nn.MultiheadAttention(10, 3)

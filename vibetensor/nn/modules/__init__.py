@@ -12,10 +12,12 @@ from vibetensor.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,
                                            MaxPool2d)
 from vibetensor.nn.modules.rnn import GRU, LSTM, RNN
 from vibetensor.nn.modules.sparse import Embedding
-from vibetensor.nn.modules.transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+from vibetensor.nn.modules.transformer import (MultiheadAttention, Transformer, TransformerDecoder,
+                                               TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
 
 __all__ = ["Module", "Linear", "Identity", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "GELU", "ReLU", "SiLU",
            "Tanh", "Sigmoid", "Softmax", "LogSoftmax", "Sequential", "ModuleList", "ModuleDict", "CrossEntropyLoss",
            "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "Flatten", "Unflatten", "Conv1d", "Conv2d", "MaxPool1d",
            "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "TransformerDecoderLayer", "TransformerDecoder", "Transformer",
            "RNN", "LSTM", "GRU"]
