@@ -31,11 +31,11 @@ std::tuple<Tensor, Tensor, Tensor> fused_cross_entropy_cuda(const Tensor& self, 
     Tensor x = row_major(self), t = ops::contiguous(target);
     Tensor rows = empty_tensor({a.N}, DType::Float32, self.device());
     Tensor lse = empty_tensor({a.N}, DType::Float32, self.device());
-    Tensor count = a.reduction == LossReduction::Mean ? fused_ce_count(target, ignore_index)
-                                                      : empty_tensor({0}, DType::Int64, self.device());
     IndexCheck chk("_fused_cross_entropy", self.device());
     if (a.N == 0 || suite::cross_entropy_forward(x, t, rows, lse, chk.flag(), a.N, a.C, ignore_index)) {
       chk.raise_if_bad("a class index in [0, ", a.C, ") or ignore_index ", ignore_index);
+      Tensor count = a.reduction == LossReduction::Mean ? fused_ce_count(t, ignore_index)
+                                                        : empty_tensor({0}, DType::Int64, self.device());
       return {fused_ce_reduce(rows, count, a.reduction, self.dtype()), lse, count};
     }
   }
