@@ -54,6 +54,8 @@ AUDIT = {
     ("step.capture", "graph"): "gpu/test_step_capture_gpu.py::test_runner_captures_the_step_and_matches_eager",
     ("kernels.launch", "cpp"): "gpu/test_kernel_suite_gpu.py::test_python_launch_is_reported_by_path",
     ("kernels.launch", "python"): "gpu/test_kernel_suite_gpu.py::test_python_launch_goes_through_the_python_cache_and_its_lock",
+    ("kernels.scope", "fused"): "gpu/test_suite_matmul_elementwise.py::test_fused_scope_leaves_matmul_and_arithmetic_native",
+    ("kernels.scope", "all"): "gpu/test_suite_matmul_elementwise.py::test_a_training_step_matches_the_native_kernels",
     ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "coarse"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "fine"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",

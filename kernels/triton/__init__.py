@@ -1,6 +1,6 @@
 """Triton kernel suite compiled ahead of time and launched from C++ (cuLaunchKernel), one file per family.
 
-Each family module (softmax, layer_norm, rms_norm, cross_entropy, gelu, rotary) holds plain ``@triton.jit``
+Each family module (softmax, layer_norm, rms_norm, cross_entropy, gelu, rotary, matmul, elementwise) holds plain ``@triton.jit``
 functions, a table ``KERNELS = {name: fn}`` and, per kernel, a pure ``config_<name>(...)`` giving its
 constexprs, ``num_warps`` and grid-shaping values from the shape. The module docstrings state each
 kernel's launch contract. Rules every kernel follows (see Note [Ahead-of-time launch contract]):
@@ -13,7 +13,7 @@ kernel's launch contract. Rules every kernel follows (see Note [Ahead-of-time la
 - no kernel uses global scratch (the C++ launcher passes null scratch pointers);
 - each kernel is compiled twice per (dtypes, constexprs, num_warps): generic, and ALIGNED with the
   attribute ``tt.divisibility = 16`` on every parameter for which ``aligned_param(name)`` holds
-  (pointers, ``*_stride`` and ``stride_*``, ``n_cols``, ``n``). The launcher takes the aligned cubin when every pointer
+  (pointers, ``*_stride`` and ``stride_*``, ``n_cols``, ``n``, the matmul's ``n_m``, ``n_n``, ``n_k``). The launcher takes the aligned cubin when every pointer
   argument is 16-byte aligned (or null) and every such integer argument is a multiple of 16, else the
   generic one (Note [Aligned variants]).
 
@@ -38,8 +38,10 @@ adapter mirrors them exactly, so they use only powers of two and a few threshold
 
 def aligned_param(name):
     """Whether parameter `name` carries tt.divisibility = 16 in a kernel's aligned variant: pointers,
-    strides (row kernels write x_stride, attention stride_qt) and the mask bounds n_cols, n."""
-    return name.endswith("_ptr") or name.endswith("_stride") or name.startswith("stride_") or name in ("n_cols", "n")
+    strides (row kernels write x_stride, attention stride_qt) and the mask bounds n_cols, n and the
+    matmul's n_m, n_n, n_k."""
+    return (name.endswith("_ptr") or name.endswith("_stride") or name.startswith("stride_")
+            or name in ("n_cols", "n", "n_m", "n_n", "n_k"))
 
 
 # Rows up to this many columns are held in registers (one load, reductions, one store); longer rows

@@ -7,6 +7,7 @@ import concurrent.futures
 import inspect
 import json
 import os
+import re
 import sys
 import time
 
@@ -18,9 +19,10 @@ from _families import FAMILIES, PACKAGE, family
 # flat element count n; strides and ignore_index are i64; eps and scale are fp32.
 F32_POINTERS = {"mean_ptr", "rstd_ptr", "dw_ptr", "db_ptr", "partial_ptr", "loss_ptr", "lse_ptr", "dloss_ptr"}
 I64_POINTERS = {"target_ptr", "bad_ptr"}
-I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows", "n_heads", "n_pos"}
-I64 = {"n", "ignore_index"}
-FP32 = {"eps", "scale"}
+I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows", "n_heads", "n_pos", "n_m", "n_n", "n_k"}
+# the elementwise kernel's merged sizes d1..d3 and per-operand strides xs0..os3
+I64 = {"n", "ignore_index", "d1", "d2", "d3"} | {f"{o}s{d}" for o in "xyo" for d in range(4)}
+FP32 = {"eps", "scale", "alpha", "scalar"}
 DTYPES = {"float32": "fp32", "bfloat16": "bf16"}
 # (n_rows, n_cols) the configs are taken at: short rows, the widest single-pass row, the looped path
 SHAPES = [(4096, 128), (16384, 8192), (64, 65536)]
@@ -30,7 +32,7 @@ N_SMS = 132
 def param_type(name, t):
     if name.endswith("_ptr"):
         return "*fp32" if name in F32_POINTERS else "*i64" if name in I64_POINTERS else "*" + t
-    if name.endswith("_stride") or name in I64:
+    if name.endswith("_stride") or name.startswith("stride_") or name in I64:
         return "i64"
     if name in I32:
         return "i32"
@@ -41,7 +43,8 @@ def param_type(name, t):
 
 def config(module, name, n_rows, n_cols):
     fn = getattr(module, f"config_{name}")
-    args = {"n": n_rows * n_cols, "n_rows": n_rows, "n_cols": n_cols, "n_sms": N_SMS}
+    args = {"n": n_rows * n_cols, "n_rows": n_rows, "n_cols": n_cols, "n_sms": N_SMS, "n_m": n_rows, "n_n": n_cols,
+            "n_k": n_cols, "dtype_bytes": 4}
     return fn(*[args[p] for p in inspect.signature(fn).parameters])
 
 
@@ -66,7 +69,9 @@ def compile_one(job):
     fn = module.KERNELS[name]
     c = config(module, name, n_rows, n_cols)
     fixed = {"LOG": getattr(module, "LOG", {}).get(name, 0), "HAS_WEIGHT": True, "HAS_BIAS": True,
-             "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd")), "CHECK": 1, "INVERSE": 0}
+             "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd")), "CHECK": 1, "INVERSE": 0,
+             # row-major operands (the aligned variant's vector loads need a unit stride), contiguous add
+             "IEEE": 1, "A_UNIT": 1, "B_UNIT": 1, "OPCODE": 0, "SCALAR": 0, "FLAT": 1}
     signature, constexprs, attrs = {}, {}, {}
     for i, p in enumerate(fn.params):
         if p.is_constexpr:
@@ -79,11 +84,12 @@ def compile_one(job):
     start = time.perf_counter()
     compiled = triton.compile(triton.compiler.ASTSource(fn=fn, signature=signature, constexprs=constexprs,
                                                                 attrs=attrs),
-                              target=GPUTarget("cuda", 90, 32), options={"num_warps": c["num_warps"]})
+                              target=GPUTarget("cuda", 90, 32),
+                              options={"num_warps": c["num_warps"], "num_stages": c.get("num_stages", 3)})
     md = compiled.metadata
     ptx = compiled.asm["ptx"]
     return {"kernel": name, "dtype": dtype, "shape": [n_rows, n_cols], "aligned": aligned, "signature": signature,
-            "vector_loads": "ld.global.v" in ptx, "aligned_params": [fn.params[k[0]].name for k in attrs],
+            "vector_loads": "ld.global.v" in ptx or bool(re.search(r"cp\.async\.\w+\.shared\.global[^\n]*, 0x10", ptx)), "aligned_params": [fn.params[k[0]].name for k in attrs],
             "constexprs": {fn.params[k[0]].name: v for k, v in constexprs.items()}, "num_warps": md.num_warps,
             "global_scratch_size": md.global_scratch_size, "shared": md.shared, "cubin_bytes": len(compiled.asm["cubin"]),
             "seconds": round(time.perf_counter() - start, 2)}

@@ -1,4 +1,5 @@
-"""The kernel suite of kernels/triton/ (softmax, layer_norm, rms_norm, cross_entropy, gelu, rotary) against torch.
+"""The kernel suite of kernels/triton/ (softmax, layer_norm, rms_norm, cross_entropy, gelu, rotary, matmul,
+elementwise) against torch.
 
 Every kernel runs under Triton's CPU interpreter (conftest.py) with the grid and constexprs its
 config_* function gives, on rows with padding between them (row stride > n_cols), odd n_cols and
@@ -351,6 +352,121 @@ def test_rotary(dtype, shape):
            {"INVERSE": 1, "HALF": 0, "BLOCK_H": 0, "BLOCK_T": 0})
     (expected,) = grad_of(lambda t: _rope_reference(t, cos, sin), [x.float()], dy)
     check(dx, expected, "float32")
+
+
+# ----- matmul -----
+
+def _operand(rows, cols, layout, dtype, batch=1, seed=0):
+    """A [batch, rows, cols] operand stored row-major ("row"), transposed ("col") or as a strided slice
+    of a wider row-major tensor with a step between columns ("strided")."""
+    g = torch.Generator().manual_seed(seed)
+    t = getattr(torch, dtype)
+    if layout == "row":
+        return torch.randn(batch, rows, cols, generator=g).to(t)
+    if layout == "col":
+        return torch.randn(batch, cols, rows, generator=g).to(t).transpose(1, 2)
+    return torch.randn(batch, rows + 1, 2 * cols, generator=g).to(t)[:, 1:, ::2]
+
+
+def _unit(t, k_dim_is_cols):
+    """(UNIT constexpr, strides passed) of an operand as the C++ launcher lays them: 1 when the stride along
+    the second dim is 1, 2 when along the first, the unit stride passed as 0."""
+    s1, s2 = t.stride(1), t.stride(2)
+    unit = 1 if s2 == 1 else 2 if s1 == 1 else 0
+    return unit, (0 if unit == 2 else s1, 0 if unit == 1 else s2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("a_layout,b_layout", [("row", "row"), ("col", "row"), ("row", "col"), ("strided", "col"),
+                                               ("col", "strided")])
+@pytest.mark.parametrize("mnk,batch", [((37, 21, 50), 1), ((1, 16, 7), 3), ((70, 130, 33), 2)], ids=str)
+def test_matmul(dtype, a_layout, b_layout, mnk, batch):
+    """C[b] = A[b] @ B[b] for every operand layout the backward meets (transposed views, slices), sizes that
+    are not multiples of the blocks and several batches; float32 with IEEE products. bfloat16 runs on the
+    GPU only (tests/gpu/test_suite_matmul_elementwise.py): the interpreter's tl.dot reads bfloat16 tiles as
+    garbage (numpy has no bfloat16; float16 is exact here)."""
+    if dtype == "bfloat16":
+        pytest.skip("Triton's interpreter computes bfloat16 tl.dot wrongly; tested on the GPU")
+    m_ = interpreted_family("matmul")
+    M, N, K = mnk
+    a = _operand(M, K, a_layout, dtype, batch, seed=1)
+    b = _operand(K, N, b_layout, dtype, batch, seed=2)
+    c = torch.full((batch, M, N), float("nan"), dtype=getattr(torch, dtype))
+    a_unit, (sam, sak) = _unit(a, True)
+    b_unit, (sbk, sbn) = _unit(b, False)
+    cfg = m_.config_matmul_fwd(M, N, K, a.element_size())
+    grid = (cdiv(M, cfg["BLOCK_M"]) * cdiv(N, cfg["BLOCK_N"]), batch)
+    launch(m_.KERNELS["matmul_fwd"], grid,
+           (a, b, c, M, N, K, a.stride(0), sam, sak, b.stride(0), sbk, sbn, c.stride(0), c.stride(1)), cfg,
+           {"IEEE": int(dtype == "float32"), "A_UNIT": a_unit, "B_UNIT": b_unit, "BLOCK_M": 0, "BLOCK_N": 0,
+            "BLOCK_K": 0, "GROUP_M": 0})
+    check(c, a.double() @ b.double(), dtype)
+
+
+# ----- elementwise -----
+
+_OPS = {0: lambda x, y, al: x + al * y, 1: lambda x, y, al: x - al * y, 2: lambda x, y, al: x * y,
+        3: lambda x, y, al: x / y}
+
+
+def _as4(t, shape):
+    """t broadcast to the 4-d `shape`: (sizes d1..d3, strides), stride 0 along broadcast dims."""
+    e = t.expand(shape)
+    return list(e.stride())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", [0, 1, 2, 3], ids=["add", "sub", "mul", "div"])
+@pytest.mark.parametrize("case", ["flat", "broadcast", "permuted", "scalar_y", "scalar_x"])
+def test_binary(dtype, op, case):
+    """out = x OPCODE y over 4-d broadcast shapes (a bias along the last dim, a column, a permuted operand, a
+    strided output as in-place ops have), and with one operand a scalar value."""
+    m_ = interpreted_family("elementwise")
+    t = getattr(torch, dtype)
+    g = torch.Generator().manual_seed(op)
+    shape = (2, 3, 5, 7)
+    x = torch.randn(shape, generator=g).to(t)
+    y = (torch.rand(shape, generator=g) + 0.5).to(t)
+    out = torch.full(shape, float("nan"), dtype=t)
+    scalar, side, flat = 0.0, 0, 0
+    if case == "broadcast":
+        y = (torch.rand(7, generator=g) + 0.5).to(t)
+        x = torch.randn(2, 1, 5, 1, generator=g).to(t)
+    elif case == "permuted":
+        x = torch.randn(7, 5, 3, 2, generator=g).to(t).permute(3, 2, 1, 0)
+        out = torch.full((2, 5, 3, 7), float("nan"), dtype=t).transpose(1, 2)
+    elif case == "flat":
+        flat = 1
+    n = out.numel()
+    xs, ys, os_ = _as4(x, shape), _as4(y, shape), list(out.stride())
+    ref_x, ref_y = x.double(), y.double()
+    if case == "scalar_y":
+        scalar, side, ref_y = 1.75, 1, torch.tensor(1.75, dtype=torch.float64)
+    elif case == "scalar_x":
+        scalar, side, ref_x = -2.5, 2, torch.tensor(-2.5, dtype=torch.float64)
+    cfg = m_.config_binary_fwd(n)
+    launch(m_.KERNELS["binary_fwd"], (cdiv(n, cfg["BLOCK"]),),
+           (x, y, out, n, 0.5, scalar, shape[1], shape[2], shape[3], *xs, *ys, *os_), cfg,
+           {"OPCODE": op, "SCALAR": side, "FLAT": flat, "BLOCK": 0})
+    check(out, _OPS[op](ref_x, ref_y, 0.5).expand(shape), dtype)
+
+
+@pytest.mark.parametrize("src_dtype,dst_dtype", [("float32", "float32"), ("float32", "bfloat16"),
+                                                 ("bfloat16", "float32"), ("float16", "float16")])
+def test_strided_copy(src_dtype, dst_dtype):
+    """OPCODE 4 copies a transposed, sliced source into a contiguous destination, converting its dtype."""
+    m_ = interpreted_family("elementwise")
+    src = rows(12, 40, src_dtype).reshape(2, 6, 5, 8).permute(0, 3, 1, 2)[:, 1:, :, ::2]
+    shape = tuple(src.shape)
+    shape4 = (1,) * (4 - len(shape)) + shape
+    dst = torch.full(shape, float("nan"), dtype=getattr(torch, dst_dtype))
+    n = dst.numel()
+    cfg = m_.config_binary_fwd(n)
+    launch(m_.KERNELS["binary_fwd"], (cdiv(n, cfg["BLOCK"]),),
+           (src, UNUSED.to(getattr(torch, dst_dtype)), dst, n, 1.0, 0.0, shape4[1], shape4[2], shape4[3],
+            *_as4(src, shape4), 0, 0, 0, 0, *list(dst.reshape(shape4).stride())), cfg,
+           {"OPCODE": 4, "SCALAR": 0, "FLAT": 0, "BLOCK": 0})
+    check(dst, src.double(), "bfloat16" if "bfloat16" in (src_dtype, dst_dtype) else dst_dtype)
 
 
 # ----- launch contracts -----

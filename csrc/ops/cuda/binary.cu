@@ -1,9 +1,62 @@
 // CUDA kernels: binary arithmetic and its in-place forms (mirrors ops/cpu/elementwise.cpp).
 #include "ops/cuda/elementwise.cuh"
 #include "ops/sub_check.h"
+#include "ops/suite/families.h"
 
 namespace vt::cuda_kernels {
 namespace {
+
+// Operand t of an arithmetic op run by the suite (Note [Suite scope]): a device tensor, or a CPU
+// scalar's value converted to the result type as make_operand converts it; under
+// scalars.cuda=device_copy a wrapped number is copied to the device first (Note [Scalars on CUDA]).
+struct SuiteOperand {
+  Tensor tensor;
+  std::optional<double> value;
+};
+SuiteOperand suite_operand(const Tensor& t, DType rt, Device dev, KeepAlive& keep) {
+  if (!is_cpu_scalar(t)) return {t, std::nullopt};
+  SuiteOperand o;
+  VT_DISPATCH_ALL(rt, "suite operand", [&]<class T>() {
+    if (t->is_wrapped_number && policy::scalars_cuda.get() == policy::ScalarsCuda::device_copy) {
+      make_operand<T>(t, dev, keep);
+      o.tensor = keep.back();
+    } else {
+      o.value = double(opmath_t<T>(host_scalar_as<T>(t)));
+    }
+  });
+  return o;
+}
+
+// out = a op b through the suite's binary_fwd; false when the suite does not take it.
+bool suite_arith(suite::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, double alpha) {
+  KeepAlive keep;
+  SuiteOperand x = suite_operand(a, out.dtype(), out.device(), keep), y = suite_operand(b, out.dtype(), out.device(), keep);
+  return suite::binary(op, out, x.tensor, y.tensor, alpha, x.value, y.value);
+}
+
+template <class F>
+Tensor arith(const char* name, suite::BinaryOp op, const Tensor& a, const Tensor& b, double alpha, F f,
+             Promote promote = Promote::Same) {
+  if (!suite::scope_all()) [[likely]] return binary(name, a, b, f, promote);
+  check_same_device(name, {&a, &b});
+  DType rt = result_type(a, b);
+  if (promote == Promote::IntToFloat && !is_floating(rt)) rt = DType::Float32;
+  Tensor out = empty_tensor(broadcast_shapes(a.sizes(), b.sizes(), name), rt, op_device({&a, &b}));
+  if (!suite_arith(op, out, a, b, alpha)) binary_into(name, out, a, b, f);
+  return out;
+}
+
+template <class F>
+const Tensor& arith_inplace(const char* name, suite::BinaryOp op, const Tensor& self, const Tensor& other, double alpha,
+                            F f) {
+  if (!suite::scope_all()) [[likely]] return binary_inplace(name, self, other, f);
+  check_same_device(name, {&self, &other});
+  VT_CHECK(self.device().is_cuda(), name, ": expected the destination on a CUDA device, got ", self.device());
+  check_inplace(name, self, broadcast_shapes(self.sizes(), other.sizes(), name), result_type(self, other));
+  if (!suite_arith(op, self, self, other, alpha)) binary_into(name, self, self, other, f);
+  self->bump_version();
+  return self;
+}
 
 struct AddF {
   double alpha;
@@ -47,31 +100,38 @@ struct MinimumF {
   template <class M> __device__ M operator()(M x, M y) const { return (x != x || x < y) ? x : y; }
 };
 
+using suite::BinaryOp;
+
 Tensor add_cuda(const Tensor& a, const Tensor& b, const Scalar& alpha) {
-  if (alpha.to_double() == 1.0) return binary("add", a, b, AddOneF{});
-  return binary("add", a, b, AddF{alpha.to_double()});
+  double al = alpha.to_double();
+  if (al == 1.0) return arith("add", BinaryOp::add, a, b, al, AddOneF{});
+  return arith("add", BinaryOp::add, a, b, al, AddF{al});
 }
 Tensor sub_cuda(const Tensor& a, const Tensor& b, const Scalar& alpha) {
   check_sub_operands("sub", a, b);
-  return binary("sub", a, b, SubF{alpha.to_double()});
+  return arith("sub", BinaryOp::sub, a, b, alpha.to_double(), SubF{alpha.to_double()});
 }
-Tensor mul_cuda(const Tensor& a, const Tensor& b) { return binary("mul", a, b, MulF{}); }
-Tensor div_cuda(const Tensor& a, const Tensor& b) { return binary("div", a, b, DivF{}, Promote::IntToFloat); }
+Tensor mul_cuda(const Tensor& a, const Tensor& b) { return arith("mul", BinaryOp::mul, a, b, 1.0, MulF{}); }
+Tensor div_cuda(const Tensor& a, const Tensor& b) {
+  return arith("div", BinaryOp::div, a, b, 1.0, DivF{}, Promote::IntToFloat);
+}
 Tensor pow_cuda(const Tensor& a, const Tensor& b) { return binary("pow", a, b, PowF{}); }
 Tensor maximum_cuda(const Tensor& a, const Tensor& b) { return binary("maximum", a, b, MaximumF{}); }
 Tensor minimum_cuda(const Tensor& a, const Tensor& b) { return binary("minimum", a, b, MinimumF{}); }
 
 Tensor add__cuda(const Tensor& self, const Tensor& other, const Scalar& alpha) {
-  return binary_inplace("add_", self, other, AddF{alpha.to_double()});
+  return arith_inplace("add_", BinaryOp::add, self, other, alpha.to_double(), AddF{alpha.to_double()});
 }
 Tensor sub__cuda(const Tensor& self, const Tensor& other, const Scalar& alpha) {
   check_sub_operands("sub_", self, other);
-  return binary_inplace("sub_", self, other, SubF{alpha.to_double()});
+  return arith_inplace("sub_", BinaryOp::sub, self, other, alpha.to_double(), SubF{alpha.to_double()});
 }
-Tensor mul__cuda(const Tensor& self, const Tensor& other) { return binary_inplace("mul_", self, other, MulF{}); }
+Tensor mul__cuda(const Tensor& self, const Tensor& other) {
+  return arith_inplace("mul_", BinaryOp::mul, self, other, 1.0, MulF{});
+}
 Tensor div__cuda(const Tensor& self, const Tensor& other) {
   VT_CHECK_TYPE(is_floating(self.dtype()), "div_: result type Float can't be cast to the desired output type ", self.dtype());
-  return binary_inplace("div_", self, other, DivF{});
+  return arith_inplace("div_", BinaryOp::div, self, other, 1.0, DivF{});
 }
 
 }  // namespace

@@ -4,8 +4,11 @@
 
 #include <string>
 
+#include "cuda/matmul_settings.h"
+#include "ops/matmul_geometry.h"
 #include "ops/suite/launch.h"
 #include "ops/suite/row_config.h"
+#include "policy/catalogue.h"
 
 namespace vt::suite {
 namespace {
@@ -69,6 +72,24 @@ const KernelDecl kRotary{"rotary", "rotary_fwd",
                          {"xb_stride", A::i64}, {"xh_stride", A::i64}, {"xt_stride", A::i64}, {"n_heads", A::i32},
                          {"n_pos", A::i32}},
                         {"INVERSE", "HALF", "BLOCK_H", "BLOCK_T"}};
+const KernelDecl kMatmul{"matmul", "matmul_fwd",
+                         {{"a_ptr", A::ptr}, {"b_ptr", A::ptr}, {"c_ptr", A::ptr}, {"n_m", A::i32}, {"n_n", A::i32},
+                          {"n_k", A::i32}, {"stride_ab", A::i64}, {"stride_am", A::i64}, {"stride_ak", A::i64},
+                          {"stride_bb", A::i64}, {"stride_bk", A::i64}, {"stride_bn", A::i64}, {"stride_cb", A::i64},
+                          {"stride_cm", A::i64}},
+                         {"IEEE", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M"}};
+const KernelDecl kBinary{"elementwise", "binary_fwd",
+                         {{"x_ptr", A::ptr}, {"y_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n", A::i64},
+                          {"alpha", A::f32}, {"scalar", A::f32}, {"d1", A::i64}, {"d2", A::i64}, {"d3", A::i64},
+                          {"xs0", A::i64}, {"xs1", A::i64}, {"xs2", A::i64}, {"xs3", A::i64}, {"ys0", A::i64},
+                          {"ys1", A::i64}, {"ys2", A::i64}, {"ys3", A::i64}, {"os0", A::i64}, {"os1", A::i64},
+                          {"os2", A::i64}, {"os3", A::i64}},
+                         {"OPCODE", "SCALAR", "FLAT", "BLOCK"}};
+// kernels/triton/matmul.py: config_matmul_fwd
+constexpr int64_t kMatmulMaxBlock = 128, kMatmulGroupM = 8;
+// kernels/triton/elementwise.py: config_binary_fwd, the copy OPCODE
+constexpr int64_t kBinaryBlock = 1024, kCopyOp = 4;
+constexpr int kBinaryDims = 4;
 // kernels/triton/rotary.py: config_rotary_fwd
 constexpr int64_t kRotaryMaxBlockH = 128, kRotaryTileElems = 2048;
 constexpr int64_t kMaxGridY = 65535;
@@ -101,7 +122,156 @@ bool column_sums(const KernelDecl& k, const Tensor& partial, const Tensor& out, 
       .warps(4).run(cdiv(cols, kColumnsBlockC));
 }
 
+// Operands of an elementwise kernel broadcast to one shape, with size-1 dims dropped and
+// neighbouring dims merged where every operand steps through them as one (at most kBinaryDims
+// left, else ok = false). strides[k] are operand k's, 0 along its broadcast dims.
+struct MergedDims {
+  bool ok = true;
+  int n = 0;
+  int64_t sizes[kBinaryDims] = {};
+  int64_t strides[3][kBinaryDims] = {};
+};
+
+MergedDims merge_dims(IntArrayRef shape, std::initializer_list<const Tensor*> operands) {
+  constexpr int kMaxDims = 64;
+  int nd = int(shape.size()), k = 0;
+  if (nd > kMaxDims) return MergedDims{false};
+  int64_t st[3][kMaxDims] = {};
+  for (const Tensor* t : operands) {
+    if (t->defined()) {
+      int off = nd - int(t->dim());
+      for (int d = 0; d < int(t->dim()); ++d)
+        if (t->size(d) != 1) st[k][off + d] = t->stride(d);
+    }
+    ++k;
+  }
+  MergedDims m;
+  int64_t sizes[kMaxDims];
+  int64_t strides[3][kMaxDims];
+  int n = 0;
+  for (int d = 0; d < nd; ++d) {
+    if (shape[d] == 1) continue;
+    bool merge = n > 0;
+    for (int j = 0; j < k && merge; ++j) merge = strides[j][n - 1] == st[j][d] * shape[d];
+    if (merge) {
+      sizes[n - 1] *= shape[d];
+      for (int j = 0; j < k; ++j) strides[j][n - 1] = st[j][d];
+      continue;
+    }
+    sizes[n] = shape[d];
+    for (int j = 0; j < k; ++j) strides[j][n] = st[j][d];
+    ++n;
+  }
+  if (n > kBinaryDims) return MergedDims{false};
+  m.n = n;
+  // Right-aligned into kBinaryDims dims: the kernel takes d1..d3 and derives d0.
+  for (int d = 0; d < kBinaryDims; ++d) {
+    int src = d - (kBinaryDims - n);
+    m.sizes[d] = src >= 0 ? sizes[src] : 1;
+    for (int j = 0; j < k; ++j) m.strides[j][d] = src >= 0 ? strides[j][src] : 0;
+  }
+  return m;
+}
+
+// The launch of binary_fwd shared by binary() and copy(); x or y undefined stands for `scalar`.
+bool run_elementwise(int64_t op, const Tensor& out, const Tensor& x, const Tensor& y, double alpha, double scalar,
+                     int scalar_side) {
+  MergedDims m = merge_dims(out.sizes(), {&x, &y, &out});
+  if (!m.ok) {
+    fallback("elementwise", "more than 4 dims left after merging the operands' dims");
+    return false;
+  }
+  // FLAT needs every tensor operand walked like out; a scalar operand's strides are all 0.
+  bool flat = m.n <= 1;
+  for (int j = 0; j < 3 && flat; ++j) {
+    const Tensor& t = j == 0 ? x : j == 1 ? y : out;
+    if (t.defined() && m.n == 1 && m.strides[j][kBinaryDims - 1] != 1) flat = false;
+  }
+  int64_t n = out.numel();
+  Launch l(kBinary, out);
+  x.defined() ? l.ptr(x) : l.null(out.dtype());
+  y.defined() ? l.ptr(y) : l.null(out.dtype());
+  l.ptr(out).i64(n).f32(alpha).f32(scalar).i64(m.sizes[1]).i64(m.sizes[2]).i64(m.sizes[3]);
+  for (auto& s : m.strides)
+    for (int64_t v : s) l.i64(v);
+  return l.constant(op).constant(scalar_side).constant(flat).constant(kBinaryBlock).warps(4).run(cdiv(n, kBinaryBlock));
+}
+
 }  // namespace
+
+bool scope_all() { return policy::kernels_scope.get() == policy::KernelsScope::all; }
+
+bool binary(BinaryOp op, const Tensor& out, const Tensor& x, const Tensor& y, double alpha,
+            std::optional<double> x_value, std::optional<double> y_value) {
+  if (!scope_all() || out.numel() == 0) return false;
+  if (!usable("elementwise", out.dtype(), 1, 1)) return false;
+  if ((!x_value && x.dtype() != out.dtype()) || (!y_value && y.dtype() != out.dtype())) {
+    fallback("elementwise", "operands of another dtype than the result (the kernel takes one dtype)");
+    return false;
+  }
+  if (x_value && y_value) {
+    fallback("elementwise", "two scalar operands");
+    return false;
+  }
+  int side = y_value ? 1 : x_value ? 2 : 0;
+  return run_elementwise(int64_t(op), out, x_value ? Tensor() : x, y_value ? Tensor() : y, alpha,
+                         x_value ? *x_value : y_value ? *y_value : 0.0, side);
+}
+
+bool copy(const Tensor& dst, const Tensor& src) {
+  if (!scope_all() || dst.numel() == 0) return false;
+  if (!usable("elementwise", dst.dtype(), 1, 1)) return false;
+  if (!suite_dtype(src.dtype())) {
+    fallback("elementwise", "a copy from an integer, bool or float64 source");
+    return false;
+  }
+  return run_elementwise(kCopyOp, dst, src, Tensor(), 1.0, 0.0, 0);
+}
+
+bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p) {
+  if (!scope_all()) return false;
+  if (!usable("matmul", a.dtype(), p.m, p.n) || p.k > kMaxI32) {
+    if (p.k > kMaxI32) fallback("matmul", "an inner size over 2^31 - 1");
+    return false;
+  }
+  matmul::Operand A = matmul::make_operand(a, true, p.batch), B = matmul::make_operand(b, false, p.batch);
+  int64_t nb = numel_of(p.batch), m = p.m, a_sb = 0, b_sb = 0;
+  // One matrix B for every batch and A's rows evenly spaced across batches: one tall product.
+  int64_t folded = nb > 1 && matmul::batch_shared(B) ? matmul::folded_row_stride(A, p.batch) : -1;
+  if (folded >= 0) {
+    m *= nb;
+    A.sr = folded;
+    nb = 1;
+  } else if (nb > 1) {
+    auto uniform = [](const std::vector<int64_t>& off) {
+      int64_t s = off.size() < 2 ? 0 : off[1] - off[0];
+      for (size_t i = 1; i < off.size(); ++i)
+        if (off[i] != int64_t(i) * s) return int64_t(-1);
+      return s;
+    };
+    a_sb = uniform(matmul::batch_offsets(p.batch, A.batch_strides));
+    b_sb = uniform(matmul::batch_offsets(p.batch, B.batch_strides));
+    if (a_sb < 0 || b_sb < 0) {
+      fallback("matmul", "batches of uneven stride");
+      return false;
+    }
+  }
+  if (nb > kMaxGridY || m > kMaxI32) {
+    fallback("matmul", "more than 65535 batches or 2^31 - 1 rows");
+    return false;
+  }
+  int64_t bm = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
+  int64_t bn = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(p.n)));
+  bool wide = itemsize(a.dtype()) >= 4;
+  bool ieee = a.dtype() == DType::Float32 && !cuda::allow_tf32_matmul();
+  // A unit stride becomes a literal 1 in the kernel and is passed as 0 (kernels/triton/matmul.py).
+  int64_t a_unit = A.sc == 1 ? 1 : A.sr == 1 ? 2 : 0, b_unit = B.sc == 1 ? 1 : B.sr == 1 ? 2 : 0;
+  return Launch(kMatmul, out).ptr(a).ptr(b).ptr(out).i32(m).i32(p.n).i32(p.k).i64(a_sb).i64(a_unit == 2 ? 0 : A.sr)
+      .i64(a_unit == 1 ? 0 : A.sc).i64(b_sb).i64(b_unit == 2 ? 0 : B.sr).i64(b_unit == 1 ? 0 : B.sc).i64(p.m * p.n)
+      .i64(p.n).constant(ieee).constant(a_unit).constant(b_unit).constant(bm).constant(bn)
+      .constant(wide ? 32 : 64).constant(kMatmulGroupM).warps(bm * bn >= kMatmulMaxBlock * kMatmulMaxBlock ? 8 : 4)
+      .stages(3).run(cdiv(m, bm) * cdiv(p.n, bn), nb);
+}
 
 bool softmax_forward(const Tensor& x, const Tensor& y, int64_t outer, int64_t n, int64_t inner, bool log) {
   if (!usable("softmax", x.dtype(), outer, n)) return false;

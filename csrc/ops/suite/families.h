@@ -4,7 +4,10 @@
 // suite backend and the operands are ones the kernels take; otherwise it records why (when a suite
 // backend was selected) and returns false, and the caller runs its native kernel.
 // See Note [Kernel suite launch path] in ops/suite/launch.h.
+#include <optional>
+
 #include "core/tensor.h"
+#include "ops/matmul_geometry.h"
 
 namespace vt::suite {
 
@@ -37,5 +40,26 @@ bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor&
 // Rotary embedding of x viewed as [B, H, T, D] (last dim contiguous) by contiguous cos, sin [T, D / 2]
 // into contiguous y [B, H, T, D] (Note [Rotary embedding] in ops/rotary.h).
 bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& y, bool inverse);
+
+// Note [Suite scope]
+// kernels.scope says which ops the suite serves when kernels.backend selects it. `fused` (tuned):
+// the families above, the fused kernels that beat their native counterparts. `all` (vibe): also
+// the matmuls, the binary arithmetic and the strided copies, the kernels VibeTensor's examples
+// launch from Python through vibe_kernels (gemm/vbt_native.py: a Triton GEMM, float32 without TF32,
+// its launch packed in Python under a module lock; the elementwise and copy kernels of
+// python/vibetensor). Under kernels.launch=python each of those launches then crosses into
+// Python, which is how nearly every kernel of a VibeTensor training step is launched. An op outside
+// the scope runs natively without a fallback record: the suite was not asked.
+bool scope_all();
+
+// out = x OP y over operands broadcast to out's shape (out may be a strided in-place self); a
+// value given for x or y stands for a CPU scalar operand (its tensor is then unused).
+enum class BinaryOp : int { add = 0, sub = 1, mul = 2, div = 3 };
+bool binary(BinaryOp op, const Tensor& out, const Tensor& x, const Tensor& y, double alpha,
+            std::optional<double> x_value, std::optional<double> y_value);
+// dst = src (src broadcast to dst's shape, converted to dst's float dtype), both on one CUDA device.
+bool copy(const Tensor& dst, const Tensor& src);
+// out (contiguous, of p.out_shape) = a @ b for the problem matmul::plan(a, b) gave.
+bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p);
 
 }  // namespace vt::suite

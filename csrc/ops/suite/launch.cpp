@@ -128,7 +128,8 @@ void fallback(const char* family, std::string_view why) {
 bool aligned_param(const char* name) {
   std::string_view n(name);
   // mirrors kernels/triton/__init__.py: aligned_param
-  return n.ends_with("_ptr") || n.ends_with("_stride") || n.starts_with("stride_") || n == "n_cols" || n == "n";
+  return n.ends_with("_ptr") || n.ends_with("_stride") || n.starts_with("stride_") || n == "n_cols" || n == "n" ||
+         n == "n_m" || n == "n_n" || n == "n_k";
 }
 
 int sm_count(int device) {
