@@ -49,6 +49,9 @@ def event_ms(lib, fn, batch):
 class Case:
     """One shape of one family: inputs made once per library; fwd(lib, F, t) and fwdbwd(lib, F, t)."""
 
+    bwd_flops = 3.5  # fwd+bwd FLOPs over fwd FLOPs (attention's recompute; a matmul's is 3)
+    scope = "fused"  # kernels.scope of the "vt triton" variant: "all" for the matmul and elementwise families
+
     def __init__(self, family, label, dtype, make, fwd, bwd_inputs, bytes_fwd, bytes_bwd, flops=None):
         self.family, self.label, self.dtype = family, label, dtype
         self.make, self.fwd, self.bwd_inputs = make, fwd, bwd_inputs
@@ -121,6 +124,34 @@ def _attention(B, H, T, D, dtype, causal):
                 lambda t: [t["q"], t["k"], t["v"]], 0, 0, flops=fl)
 
 
+def _matmul(M, K, N, dtype):
+    """x [M, K] @ w [K, N] and both gradients (the backward's products of transposed views)."""
+    def make(lib, dev):
+        return {"x": _randn(lib, (M, K), dtype).requires_grad_(True), "w": _randn(lib, (K, N), dtype, 0.05).requires_grad_(True),
+                "g": _randn(lib, (M, N), dtype)}
+
+    c = Case("matmul", f"{M}x{K} @ {K}x{N}", dtype, make, lambda F, t: t["x"] @ t["w"], lambda t: [t["x"], t["w"]], 0, 0,
+             flops=2.0 * M * N * K)
+    c.scope, c.bwd_flops = "all", 3.0
+    return c
+
+
+def _binary(rows, cols, dtype, bias):
+    """x * y over [rows, cols] (y a [cols] bias broadcast over rows when `bias`), forward and backward."""
+    b = NBYTES[dtype]
+
+    def make(lib, dev):
+        return {"x": _randn(lib, (rows, cols), dtype).requires_grad_(True),
+                "y": _randn(lib, (cols,) if bias else (rows, cols), dtype).requires_grad_(True),
+                "g": _randn(lib, (rows, cols), dtype)}
+
+    n_y = cols if bias else rows * cols
+    c = Case("elementwise", f"{rows}x{cols} * {'[cols]' if bias else 'same'}", dtype, make, lambda F, t: t["x"] * t["y"],
+             lambda t: [t["x"], t["y"]], (2 * rows * cols + n_y) * b, (4 * rows * cols + 2 * n_y) * b)
+    c.scope = "all"
+    return c
+
+
 def cases(families):
     out = []
     big = [(16384, 8192)]
@@ -142,6 +173,13 @@ def cases(families):
     out.append(_attention(32, 10, 2048, 128, "bfloat16", False))
     for B, H, T in ((64, 4, 64), (64, 4, 80), (32, 8, 128)):
         out.append(_attention(B, H, T, 32, "float32", True))
+    # kernels.scope=all (Note [Suite scope]): the GPT workloads' projections, VibeTensor's kind of GEMM
+    for M, K, N in ((8192, 384, 1152), (8192, 1536, 384), (8192, 384, 65), (4096, 4096, 4096)):
+        out.append(_matmul(M, K, N, "float32"))
+    out.append(_matmul(4096, 4096, 4096, "bfloat16"))
+    for rows, cols, bias in ((8192, 384, True), (16384, 8192, False)):
+        for dtype in ("float32", "bfloat16"):
+            out.append(_binary(rows, cols, dtype, bias))
     return [c for c in out if not families or c.family in families]
 
 
@@ -169,14 +207,14 @@ def run_case(case, rounds, batch):
 
         prepared.append((name, lib, backend, fwd, fwdbwd))
     for name, lib, backend, fwd, fwdbwd in prepared:  # compiles and warm-up, untimed
-        with _backend(backend):
+        with _backend(backend, case.scope):
             for _ in range(3):
                 fwd(), fwdbwd()
         lib.cuda.synchronize()
     samples = {(n, p): [] for n, *_ in prepared for p in ("fwd", "fwd+bwd")}
     for _ in range(rounds):
         for name, lib, backend, fwd, fwdbwd in prepared:
-            with _backend(backend):
+            with _backend(backend, case.scope):
                 samples[(name, "fwd")].append(event_ms(lib, fwd, batch))
                 samples[(name, "fwd+bwd")].append(event_ms(lib, fwdbwd, batch))
     for key, xs in samples.items():
@@ -185,8 +223,8 @@ def run_case(case, rounds, batch):
 
 
 class _backend:
-    def __init__(self, backend):
-        self.ctx = vt.policy.override({"kernels.backend": backend}) if backend else None
+    def __init__(self, backend, scope="fused"):
+        self.ctx = vt.policy.override({"kernels.backend": backend, "kernels.scope": scope}) if backend else None
 
     def __enter__(self):
         if self.ctx:
@@ -232,7 +270,7 @@ def main():
                 row = {"family": case.family, "shape": case.label, "dtype": case.dtype, "pass": p, "impl": name,
                        "ms": ms, "vs_torch": ms / base}
                 if case.flops:
-                    fl = case.flops * (1 if p == "fwd" else 3.5)
+                    fl = case.flops * (1 if p == "fwd" else case.bwd_flops)
                     row["tflops"] = fl / ms / 1e9
                 else:
                     nbytes = case.bytes_fwd + (case.bytes_bwd if p == "fwd+bwd" else 0)
