@@ -132,7 +132,7 @@ def test_missing_submodule_names_what_vibetensor_lacks(tmp_path):
         import vibetensor.compat
         vibetensor.compat.install_as_torch()
         for statement in ("import torch.fx", "from torch.fx import symbolic_trace",
-                          "import torch.amp", "import torch._tensor"):
+                          "import torch.export", "import torch._tensor"):
             try:
                 exec(statement)
                 print("imported")
@@ -140,7 +140,7 @@ def test_missing_submodule_names_what_vibetensor_lacks(tmp_path):
                 print(e.name, "|", e)
     """, tmp_path).splitlines()
     assert len(out) == 4
-    for line, missing in zip(out, ("torch.fx", "torch.fx", "torch.amp")):
+    for line, missing in zip(out, ("torch.fx", "torch.fx", "torch.export")):
         name, message = line.split(" | ")
         assert name == missing
         assert message.startswith(f"No module named '{missing}': torch is vibetensor here "

@@ -1,3 +1,4 @@
+#include "dispatch/autocast.h"
 #include "autograd/engine.h"
 
 #include "autograd/engine_threads.h"
@@ -126,6 +127,7 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
 
 void execute(GraphTask& task, std::shared_ptr<Node> root) {
   NoGradGuard no_grad;  // backward formulas record nothing (create_graph is not supported)
+  autocast::Suspend autocast_off;  // Note [Autocast]: backward computes in the forward's dtypes
   task.ready.push_back(std::move(root));
   while (!task.ready.empty()) {
     std::shared_ptr<Node> n = std::move(task.ready.back());

@@ -1,6 +1,7 @@
 #include "dispatch/dispatcher.h"
 
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <sstream>
 
@@ -31,6 +32,7 @@ OperatorEntry& Dispatcher::entry(const std::string& name) {
   if (it != ops_.end()) return *it->second;
   auto* e = new OperatorEntry();
   e->name = name;
+  e->autocast_kind = autocast::kind_of(name);
   auto st = std::make_unique<DispatchState>();
   e->state.store(st.get(), std::memory_order_release);
   all_states_.push_back(std::move(st));
@@ -109,6 +111,14 @@ void Dispatcher::call_boxed(OperatorEntry& op_in, Stack& stack) {
     op = &find_locked(op_in.name.c_str());
   probes::count(probes::Counter::ops_dispatched);
   probes::count(probes::Counter::boxed_calls);
+  std::optional<autocast::Suspend> autocast_off;
+  if (autocast::active() && op->autocast_kind != autocast::Kind::none) [[unlikely]] {
+    for (IValue& iv : stack) {  // Note [Autocast]
+      if (iv.is<Tensor>()) iv = IValue(autocast::cast(iv.get<Tensor>(), op->autocast_kind));
+      else if (iv.is<TensorList>()) iv = IValue(autocast::cast(iv.get<TensorList>(), op->autocast_kind));
+    }
+    autocast_off.emplace();
+  }
   const DispatchState* st = op->state.load(std::memory_order_acquire);
   KeyScan scan;
   for (const IValue& iv : stack) scan.see_ivalue(iv);

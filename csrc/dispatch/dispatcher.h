@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/grad_mode.h"
+#include "dispatch/autocast.h"
 #include "dispatch/ivalue.h"
 #include "dispatch/schema.h"
 #include "policy/catalogue.h"
@@ -43,6 +44,7 @@ struct DispatchState {
 
 struct OperatorEntry {
   std::string name;
+  autocast::Kind autocast_kind = autocast::Kind::none;  // Note [Autocast]
   Schema schema;
   bool has_schema = false;
   std::atomic<const DispatchState*> state{nullptr};
@@ -162,6 +164,15 @@ class TypedOp<R(Args...)> {
   explicit TypedOp(const char* name) : name_(name), entry_(&Dispatcher::get().entry(name)) {}
 
   R operator()(Args... args) const {
+    if (autocast::active()) [[unlikely]] {
+      if (autocast::Kind kind = entry_->autocast_kind; kind != autocast::Kind::none) {
+        // Note [Autocast]: the operands are cast first, then the op runs with autocast off.
+        return [this](const auto&... cast_args) -> R {
+          autocast::Suspend off;
+          return (*this)(cast_args...);
+        }(autocast::cast(args, kind)...);
+      }
+    }
     VT_PROBE_SCOPE(op, fine, name_);
     OperatorEntry* op = entry_;
     if (policy::dispatch_lookup.get() == policy::DispatchLookup::locked_map) [[unlikely]]

@@ -12,6 +12,13 @@ namespace vt::ops {
 VT_FOR_EACH_OP(VT_DEFINE)
 #undef VT_DEFINE
 
+namespace {
+// Note [Autocast]: the dispatcher casts operands through the differentiable to_dtype.
+struct InstallAutocastCast {
+  InstallAutocastCast() { autocast::set_cast_fn(&to_dtype); }
+} g_install_autocast_cast;
+}  // namespace
+
 Tensor zeros(const IntList& size, DType dtype, Device device) { return full(size, Scalar(int64_t(0)), dtype, device); }
 Tensor ones(const IntList& size, DType dtype, Device device) { return full(size, Scalar(int64_t(1)), dtype, device); }
 Tensor scalar_tensor(const Scalar& s, DType dtype, Device device) { return full({}, s, dtype, device); }

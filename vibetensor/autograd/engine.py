@@ -49,7 +49,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         if _C._policy_get("autograd.executor") == "python":  # Note [Python backward executor]
             from vibetensor.autograd import python_executor
 
-            python_executor.run_backward(outputs, grads, retain)
+            # Note [Autocast] (csrc/dispatch/autocast.h): backward runs with autocast off, as the C++ engine's
+            state = _C._autocast_state()
+            _C._set_autocast_state(False, state[1], False, state[3])
+            try:
+                python_executor.run_backward(outputs, grads, retain)
+            finally:
+                _C._set_autocast_state(*state)
             return
         _C._backward(outputs, grads, retain)
         return

@@ -8,13 +8,12 @@
 install_as_torch puts vibetensor in sys.modules as `torch` and every public vibetensor module under its
 torch name once (the walk and what it skips: Note [Alias rule] in alias_map.py), so `import torch.nn as nn`,
 `torch.nn` and `from torch import nn` are one object and no submodule is loaded twice. An import of a torch
-module vibetensor lacks (torch.fx, torch.amp) raises ModuleNotFoundError naming it; the real
+module vibetensor lacks (torch.fx, torch.export) raises ModuleNotFoundError naming it; the real
 torch is never a fallback. With the real torch imported already, install_as_torch refuses (force=True takes
 it out of sys.modules). uninstall() restores sys.modules' torch entries as they were.
 
 Limits: the alias renames modules, it adds nothing. A script meets vibetensor's gaps as errors: no
-autocast or GradScaler (torch.amp, torch.cuda.amp); no torch.compile; no convolution or pooling layers;
-torch.__version__ is vibetensor's. torch.utils.data is
+torch.compile; no double backward (create_graph=True); torch.__version__ is vibetensor's. torch.utils.data is
 vibetensor.utils.data; torch.save/torch.load are vibetensor's, in vibetensor's own file format. The
 README section "Running a PyTorch script on vibetensor" keeps the list.
 """

@@ -362,3 +362,4 @@ from vibetensor.cuda.random import initial_seed, manual_seed, manual_seed_all, s
 def is_current_stream_capturing() -> bool:
     """True while this thread captures a CUDA graph (Note [CUDA graph capture])."""
     return bool(_cuda.is_built()) and bool(_cuda.is_current_thread_capturing())
+from vibetensor.cuda import amp  # noqa: E402,F401  (torch.cuda.amp)
