@@ -1,4 +1,5 @@
-"""nanoGPT's train.py set-up (seeds, TF32 and cuDNN flags, DDP when launched with RANK set) and minGPT's
+"""nanoGPT's train.py set-up (seeds, TF32 and cuDNN flags, DDP when launched with RANK set, its autocast
+context and GradScaler, gradient clipping after unscale_) and minGPT's
 generate() (top-k crop, softmax, multinomial), written as plain torch code: tests/test_compat.py runs it with
 the real torch and through `python -m vibetensor.run_as_torch`, and compares what it prints.
 
@@ -7,6 +8,7 @@ Weights and batches come from numpy (seeded). It prints the training losses, the
 """
 import math
 import os
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -78,6 +80,11 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cudnn.benchmark = False
+    device_type = "cpu"  # nanoGPT: 'cuda' if 'cuda' in device else 'cpu'
+    dtype = "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float16"
+    ptdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    ctx = nullcontext() if device_type == "cpu" else torch.amp.autocast(device_type=device_type, dtype=ptdtype)
+    scaler = torch.amp.GradScaler("cpu", enabled=(dtype == "float16"))  # nanoGPT: torch.cuda.amp.GradScaler
     rng = np.random.default_rng(0)
     model = GPT()
     with torch.no_grad():
@@ -94,12 +101,16 @@ def main():
                 model.require_backward_grad_sync = micro_step == 1
             batch = data[step, micro_step]
             x, y = batch[:, :-1].contiguous(), batch[:, 1:].contiguous()  # (get_batch stacks them)
-            _, loss = model(x, y)
-            (loss / 2).backward()
-        optimizer.step()
+            with ctx:
+                _, loss = model(x, y)
+            scaler.scale(loss / 2).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
         optimizer.zero_grad(set_to_none=True)
         if master_process:
-            print("loss", repr(loss.item()))
+            print("loss", repr(loss.item()), "scale", scaler.get_scale())
     raw_model.eval()
     start = torch.tensor([[1, 2, 3]], dtype=torch.long)
     print("greedy", raw_model.generate(start, 10, top_k=1)[0].tolist())

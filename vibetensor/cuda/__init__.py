@@ -16,7 +16,7 @@ from vibetensor import _C
 _cuda = _C._cuda
 
 __all__ = [
-    "is_built", "is_available", "device_count", "current_device", "set_device", "get_device_name",
+    "is_built", "is_available", "is_bf16_supported", "device_count", "current_device", "set_device", "get_device_name",
     "get_device_capability", "synchronize", "Stream", "ExternalStream", "Event", "current_stream",
     "default_stream", "set_stream", "stream", "memory_stats", "memory_allocated", "memory_reserved",
     "max_memory_allocated", "max_memory_reserved", "reset_peak_memory_stats",
@@ -32,6 +32,14 @@ DeviceLike = Union[None, int, str, "_C.device"]
 def is_built() -> bool:
     """Whether this build of vibetensor has the CUDA backend."""
     return bool(_cuda.is_built())
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """Whether bfloat16 tensors can be used on the current CUDA device (compute capability 8.0 or newer, as
+    torch answers; False without a GPU)."""
+    if not is_available():
+        return False
+    return get_device_capability()[0] >= 8
 
 
 def is_available() -> bool:
