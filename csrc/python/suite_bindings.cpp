@@ -1,6 +1,7 @@
 // The kernel suite's C++ side exposed to Python: compilers registered from vibetensor.kernels, the
 // report of which backend ran what, and a launch plan for the CPU-side tests of argument packing,
 // specialization and caching. See Note [Kernel suite launch path] in ops/suite/launch.h.
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
@@ -12,7 +13,9 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "ops/matmul_geometry.h"
 #include "ops/suite/attention_blocks.h"
+#include "ops/suite/families.h"
 #include "ops/suite/launch.h"
 #include "ops/suite/row_config.h"
 #include "ops/suite/spec_table.h"
@@ -183,6 +186,32 @@ void bind_suite(nb::module_& m) {
     }
     return l;
   });
+  // How the kernels.scope=all families would launch (ops/suite/families.h), for tests that run the Python
+  // kernels under Triton's interpreter with these arguments.
+  m.def("_suite_matmul_plan", [](const Tensor& a, const Tensor& b) {
+    suite::MatmulPlan P = suite::plan_matmul(a, b, matmul::plan(a, b));
+    nb::dict d;
+    d["ok"] = P.ok;
+    d["why"] = std::string(P.why);
+    if (!P.ok) return d;
+    d["m"] = P.m, d["n"] = P.n, d["k"] = P.k, d["batches"] = P.batches, d["grid_x"] = P.grid_x;
+    d["strides"] = std::vector<int64_t>(std::begin(P.strides), std::end(P.strides));
+    d["IEEE"] = P.ieee, d["A_UNIT"] = P.a_unit, d["B_UNIT"] = P.b_unit, d["BLOCK_M"] = P.block_m;
+    d["BLOCK_N"] = P.block_n, d["BLOCK_K"] = P.block_k, d["GROUP_M"] = P.group_m, d["num_warps"] = P.warps;
+    return d;
+  });
+  m.def("_suite_elementwise_plan", [](const Tensor& out, std::optional<Tensor> x, std::optional<Tensor> y) {
+    suite::ElementwisePlan P = suite::plan_elementwise(out, x ? *x : Tensor(), y ? *y : Tensor());
+    nb::dict d;
+    d["ok"] = P.ok;
+    d["why"] = std::string(P.why);
+    d["FLAT"] = P.flat;
+    d["sizes"] = std::vector<int64_t>(std::begin(P.sizes), std::end(P.sizes));
+    std::vector<int64_t> strides;
+    for (auto& s : P.strides) strides.insert(strides.end(), std::begin(s), std::end(s));
+    d["strides"] = strides;
+    return d;
+  }, nb::arg("out"), nb::arg("x").none(), nb::arg("y").none());
   // The C++ mirror of kernels/triton's row_config / persistent_programs (tests compare the two).
   m.def("_suite_row_config", [](int64_t n_cols) {
     suite::RowConfig c = suite::row_config(n_cols);

@@ -469,6 +469,98 @@ def test_strided_copy(src_dtype, dst_dtype):
     check(dst, src.double(), "bfloat16" if "bfloat16" in (src_dtype, dst_dtype) else dst_dtype)
 
 
+# ----- the C++ launch plans of the kernels.scope=all families, run through the Python kernels -----
+
+def _both(make, view):
+    """The same values and layout as a torch tensor and a vibetensor tensor: view(make()) on each."""
+    vt = pytest.importorskip("vibetensor")
+    base = make()
+    return view(base), view(vt.from_numpy(base.numpy().copy()))
+
+
+MATMUL_CASES = {
+    "row-major": ((37, 50), lambda t: t, (50, 21), lambda t: t),
+    "both transposed": ((50, 37), lambda t: t.transpose(-1, -2), (21, 50), lambda t: t.transpose(-1, -2)),
+    "batched": ((3, 5, 7), lambda t: t, (3, 7, 130), lambda t: t),
+    "shared right operand (folded)": ((4, 64, 38), lambda t: t, (38, 65), lambda t: t),
+    "sliced columns": ((40, 100), lambda t: t[:, ::2], (50, 30), lambda t: t),
+    "vector times matrix": ((7,), lambda t: t, (7, 9), lambda t: t),
+    "batched transposed left": ((3, 16, 5), lambda t: t.transpose(1, 2), (3, 16, 8), lambda t: t),
+}
+
+
+@pytest.mark.parametrize("case", list(MATMUL_CASES))
+def test_cpp_matmul_plan_runs_the_kernel_correctly(case):
+    """vt::matmul's launch arguments as C++ computes them (plan_matmul: folding, batch strides, unit strides
+    passed as 0) given to the interpreted matmul_fwd reproduce torch.matmul."""
+    sa, va, sb, vb = MATMUL_CASES[case]
+    g = torch.Generator().manual_seed(len(case))
+    ta, a = _both(lambda: torch.randn(sa, generator=g), va)
+    tb, b = _both(lambda: torch.randn(sb, generator=g), vb)
+    vt = pytest.importorskip("vibetensor")
+    plan = vt._C._suite_matmul_plan(a, b)
+    assert plan["ok"], plan["why"]
+    expected = ta @ tb
+    c = torch.full(expected.shape, float("nan"))
+    m_ = interpreted_family("matmul")
+    launch(m_.KERNELS["matmul_fwd"], (plan["grid_x"], plan["batches"]),
+           (ta, tb, c, plan["m"], plan["n"], plan["k"], *plan["strides"]), plan,
+           {k: 0 for k in ("IEEE", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M")})
+    check(c, expected.double(), "float32")
+
+
+def test_cpp_matmul_plan_refuses_uneven_batches():
+    vt = pytest.importorskip("vibetensor")
+    a = vt.ones(2, 1, 5, 7)
+    b = vt.ones(3, 7, 6)
+    plan = vt._C._suite_matmul_plan(a, b)  # batch (2, 3): a's offsets 0, 0, 0, 35, 35, 35
+    assert not plan["ok"] and "uneven" in plan["why"]
+
+
+def test_cpp_elementwise_plan_refuses_five_unmergeable_dims():
+    vt = pytest.importorskip("vibetensor")
+    x, y = vt.ones(2, 3, 4, 5, 6), vt.ones(3, 1, 5, 1)  # y's strides 0, 5, 0, 1, 0 keep all five dims apart
+    plan = vt._C._suite_elementwise_plan(vt.empty(2, 3, 4, 5, 6), x, y)
+    assert not plan["ok"] and "more than 4 dims" in plan["why"]
+
+
+ELEMENTWISE_CASES = {
+    "same shape": ((64, 384), lambda t: t, (64, 384), lambda t: t),
+    "bias": ((8, 64, 384), lambda t: t, (384,), lambda t: t),
+    "outer": ((5, 1, 7), lambda t: t, (1, 6, 1), lambda t: t),
+    "permuted": ((7, 5, 3, 2), lambda t: t.permute(3, 2, 1, 0), (2, 3, 5, 7), lambda t: t),
+    "five dims merged": ((2, 3, 4, 5, 6), lambda t: t, (5, 6), lambda t: t),
+    "scalar y": ((17, 3), lambda t: t, None, None),
+}
+
+
+@pytest.mark.parametrize("case", list(ELEMENTWISE_CASES))
+def test_cpp_elementwise_plan_runs_the_kernel_correctly(case):
+    """x * y over the dims C++ merged (plan_elementwise) reproduces torch's broadcast product, and the FLAT
+    choice holds only where the operands are walked contiguously."""
+    sx, vx, sy, vy = ELEMENTWISE_CASES[case]
+    g = torch.Generator().manual_seed(len(case))
+    tx, x = _both(lambda: torch.randn(sx, generator=g), vx)
+    vt = pytest.importorskip("vibetensor")
+    if sy is None:
+        ty, y, scalar, side = torch.tensor(1.5), None, 1.5, 1
+    else:
+        ty, y = _both(lambda: torch.randn(sy, generator=g), vy)
+        scalar, side = 0.0, 0
+    expected = tx * ty
+    out_t = torch.full(expected.shape, float("nan"))
+    out_v = vt.from_numpy(out_t.numpy().copy())
+    plan = vt._C._suite_elementwise_plan(out_v, x, y)
+    assert plan["ok"], plan["why"]
+    assert plan["FLAT"] == (case in ("same shape", "scalar y")), plan
+    m_ = interpreted_family("elementwise")
+    n = expected.numel()
+    launch(m_.KERNELS["binary_fwd"], (cdiv(n, 1024),),
+           (tx, tx if sy is None else ty, out_t, n, 1.0, scalar, *plan["sizes"][1:], *plan["strides"]), {"BLOCK": 1024},
+           {"OPCODE": 2, "SCALAR": side, "FLAT": int(plan["FLAT"]), "BLOCK": 0})
+    check(out_t, expected.double(), "float32")
+
+
 # ----- launch contracts -----
 
 def contract(doc, name):

@@ -2,13 +2,17 @@
 // tiling is kernels/triton/__init__.py's row_config, mirrored in row_config.h.
 #include "ops/suite/families.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 
-#include "cuda/matmul_settings.h"
 #include "ops/matmul_geometry.h"
 #include "ops/suite/launch.h"
 #include "ops/suite/row_config.h"
 #include "policy/catalogue.h"
+#if VT_CUDA
+#include "cuda/matmul_settings.h"
+#endif
 
 namespace vt::suite {
 namespace {
@@ -122,6 +126,15 @@ bool column_sums(const KernelDecl& k, const Tensor& partial, const Tensor& out, 
       .warps(4).run(cdiv(cols, kColumnsBlockC));
 }
 
+// vt.backends.cuda.matmul.allow_tf32 (a CPU-only build has no such setting: plans are IEEE).
+bool tf32_allowed() {
+#if VT_CUDA
+  return cuda::allow_tf32_matmul();
+#else
+  return false;
+#endif
+}
+
 // Operands of an elementwise kernel broadcast to one shape, with size-1 dims dropped and
 // neighbouring dims merged where every operand steps through them as one (at most kBinaryDims
 // left, else ok = false). strides[k] are operand k's, 0 along its broadcast dims.
@@ -173,28 +186,42 @@ MergedDims merge_dims(IntArrayRef shape, std::initializer_list<const Tensor*> op
   return m;
 }
 
+}  // namespace
+
+ElementwisePlan plan_elementwise(const Tensor& out, const Tensor& x, const Tensor& y) {
+  ElementwisePlan P;
+  MergedDims m = merge_dims(out.sizes(), {&x, &y, &out});
+  if (!m.ok) return P.refuse("more than 4 dims left after merging the operands' dims");
+  P.ok = true;
+  // FLAT needs every tensor operand walked like out; a scalar operand's strides are all 0.
+  P.flat = m.n <= 1;
+  for (int j = 0; j < 3 && P.flat; ++j) {
+    const Tensor& t = j == 0 ? x : j == 1 ? y : out;
+    if (t.defined() && m.n == 1 && m.strides[j][kBinaryDims - 1] != 1) P.flat = false;
+  }
+  std::copy(std::begin(m.sizes), std::end(m.sizes), P.sizes);
+  for (int j = 0; j < 3; ++j) std::copy(std::begin(m.strides[j]), std::end(m.strides[j]), P.strides[j]);
+  return P;
+}
+
+namespace {
+
 // The launch of binary_fwd shared by binary() and copy(); x or y undefined stands for `scalar`.
 bool run_elementwise(int64_t op, const Tensor& out, const Tensor& x, const Tensor& y, double alpha, double scalar,
                      int scalar_side) {
-  MergedDims m = merge_dims(out.sizes(), {&x, &y, &out});
-  if (!m.ok) {
-    fallback("elementwise", "more than 4 dims left after merging the operands' dims");
+  ElementwisePlan P = plan_elementwise(out, x, y);
+  if (!P.ok) {
+    fallback("elementwise", P.why);
     return false;
-  }
-  // FLAT needs every tensor operand walked like out; a scalar operand's strides are all 0.
-  bool flat = m.n <= 1;
-  for (int j = 0; j < 3 && flat; ++j) {
-    const Tensor& t = j == 0 ? x : j == 1 ? y : out;
-    if (t.defined() && m.n == 1 && m.strides[j][kBinaryDims - 1] != 1) flat = false;
   }
   int64_t n = out.numel();
   Launch l(kBinary, out);
   x.defined() ? l.ptr(x) : l.null(out.dtype());
   y.defined() ? l.ptr(y) : l.null(out.dtype());
-  l.ptr(out).i64(n).f32(alpha).f32(scalar).i64(m.sizes[1]).i64(m.sizes[2]).i64(m.sizes[3]);
-  for (auto& s : m.strides)
+  l.ptr(out).i64(n).f32(alpha).f32(scalar).i64(P.sizes[1]).i64(P.sizes[2]).i64(P.sizes[3]);
+  for (auto& s : P.strides)
     for (int64_t v : s) l.i64(v);
-  return l.constant(op).constant(scalar_side).constant(flat).constant(kBinaryBlock).warps(4).run(cdiv(n, kBinaryBlock));
+  return l.constant(op).constant(scalar_side).constant(P.flat).constant(kBinaryBlock).warps(4).run(cdiv(n, kBinaryBlock));
 }
 
 }  // namespace
@@ -228,12 +255,9 @@ bool copy(const Tensor& dst, const Tensor& src) {
   return run_elementwise(kCopyOp, dst, src, Tensor(), 1.0, 0.0, 0);
 }
 
-bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p) {
-  if (!scope_all()) return false;
-  if (!usable("matmul", a.dtype(), p.m, p.n) || p.k > kMaxI32) {
-    if (p.k > kMaxI32) fallback("matmul", "an inner size over 2^31 - 1");
-    return false;
-  }
+MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& p) {
+  MatmulPlan P;
+  if (p.k > kMaxI32) return P.refuse("an inner size over 2^31 - 1");
   matmul::Operand A = matmul::make_operand(a, true, p.batch), B = matmul::make_operand(b, false, p.batch);
   int64_t nb = numel_of(p.batch), m = p.m, a_sb = 0, b_sb = 0;
   // One matrix B for every batch and A's rows evenly spaced across batches: one tall product.
@@ -251,26 +275,40 @@ bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::P
     };
     a_sb = uniform(matmul::batch_offsets(p.batch, A.batch_strides));
     b_sb = uniform(matmul::batch_offsets(p.batch, B.batch_strides));
-    if (a_sb < 0 || b_sb < 0) {
-      fallback("matmul", "batches of uneven stride");
-      return false;
-    }
+    if (a_sb < 0 || b_sb < 0) return P.refuse("batches of uneven stride");
   }
-  if (nb > kMaxGridY || m > kMaxI32) {
-    fallback("matmul", "more than 65535 batches or 2^31 - 1 rows");
+  if (nb > kMaxGridY || m > kMaxI32) return P.refuse("more than 65535 batches or 2^31 - 1 rows");
+  P.ok = true;
+  P.m = m, P.n = p.n, P.k = p.k, P.batches = nb;
+  // A unit stride becomes a literal 1 in the kernel and is passed as 0 (kernels/triton/matmul.py).
+  P.a_unit = A.sc == 1 ? 1 : A.sr == 1 ? 2 : 0;
+  P.b_unit = B.sc == 1 ? 1 : B.sr == 1 ? 2 : 0;
+  int64_t strides[8] = {a_sb, P.a_unit == 2 ? 0 : A.sr, P.a_unit == 1 ? 0 : A.sc, b_sb, P.b_unit == 2 ? 0 : B.sr,
+                        P.b_unit == 1 ? 0 : B.sc, p.m * p.n, p.n};
+  std::copy(std::begin(strides), std::end(strides), P.strides);
+  P.ieee = a.dtype() == DType::Float32 && !tf32_allowed();
+  P.block_m = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
+  P.block_n = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(p.n)));
+  P.block_k = itemsize(a.dtype()) >= 4 ? 32 : 64;
+  P.group_m = kMatmulGroupM;
+  P.warps = P.block_m * P.block_n >= kMatmulMaxBlock * kMatmulMaxBlock ? 8 : 4;
+  P.grid_x = cdiv(m, P.block_m) * cdiv(p.n, P.block_n);
+  return P;
+}
+
+bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p) {
+  if (!scope_all()) return false;
+  if (!usable("matmul", a.dtype(), p.m, p.n)) return false;
+  MatmulPlan P = plan_matmul(a, b, p);
+  if (!P.ok) {
+    fallback("matmul", P.why);
     return false;
   }
-  int64_t bm = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
-  int64_t bn = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(p.n)));
-  bool wide = itemsize(a.dtype()) >= 4;
-  bool ieee = a.dtype() == DType::Float32 && !cuda::allow_tf32_matmul();
-  // A unit stride becomes a literal 1 in the kernel and is passed as 0 (kernels/triton/matmul.py).
-  int64_t a_unit = A.sc == 1 ? 1 : A.sr == 1 ? 2 : 0, b_unit = B.sc == 1 ? 1 : B.sr == 1 ? 2 : 0;
-  return Launch(kMatmul, out).ptr(a).ptr(b).ptr(out).i32(m).i32(p.n).i32(p.k).i64(a_sb).i64(a_unit == 2 ? 0 : A.sr)
-      .i64(a_unit == 1 ? 0 : A.sc).i64(b_sb).i64(b_unit == 2 ? 0 : B.sr).i64(b_unit == 1 ? 0 : B.sc).i64(p.m * p.n)
-      .i64(p.n).constant(ieee).constant(a_unit).constant(b_unit).constant(bm).constant(bn)
-      .constant(wide ? 32 : 64).constant(kMatmulGroupM).warps(bm * bn >= kMatmulMaxBlock * kMatmulMaxBlock ? 8 : 4)
-      .stages(3).run(cdiv(m, bm) * cdiv(p.n, bn), nb);
+  Launch l(kMatmul, out);
+  l.ptr(a).ptr(b).ptr(out).i32(P.m).i32(P.n).i32(P.k);
+  for (int64_t s : P.strides) l.i64(s);
+  return l.constant(P.ieee).constant(P.a_unit).constant(P.b_unit).constant(P.block_m).constant(P.block_n)
+      .constant(P.block_k).constant(P.group_m).warps(P.warps).stages(3).run(P.grid_x, P.batches);
 }
 
 bool softmax_forward(const Tensor& x, const Tensor& y, int64_t outer, int64_t n, int64_t inner, bool log) {

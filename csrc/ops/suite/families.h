@@ -59,6 +59,29 @@ bool binary(BinaryOp op, const Tensor& out, const Tensor& x, const Tensor& y, do
             std::optional<double> x_value, std::optional<double> y_value);
 // dst = src (src broadcast to dst's shape, converted to dst's float dtype), both on one CUDA device.
 bool copy(const Tensor& dst, const Tensor& src);
+// How matmul_fwd and binary_fwd would be launched, or why not (shape rules only; the policy and dtype
+// checks are the ops'): what the ops launch, and what tests compare with the Python kernels' contracts.
+struct MatmulPlan {
+  bool ok = false;
+  const char* why = "";
+  int64_t m = 0, n = 0, k = 0, batches = 1, grid_x = 0;
+  int64_t strides[8] = {};  // stride_ab, stride_am, stride_ak, stride_bb, stride_bk, stride_bn, stride_cb, stride_cm
+  int64_t ieee = 0, a_unit = 0, b_unit = 0, block_m = 0, block_n = 0, block_k = 0, group_m = 0;
+  int warps = 4;
+  MatmulPlan& refuse(const char* reason) { why = reason; return *this; }
+};
+MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& p);
+
+struct ElementwisePlan {
+  bool ok = false, flat = false;
+  const char* why = "";
+  int64_t sizes[4] = {};        // d0..d3 (the kernel takes d1..d3)
+  int64_t strides[3][4] = {};   // x, y, out
+  ElementwisePlan& refuse(const char* reason) { why = reason; return *this; }
+};
+// x or y undefined: a scalar operand.
+ElementwisePlan plan_elementwise(const Tensor& out, const Tensor& x, const Tensor& y);
+
 // out (contiguous, of p.out_shape) = a @ b for the problem matmul::plan(a, b) gave.
 bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p);
 
