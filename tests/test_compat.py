@@ -24,6 +24,52 @@ def _python(*args, cwd, safe_path=True):
     return subprocess.run([sys.executable, *flags, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+RESUME_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts", "checkpoint_resume.py")
+
+
+def _killed_and_resumed(launcher, tmp_path, name):
+    """Losses of checkpoint_resume.py killed with SIGKILL after its first checkpoint and run again, and of
+    an uninterrupted run: ({step: loss} of the two runs together, {step: loss} uninterrupted, resumed-at)."""
+    ckpt = str(tmp_path / f"{name}.ckpt")
+    proc = subprocess.Popen([sys.executable, "-P", *launcher, RESUME_SCRIPT, ckpt, "12", "--slow"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = {}
+    try:
+        for line in proc.stdout:
+            parts = line.split()
+            if parts[0] == "step":
+                first[int(parts[1])] = float(parts[2])
+            if parts[0] == "checkpoint":
+                proc.kill()  # SIGKILL: no cleanup, no flush beyond what was written
+                break
+    finally:
+        proc.kill()
+        proc.wait(30)
+    resumed = _python(*launcher, RESUME_SCRIPT, ckpt, "12", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    lines = resumed.stdout.split("\n")
+    at = int(lines[0].split()[1])
+    second = {int(l.split()[1]): float(l.split()[2]) for l in lines if l.startswith("step")}
+    whole = _python(*launcher, RESUME_SCRIPT, str(tmp_path / f"{name}_whole.ckpt"), "12", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    uninterrupted = {int(l.split()[1]): float(l.split()[2]) for l in whole.stdout.split("\n") if l.startswith("step")}
+    return {**first, **second}, uninterrupted, at
+
+
+@pytest.mark.parametrize("framework", ["torch", "vibetensor"])
+def test_killed_training_resumes_from_its_checkpoint_with_the_same_losses(framework, tmp_path):
+    """A run killed with SIGKILL after its step-4 checkpoint resumes from it (model, AdamW, the cosine
+    schedule) and gives the losses of an uninterrupted run; vibetensor's match torch's."""
+    pytest.importorskip("torch")
+    launcher = [] if framework == "torch" else ["-m", "vibetensor.run_as_torch"]
+    combined, uninterrupted, at = _killed_and_resumed(launcher, tmp_path, framework)
+    assert at == 4 and sorted(combined) == list(range(12))
+    np.testing.assert_allclose([combined[i] for i in range(12)], [uninterrupted[i] for i in range(12)], rtol=1e-6)
+    if framework == "vibetensor":
+        ref, _, _ = _killed_and_resumed([], tmp_path, "reference")
+        np.testing.assert_allclose([combined[i] for i in range(12)], [ref[i] for i in range(12)], rtol=1e-5)
+
+
 def _run_code(code, tmp_path):
     p = _python("-c", textwrap.dedent(code), cwd=tmp_path)
     assert p.returncode == 0, p.stderr

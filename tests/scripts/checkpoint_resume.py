@@ -1,0 +1,67 @@
+"""A PyTorch training script with checkpoints, written as plain torch code: it trains the TinyLM of
+torch_style_train.py, writes a checkpoint (model, AdamW and scheduler state, the step) every CKPT_EVERY steps
+with torch.save, written aside and renamed so a kill never leaves half a file, and on start resumes from
+the checkpoint when one exists. It prints "step <i> <loss>" per step and "checkpoint <i>" after each save.
+tests/test_compat.py kills it with SIGKILL after a checkpoint, runs it again, and compares the losses with
+an uninterrupted run, on the real torch and through `python -m vibetensor.run_as_torch`.
+
+Usage: checkpoint_resume.py CHECKPOINT_PATH [steps] [--slow]   (--slow: waits for the kill after a save)
+"""
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.optim import AdamW
+from torch.optim.lr_scheduler import CosineAnnealingLR
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_style_train import BATCH, CONTEXT, VOCAB, TinyLM  # noqa: E402
+
+CKPT_EVERY = 4
+
+
+def main():
+    path = sys.argv[1]
+    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 12
+    slow = "--slow" in sys.argv
+    rng = np.random.default_rng(0)
+    model = TinyLM()
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            p.copy_(torch.from_numpy((0.2 * rng.standard_normal(tuple(p.shape))).astype(np.float32)))
+    optimizer = AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
+    scheduler = CosineAnnealingLR(optimizer, T_max=steps)
+    data = rng.integers(0, VOCAB, size=(steps, BATCH, CONTEXT + 1))
+    start = 0
+    if os.path.exists(path):
+        ckpt = torch.load(path)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        start = ckpt["step"]
+        print("resumed", start, flush=True)
+    for step in range(start, steps):
+        batch = torch.from_numpy(data[step].astype(np.int64))
+        logits = model(batch[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        print("step", step, repr(loss.item()), flush=True)
+        if (step + 1) % CKPT_EVERY == 0:
+            tmp = path + ".tmp"
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "step": step + 1}, tmp)
+            os.replace(tmp, path)
+            print("checkpoint", step + 1, flush=True)
+            if slow:
+                time.sleep(30)  # the test kills the run here; an unkilled run just finishes later
+
+
+if __name__ == "__main__":
+    main()
