@@ -11,14 +11,10 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.optim import AdamW
-from torch.optim.lr_scheduler import CosineAnnealingLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_style_train import BATCH, CONTEXT, VOCAB, TinyLM  # noqa: E402
+from torch_style_train import setup, train_step  # noqa: E402
 
 CKPT_EVERY = 4
 
@@ -27,14 +23,7 @@ def main():
     path = sys.argv[1]
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 12
     slow = "--slow" in sys.argv
-    rng = np.random.default_rng(0)
-    model = TinyLM()
-    with torch.no_grad():
-        for _, p in model.named_parameters():
-            p.copy_(torch.from_numpy((0.2 * rng.standard_normal(tuple(p.shape))).astype(np.float32)))
-    optimizer = AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
-    scheduler = CosineAnnealingLR(optimizer, T_max=steps)
-    data = rng.integers(0, VOCAB, size=(steps, BATCH, CONTEXT + 1))
+    model, optimizer, scheduler, data = setup(steps)
     start = 0
     if os.path.exists(path):
         ckpt = torch.load(path)
@@ -44,15 +33,8 @@ def main():
         start = ckpt["step"]
         print("resumed", start, flush=True)
     for step in range(start, steps):
-        batch = torch.from_numpy(data[step].astype(np.int64))
-        logits = model(batch[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        print("step", step, repr(loss.item()), flush=True)
+        loss = train_step(model, optimizer, scheduler, data[step])
+        print("step", step, repr(loss), flush=True)
         if (step + 1) % CKPT_EVERY == 0:
             tmp = path + ".tmp"
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),

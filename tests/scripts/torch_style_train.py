@@ -43,8 +43,8 @@ class TinyLM(nn.Module):
         return self.head(self.norm(x))
 
 
-def main():
-    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+def setup(steps):
+    """The model with weights drawn from numpy, AdamW, the cosine schedule and the batches of `steps` steps."""
     rng = np.random.default_rng(0)
     model = TinyLM()
     with torch.no_grad():
@@ -53,16 +53,27 @@ def main():
     optimizer = AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
     scheduler = CosineAnnealingLR(optimizer, T_max=steps)
     data = rng.integers(0, VOCAB, size=(steps, BATCH, CONTEXT + 1))
+    return model, optimizer, scheduler, data
+
+
+def train_step(model, optimizer, scheduler, tokens):
+    """One step on a [BATCH, CONTEXT + 1] numpy batch; returns the loss as a Python float."""
+    batch = torch.from_numpy(tokens.astype(np.int64))
+    logits = model(batch[:, :-1])
+    loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return loss.item()
+
+
+def main():
+    steps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    model, optimizer, scheduler, data = setup(steps)
     for step in range(steps):
-        batch = torch.from_numpy(data[step].astype(np.int64))
-        logits = model(batch[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        print(repr(loss.item()))
+        print(repr(train_step(model, optimizer, scheduler, data[step])))
 
 
 if __name__ == "__main__":
