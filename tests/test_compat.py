@@ -56,6 +56,25 @@ def _killed_and_resumed(launcher, tmp_path, name):
     return {**first, **second}, uninterrupted, at
 
 
+STYLE_SCRIPTS = ["cnn_style.py", "lstm_lm_style.py", "char_trainer_style.py"]
+
+
+@pytest.mark.parametrize("script", STYLE_SCRIPTS)
+def test_style_alike_scripts_match_torch(script, tmp_path):
+    """The project's own torch-style scripts (a CNN on 28x28 images, an LSTM language model, minGPT's
+    character trainer with a Dataset and DataLoader) print torch's numbers through run_as_torch."""
+    pytest.importorskip("torch")
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts", script)
+    reference = _python(path, cwd=tmp_path)
+    on_vibetensor = _python("-m", "vibetensor.run_as_torch", path, cwd=tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    assert on_vibetensor.returncode == 0, on_vibetensor.stderr
+    parse = lambda out: [(l.split()[0], float(l.split()[1])) for l in out.split("\n") if l.strip()]  # noqa: E731
+    expected, got = parse(reference.stdout), parse(on_vibetensor.stdout)
+    assert [k for k, _ in got] == [k for k, _ in expected] and len(expected) >= 6
+    np.testing.assert_allclose([v for _, v in got], [v for _, v in expected], rtol=2e-5)
+
+
 @pytest.mark.parametrize("framework", ["torch", "vibetensor"])
 def test_killed_training_resumes_from_its_checkpoint_with_the_same_losses(framework, tmp_path):
     """A run killed with SIGKILL after its step-4 checkpoint resumes from it (model, AdamW, the cosine
