@@ -27,10 +27,15 @@ SuiteOperand suite_operand(const Tensor& t, DType rt, Device dev, KeepAlive& kee
   return o;
 }
 
-// out = a op b through the suite's binary_fwd; false when the suite does not take it.
-bool suite_arith(suite::BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, double alpha) {
+// out = a op b through the suite's binary_fwd; false when the suite does not take it. A wrapped
+// number it already copied to the device (scalars.cuda=device_copy) is left in a / b, so a native
+// run after a refusal does not copy and sync again.
+bool suite_arith(suite::BinaryOp op, const Tensor& out, Tensor& a, Tensor& b, double alpha) {
+  if (!suite::binary_accepts(out, a, b, is_cpu_scalar(a), is_cpu_scalar(b))) return false;
   KeepAlive keep;
   SuiteOperand x = suite_operand(a, out.dtype(), out.device(), keep), y = suite_operand(b, out.dtype(), out.device(), keep);
+  if (x.tensor.defined()) a = x.tensor;
+  if (y.tensor.defined()) b = y.tensor;
   return suite::binary(op, out, x.tensor, y.tensor, alpha, x.value, y.value);
 }
 
@@ -42,7 +47,8 @@ Tensor arith(const char* name, suite::BinaryOp op, const Tensor& a, const Tensor
   DType rt = result_type(a, b);
   if (promote == Promote::IntToFloat && !is_floating(rt)) rt = DType::Float32;
   Tensor out = empty_tensor(broadcast_shapes(a.sizes(), b.sizes(), name), rt, op_device({&a, &b}));
-  if (!suite_arith(op, out, a, b, alpha)) binary_into(name, out, a, b, f);
+  Tensor x = a, y = b;
+  if (!suite_arith(op, out, x, y, alpha)) binary_into(name, out, x, y, f);
   return out;
 }
 
@@ -53,7 +59,8 @@ const Tensor& arith_inplace(const char* name, suite::BinaryOp op, const Tensor& 
   check_same_device(name, {&self, &other});
   VT_CHECK(self.device().is_cuda(), name, ": expected the destination on a CUDA device, got ", self.device());
   check_inplace(name, self, broadcast_shapes(self.sizes(), other.sizes(), name), result_type(self, other));
-  if (!suite_arith(op, self, self, other, alpha)) binary_into(name, self, self, other, f);
+  Tensor x = self, y = other;
+  if (!suite_arith(op, self, x, y, alpha)) binary_into(name, self, x, y, f);
   self->bump_version();
   return self;
 }

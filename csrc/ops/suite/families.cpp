@@ -228,18 +228,22 @@ bool run_elementwise(int64_t op, const Tensor& out, const Tensor& x, const Tenso
 
 bool scope_all() { return policy::kernels_scope.get() == policy::KernelsScope::all; }
 
-bool binary(BinaryOp op, const Tensor& out, const Tensor& x, const Tensor& y, double alpha,
-            std::optional<double> x_value, std::optional<double> y_value) {
+bool binary_accepts(const Tensor& out, const Tensor& x, const Tensor& y, bool x_cpu_scalar, bool y_cpu_scalar) {
   if (!scope_all() || out.numel() == 0) return false;
   if (!usable("elementwise", out.dtype(), 1, 1)) return false;
-  if ((!x_value && x.dtype() != out.dtype()) || (!y_value && y.dtype() != out.dtype())) {
+  if ((!x_cpu_scalar && x.dtype() != out.dtype()) || (!y_cpu_scalar && y.dtype() != out.dtype())) {
     fallback("elementwise", "operands of another dtype than the result (the kernel takes one dtype)");
     return false;
   }
-  if (x_value && y_value) {
+  if (x_cpu_scalar && y_cpu_scalar) {
     fallback("elementwise", "two scalar operands");
     return false;
   }
+  return true;
+}
+
+bool binary(BinaryOp op, const Tensor& out, const Tensor& x, const Tensor& y, double alpha,
+            std::optional<double> x_value, std::optional<double> y_value) {
   int side = y_value ? 1 : x_value ? 2 : 0;
   return run_elementwise(int64_t(op), out, x_value ? Tensor() : x, y_value ? Tensor() : y, alpha,
                          x_value ? *x_value : y_value ? *y_value : 0.0, side);

@@ -52,8 +52,11 @@ bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const
 // the scope runs natively without a fallback record: the suite was not asked.
 bool scope_all();
 
-// out = x OP y over operands broadcast to out's shape (out may be a strided in-place self); a
-// value given for x or y stands for a CPU scalar operand (its tensor is then unused).
+// Whether the suite runs out = x OP y (else records why, when it was asked): asked before the
+// operands are prepared, so a refused op never makes scalars.cuda's device copy twice.
+bool binary_accepts(const Tensor& out, const Tensor& x, const Tensor& y, bool x_cpu_scalar, bool y_cpu_scalar);
+// out = x OP y over operands broadcast to out's shape (out may be a strided in-place self), after
+// binary_accepts; a value given for x or y stands for a CPU scalar operand (its tensor is unused).
 enum class BinaryOp : int { add = 0, sub = 1, mul = 2, div = 3 };
 bool binary(BinaryOp op, const Tensor& out, const Tensor& x, const Tensor& y, double alpha,
             std::optional<double> x_value, std::optional<double> y_value);
