@@ -93,5 +93,45 @@ def test_runner_refuses_a_workload_without_train_step():
     class Host:
         pass
 
-    with pytest.raises(ValueError, match="workload vit_cifar has no train_step"):
-        runner.capture_step(vt, Host(), "vit_cifar", "cuda")
+    with pytest.raises(ValueError, match="workload host_only has no train_step"):
+        runner.capture_step(vt, Host(), "host_only", "cuda")
+
+
+def test_schedulers_write_a_tensor_lr_in_place():
+    """A tensor lr (capturable optimizers) keeps its identity through CosineAnnealingLR and
+    ReduceLROnPlateau, takes the values a float lr takes, and its initial_lr is a copy, not an alias."""
+    p = [vt.zeros(3, requires_grad=True)]
+    lr_t = vt.full([], 0.1)
+    opt_t = vt.optim.AdamW(p, lr=lr_t, capturable=True)
+    opt_f = vt.optim.AdamW([vt.zeros(3, requires_grad=True)], lr=0.1)
+    sched_t = vt.optim.lr_scheduler.CosineAnnealingLR(opt_t, T_max=4, eta_min=0.01)
+    sched_f = vt.optim.lr_scheduler.CosineAnnealingLR(opt_f, T_max=4, eta_min=0.01)
+    for _ in range(5):
+        opt_t.step(), opt_f.step()
+        sched_t.step(), sched_f.step()
+        assert opt_t.param_groups[0]["lr"] is lr_t
+        assert abs(lr_t.item() - opt_f.param_groups[0]["lr"]) < 1e-7
+    assert abs(float(opt_t.param_groups[0]["initial_lr"]) - 0.1) < 1e-7  # float32
+    plateau = vt.optim.lr_scheduler.ReduceLROnPlateau(opt_t, factor=0.5, patience=0)
+    before = lr_t.item()
+    plateau.step(1.0), plateau.step(2.0)
+    assert opt_t.param_groups[0]["lr"] is lr_t and abs(lr_t.item() - before * 0.5) < 1e-7
+
+
+def test_tensor_lr_needs_capturable():
+    with pytest.raises(ValueError, match="capturable=True only"):
+        vt.optim.AdamW([vt.zeros(2, requires_grad=True)], lr=vt.full([], 0.1))
+
+
+def test_vit_capturable_trains_as_the_host_step_one(tmp_path):
+    """vit_cifar with capturable=True (device step count, lr a tensor the schedule updates in place, the
+    schedule outside train_step) gives the losses of the default optimizer."""
+    opts = {"dim": 32, "depth": 1, "heads": 4, "mlp": 64, "batch": 16, "cls_tokens": 4, "synthetic_size": 200,
+            "schedule_steps": 4, "augment": False}
+    losses = {}
+    for capturable in (False, True):
+        wl = registry.build("vit_cifar", vt, "cpu", {**opts, "capturable": capturable})
+        losses[capturable] = [wl.step(wl.next_batch()) for _ in range(5)]
+        if capturable:
+            assert hasattr(wl.opt.param_groups[0]["lr"], "fill_")
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-5)

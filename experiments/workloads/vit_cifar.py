@@ -39,6 +39,7 @@ class Config:
     data_dir: str = ""          # extracted cifar-10-batches-py; empty: the synthetic stand-in
     synthetic_size: int = 10000
     seed: int = 42
+    capturable: bool = False    # AdamW(capturable=True) with lr a device tensor the schedule updates in place
 
 
 def build_vit(fw, c: Config):
@@ -120,7 +121,11 @@ class Workload:
         self.augments = c.augment
         self.model = build_vit(fw, c).to(device)
         load_weights(fw, self.model, init_weights_numpy(self.model, c.seed), device)
-        self.opt = fw.optim.AdamW(self.model.parameters(), lr=c.lr, betas=tuple(c.betas), weight_decay=c.weight_decay)
+        # Captured (step.capture=graph): the step count and lr live on the device, and the schedule, which
+        # runs between replays, writes the lr tensor in place (Note [Capturable Adam]).
+        lr = fw.full([], c.lr, device=device) if c.capturable else c.lr
+        self.opt = fw.optim.AdamW(self.model.parameters(), lr=lr, betas=tuple(c.betas), weight_decay=c.weight_decay,
+                                  capturable=c.capturable)
         self.sched = fw.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=max(1, c.schedule_steps))
         self.rng = np.random.default_rng(c.seed)
         self.mean = cifar.MEAN[:, None, None]
@@ -139,6 +144,15 @@ class Workload:
         images, labels = batch
         x = fw.from_numpy(np.ascontiguousarray((images - self.mean) / self.std, dtype=np.float32)).to(self.device)
         y = fw.from_numpy(labels).to(self.device)
+        loss = self.train_step(x, y)
+        with phase(fw, "optimizer"):
+            self.sched.step()  # outside train_step: a captured step replays it with the lr tensor's new value
+        return loss.item()
+
+    def train_step(self, x, y):
+        """Forward, backward and the optimizer step on device tensors, returning the loss tensor: nothing
+        reads the host, so it can be captured whole (step.capture=graph, Note [Whole-step capture])."""
+        fw = self.fw
         with phase(fw, "forward"):  # Note [Step ranges]
             loss = fw.nn.functional.cross_entropy(self.model(x), y)
         self.opt.zero_grad(set_to_none=True)
@@ -146,5 +160,4 @@ class Workload:
             loss.backward()
         with phase(fw, "optimizer"):
             self.opt.step()
-            self.sched.step()
-        return loss.item()
+        return loss

@@ -28,7 +28,13 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        if not 0.0 <= lr:
+        if hasattr(lr, "fill_"):  # a tensor lr: the capturable step reads it on the device
+            if not capturable:
+                raise ValueError("Adam: lr as a Tensor is supported with capturable=True only (the other steps pass "
+                                 "lr to their kernels as a number)")
+            if lr.numel() != 1:
+                raise ValueError(f"Adam: a tensor lr must have one element, got shape {tuple(lr.shape)}")
+        elif not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
@@ -67,7 +73,8 @@ class Adam(Optimizer):
     # from it on the device (exp(step * log(beta))), so a step captured into a CUDA graph
     # (vt.cuda.graphed_step, Note [Whole-step capture]) advances them on every replay. The update is
     # the per-parameter one with device-tensor step sizes; the multi-tensor op takes a host step
-    # count and is not used. lr, betas, eps and weight_decay are read at capture and stay fixed.
+    # count and is not used. betas, eps and weight_decay are read at capture and stay fixed; lr too, unless
+    # it is a one-element device tensor, which LR schedulers then update in place between replays.
     def _step_capturable(self, group):
         beta1, beta2 = group["betas"]
         lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]

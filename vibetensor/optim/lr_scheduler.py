@@ -15,6 +15,19 @@ from functools import wraps
 from vibetensor.optim.optimizer import Optimizer
 
 
+def _is_tensor(x):
+    return hasattr(x, "fill_") and hasattr(x, "copy_")
+
+
+def _set_lr(group, lr):
+    """group["lr"] = lr; a tensor lr (capturable optimizers, as in torch) is written in place, so a CUDA graph
+    that captured the optimizer step reads the new value on its next replay (Note [Capturable Adam])."""
+    if _is_tensor(group["lr"]):
+        group["lr"].copy_(lr) if _is_tensor(lr) else group["lr"].fill_(lr)
+    else:
+        group["lr"] = lr
+
+
 class LRScheduler:
     def __init__(self, optimizer, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
@@ -22,7 +35,8 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                # a tensor lr is updated in place (_set_lr): its initial value must not alias it
+                group.setdefault("initial_lr", group["lr"].clone() if _is_tensor(group["lr"]) else group["lr"])
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -77,7 +91,7 @@ class LRScheduler:
             self.last_epoch = epoch
             values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _set_lr(group, lr)
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self):
@@ -392,7 +406,7 @@ class ReduceLROnPlateau(LRScheduler):
                 old_lr = float(group["lr"])
                 new_lr = max(old_lr * self.factor, self.min_lrs[i])
                 if old_lr - new_lr > self.eps:
-                    group["lr"] = new_lr
+                    _set_lr(group, new_lr)
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
