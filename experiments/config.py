@@ -35,14 +35,25 @@ from vibetensor.experiments.workloads import registry
 from vibetensor.experiments.workloads.registry import WORKLOADS
 
 
+SUITE_PREFIX = "suite."  # policy-dict keys "suite.<family>": that family's own backend (Note [Backend per family])
+
+
 @dataclass
 class PolicySet:
     name: str
     preset: str = "tuned"
     overrides: dict = field(default_factory=dict)
+    suite_backends: dict = field(default_factory=dict)  # {family: backend}: the fastest backend per family
 
     def as_dict(self) -> dict:
-        return {"preset": self.preset, **self.overrides}
+        return {"preset": self.preset, **self.overrides,
+                **{SUITE_PREFIX + f: b for f, b in self.suite_backends.items()}}
+
+
+def split_suite_backends(policy: dict) -> tuple:
+    """(the policies, {family: backend}) of a cell's policy dict."""
+    plain = {k: v for k, v in policy.items() if not k.startswith(SUITE_PREFIX)}
+    return plain, {k[len(SUITE_PREFIX):]: v for k, v in policy.items() if k.startswith(SUITE_PREFIX)}
 
 
 @dataclass
@@ -153,9 +164,11 @@ def load(path: str) -> ExperimentConfig:
     for i, ps in enumerate(raw.get("policy_sets", [{"name": "tuned", "preset": "tuned"}])):
         if "name" not in ps:
             _fail(path, f"policy_sets[{i}] has no name")
-        p = PolicySet(ps["name"], ps.get("preset", "tuned"), dict(ps.get("overrides", {})))
+        p = PolicySet(ps["name"], ps.get("preset", "tuned"), dict(ps.get("overrides", {})),
+                      dict(ps.get("suite_backends", {})))
         try:  # validate names and values now, not mid-matrix
-            vt.policy.validate(p.as_dict())
+            vt.policy.validate(split_suite_backends(p.as_dict())[0])
+            _check_suite_backends(p.suite_backends)
         except ValueError as e:
             _fail(path, f"policy set {p.name!r}: {e}")
         sets.append(p)
@@ -164,6 +177,21 @@ def load(path: str) -> ExperimentConfig:
                             int(run.get("probe_steps", 5)), int(run.get("gpu_steps", 5)), tables,
                             float(run.get("cell_timeout_s", 900)), _positive_int(path, run, "rounds", 10, 1),
                             _positive_int(path, run, "threads", 0, 0))
+
+
+def _check_suite_backends(backends: dict):
+    """Family and backend names of a policy set's suite_backends, checked against the suite's families
+    and the kernels.backend values."""
+    from vibetensor import _C
+    from vibetensor.kernels import suite
+
+    families = set(suite.families())
+    values = next(r["values"] for r in _C._policy_describe() if r["name"] == "kernels.backend")
+    for family, backend in backends.items():
+        if family not in families:
+            raise ValueError(f"suite_backends: unknown family {family!r}; expected one of {', '.join(sorted(families))}")
+        if backend not in values:
+            raise ValueError(f"suite_backends: {family} = {backend!r}; expected one of {', '.join(values)}")
 
 
 def _positive_int(path, run: dict, key: str, default: int, least: int) -> int:

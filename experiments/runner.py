@@ -9,7 +9,7 @@ import statistics
 import sys
 import time
 
-from vibetensor.experiments import provenance
+from vibetensor.experiments import config, provenance
 from vibetensor.experiments.workloads import registry
 from vibetensor.experiments.workloads.phases import phase
 
@@ -193,9 +193,18 @@ class CellSession:
         self.threads = fw.get_num_threads()
         self.policy = {}
         if framework == "vibetensor":
-            spec = {"preset": "tuned", **(policy or {})}  # the preset first, then overrides
+            plain, family_backends = config.split_suite_backends(policy or {})
+            spec = {"preset": "tuned", **plain}  # the preset first, then overrides
             fw.policy.apply_spec(",".join(f"{k}={v}" for k, v in spec.items()))
             self.policy = fw.policy.current()
+            for family, _ in fw._C._suite_family_backends():  # a cell of this process before may have set some
+                fw._C._suite_set_family_backend(family, None)
+            if family_backends:  # Note [Backend per family]
+                from vibetensor.kernels import suite as kernel_suite
+
+                for family, backend in family_backends.items():
+                    kernel_suite.set_family_backend(family, backend)
+                self.policy.update({config.SUITE_PREFIX + f: b for f, b in family_backends.items()})
         self.suite = _suite_for(self.policy)
         self.started = provenance.now()
         capture = self.policy.get("step.capture") == "graph"

@@ -36,6 +36,34 @@ def installed():
     return _C._suite_has_compiler("triton")
 
 
+def families():
+    """The suite's families ("attention", "matmul", "softmax", ...): the modules of kernels/triton, listed
+    without importing them (so without Triton), the same in CPU-only and CUDA builds."""
+    import pkgutil
+
+    from vibetensor.kernels import triton as family_modules
+
+    return sorted(m.name for m in pkgutil.iter_modules(family_modules.__path__) if not m.name.startswith("_"))
+
+
+def set_family_backend(family, backend):
+    """Gives `family` its own backend ("native", "triton"; None: follow kernels.backend again), so a run can
+    take the fastest backend per family (Note [Backend per family] in csrc/ops/suite/launch.cpp)."""
+    known = families()
+    if family not in known:
+        raise ValueError(f"kernel suite: unknown family {family!r}; expected one of {', '.join(known)}")
+    values = next(r["values"] for r in _C._policy_describe() if r["name"] == "kernels.backend")
+    if backend is not None and backend not in values:
+        raise ValueError(f"kernel suite: unknown backend {backend!r} for {family}; expected one of {', '.join(values)} "
+                         "or None")
+    _C._suite_set_family_backend(family, backend)
+
+
+def family_backends():
+    """{family: backend} of the families given their own backend."""
+    return dict(_C._suite_family_backends())
+
+
 def report():
     """One dict per (family, backend, fallback reason, launch path): what ran since the last
     reset_report(). ``fallback`` is "" for launches of the backend's kernels, else why the native

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import vibetensor as vt
 from vibetensor.experiments import config as config_mod
 from vibetensor.experiments.analysis import records as results
 
@@ -59,12 +60,37 @@ def test_run_records_provenance_and_resumes(tmp_path):
     ('[run]\nworkloads = ["seq_reverse"]\n[[policy_sets]]\nname = "x"\noverrides = { "autograd.gate" = "maybe" }\n',
      "maybe"),
     ('[run\n', "malformed TOML"),
+    ('[run]\nworkloads = ["seq_reverse"]\n[[policy_sets]]\nname = "x"\nsuite_backends = { attn = "native" }\n',
+     "unknown family 'attn'"),
+    ('[run]\nworkloads = ["seq_reverse"]\n[[policy_sets]]\nname = "x"\nsuite_backends = { attention = "cute" }\n',
+     "attention = 'cute'"),
 ])
 def test_bad_configs_are_clear_errors(tmp_path, body, message):
     cfg = tmp_path / "bad.toml"
     cfg.write_text(body)
     with pytest.raises(ValueError, match=message):
         config_mod.load(str(cfg))
+
+
+def test_suite_backends_of_a_policy_set_reach_the_cell_and_its_record(tmp_path):
+    """A policy set's suite_backends (Note [Backend per family]) is set in the cell and recorded in its policy,
+    and a later cell of the same process starts without it."""
+    pytest.importorskip("triton")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[run]\nworkloads = ["seq_reverse"]\n[[policy_sets]]\nname = "best"\npreset = "tuned"\n'
+                   'overrides = { "kernels.backend" = "triton" }\nsuite_backends = { attention = "native" }\n')
+    ps = config_mod.load(str(cfg)).policy_sets[0]
+    assert ps.as_dict()["suite.attention"] == "native"
+    from vibetensor.experiments import runner
+
+    opts = {"dim": 32, "heads": 2, "layers": 1, "batch": 4}
+    rec = runner.run_cell("seq_reverse", "vibetensor", "cpu", steps=1, warmup=1, policy=ps.as_dict(), options=opts,
+                          probe_steps=0, gpu_steps=0)
+    assert rec["policy"]["suite.attention"] == "native" and rec["policy"]["kernels.backend"] == "triton"
+    assert dict(vt._C._suite_family_backends()) == {"attention": "native"}
+    runner.run_cell("seq_reverse", "vibetensor", "cpu", steps=1, warmup=1, policy={}, options=opts, probe_steps=0,
+                    gpu_steps=0)
+    assert dict(vt._C._suite_family_backends()) == {}
 
 
 def test_corrupt_results_file_is_reported(tmp_path):

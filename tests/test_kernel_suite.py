@@ -42,6 +42,37 @@ def test_backend_selection_and_fallback_report(no_report):
         suite.install() if was_installed else suite.uninstall()
 
 
+def test_a_family_can_take_its_own_backend(no_report):
+    """set_family_backend (Note [Backend per family]): one family follows its own backend whatever
+    kernels.backend says, the others follow the policy, None hands it back to the policy; bad names raise."""
+    pytest.importorskip("triton")
+    was_installed = suite.installed()
+    assert suite.install()
+    try:
+        suite.set_family_backend("attention", "native")
+        suite.set_family_backend("softmax", "triton")
+        assert suite.family_backends() == {"attention": "native", "softmax": "triton"}
+        with vt.policy.override({"kernels.backend": "triton"}):
+            assert _C._suite_backend_for("attention") == "native"
+            assert _C._suite_backend_for("layer_norm") == "triton"
+        with vt.policy.override({"kernels.backend": "native"}):
+            assert _C._suite_backend_for("softmax") == "triton"
+            assert _C._suite_backend_for("layer_norm") == "native"
+        suite.set_family_backend("attention", None)
+        with vt.policy.override({"kernels.backend": "triton"}):
+            assert _C._suite_backend_for("attention") == "triton"
+        assert suite.family_backends() == {"softmax": "triton"}
+        with pytest.raises(ValueError, match="unknown family 'attn'"):
+            suite.set_family_backend("attn", "native")
+        with pytest.raises(ValueError, match="unknown backend 'cute'"):
+            suite.set_family_backend("softmax", "cute")
+    finally:
+        for family in list(suite.family_backends()):
+            suite.set_family_backend(family, None)
+        suite.install() if was_installed else suite.uninstall()
+    assert suite.family_backends() == {}
+
+
 def test_fallback_counts_are_exact_across_threads_and_reasons(no_report):
     # Note [Fallback counts]: repeats are counted without a lock; none may be lost or misfiled
     was_installed = suite.installed()

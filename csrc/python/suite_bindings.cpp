@@ -168,6 +168,16 @@ void bind_suite(nb::module_& m) {
   m.def("_suite_backend_for", [](const std::string& family) {
     return std::string(suite::backend_name(suite::backend_for(family.c_str())));
   });
+  m.def("_suite_set_family_backend", [](const std::string& family, std::optional<std::string> backend) {
+    std::optional<suite::Backend> b;
+    if (backend) {  // native is a valid choice here: the family runs its native kernels
+      int i = policy::kernels_backend.index_of(*backend);
+      VT_CHECK_VALUE(i >= 0, "kernel suite: unknown backend '", *backend, "'");
+      b = suite::Backend(i);
+    }
+    suite::set_family_backend(family, b);
+  }, nb::arg("family"), nb::arg("backend").none());
+  m.def("_suite_family_backends", &suite::family_backends);
   m.def("_suite_has_compiler", [](const std::string& backend) { return suite::has_compiler(backend_of(backend)); });
   m.def("_suite_set_python_launcher", [](nb::object fn) {
     suite::set_python_launcher(fn.is_none() ? suite::PythonLauncher{} : wrap_launcher(std::move(fn)));

@@ -80,8 +80,68 @@ std::vector<const KernelDecl*> declarations() {
   return decls();
 }
 
-Backend backend_for(const char* family) {
+namespace {
+// Note [Backend per family]
+// kernels.backend picks one backend for every family; a family may be given its own (the fastest
+// backend per family, as issue 19's end-to-end figures ask) with set_family_backend. Entries are
+// written under a mutex and read without one; the table is only searched once any entry was set.
+struct FamilyBackend {
+  std::atomic<const char*> family{nullptr};  // leaked copies: entries live for the process
+  std::atomic<int> backend{-1};              // -1: follow kernels.backend
+};
+constexpr int kMaxFamilyBackends = 32;
+FamilyBackend g_family_backends[kMaxFamilyBackends];
+std::atomic<bool> g_any_family_backend{false};
+std::mutex g_family_backends_mutex;
+
+Backend effective_backend(const char* family) {
   Backend b = policy::kernels_backend.get();
+  if (!g_any_family_backend.load(std::memory_order_acquire)) [[likely]] return b;
+  for (const FamilyBackend& e : g_family_backends) {
+    const char* f = e.family.load(std::memory_order_acquire);
+    if (!f) break;
+    if (std::strcmp(f, family) == 0) {
+      int v = e.backend.load(std::memory_order_acquire);
+      return v < 0 ? b : Backend(v);
+    }
+  }
+  return b;
+}
+}  // namespace
+
+void set_family_backend(const std::string& family, std::optional<Backend> backend) {
+  std::lock_guard<std::mutex> g(g_family_backends_mutex);
+  for (FamilyBackend& e : g_family_backends) {
+    const char* f = e.family.load(std::memory_order_acquire);
+    if (f && family == f) {
+      e.backend.store(backend ? int(*backend) : -1, std::memory_order_release);
+      return;
+    }
+    if (!f) {
+      if (!backend) return;  // nothing to clear
+      e.backend.store(int(*backend), std::memory_order_release);
+      e.family.store(strdup(family.c_str()), std::memory_order_release);
+      g_any_family_backend.store(true, std::memory_order_release);
+      return;
+    }
+  }
+  VT_ERROR("kernel suite: more than ", kMaxFamilyBackends, " families were given their own backend");
+}
+
+std::vector<std::pair<std::string, std::string>> family_backends() {
+  std::lock_guard<std::mutex> g(g_family_backends_mutex);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const FamilyBackend& e : g_family_backends) {
+    const char* f = e.family.load(std::memory_order_acquire);
+    if (!f) break;
+    int v = e.backend.load(std::memory_order_acquire);
+    if (v >= 0) out.emplace_back(f, backend_name(Backend(v)));
+  }
+  return out;
+}
+
+Backend backend_for(const char* family) {
+  Backend b = effective_backend(family);
   if (b == Backend::native || has_compiler(b)) [[likely]] return b;
   // Every op call of the family lands here until vibetensor.kernels is imported: the reason is built once.
   static const auto* reasons = [] {
@@ -96,7 +156,7 @@ Backend backend_for(const char* family) {
 
 void fallback(const char* family, std::string_view why) {
   // Note [Fallback counts]
-  std::string_view backend = backend_name(policy::kernels_backend.get());
+  std::string_view backend = backend_name(effective_backend(family));
   uint64_t h = fallback_hash(family, backend, why);
   for (size_t i = 0; i < kFallbackSlots; ++i) {
     FallbackSlot& s = g_fallback_slots[(h + i) % kFallbackSlots];

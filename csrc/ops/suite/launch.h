@@ -2,6 +2,7 @@
 // Launching a kernel of the suite from a CUDA op, without Python on the per-op path.
 // See Note [Kernel suite launch path].
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,9 @@ namespace vt::suite {
 // The backend kernels.backend selects for `family` now: native when the policy says native or when
 // the selected backend has no compiler registered (recorded as a fallback: import vibetensor.kernels).
 Backend backend_for(const char* family);
+// Gives `family` its own backend (nullopt: follow kernels.backend again). Note [Backend per family].
+void set_family_backend(const std::string& family, std::optional<Backend> backend);
+std::vector<std::pair<std::string, std::string>> family_backends();  // (family, backend) set
 inline bool selected(const char* family) { return backend_for(family) != Backend::native; }
 // Records that an op of `family` ran its native kernel although a suite backend was selected.
 void fallback(const char* family, std::string_view why);  // a literal costs no allocation
