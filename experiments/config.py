@@ -180,18 +180,11 @@ def load(path: str) -> ExperimentConfig:
 
 
 def _check_suite_backends(backends: dict):
-    """Family and backend names of a policy set's suite_backends, checked against the suite's families
-    and the kernels.backend values."""
-    from vibetensor import _C
+    """Family and backend names of a policy set's suite_backends (kernels.suite.check_family_backend)."""
     from vibetensor.kernels import suite
 
-    families = set(suite.families())
-    values = next(r["values"] for r in _C._policy_describe() if r["name"] == "kernels.backend")
     for family, backend in backends.items():
-        if family not in families:
-            raise ValueError(f"suite_backends: unknown family {family!r}; expected one of {', '.join(sorted(families))}")
-        if backend not in values:
-            raise ValueError(f"suite_backends: {family} = {backend!r}; expected one of {', '.join(values)}")
+        suite.check_family_backend(family, backend)
 
 
 def _positive_int(path, run: dict, key: str, default: int, least: int) -> int:

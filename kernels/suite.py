@@ -46,9 +46,8 @@ def families():
     return sorted(m.name for m in pkgutil.iter_modules(family_modules.__path__) if not m.name.startswith("_"))
 
 
-def set_family_backend(family, backend):
-    """Gives `family` its own backend ("native", "triton"; None: follow kernels.backend again), so a run can
-    take the fastest backend per family (Note [Backend per family] in csrc/ops/suite/launch.cpp)."""
+def check_family_backend(family, backend):
+    """ValueError unless `family` is one of families() and `backend` a kernels.backend value (or None)."""
     known = families()
     if family not in known:
         raise ValueError(f"kernel suite: unknown family {family!r}; expected one of {', '.join(known)}")
@@ -56,6 +55,12 @@ def set_family_backend(family, backend):
     if backend is not None and backend not in values:
         raise ValueError(f"kernel suite: unknown backend {backend!r} for {family}; expected one of {', '.join(values)} "
                          "or None")
+
+
+def set_family_backend(family, backend):
+    """Gives `family` its own backend ("native", "triton"; None: follow kernels.backend again), so a run can
+    take the fastest backend per family (Note [Backend per family] in csrc/ops/suite/launch.cpp)."""
+    check_family_backend(family, backend)
     _C._suite_set_family_backend(family, backend)
 
 

@@ -207,9 +207,8 @@ def load_file(filename, device="cpu"):
 
 def load(data):
     """{name: CPU tensor} of a safetensors file's bytes."""
-    data = bytes(data)
-    entries, _, start = _parse_header(data[:8 + min(MAX_HEADER_SIZE, max(0, len(data) - 8))], len(data))
-    buf = bytearray(data)  # writable, so the tensors view it
+    buf = bytearray(data)  # one writable copy: the tensors view it
+    entries, _, start = _parse_header(memoryview(buf)[:8 + min(MAX_HEADER_SIZE, max(0, len(buf) - 8))], len(buf))
     return {name: _cpu_tensor(buf, start, *entries[name]) for name in sorted(entries)}
 
 

@@ -96,6 +96,14 @@ int64_t folded_row_stride(const Operand& a, IntArrayRef batch) {
   return stride < 0 ? a.cols : stride;
 }
 
+int64_t uniform_stride(const std::vector<int64_t>& offsets) {
+  if (offsets.size() < 2) return 0;
+  int64_t s = offsets[1] - offsets[0];
+  for (size_t i = 1; i < offsets.size(); ++i)
+    if (offsets[i] != int64_t(i) * s) return -1;
+  return s;
+}
+
 bool batch_shared(const Operand& o) {
   return std::all_of(o.batch_strides.begin(), o.batch_strides.end(), [](int64_t s) { return s == 0; });
 }

@@ -44,6 +44,9 @@ std::vector<int64_t> batch_offsets(IntArrayRef batch, const DimVector& strides);
 // dims collapse into one evenly spaced dim; -1 otherwise.
 int64_t folded_row_stride(const Operand& a, IntArrayRef batch);
 
+// The common stride of evenly spaced batch offsets (0 for fewer than two), or -1.
+int64_t uniform_stride(const std::vector<int64_t>& offsets);
+
 // True when every batch dim of `o` has stride 0 (one matrix serves every batch).
 bool batch_shared(const Operand& o);
 

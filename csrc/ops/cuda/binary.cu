@@ -43,10 +43,7 @@ template <class F>
 Tensor arith(const char* name, suite::BinaryOp op, const Tensor& a, const Tensor& b, double alpha, F f,
              Promote promote = Promote::Same) {
   if (!suite::scope_all()) [[likely]] return binary(name, a, b, f, promote);
-  check_same_device(name, {&a, &b});
-  DType rt = result_type(a, b);
-  if (promote == Promote::IntToFloat && !is_floating(rt)) rt = DType::Float32;
-  Tensor out = empty_tensor(broadcast_shapes(a.sizes(), b.sizes(), name), rt, op_device({&a, &b}));
+  Tensor out = binary_out(name, a, b, promote);
   Tensor x = a, y = b;
   if (!suite_arith(op, out, x, y, alpha)) binary_into(name, out, x, y, f);
   return out;
@@ -56,9 +53,7 @@ template <class F>
 const Tensor& arith_inplace(const char* name, suite::BinaryOp op, const Tensor& self, const Tensor& other, double alpha,
                             F f) {
   if (!suite::scope_all()) [[likely]] return binary_inplace(name, self, other, f);
-  check_same_device(name, {&self, &other});
-  VT_CHECK(self.device().is_cuda(), name, ": expected the destination on a CUDA device, got ", self.device());
-  check_inplace(name, self, broadcast_shapes(self.sizes(), other.sizes(), name), result_type(self, other));
+  check_binary_inplace(name, self, other);
   Tensor x = self, y = other;
   if (!suite_arith(op, self, x, y, alpha)) binary_into(name, self, x, y, f);
   self->bump_version();

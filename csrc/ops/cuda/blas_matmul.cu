@@ -87,15 +87,6 @@ struct Gemm {
   }
 };
 
-// The common stride of evenly spaced batch offsets, or -1.
-int64_t uniform_stride(const std::vector<int64_t>& off) {
-  if (off.size() < 2) return 0;
-  int64_t s = off[1] - off[0];
-  for (size_t i = 1; i < off.size(); ++i)
-    if (off[i] != int64_t(i) * s) return -1;
-  return s;
-}
-
 void run_gemms(const Gemm& g, const matmul::Operand& a, const matmul::Operand& b, IntArrayRef batch, char* out) {
   int64_t m = a.rows, k = a.cols, n = b.cols, nb = numel_of(batch);
   int N = blas_int(n, "column count"), K = blas_int(k, "inner size");
@@ -113,7 +104,7 @@ void run_gemms(const Gemm& g, const matmul::Operand& a, const matmul::Operand& b
   }
   std::vector<int64_t> aoff = matmul::batch_offsets(batch, a.batch_strides);
   std::vector<int64_t> boff = matmul::batch_offsets(batch, b.batch_strides);
-  int64_t sa = uniform_stride(aoff), sb = uniform_stride(boff);
+  int64_t sa = matmul::uniform_stride(aoff), sb = matmul::uniform_stride(boff);
   if (sa >= 0 && sb >= 0) {
     g.bmm(a.layout.trans, b.layout.trans, M, N, K, a.data, a.layout.ld, sa, b.data, b.layout.ld, sb, out,
           blas_int(nb, "batch count"));
@@ -124,7 +115,7 @@ void run_gemms(const Gemm& g, const matmul::Operand& a, const matmul::Operand& b
 
 // An operand whose batches are not evenly spaced, copied into contiguous (batch..., rows, cols).
 void flatten_batches(Tensor& t, matmul::Operand& o, bool is_left, IntArrayRef batch) {
-  if (numel_of(batch) < 2 || uniform_stride(matmul::batch_offsets(batch, o.batch_strides)) >= 0) return;
+  if (numel_of(batch) < 2 || matmul::uniform_stride(matmul::batch_offsets(batch, o.batch_strides)) >= 0) return;
   IntList sizes(batch.begin(), batch.end()), strides(o.batch_strides.begin(), o.batch_strides.end());
   sizes.push_back(o.rows), sizes.push_back(o.cols);
   strides.push_back(o.sr), strides.push_back(o.sc);

@@ -45,21 +45,30 @@ template <class F> void binary_into(const char* name, const Tensor& out, const T
 
 enum class Promote { Same, IntToFloat };
 
-template <class F>
-Tensor binary(const char* name, const Tensor& a, const Tensor& b, F f, Promote promote = Promote::Same) {
+// The checked, empty result of a binary op (device, result dtype, broadcast shape).
+inline Tensor binary_out(const char* name, const Tensor& a, const Tensor& b, Promote promote = Promote::Same) {
   check_same_device(name, {&a, &b});
   DType rt = result_type(a, b);
   if (promote == Promote::IntToFloat && !is_floating(rt)) rt = DType::Float32;
-  Tensor out = empty_tensor(broadcast_shapes(a.sizes(), b.sizes(), name), rt, op_device({&a, &b}));
+  return empty_tensor(broadcast_shapes(a.sizes(), b.sizes(), name), rt, op_device({&a, &b}));
+}
+
+// The checks of an in-place binary op: one device, a CUDA destination that keeps its shape and dtype.
+inline void check_binary_inplace(const char* name, const Tensor& self, const Tensor& other) {
+  check_same_device(name, {&self, &other});
+  VT_CHECK(self.device().is_cuda(), name, ": expected the destination on a CUDA device, got ", self.device());
+  check_inplace(name, self, broadcast_shapes(self.sizes(), other.sizes(), name), result_type(self, other));
+}
+
+template <class F>
+Tensor binary(const char* name, const Tensor& a, const Tensor& b, F f, Promote promote = Promote::Same) {
+  Tensor out = binary_out(name, a, b, promote);
   binary_into(name, out, a, b, f);
   return out;
 }
 
 template <class F> const Tensor& binary_inplace(const char* name, const Tensor& self, const Tensor& other, F f) {
-  check_same_device(name, {&self, &other});
-  VT_CHECK(self.device().is_cuda(), name, ": expected the destination on a CUDA device, got ", self.device());
-  DType rt = result_type(self, other);
-  check_inplace(name, self, broadcast_shapes(self.sizes(), other.sizes(), name), rt);
+  check_binary_inplace(name, self, other);
   binary_into(name, self, self, other, f);
   self->bump_version();
   return self;

@@ -271,14 +271,8 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& 
     A.sr = folded;
     nb = 1;
   } else if (nb > 1) {
-    auto uniform = [](const std::vector<int64_t>& off) {
-      int64_t s = off.size() < 2 ? 0 : off[1] - off[0];
-      for (size_t i = 1; i < off.size(); ++i)
-        if (off[i] != int64_t(i) * s) return int64_t(-1);
-      return s;
-    };
-    a_sb = uniform(matmul::batch_offsets(p.batch, A.batch_strides));
-    b_sb = uniform(matmul::batch_offsets(p.batch, B.batch_strides));
+    a_sb = matmul::uniform_stride(matmul::batch_offsets(p.batch, A.batch_strides));
+    b_sb = matmul::uniform_stride(matmul::batch_offsets(p.batch, B.batch_strides));
     if (a_sb < 0 || b_sb < 0) return P.refuse("batches of uneven stride");
   }
   if (nb > kMaxGridY || m > kMaxI32) return P.refuse("more than 65535 batches or 2^31 - 1 rows");
