@@ -20,62 +20,25 @@ _MAX_ROW = 65536
 if triton is not None:
     import triton.language as tl
 
+    from vibetensor.kernels.triton.optim import adam_update, sgd_update
+
+    # The per-element updates are the suite's multi-tensor ones (kernels/triton/optim.py), one block each.
     @triton.jit
-    def _adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_exp_avg_sq_ptr, n_elements,
-                     lr, beta1, beta2, eps, weight_decay, step_size, bias_correction2_sqrt,
-                     WEIGHT_DECAY: tl.constexpr, DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr,
-                     MAXIMIZE: tl.constexpr, BLOCK: tl.constexpr):
+    def _adam_kernel(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_exp_avg_sq_ptr, n_elements, lr_decay,
+                     weight_decay, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, bc2_sqrt, eps,
+                     DECAY: tl.constexpr, AMSGRAD: tl.constexpr, MAXIMIZE: tl.constexpr, BLOCK: tl.constexpr):
         offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-        mask = offsets < n_elements
-        p = tl.load(param_ptr + offsets, mask=mask).to(tl.float32)
-        g = tl.load(grad_ptr + offsets, mask=mask).to(tl.float32)
-        m = tl.load(exp_avg_ptr + offsets, mask=mask).to(tl.float32)
-        v = tl.load(exp_avg_sq_ptr + offsets, mask=mask).to(tl.float32)
-        if MAXIMIZE:
-            g = -g
-        if WEIGHT_DECAY:
-            if DECOUPLED:
-                p = p * (1.0 - lr * weight_decay)
-            else:
-                g = g + weight_decay * p
-        m = m + (1.0 - beta1) * (g - m)
-        v = v * beta2 + (1.0 - beta2) * g * g
-        if AMSGRAD:
-            v_max = tl.maximum(tl.load(max_exp_avg_sq_ptr + offsets, mask=mask).to(tl.float32), v)
-            tl.store(max_exp_avg_sq_ptr + offsets, v_max.to(max_exp_avg_sq_ptr.dtype.element_ty), mask=mask)
-            denom = tl.div_rn(tl.sqrt_rn(v_max), bias_correction2_sqrt) + eps
-        else:
-            denom = tl.div_rn(tl.sqrt_rn(v), bias_correction2_sqrt) + eps
-        p = p - step_size * tl.div_rn(m, denom)
-        tl.store(param_ptr + offsets, p.to(param_ptr.dtype.element_ty), mask=mask)
-        tl.store(exp_avg_ptr + offsets, m.to(exp_avg_ptr.dtype.element_ty), mask=mask)
-        tl.store(exp_avg_sq_ptr + offsets, v.to(exp_avg_sq_ptr.dtype.element_ty), mask=mask)
+        adam_update(param_ptr, grad_ptr, exp_avg_ptr, exp_avg_sq_ptr, max_exp_avg_sq_ptr, offsets, offsets < n_elements,
+                    lr_decay, weight_decay, beta1, one_minus_beta1, beta2, one_minus_beta2, step_size, bc2_sqrt, eps,
+                    DECAY, AMSGRAD, MAXIMIZE)
 
     @triton.jit
-    def _sgd_kernel(param_ptr, grad_ptr, momentum_buffer_ptr, n_elements, lr, momentum, dampening, weight_decay,
-                    WEIGHT_DECAY: tl.constexpr, MOMENTUM: tl.constexpr, FIRST_STEP: tl.constexpr,
-                    NESTEROV: tl.constexpr, MAXIMIZE: tl.constexpr, BLOCK: tl.constexpr):
+    def _sgd_kernel(param_ptr, grad_ptr, momentum_buffer_ptr, n_elements, lr, weight_decay, momentum,
+                    one_minus_dampening, MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
+                    MAXIMIZE: tl.constexpr, HAS_DECAY: tl.constexpr, BLOCK: tl.constexpr):
         offsets = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-        mask = offsets < n_elements
-        p = tl.load(param_ptr + offsets, mask=mask).to(tl.float32)
-        g = tl.load(grad_ptr + offsets, mask=mask).to(tl.float32)
-        if MAXIMIZE:
-            g = -g
-        if WEIGHT_DECAY:
-            g = g + weight_decay * p
-        if MOMENTUM:
-            if FIRST_STEP:  # torch: the buffer starts as a copy of the (decayed) gradient
-                buf = g
-            else:
-                buf = tl.load(momentum_buffer_ptr + offsets, mask=mask).to(tl.float32) * momentum \
-                    + (1.0 - dampening) * g
-            tl.store(momentum_buffer_ptr + offsets, buf.to(momentum_buffer_ptr.dtype.element_ty), mask=mask)
-            if NESTEROV:
-                g = g + momentum * buf
-            else:
-                g = buf
-        p = p - lr * g
-        tl.store(param_ptr + offsets, p.to(param_ptr.dtype.element_ty), mask=mask)
+        sgd_update(param_ptr, grad_ptr, momentum_buffer_ptr, offsets, offsets < n_elements, lr, weight_decay, momentum,
+                   one_minus_dampening, MOMENTUM, FIRST, NESTEROV, MAXIMIZE, HAS_DECAY)
 
     @triton.jit
     def _rms_norm_kernel(x_ptr, weight_ptr, out_ptr, n_cols, eps,
@@ -156,11 +119,12 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, *, lr, beta1, beta2, eps, weight
     bias_correction1 = 1 - beta1 ** step
     bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
     amsgrad = max_exp_avg_sq is not None
-    constexprs = dict(WEIGHT_DECAY=weight_decay != 0, DECOUPLED=bool(decoupled_weight_decay), AMSGRAD=amsgrad,
-                      MAXIMIZE=bool(maximize), BLOCK=_ELEMENTWISE_BLOCK)
+    decay = 0 if weight_decay == 0 else 1 if decoupled_weight_decay else 2  # kernels/triton/optim.py: DECAY
+    constexprs = dict(DECAY=decay, AMSGRAD=amsgrad, MAXIMIZE=bool(maximize), BLOCK=_ELEMENTWISE_BLOCK)
     args = (TritonPointer(param), TritonPointer(grad), TritonPointer(exp_avg), TritonPointer(exp_avg_sq),
-            TritonPointer(max_exp_avg_sq if amsgrad else exp_avg_sq), n, float(lr), float(beta1), float(beta2),
-            float(eps), float(weight_decay), float(lr / bias_correction1), float(bias_correction2_sqrt))
+            TritonPointer(max_exp_avg_sq if amsgrad else exp_avg_sq), n, float(1 - lr * weight_decay),
+            float(weight_decay), float(beta1), float(1 - beta1), float(beta2), float(1 - beta2),
+            float(lr / bias_correction1), float(bias_correction2_sqrt), float(eps))
     key = ("adam_step", tuple(t.dtype.name for t in tensors.values()), tuple(constexprs.items()), device)
     _cache("adam").launch(key, device, _elementwise_grid(n), args, constexprs, _ELEMENTWISE_WARPS)
 
@@ -178,11 +142,11 @@ def sgd_step(param, grad, momentum_buffer, *, lr, momentum, dampening, weight_de
     n = param.numel()
     if n == 0:
         return
-    constexprs = dict(WEIGHT_DECAY=weight_decay != 0, MOMENTUM=momentum != 0, FIRST_STEP=bool(first_step),
-                      NESTEROV=bool(nesterov), MAXIMIZE=bool(maximize), BLOCK=_ELEMENTWISE_BLOCK)
+    constexprs = dict(MOMENTUM=momentum != 0, FIRST=bool(first_step), NESTEROV=bool(nesterov),
+                      MAXIMIZE=bool(maximize), HAS_DECAY=weight_decay != 0, BLOCK=_ELEMENTWISE_BLOCK)
     buf = momentum_buffer if momentum != 0 else grad  # unread when MOMENTUM is off
-    args = (TritonPointer(param), TritonPointer(grad), TritonPointer(buf), n, float(lr), float(momentum),
-            float(dampening), float(weight_decay))
+    args = (TritonPointer(param), TritonPointer(grad), TritonPointer(buf), n, float(lr), float(weight_decay),
+            float(momentum), float(1 - dampening))
     key = ("sgd_step", tuple(t.dtype.name for t in tensors.values()), tuple(constexprs.items()), device)
     _cache("sgd").launch(key, device, _elementwise_grid(n), args, constexprs, _ELEMENTWISE_WARPS)
 

@@ -9,7 +9,8 @@
 # DEVICE_TESTS=0 skips the device tests under kernels.backend=triton; EXP_STEPS: timed steps of the experiments
 # (0: skip them), EXP_CONFIGS: which (default suite_h100); NORM_SWEEP_ARGS: runs benchmarks/tune_norm_bwd.py;
 # TRACE_PRESETS (e.g. "tuned vibe"): one traced minigpt step per preset, checked by HTA (s/traces.tar.gz);
-# CAPTURE_ARGS: runs benchmarks/bench_step_capture.py (whole-step capture against PyTorch's peers).
+# CAPTURE_ARGS: runs benchmarks/bench_step_capture.py (whole-step capture against PyTorch's peers);
+# OPTIM_ARGS: runs benchmarks/bench_optim_step.py (one AdamW step: the optim family against PyTorch's).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -36,6 +37,7 @@ step pytest_suite.log 200 python3 -m pytest -q -p no:cacheprovider -rfE ${PYTEST
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
 [ "${DEVICE_TESTS:-1}" = 1 ] && step pytest_suite.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
   tests/test_softmax_norm_loss.py
+[ -n "${OPTIM_ARGS:-}" ] && step kernel_suite.txt ${OPTIM_TIMEOUT:-120} python3 benchmarks/bench_optim_step.py $OPTIM_ARGS
 [ -n "${CAPTURE_ARGS:-}" ] && step capture.txt ${CAPTURE_TIMEOUT:-240} python3 benchmarks/bench_step_capture.py $CAPTURE_ARGS
 [ -n "${NORM_SWEEP_ARGS:-}" ] && step kernel_suite.txt ${NORM_SWEEP_TIMEOUT:-120} python3 benchmarks/tune_norm_bwd.py $NORM_SWEEP_ARGS
 # One traced minigpt step per preset (Kineto layout), each checked by HTA: where the GPU waits.

@@ -210,6 +210,19 @@ void bind_suite(nb::module_& m) {
     d["BLOCK_N"] = P.block_n, d["BLOCK_K"] = P.block_k, d["GROUP_M"] = P.group_m, d["num_warps"] = P.warps;
     return d;
   });
+  // The optim family's chunk table (Note [Chunk table]): its rows as a list and whether every address is
+  // 16-byte aligned, for tests that run the interpreted kernels on it.
+  m.def("_suite_chunk_table", [](const std::vector<TensorList>& lists, int64_t chunk) {
+    std::vector<const TensorList*> ptrs;
+    for (const TensorList& l : lists) ptrs.push_back(&l);
+    VT_CHECK_VALUE(!ptrs.empty(), "_suite_chunk_table: expected at least one tensor list");
+    suite::ChunkTable t = suite::chunk_table(ptrs, chunk);
+    nb::dict d;
+    d["rows"] = t.rows;
+    d["n_rows"] = t.n_rows;
+    d["aligned"] = t.aligned;
+    return d;
+  }, nb::arg("lists"), nb::arg("chunk") = suite::kOptimChunk);
   m.def("_suite_elementwise_plan", [](const Tensor& out, std::optional<Tensor> x, std::optional<Tensor> y) {
     suite::ElementwisePlan P = suite::plan_elementwise(out, x ? *x : Tensor(), y ? *y : Tensor());
     nb::dict d;

@@ -18,11 +18,14 @@ from _families import FAMILIES, PACKAGE, family
 # pointers end in _ptr and point to the tensor dtype T unless listed below; sizes are i32 except the
 # flat element count n; strides and ignore_index are i64; eps and scale are fp32.
 F32_POINTERS = {"mean_ptr", "rstd_ptr", "dw_ptr", "db_ptr", "partial_ptr", "loss_ptr", "lse_ptr", "dloss_ptr"}
-I64_POINTERS = {"target_ptr", "bad_ptr"}
+I64_POINTERS = {"target_ptr", "bad_ptr", "rows_ptr"}
 I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows", "n_heads", "n_pos", "n_m", "n_n", "n_k"}
 # the elementwise kernel's merged sizes d1..d3 and per-operand strides xs0..os3
 I64 = {"n", "ignore_index", "d1", "d2", "d3"} | {f"{o}s{d}" for o in "xyo" for d in range(4)}
 FP32 = {"eps", "scale", "alpha", "scalar"}
+# the optimizer steps' scalars (kernels/triton/optim.py)
+FP32 |= {"lr", "lr_decay", "weight_decay", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "step_size",
+         "bc2_sqrt", "momentum", "one_minus_dampening"}
 DTYPES = {"float32": "fp32", "bfloat16": "bf16"}
 # (n_rows, n_cols) the configs are taken at: short rows, the widest single-pass row, the looped path
 SHAPES = [(4096, 128), (16384, 8192), (64, 65536)]
@@ -71,7 +74,11 @@ def compile_one(job):
     fixed = {"LOG": getattr(module, "LOG", {}).get(name, 0), "HAS_WEIGHT": True, "HAS_BIAS": True,
              "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd")), "CHECK": 1, "INVERSE": 0,
              # row-major operands (the aligned variant's vector loads need a unit stride), contiguous add
-             "IEEE": 1, "A_UNIT": 1, "B_UNIT": 1, "OPCODE": 0, "SCALAR": 0, "FLAT": 1}
+             "IEEE": 1, "A_UNIT": 1, "B_UNIT": 1, "OPCODE": 0, "SCALAR": 0, "FLAT": 1,
+             # AdamW with decoupled decay, SGD with momentum after its first step; the table's addresses
+             # are declared 16-byte aligned in the aligned variant
+             "DECAY": 1, "AMSGRAD": 0, "MAXIMIZE": 0, "MOMENTUM": 1, "FIRST": 0, "NESTEROV": 0, "HAS_DECAY": 1,
+             "ALIGNED": int(aligned)}
     signature, constexprs, attrs = {}, {}, {}
     for i, p in enumerate(fn.params):
         if p.is_constexpr:

@@ -19,7 +19,8 @@ namespace vt::optim {
 // Both compute torch's single-tensor formulas, written once for both devices (adam_update.h,
 // sgd_update.h), the fused ops in the opmath type in registers. A state list that an option
 // switches off (max_exp_avg_sqs without amsgrad, momentum_buffers without momentum) is passed
-// empty, as torch does.
+// empty, as torch does. With kernels.backend=triton the CUDA steps are the suite's optim family
+// instead: one Triton launch per bucket over a chunk table (Note [Chunk table] in ops/suite/chunk_table.h).
 
 // One list argument of a multi-tensor op; `optional`: it may be empty.
 struct NamedList {

@@ -89,6 +89,17 @@ const KernelDecl kBinary{"elementwise", "binary_fwd",
                           {"ys1", A::i64}, {"ys2", A::i64}, {"ys3", A::i64}, {"os0", A::i64}, {"os1", A::i64},
                           {"os2", A::i64}, {"os3", A::i64}},
                          {"OPCODE", "SCALAR", "FLAT", "BLOCK"}};
+const KernelDecl kAdamMulti{"optim", "adam_multi",
+                            {{"rows_ptr", A::ptr}, {"like_ptr", A::ptr}, {"lr_decay", A::f32}, {"weight_decay", A::f32},
+                             {"beta1", A::f32}, {"one_minus_beta1", A::f32}, {"beta2", A::f32},
+                             {"one_minus_beta2", A::f32}, {"step_size", A::f32}, {"bc2_sqrt", A::f32}, {"eps", A::f32}},
+                            {"DECAY", "AMSGRAD", "MAXIMIZE", "ALIGNED", "CHUNK", "BLOCK"}};
+const KernelDecl kSgdMulti{"optim", "sgd_multi",
+                           {{"rows_ptr", A::ptr}, {"like_ptr", A::ptr}, {"lr", A::f32}, {"weight_decay", A::f32},
+                            {"momentum", A::f32}, {"one_minus_dampening", A::f32}},
+                           {"MOMENTUM", "FIRST", "NESTEROV", "MAXIMIZE", "HAS_DECAY", "ALIGNED", "CHUNK", "BLOCK"}};
+// kernels/triton/optim.py: config_adam_multi, config_sgd_multi (CHUNK is kOptimChunk, chunk_table.h)
+constexpr int64_t kOptimBlock = 1024;
 // kernels/triton/matmul.py: config_matmul_fwd
 constexpr int64_t kMatmulMaxBlock = 128, kMatmulGroupM = 8;
 // kernels/triton/elementwise.py: config_binary_fwd, the copy OPCODE
@@ -431,6 +442,23 @@ bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor&
   return Launch(kCrossEntropyBwd, x).ptr(x).ptr(target).ptr(lse).ptr(dloss).ptr(dx).i32(rows).i32(cols).i64(x.stride(0))
       .i64(dx.stride(0)).i64(dloss_stride).i64(ignore_index).f32(1.0).constant(c.rows).constant(c.block).warps(c.warps)
       .run(cdiv(rows, c.rows));
+}
+
+bool optim_accepts(const Tensor& like) { return usable("optim", like.dtype(), 1, 1); }
+
+bool adam_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::AdamStep& s) {
+  const int64_t decay = s.weight_decay == 0 ? 0 : s.decoupled ? 1 : 2;  // the kernel's DECAY
+  return Launch(kAdamMulti, like).ptr(table).ptr(like).f32(1.0 - s.lr * s.weight_decay).f32(s.weight_decay)
+      .f32(s.beta1).f32(1.0 - s.beta1).f32(s.beta2).f32(1.0 - s.beta2).f32(s.step_size).f32(s.bias_correction2_sqrt)
+      .f32(s.eps).constant(decay).constant(s.amsgrad).constant(s.maximize).constant(t.aligned).constant(kOptimChunk)
+      .constant(kOptimBlock).warps(4).run(t.n_rows);
+}
+
+bool sgd_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::SgdStep& s) {
+  return Launch(kSgdMulti, like).ptr(table).ptr(like).f32(s.lr).f32(s.weight_decay).f32(s.momentum)
+      .f32(1.0 - s.dampening).constant(s.momentum != 0).constant(s.first_step).constant(s.nesterov)
+      .constant(s.maximize).constant(s.weight_decay != 0).constant(t.aligned).constant(kOptimChunk)
+      .constant(kOptimBlock).warps(4).run(t.n_rows);
 }
 
 }  // namespace vt::suite

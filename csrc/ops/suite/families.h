@@ -8,6 +8,9 @@
 
 #include "core/tensor.h"
 #include "ops/matmul_geometry.h"
+#include "ops/optim/adam_update.h"
+#include "ops/optim/sgd_update.h"
+#include "ops/suite/chunk_table.h"
 
 namespace vt::suite {
 
@@ -40,6 +43,14 @@ bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor&
 // Rotary embedding of x viewed as [B, H, T, D] (last dim contiguous) by contiguous cos, sin [T, D / 2]
 // into contiguous y [B, H, T, D] (Note [Rotary embedding] in ops/rotary.h).
 bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& y, bool inverse);
+
+// The optim family: one launch of adam_multi / sgd_multi (kernels/triton/optim.py) updates a whole
+// bucket of vt::_fused_adamw_ / vt::_fused_sgd_, reading its tensors from `table`, the device copy
+// of t (Note [Chunk table] in ops/suite/chunk_table.h); `like` is the bucket's first parameter.
+// optim_accepts asks first, before the table is built.
+bool optim_accepts(const Tensor& like);
+bool adam_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::AdamStep& s);
+bool sgd_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::SgdStep& s);
 
 // Note [Suite scope]
 // kernels.scope says which ops the suite serves when kernels.backend selects it. `fused` (tuned):

@@ -1,0 +1,58 @@
+// See chunk_table_upload.h.
+#include "ops/cuda/chunk_table_upload.h"
+
+#include <cstring>
+#include <list>
+#include <mutex>
+
+#include "cuda/capture_state.h"
+#include "ops/ops.h"
+
+namespace vt::cuda_kernels {
+namespace {
+
+// One entry per parameter bucket of the process's optimizers (usually one or two); a bucket whose
+// gradients move between steps makes a new entry each step, and the least recently used goes.
+// An evicted table returns to the caching allocator, which reuses it only after the work already
+// queued on its stream, so a step still reading it is safe.
+constexpr size_t kEntries = 16;
+
+struct Entry {
+  Device device;
+  std::vector<int64_t> rows;
+  Tensor table;
+};
+
+struct Cache {
+  std::mutex mutex;
+  std::list<Entry> entries;  // most recently used first
+};
+
+Cache& cache() {
+  static Cache* c = new Cache();  // never destroyed: its tensors must not outlive the allocator at exit
+  return *c;
+}
+
+}  // namespace
+
+Tensor device_chunk_table(const suite::ChunkTable& t, Device device) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (auto it = c.entries.begin(); it != c.entries.end(); ++it) {
+    if (it->device == device && it->rows == t.rows) {
+      c.entries.splice(c.entries.begin(), c.entries, it);
+      return c.entries.front().table;
+    }
+  }
+  if (cuda::thread_is_capturing()) return Tensor();
+  const DimVector size{int64_t(t.rows.size())};
+  Tensor host = empty_tensor(size, DType::Int64, Device{});
+  std::memcpy(host.data_ptr(), t.rows.data(), t.rows.size() * sizeof(int64_t));
+  Tensor table = empty_tensor(size, DType::Int64, device);
+  ops::copy_(table, host, /*non_blocking=*/true);
+  c.entries.push_front({device, t.rows, table});
+  if (c.entries.size() > kEntries) c.entries.pop_back();
+  return table;
+}
+
+}  // namespace vt::cuda_kernels
