@@ -47,6 +47,7 @@ struct GraphTask {
   TensorList captured;
   std::vector<bool> captured_set;
   bool keep_graph = false;
+  bool create_graph = false;
   bool accumulate = true;
   bool route_on_owner = false;
   bool has_python_nodes = false;
@@ -126,7 +127,8 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
 }
 
 void execute(GraphTask& task, std::shared_ptr<Node> root) {
-  NoGradGuard no_grad;  // backward formulas record nothing (create_graph is not supported)
+  // The formulas record nothing, unless create_graph asks for the gradients' own graph (Note [Double backward]).
+  AutoGradMode grad_mode(task.create_graph);
   autocast::Suspend autocast_off;  // Note [Autocast]: backward computes in the forward's dtypes
   task.ready.push_back(std::move(root));
   while (!task.ready.empty()) {
@@ -166,6 +168,7 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
 
   GraphTask task;
   task.keep_graph = opts.keep_graph;
+  task.create_graph = opts.create_graph;
   task.accumulate = opts.inputs.empty();
   auto root = std::make_shared<GraphRoot>(std::move(root_grads));
   root->next_edges = std::move(root_edges);

@@ -6,6 +6,8 @@ namespace vt::autograd {
 
 struct BackwardOptions {
   bool keep_graph = false;
+  // The formulas run with grad mode on and record the graph of the gradients (Note [Double backward]).
+  bool create_graph = false;
   // autograd.grad: return gradients of `inputs` instead of accumulating into leaves' .grad.
   TensorList inputs;
   bool allow_unused = false;

@@ -9,9 +9,11 @@ uint64_t next_sequence_nr() {
   return n.fetch_add(1, std::memory_order_relaxed);
 }
 
-SavedVariable::SavedVariable(const Tensor& t, bool is_output) {
+SavedVariable::SavedVariable(const Tensor& t, bool is_output, uint32_t output_nr) {
   if (!t.defined()) return;
   was_defined_ = true;
+  is_output_ = is_output;
+  output_nr_ = output_nr;
   version_ = t->version();
   data_ = is_output ? make_view(t, t.sizes(), t.strides(), t->offset()) : t;
 }
@@ -26,6 +28,14 @@ Tensor SavedVariable::unpack(const Node* owner) const {
     VT_ERROR("one of the variables needed for gradient computation has been modified by an inplace operation: "
              "[", data_.dtype(), " ", shape_str(data_.sizes()), "], which is output 0 of ", owner->name(),
              ", is at version ", data_->version(), "; expected version ", version_, " instead.");
+  if (is_output_ && GradMode::is_enabled() && is_floating(data_.dtype())) {
+    // create_graph: the output's history back (Note [Double backward]), on a fresh alias.
+    Tensor t = make_view(data_, data_.sizes(), data_.strides(), data_->offset());
+    AutogradMeta& m = t->ensure_autograd_meta();
+    m.grad_fn = std::const_pointer_cast<Node>(owner->shared_from_this());
+    m.output_nr = output_nr_;
+    return t;
+  }
   return data_;
 }
 
@@ -105,7 +115,8 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
     bool unique = g->use_count() == 1 && g->storage()->use_count() == 1 && g.is_contiguous();
     m.grad = unique ? g : ops::clone(g);
   } else {
-    NoGradGuard ng;
+    // Grad mode is off in the engine, except under create_graph, where the sum records its history
+    // as torch's out-of-place accumulation does (Note [Double backward]).
     m.grad = ops::add(m.grad, g, Scalar(1));
   }
   return {};

@@ -69,13 +69,28 @@ struct Node : std::enable_shared_from_this<Node> {
 // Runs the hooks on `grad` in order (Note [Tensor hooks]); each may replace it (same shape and dtype).
 Tensor run_hooks(const Tensor& grad, const std::vector<std::pair<int64_t, GradHook>>& hooks);
 
+// Note [Double backward]
+// backward(create_graph=True) and autograd.grad(create_graph=True) run the formulas with grad mode
+// on, so the ops they call record nodes and the gradients carry a graph of their own, which a
+// second backward differentiates. Three things make that graph whole:
+// - a saved output is kept as a detached alias (a node must not own its own output's history: a
+//   reference cycle); unpacked with grad mode on, it gets its history back as output `output_nr`
+//   of the node that saved it;
+// - AccumulateGrad sums into .grad out of place, so the sum keeps both histories;
+// - the backward kernels that formulas call (gelu_backward, softmax_backward, ...) have no
+//   derivative of their own unless one is registered: the dispatcher refuses them when an input
+//   requires grad under grad mode (a NotImplementedError naming the op), rather than returning a
+//   gradient that silently drops second-order terms (Dispatcher: DispatchState::backward_op).
+
 // A tensor saved for backward; unpack() fails clearly if it was modified in place since or
 // freed by an earlier backward without retain_graph. Outputs are saved as detached aliases so a
-// node does not own its own output's history (no reference cycle).
+// node does not own its own output's history (no reference cycle); see Note [Double backward]
+// for how unpack() gives it back.
 class SavedVariable {
  public:
   SavedVariable() = default;
-  SavedVariable(const Tensor& t, bool is_output);
+  // is_output: t is output `output_nr` of the node that saves it.
+  SavedVariable(const Tensor& t, bool is_output, uint32_t output_nr = 0);
   Tensor unpack(const Node* owner) const;
   void reset() { data_ = Tensor(); released_ = true; }
   bool defined() const { return data_.defined() || released_; }
@@ -83,6 +98,8 @@ class SavedVariable {
  private:
   Tensor data_;
   uint64_t version_ = 0;
+  uint32_t output_nr_ = 0;
+  bool is_output_ = false;
   bool was_defined_ = false;
   bool released_ = false;
 };

@@ -34,6 +34,7 @@ OperatorEntry& Dispatcher::entry(const std::string& name) {
   e->name = name;
   e->autocast_kind = autocast::kind_of(name);
   auto st = std::make_unique<DispatchState>();
+  st->backward_op = name.ends_with("_backward");
   e->state.store(st.get(), std::memory_order_release);
   all_states_.push_back(std::move(st));
   ops_[name] = e;

@@ -39,6 +39,9 @@ struct KernelEntry {
 // freed memory.
 struct DispatchState {
   KernelEntry kernels[int(DispatchKey::kNumKeys)];
+  // The op is a backward kernel (its name ends in _backward): without an Autograd kernel it has no
+  // derivative, and a call that would need one is refused (Note [Double backward], autograd/node.h).
+  bool backward_op = false;
   bool has(DispatchKey k) const { return kernels[int(k)].unboxed != nullptr; }
 };
 
@@ -85,6 +88,10 @@ class Dispatcher {
 inline DispatchKey select_key(const DispatchState* st, bool needs_grad, Device dev, const char* op) {
   if (st->has(DispatchKey::Composite)) return DispatchKey::Composite;
   if (needs_grad && st->has(DispatchKey::Autograd)) return DispatchKey::Autograd;
+  if (needs_grad && st->backward_op) [[unlikely]]
+    detail::throw_error(ErrorKind::NotImplemented, op, ": differentiating through this backward kernel is not "
+                        "supported (create_graph=True needs the second derivative of its forward op, which vibetensor "
+                        "does not implement)");
   DispatchKey k = dev.is_cuda() ? DispatchKey::CUDA : DispatchKey::CPU;
   if (!st->has(k)) [[unlikely]] {
     if (dev.is_cuda() && !has_device_allocator(DeviceType::CUDA))

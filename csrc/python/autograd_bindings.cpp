@@ -154,21 +154,25 @@ void bind_autograd(nb::module_& m) {
     if (!e.fn) return nb::none();
     return nb::make_tuple(NodeRef{e.fn}, e.input_nr);
   });
-  m.def("_backward", [](nb::handle tensors, nb::handle grads, bool retain_graph) {
+  m.def("_backward", [](nb::handle tensors, nb::handle grads, bool retain_graph, bool create_graph) {
     autograd::BackwardOptions opts;
     opts.keep_graph = retain_graph;
+    opts.create_graph = create_graph;
     run_engine(to_tensor_list(tensors), to_tensor_list(grads), opts);
-  });
-  m.def("_grad", [](nb::handle outputs, nb::handle inputs, nb::handle grads, bool retain_graph, bool allow_unused) {
+  }, nb::arg("tensors"), nb::arg("grads"), nb::arg("retain_graph"), nb::arg("create_graph") = false);
+  m.def("_grad", [](nb::handle outputs, nb::handle inputs, nb::handle grads, bool retain_graph, bool allow_unused,
+                    bool create_graph) {
     autograd::BackwardOptions opts;
     opts.keep_graph = retain_graph;
+    opts.create_graph = create_graph;
     opts.inputs = to_tensor_list(inputs);
     opts.allow_unused = allow_unused;
     TensorList r = run_engine(to_tensor_list(outputs), to_tensor_list(grads), opts);
     nb::list out;
     for (auto& g : r) out.append(g.defined() ? nb::cast(g) : nb::none());
     return nb::tuple(out);
-  });
+  }, nb::arg("outputs"), nb::arg("inputs"), nb::arg("grads"), nb::arg("retain_graph"), nb::arg("allow_unused"),
+     nb::arg("create_graph") = false);
 
   // Note [Python nodes at exit]: called from an atexit hook, with the GIL held.
   m.def("_release_python_functions", []() {

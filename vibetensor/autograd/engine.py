@@ -1,4 +1,6 @@
 """autograd.backward and autograd.grad: argument handling in torch's style over the C++ engine."""
+import warnings
+
 from vibetensor import _C
 
 Tensor = _C.Tensor
@@ -30,23 +32,23 @@ def _grad_list(grads, n, what):
     return items
 
 
-def _no_create_graph(create_graph, fn):
-    if create_graph:
-        raise NotImplementedError(f"{fn}(create_graph=True): higher-order gradients are not supported by vibetensor "
-                                  "(backward formulas run without recording a graph)")
-
-
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     """Accumulates d(tensors)/d(leaf) into the .grad of every leaf that requires grad (or only of
-    `inputs` when given). grad_tensors may be omitted for one-element outputs."""
-    _no_create_graph(create_graph, "backward")
+    `inputs` when given). grad_tensors may be omitted for one-element outputs. create_graph=True records the
+    gradients' own graph (Note [Double backward] in csrc/autograd/node.h), so they can be differentiated again."""
     if grad_variables is not None:
         grad_tensors = grad_variables
     outputs = _tensor_list(tensors, "tensors")
     grads = _grad_list(grad_tensors, len(outputs), "grad_tensors")
     retain = create_graph if retain_graph is None else bool(retain_graph)
+    if create_graph and inputs is None:
+        # .grad gets a history that reaches back to its own leaf through AccumulateGrad, as in torch
+        warnings.warn("Using backward() with create_graph=True will create a reference cycle between the parameter "
+                      "and its gradient which can cause a memory leak. We recommend using autograd.grad when creating "
+                      "the graph to avoid this. If you have to use this function, make sure to reset the .grad fields "
+                      "of your parameters to None after use to break the cycle and avoid the leak.", stacklevel=2)
     if inputs is None:
-        if _C._policy_get("autograd.executor") == "python":  # Note [Python backward executor]
+        if _C._policy_get("autograd.executor") == "python" and not create_graph:  # Note [Python backward executor]
             from vibetensor.autograd import python_executor
 
             # Note [Autocast] (csrc/dispatch/autocast.h): backward runs with autocast off, as the C++ engine's
@@ -57,12 +59,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             finally:
                 _C._set_autocast_state(*state)
             return
-        _C._backward(outputs, grads, retain)
+        _C._backward(outputs, grads, retain, bool(create_graph))
         return
     inputs = _tensor_list(inputs, "inputs")
     if not inputs:
         raise RuntimeError("backward(): 'inputs' argument to backward() cannot be empty.")
-    for i, (t, g) in enumerate(zip(inputs, _C._grad(outputs, inputs, grads, retain, True))):
+    for i, (t, g) in enumerate(zip(inputs, _C._grad(outputs, inputs, grads, retain, True, bool(create_graph)))):
         if g is None:
             continue
         t.grad = g if t.grad is None else t.grad + g
@@ -75,7 +77,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     allow_unused=True returns None for an input the outputs do not depend on (materialize_grads=True:
     zeros instead).
     """
-    _no_create_graph(create_graph, "grad")
     if is_grads_batched:
         raise NotImplementedError("grad(is_grads_batched=True) is not supported by vibetensor")
     if allow_unused is None:
@@ -87,7 +88,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     ins = _tensor_list(inputs, "inputs")
     grads = _grad_list(grad_outputs, len(outs), "grad_outputs")
     retain = create_graph if retain_graph is None else bool(retain_graph)
-    result = _C._grad(outs, ins, grads, retain, bool(allow_unused))
+    result = _C._grad(outs, ins, grads, retain, bool(allow_unused), bool(create_graph))
     if materialize_grads:
         from vibetensor import _factories
         result = tuple(_factories.zeros_like(i) if g is None else g for i, g in zip(ins, result))

@@ -16,8 +16,8 @@ from vibetensor import _C
 # backward gate are involved (the hand-written backward had none). The MNIST-autograd example keeps
 # the engine: it uses VibeTensor's autograd.
 #
-# autograd.grad and backward(inputs=...) (captures) run on the engine under either value;
-# create_graph is not supported anywhere. Python autograd Functions run here as any node (their
+# autograd.grad, backward(inputs=...) (captures) and create_graph=True (Note [Double backward] in
+# csrc/autograd/node.h) run on the engine under either value. Python autograd Functions run here as any node (their
 # binding keeps the GIL for them).
 
 _count = _C._count

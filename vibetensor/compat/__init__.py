@@ -13,7 +13,8 @@ torch is never a fallback. With the real torch imported already, install_as_torc
 it out of sys.modules). uninstall() restores sys.modules' torch entries as they were.
 
 Limits: the alias renames modules, it adds nothing. A script meets vibetensor's gaps as errors: no
-torch.compile; no double backward (create_graph=True); torch.__version__ is vibetensor's. torch.utils.data is
+torch.compile; double backward (create_graph=True) stops at the fused backward kernels (softmax, norms,
+cross-entropy, attention, ...) with a NotImplementedError naming the kernel; torch.__version__ is vibetensor's. torch.utils.data is
 vibetensor.utils.data; torch.save/torch.load are vibetensor's, in vibetensor's own file format. The
 README section "Running a PyTorch script on vibetensor" keeps the list.
 """

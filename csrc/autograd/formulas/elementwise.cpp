@@ -305,6 +305,73 @@ Tensor gelu_ag(const Tensor& x, const std::string& approximate) {
   return unary_autograd("GeluBackward0", x, below_autograd([&] { return ops::gelu(x, approximate); }), Save::input,
                         [approximate](const Tensor& g, const Tensor& s) { return ops::gelu_backward(g, s, approximate); });
 }
+// The derivatives of relu's and gelu's backward kernels, for create_graph (Note [Double backward] in
+// autograd/node.h). threshold_backward(g, x) = g * (x > t): linear in g, zero in x (as torch's).
+// gelu_backward(g, x) = g * gelu'(x): linear in g; in x, g * gelu''(x).
+struct ThresholdBackwardBackward : Node {
+  SavedVariable self;
+  double threshold = 0;
+  std::string name() const override { return "ThresholdBackwardBackward0"; }
+  void release_variables() override { self.reset(); }
+  TensorList apply(TensorList&& g) override {
+    TensorList r(2);
+    if (needs(*this, 0)) r[0] = ops::threshold_backward(g[0], self.unpack(this), threshold);
+    return r;
+  }
+};
+Tensor threshold_backward_ag(const Tensor& grad, const Tensor& self, double threshold) {
+  Tensor out = below_autograd([&] { return ops::threshold_backward(grad, self, threshold); });
+  if (auto n = make_node<ThresholdBackwardBackward>(grad, self)) {
+    if (needs(*n, 0)) n->self = SavedVariable(self, false);
+    n->threshold = threshold;
+    set_history(n, {&out});
+  }
+  return out;
+}
+
+// gelu''(x): exact, phi(x) (2 - x^2) with phi the standard normal density; tanh, with t = tanh(u),
+// u = k (x + c x^3), u' = k (1 + 3 c x^2), u'' = 6 k c x: (1 - t^2) (u' - x t u'^2 + x u'' / 2).
+Tensor gelu_second_derivative(const Tensor& x, const std::string& approximate) {
+  auto c = [&](double v) { return scalar_like(v, x); };
+  Tensor x2 = ops::mul(x, x);
+  if (approximate != "tanh") {
+    Tensor phi = ops::mul(ops::exp(ops::mul(x2, c(-0.5))), c(0.3989422804014327));  // 1 / sqrt(2 pi)
+    return ops::mul(phi, ops::sub(c(2.0), x2, Scalar(1)));
+  }
+  constexpr double k = 0.7978845608028654, cubic = 0.044715;  // sqrt(2 / pi)
+  Tensor t = ops::tanh(ops::mul(ops::add(x, ops::mul(ops::mul(x2, x), c(cubic)), Scalar(1)), c(k)));
+  Tensor du = ops::mul(ops::add(c(1.0), ops::mul(x2, c(3 * cubic)), Scalar(1)), c(k));
+  Tensor inner = ops::add(ops::sub(du, ops::mul(ops::mul(x, t), ops::mul(du, du)), Scalar(1)),
+                          ops::mul(x2, c(3 * k * cubic)), Scalar(1));
+  return ops::mul(ops::sub(c(1.0), ops::mul(t, t), Scalar(1)), inner);
+}
+struct GeluBackwardBackward : Node {
+  SavedVariable grad, self;
+  std::string approximate;
+  InputMeta gm, sm;
+  std::string name() const override { return "GeluBackwardBackward0"; }
+  void release_variables() override { grad.reset(); self.reset(); }
+  TensorList apply(TensorList&& g) override {
+    TensorList r(2);
+    Tensor x = self.unpack(this);
+    if (needs(*this, 0)) r[0] = reduce_grad(ops::gelu_backward(g[0], x, approximate), gm);
+    if (needs(*this, 1))
+      r[1] = reduce_grad(ops::mul(ops::mul(g[0], grad.unpack(this)), gelu_second_derivative(x, approximate)), sm);
+    return r;
+  }
+};
+Tensor gelu_backward_ag(const Tensor& grad, const Tensor& self, const std::string& approximate) {
+  Tensor out = below_autograd([&] { return ops::gelu_backward(grad, self, approximate); });
+  if (auto n = make_node<GeluBackwardBackward>(grad, self)) {
+    n->self = SavedVariable(self, false);
+    if (needs(*n, 1)) n->grad = SavedVariable(grad, false);
+    n->approximate = approximate;
+    n->gm = meta_of(grad); n->sm = meta_of(self);
+    set_history(n, {&out});
+  }
+  return out;
+}
+
 Tensor clamp_ag(const Tensor& x, std::optional<double> lo, std::optional<double> hi) {
   return unary_autograd("ClampBackward1", x, below_autograd([&] { return ops::clamp(x, lo, hi); }), Save::input,
                         [lo, hi](const Tensor& g, const Tensor& s) {
@@ -387,5 +454,7 @@ VT_REGISTER_KERNEL("vt::div_", Autograd, div__ag);
 VT_REGISTER_KERNEL("vt::clamp_", Autograd, clamp__ag);
 VT_REGISTER_KERNEL("vt::masked_fill_", Autograd, masked_fill__ag);
 VT_REGISTER_KERNEL("vt::copy_", Autograd, copy__ag);
+VT_REGISTER_KERNEL("vt::threshold_backward", Autograd, threshold_backward_ag);
+VT_REGISTER_KERNEL("vt::gelu_backward", Autograd, gelu_backward_ag);
 
 }  // namespace vt::autograd
