@@ -41,6 +41,12 @@ OperatorEntry& Dispatcher::entry(const std::string& name) {
   return *e;
 }
 
+OperatorEntry* Dispatcher::find_defined(const std::string& name) {
+  std::lock_guard<std::mutex> g(registration_mutex());
+  auto it = ops_.find(name);
+  return it != ops_.end() && it->second->has_schema ? it->second : nullptr;
+}
+
 void Dispatcher::define(const std::string& schema_text) {
   Schema s = Schema::parse(schema_text);
   OperatorEntry& e = entry(s.name);

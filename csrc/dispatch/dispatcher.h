@@ -68,6 +68,8 @@ class Dispatcher {
   void register_kernel(const std::string& name, DispatchKey key, KernelEntry kernel);
   // Entry by name without the lookup policy (registration, handle resolution).
   OperatorEntry& entry(const std::string& name);
+  // The entry of a defined op, or nullptr (the plugin loader's check; creates nothing).
+  OperatorEntry* find_defined(const std::string& name);
   // The dispatch.lookup=locked_map path: mutex + string-hash lookup on every call
   // (Note [Dispatch lookup]).
   OperatorEntry& find_locked(const char* name);

@@ -23,6 +23,7 @@ void bind_random(nb::module_& m);
 void bind_threads(nb::module_& m);
 void bind_dlpack(nb::module_& m);
 void bind_suite(nb::module_& m);
+void bind_plugins(nb::module_& m);
 // vibetensor._C._cuda (a stub saying is_built() == False in a build without CUDA).
 void bind_cuda(nb::module_& m);
 

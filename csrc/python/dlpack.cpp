@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "python/bindings.h"
+#include "plugin/dlpack_view.h"
 #include "python/dlpack.h"
 
 #if VT_CUDA
@@ -12,18 +13,7 @@ namespace vt::python {
 
 namespace {
 
-DLDataType to_dl(DType d) {
-  switch (d) {
-    case DType::Float32: return {kDLFloat, 32, 1};
-    case DType::Float64: return {kDLFloat, 64, 1};
-    case DType::Float16: return {kDLFloat, 16, 1};
-    case DType::BFloat16: return {kDLBfloat, 16, 1};
-    case DType::Int64: return {kDLInt, 64, 1};
-    case DType::Int32: return {kDLInt, 32, 1};
-    case DType::Bool: return {kDLBool, 8, 1};
-  }
-  return {};
-}
+DLDataType to_dl(DType d) { return plugin::dl_dtype(d); }
 
 DType from_dl(DLDataType t) {
   VT_CHECK_TYPE(t.lanes == 1, "from_dlpack: vector types (lanes=", int(t.lanes), ") are not supported");

@@ -27,6 +27,7 @@ NB_MODULE(_C, m) {
   bind_dlpack(m);
   bind_cuda(m);
   bind_suite(m);
+  bind_plugins(m);
 }
 
 }  // namespace vt::python
