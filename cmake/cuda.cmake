@@ -162,20 +162,22 @@ if(VT_HAVE_CUBLAS)
   target_link_libraries(vt_cuda_kernels PRIVATE ${_vt_cublas_libs})
 endif()
 
-target_sources(_C PRIVATE ${VT_CUDA_CXX_SOURCES} $<TARGET_OBJECTS:vt_cuda_kernels>)
-target_compile_definitions(_C PRIVATE VT_CUDA=1)
-target_link_libraries(_C PRIVATE CUDA::cudart_static)
-if(VT_CUPTI_INCLUDE)
-  # Only the collector's own file sees the headers and the definition (the rest of _C does not
-  # change with it, nor rebuild).
-  set_property(SOURCE csrc/probes/cupti_activity.cpp APPEND PROPERTY INCLUDE_DIRECTORIES ${VT_CUPTI_INCLUDE})
-  set_property(SOURCE csrc/probes/cupti_activity.cpp APPEND PROPERTY COMPILE_DEFINITIONS VT_HAVE_CUPTI=1)
-  target_link_libraries(_C PRIVATE ${CMAKE_DL_LIBS})
-endif()
-if(VT_HAVE_CUBLAS)
-  target_compile_definitions(_C PRIVATE VT_HAVE_CUBLAS=1)
-  target_link_libraries(_C PRIVATE ${_vt_cublas_libs})
-  # The wheel's and some toolkits' library folders are not on the loader path.
-  set_property(TARGET _C APPEND PROPERTY BUILD_RPATH "${_vt_cublas_libdir}")
-  set_property(TARGET _C APPEND PROPERTY INSTALL_RPATH "${_vt_cublas_libdir}")
-endif()
+foreach(_vt_target IN LISTS VT_CORE_TARGETS)  # the Python module, and the Node.js addon with VT_NODE
+  target_sources(${_vt_target} PRIVATE ${VT_CUDA_CXX_SOURCES} $<TARGET_OBJECTS:vt_cuda_kernels>)
+  target_compile_definitions(${_vt_target} PRIVATE VT_CUDA=1)
+  target_link_libraries(${_vt_target} PRIVATE CUDA::cudart_static)
+  if(VT_CUPTI_INCLUDE)
+    # Only the collector's own file sees the headers and the definition (the rest of the module does not
+    # change with it, nor rebuild).
+    set_property(SOURCE csrc/probes/cupti_activity.cpp APPEND PROPERTY INCLUDE_DIRECTORIES ${VT_CUPTI_INCLUDE})
+    set_property(SOURCE csrc/probes/cupti_activity.cpp APPEND PROPERTY COMPILE_DEFINITIONS VT_HAVE_CUPTI=1)
+    target_link_libraries(${_vt_target} PRIVATE ${CMAKE_DL_LIBS})
+  endif()
+  if(VT_HAVE_CUBLAS)
+    target_compile_definitions(${_vt_target} PRIVATE VT_HAVE_CUBLAS=1)
+    target_link_libraries(${_vt_target} PRIVATE ${_vt_cublas_libs})
+    # The wheel's and some toolkits' library folders are not on the loader path.
+    set_property(TARGET ${_vt_target} APPEND PROPERTY BUILD_RPATH "${_vt_cublas_libdir}")
+    set_property(TARGET ${_vt_target} APPEND PROPERTY INSTALL_RPATH "${_vt_cublas_libdir}")
+  endif()
+endforeach()
