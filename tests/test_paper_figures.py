@@ -46,6 +46,10 @@ def _results_tree(root):
     _write(root, "gpu/s/probe_cost.json", {"device": "cuda", "workload": "seq_reverse", "git_commit": "abc1234",
                                            "cross_build": [{"variant": "a_compiled_out", "ratio": 1.0, "ci95": [1, 1]},
                                                            {"variant": "b_probes_off", "ratio": 1.002, "ci95": [0.99, 1.01]}]})
+    _write(root, "vibetensor_reference/paper_x.json", {"provenance": {"git_commit": "paper"},
+                                                      "ratios": {"seq_reverse": 2.1, "minigpt": 4.7}})
+    _write(root, "vibetensor_reference/h100_x.json", {"provenance": {"git_commit": "fe85461"},
+                                                    "rows": [{"workload": "seq_reverse", "real_vibetensor": 2.37}]})
     _write(root, "chain_backward_cpu/c.json", {"device": "cpu", "git_commit": "abc1234", "rows": [
         {"nodes": 10, "torch_us": 40.0, "tuned_us": 8.0}, {"nodes": 100, "torch_us": 400.0, "tuned_us": 60.0}]})
 
