@@ -189,7 +189,7 @@ class safe_open:
         dt, shape, begin, end = self._entries[name]
         t = _cpu_tensor(self._map, self._start, dt, shape, begin, end)
         if self._device.type == "cuda":
-            t = t.pin_memory().to(self._device, non_blocking=True)
+            t = t.to(self._device, non_blocking=True)  # staged through a pinned buffer by the copy itself
         return t
 
 

@@ -31,6 +31,18 @@ def scope_all():
         yield
 
 
+# a float32 product of K terms accumulates about sqrt(K) float32 roundings of its largest terms: at K = 1152
+# (the backward's g @ W^T) that is ~1e-4 absolute on values of ~30
+MATMUL_TOL = {**TOL, torch.float32: dict(rtol=2e-5, atol=1e-4)}
+
+
+def reduction_tol(dtype, n):
+    """TOL widened for a gradient summed over n broadcast rows: each term was rounded to dtype by the
+    kernel (as torch's own bf16 product is), so the sum carries about sqrt(n) of those roundings."""
+    eps = {torch.float32: 2.0 ** -24, torch.bfloat16: 2.0 ** -8, torch.float16: 2.0 ** -11}[dtype]
+    return dict(rtol=TOL[dtype]["rtol"], atol=TOL[dtype]["atol"] + 6 * eps * n ** 0.5)  # terms of magnitude ~1
+
+
 def ref(fn, dtype):
     """fn computed in float64 by torch and rounded to dtype: the reference of a float32-accumulating kernel."""
     return lambda *xs: fn(*[x.double() for x in xs]).to(dtype)
@@ -44,7 +56,7 @@ def test_matmul_forward_and_backward(sa, sb, dtype):
     """a @ b and both gradients (the backward's products of transposed views) in the suite's kernel."""
     a = randn(sa, dtype, seed=1).requires_grad_()
     b = randn(sb, dtype, seed=2).requires_grad_()
-    check_op(lambda x, y: x @ y, ref(lambda x, y: x @ y, dtype), [a, b], cuda(), TOL[dtype])
+    check_op(lambda x, y: x @ y, ref(lambda x, y: x @ y, dtype), [a, b], cuda(), MATMUL_TOL[dtype])
     # the forward at least; a 1-d operand's gradients may be products of other ops
     assert launches("matmul") >= (1 if len(sa) == 1 else 3) and not fallbacks("matmul"), suite.report()
 
@@ -96,7 +108,8 @@ VT_BINARY = {"add": (lambda x, y: x + y), "sub": (lambda x, y: x - y), "mul": (l
 def test_binary_broadcast_forward_and_backward(op, sx, sy, dtype):
     x = randn(sx, dtype, seed=10).requires_grad_()
     y = (randn(sy, dtype, seed=11).abs() + 0.5).requires_grad_()
-    check_op(VT_BINARY[op], ref(BINARY[op], dtype), [x, y], cuda(), TOL[dtype])
+    rows = max(1, x.numel() // max(1, y.numel()))  # how many terms each of y's gradients sums
+    check_op(VT_BINARY[op], ref(BINARY[op], dtype), [x, y], cuda(), TOL[dtype], grad_tol=reduction_tol(dtype, rows))
     assert launches("elementwise") >= 1, suite.report()
 
 
@@ -122,19 +135,20 @@ def test_inplace_on_a_strided_view(dtype):
     o = to_vt(other, cuda())
     view.add_(o, alpha=3.0).mul_(o).sub_(o).div_(2.0)
     t_view.add_(other, alpha=3.0).mul_(other).sub_(other).div_(2.0)
-    assert_close(to_torch(v_base), t_base, **TOL[dtype])
+    assert_close(v_base, t_base, **TOL[dtype])
     assert launches("elementwise") == 4 and not fallbacks("elementwise"), suite.report()
 
 
 @pytest.mark.parametrize("dst_dtype", [torch.float32, torch.bfloat16], ids=["to_fp32", "to_bf16"])
 def test_strided_copies(dst_dtype):
-    """contiguous() of a permuted slice runs the copy kernel, and so does .to() a new dtype (.to() the same
-    dtype returns the tensor itself: no launch)."""
+    """contiguous() of a permuted slice runs the copy kernel, and so does .to() a new dtype; .to() the same
+    dtype returns the tensor itself, which the comparison then copies to a contiguous host tensor (one launch
+    either way)."""
     x = randn((6, 8, 10), torch.float32, seed=15)
     v = to_vt(x, cuda()).permute(2, 0, 1)[1:, :, ::3]
-    assert_close(to_torch(v.contiguous()), x.permute(2, 0, 1)[1:, :, ::3].contiguous(), rtol=0, atol=0)
-    assert_close(to_torch(v.to(vt_dtype(dst_dtype))), x.permute(2, 0, 1)[1:, :, ::3].to(dst_dtype), rtol=0, atol=0)
-    assert launches("elementwise") == (1 if dst_dtype == torch.float32 else 2), suite.report()
+    assert_close(v.contiguous(), x.permute(2, 0, 1)[1:, :, ::3].contiguous(), rtol=0, atol=0)
+    assert_close(v.to(vt_dtype(dst_dtype)), x.permute(2, 0, 1)[1:, :, ::3].to(dst_dtype), rtol=0, atol=0)
+    assert launches("elementwise") == 2, suite.report()
 
 
 def test_integer_arithmetic_falls_back_with_a_reason():
