@@ -3,8 +3,9 @@
 
     python benchmarks/bench_conv.py [--device cpu|cuda] [--batch 32] [--rounds 5] [--iters 5] [--json PATH]
 
-vibetensor's conv2d is im2col windows + one GEMM (Note [Convolution by windows]); PyTorch's is cuDNN on a
-GPU and oneDNN / its own kernels on the CPU. Each sample is the median over rounds of the mean time of
+vibetensor's conv2d is, on the CPU, its native kernel (im2col per sample block + OpenBLAS GEMMs, Note [CPU
+convolution]), measured beside the composed path (NHWC windows + one GEMM, Note [Convolution by windows]),
+which the GPU takes; PyTorch's is cuDNN on a GPU and oneDNN / its own kernels on the CPU. Each sample is the median over rounds of the mean time of
 `iters` calls, with a device synchronization after each batch of calls.
 """
 import argparse
@@ -18,6 +19,12 @@ import vibetensor as vt
 
 # (in channels, out channels, spatial size, stride): ResNet-18's 3x3 convolutions on 32x32 CIFAR images
 LAYERS = [(64, 64, 32, 1), (64, 128, 32, 2), (128, 128, 16, 1), (256, 256, 8, 1), (512, 512, 4, 1)]
+
+
+def _composed(x, w, stride):
+    """vibetensor's composed conv2d (NHWC windows + GEMM, Note [Convolution by windows]), padding 1."""
+    from vibetensor.nn._conv import _Conv2d
+    return _Conv2d.apply(x, w, None, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
 
 
 def _sync(lib, device):
@@ -48,6 +55,9 @@ def main():
             F = lib.nn.functional
             libs[lib.__name__] = (lib, lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1),
                                   lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1).sum().backward())
+            if lib is vt and dev == "cpu":  # the composed path beside the CPU's native kernel, in the same rounds
+                libs["composed"] = (lib, lambda xl=xl, wl=wl: _composed(xl, wl, stride),
+                                    lambda xl=xl, wl=wl: _composed(xl, wl, stride).sum().backward())
         samples = {(n, p): [] for n in libs for p in ("fwd", "fwd+bwd")}
         for n, (lib, fwd, both) in libs.items():  # warm-up
             fwd(), both()
@@ -64,7 +74,13 @@ def main():
             t, v = statistics.median(samples[("torch", p)]), statistics.median(samples[("vibetensor", p)])
             rows.append({"layer": f"{cin}->{cout} {hw}x{hw} s{stride}", "pass": p, "torch_ms": t, "vt_ms": v,
                          "vt_over_torch": v / t})
-            print(f"{rows[-1]['layer']:>22} {p:>8}: torch {t:8.3f} ms  vibetensor {v:8.3f} ms  {v / t:5.2f}x", flush=True)
+            extra = ""
+            if ("composed", p) in samples:
+                c = statistics.median(samples[("composed", p)])
+                rows[-1].update(composed_ms=c, composed_over_torch=c / t)
+                extra = f"  (composed {c:8.3f} ms {c / t:5.2f}x)"
+            print(f"{rows[-1]['layer']:>22} {p:>8}: torch {t:8.3f} ms  vibetensor {v:8.3f} ms  {v / t:5.2f}x{extra}",
+                  flush=True)
     if a.json:
         import json
         with open(a.json, "w") as f:

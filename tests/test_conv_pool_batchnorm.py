@@ -35,6 +35,25 @@ def test_conv2d(device, case):
              TOL)
 
 
+def test_conv2d_float64_and_a_strided_input(device):
+    """The CPU's native kernel (Note [CPU convolution]) in float64, and on a channels-sliced, transposed view."""
+    x = randn((2, 6, 9, 10), torch.float64, seed=4)
+    w = randn((5, 3, 3, 3), torch.float64, seed=5, scale=0.3).requires_grad_()
+    view = x[:, ::2].transpose(2, 3).detach().requires_grad_()  # [2, 3, 10, 9], not contiguous in vibetensor below
+    vt_view = to_vt(x, device)[:, ::2].transpose(2, 3).requires_grad_()
+    check_op(lambda a, c: F.conv2d(a, c, stride=(2, 1), padding=1, dilation=(1, 2)),
+             lambda a, c: TF.conv2d(a, c, stride=(2, 1), padding=1, dilation=(1, 2)), [view, w], device,
+             dict(rtol=1e-10, atol=1e-10), vt_inputs=[vt_view, to_vt(w.detach(), device).requires_grad_()])
+
+
+def test_conv2d_double_backward_is_refused_by_name():
+    x = vt.randn(1, 2, 5, 5, requires_grad=True)
+    w = vt.randn(3, 2, 3, 3, requires_grad=True)
+    (g,) = vt.autograd.grad(F.conv2d(x, w).sum(), x, create_graph=False)
+    with pytest.raises(NotImplementedError, match="_conv2d_cpu_backward: differentiating through this backward kernel"):
+        vt.autograd.grad(F.conv2d(x, w).square().sum(), x, create_graph=True)
+
+
 @pytest.mark.parametrize("case", [dict(), dict(stride=2, padding=2), dict(dilation=3, groups=2, padding="same")],
                          ids=str)
 def test_conv1d(device, case):

@@ -97,6 +97,9 @@
   X(Tensor, matmul, (VT_T self, VT_T other), (self, other), "vt::matmul(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, bmm, (VT_T self, VT_T other), (self, other), "vt::bmm(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, linear, (VT_T input, VT_T weight, VT_OT bias), (input, weight, bias), "vt::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor") \
+  /* convolution (CPU; Note [CPU convolution]) */ \
+  X(Tensor, _conv2d_cpu, (VT_T input, VT_T weight, VT_IL stride, VT_IL padding, VT_IL dilation), (input, weight, stride, padding, dilation), "vt::_conv2d_cpu(Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation) -> Tensor") \
+  X(VT_PAIR, _conv2d_cpu_backward, (VT_T grad, VT_T input, VT_T weight, VT_IL stride, VT_IL padding, VT_IL dilation, bool input_grad, bool weight_grad), (grad, input, weight, stride, padding, dilation, input_grad, weight_grad), "vt::_conv2d_cpu_backward(Tensor grad, Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation, bool input_grad, bool weight_grad) -> (Tensor, Tensor)") \
   /* copies, casts, views */ \
   X(Tensor, clone, (VT_T self), (self), "vt::clone(Tensor self) -> Tensor") \
   X(Tensor, contiguous, (VT_T self), (self), "vt::contiguous(Tensor self) -> Tensor") \

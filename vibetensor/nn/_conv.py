@@ -25,7 +25,8 @@ _ops = _C._ops
 # backward]). Pooling reduces the same windows (amax, mean) and differentiates through autograd:
 # as_strided's backward scatters each window's gradient back with index_add (overlapping windows
 # accumulate). Ties in max pooling share the gradient (amax's rule); torch gives it to one index.
-# No cuDNN: the speed is that of im2col + GEMM.
+# No cuDNN: the speed is that of im2col + GEMM. On the CPU, float convolutions without groups take the
+# native kernel instead (Note [CPU convolution] in csrc/ops/cpu/conv2d.cpp).
 
 
 def _pair(v, name, n=2):
@@ -92,7 +93,15 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         if ph < 0 or pw < 0:
             raise ValueError(f"conv2d: negative padding is not supported, got {(ph, pw)}")
         pads = (pw, pw, ph, ph)
+    if (input.device.type == "cpu" and weight.device.type == "cpu" and groups == 1 and pads[0] == pads[1]
+            and pads[2] == pads[3] and input.dtype == weight.dtype and input.dtype in _CPU_CONV_DTYPES):
+        # Note [CPU convolution] (csrc/ops/cpu/conv2d.cpp): im2col per sample, samples in parallel
+        out = _ops._conv2d_cpu(input, weight, list(stride), [pads[2], pads[0]], list(dilation))
+        return out if bias is None else out + bias.reshape(1, -1, 1, 1)
     return _Conv2d.apply(input, weight, bias, stride, pads, dilation, groups)
+
+
+_CPU_CONV_DTYPES = (_C.dtype.float32, _C.dtype.float64)
 
 
 SHIFT_ADD_MAX_AREA_RATIO = 1.4  # padded area / output area: 1.13 at 32x32, 1.27 at 16x16, 1.56 at 8x8 (3x3, pad 1)
