@@ -9,7 +9,8 @@ import textwrap
 import time
 import uuid
 
-from vibetensor.experiments import analysis, child, config as config_mod, gap_chart, progress, provenance, rounds
+from vibetensor.experiments import (analysis, child, config as config_mod, executors, gap_chart, progress, provenance,
+                                    rounds)
 
 
 def default_results_path(cfg_path: str) -> str:
@@ -66,7 +67,8 @@ def _cell_label(cell) -> str:
     return cell.framework if cell.policy_set is None else cell.policy_set.name
 
 
-def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False) -> int:
+def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False, executor: str = "local",
+               ray_address: str | None = None) -> int:
     cfg = config_mod.load(cfg_path)
     needed, optional = missing_dependencies(cfg)
     for pkg, why in needed + optional:
@@ -94,27 +96,48 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
             todo.append((workload, rep, cells))
     n_cells = sum(len(c) for _, _, c in groups)
     print(f"{cfg_path}: {len(groups)} groups ({n_cells} cells), {len(groups) - len(todo)} already done, "
-          f"{cfg.rounds} interleaved rounds per group, results -> {out}", flush=True)
+          f"{cfg.rounds} interleaved rounds per group, results -> {out}"
+          + ("" if executor == "local" else f", groups placed by {executor}"), flush=True)
     env = child.child_env()
     if cfg.threads:
         env["OMP_NUM_THREADS"] = str(cfg.threads)
     failed = 0
     total_steps = sum(len(cells) * (cfg.warmup + cfg.steps) for _, _, cells in todo)
+    heads = {id(job): f"[{i}/{len(todo)}] {job[0]}" + (f" repeat {job[1]}" if cfg.repeats > 1 else "")
+             for i, job in enumerate(todo, 1)}
     with progress.Bar(total_steps, "steps") as bar:
-        for i, (workload, rep, cells) in enumerate(todo, 1):
-            t0 = time.time()
-            head = f"[{i}/{len(todo)}] {workload}" + (f" repeat {rep}" if cfg.repeats > 1 else "")
+        def run_here(job):  # Note [Executors]: local, with per-step progress
+            head, cells = heads[id(job)], job[2]
             bar.describe(head)
-            commands = {c.key: _cell_command(cfg, c, out, py_spy) for c in cells}
             labels = {c.key: _cell_label(c) for c in cells}
 
-            def on_round(r, rounds, medians, head=head, labels=labels):
+            def on_round(r, rounds, medians):
                 ms = ", ".join(f"{labels[k]} {v:.2f}" for k, v in medians.items())
                 bar.write(f"{head} round {r + 1}/{rounds} (ms/step): {ms}")
 
-            recs, errors = rounds.run_group(commands, cfg.steps, cfg.rounds, cfg.cell_timeout_s, env, bar.update, on_round)
+            commands = {c.key: _cell_command(cfg, c, out, py_spy) for c in job[2]}
+            return rounds.run_group(commands, cfg.steps, cfg.rounds, cfg.cell_timeout_s, env, bar.update, on_round)
+
+        def group_args(job):
+            return ({c.key: _cell_command(cfg, c, out, py_spy) for c in job[2]}, cfg.steps, cfg.rounds,
+                    cfg.cell_timeout_s, env)
+
+        if executor == "ray":
+            finished = executors.run_ray(
+                todo, group_args, gpus_per_group=1 if cfg.device == "cuda" else 0, cpus_per_group=cfg.threads or 1,
+                address=ray_address, on_start=lambda res, n: bar.write(f"ray: {n} group task(s) on a cluster of "
+                                                                      f"{res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs"))
+        else:
+            finished = executors.run_local(todo, run_here)
+        t0 = time.time()
+        for job, (recs, errors) in finished:
+            workload, rep, cells = job
+            head = heads[id(job)]
+            labels = {c.key: _cell_label(c) for c in cells}
+            if executor != "local":
+                bar.update(sum(cfg.warmup + cfg.steps for _ in cells))
             for cell in cells:
-                common = {"cell": cell.key, "repeat": cell.repeat, "invocation": invocation,
+                common = {"cell": cell.key, "repeat": cell.repeat, "invocation": invocation, "executor": executor,
                           "config": os.path.abspath(cfg_path), "policy_set": cell.policy_set.name if cell.policy_set else None}
                 if cell.key in recs:
                     rec = {**recs[cell.key], **common}
@@ -130,6 +153,7 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
                                          "workload": cell.workload, "framework": cell.framework, "device": cfg.device,
                                          **git, "method": "interleaved_rounds", "finished": provenance.now()})
             bar.write(f"{head}: {time.time() - t0:.0f} s")
+            t0 = time.time()
     rows = analysis.gap_rows(done)
     print()
     print(analysis.format_table(rows))
@@ -182,6 +206,9 @@ def main(argv=None) -> int:
     r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/<commit>/results.jsonl)")
     r.add_argument("--fresh", action="store_true", help="ignore finished cells in the results file")
     r.add_argument("--py-spy", action="store_true", help="sample each cell with py-spy --native; profiles/ beside the results")
+    r.add_argument("--executor", choices=executors.EXECUTORS, default="local",
+                   help="where the groups run: here in turn (local), or as Ray tasks on a cluster (ray; Note [Executors])")
+    r.add_argument("--ray-address", help="a running Ray cluster to join (default RAY_ADDRESS, else a local one)")
     c = sub.add_parser("compare", help="print the gap table of results files (the attribution pools their cells)")
     c.add_argument("results", nargs="+")
     c.add_argument("--attribution", action="store_true",
@@ -197,7 +224,7 @@ def main(argv=None) -> int:
         return ablation.main(argv[1:])
     a = p.parse_args(argv)
     if a.cmd == "run":
-        return run_matrix(a.config, a.out, a.fresh, a.py_spy)
+        return run_matrix(a.config, a.out, a.fresh, a.py_spy, a.executor, a.ray_address)
     if a.cmd == "compare":
         recs = [r for path in a.results for r in analysis.read(path)]
         mixed = analysis.provenance_mix(recs)
