@@ -37,12 +37,16 @@ preset = "tuned"
 """
 
 
+MARK = f"VT_EXECUTOR_TEST={os.getpid()}-{time.time_ns()}"  # in this test's cells' environment only
+
+
 def _run(tmp_path, executor, steps=10, background=False):
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(CONFIG.format(steps=steps))
     out = tmp_path / executor / "results.jsonl"
     cmd = [sys.executable, "-m", "vibetensor.experiments.cli", "run", str(cfg), "--out", str(out), "--executor", executor]
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a local cluster of this machine's CPUs
+    env[MARK.split("=")[0]] = MARK.split("=")[1]  # the cluster's workers and their cells inherit it
     if background:
         return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), out
     r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
@@ -76,7 +80,11 @@ def _cell_pids():
                 cmd = open(f"/proc/{d}/cmdline", "rb").read().replace(b"\0", b" ")
             except OSError:
                 continue
-            if b"vibetensor.experiments.cell" in cmd:
+            try:
+                mine = MARK.encode() in open(f"/proc/{d}/environ", "rb").read()
+            except OSError:
+                continue
+            if b"vibetensor.experiments.cell" in cmd and mine:  # this test's cells, not another run's
                 pids.append(int(d))
     return pids
 
