@@ -27,11 +27,11 @@ def _python(*args, cwd, safe_path=True):
 RESUME_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts", "checkpoint_resume.py")
 
 
-def _killed_and_resumed(launcher, tmp_path, name):
+def _killed_and_resumed(launcher, tmp_path, name, extra=()):
     """Losses of checkpoint_resume.py killed with SIGKILL after its first checkpoint and run again, and of
     an uninterrupted run: ({step: loss} of the two runs together, {step: loss} uninterrupted, resumed-at)."""
     ckpt = str(tmp_path / f"{name}.ckpt")
-    proc = subprocess.Popen([sys.executable, "-P", *launcher, RESUME_SCRIPT, ckpt, "12", "--slow"], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-P", *launcher, RESUME_SCRIPT, ckpt, "12", "--slow", *extra], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = {}
     try:
@@ -45,12 +45,12 @@ def _killed_and_resumed(launcher, tmp_path, name):
     finally:
         proc.kill()
         proc.wait(30)
-    resumed = _python(*launcher, RESUME_SCRIPT, ckpt, "12", cwd=tmp_path)
+    resumed = _python(*launcher, RESUME_SCRIPT, ckpt, "12", *extra, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     lines = resumed.stdout.split("\n")
     at = int(lines[0].split()[1])
     second = {int(l.split()[1]): float(l.split()[2]) for l in lines if l.startswith("step")}
-    whole = _python(*launcher, RESUME_SCRIPT, str(tmp_path / f"{name}_whole.ckpt"), "12", cwd=tmp_path)
+    whole = _python(*launcher, RESUME_SCRIPT, str(tmp_path / f"{name}_whole.ckpt"), "12", *extra, cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
     uninterrupted = {int(l.split()[1]): float(l.split()[2]) for l in whole.stdout.split("\n") if l.startswith("step")}
     return {**first, **second}, uninterrupted, at
@@ -87,6 +87,19 @@ def test_killed_training_resumes_from_its_checkpoint_with_the_same_losses(framew
     if framework == "vibetensor":
         ref, _, _ = _killed_and_resumed([], tmp_path, "reference")
         np.testing.assert_allclose([combined[i] for i in range(12)], [ref[i] for i in range(12)], rtol=1e-5)
+
+
+def test_killed_run_resumes_from_a_safetensors_checkpoint(tmp_path):
+    """The same kill and resume with the checkpoint written by vibetensor.safetensors.save_checkpoint: no pickle."""
+    pytest.importorskip("torch")
+    combined, uninterrupted, at = _killed_and_resumed(["-m", "vibetensor.run_as_torch"], tmp_path, "st",
+                                                      extra=["--safetensors"])
+    assert at == 4 and sorted(combined) == list(range(12))
+    np.testing.assert_allclose([combined[i] for i in range(12)], [uninterrupted[i] for i in range(12)], rtol=1e-6)
+    from vibetensor import safetensors as st
+    with st.safe_open(str(tmp_path / "st.ckpt")) as f:  # a plain safetensors file: its tensors by path
+        assert "model/embed.weight" in f.keys() or any(k.startswith("model/") for k in f.keys())
+        assert any(k.startswith("optimizer/state/") for k in f.keys())
 
 
 def _run_code(code, tmp_path):

@@ -219,3 +219,32 @@ def test_fuzzed_files_raise_or_load_exactly_their_bytes():
             else:
                 np.testing.assert_array_equal(np.asarray(to_torch(t)), array, err_msg=f"{trial} {name}")
     assert loaded > 100  # data-byte flips keep files valid: the fuzz exercised successful loads too
+
+
+def test_checkpoints_round_trip_structures_and_refuse_other_files(tmp_path):
+    """save_checkpoint / load_checkpoint (Note [safetensors checkpoints]): nested dicts with int keys, tuples,
+    lists, plain values and tensors come back as they went; a plain safetensors file and bad values are refused."""
+    import vibetensor as vt
+    from vibetensor import safetensors as st
+
+    model = vt.nn.Linear(3, 2)
+    opt = vt.optim.Adam(model.parameters(), lr=0.1, betas=(0.8, 0.9))
+    model(vt.randn(4, 3)).sum().backward()
+    opt.step()
+    obj = {"model": model.state_dict(), "optimizer": opt.state_dict(), "step": 7, "note": "x", "nested": [1.5, None, (2, True)]}
+    path = str(tmp_path / "c.safetensors")
+    st.save_checkpoint(obj, path)
+    back = st.load_checkpoint(path)
+    assert back["step"] == 7 and back["note"] == "x" and back["nested"] == [1.5, None, (2, True)]
+    assert back["optimizer"]["param_groups"][0]["betas"] == (0.8, 0.9)
+    assert sorted(back["optimizer"]["state"]) == [0, 1]  # int keys stay ints
+    for k, v in obj["model"].items():
+        assert back["model"][k].tolist() == v.tolist()
+    assert back["optimizer"]["state"][0]["exp_avg"].tolist() == obj["optimizer"]["state"][0]["exp_avg"].tolist()
+    opt2 = vt.optim.Adam(vt.nn.Linear(3, 2).parameters(), lr=0.1)
+    opt2.load_state_dict(back["optimizer"])  # what a resumed run does
+    st.save_file({"w": vt.ones(2)}, str(tmp_path / "plain.safetensors"))
+    with pytest.raises(st.SafetensorError, match="not a checkpoint"):
+        st.load_checkpoint(str(tmp_path / "plain.safetensors"))
+    with pytest.raises(TypeError, match="object at nested/0 is neither a tensor nor a plain value"):
+        st.save_checkpoint({"nested": [object()]}, path)

@@ -286,3 +286,75 @@ def load_model(model, filename, strict=True, device="cpu"):
         raise RuntimeError(f"load_model: missing keys {missing}, unexpected keys {unexpected}")
     model.load_state_dict(state, strict=False)
     return missing, unexpected
+
+
+# ----- checkpoints --------------------------------------------------------------------------------
+
+# Note [safetensors checkpoints]
+# A training checkpoint is a nested structure (model and optimizer state dicts, a scheduler's, the step)
+# whose leaves are tensors and plain values. save_checkpoint writes its tensors as a safetensors file's
+# tensors, named by their path ("optimizer/state/0/exp_avg"), and the rest of the structure as JSON in the
+# metadata entry CHECKPOINT_KEY, where each tensor stands as {"__tensor__": its name}; dicts keep their key
+# types ({"__dict__": [[key, value], ...]}: an optimizer's state is keyed by int) and tuples stay tuples
+# ({"__tuple__": [...]}: Adam's betas). Nothing is pickled, so loading runs no code from the file (as
+# weights_only), and the file is written aside and renamed: a run killed while saving keeps its previous
+# checkpoint whole.
+CHECKPOINT_KEY = "vibetensor.checkpoint"
+
+
+def _flatten(obj, path, tensors):
+    from vibetensor import Tensor
+
+    if isinstance(obj, Tensor):
+        name = "/".join(path) or "tensor"
+        tensors[name] = obj
+        return {"__tensor__": name}
+    if isinstance(obj, dict):
+        for k in obj:
+            if not isinstance(k, (str, int, float, bool)) and k is not None:
+                raise TypeError(f"save_checkpoint: a dict key of type {type(k).__name__} at {'/'.join(path) or '/'}; "
+                                "expected str, int, float, bool or None")
+        return {"__dict__": [[k, _flatten(v, path + [str(k)], tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        items = [_flatten(v, path + [str(i)], tensors) for i, v in enumerate(obj)]
+        return {"__tuple__": items} if isinstance(obj, tuple) else items
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"save_checkpoint: {type(obj).__name__} at {'/'.join(path) or '/'} is neither a tensor nor a "
+                    "plain value (dict, list, tuple, str, number, bool, None)")
+
+
+def _unflatten(node, tensors):
+    if isinstance(node, list):
+        return [_unflatten(v, tensors) for v in node]
+    if isinstance(node, dict):
+        if "__tensor__" in node:
+            name = node["__tensor__"]
+            if name not in tensors:
+                raise SafetensorError(f"load_checkpoint: the structure names tensor {name!r}, which the file lacks")
+            return tensors[name]
+        if "__tuple__" in node:
+            return tuple(_unflatten(v, tensors) for v in node["__tuple__"])
+        if "__dict__" in node:
+            return {k: _unflatten(v, tensors) for k, v in node["__dict__"]}
+        raise SafetensorError(f"load_checkpoint: an unknown node {sorted(node)} in the structure")
+    return node
+
+
+def save_checkpoint(obj, filename):
+    """Writes a nested structure of tensors and plain values (state dicts, the step, ...) to a safetensors file
+    (Note [safetensors checkpoints]); other safetensors readers see its tensors by path."""
+    tensors = {}
+    skeleton = _flatten(obj, [], tensors)
+    save_file(tensors, filename, {CHECKPOINT_KEY: json.dumps(skeleton)})
+
+
+def load_checkpoint(filename, device="cpu"):
+    """The structure save_checkpoint wrote, its tensors on `device`."""
+    with safe_open(filename, device=device) as f:
+        meta = f.metadata() or {}
+        if CHECKPOINT_KEY not in meta:
+            raise SafetensorError(f"load_checkpoint: {filename} is a safetensors file but not a checkpoint (no "
+                                  f"{CHECKPOINT_KEY} entry in its metadata); load_file reads its tensors")
+        tensors = {name: f.get_tensor(name) for name in f.keys()}
+    return _unflatten(json.loads(meta[CHECKPOINT_KEY]), tensors)

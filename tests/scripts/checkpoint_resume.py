@@ -5,7 +5,9 @@ the checkpoint when one exists. It prints "step <i> <loss>" per step and "checkp
 tests/test_compat.py kills it with SIGKILL after a checkpoint, runs it again, and compares the losses with
 an uninterrupted run, on the real torch and through `python -m vibetensor.run_as_torch`.
 
-Usage: checkpoint_resume.py CHECKPOINT_PATH [steps] [--slow]   (--slow: waits for the kill after a save)
+Usage: checkpoint_resume.py CHECKPOINT_PATH [steps] [--slow] [--safetensors]
+(--slow: waits for the kill after a save; --safetensors, under vibetensor: the checkpoint is a safetensors file
+written by vibetensor.safetensors.save_checkpoint, Note [safetensors checkpoints], instead of torch.save's)
 """
 import os
 import sys
@@ -23,10 +25,17 @@ def main():
     path = sys.argv[1]
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 12
     slow = "--slow" in sys.argv
+    if "--safetensors" in sys.argv:
+        from vibetensor.safetensors import load_checkpoint as load, save_checkpoint
+
+        def save(obj, path):
+            save_checkpoint(obj, path)
+    else:
+        load, save = torch.load, torch.save
     model, optimizer, scheduler, data = setup(steps)
     start = 0
     if os.path.exists(path):
-        ckpt = torch.load(path)
+        ckpt = load(path)
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -37,8 +46,8 @@ def main():
         print("step", step, repr(loss), flush=True)
         if (step + 1) % CKPT_EVERY == 0:
             tmp = path + ".tmp"
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(), "step": step + 1}, tmp)
+            save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                  "scheduler": scheduler.state_dict(), "step": step + 1}, tmp)
             os.replace(tmp, path)
             print("checkpoint", step + 1, flush=True)
             if slow:
