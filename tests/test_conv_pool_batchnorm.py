@@ -46,6 +46,11 @@ def test_conv2d_float64_and_a_strided_input(device):
              dict(rtol=1e-10, atol=1e-10), vt_inputs=[vt_view, to_vt(w.detach(), device).requires_grad_()])
 
 
+def test_conv2d_kernel_larger_than_the_input_is_refused():
+    with pytest.raises(ValueError, match="smaller than the dilated kernel"):
+        F.conv2d(vt.ones(1, 1, 3, 3), vt.ones(1, 1, 4, 4), stride=2)
+
+
 def test_conv2d_double_backward_is_refused_by_name():
     x = vt.randn(1, 2, 5, 5, requires_grad=True)
     w = vt.randn(3, 2, 3, 3, requires_grad=True)

@@ -248,3 +248,12 @@ VT_PLUGIN_EXPORT vt_status vt_plugin_init(const vt_host* host) {
     assert vt.ops.load_library(_compile(tmp_path, "older", src)) == ["old::copy"]
     x = vt.arange(6, dtype=vt.float32)[::2]
     assert vt.ops.old.copy(x).tolist() == [0.0, 2.0, 4.0]
+
+
+def test_double_backward_through_a_plugin_backward_is_refused(myplug):
+    """create_graph=True needs the plugin backward op's own derivative, which plugins do not register."""
+    x = vt.tensor([1.0, 2.0]).requires_grad_()
+    (g,) = vt.autograd.grad(myplug.scale(x, 3.0).sum(), x)
+    assert g.tolist() == [3.0, 3.0]
+    with pytest.raises(NotImplementedError, match="myplug::scale_backward"):
+        vt.autograd.grad((myplug.scale(x, 3.0) * x).sum(), x, create_graph=True)

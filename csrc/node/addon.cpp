@@ -40,6 +40,9 @@
 //   op, only for its launch).
 // - Autograd (backward, grad), grad mode, policies, probe counters and CUDA device functions mirror the
 //   Python module's; without CUDA in the build, the CUDA functions say so.
+// - An async op runs beside the JS thread: a tensor it writes (the leaves' .grad under backwardAsync, the
+//   tensor of an in-place async op) must not be read or used until its Promise settles, as a CUDA tensor
+//   must not be read before its stream work ends; the addon does not lock tensors against that.
 
 namespace vt::node {
 namespace {

@@ -1,6 +1,8 @@
 // See async_call.h.
 #include "node/async_call.h"
 
+#include <memory>
+
 #include "core/grad_mode.h"
 #include "node/js_tensor.h"
 #include "node/napi_util.h"
@@ -91,14 +93,20 @@ napi_value start_async(napi_env env, const char* name, std::function<void()> wor
     VT_NAPI(env, napi_reject_deferred(env, deferred, err));
     return promise;
   }
-  auto* c = new AsyncCall{nullptr, deferred, &inst, GradMode::is_enabled(), std::move(work), std::move(settle), nullptr};
-  napi_value resource_name = js_string(env, name);
-  if (napi_create_async_work(env, nullptr, resource_name, execute, complete, c, &c->work) != napi_ok ||
-      napi_queue_async_work(env, c->work) != napi_ok) {
+  napi_value resource_name;
+  if (napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok) resource_name = nullptr;
+  auto c = std::make_unique<AsyncCall>(
+      AsyncCall{nullptr, deferred, &inst, GradMode::is_enabled(), std::move(work), std::move(settle), nullptr});
+  bool created = resource_name &&
+                 napi_create_async_work(env, nullptr, resource_name, execute, complete, c.get(), &c->work) == napi_ok;
+  if (!created || napi_queue_async_work(env, c->work) != napi_ok) {
+    if (created) napi_delete_async_work(env, c->work);
     inst.in_flight.fetch_sub(1, std::memory_order_relaxed);
-    delete c;
-    throw NapiError(std::string(name) + ": could not start the async work");
+    napi_reject_deferred(env, deferred, error_value(env, std::make_exception_ptr(
+        NapiError(std::string(name) + ": could not start the async work"))));
+    return promise;
   }
+  c.release();  // complete() deletes it
   return promise;
 }
 

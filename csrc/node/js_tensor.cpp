@@ -136,6 +136,13 @@ void define_tensor_class(napi_env env, napi_value exports) {
   VT_NAPI(env, napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, nullptr,
                                                release_buffer_on_js_thread, &inst.release_buffer));
   VT_NAPI(env, napi_unref_threadsafe_function(env, inst.release_buffer));  // never keeps the process alive
+  // Registered after the thread-safe function, so it runs before that is torn down (hooks run in reverse).
+  auto* flag = new std::shared_ptr<std::atomic<bool>>(inst.closing);
+  VT_NAPI(env, napi_add_env_cleanup_hook(env, [](void* arg) {
+    auto* f = static_cast<std::shared_ptr<std::atomic<bool>>*>(arg);
+    (*f)->store(true);
+    delete f;
+  }, flag));
   VT_NAPI(env, napi_set_named_property(env, exports, "Tensor", cls));
 }
 
@@ -196,9 +203,10 @@ Tensor tensor_from_typed_array(napi_env env, napi_value array, const DimVector* 
   }
   napi_ref ref;
   VT_NAPI(env, napi_create_reference(env, array, 1, &ref));
-  napi_threadsafe_function release = instance(env).release_buffer;
-  Storage st = Storage::make(data, nbytes, Device{}, [release, ref](void*) {
-    napi_call_threadsafe_function(release, ref, napi_tsfn_nonblocking);  // napi_closing at exit: nothing to free
+  Instance& inst = instance(env);
+  napi_threadsafe_function release = inst.release_buffer;
+  Storage st = Storage::make(data, nbytes, Device{}, [release, ref, closing = inst.closing](void*) {
+    if (!closing->load()) napi_call_threadsafe_function(release, ref, napi_tsfn_nonblocking);  // else: exiting
   });
   return Tensor(IntrusivePtr<TensorImpl>::make(std::move(st), dt, sizes, contiguous_strides(sizes), 0));
 }

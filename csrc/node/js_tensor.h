@@ -4,6 +4,7 @@
 #include <node_api.h>
 
 #include <atomic>
+#include <memory>
 
 #include "core/tensor.h"
 
@@ -14,6 +15,9 @@ struct Instance {
   napi_ref tensor_class = nullptr;
   // Releases the ArrayBuffer of a zero-copy tensor on the JS thread, whichever thread frees the storage.
   napi_threadsafe_function release_buffer = nullptr;
+  // Set when the environment tears down (its cleanup hook runs before the thread-safe function's own):
+  // a view's storage freed after that must not call release_buffer, which no longer exists.
+  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
   std::atomic<int> in_flight{0};  // async ops started and not yet settled
   int max_in_flight = 64;         // VT_NODE_MAX_INFLIGHT, setMaxInFlight()
 };

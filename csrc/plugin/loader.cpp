@@ -152,15 +152,21 @@ std::vector<std::string> load_library(const std::string& path) {
   VT_CHECK_VALUE(p.error.empty(), "load_library: ", path, ": ", p.error, "; nothing was registered");
   VT_CHECK_VALUE(!p.ops.empty(), "load_library: ", path, ": vt_plugin_init registered no op");
   link_backward_ops(p);
-  std::vector<std::string> names;
+  // Validated: the library stays loaded and the ops live for the process from here on, before any reaches
+  // the dispatcher, so no registered kernel can point into a closed library or a freed op.
+  library.release();
+  std::vector<PluginOp*> ops;
   for (auto& op : p.ops) {
+    ops.push_back(op.get());
+    r.ops.push_back(std::move(op));
+  }
+  std::vector<std::string> names;
+  for (PluginOp* op : ops) {
     Dispatcher::get().define(op->schema.text);
     register_kernels(*op);
     names.push_back(op->schema.name);
   }
-  for (auto& op : p.ops) r.ops.push_back(std::move(op));
   r.libraries.emplace_back(path, names);
-  library.release();  // its kernels are registered: the library stays loaded for the process
   return names;
 }
 

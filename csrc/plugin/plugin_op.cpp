@@ -150,6 +150,13 @@ struct PluginBackward : autograd::Node {
     size_t ti = 0;
     for (size_t i = 0; i < args.size(); ++i)
       s.push_back(op->schema.args[i].type == "Tensor" ? IValue(tensors[ti++].unpack(this)) : args[i]);
+    // create_graph: the backward op has no derivative of its own (plugins register none), so a gradient
+    // that needs one is refused rather than returned without its second-order terms (Note [Double backward]).
+    if (GradMode::is_enabled())
+      for (const IValue& v : s)
+        if (v.is<Tensor>() && v.get<Tensor>().defined() && v.get<Tensor>().requires_grad())
+          detail::throw_error(ErrorKind::NotImplemented, op->backward, ": differentiating through a plugin's backward "
+                              "op is not supported (create_graph=True needs its derivative, which plugins do not register)");
     Dispatcher::get().call_boxed(*op->backward_op->entry, s);
     TensorList r;
     for (size_t i = 0; i < s.size(); ++i) {
@@ -173,6 +180,7 @@ void autograd_kernel(void* ctx, Stack& s) {
   for (size_t i = base; i < s.size(); ++i) {
     if (op.schema.args[i - base].type == "Tensor" && s[i].is<Tensor>()) {
       const Tensor& t = s[i].get<Tensor>();
+      VT_CHECK_VALUE(t.defined(), op.schema.name, ": argument '", op.schema.args[i - base].name, "' must be a tensor");
       inputs.push_back(t);
       node->tensors.emplace_back(t, false);
       node->metas.push_back({DimVector(t.sizes()), t.dtype(), t.device()});

@@ -54,8 +54,9 @@ Geometry geometry(const Tensor& x, const Tensor& weight, const IntList& stride, 
              stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]};
   VT_CHECK_VALUE(g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 && g.pw >= 0,
                  "_conv2d_cpu: expected positive stride and dilation and non-negative padding");
-  g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
-  g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+  const int64_t span_h = g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1, span_w = g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1;
+  g.oh = span_h < 0 ? 0 : span_h / g.sh + 1;  // a negative span would truncate toward zero, to one row
+  g.ow = span_w < 0 ? 0 : span_w / g.sw + 1;
   VT_CHECK_VALUE(g.oh > 0 && g.ow > 0, "_conv2d_cpu: the padded input (", g.h + 2 * g.ph, ", ", g.w + 2 * g.pw,
                  ") is smaller than the dilated kernel");
   return g;
@@ -133,10 +134,12 @@ void forward(const T* x, const T* w, T* y, const Geometry& g) {
   const int64_t xs = g.c * g.h * g.w, bs = block_of(g), blocks = (g.n + bs - 1) / bs;
 #pragma omp parallel
   {
-    std::vector<T> cols(size_t(g.k() * bs * g.p())), out(bs > 1 ? size_t(g.oc * bs * g.p()) : 0);
+    std::vector<T> cols, out;  // allocated by the threads that get a block
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t n0 = blk * bs, b = std::min(bs, g.n - n0), ld = b * g.p();
+      cols.resize(size_t(g.k() * bs * g.p()));
+      if (bs > 1) out.resize(size_t(g.oc * bs * g.p()));
       for (int64_t s = 0; s < b; ++s) im2col(x + (n0 + s) * xs, g, cols.data() + s * g.p(), ld);
       T* dst = b == 1 ? y + n0 * g.oc * g.p() : out.data();  // one sample: straight into NCHW
       gemm(CblasNoTrans, CblasNoTrans, int(g.oc), int(ld), int(g.k()), T(0), w, int(g.k()), cols.data(), int(ld), dst,
@@ -153,11 +156,13 @@ void backward(const T* gy, const T* x, const T* w, T* gx, T* gw, const Geometry&
   std::vector<T> partial(gw ? size_t(threads) * size_t(ws) : 0, T(0));  // each thread's sum of gW
 #pragma omp parallel
   {
-    std::vector<T> cols(size_t(g.k() * bs * g.p())), grads(bs > 1 ? size_t(g.oc * bs * g.p()) : 0);
+    std::vector<T> cols, grads;  // allocated by the threads that get a block
     T* mine = gw ? partial.data() + size_t(omp_get_thread_num()) * size_t(ws) : nullptr;
 #pragma omp for schedule(static)
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t n0 = blk * bs, b = std::min(bs, g.n - n0), ld = b * g.p();
+      cols.resize(size_t(g.k() * bs * g.p()));
+      if (bs > 1) grads.resize(size_t(g.oc * bs * g.p()));
       const T* gyb = gy + n0 * g.oc * g.p();
       if (b > 1) {
         gather_block(gy, g, n0, b, grads.data());
