@@ -23,6 +23,11 @@ assert len(reports) >= 4 and summary["explained"].notna().all()
 assert counters.loc["name_lookups", "vibe"] > counters.loc["name_lookups", "tuned"]
 assert len(t.summary()) == 2
 """,
+    "trace_analysis.ipynb": """
+assert len(overview) >= 1 and (overview["kernels"] > 0).all() and "tuned" in set(overview["preset"])
+assert temporal is not None and (temporal["compute_time_pctg"] > 0).all()
+assert by_category.loc["op"].gt(0).all() and all(len(t) > 0 for t in by_op.values())
+""",
     "policy_exploration.ipynb": """
 assert list(table.index) == ["tuned", flipped_name] and (table["ratio"] > 0).all()
 assert table.loc[flipped_name, "name lookups/step"] > 0 and table.loc["tuned", "name lookups/step"] == 0
