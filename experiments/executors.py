@@ -15,7 +15,7 @@ EXECUTORS = ("local", "ray")
 #   group runs one cell at a time). Groups run concurrently wherever the cluster has room; on one machine
 #   concurrent groups share its cores, which a timing study may not want (give the tasks more CPUs, or
 #   run local). This process gathers each group's records as it finishes and appends them to the results
-#   file itself, the only writer (Note [Atomic results]), before it waits for the next: a sweep stopped at
+#   file itself, the only writer (analysis.append rewrites it atomically), before it waits for the next: a sweep stopped at
 #   any point resumes from its file (`vibetensor run` again skips finished groups). A worker lost in the
 #   middle of a group (its process or node dies) makes Ray run the task again, up to `retries` times; a
 #   group whose cells fail is recorded as failed, as locally. Workers run the cells' commands with the
