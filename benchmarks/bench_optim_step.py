@@ -14,6 +14,7 @@ read once and param, exp_avg, exp_avg_sq written once, as a fraction of the devi
 bandwidth measured in the same run. Compiles and warm-up are untimed.
 """
 import argparse
+import contextlib
 import statistics
 import sys
 
@@ -55,15 +56,8 @@ def variants():
             ("vt per_param", vt, {}, {"optim.step": "per_param"})]
 
 
-class _policies:
-    def __init__(self, overrides):
-        self.ctx = vt.policy.override(overrides) if overrides else None
-
-    def __enter__(self):
-        return self.ctx.__enter__() if self.ctx else None
-
-    def __exit__(self, *a):
-        return self.ctx.__exit__(*a) if self.ctx else None
+def _policies(overrides):
+    return vt.policy.override(overrides) if overrides else contextlib.nullcontext()
 
 
 def run_set(make, dtype, rounds, batch):

@@ -43,10 +43,6 @@ def _fmt(v):
     return str(v)
 
 
-def _key(v):
-    return str(v)
-
-
 class Tables:
     """The figures' tables (computed on first use) with the files each came from."""
 
@@ -87,10 +83,10 @@ class Tables:
         cols = list(table[0])
         if row == "*":
             raise PaperError(f"'{{{{{ref}}}}}': a row of '*' needs min: or max:")
-        match = [r for r in table if _key(r[cols[0]]) == row]
+        match = [r for r in table if str(r[cols[0]]) == row]
         if not match:
             raise PaperError(f"'{{{{{ref}}}}}': table '{name}' has no row {row} (rows: "
-                             f"{', '.join(_key(r[cols[0]]) for r in table)})")
+                             f"{', '.join(str(r[cols[0]]) for r in table)})")
         if col not in match[0] or match[0][col] is None:
             raise PaperError(f"'{{{{{ref}}}}}': table '{name}' has no value in column {col} (columns: {', '.join(cols)})")
         return match[0][col]
@@ -98,7 +94,7 @@ class Tables:
     def column(self, ref):
         name, row, col = (ref.split(".") + ["", "", ""])[:3]
         _, table = self.get(name)
-        vals = [r.get(col) for r in table if row in ("*", _key(r[list(r)[0]]))]
+        vals = [r.get(col) for r in table if row in ("*", str(r[list(r)[0]]))]
         vals = [v for v in vals if isinstance(v, (int, float))]
         if not vals:
             raise PaperError(f"'{ref}': table '{name}' has no numbers in column {col}")

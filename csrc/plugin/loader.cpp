@@ -51,6 +51,7 @@ std::unique_ptr<PluginOp> validated(const Pending& p, const vt_op_def& def) {
   for (const SchemaArg& a : op->schema.args) {
     VT_CHECK_VALUE(a.type == "Tensor" || a.type == "float" || a.type == "int" || a.type == "bool", "register_op: ",
                    name, ": argument '", a.name, "' has type ", a.type, "; plugin ops take Tensor, float, int and bool");
+    op->tensor_arg.push_back(a.type == "Tensor");
     op->n_tensor_args += a.type == "Tensor";
   }
   VT_CHECK_VALUE(op->n_tensor_args > 0, "register_op: ", name, ": expected at least one Tensor argument (its device "

@@ -51,7 +51,7 @@ Arguments read_arguments(const PluginOp& op, const Stack& s, size_t base) {
   for (size_t i = 0; i < op.schema.args.size(); ++i) {
     const IValue& v = s[base + i];
     const SchemaArg& arg = op.schema.args[i];
-    if (arg.type == "Tensor") {
+    if (op.tensor_arg[i]) {
       VT_CHECK_VALUE(v.is<Tensor>() && v.get<Tensor>().defined(), op.schema.name, ": argument '", arg.name,
                      "' must be a tensor");
       const Tensor& t = v.get<Tensor>();
@@ -149,7 +149,7 @@ struct PluginBackward : autograd::Node {
     for (Tensor& g : grads) s.emplace_back(std::move(g));
     size_t ti = 0;
     for (size_t i = 0; i < args.size(); ++i)
-      s.push_back(op->schema.args[i].type == "Tensor" ? IValue(tensors[ti++].unpack(this)) : args[i]);
+      s.push_back(op->tensor_arg[i] ? IValue(tensors[ti++].unpack(this)) : args[i]);
     // create_graph: the backward op has no derivative of its own (plugins register none), so a gradient
     // that needs one is refused rather than returned without its second-order terms (Note [Double backward]).
     if (GradMode::is_enabled())
@@ -178,7 +178,7 @@ void autograd_kernel(void* ctx, Stack& s) {
   node->op = &op;
   TensorList inputs;
   for (size_t i = base; i < s.size(); ++i) {
-    if (op.schema.args[i - base].type == "Tensor" && s[i].is<Tensor>()) {
+    if (op.tensor_arg[i - base] && s[i].is<Tensor>()) {
       const Tensor& t = s[i].get<Tensor>();
       VT_CHECK_VALUE(t.defined(), op.schema.name, ": argument '", op.schema.args[i - base].name, "' must be a tensor");
       inputs.push_back(t);

@@ -2,6 +2,7 @@
 // An op registered by a plugin and the dispatcher kernels that call it. See Note [Plugin ops] in
 // plugin/loader.h.
 #include <string>
+#include <vector>
 
 #include "dispatch/dispatcher.h"
 #include "plugin/vt_plugin.h"
@@ -16,6 +17,7 @@ struct PluginOp {
   vt_infer_fn infer = nullptr;
   std::string backward;  // "" or the name of the plugin op computing the gradients
   int n_tensor_args = 0, n_results = 0;
+  std::vector<bool> tensor_arg;  // per schema argument: a Tensor (read per call without comparing type names)
   OperatorEntry* entry = nullptr;           // set when registered
   const PluginOp* backward_op = nullptr;    // set when registered, with `backward`
 };

@@ -13,7 +13,6 @@ namespace vt::python {
 
 namespace {
 
-DLDataType to_dl(DType d) { return plugin::dl_dtype(d); }
 
 DType from_dl(DLDataType t) {
   VT_CHECK_TYPE(t.lanes == 1, "from_dlpack: vector types (lanes=", int(t.lanes), ") are not supported");
@@ -55,7 +54,7 @@ nb::object to_dlpack(const Tensor& t) {
   d.byte_offset = uint64_t(t->offset() * itemsize(t.dtype()));
   d.device = {t.device().is_cuda() ? kDLCUDA : kDLCPU, t.device().index};
   d.ndim = int32_t(t.dim());
-  d.dtype = to_dl(t.dtype());
+  d.dtype = plugin::dl_dtype(t.dtype());
   d.shape = ctx->shape.data();
   d.strides = ctx->strides.data();
   ctx->managed.manager_ctx = ctx;

@@ -39,6 +39,20 @@ def _lists(dtype, seed, n_lists):
     return lists, [p.float() for p in params], [x.float() for x in grads]
 
 
+def _steps(opt, ref, lists, grads, dtype):
+    """Three steps (one for the half-precision dtypes, whose state rounds): torch's optimizer steps on
+    step * grads, the same gradients written where the table's gradient addresses point; yields each step
+    for the kernel's launch (the table is rebuilt per step as C++ does, its addresses unchanged)."""
+    for step in range(1, (3 if dtype == "float32" else 1) + 1):
+        for r, x in zip(ref, grads):
+            r.grad = x * step
+        opt.step()
+        if step > 1:
+            for v, x in zip(lists[1], grads):
+                v.copy_(_vt((x * step).to(getattr(torch, dtype))))
+        yield step
+
+
 def _table(lists, chunk=SMALL["CHUNK"]):
     t = vt._C._suite_chunk_table(lists, chunk)
     return torch.tensor(t["rows"], dtype=torch.int64), t["n_rows"], int(t["aligned"])
@@ -96,14 +110,7 @@ def test_adam_multi_matches_torch(case, dtype):
     ref = [p.clone().requires_grad_() for p in params]
     opt = cls(ref, foreach=False, **opts)
     kernel = interpreted_family("optim").KERNELS["adam_multi"]
-    steps = 3 if dtype == "float32" else 1
-    for step in range(1, steps + 1):
-        for r, x in zip(ref, grads):
-            r.grad = x * step
-        opt.step()
-        if step > 1:  # new gradients, written where the table points
-            for v, x in zip(lists[1], grads):
-                v.copy_(_vt((x * step).to(getattr(torch, dtype))))
+    for step in _steps(opt, ref, lists, grads, dtype):
         rows, n_rows, aligned = _table(lists)
         decay = 0 if wd == 0 else 1 if cls is torch.optim.AdamW else 2
         kernel[(n_rows,)](rows, torch.empty(1, dtype=getattr(torch, dtype)), 1 - lr * wd, wd, b1, 1 - b1, b2, 1 - b2,
@@ -138,14 +145,7 @@ def test_sgd_multi_matches_torch(case, dtype):
     ref = [p.clone().requires_grad_() for p in params]
     opt = torch.optim.SGD(ref, foreach=False, **opts)
     kernel = interpreted_family("optim").KERNELS["sgd_multi"]
-    steps = 3 if dtype == "float32" else 1
-    for step in range(1, steps + 1):
-        for r, x in zip(ref, grads):
-            r.grad = x * step
-        opt.step()
-        if step > 1:
-            for v, x in zip(lists[1], grads):
-                v.copy_(_vt((x * step).to(getattr(torch, dtype))))
+    for step in _steps(opt, ref, lists, grads, dtype):
         rows, n_rows, aligned = _table(lists)
         kernel[(n_rows,)](rows, torch.empty(1, dtype=getattr(torch, dtype)), opts["lr"], wd, momentum,
                           1 - opts.get("dampening", 0.0), int(momentum != 0), int(step == 1),
