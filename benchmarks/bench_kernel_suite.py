@@ -1,7 +1,9 @@
 """The kernel suite against PyTorch, family x backend x shape, in one run on one GPU: vibetensor with
-kernels.backend=native and =triton beside torch eager, forward alone and forward + backward.
+kernels.backend=native, =triton and =cute (where nvidia-cutlass-dsl is installed) beside torch eager,
+forward alone and forward + backward.
 
-    python benchmarks/bench_kernel_suite.py [--families softmax,attention] [--rounds 5] [--json PATH] [--markdown PATH]
+    python benchmarks/bench_kernel_suite.py [--families softmax,attention] [--backends native,triton,cute]
+        [--rounds 5] [--json PATH] [--markdown PATH]
 
 Method: every sample is the median CUDA-event time of `batch` back-to-back calls on the library's
 current stream, so it is the throughput of eager calls (a host-bound call shows its host time).
@@ -21,7 +23,7 @@ from _cuda_bench_util import require_gpu_or_exit, write_json
 
 vt = require_gpu_or_exit("bench_kernel_suite")
 import torch  # noqa: E402
-import vibetensor.kernels  # noqa: E402,F401  (registers the Triton compiler)
+import vibetensor.kernels  # noqa: E402,F401  (registers the Triton and CuTe DSL compilers)
 from vibetensor.kernels import suite  # noqa: E402
 
 TDT = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -183,17 +185,22 @@ def cases(families):
     return [c for c in out if not families or c.family in families]
 
 
-def variants():
+def variants(backends):
     import torch.nn.functional as tF
     import vibetensor.nn.functional as vF
 
-    return [("torch", torch, tF, None), ("vt native", vt, vF, "native"), ("vt triton", vt, vF, "triton")]
+    return [("torch", torch, tF, None)] + [(f"vt {b}", vt, vF, b) for b in backends]
 
 
-def run_case(case, rounds, batch):
+def default_backends():
+    """native and triton, and cute where nvidia-cutlass-dsl registered its compiler."""
+    return ["native", "triton"] + (["cute"] if suite.installed("cute") else [])
+
+
+def run_case(case, rounds, batch, backends):
     results = {}
     prepared = []
-    for name, lib, F, backend in variants():
+    for name, lib, F, backend in variants(backends):
         t = case.make(lib, "cuda")
         grads = case.bwd_inputs(t)
 
@@ -245,19 +252,23 @@ def copy_gbps(batch):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--families", default="", help="comma-separated families (default: all)")
+    ap.add_argument("--backends", default="", help="comma-separated kernels.backend values (default: native, triton "
+                    "and cute where installed)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--json", default="")
     ap.add_argument("--markdown", default="")
     a = ap.parse_args()
     families = set(filter(None, a.families.split(",")))
+    backends = list(filter(None, a.backends.split(","))) or default_backends()
+    impls = ["torch"] + [f"vt {b}" for b in backends]
     copy = copy_gbps(a.batch)
     print(f"device-to-device copy: {copy:.0f} GB/s ({vt.cuda.get_device_name(0)})")
     rows = []
     for case in cases(families):
         suite.reset_report()
         try:
-            r = run_case(case, a.rounds, a.batch)
+            r = run_case(case, a.rounds, a.batch, backends)
         except Exception as e:  # noqa: BLE001  (one broken case must not hide the others)
             print(f"{case.family} {case.label} {case.dtype}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
             rows.append({"family": case.family, "shape": case.label, "dtype": case.dtype, "error": str(e)})
@@ -265,7 +276,7 @@ def main():
         report = [x for x in suite.report() if x["family"] == case.family]
         for p in ("fwd", "fwd+bwd"):
             base = r[("torch", p)]
-            for name in ("torch", "vt native", "vt triton"):
+            for name in impls:
                 ms = r[(name, p)]
                 row = {"family": case.family, "shape": case.label, "dtype": case.dtype, "pass": p, "impl": name,
                        "ms": ms, "vs_torch": ms / base}
@@ -276,11 +287,11 @@ def main():
                     nbytes = case.bytes_fwd + (case.bytes_bwd if p == "fwd+bwd" else 0)
                     row["gbps"] = nbytes / ms / 1e6
                     row["copy_fraction"] = row["gbps"] / copy
-                if name == "vt triton":
-                    row["suite"] = report
+                if name not in ("torch", "vt native"):
+                    row["suite"] = [x for x in report if x["backend"] == name[3:]]
                 rows.append(row)
-        print(_line(rows[-6:]), flush=True)
-    table = markdown(rows, copy)
+        print(_line(rows[-2 * len(impls):]), flush=True)
+    table = markdown(rows, copy, impls)
     print(table)
     if a.markdown:
         with open(a.markdown, "w") as f:
@@ -294,23 +305,33 @@ def _line(rows):
     return f"{r0['family']:>13} {r0['shape']:>22} {r0['dtype']:>8}: " + "; ".join(parts)
 
 
-def markdown(rows, copy):
+def markdown(rows, copy, impls):
+    """One row per case and pass: torch's time, each vibetensor backend's time and ratio, and the fastest
+    suite backend's bandwidth (or TFLOP/s) with what it ran (its launches and fallbacks)."""
+    suites = [i for i in impls if i not in ("torch", "vt native")]
+    head = ["family", "shape", "dtype", "pass", "torch ms"] + [f"{i[3:]} ms (x)" for i in impls[1:]] + \
+        ["best suite GB/s (copy %) or TFLOP/s", "it ran"]
     out = [f"Copy bandwidth {copy:.0f} GB/s. Ratios are time over torch's (below 1: faster than PyTorch).", "",
-           "| family | shape | dtype | pass | torch ms | native ms (x) | triton ms (x) | triton GB/s (copy %) or TFLOP/s | triton ran |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     by = {}
     for r in rows:
         if "error" in r:
-            out.append(f"| {r['family']} | {r['shape']} | {r['dtype']} | error | | | | {r['error'][:60]} | |")
+            out.append(f"| {r['family']} | {r['shape']} | {r['dtype']} | error |" + " |" * (len(head) - 5) +
+                       f" {r['error'][:60]} |")
             continue
         by.setdefault((r["family"], r["shape"], r["dtype"], r["pass"]), {})[r["impl"]] = r
     for (fam, shape, dtype, p), d in by.items():
-        t, n, tr = d["torch"], d["vt native"], d["vt triton"]
-        perf = f"{tr['tflops']:.1f} TFLOP/s" if "tflops" in tr else f"{tr['gbps']:.0f} ({100 * tr['copy_fraction']:.0f}%)"
-        ran = ", ".join(f"{x['backend']}{' fallback: ' + x['fallback'] if x['fallback'] else ''} x{x['count']}"
-                        for x in tr.get("suite", []))
-        out.append(f"| {fam} | {shape} | {dtype} | {p} | {t['ms']:.4f} | {n['ms']:.4f} ({n['vs_torch']:.2f}) | "
-                   f"{tr['ms']:.4f} ({tr['vs_torch']:.2f}) | {perf} | {ran[:80]} |")
+        cells = [fam, shape, dtype, p, f"{d['torch']['ms']:.4f}"]
+        cells += [f"{d[i]['ms']:.4f} ({d[i]['vs_torch']:.2f})" for i in impls[1:]]
+        best = min((d[i] for i in suites), key=lambda x: x["ms"], default=None)
+        if best is None:
+            cells += ["", ""]
+        else:
+            cells.append(f"{best['impl'][3:]}: " + (f"{best['tflops']:.1f} TFLOP/s" if "tflops" in best else
+                                                   f"{best['gbps']:.0f} ({100 * best['copy_fraction']:.0f}%)"))
+            cells.append(", ".join(f"{x['backend']}{' fallback: ' + x['fallback'] if x['fallback'] else ''} x{x['count']}"
+                                   for x in best.get("suite", []))[:80])
+        out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 

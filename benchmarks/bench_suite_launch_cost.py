@@ -1,7 +1,7 @@
 """Host cost of one kernel launch by launch path, in one run on one GPU: the kernel suite's C++ path
 (cuLaunchKernel on a cached function with a pre-laid argument buffer), Triton's own Python launcher,
 cuda-python's cuLaunchKernel and a CuTe DSL compiled function (each where installed), and at the op
-level a vibetensor op with kernels.backend=native against =triton.
+level a vibetensor op with kernels.backend=native against =triton and =cute, launched from C++ or from Python.
 
     python benchmarks/bench_suite_launch_cost.py [--launches 400] [--rounds 15] [--json PATH]
 
@@ -118,7 +118,10 @@ def paths(x, y):
     import vibetensor.nn.functional as F
 
     small = vt.randn(8, 128, device="cuda")
-    for backend, launch in (("native", "cpp"), ("triton", "cpp"), ("triton", "python")):
+    combos = [("native", "cpp"), ("triton", "cpp"), ("triton", "python")]
+    if suite.installed("cute"):  # the CuTe DSL softmax: its cubin from C++, or its compiled host function
+        combos += [("cute", "cpp"), ("cute", "python")]
+    for backend, launch in combos:
         def op(n, backend=backend, launch=launch):
             with vt.policy.override({"kernels.backend": backend, "kernels.launch": launch}):
                 for _ in range(n):

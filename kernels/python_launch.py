@@ -15,6 +15,7 @@ What this mirrors in NVlabs/vibetensor: python/vibetensor/triton.py (Triton kern
 vibetensor tensors from Python) and the vibe_kernels package (Python wrappers that pack arguments
 and keep kernel caches), called from the hand-written forward and backward code of its examples.
 """
+from vibetensor import _C
 from vibetensor.kernels import cache, triton_compiler, triton_runtime
 
 
@@ -35,8 +36,47 @@ def _compile(key, kernel, grid, args, constants, warps, stages, device):
 _cache = cache.KernelCache("suite", _compile)
 
 
+def _compile_cute(key, request):
+    """The launcher of one CuTe DSL specialization: its compiled host function, called as CuTe DSL's
+    examples call theirs (pointers wrapped per call, the grid and the stream as arguments)."""
+    from cutlass.cute.runtime import make_ptr
+
+    from vibetensor.kernels import cute_compiler
+    import cuda.bindings.driver as cuda
+    import cutlass
+    import cutlass.cute as cute
+
+    signature = [(f"p{i}", "*" + _TRITON_TYPES[dtype] if kind == "ptr" else _SCALAR_TYPES[kind])
+                 for i, (kind, _value, dtype) in enumerate(request["args"])]
+    capability = tuple(_C._cuda.get_device_capability(request["device"]))
+    host = triton_runtime._on_device(request["device"], lambda: cute_compiler.compile_host(
+        dict(request, signature=signature, capability=capability)))
+    elem = {"float32": cutlass.Float32, "float16": cutlass.Float16, "bfloat16": cutlass.BFloat16,
+            "float64": cutlass.Float64, "int64": cutlass.Int64, "int32": cutlass.Int32, "bool": cutlass.Boolean}
+    aligned = request["aligned"]
+
+    def launcher(request):
+        args = [make_ptr(elem[dtype], value, cute.AddressSpace.gmem, assumed_align=16 if aligned else elem[dtype].width // 8)
+                if kind == "ptr" else value for kind, value, dtype in request["args"]]
+        triton_runtime._on_device(request["device"],
+                                  lambda: host(*args, request["grid"][0], cuda.CUstream(request["stream"])))
+
+    return launcher
+
+
+_TRITON_TYPES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float64": "fp64", "int64": "i64",
+                 "int32": "i32", "bool": "i1"}
+_SCALAR_TYPES = {"i32": "i32", "i64": "i64", "f32": "fp32"}
+_cute_cache = cache.KernelCache("suite-cute", _compile_cute)
+
+
 def launch(request):
     """Launches one suite kernel from Python (called by the C++ op under kernels.launch=python)."""
+    if request["backend"] == "cute":
+        key = (request["kernel"], tuple(d for _k, _v, d in request["args"]), tuple(request["constants"]),
+               request["warps"], request["device"], request["aligned"])
+        _cute_cache.launch(key, request)
+        return
     triton_runtime.install()
     args = []
     dtypes = []

@@ -12,15 +12,25 @@ from vibetensor import _C
 
 
 def install():
-    """Registers the Triton compiler with the C++ launch path (idempotent). False, and nothing
-    registered, when Triton is not installed: kernels.backend=triton then runs every family natively
+    """Registers the suite's compilers with the C++ launch path (idempotent): Triton's when Triton is
+    installed, CuTe DSL's for the families kernels/cute has every kernel of when nvidia-cutlass-dsl is.
+    False, and nothing registered, when neither is: a selected backend then runs every family natively
     and report() says why."""
-    if importlib.util.find_spec("triton") is None:
+    has_triton = importlib.util.find_spec("triton") is not None
+    has_cute = importlib.util.find_spec("cutlass") is not None
+    if not (has_triton or has_cute):
         return False
     from vibetensor.kernels.python_launch import launch
-    from vibetensor.kernels.triton_compiler import compile_request
 
-    _C._suite_set_compiler("triton", compile_request)
+    if has_triton:
+        from vibetensor.kernels.triton_compiler import compile_request
+
+        _C._suite_set_compiler("triton", compile_request)
+    if has_cute:
+        from vibetensor.kernels import cute_compiler
+
+        served = cute_compiler.families_served(_C._suite_declarations())
+        _C._suite_set_compiler("cute", cute_compiler.compile_request, served)
     _C._suite_set_python_launcher(launch)  # kernels.launch=python (Note [Python kernel launch])
     atexit.register(uninstall)  # drop the Python callables while the GIL is held, not in C++'s static destructors
     return True
@@ -29,11 +39,20 @@ def install():
 def uninstall():
     atexit.unregister(uninstall)
     _C._suite_set_compiler("triton", None)
+    _C._suite_set_compiler("cute", None)
     _C._suite_set_python_launcher(None)
 
 
-def installed():
-    return _C._suite_has_compiler("triton")
+def installed(backend="triton"):
+    """Whether `backend`'s compiler is registered ("triton" or "cute")."""
+    return _C._suite_has_compiler(backend)
+
+
+def cute_families():
+    """The families kernels.backend=cute serves: those kernels/cute has every kernel of (imports cutlass)."""
+    from vibetensor.kernels import cute_compiler
+
+    return cute_compiler.families_served(_C._suite_declarations())
 
 
 def families():
@@ -58,7 +77,7 @@ def check_family_backend(family, backend):
 
 
 def set_family_backend(family, backend):
-    """Gives `family` its own backend ("native", "triton"; None: follow kernels.backend again), so a run can
+    """Gives `family` its own backend ("native", "triton", "cute"; None: follow kernels.backend again), so a run can
     take the fastest backend per family (Note [Backend per family] in csrc/ops/suite/launch.cpp)."""
     check_family_backend(family, backend)
     _C._suite_set_family_backend(family, backend)

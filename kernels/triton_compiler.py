@@ -28,16 +28,24 @@ def kernel_table():
         if _table is None:
             from vibetensor.kernels import triton as families
 
-            table = {}
-            for info in pkgutil.iter_modules(families.__path__):
-                module = importlib.import_module(f"{families.__name__}.{info.name}")
-                for name, fn in getattr(module, "KERNELS", {}).items():
-                    if name in table and table[name] is not fn:
-                        raise RuntimeError(f"kernel suite: two Triton kernels are named {name!r} "
-                                           f"(the second in kernels/triton/{info.name}.py)")
-                    table[name] = fn
-            _table = table
+            _table = collect_kernels(families, "Triton")
         return _table
+
+
+def collect_kernels(package, what):
+    """{name: entry} merged from the KERNELS tables of `package`'s family modules (those not starting
+    with "_"); RuntimeError when two modules give one name different entries."""
+    table = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name, entry in getattr(module, "KERNELS", {}).items():
+            if name in table and table[name] is not entry:
+                raise RuntimeError(f"kernel suite: two {what} kernels are named {name!r} (the second in "
+                                   f"{package.__name__.replace('vibetensor.', '').replace('.', '/')}/{info.name}.py)")
+            table[name] = entry
+    return table
 
 
 def register(name, fn):

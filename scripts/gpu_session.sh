@@ -42,6 +42,12 @@ if ls .whl/*.whl >/dev/null 2>&1; then
     > "$LOGS/wheels.log" 2>&1 || log "WARNING: wheel install failed (logs/wheels.log)"
   export PYTHONPATH=/tmp/site
 fi
+# nvidia-cutlass-dsl (56 MiB as a wheel) travels as an xz tarball of its installed files (.cute/, 42 MB):
+# the CuTe DSL backend of the kernel suite (kernels/cute). Its package lives under python_packages.
+if ls .cute/*.tar.xz >/dev/null 2>&1; then
+  mkdir -p /tmp/site && tar -xJf .cute/*.tar.xz -C /tmp/site || log "WARNING: could not unpack .cute"
+  export PYTHONPATH=/tmp/site:/tmp/site/nvidia_cutlass_dsl/python_packages${PYTHONPATH:+:$PYTHONPATH}
+fi
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PATH=/tmp/site/bin:$PATH
 
@@ -54,7 +60,7 @@ NP=/tmp/np
 NP_PID=
 if has noprobes; then
   if [ -f .gpu_build/src_hash ] && [ "$(cat .gpu_build/src_hash)" = "$HASH" ] && ls .gpu_build/noprobes_*.so.gz >/dev/null 2>&1; then
-    mkdir -p $NP && tar -c --exclude=./.git --exclude=./.whl --exclude=./.gpu_build --exclude=./build --exclude='*.so' . | tar -x -C $NP
+    mkdir -p $NP && tar -c --exclude=./.git --exclude=./.whl --exclude=./.cute --exclude=./.gpu_build --exclude=./build --exclude='*.so' . | tar -x -C $NP
     gz=$(ls .gpu_build/noprobes_*.so.gz | head -1); base=$(basename "$gz" .gz)
     gunzip -c "$gz" > "$NP/vibetensor/${base#noprobes_}" && log "reusing the carried build without probes"
   else

@@ -6,8 +6,9 @@
 #   VT_GIT_COMMIT=<hash> OUT=/dir bash scripts/gpu_suite_call.sh
 # PYTEST_SUITE: the test files of the first step (default: the suite's GPU tests); LAUNCH_COST=0 skips the
 # host cost per launch path; KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py (TRACE=0 skips it);
-# DEVICE_TESTS=0 skips the device tests under kernels.backend=triton; EXP_STEPS: timed steps of the experiments
+# DEVICE_TESTS=0 skips the device tests under kernels.backend=triton (DEVICE_BACKENDS: under which backends, e.g. "triton cute"); EXP_STEPS: timed steps of the experiments
 # (0: skip them), EXP_CONFIGS: which (default suite_h100); NORM_SWEEP_ARGS: runs benchmarks/tune_norm_bwd.py;
+# PYTEST_TIMEOUT: seconds of the first step (default 200).
 # TRACE_PRESETS (e.g. "tuned vibe"): one traced minigpt step per preset, checked by HTA (s/traces.tar.gz);
 # CAPTURE_ARGS: runs benchmarks/bench_step_capture.py (whole-step capture against PyTorch's peers);
 # OPTIM_ARGS: runs benchmarks/bench_optim_step.py (one AdamW step: the optim family against PyTorch's).
@@ -16,7 +17,8 @@ cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 STAGES=build OUT=$OUT/s timeout ${BUILD_TIMEOUT:-330} bash scripts/gpu_session.sh > /dev/null 2>&1
 rm -f "$OUT/s/src_hash" "$OUT/s/summary.txt"  # the device tool returns 8 files; the hash is computed where they land
-export PYTHONPATH=$(pwd):/tmp/site${PYTHONPATH:+:$PYTHONPATH}  # /tmp/site: the carried wheels (gpu_session.sh)
+# /tmp/site: the carried wheels and nvidia-cutlass-dsl (gpu_session.sh)
+export PYTHONPATH=$(pwd):/tmp/site:/tmp/site/nvidia_cutlass_dsl/python_packages${PYTHONPATH:+:$PYTHONPATH}
 export PATH=/tmp/site/bin:$PATH
 # A module built elsewhere and carried (.gpu_build) links cuBLAS by an rpath of that machine: find
 # the libcublas.so.13 of this machine's nvidia wheels (torch's) instead.
@@ -29,14 +31,16 @@ step() {  # file (appended to), timeout, command...
   local rc=$?  # before the next command substitution resets $?
   echo "[$(date +%T)] exit $rc" >> "$OUT/$f"
 }
-step pytest_suite.log 200 python3 -m pytest -q -p no:cacheprovider -rfE ${PYTEST_SUITE:-tests/gpu/test_suite_matmul_elementwise.py \
+step pytest_suite.log ${PYTEST_TIMEOUT:-200} python3 -m pytest -q -p no:cacheprovider -rfE ${PYTEST_SUITE:-tests/gpu/test_suite_matmul_elementwise.py \
   tests/gpu/test_kernel_suite_gpu.py tests/gpu/test_suite_attention.py tests/gpu/test_suite_cross_entropy.py \
   tests/gpu/test_suite_rotary.py tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py}
 [ "${LAUNCH_COST:-1}" = 1 ] && step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
 [ "${TRACE:-1}" = 1 ] && step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
 step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
-[ "${DEVICE_TESTS:-1}" = 1 ] && step pytest_suite.log 100 env VT_POLICY=kernels.backend=triton python3 -m pytest -q -p no:cacheprovider -rfE -k cuda \
-  tests/test_softmax_norm_loss.py
+for b in ${DEVICE_BACKENDS:-triton}; do
+  [ "${DEVICE_TESTS:-1}" = 1 ] && step pytest_suite.log ${DEVICE_TIMEOUT:-100} env VT_POLICY=kernels.backend=$b python3 -m pytest -q \
+    -p no:cacheprovider -rfE -k cuda tests/test_softmax_norm_loss.py
+done
 [ -n "${OPTIM_ARGS:-}" ] && step kernel_suite.txt ${OPTIM_TIMEOUT:-120} python3 benchmarks/bench_optim_step.py $OPTIM_ARGS
 [ -n "${CAPTURE_ARGS:-}" ] && step capture.txt ${CAPTURE_TIMEOUT:-240} python3 benchmarks/bench_step_capture.py $CAPTURE_ARGS
 [ -n "${NORM_SWEEP_ARGS:-}" ] && step kernel_suite.txt ${NORM_SWEEP_TIMEOUT:-120} python3 benchmarks/tune_norm_bwd.py $NORM_SWEEP_ARGS

@@ -64,8 +64,8 @@ def test_a_family_can_take_its_own_backend(no_report):
         assert suite.family_backends() == {"softmax": "triton"}
         with pytest.raises(ValueError, match="unknown family 'attn'"):
             suite.set_family_backend("attn", "native")
-        with pytest.raises(ValueError, match="unknown backend 'cute'"):
-            suite.set_family_backend("softmax", "cute")
+        with pytest.raises(ValueError, match="unknown backend 'cuda'"):
+            suite.set_family_backend("softmax", "cuda")
     finally:
         for family in list(suite.family_backends()):
             suite.set_family_backend(family, None)
@@ -103,6 +103,57 @@ def test_fallback_counts_are_exact_across_threads_and_reasons(no_report):
 def test_set_compiler_rejects_native():
     with pytest.raises(ValueError, match="expected a suite backend"):
         _C._suite_set_compiler("native", None)
+
+
+# ---- the CuTe DSL backend's selection and request handling (compiles need a driver: tests/gpu) --------
+
+def test_a_backend_serves_only_the_families_its_compiler_has_kernels_for(no_report):
+    def never_called(request):
+        raise AssertionError("no launch here compiles")
+
+    had_cute = suite.installed("cute")
+    try:
+        _C._suite_set_compiler("cute", never_called, ["fam_cute_a"])
+        with vt.policy.override({"kernels.backend": "cute"}):
+            assert _C._suite_backend_for("fam_cute_a") == "cute"
+            assert _C._suite_backend_for("fam_cute_b") == "native"
+        assert _fallbacks("fam_cute_b") == {"the cute backend has no kernels for this family": 1}
+        _C._suite_set_compiler("cute", None)
+        with vt.policy.override({"kernels.backend": "cute"}):
+            assert _C._suite_backend_for("fam_cute_a") == "native"
+        assert "no cute compiler is registered" in next(iter(_fallbacks("fam_cute_a")))
+        _C._suite_set_compiler("cute", never_called)  # no list: every family
+        with vt.policy.override({"kernels.backend": "cute"}):
+            assert _C._suite_backend_for("fam_cute_b") == "cute"
+    finally:
+        _C._suite_set_compiler("cute", None)
+        if had_cute:
+            suite.install()
+
+
+def test_cute_request_becomes_a_kernel_spec():
+    from vibetensor.kernels import cute_compiler
+
+    request = {"kernel": "rms_norm_fwd", "signature": [("x_ptr", "*bf16"), ("w_ptr", "*fp32"), ("n_rows", "i32"),
+                                                       ("x_stride", "i64"), ("eps", "fp32")],
+               "constants": [("ROWS", 8), ("BLOCK", 256)], "warps": 8, "aligned": True}
+    spec = cute_compiler.spec_of(request)
+    assert spec.dtypes == {"x_ptr": "bf16", "w_ptr": "fp32"}
+    assert spec.scalars == {"n_rows": "i32", "x_stride": "i64", "eps": "fp32"}
+    assert spec.constants == {"ROWS": 8, "BLOCK": 256} and spec.threads == 256 and spec.aligned
+    with pytest.raises(ValueError, match="parameter x_ptr points to u8; expected one of"):
+        cute_compiler.spec_of(dict(request, signature=[("x_ptr", "*u8")]))
+    assert cute_compiler.gpu_arch((9, 0)) == "sm_90a" and cute_compiler.gpu_arch((8, 6)) == "sm_86"
+
+
+def test_cute_entry_symbol_is_read_from_the_ptx():
+    from vibetensor.kernels import cute_compiler
+
+    ptx = ("//\n.version 8.8\n.target sm_90a\n\n\t// .globl\tkernel_cutlass_k_0\n\n"
+           ".visible .entry kernel_cutlass_k_0(\n\t.param .u64 .ptr .global .align 16 kernel_cutlass_k_0_param_0\n)\n")
+    assert cute_compiler.entry_symbol(ptx) == "kernel_cutlass_k_0"
+    with pytest.raises(RuntimeError, match="expected one kernel entry"):
+        cute_compiler.entry_symbol(ptx + ptx.replace("k_0", "k_1"))
 
 
 # ---- with the real Triton compiler ------------------------------------------------------------

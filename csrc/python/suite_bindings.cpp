@@ -109,6 +109,7 @@ nb::dict python_launch_dict(const suite::PythonLaunch& r) {
   d["device"] = r.device;
   d["grid"] = nb::make_tuple(r.grid[0], r.grid[1], r.grid[2]);
   d["stream"] = uint64_t(r.stream);
+  d["aligned"] = r.aligned;
   return d;
 }
 
@@ -161,9 +162,10 @@ const suite::KernelDecl& test_decl(const std::string& family, const std::string&
 }  // namespace
 
 void bind_suite(nb::module_& m) {
-  m.def("_suite_set_compiler", [](const std::string& backend, nb::object fn) {
-    suite::set_compiler(backend_of(backend), fn.is_none() ? suite::Compiler{} : wrap_compiler(std::move(fn)));
-  }, nb::arg("backend"), nb::arg("compiler").none());
+  m.def("_suite_set_compiler", [](const std::string& backend, nb::object fn, std::vector<std::string> families) {
+    suite::set_compiler(backend_of(backend), fn.is_none() ? suite::Compiler{} : wrap_compiler(std::move(fn)),
+                        std::move(families));
+  }, nb::arg("backend"), nb::arg("compiler").none(), nb::arg("families") = std::vector<std::string>{});
   // What an op of `family` would run now (recording a fallback as the op would).
   m.def("_suite_backend_for", [](const std::string& family) {
     return std::string(suite::backend_name(suite::backend_for(family.c_str())));

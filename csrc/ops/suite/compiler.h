@@ -35,9 +35,12 @@ struct CompiledImage {
 
 using Compiler = std::function<CompiledImage(const CompileRequest&)>;
 
-// Registers (or, with an empty function, removes) the compiler of `b`.
-void set_compiler(Backend b, Compiler c);
+// Registers (or, with an empty function, removes) the compiler of `b`. `families`: the families it has
+// kernels for (empty: every family); backend_for runs the others natively and records why.
+void set_compiler(Backend b, Compiler c, std::vector<std::string> families = {});
 bool has_compiler(Backend b);
+// Whether the compiler registered for `b` serves `family` (a lock-free read; false when none is registered).
+bool serves(Backend b, const char* family);
 // Runs the compiler of `b`; a compiler that fails raises, and its message names the kernel and the
 // specialization.
 CompiledImage compile(Backend b, const CompileRequest& r);

@@ -142,15 +142,18 @@ std::vector<std::pair<std::string, std::string>> family_backends() {
 
 Backend backend_for(const char* family) {
   Backend b = effective_backend(family);
-  if (b == Backend::native || has_compiler(b)) [[likely]] return b;
-  // Every op call of the family lands here until vibetensor.kernels is imported: the reason is built once.
+  if (b == Backend::native || serves(b, family)) [[likely]] return b;
+  // Every op call of the family lands here until vibetensor.kernels is imported (or always, for a family the
+  // backend has no kernels for): the reasons are built once.
   static const auto* reasons = [] {
     auto* r = new std::vector<std::string>;
-    for (const std::string& name : policy::kernels_backend.values())
+    for (const std::string& name : policy::kernels_backend.values()) {
       r->push_back("no " + name + " compiler is registered (import vibetensor.kernels)");
+      r->push_back("the " + name + " backend has no kernels for this family");
+    }
     return r;
   }();
-  fallback(family, (*reasons)[int(b)]);
+  fallback(family, (*reasons)[2 * int(b) + (has_compiler(b) ? 1 : 0)]);
   return Backend::native;
 }
 
@@ -325,6 +328,7 @@ PythonLaunch Launch::python_request(int64_t grid_x, int64_t grid_y, int64_t grid
   r.device = key_.device;
   r.grid[0] = grid_x, r.grid[1] = grid_y, r.grid[2] = grid_z;
   r.stream = stream;
+  r.aligned = aligned_;
   return r;
 }
 

@@ -38,6 +38,7 @@ struct PythonLaunch {
   int warps = 4, stages = 3, device = -1;
   int64_t grid[3] = {1, 1, 1};
   uintptr_t stream = 0;
+  bool aligned = false;  // the aligned variant's conditions hold (Note [Aligned variants])
 };
 
 using PythonLauncher = std::function<void(const PythonLaunch&)>;
