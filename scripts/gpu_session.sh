@@ -42,11 +42,16 @@ if ls .whl/*.whl >/dev/null 2>&1; then
     > "$LOGS/wheels.log" 2>&1 || log "WARNING: wheel install failed (logs/wheels.log)"
   export PYTHONPATH=/tmp/site
 fi
-# nvidia-cutlass-dsl (56 MiB as a wheel) travels as an xz tarball of its installed files (.cute/, 42 MB):
-# the CuTe DSL backend of the kernel suite (kernels/cute). Its package lives under python_packages.
-if ls .cute/*.tar.xz >/dev/null 2>&1; then
-  mkdir -p /tmp/site && tar -xJf .cute/*.tar.xz -C /tmp/site || log "WARNING: could not unpack .cute"
-  export PYTHONPATH=/tmp/site:/tmp/site/nvidia_cutlass_dsl/python_packages${PYTHONPATH:+:$PYTHONPATH}
+# nvidia-cutlass-dsl (56 MiB as a wheel) travels as an xz tarball of its installed files (.cute/, 41 MB),
+# unpacked into .cute_site: the CuTe DSL backend of the kernel suite (kernels/cute). With the module and
+# the wheels it passes the device tool's 64 MiB, so a call may carry .cute alone to unpack it
+# (CUTE_UNPACK_ONLY=1), and the next call on the still-warm machine finds .cute_site there.
+if [ ! -d .cute_site ] && ls .cute/*.tar.xz >/dev/null 2>&1; then
+  mkdir -p .cute_site && tar -xJf .cute/*.tar.xz -C .cute_site || log "WARNING: could not unpack .cute"
+fi
+[ "${CUTE_UNPACK_ONLY:-0}" = 1 ] && { log "unpacked .cute into .cute_site"; exit 0; }
+if [ -d .cute_site ]; then
+  export PYTHONPATH=$ROOT/.cute_site:$ROOT/.cute_site/nvidia_cutlass_dsl/python_packages${PYTHONPATH:+:$PYTHONPATH}
 fi
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PATH=/tmp/site/bin:$PATH
@@ -60,7 +65,7 @@ NP=/tmp/np
 NP_PID=
 if has noprobes; then
   if [ -f .gpu_build/src_hash ] && [ "$(cat .gpu_build/src_hash)" = "$HASH" ] && ls .gpu_build/noprobes_*.so.gz >/dev/null 2>&1; then
-    mkdir -p $NP && tar -c --exclude=./.git --exclude=./.whl --exclude=./.cute --exclude=./.gpu_build --exclude=./build --exclude='*.so' . | tar -x -C $NP
+    mkdir -p $NP && tar -c --exclude=./.git --exclude=./.whl --exclude=./.cute --exclude=./.cute_site --exclude=./.gpu_build --exclude=./build --exclude='*.so' . | tar -x -C $NP
     gz=$(ls .gpu_build/noprobes_*.so.gz | head -1); base=$(basename "$gz" .gz)
     gunzip -c "$gz" > "$NP/vibetensor/${base#noprobes_}" && log "reusing the carried build without probes"
   else

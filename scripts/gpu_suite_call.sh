@@ -17,8 +17,8 @@ cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 STAGES=build OUT=$OUT/s timeout ${BUILD_TIMEOUT:-330} bash scripts/gpu_session.sh > /dev/null 2>&1
 rm -f "$OUT/s/src_hash" "$OUT/s/summary.txt"  # the device tool returns 8 files; the hash is computed where they land
-# /tmp/site: the carried wheels and nvidia-cutlass-dsl (gpu_session.sh)
-export PYTHONPATH=$(pwd):/tmp/site:/tmp/site/nvidia_cutlass_dsl/python_packages${PYTHONPATH:+:$PYTHONPATH}
+# /tmp/site: the carried wheels; .cute_site: nvidia-cutlass-dsl (gpu_session.sh)
+export PYTHONPATH=$(pwd):/tmp/site:$(pwd)/.cute_site:$(pwd)/.cute_site/nvidia_cutlass_dsl/python_packages${PYTHONPATH:+:$PYTHONPATH}
 export PATH=/tmp/site/bin:$PATH
 # A module built elsewhere and carried (.gpu_build) links cuBLAS by an rpath of that machine: find
 # the libcublas.so.13 of this machine's nvidia wheels (torch's) instead.
