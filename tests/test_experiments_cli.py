@@ -62,8 +62,8 @@ def test_run_records_provenance_and_resumes(tmp_path):
     ('[run\n', "malformed TOML"),
     ('[run]\nworkloads = ["seq_reverse"]\n[[policy_sets]]\nname = "x"\nsuite_backends = { attn = "native" }\n',
      "unknown family 'attn'"),
-    ('[run]\nworkloads = ["seq_reverse"]\n[[policy_sets]]\nname = "x"\nsuite_backends = { attention = "cute" }\n',
-     "unknown backend 'cute' for attention"),
+    ('[run]\nworkloads = ["seq_reverse"]\n[[policy_sets]]\nname = "x"\nsuite_backends = { attention = "cuda" }\n',
+     "unknown backend 'cuda' for attention"),
 ])
 def test_bad_configs_are_clear_errors(tmp_path, body, message):
     cfg = tmp_path / "bad.toml"

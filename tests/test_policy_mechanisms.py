@@ -48,6 +48,7 @@ AUDIT = {
     ("kernels.cache", "locked"): f"{KCACHE}::test_locked_takes_the_global_lock_on_every_launch_and_contends",
     ("kernels.backend", "native"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
     ("kernels.backend", "triton"): "test_kernel_suite.py::test_backend_selection_and_fallback_report",
+    ("kernels.backend", "cute"): "test_kernel_suite.py::test_a_backend_serves_only_the_families_its_compiler_has_kernels_for",
     ("autograd.executor", "engine"): "test_autograd_executor.py::test_python_executor_runs_every_node_and_counts_it",
     ("autograd.executor", "python"): "test_autograd_executor.py::test_python_executor_runs_every_node_and_counts_it",
     ("step.capture", "eager"): "test_step_capture.py::test_runner_refuses_capture_off_cuda_and_keeps_eager_steps",
