@@ -46,8 +46,9 @@ def _compile_cute(key, request):
     import cutlass
     import cutlass.cute as cute
 
-    signature = [(f"p{i}", "*" + _TRITON_TYPES[dtype] if kind == "ptr" else _SCALAR_TYPES[kind])
-                 for i, (kind, _value, dtype) in enumerate(request["args"])]
+    names = _parameter_names(request["kernel"])
+    signature = [(name, "*" + _TRITON_TYPES[dtype] if kind == "ptr" else _SCALAR_TYPES[kind])
+                 for name, (kind, _value, dtype) in zip(names, request["args"])]
     capability = tuple(_C._cuda.get_device_capability(request["device"]))
     host = triton_runtime._on_device(request["device"], lambda: cute_compiler.compile_host(
         dict(request, signature=signature, capability=capability)))
@@ -62,6 +63,15 @@ def _compile_cute(key, request):
                                   lambda: host(*args, request["grid"][0], cuda.CUstream(request["stream"])))
 
     return launcher
+
+
+def _parameter_names(kernel):
+    """The parameter names of a built-in suite kernel, from its C++ declaration (the CuTe DSL builders
+    look their dtypes up by name)."""
+    for _family, name, params, _constants in _C._suite_declarations():
+        if name == kernel:
+            return [p for p, _kind in params]
+    raise RuntimeError(f"kernels.launch=python: no C++ declaration of a CuTe DSL kernel named {kernel!r}")
 
 
 _TRITON_TYPES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float64": "fp64", "int64": "i64",

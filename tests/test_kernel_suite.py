@@ -146,6 +146,16 @@ def test_cute_request_becomes_a_kernel_spec():
     assert cute_compiler.gpu_arch((9, 0)) == "sm_90a" and cute_compiler.gpu_arch((8, 6)) == "sm_86"
 
 
+def test_python_launch_names_cute_parameters_from_the_declaration():
+    from vibetensor.kernels import python_launch
+
+    decl = next(d for d in _C._suite_declarations() if d[1] == "softmax_fwd")
+    assert python_launch._parameter_names("softmax_fwd") == [p for p, _kind in decl[2]]
+    assert python_launch._parameter_names("softmax_fwd")[:2] == ["x_ptr", "y_ptr"]
+    with pytest.raises(RuntimeError, match="no C\\+\\+ declaration of a CuTe DSL kernel named 'nope'"):
+        python_launch._parameter_names("nope")
+
+
 def test_cute_entry_symbol_is_read_from_the_ptx():
     from vibetensor.kernels import cute_compiler
 
