@@ -53,6 +53,7 @@ def paths(x, y):
                            [1, 1, 1], n)
 
     cpp(1)
+    vt.cuda.synchronize()  # a faulting path stops here, named by the traceback
     out["C++ path (cuLaunchKernel, cached function, pre-laid arguments)"] = cpp
 
     def cpp_via_python(n):  # the same loop, each launch handed to Python (Note [Python kernel launch])
@@ -61,6 +62,7 @@ def paths(x, y):
                            [1, 1, 1], n)
 
     cpp_via_python(1)
+    vt.cuda.synchronize()  # a faulting path stops here, named by the traceback
     out["kernels.launch=python from C++ (GIL, Python cache, Triton launcher)"] = cpp_via_python
 
     triton_runtime.install()
@@ -71,6 +73,7 @@ def paths(x, y):
             launch_cost_axpy[(1,)](xp, yp, N, 2.0, BLOCK=BLOCK, num_warps=4)
 
     triton_launcher(1)
+    vt.cuda.synchronize()  # a faulting path stops here, named by the traceback
     out[f"Triton {triton.__version__} Python launcher (kernel[grid](...))"] = triton_launcher
 
     try:
@@ -100,6 +103,7 @@ def paths(x, y):
                 cu.cuLaunchKernel(fn, 1, 1, 1, 128, 1, 1, 0, stream, ptrs.ctypes.data, 0)
 
         cuda_python(1)
+        vt.cuda.synchronize()  # a faulting path stops here, named by the traceback
         out["cuda-python cuLaunchKernel"] = cuda_python
         del ctypes
     else:
@@ -127,6 +131,7 @@ def paths(x, y):
                 for _ in range(n):
                     F.softmax(small, -1)
         op(2)
+        vt.cuda.synchronize()  # a faulting path stops here, named by the traceback
         out[f"vt softmax op (8x128), kernels.backend={backend}" + (", kernels.launch=python" if launch == "python" else "")] = op
     return out
 
@@ -156,6 +161,7 @@ def _cute_path(cute, x, y):
             compiled(cx, cy)
 
     cute_call(1)
+    vt.cuda.synchronize()  # a faulting path stops here, named by the traceback
     return cute_call
 
 
@@ -172,6 +178,7 @@ def main():
         try:
             if callable(fn):
                 fn(2)
+                vt.cuda.synchronize()
         except Exception as e:  # noqa: BLE001  (a path that fails is reported, the others still measured)
             fn = f"failed: {type(e).__name__}: {e}"
         ps[name] = fn

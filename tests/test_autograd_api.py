@@ -403,3 +403,29 @@ def test_backward_after_python_functions_were_released_raises(tmp_path):
                        "try:\n    y.backward()\nexcept RuntimeError as e:\n    print('raised:', e)", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "raised:" in proc.stdout and "after interpreter shutdown began" in proc.stdout
+
+
+def test_accumulation_into_an_existing_grad_keeps_its_storage():
+    """As torch's AccumulateGrad: a second backward adds into .grad in place, so an optimizer's cached
+    table of grad addresses or a captured step stays valid; an expanded .grad someone assigned is summed
+    out of place instead of being written through its overlapping elements."""
+    p = vt.randn(4, 3, requires_grad=True)
+    tp = torch.from_numpy(p.detach().numpy().copy()).requires_grad_()
+    for x in (p, tp):
+        (x * 2).sum().backward()
+    first = p.grad
+    ptr = first.data_ptr()
+    for x in (p, tp):
+        (x * x).sum().backward()
+    assert p.grad.data_ptr() == ptr
+    assert_close(p.grad, tp.grad)
+    assert_close(first, tp.grad)  # what held the first .grad sees the sum
+    q = vt.randn(3, requires_grad=True)
+    q.grad = vt.ones(1).expand(3)
+    (q * 3).sum().backward()
+    assert_close(q.grad, torch.full((3,), 4.0))
+    z = vt.randn(2, requires_grad=True)
+    (z * 2).sum().backward(create_graph=True)  # under create_graph the sum keeps its history, out of place
+    g0 = z.grad.data_ptr()
+    (z * z).sum().backward(create_graph=True)
+    assert z.grad.data_ptr() != g0

@@ -1,5 +1,6 @@
 #include "autograd/node.h"
 
+#include "core/grad_mode.h"
 #include "ops/ops.h"
 
 namespace vt::autograd {
@@ -114,6 +115,11 @@ TensorList AccumulateGrad::apply(TensorList&& grads) {
     // .grad (optimizers, clipping) would write into a tensor shared with another leaf.
     bool unique = g->use_count() == 1 && g->storage()->use_count() == 1 && g.is_contiguous();
     m.grad = unique ? g : ops::clone(g);
+  } else if (!GradMode::is_enabled() && m.grad.is_contiguous() && !m.grad.requires_grad()) {
+    // In place, as torch's AccumulateGrad: .grad keeps its storage from step to step, so what holds it
+    // (an optimizer's cached chunk table, a captured CUDA graph, a user's reference) stays valid. A
+    // strided or expanded .grad someone assigned gets the out-of-place sum below instead.
+    ops::add_(m.grad, g, Scalar(1));
   } else {
     // Grad mode is off in the engine, except under create_graph, where the sum records its history
     // as torch's out-of-place accumulation does (Note [Double backward]).
