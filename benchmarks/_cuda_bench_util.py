@@ -23,8 +23,11 @@ def provenance():
     import torch
     import vibetensor as vt
 
+    # The GPU machine's copy of the tree may carry a stale .git: the session scripts pass the real commit.
+    commit = os.environ.get("VT_GIT_COMMIT", "")
     try:
-        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        commit = commit or subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
+                                          text=True).stdout.strip()
     except OSError:
         commit = ""
     return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(), "git_commit": commit,

@@ -29,6 +29,10 @@ SOURCES = {
     "contention": ["gpu/*/contention_cpu.json"],
     "probe_cost": ["gpu/*/probe_cost.json", "probe_cost_cpu/*/cross_build_*.json"],
     "chain_backward": ["chain_backward_cpu/*.json"],
+    # benchmarks/bench_kernel_suite.py --json runs that measured the CuTe DSL backend beside the others
+    "kernel_backends": ["gpu/*/ks_*.json"],
+    # benchmarks/bench_step_capture.py --json: a captured step against PyTorch's eager, graph and compile
+    "capture": ["gpu/*/capture.json", "gpu/*/*/capture.json"],
 }
 
 
@@ -193,8 +197,73 @@ def chain_backward(root: str):
     return used, table, draw
 
 
+def _latest_json(files: list, keep=lambda d: True) -> tuple:
+    """The JSON results file measured last (its provenance time) among those `keep` accepts."""
+    loaded = [(f, json.load(open(f))) for f in files]
+    loaded = [(f, d) for f, d in loaded if keep(d)]
+    if not loaded:
+        raise MissingResults("no results file of the expected kind")
+    f, d = max(loaded, key=lambda fd: fd[1].get("provenance", {}).get("time", ""))
+    return [f], d
+
+
+# The workloads' own row shapes and the large one, per family, that the kernel-backend figure shows.
+_BACKEND_CASES = [("softmax", "33280x256"), ("rms_norm", "16384x128"), ("layer_norm", "33280x256"),
+                  ("cross_entropy", "16384x4096"), ("softmax", "16384x8192"), ("rms_norm", "16384x8192"),
+                  ("layer_norm", "16384x8192"), ("cross_entropy", "16384x8192")]
+
+
+def kernel_backends(root: str):
+    """Forward + backward time of each backend over torch's, bf16, at the workloads' row shapes and a large one."""
+    used, d = _latest_json(_files(root, "kernel_backends"),
+                           lambda d: any(r.get("impl") == "vt cute" for r in d.get("results", {}).get("rows", [])))
+    rows = d["results"]["rows"]
+
+    def ratio(family, shape, impl):
+        return next((r["vs_torch"] for r in rows if r.get("family") == family and r.get("shape") == shape
+                     and r.get("dtype") == "bfloat16" and r.get("pass") == "fwd+bwd" and r.get("impl") == impl), None)
+
+    table = [{"case": f"{f}/{shape}", "native": ratio(f, shape, "vt native"), "triton": ratio(f, shape, "vt triton"),
+              "cute": ratio(f, shape, "vt cute")} for f, shape in _BACKEND_CASES if ratio(f, shape, "vt cute")]
+
+    def draw(ax):
+        x = range(len(table))
+        for k, key in enumerate(("native", "triton", "cute")):
+            ax.bar([i + (k - 1) * 0.27 for i in x], [t[key] or 0 for t in table], 0.27, label=f"kernels.backend={key}")
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_xticks(list(x), [t["case"] for t in table], rotation=30, ha="right", fontsize=7)
+        ax.set_ylabel("forward + backward time / PyTorch eager (bf16)")
+        ax.set_title(f"The suite's backends ({d.get('provenance', {}).get('device', '?')})")
+        ax.legend(fontsize=7)
+    return used, table, draw
+
+
+def capture(root: str):
+    """Step time over PyTorch eager: PyTorch's whole-step CUDA graph and torch.compile beside vibetensor eager
+    and captured (step.capture=graph's mechanism, vt.cuda.graphed_step)."""
+    used, d = _latest_json(_files(root, "capture"))
+    variants = ["torch graph", "torch.compile", "vt tuned", "vt tuned+graph"]
+    by = {}
+    for r in d["results"]:
+        by.setdefault(r["workload"], {})[r["variant"]] = r["vs_torch_eager"]
+    table = [{"workload": w, **{v.replace(" ", "_").replace(".", "_").replace("+", "_"): vals.get(v) for v in variants}}
+             for w, vals in by.items()]
+
+    def draw(ax):
+        x = range(len(table))
+        keys = [k for k in table[0] if k != "workload"]
+        for k, key in enumerate(keys):
+            ax.bar([i + (k - 1.5) * 0.2 for i in x], [t[key] or 0 for t in table], 0.2, label=key)
+        ax.axhline(1.0, color="black", linewidth=0.8)
+        ax.set_xticks(list(x), [t["workload"] for t in table])
+        ax.set_ylabel("step time / PyTorch eager")
+        ax.set_title(f"Captured steps ({d.get('provenance', {}).get('device', '?')})")
+        ax.legend(fontsize=7)
+    return used, table, draw
+
+
 FIGURES = {"gap": gap, "reference": reference, "attribution": attribution, "contention": contention, "probe_cost": probe_cost,
-           "chain_backward": chain_backward}
+           "chain_backward": chain_backward, "kernel_backends": kernel_backends, "capture": capture}
 
 
 def _write_csv(path: str, table: list) -> None:
@@ -224,7 +293,9 @@ def _commits(files: list) -> list:
 
 def devices(files: list) -> list:
     """The devices the results files were measured on (their records' or provenance's device_name), where recorded."""
-    return [d for d in _provenance_values(files, "device_name") if d not in ("?", "None")]
+    names = set(_provenance_values(files, "device_name"))
+    names |= {str(json.load(open(f)).get("provenance", {}).get("device", "?")) for f in files if f.endswith(".json")}
+    return sorted(d for d in names if d not in ("?", "None"))
 
 
 def make(root: str, out: str, only: list | None = None) -> tuple:

@@ -50,6 +50,17 @@ def _results_tree(root):
                                                       "ratios": {"seq_reverse": 2.1, "minigpt": 4.7}})
     _write(root, "vibetensor_reference/h100_x.json", {"provenance": {"git_commit": "fe85461"},
                                                     "rows": [{"workload": "seq_reverse", "real_vibetensor": 2.37}]})
+    prov = {"git_commit": "abc1234", "device": "NVIDIA H100 80GB HBM3", "time": "2026-12-07T01:48:41+0000"}
+    _write(root, "gpu/s/ks_cute.json", {"provenance": prov, "results": {"copy_gbps": 3000.0, "rows": [
+        {"family": "softmax", "shape": "33280x256", "dtype": "bfloat16", "pass": "fwd+bwd", "impl": impl, "ms": ms,
+         "vs_torch": ms / 0.2} for impl, ms in (("torch", 0.2), ("vt native", 0.1), ("vt triton", 0.05), ("vt cute", 0.04))]}})
+    # an older run without the cute backend is not the one drawn
+    _write(root, "gpu/r/ks_old.json", {"provenance": dict(prov, time="2026-12-08T00:00:00+0000"), "results": {"rows": [
+        {"family": "softmax", "shape": "33280x256", "dtype": "bfloat16", "pass": "fwd+bwd", "impl": "vt triton",
+         "ms": 1.0, "vs_torch": 9.0}]}})
+    _write(root, "gpu/s/c1/capture.json", {"provenance": prov, "results": [
+        {"workload": "seq_reverse", "variant": v, "vs_torch_eager": r} for v, r in
+        (("torch eager", 1.0), ("torch graph", 0.32), ("torch.compile", 0.4), ("vt tuned", 0.58), ("vt tuned+graph", 0.34))]})
     _write(root, "chain_backward_cpu/c.json", {"device": "cpu", "git_commit": "abc1234", "rows": [
         {"nodes": 10, "torch_us": 40.0, "tuned_us": 8.0}, {"nodes": 100, "torch_us": 400.0, "tuned_us": 60.0}]})
 
@@ -76,7 +87,13 @@ def test_every_figure_is_drawn_with_its_numbers_and_sources(tmp_path):
     assert [float(r["ratio"]) for r in cont] == [1.0, 400 / 150]
     (pc,) = _rows(os.path.join(out, "probe_cost.csv"))
     assert pc["variant"] == "b_probes_off" and float(pc["ratio"]) == 1.002
+    (kb,) = _rows(os.path.join(out, "kernel_backends.csv"))
+    assert kb["case"] == "softmax/33280x256"
+    assert [round(float(kb[k]), 6) for k in ("native", "triton", "cute")] == [0.5, 0.25, 0.2]
+    (cap,) = _rows(os.path.join(out, "capture.csv"))
+    assert cap["workload"] == "seq_reverse" and float(cap["torch_graph"]) == 0.32 and float(cap["vt_tuned_graph"]) == 0.34
     readme = open(os.path.join(out, "README.md")).read()
+    assert "`gpu/s/ks_cute.json`" in readme and "ks_old" not in readme
     assert "`h100/abc/h100.jsonl`" in readme and "abc1234" in readme and "not made" not in readme
     assert "`ablation_h100/abc/ablation.jsonl`" in readme and "ablation_h100.jsonl" not in readme
 
