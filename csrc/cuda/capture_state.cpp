@@ -6,11 +6,17 @@ namespace vt::cuda {
 
 namespace {
 thread_local const Graph* tls_capturing = nullptr;
+thread_local CaptureRandom* tls_random = nullptr;
 }  // namespace
 
 const Graph* capturing_graph() { return tls_capturing; }
 
-void set_capturing_graph(const Graph* graph) { tls_capturing = graph; }
+CaptureRandom* capture_random() { return tls_random; }
+
+void set_capturing_graph(const Graph* graph, CaptureRandom* random) {
+  tls_capturing = graph;
+  tls_random = graph ? random : nullptr;
+}
 
 bool thread_is_capturing() { return tls_capturing != nullptr; }
 
@@ -20,10 +26,5 @@ void check_not_capturing(const char* site) {
            "do it before capture_begin() or after capture_end()");
 }
 
-void check_no_random_under_capture(const char* op) {
-  VT_CHECK(tls_capturing == nullptr, "CUDA graph capture: '", op, "' draws random numbers, whose generator offset is fixed "
-           "at capture, so every replay would repeat the same numbers; draw them outside the captured step (or leave "
-           "step.capture=eager)");
-}
 
 }  // namespace vt::cuda

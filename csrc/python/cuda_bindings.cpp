@@ -16,6 +16,7 @@
 #include "cuda/matmul_settings.h"
 #include "cuda/stream.h"
 #include "cuda/sync_ledger.h"
+#include "ops/random/philox.h"
 #include "policy/catalogue.h"
 #endif
 
@@ -216,8 +217,13 @@ void bind_cuda_backend(nb::module_& c) {
       .def("capture_end", &cuda::Graph::capture_end)
       .def("replay", [](cuda::Graph& g) {
         nb::gil_scoped_release r;
-        g.replay();
+        // A capture that drew random numbers takes fresh counters from the generator at every replay
+        // (Note [Random numbers under capture] in cuda/capture_state.h).
+        uint64_t n = g.random_counters();
+        uint64_t offset = n ? random::reserve(n) : 0;
+        g.replay(n ? random::seed() : 0, offset);
       })
+      .def_prop_ro("random_counters", &cuda::Graph::random_counters)
       .def("reset", &cuda::Graph::reset)
       .def("pool", &cuda::Graph::pool)
       .def_prop_ro("captured", &cuda::Graph::captured)

@@ -1,9 +1,10 @@
 """Whole-step capture on a GPU (Note [Whole-step capture]): the workloads' steps captured once with
 vt.cuda.graphed_step and replayed give the eager step's losses and weights (the same kernels: bitwise);
-a host sync or a random op inside the step is named at capture and the eager path keeps working with
-no memory left behind; new shapes and changed policies capture again; the vibe preset is refused; the
+a host sync inside the step is named at capture and the eager path keeps working with no memory left
+behind; random ops inside the step draw fresh numbers at every replay, the eager steps' numbers; new shapes and changed policies capture again; the vibe preset is refused; the
 runner's step.capture=graph cell matches its eager cell."""
 import pytest
+import torch
 
 import vibetensor as vt
 from vibetensor.experiments import runner
@@ -63,11 +64,27 @@ def test_host_sync_in_the_step_is_named_and_eager_keeps_working():
     assert vt.cuda.memory_allocated() == start
 
 
-def test_random_numbers_in_the_step_are_refused():
-    x = vt.randn(8, 32, device="cuda")
-    step = vt.cuda.graphed_step(lambda x: F.dropout(x, 0.5, training=True).sum(), warmup=0)
-    with pytest.raises(RuntimeError, match="'dropout' draws random numbers"):
-        step(x)
+def test_random_numbers_in_a_captured_step_are_fresh_per_replay_and_match_eager():
+    """Note [Random numbers under capture]: each replay takes fresh counters from the generator, so the
+    replayed steps draw what the same number of eager steps from the same seed draws, bit for bit."""
+    x = vt.randn(64, 256, device="cuda")
+
+    def fn(x):
+        return F.dropout(x, 0.5, training=True) + vt.rand(64, 256, device="cuda") + vt.randn(256, device="cuda")
+
+    vt.manual_seed(123)
+    step = vt.cuda.graphed_step(fn, warmup=1)
+    got = [to_torch(step(x)).clone() for _ in range(5)]
+    assert step.captures == 1 and step.replays == 4
+    vt.manual_seed(123)
+    want = [to_torch(fn(x)) for _ in range(5)]
+    for g, w in zip(got, want):
+        assert torch.equal(g, w)
+    assert not torch.equal(got[1], got[2])  # two replays, two draws
+    vt.manual_seed(7)  # a new seed between replays takes effect
+    again = to_torch(step(x)).clone()
+    vt.manual_seed(7)
+    assert torch.equal(again, to_torch(fn(x)))
 
 
 def test_new_shapes_and_policies_capture_again():

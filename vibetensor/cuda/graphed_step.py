@@ -17,7 +17,10 @@ from vibetensor import _C
 # loss.item(), after the call). What the capture needs from the step, and how it is checked:
 # - no host synchronization inside fn (.item(), synchronize, a synchronous copy): the capture
 #   raises a RuntimeError naming the call (Note [CUDA graph capture]);
-# - no random numbers on CUDA: their generator offset is read at capture, so the error names the op;
+# - random numbers on CUDA (dropout, rand, randn, randint) take their counters from the graph: every
+#   replay draws fresh ones from the same generator as eager ops (Note [Random numbers under capture]
+#   in csrc/cuda/capture_state.h), so a replayed step with dropout matches an eager step drawn from the
+#   same generator state;
 # - state that must change per step lives on the device: Adam/AdamW(capturable=True) keeps its
 #   step count there (Note [Capturable Adam]); plain SGD has none. Host values read by fn (lr, a
 #   Python counter) are baked in at capture;

@@ -20,6 +20,10 @@ Graph::~Graph() {
     reset();
   } catch (...) {
   }
+  if (random_.state) {
+    DeviceGuard g(device_);
+    cudaFree(random_.state);
+  }
 }
 
 void Graph::capture_begin(uint64_t pool) {
@@ -31,6 +35,12 @@ void Graph::capture_begin(uint64_t pool) {
   VT_CHECK(!s.is_default(),
            "CUDAGraph.capture_begin: the current stream is the default stream, which cannot be captured; capture on a "
            "side stream (vibetensor.cuda.graph(...) does this for you)");
+  if (!random_.state) {  // before the capture: cudaMalloc is not a stream operation to record
+    DeviceGuard g(dev);
+    VT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&random_.state), 2 * sizeof(uint64_t)));
+    device_ = dev;  // where the destructor frees it, whatever becomes of this capture
+  }
+  random_.consumed = 0;
   uint64_t id = pool ? pool : new_graph_pool_id();
   alloc::DeviceAllocator& a = alloc::cuda_allocator();
   a.begin_capture(dev, id, s.handle());  // raises for allocators that cannot serve a capture
@@ -46,7 +56,7 @@ void Graph::capture_begin(uint64_t pool) {
   pool_ = id;
   holds_pool_ = true;
   capturing_ = true;
-  set_capturing_graph(this);
+  set_capturing_graph(this, &random_);
 }
 
 void Graph::capture_end() {
@@ -73,10 +83,17 @@ void Graph::capture_end() {
   }
 }
 
-void Graph::replay() {
+void Graph::replay(uint64_t random_seed, uint64_t random_offset) {
   VT_CHECK(exec_, "CUDAGraph.replay: nothing was captured (call capture_begin() and capture_end() first)");
   DeviceGuard g(device_);
-  VT_CUDA_CHECK(cudaGraphLaunch(exec_, current_stream(device_).handle()));
+  cudaStream_t s = current_stream(device_).handle();
+  if (random_.consumed) {
+    // From pageable host memory: the call returns once the two words are staged, so the stack array may
+    // go; the copy runs in stream order before the graph reads them (Note [Random numbers under capture]).
+    uint64_t words[2] = {random_seed, random_offset};
+    VT_CUDA_CHECK(cudaMemcpyAsync(random_.state, words, sizeof words, cudaMemcpyHostToDevice, s));
+  }
+  VT_CUDA_CHECK(cudaGraphLaunch(exec_, s));
 }
 
 void Graph::reset() {

@@ -37,8 +37,12 @@ class Graph {
   // pool 0: a new private pool; otherwise share the pool of that id (graph_pool_handle()).
   void capture_begin(uint64_t pool = 0);
   void capture_end();
-  // Launches the captured work on the current stream of the graph's device.
-  void replay();
+  // Launches the captured work on the current stream of the graph's device. A capture that drew random
+  // numbers (random_counters() > 0) needs the generator's seed and the first of random_counters() fresh
+  // counters, written to the device before the launch (Note [Random numbers under capture]); the
+  // caller, above the ops layer that owns the generator, reserves them.
+  void replay(uint64_t random_seed = 0, uint64_t random_offset = 0);
+  uint64_t random_counters() const { return random_.consumed; }
   // Drops the captured graph and gives the private pool back (its memory is freed once no
   // graph uses it and no tensor allocated during capture is alive).
   void reset();
@@ -53,6 +57,7 @@ class Graph {
   uint64_t pool_ = 0;
   bool holds_pool_ = false;
   bool capturing_ = false;
+  CaptureRandom random_;  // state: 16 device bytes, allocated at the first capture, freed with the graph
 };
 
 }  // namespace vt::cuda

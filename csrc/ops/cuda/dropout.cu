@@ -8,8 +8,7 @@
 #include "ops/cuda/elementwise.cuh"
 #include "ops/cuda/kernel_args.cuh"
 #include "ops/dropout_args.h"
-#include "cuda/capture_state.h"
-#include "ops/random/philox.h"
+#include "ops/cuda/random_counters.cuh"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -18,11 +17,12 @@ namespace {
 // out[i] = x[i] * (mask[i] * scale), a product as on the CPU (a dropped inf or nan gives nan).
 template <class D>
 __global__ void dropout_kernel(const D* __restrict__ x, D* __restrict__ out, bool* __restrict__ mask, int64_t n,
-                               uint64_t seed, uint64_t offset, uint64_t threshold, dev_opmath_t<D> scale) {
+                               RandomCounters rc, uint64_t threshold, dev_opmath_t<D> scale) {
   using A = dev_opmath_t<D>;
   int64_t step = int64_t(gridDim.x) * blockDim.x;
+  uint64_t seed = rc.key();
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
-    bool k = (random::bits64(seed, offset + uint64_t(i)) >> 11) < threshold;
+    bool k = (random::bits64(seed, rc.counter(uint64_t(i))) >> 11) < threshold;
     mask[i] = k;
     out[i] = from_opmath<D>(to_opmath(x[i]) * (A(k) * scale));
   }
@@ -36,10 +36,8 @@ std::tuple<Tensor, Tensor> native_dropout_cuda(const Tensor& input, double p) {
   Tensor out = empty_tensor(input.sizes(), input.dtype(), input.device());
   Tensor mask = empty_tensor(input.sizes(), DType::Bool, input.device());
   int64_t n = input.numel();
-  cuda::check_no_random_under_capture("dropout");
   // Reserved even for n == 0, as the CPU does, so both devices consume the same counters.
-  uint64_t offset = random::reserve(uint64_t(n));
-  uint64_t seed = random::seed();
+  RandomCounters rc = random_counters(uint64_t(n));
   if (n == 0) return {out, mask};
   double keep = 1.0 - p;
   uint64_t threshold = uint64_t(std::ceil(keep * 9007199254740992.0));  // ceil(keep * 2^53), as the CPU
@@ -52,7 +50,7 @@ std::tuple<Tensor, Tensor> native_dropout_cuda(const Tensor& input, double p) {
     using D = dev_t<T>;
     using A = dev_opmath_t<D>;
     dropout_kernel<D><<<unsigned(blocks), 256, 0, stream>>>(static_cast<const D*>(x.data_ptr()), static_cast<D*>(out.data_ptr()),
-                                                           static_cast<bool*>(mask.data_ptr()), n, seed, offset, threshold,
+                                                           static_cast<bool*>(mask.data_ptr()), n, rc, threshold,
                                                            A(1.0 / keep));
     VT_CUDA_KERNEL_LAUNCH_CHECK();
   });

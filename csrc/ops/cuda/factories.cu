@@ -5,8 +5,7 @@
 
 #include "ops/cuda/elementwise.cuh"
 #include "ops/factory_args.h"
-#include "cuda/capture_state.h"
-#include "ops/random/philox.h"
+#include "ops/cuda/random_counters.cuh"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -98,52 +97,49 @@ Tensor arange_cuda(const Scalar& start, const Scalar& end, const Scalar& step, s
   return t;
 }
 
-// Random numbers: see Note [Philox streams] in ops/random/philox.h.
+// Random numbers: see Note [Philox streams] in ops/random/philox.h, and Note [Random numbers under
+// capture] in cuda/capture_state.h for where the counters come from.
 template <class D> struct UniformF {
-  uint64_t seed, offset;
+  RandomCounters rc;
   __device__ D operator()(int64_t i) const {
-    return from_opmath<D>(dev_opmath_t<D>(random::uniform(seed, offset + uint64_t(i))));
+    return from_opmath<D>(dev_opmath_t<D>(random::uniform(rc.key(), rc.counter(uint64_t(i)))));
   }
 };
 template <class D> struct NormalF {
-  uint64_t seed, offset;
+  RandomCounters rc;
   __device__ D operator()(int64_t i) const {
-    return from_opmath<D>(dev_opmath_t<D>(random::normal(seed, offset + uint64_t(i))));
+    return from_opmath<D>(dev_opmath_t<D>(random::normal(rc.key(), rc.counter(uint64_t(i)))));
   }
 };
 template <class D> struct RandintF {
-  uint64_t seed, offset, range;
+  RandomCounters rc;
+  uint64_t range;
   int64_t low;
   __device__ D operator()(int64_t i) const {
-    return from_opmath<D>(dev_opmath_t<D>(int64_t(uint64_t(low) + random::bits64(seed, offset + uint64_t(i)) % range)));
+    return from_opmath<D>(
+        dev_opmath_t<D>(int64_t(uint64_t(low) + random::bits64(rc.key(), rc.counter(uint64_t(i))) % range)));
   }
 };
 
 Tensor rand_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "rand"));
-  cuda::check_no_random_under_capture("rand");
-  uint64_t offset = random::reserve(uint64_t(t.numel()));
-  uint64_t seed = random::seed();
-  VT_DISPATCH_FLOATING(t.dtype(), "rand", [&]<class T>() { launch_index<dev_t<T>>(t, UniformF<dev_t<T>>{seed, offset}); });
+  RandomCounters rc = random_counters(uint64_t(t.numel()));
+  VT_DISPATCH_FLOATING(t.dtype(), "rand", [&]<class T>() { launch_index<dev_t<T>>(t, UniformF<dev_t<T>>{rc}); });
   return t;
 }
 Tensor randn_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "randn"));
-  cuda::check_no_random_under_capture("randn");
-  uint64_t offset = random::reserve(uint64_t(t.numel()));
-  uint64_t seed = random::seed();
-  VT_DISPATCH_FLOATING(t.dtype(), "randn", [&]<class T>() { launch_index<dev_t<T>>(t, NormalF<dev_t<T>>{seed, offset}); });
+  RandomCounters rc = random_counters(uint64_t(t.numel()));
+  VT_DISPATCH_FLOATING(t.dtype(), "randn", [&]<class T>() { launch_index<dev_t<T>>(t, NormalF<dev_t<T>>{rc}); });
   return t;
 }
 Tensor randint_cuda(int64_t low, int64_t high, const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
   check_randint_range(low, high);
   Tensor t = empty_tensor(size, dtype_or(dtype, DType::Int64), cuda_device(device, "randint"));
-  cuda::check_no_random_under_capture("randint");
-  uint64_t offset = random::reserve(uint64_t(t.numel()));
-  uint64_t seed = random::seed();
+  RandomCounters rc = random_counters(uint64_t(t.numel()));
   uint64_t range = uint64_t(high) - uint64_t(low);  // high - low may not fit in int64
   VT_DISPATCH_NUMERIC(t.dtype(), "randint", [&]<class T>() {
-    launch_index<dev_t<T>>(t, RandintF<dev_t<T>>{seed, offset, range, low});
+    launch_index<dev_t<T>>(t, RandintF<dev_t<T>>{rc, range, low});
   });
   return t;
 }
