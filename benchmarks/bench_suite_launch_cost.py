@@ -91,14 +91,18 @@ def paths(x, y):
                "capability": vt.cuda.get_device_capability(0)}
         img = triton_compiler.compile_request(req)
         err, mod = cu.cuModuleLoadData(img["image"])
+        if err != cu.CUresult.CUDA_SUCCESS:
+            raise RuntimeError(f"cuModuleLoadData: {err}")
         err, fn = cu.cuModuleGetFunction(mod, img["symbol"].encode())
+        if err != cu.CUresult.CUDA_SUCCESS:
+            raise RuntimeError(f"cuModuleGetFunction: {err}")
         stream = vt.cuda.current_stream().cuda_stream
         args = [np.array([x.data_ptr()], dtype=np.uint64), np.array([y.data_ptr()], dtype=np.uint64),
                 np.array([N], dtype=np.int32), np.array([2.0], dtype=np.float32),
                 np.array([0], dtype=np.uint64), np.array([0], dtype=np.uint64)]
         ptrs = np.array([a.ctypes.data for a in args], dtype=np.uint64)
 
-        def cuda_python(n):
+        def cuda_python(n, _keep=args):  # cuLaunchKernel reads the argument values through `ptrs`: keep them alive
             for _ in range(n):
                 cu.cuLaunchKernel(fn, 1, 1, 1, 128, 1, 1, 0, stream, ptrs.ctypes.data, 0)
 

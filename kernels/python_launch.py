@@ -57,7 +57,8 @@ def _compile_cute(key, request):
     aligned = request["aligned"]
 
     def launcher(request):
-        args = [make_ptr(elem[dtype], value, cute.AddressSpace.gmem, assumed_align=16 if aligned else elem[dtype].width // 8)
+        args = [make_ptr(elem[dtype], value, cute.AddressSpace.gmem,
+                         assumed_align=16 if aligned else max(1, elem[dtype].width // 8))
                 if kind == "ptr" else value for kind, value, dtype in request["args"]]
         triton_runtime._on_device(request["device"],
                                   lambda: host(*args, request["grid"][0], cuda.CUstream(request["stream"])))

@@ -30,7 +30,8 @@ def install():
         from vibetensor.kernels import cute_compiler
 
         served = cute_compiler.families_served(_C._suite_declarations())
-        _C._suite_set_compiler("cute", cute_compiler.compile_request, served)
+        if served:  # an empty list would mean "every family" to the C++ side
+            _C._suite_set_compiler("cute", cute_compiler.compile_request, served)
     _C._suite_set_python_launcher(launch)  # kernels.launch=python (Note [Python kernel launch])
     atexit.register(uninstall)  # drop the Python callables while the GIL is held, not in C++'s static destructors
     return True

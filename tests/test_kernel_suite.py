@@ -252,6 +252,29 @@ def test_plan_packs_arguments_in_declaration_order():
     assert n_neg[2] & 0xFFFFFFFF == (-3) & 0xFFFFFFFF and n_neg[4] == (-1) & (2**64 - 1)
 
 
+def test_a_family_given_its_own_backend_launches_that_backends_kernel():
+    """Note [Backend per family]: the launch takes the family's backend, not kernels.backend alone (a family
+    given cute under kernels.backend=triton compiles and launches through the cute compiler)."""
+    asked = []
+
+    def cute_standin(request):  # records what the cute backend was asked for; Triton compiles the image
+        asked.append(request["backend"])
+        return triton_compiler.compile_request(dict(request, backend="triton"))
+
+    had_cute = suite.installed("cute")
+    _C._suite_set_compiler("cute", cute_standin, ["fam_own"])
+    _C._suite_set_family_backend("fam_own", "cute")
+    try:
+        with vt.policy.override({"kernels.backend": "triton"}):
+            p = _plan("fam_own", [vt.randn(16), vt.zeros(16), 16, 1.0, 0], 128)
+        assert asked == ["cute"] and p["python_request"]["backend"] == "cute"
+    finally:
+        _C._suite_set_family_backend("fam_own", None)
+        _C._suite_set_compiler("cute", None)
+        if had_cute:
+            suite.install()
+
+
 def test_python_request_hands_the_launch_to_python_as_declared():
     # kernels.launch=python (Note [Python kernel launch]): what the Python launcher receives
     x, y = vt.randn(16), vt.zeros(16).to(vt.bfloat16)

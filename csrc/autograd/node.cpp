@@ -1,5 +1,8 @@
 #include "autograd/node.h"
 
+#include <cstdint>
+#include <mutex>
+
 #include "core/grad_mode.h"
 #include "ops/ops.h"
 
@@ -105,11 +108,22 @@ bool AccumulateGrad::needs_gil() const {
   return m && !m->hooks.empty();
 }
 
+namespace {
+// Two backward passes that share a leaf (autograd.gate=per_graph or none, several threads) may
+// accumulate into its .grad at once; the read-modify-write must not interleave, as torch locks each
+// AccumulateGrad. Striped by the leaf's metadata address: no mutex per tensor.
+std::mutex& accumulate_mutex(const AutogradMeta* m) {
+  static std::mutex stripes[64];
+  return stripes[(reinterpret_cast<uintptr_t>(m) >> 6) % 64];
+}
+}  // namespace
+
 TensorList AccumulateGrad::apply(TensorList&& grads) {
   Tensor& g = grads[0];
   AutogradMeta& m = variable->ensure_autograd_meta();
   if (!g.defined()) return {};
   if (!m.hooks.empty()) g = run_hooks(g, m.hooks);  // Note [Tensor hooks]
+  std::lock_guard<std::mutex> lock(accumulate_mutex(&m));
   if (!m.grad.defined()) {
     // Steal the buffer only when nothing else can see it; otherwise later in-place updates of
     // .grad (optimizers, clipping) would write into a tensor shared with another leaf.

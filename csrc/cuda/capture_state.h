@@ -15,8 +15,8 @@ class Graph;
 // points to two device words {seed, base offset} that the graph owns, the op gets the next `consumed`
 // counters as offsets relative to that base, and its kernel reads seed = state[0] and counter =
 // state[1] + offset + i. Each replay first reserves `consumed` fresh counters from the generator and
-// writes {seed, first counter} into `state`, in stream order, before launching the graph
-// (Graph::replay), so replays draw new numbers from the same generator eager ops use, as PyTorch's
+// writes {seed, first counter} into `state` with a one-thread kernel, in stream order, before launching
+// the graph (Graph::replay, cuda/random_state.h), so replays draw new numbers from the same generator eager ops use, as PyTorch's
 // graph-safe Philox offsets do, and manual_seed between replays takes effect.
 struct CaptureRandom {
   uint64_t* state = nullptr;  // device: {seed, base offset}, written before each replay

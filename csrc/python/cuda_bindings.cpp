@@ -219,9 +219,10 @@ void bind_cuda_backend(nb::module_& c) {
         nb::gil_scoped_release r;
         // A capture that drew random numbers takes fresh counters from the generator at every replay
         // (Note [Random numbers under capture] in cuda/capture_state.h).
-        uint64_t n = g.random_counters();
-        uint64_t offset = n ? random::reserve(n) : 0;
-        g.replay(n ? random::seed() : 0, offset);
+        g.replay([](uint64_t n) {
+          uint64_t offset = random::reserve(n);
+          return std::make_pair(random::seed(), offset);
+        });
       })
       .def_prop_ro("random_counters", &cuda::Graph::random_counters)
       .def("reset", &cuda::Graph::reset)

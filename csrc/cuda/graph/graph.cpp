@@ -5,6 +5,7 @@
 #include "alloc/allocator.h"
 #include "core/error.h"
 #include "cuda/device.h"
+#include "cuda/random_state.h"
 #include "cuda/status_check.h"
 
 namespace vt::cuda {
@@ -20,9 +21,10 @@ Graph::~Graph() {
     reset();
   } catch (...) {
   }
-  if (random_.state) {
-    DeviceGuard g(device_);
-    cudaFree(random_.state);
+  if (random_.state || last_replay_) {
+    DeviceGuard g(random_.state ? random_device_ : device_);
+    if (random_.state) cudaFree(random_.state);
+    if (last_replay_) cudaEventDestroy(last_replay_);
   }
 }
 
@@ -35,10 +37,17 @@ void Graph::capture_begin(uint64_t pool) {
   VT_CHECK(!s.is_default(),
            "CUDAGraph.capture_begin: the current stream is the default stream, which cannot be captured; capture on a "
            "side stream (vibetensor.cuda.graph(...) does this for you)");
+  if (random_.state && random_device_ != dev) {  // a recapture on another device: the state moves with it
+    DeviceGuard g(random_device_);
+    cudaFree(random_.state);
+    if (last_replay_) cudaEventDestroy(last_replay_);
+    random_.state = nullptr;
+    last_replay_ = nullptr;
+  }
   if (!random_.state) {  // before the capture: cudaMalloc is not a stream operation to record
     DeviceGuard g(dev);
     VT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&random_.state), 2 * sizeof(uint64_t)));
-    device_ = dev;  // where the destructor frees it, whatever becomes of this capture
+    random_device_ = dev;
   }
   random_.consumed = 0;
   uint64_t id = pool ? pool : new_graph_pool_id();
@@ -83,17 +92,23 @@ void Graph::capture_end() {
   }
 }
 
-void Graph::replay(uint64_t random_seed, uint64_t random_offset) {
+void Graph::replay(const ReserveRandom& reserve) {
   VT_CHECK(exec_, "CUDAGraph.replay: nothing was captured (call capture_begin() and capture_end() first)");
+  // A replay inside another capture would bake this replay's counters into that graph.
+  check_not_capturing("CUDAGraph.replay");
+  std::lock_guard<std::mutex> lock(replay_mutex_);
   DeviceGuard g(device_);
   cudaStream_t s = current_stream(device_).handle();
   if (random_.consumed) {
-    // From pageable host memory: the call returns once the two words are staged, so the stack array may
-    // go; the copy runs in stream order before the graph reads them (Note [Random numbers under capture]).
-    uint64_t words[2] = {random_seed, random_offset};
-    VT_CUDA_CHECK(cudaMemcpyAsync(random_.state, words, sizeof words, cudaMemcpyHostToDevice, s));
+    if (last_replay_) VT_CUDA_CHECK(cudaStreamWaitEvent(s, last_replay_, 0));  // the state is still being read
+    auto [seed, offset] = reserve(random_.consumed);
+    write_random_state(random_.state, seed, offset, s);
   }
   VT_CUDA_CHECK(cudaGraphLaunch(exec_, s));
+  if (random_.consumed) {
+    if (!last_replay_) VT_CUDA_CHECK(cudaEventCreateWithFlags(&last_replay_, cudaEventDisableTiming));
+    VT_CUDA_CHECK(cudaEventRecord(last_replay_, s));
+  }
 }
 
 void Graph::reset() {
@@ -116,6 +131,7 @@ void Graph::reset() {
     holds_pool_ = false;
     alloc::cuda_allocator().release_pool(device_, pool_);
   }
+  random_.consumed = 0;
 }
 
 }  // namespace vt::cuda

@@ -6,6 +6,9 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <utility>
 
 #include "cuda/capture_state.h"
 #include "cuda/stream.h"
@@ -37,11 +40,13 @@ class Graph {
   // pool 0: a new private pool; otherwise share the pool of that id (graph_pool_handle()).
   void capture_begin(uint64_t pool = 0);
   void capture_end();
+  // The generator's seed and the first of n fresh counters (the ops layer, above this one, owns it).
+  using ReserveRandom = std::function<std::pair<uint64_t, uint64_t>(uint64_t n)>;
   // Launches the captured work on the current stream of the graph's device. A capture that drew random
-  // numbers (random_counters() > 0) needs the generator's seed and the first of random_counters() fresh
-  // counters, written to the device before the launch (Note [Random numbers under capture]); the
-  // caller, above the ops layer that owns the generator, reserves them.
-  void replay(uint64_t random_seed = 0, uint64_t random_offset = 0);
+  // numbers first reserves random_counters() fresh counters through `reserve` and writes them to the
+  // device in stream order (Note [Random numbers under capture]). Replays of one graph are serialized
+  // (reserve, write, launch), and a replay on another stream first waits for the previous one.
+  void replay(const ReserveRandom& reserve);
   uint64_t random_counters() const { return random_.consumed; }
   // Drops the captured graph and gives the private pool back (its memory is freed once no
   // graph uses it and no tensor allocated during capture is alive).
@@ -57,7 +62,10 @@ class Graph {
   uint64_t pool_ = 0;
   bool holds_pool_ = false;
   bool capturing_ = false;
-  CaptureRandom random_;  // state: 16 device bytes, allocated at the first capture, freed with the graph
+  CaptureRandom random_;  // state: 16 device bytes on random_device_, allocated at a capture, freed with the graph
+  int random_device_ = -1;
+  std::mutex replay_mutex_;
+  cudaEvent_t last_replay_ = nullptr;  // recorded after each launch: a replay on another stream waits for it
 };
 
 }  // namespace vt::cuda

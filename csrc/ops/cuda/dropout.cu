@@ -20,9 +20,9 @@ __global__ void dropout_kernel(const D* __restrict__ x, D* __restrict__ out, boo
                                RandomCounters rc, uint64_t threshold, dev_opmath_t<D> scale) {
   using A = dev_opmath_t<D>;
   int64_t step = int64_t(gridDim.x) * blockDim.x;
-  uint64_t seed = rc.key();
+  uint64_t seed = rc.key(), base = rc.counter(0);  // read the graph's state once per thread
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
-    bool k = (random::bits64(seed, rc.counter(uint64_t(i))) >> 11) < threshold;
+    bool k = (random::bits64(seed, base + uint64_t(i)) >> 11) < threshold;
     mask[i] = k;
     out[i] = from_opmath<D>(to_opmath(x[i]) * (A(k) * scale));
   }

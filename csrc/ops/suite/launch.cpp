@@ -211,7 +211,11 @@ int sm_count(int device) {
 #endif
 }
 
-Launch::Launch(const KernelDecl& k, const Tensor& on) : k_(k), backend_(policy::kernels_backend.get()) {
+// The family's own backend (Note [Backend per family]), not kernels.backend alone: a family given cute
+// while the policy says triton launches its CuTe DSL kernel.
+Launch::Launch(const KernelDecl& k, const Tensor& on) : k_(k), backend_(backend_for(k.family)) {
+  VT_CHECK(backend_ != Backend::native, "kernel suite: ", k.name, " was launched while its family ", k.family,
+           " runs natively (ask selected() first)");
   VT_CHECK(k.params.size() <= size_t(kMaxParams) && k.constants.size() <= size_t(kMaxConstants), "kernel suite: ",
            k.name, " declares more parameters than the launcher holds");
   key_.device = int16_t(on.defined() && on.device().is_cuda() ? on.device().index : -1);
