@@ -77,6 +77,34 @@ def test_max_pool2d(device, case):
     check_op(lambda a: F.max_pool2d(a, **case), lambda a: TF.max_pool2d(a, **case), [x], device, TOL)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                                  dict(kernel_size=(2, 3), stride=1, dilation=2)], ids=str)
+def test_max_pool2d_cpu_ties_nans_and_indices_match_torch(case, dtype):
+    """Note [CPU max pooling]: a tie's gradient goes to the window's first maximum, a NaN wins, and the
+    indices are torch's flat positions in the input plane."""
+    x = torch.randint(0, 3, (2, 3, 9, 10), generator=torch.Generator().manual_seed(11)).to(dtype)
+    x[0, 1, 4, 4] = float("nan")
+    got, got_idx = F.max_pool2d(to_vt(x, "cpu"), return_indices=True, **case)
+    want, want_idx = TF.max_pool2d(x, return_indices=True, **case)
+    torch.testing.assert_close(to_torch(got), want, equal_nan=True)
+    assert torch.equal(to_torch(got_idx), want_idx)
+    check_op(lambda a: F.max_pool2d(a, **case), lambda a: TF.max_pool2d(a, **case),
+             [x.clone().nan_to_num_(1.0).requires_grad_()], "cpu", dict(rtol=0, atol=0))
+    one, one_idx = F.max_pool1d(to_vt(x[0], "cpu"), 3, 2, 1, return_indices=True)
+    want1, want1_idx = TF.max_pool1d(x[0], 3, 2, 1, return_indices=True)
+    torch.testing.assert_close(to_torch(one), want1, equal_nan=True)
+    assert torch.equal(to_torch(one_idx), want1_idx)
+
+
+def test_max_pool2d_cpu_backward_refuses_foreign_indices():
+    g = vt.ones(1, 1, 2, 2)
+    with pytest.raises(IndexError, match="index 9 is outside the 3x3 input plane"):
+        vt._C._ops._max_pool2d_cpu_backward(g, vt.tensor([[[[0, 1], [2, 9]]]]), 3, 3)
+    with pytest.raises(TypeError, match="expected a float32 or float64 input"):
+        vt._C._ops._max_pool2d_cpu(vt.ones(1, 1, 4, 4, dtype=vt.int64), [2, 2], [2, 2], [0, 0], [1, 1], False)
+
+
 @pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
                                   dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
                                   dict(kernel_size=3, stride=2, ceil_mode=True),

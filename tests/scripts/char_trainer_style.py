@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _seeded import seed_parameters  # noqa: E402
+from _seeded import StepTimer, seed_parameters  # noqa: E402
 
 TEXT = "the quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire " * 3
 BLOCK = 8
@@ -38,6 +38,7 @@ def main():
     seed_parameters(model)
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
     loader = DataLoader(ds, batch_size=16, sampler=SequentialSampler(ds), drop_last=True)
+    timer = StepTimer()
     for step, (x, y) in enumerate(loader):
         logits = model(x)
         loss = F.cross_entropy(logits.view(-1, ds.vocab), y.view(-1))
@@ -45,8 +46,10 @@ def main():
         loss.backward()
         optimizer.step()
         print("loss", repr(loss.item()))
+        timer.tick()
         if step == 7:
             break
+    timer.report()
 
 
 if __name__ == "__main__":

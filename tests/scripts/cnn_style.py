@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _seeded import seed_parameters  # noqa: E402
+from _seeded import StepTimer, seed_parameters  # noqa: E402
 
 
 class Net(nn.Module):
@@ -32,6 +32,7 @@ def main():
     images = rng.standard_normal((6, 16, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, size=(6, 16))
     model.train()
+    timer = StepTimer()
     for step in range(6):
         x, y = torch.from_numpy(images[step]), torch.from_numpy(labels[step].astype(np.int64))
         loss = F.cross_entropy(model(x), y)
@@ -39,6 +40,8 @@ def main():
         loss.backward()
         optimizer.step()
         print("loss", repr(loss.item()))
+        timer.tick()
+    timer.report()
     model.eval()
     with torch.no_grad():
         logits = model(torch.from_numpy(images[0]))

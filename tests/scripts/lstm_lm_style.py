@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _seeded import seed_parameters  # noqa: E402
+from _seeded import StepTimer, seed_parameters  # noqa: E402
 
 VOCAB, EMBED, HIDDEN, SEQ, BATCH = 20, 12, 16, 10, 4
 
@@ -33,6 +33,7 @@ def main():
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     stream = rng.integers(0, VOCAB, size=(6, BATCH, SEQ + 1))
     state = None
+    timer = StepTimer()
     for step in range(6):
         batch = torch.from_numpy(stream[step].astype(np.int64))
         logits, state = model(batch[:, :-1], state)
@@ -43,6 +44,8 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         print("loss", repr(loss.item()))
+        timer.tick()
+    timer.report()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ torch and through `python -m vibetensor.run_as_torch`, and compares the printed 
 Weights and batches come from numpy (seeded), so both runs start from the same numbers; it prints one
 loss per step, as repr of a Python float. Usage: torch_style_train.py [steps]
 """
+import os
 import sys
 
 import numpy as np
@@ -12,6 +13,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.optim import AdamW
 from torch.optim.lr_scheduler import CosineAnnealingLR
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _seeded import StepTimer  # noqa: E402
 
 VOCAB, CONTEXT, WIDTH, BATCH = 32, 8, 16, 4
 
@@ -72,8 +76,11 @@ def train_step(model, optimizer, scheduler, tokens):
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     model, optimizer, scheduler, data = setup(steps)
+    timer = StepTimer()
     for step in range(steps):
         print(repr(train_step(model, optimizer, scheduler, data[step])))
+        timer.tick()
+    timer.report()
 
 
 if __name__ == "__main__":

@@ -258,11 +258,18 @@ def _pool_args(op, input, kernel_size, stride, padding, dilation=1):
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    if return_indices:
-        raise NotImplementedError("max_pool2d(return_indices=True) is not supported by vibetensor")
     if input.dim() == 3:
-        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode).squeeze(0)
+        out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        return (out[0].squeeze(0), out[1].squeeze(0)) if return_indices else out.squeeze(0)
     kernel, stride, padding, dilation = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
+    if input.device.type == "cpu" and input.dtype in _CPU_CONV_DTYPES:
+        # Note [CPU max pooling] (csrc/ops/cpu/max_pool2d.cpp): torch's tie rule, the gradient through the indices
+        out, indices = _ops._max_pool2d_cpu(input, list(kernel), list(stride), list(padding), list(dilation),
+                                            bool(ceil_mode))
+        return (out, indices) if return_indices else out
+    if return_indices:
+        raise NotImplementedError("max_pool2d(return_indices=True) is supported for float32 and float64 CPU inputs "
+                                  f"only, got {input.dtype} on {input.device}")
     pads = _pool_pads(input.shape[2], input.shape[3], kernel, stride, padding, dilation, ceil_mode)
     x = pad(input, pads, value=-math.inf) if any(pads) else input.contiguous()
     return _ops.amax(_windows(x, kernel, stride, dilation), [-2, -1], False)
@@ -318,9 +325,10 @@ def _pair_or_none(v):
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     s = kernel_size if stride is None else stride
-    return max_pool2d(input.unsqueeze(-2), (1, _pair(kernel_size, "max_pool1d kernel_size", 1)[0]),
-                      (1, _pair(s, "max_pool1d stride", 1)[0]), (0, _pair(padding, "max_pool1d padding", 1)[0]),
-                      (1, _pair(dilation, "max_pool1d dilation", 1)[0]), ceil_mode, return_indices).squeeze(-2)
+    out = max_pool2d(input.unsqueeze(-2), (1, _pair(kernel_size, "max_pool1d kernel_size", 1)[0]),
+                     (1, _pair(s, "max_pool1d stride", 1)[0]), (0, _pair(padding, "max_pool1d padding", 1)[0]),
+                     (1, _pair(dilation, "max_pool1d dilation", 1)[0]), ceil_mode, return_indices)
+    return (out[0].squeeze(-2), out[1].squeeze(-2)) if return_indices else out.squeeze(-2)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

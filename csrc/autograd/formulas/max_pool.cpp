@@ -1,0 +1,35 @@
+// Autograd kernel of vt::_max_pool2d_cpu (Note [CPU max pooling] in ops/cpu/max_pool2d.cpp): the indices
+// the forward kept route each output's gradient to its input element; the indices are not differentiable.
+#include "autograd/formulas/formula_helpers.h"
+
+namespace vt::autograd {
+namespace {
+
+struct MaxPool2dBackward : Node {
+  SavedVariable indices;
+  int64_t height = 0, width = 0;
+  std::string name() const override { return "MaxPool2DWithIndicesBackward0"; }
+  void release_variables() override { indices.reset(); }
+  TensorList apply(TensorList&& g) override {
+    return {ops::_max_pool2d_cpu_backward(g[0], indices.unpack(this), height, width)};
+  }
+};
+
+std::tuple<Tensor, Tensor> max_pool2d_ag(const Tensor& input, const IntList& kernel_size, const IntList& stride,
+                                         const IntList& padding, const IntList& dilation, bool ceil_mode) {
+  auto [out, indices] = below_autograd([&] {
+    return ops::_max_pool2d_cpu(input, kernel_size, stride, padding, dilation, ceil_mode);
+  });
+  if (auto n = make_node<MaxPool2dBackward>(input)) {
+    n->indices = SavedVariable(indices, false);
+    n->height = input.size(2), n->width = input.size(3);
+    set_history(n, {&out});
+  }
+  return {out, indices};
+}
+
+}  // namespace
+
+VT_REGISTER_KERNEL("vt::_max_pool2d_cpu", Autograd, max_pool2d_ag);
+
+}  // namespace vt::autograd
