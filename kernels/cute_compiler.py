@@ -8,20 +8,18 @@ cubin (Note [CuTe DSL kernels on the C++ launch path] in kernels/cute/__init__.p
 its entry symbol, or reads both from the disk cache shared with the Triton compiler. The compiled host
 function stays in this process for kernels.launch=python, which calls it as CuTe DSL's own launcher.
 """
+import functools
 import hashlib
 import re
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from vibetensor.kernels import triton_compiler
 from vibetensor.kernels.cute import KernelSpec
-from vibetensor.kernels.disk_cache import CorruptEntry, key_of
 
 _table = None
 _table_lock = threading.Lock()
-_key_locks = {}
 _POINTER_TYPES = ("fp32", "fp16", "bf16", "fp64", "i64", "i32", "i1")
 _SCALAR_TYPES = ("i32", "i64", "fp32")
 
@@ -82,8 +80,10 @@ def entry_symbol(ptx):
     return names[0]
 
 
+@functools.lru_cache(maxsize=1)
 def _source_hash():
-    """The sources of every CuTe DSL kernel module (a change to a shared helper recompiles all)."""
+    """The sources of every CuTe DSL kernel module (a change to a shared helper recompiles all); read once
+    per process, not on every compile request."""
     from vibetensor.kernels import cute as families
 
     h = hashlib.sha256()
@@ -92,22 +92,26 @@ def _source_hash():
     return h.hexdigest()
 
 
-def _example_args(spec, request, cutlass, cute):
-    """Arguments cute.compile traces the host function with: pointers carrying the dtype and alignment
-    of the specialization, zero scalars, the grid and a stream placeholder."""
-    from cutlass.cute.runtime import make_fake_stream, make_ptr
+def pointer(type_name, address, aligned):
+    """A CuTe DSL global-memory pointer to `type_name` ("fp32", "bf16", "i64", ...) elements at `address`,
+    16-byte aligned in the aligned variant, element-aligned otherwise: what cute.compile traces with and
+    what kernels.launch=python passes per call."""
+    import cutlass
+    import cutlass.cute as cute
+    from cutlass.cute.runtime import make_ptr
 
     elem = {"fp32": cutlass.Float32, "fp16": cutlass.Float16, "bf16": cutlass.BFloat16, "fp64": cutlass.Float64,
-            "i64": cutlass.Int64, "i32": cutlass.Int32, "i1": cutlass.Boolean}
+            "i64": cutlass.Int64, "i32": cutlass.Int32, "i1": cutlass.Boolean}[type_name]
+    return make_ptr(elem, address, cute.AddressSpace.gmem, assumed_align=16 if aligned else max(1, elem.width // 8))
+
+
+def _example_args(spec, request, cutlass):
+    """Arguments cute.compile traces the host function with: pointers carrying the dtype and alignment
+    of the specialization, zero scalars, the grid and a stream placeholder."""
+    from cutlass.cute.runtime import make_fake_stream
+
     scalar = {"i32": cutlass.Int32(0), "i64": cutlass.Int64(0), "fp32": cutlass.Float32(0.0)}
-    args = []
-    for name, t in request["signature"]:
-        if t.startswith("*"):
-            dtype = elem[t[1:]]
-            align = 16 if spec.aligned else max(1, dtype.width // 8)
-            args.append(make_ptr(dtype, 0, cute.AddressSpace.gmem, assumed_align=align))
-        else:
-            args.append(scalar[t])
+    args = [pointer(t[1:], 0, spec.aligned) if t.startswith("*") else scalar[t] for _name, t in request["signature"]]
     return args + [cutlass.Int32(1), make_fake_stream()]
 
 
@@ -126,25 +130,8 @@ def compile_request(request):
     parts = {"cutlass": _version(cutlass), "source": _source_hash(), "kernel": request["kernel"],
              "signature": request["signature"], "constants": request["constants"], "warps": request["warps"],
              "capability": list(request["capability"]), "aligned": spec.aligned, "backend": "cute"}
-    key = key_of(parts)
-    disk = triton_compiler._disk
-    with _key_locks.setdefault(key, threading.Lock()):
-        t0 = time.perf_counter()
-        source = "disk"
-        try:
-            entry = disk.load(key)
-        except CorruptEntry as e:
-            entry, source = None, f"recompiled after corrupt entry: {e}"
-        if entry is None:
-            image, meta, _host = _compile(build, spec, request, cutlass)
-            disk.store(key, image, meta)
-            entry = (image, meta)
-            if source == "disk":
-                source = "compiled"
-        image, meta = entry
-        triton_compiler._events.append({"kernel": request["kernel"], "spec": "cute " + triton_compiler.describe(request),
-                                        "source": source, "seconds": time.perf_counter() - t0})
-        return dict(meta, image=image)
+    return triton_compiler.cached_compile(parts, request, lambda: _compile(build, spec, request, cutlass)[:2],
+                                          label="cute ")
 
 
 def _version(cutlass):
@@ -164,7 +151,7 @@ def _compile(build, spec, request, cutlass):
         host, shared_bytes = build(spec)
         with tempfile.TemporaryDirectory(prefix="vt-cute-") as d:
             options = f"--keep-cubin --keep-ptx --gpu-arch={gpu_arch(request['capability'])} --dump-dir={d}"
-            compiled = cute.compile(host, *_example_args(spec, request, cutlass, cute), options=options)
+            compiled = cute.compile(host, *_example_args(spec, request, cutlass), options=options)
             image, ptx = compiled.__cubin__, compiled.__ptx__
     except Exception as e:
         raise RuntimeError(f"kernel suite: CuTe DSL could not compile {what}: {type(e).__name__}: {e}") from e

@@ -39,12 +39,9 @@ _cache = cache.KernelCache("suite", _compile)
 def _compile_cute(key, request):
     """The launcher of one CuTe DSL specialization: its compiled host function, called as CuTe DSL's
     examples call theirs (pointers wrapped per call, the grid and the stream as arguments)."""
-    from cutlass.cute.runtime import make_ptr
+    import cuda.bindings.driver as cuda
 
     from vibetensor.kernels import cute_compiler
-    import cuda.bindings.driver as cuda
-    import cutlass
-    import cutlass.cute as cute
 
     names = _parameter_names(request["kernel"])
     signature = [(name, "*" + _TRITON_TYPES[dtype] if kind == "ptr" else _SCALAR_TYPES[kind])
@@ -52,14 +49,12 @@ def _compile_cute(key, request):
     capability = tuple(_C._cuda.get_device_capability(request["device"]))
     host = triton_runtime._on_device(request["device"], lambda: cute_compiler.compile_host(
         dict(request, signature=signature, capability=capability)))
-    elem = {"float32": cutlass.Float32, "float16": cutlass.Float16, "bfloat16": cutlass.BFloat16,
-            "float64": cutlass.Float64, "int64": cutlass.Int64, "int32": cutlass.Int32, "bool": cutlass.Boolean}
+    types = [t[1:] if t.startswith("*") else None for _name, t in signature]  # fixed by the key
     aligned = request["aligned"]
 
     def launcher(request):
-        args = [make_ptr(elem[dtype], value, cute.AddressSpace.gmem,
-                         assumed_align=16 if aligned else max(1, elem[dtype].width // 8))
-                if kind == "ptr" else value for kind, value, dtype in request["args"]]
+        args = [cute_compiler.pointer(t, value, aligned) if t else value
+                for t, (_kind, value, _dtype) in zip(types, request["args"])]
         triton_runtime._on_device(request["device"],
                                   lambda: host(*args, request["grid"][0], cuda.CUstream(request["stream"])))
 

@@ -108,6 +108,13 @@ def compile_request(request):
              "signature": request["signature"], "constants": request["constants"], "warps": request["warps"],
              "stages": request["stages"], "capability": list(request["capability"]),
              "aligned": bool(request.get("aligned", False))}
+    return cached_compile(parts, request, lambda: _compile(fn, request, triton))
+
+
+def cached_compile(parts, request, compile_fn, label=""):
+    """The image of the specialization `parts` describes, from the disk cache or from compile_fn() ->
+    (image, meta), stored for the next process; one compile per key in this process (a per-key lock); the
+    event log says which (events()). Shared by the suite's compilers (Triton's, CuTe DSL's)."""
     key = key_of(parts)
     with _key_locks.setdefault(key, threading.Lock()):
         t0 = time.perf_counter()
@@ -117,12 +124,12 @@ def compile_request(request):
         except CorruptEntry as e:
             entry, source = None, f"recompiled after corrupt entry: {e}"
         if entry is None:
-            entry = _compile(fn, request, triton)
+            entry = compile_fn()
             _disk.store(key, *entry)
             if source == "disk":
                 source = "compiled"
         image, meta = entry
-        _events.append({"kernel": request["kernel"], "spec": describe(request), "source": source,
+        _events.append({"kernel": request["kernel"], "spec": label + describe(request), "source": source,
                         "seconds": time.perf_counter() - t0})
         return dict(meta, image=image)
 

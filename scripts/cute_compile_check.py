@@ -62,7 +62,7 @@ def check_one(kernel, params, constants, n_cols, dtype, aligned, cute_compiler, 
     d = tempfile.mkdtemp(prefix="vt-cute-check-")
     try:
         try:
-            cute.compile(host, *cute_compiler._example_args(spec, request, cutlass, cute),
+            cute.compile(host, *cute_compiler._example_args(spec, request, cutlass),
                          options=f"--keep-ptx --keep-cubin --gpu-arch=sm_90a --dump-dir={d}")
         except RuntimeError as e:  # compiled; loading it needs the driver
             if not glob.glob(os.path.join(d, "*.cubin")):

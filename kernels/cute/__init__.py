@@ -37,7 +37,3 @@ class KernelSpec:
     @property
     def threads(self):
         return 32 * self.warps
-
-    def __hash__(self):
-        return hash((self.kernel, tuple(sorted(self.dtypes.items())), tuple(sorted(self.constants.items())),
-                     self.warps, self.aligned))

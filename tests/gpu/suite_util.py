@@ -1,5 +1,6 @@
-"""Helpers of the GPU tests of the kernel suite's families: a fixture body that runs a test under
-kernels.backend=triton with a fresh report, and the report's launches and fallbacks of one family."""
+"""Helpers of the GPU tests of the kernel suite's families: a fixture body that runs a test under a
+suite backend (kernels.backend=triton or cute) with a fresh report, and the report's launches and
+fallbacks of one family."""
 import contextlib
 
 import vibetensor as vt
@@ -7,17 +8,21 @@ from vibetensor.kernels import suite
 
 
 @contextlib.contextmanager
-def triton_backend():
-    assert suite.install()
+def suite_backend(backend):
+    assert suite.install() and suite.installed(backend)
     suite.reset_report()
-    with vt.policy.override({"kernels.backend": "triton"}):
+    with vt.policy.override({"kernels.backend": backend}):
         yield
     suite.reset_report()
 
 
-def launches(family):
-    """Triton launches of `family` since the last reset."""
-    return sum(r["count"] for r in suite.report() if r["family"] == family and r["backend"] == "triton"
+def triton_backend():
+    return suite_backend("triton")
+
+
+def launches(family, backend="triton"):
+    """Launches of `family` by `backend` since the last reset."""
+    return sum(r["count"] for r in suite.report() if r["family"] == family and r["backend"] == backend
                and not r["fallback"])
 
 

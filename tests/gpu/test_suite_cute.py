@@ -17,6 +17,7 @@ from harness import check_op, ops, randn, to_vt
 pytest.importorskip("cutlass")
 
 from vibetensor.kernels import suite  # noqa: E402
+from suite_util import fallbacks as _fallbacks, launches, suite_backend  # noqa: E402
 
 F = vt.nn.functional
 pytestmark = requires_gpu
@@ -29,20 +30,12 @@ WIDTHS = [1, 33, 36, 128, 256, 1000, 4096, 8192, 9000]
 
 @pytest.fixture(autouse=True)
 def cute_backend():
-    assert suite.install() and suite.installed("cute")
-    suite.reset_report()
-    with vt.policy.override({"kernels.backend": "cute"}):
+    with suite_backend("cute"):
         yield
-    suite.reset_report()
 
 
 def _cute_launches(family):
-    return sum(r["count"] for r in suite.report() if r["family"] == family and r["backend"] == "cute"
-               and not r["fallback"])
-
-
-def _fallbacks(family):
-    return {r["fallback"]: r["count"] for r in suite.report() if r["family"] == family and r["fallback"]}
+    return launches(family, "cute")
 
 
 def test_cute_serves_the_memory_bound_families():
