@@ -1,5 +1,6 @@
 """Convolution and pooling against PyTorch at a ResNet-18 CIFAR network's layer shapes (issue 13's
-"within 1.5x of PyTorch"), forward and forward + backward, on the CPU or a GPU, in interleaved rounds:
+"within 1.5x of PyTorch"), forward and forward + backward, on the CPU or a GPU, in interleaved rounds
+(pooling: max_pool2d 3x3 stride 2 on the stem's output, Note [Max pooling], and the head's global average):
 
     python benchmarks/bench_conv.py [--device cpu|cuda] [--batch 32] [--rounds 5] [--iters 5] [--json PATH]
 
@@ -19,6 +20,10 @@ import vibetensor as vt
 
 # (in channels, out channels, spatial size, stride): ResNet-18's 3x3 convolutions on 32x32 CIFAR images
 LAYERS = [(64, 64, 32, 1), (64, 128, 32, 2), (128, 128, 16, 1), (256, 256, 8, 1), (512, 512, 4, 1)]
+# (name, channels, spatial size, F.<op>, its arguments)
+POOLS = [("max_pool2d 3x3 s2", 64, 32, "max_pool2d", dict(kernel_size=3, stride=2, padding=1)),
+         ("max_pool2d 2x2", 128, 16, "max_pool2d", dict(kernel_size=2)),
+         ("adaptive_avg_pool2d 1", 512, 4, "adaptive_avg_pool2d", dict(output_size=1))]
 
 
 def _composed(x, w, stride):
@@ -30,6 +35,38 @@ def _composed(x, w, stride):
 def _sync(lib, device):
     if device == "cuda":
         lib.cuda.synchronize()
+
+
+def _on(lib, t, dev):
+    """A leaf copy of the torch tensor t for lib on dev, requiring grad."""
+    return (lib.from_numpy(t.numpy()) if lib is vt else t.clone()).to(dev).requires_grad_()
+
+
+def _measure(layer, libs, a, dev):
+    """Interleaved rounds of every lib's forward and forward + backward; one row per pass, printed."""
+    samples = {(n, p): [] for n in libs for p in ("fwd", "fwd+bwd")}
+    for n, (lib, fwd, both) in libs.items():  # warm-up
+        fwd(), both()
+        _sync(lib, dev)
+    for _ in range(a.rounds):
+        for n, (lib, fwd, both) in libs.items():
+            for p, fn in (("fwd", fwd), ("fwd+bwd", both)):
+                t0 = time.perf_counter()
+                for _ in range(a.iters):
+                    fn()
+                _sync(lib, dev)
+                samples[(n, p)].append(1e3 * (time.perf_counter() - t0) / a.iters)
+    rows = []
+    for p in ("fwd", "fwd+bwd"):
+        t, v = statistics.median(samples[("torch", p)]), statistics.median(samples[("vibetensor", p)])
+        rows.append({"layer": layer, "pass": p, "torch_ms": t, "vt_ms": v, "vt_over_torch": v / t})
+        extra = ""
+        if ("composed", p) in samples:
+            c = statistics.median(samples[("composed", p)])
+            rows[-1].update(composed_ms=c, composed_over_torch=c / t)
+            extra = f"  (composed {c:8.3f} ms {c / t:5.2f}x)"
+        print(f"{layer:>34} {p:>8}: torch {t:8.3f} ms  vibetensor {v:8.3f} ms  {v / t:5.2f}x{extra}", flush=True)
+    return rows
 
 
 def main():
@@ -50,37 +87,21 @@ def main():
         w = torch.randn(cout, cin, 3, 3, generator=g) * 0.05
         libs = {}
         for lib in (torch, vt):
-            xl = (lib.from_numpy(x.numpy()) if lib is vt else x.clone()).to(dev).requires_grad_()
-            wl = (lib.from_numpy(w.numpy()) if lib is vt else w.clone()).to(dev).requires_grad_()
+            xl, wl = _on(lib, x, dev), _on(lib, w, dev)
             F = lib.nn.functional
             libs[lib.__name__] = (lib, lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1),
                                   lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1).sum().backward())
             if lib is vt and dev == "cpu":  # the composed path beside the CPU's native kernel, in the same rounds
                 libs["composed"] = (lib, lambda xl=xl, wl=wl: _composed(xl, wl, stride),
                                     lambda xl=xl, wl=wl: _composed(xl, wl, stride).sum().backward())
-        samples = {(n, p): [] for n in libs for p in ("fwd", "fwd+bwd")}
-        for n, (lib, fwd, both) in libs.items():  # warm-up
-            fwd(), both()
-            _sync(lib, dev)
-        for _ in range(a.rounds):
-            for n, (lib, fwd, both) in libs.items():
-                for p, fn in (("fwd", fwd), ("fwd+bwd", both)):
-                    t0 = time.perf_counter()
-                    for _ in range(a.iters):
-                        fn()
-                    _sync(lib, dev)
-                    samples[(n, p)].append(1e3 * (time.perf_counter() - t0) / a.iters)
-        for p in ("fwd", "fwd+bwd"):
-            t, v = statistics.median(samples[("torch", p)]), statistics.median(samples[("vibetensor", p)])
-            rows.append({"layer": f"{cin}->{cout} {hw}x{hw} s{stride}", "pass": p, "torch_ms": t, "vt_ms": v,
-                         "vt_over_torch": v / t})
-            extra = ""
-            if ("composed", p) in samples:
-                c = statistics.median(samples[("composed", p)])
-                rows[-1].update(composed_ms=c, composed_over_torch=c / t)
-                extra = f"  (composed {c:8.3f} ms {c / t:5.2f}x)"
-            print(f"{rows[-1]['layer']:>22} {p:>8}: torch {t:8.3f} ms  vibetensor {v:8.3f} ms  {v / t:5.2f}x{extra}",
-                  flush=True)
+        rows += _measure(f"{cin}->{cout} {hw}x{hw} s{stride}", libs, a, dev)
+    for label, c, hw, op, kw in POOLS:
+        x = torch.randn(a.batch, c, hw, hw, generator=torch.Generator().manual_seed(1))
+        libs = {}
+        for lib in (torch, vt):
+            xl, fn = _on(lib, x, dev), getattr(lib.nn.functional, op)
+            libs[lib.__name__] = (lib, lambda fn=fn, xl=xl: fn(xl, **kw), lambda fn=fn, xl=xl: fn(xl, **kw).sum().backward())
+        rows += _measure(f"{label} {c}x{hw}x{hw}", libs, a, dev)
     if a.json:
         import json
         with open(a.json, "w") as f:

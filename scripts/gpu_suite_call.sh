@@ -12,6 +12,7 @@
 # TRACE_PRESETS (e.g. "tuned vibe"): one traced minigpt step per preset, checked by HTA (s/traces.tar.gz);
 # CAPTURE_ARGS: runs benchmarks/bench_step_capture.py (whole-step capture against PyTorch's peers);
 # OPTIM_ARGS: runs benchmarks/bench_optim_step.py (one AdamW step: the optim family against PyTorch's).
+# CONV_ARGS: runs benchmarks/bench_conv.py (convolution and pooling at ResNet-18 CIFAR shapes, issue 13).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -42,6 +43,7 @@ for b in ${DEVICE_BACKENDS:-triton}; do
     -p no:cacheprovider -rfE -k cuda tests/test_softmax_norm_loss.py
 done
 [ -n "${OPTIM_ARGS:-}" ] && step kernel_suite.txt ${OPTIM_TIMEOUT:-120} python3 benchmarks/bench_optim_step.py $OPTIM_ARGS
+[ -n "${CONV_ARGS:-}" ] && step conv.txt ${CONV_TIMEOUT:-90} python3 benchmarks/bench_conv.py $CONV_ARGS
 [ -n "${CAPTURE_ARGS:-}" ] && step capture.txt ${CAPTURE_TIMEOUT:-240} python3 benchmarks/bench_step_capture.py $CAPTURE_ARGS
 [ -n "${NORM_SWEEP_ARGS:-}" ] && step kernel_suite.txt ${NORM_SWEEP_TIMEOUT:-120} python3 benchmarks/tune_norm_bwd.py $NORM_SWEEP_ARGS
 # One traced minigpt step per preset (Kineto layout), each checked by HTA: where the GPU waits.
@@ -53,12 +55,16 @@ if [ -n "${TRACE_PRESETS:-}" ]; then
   cp "$OUT/trace.txt" /tmp/traces/ 2>/dev/null
   tar czf "$OUT/s/traces.tar.gz" -C /tmp traces
 fi
-# EXP_CONFIGS: experiment configs (names under experiments/configs) run in turn, EXP_STEPS timed steps each.
+# EXP_CONFIGS: experiment configs (names under experiments/configs) run in turn, EXP_STEPS timed steps each;
+# a config cut short by EXP_TIMEOUT resumes where it stopped in the next call on the still-warm machine.
 if [ "${EXP_STEPS:-0}" != 0 ]; then
   for c in ${EXP_CONFIGS:-suite_h100}; do
     sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/$c.toml > /tmp/$c.toml
-    step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/$c.toml --out $OUT/s/$c.jsonl \
-      && python3 -m vibetensor.experiments.cli compare $OUT/s/$c.jsonl"
+    # The results live in /tmp/vt_exp while the machine stays warm: a later call resumes the cells not yet done.
+    mkdir -p /tmp/vt_exp
+    step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/$c.toml --out /tmp/vt_exp/$c.jsonl \
+      && python3 -m vibetensor.experiments.cli compare /tmp/vt_exp/$c.jsonl"
+    cp /tmp/vt_exp/$c.jsonl "$OUT/s/" 2>/dev/null
     rm -f "$OUT/s/gap.png"  # redrawn from the jsonl; the device tool returns 8 files
   done
 fi

@@ -77,32 +77,48 @@ def test_max_pool2d(device, case):
     check_op(lambda a: F.max_pool2d(a, **case), lambda a: TF.max_pool2d(a, **case), [x], device, TOL)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
                                   dict(kernel_size=(2, 3), stride=1, dilation=2)], ids=str)
-def test_max_pool2d_cpu_ties_nans_and_indices_match_torch(case, dtype):
-    """Note [CPU max pooling]: a tie's gradient goes to the window's first maximum, a NaN wins, and the
-    indices are torch's flat positions in the input plane."""
+def test_max_pool2d_ties_nans_and_indices_match_torch(device, case, dtype):
+    """Note [Max pooling]: a tie's gradient goes to the window's first maximum, a NaN wins, and the indices
+    are torch's flat positions in the input plane; on CUDA the backward's gather sums overlapping windows
+    exactly (small integers: every sum is exact, so any other order or a lost write shows)."""
+    if device == "cpu" and dtype == torch.bfloat16:
+        pytest.skip("the CPU kernel takes float32 and float64; bfloat16 takes the composed path there")
     x = torch.randint(0, 3, (2, 3, 9, 10), generator=torch.Generator().manual_seed(11)).to(dtype)
     x[0, 1, 4, 4] = float("nan")
-    got, got_idx = F.max_pool2d(to_vt(x, "cpu"), return_indices=True, **case)
+    got, got_idx = F.max_pool2d(to_vt(x, device), return_indices=True, **case)
     want, want_idx = TF.max_pool2d(x, return_indices=True, **case)
-    torch.testing.assert_close(to_torch(got), want, equal_nan=True)
+    torch.testing.assert_close(to_torch(got), want, equal_nan=True, rtol=0, atol=0)
     assert torch.equal(to_torch(got_idx), want_idx)
-    check_op(lambda a: F.max_pool2d(a, **case), lambda a: TF.max_pool2d(a, **case),
-             [x.clone().nan_to_num_(1.0).requires_grad_()], "cpu", dict(rtol=0, atol=0))
-    one, one_idx = F.max_pool1d(to_vt(x[0], "cpu"), 3, 2, 1, return_indices=True)
+    clean = x.clone().nan_to_num_(1.0)
+    gy = torch.randint(-4, 5, want.shape, generator=torch.Generator().manual_seed(12)).to(dtype)
+    xv = to_vt(clean, device).requires_grad_()
+    F.max_pool2d(xv, **case).backward(to_vt(gy, device))
+    xt = clean.clone().requires_grad_()
+    TF.max_pool2d(xt, **case).backward(gy)
+    assert torch.equal(to_torch(xv.grad), xt.grad)
+    one, one_idx = F.max_pool1d(to_vt(x[0], device), 3, 2, 1, return_indices=True)
     want1, want1_idx = TF.max_pool1d(x[0], 3, 2, 1, return_indices=True)
-    torch.testing.assert_close(to_torch(one), want1, equal_nan=True)
+    torch.testing.assert_close(to_torch(one), want1, equal_nan=True, rtol=0, atol=0)
     assert torch.equal(to_torch(one_idx), want1_idx)
 
 
-def test_max_pool2d_cpu_backward_refuses_foreign_indices():
-    g = vt.ones(1, 1, 2, 2)
-    with pytest.raises(IndexError, match="index 9 is outside the 3x3 input plane"):
-        vt._C._ops._max_pool2d_cpu_backward(g, vt.tensor([[[[0, 1], [2, 9]]]]), 3, 3)
-    with pytest.raises(TypeError, match="expected a float32 or float64 input"):
-        vt._C._ops._max_pool2d_cpu(vt.ones(1, 1, 4, 4, dtype=vt.int64), [2, 2], [2, 2], [0, 0], [1, 1], False)
+def test_max_pool2d_backward_refuses_foreign_indices(device):
+    g = to_vt(torch.ones(1, 1, 2, 2), device)
+    window = ([2, 2], [1, 1], [0, 0], [1, 1])
+    # CUDA raises at the call only under checks.cuda_index=sync (Note [CUDA index checks]); the default traps
+    with vt.policy.override("checks.cuda_index=sync"):
+        with pytest.raises(IndexError, match="9"):
+            vt._C._ops._max_pool2d_backward(g, to_vt(torch.tensor([[[[0, 1], [2, 9]]]]), device), 3, 3, *window)
+    with pytest.raises(ValueError, match="expected a 4-d gradient of the indices' shape"):
+        vt._C._ops._max_pool2d_backward(g, to_vt(torch.zeros(1, 1, 2, 3, dtype=torch.int64), device), 3, 3, *window)
+    with pytest.raises(ValueError, match="a dilated window holds no element of the 2x2 input"):
+        F.max_pool2d(to_vt(torch.ones(1, 1, 2, 2), device), 2, 1, 1, 3)  # torch: -inf at index 6, off the plane
+    with pytest.raises(TypeError, match="expected a floating point input"):
+        vt._C._ops._max_pool2d(to_vt(torch.ones(1, 1, 4, 4, dtype=torch.int64), device), [2, 2], [2, 2], [0, 0],
+                               [1, 1], False)
 
 
 @pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),

@@ -100,9 +100,9 @@
   /* convolution (CPU; Note [CPU convolution]) */ \
   X(Tensor, _conv2d_cpu, (VT_T input, VT_T weight, VT_IL stride, VT_IL padding, VT_IL dilation), (input, weight, stride, padding, dilation), "vt::_conv2d_cpu(Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation) -> Tensor") \
   X(VT_PAIR, _conv2d_cpu_backward, (VT_T grad, VT_T input, VT_T weight, VT_IL stride, VT_IL padding, VT_IL dilation, bool input_grad, bool weight_grad), (grad, input, weight, stride, padding, dilation, input_grad, weight_grad), "vt::_conv2d_cpu_backward(Tensor grad, Tensor input, Tensor weight, int[] stride, int[] padding, int[] dilation, bool input_grad, bool weight_grad) -> (Tensor, Tensor)") \
-  /* max pooling (CPU; Note [CPU max pooling]) */ \
-  X(VT_PAIR, _max_pool2d_cpu, (VT_T input, VT_IL kernel_size, VT_IL stride, VT_IL padding, VT_IL dilation, bool ceil_mode), (input, kernel_size, stride, padding, dilation, ceil_mode), "vt::_max_pool2d_cpu(Tensor input, int[] kernel_size, int[] stride, int[] padding, int[] dilation, bool ceil_mode) -> (Tensor, Tensor)") \
-  X(Tensor, _max_pool2d_cpu_backward, (VT_T grad, VT_T indices, int64_t height, int64_t width), (grad, indices, height, width), "vt::_max_pool2d_cpu_backward(Tensor grad, Tensor indices, int height, int width) -> Tensor") \
+  /* max pooling (CPU and CUDA; Note [Max pooling]) */ \
+  X(VT_PAIR, _max_pool2d, (VT_T input, VT_IL kernel_size, VT_IL stride, VT_IL padding, VT_IL dilation, bool ceil_mode), (input, kernel_size, stride, padding, dilation, ceil_mode), "vt::_max_pool2d(Tensor input, int[] kernel_size, int[] stride, int[] padding, int[] dilation, bool ceil_mode) -> (Tensor, Tensor)") \
+  X(Tensor, _max_pool2d_backward, (VT_T grad, VT_T indices, int64_t height, int64_t width, VT_IL kernel_size, VT_IL stride, VT_IL padding, VT_IL dilation), (grad, indices, height, width, kernel_size, stride, padding, dilation), "vt::_max_pool2d_backward(Tensor grad, Tensor indices, int height, int width, int[] kernel_size, int[] stride, int[] padding, int[] dilation) -> Tensor") \
   /* copies, casts, views */ \
   X(Tensor, clone, (VT_T self), (self), "vt::clone(Tensor self) -> Tensor") \
   X(Tensor, contiguous, (VT_T self), (self), "vt::contiguous(Tensor self) -> Tensor") \

@@ -262,14 +262,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
         return (out[0].squeeze(0), out[1].squeeze(0)) if return_indices else out.squeeze(0)
     kernel, stride, padding, dilation = _pool_args("max_pool2d", input, kernel_size, stride, padding, dilation)
-    if input.device.type == "cpu" and input.dtype in _CPU_CONV_DTYPES:
-        # Note [CPU max pooling] (csrc/ops/cpu/max_pool2d.cpp): torch's tie rule, the gradient through the indices
-        out, indices = _ops._max_pool2d_cpu(input, list(kernel), list(stride), list(padding), list(dilation),
-                                            bool(ceil_mode))
+    native = input.dtype in _CPU_CONV_DTYPES if input.device.type == "cpu" else input.dtype.is_floating_point
+    if native:
+        # Note [Max pooling] (csrc/ops/max_pool_args.h): torch's tie rule, the gradient through the indices
+        out, indices = _ops._max_pool2d(input, list(kernel), list(stride), list(padding), list(dilation),
+                                        bool(ceil_mode))
         return (out, indices) if return_indices else out
     if return_indices:
-        raise NotImplementedError("max_pool2d(return_indices=True) is supported for float32 and float64 CPU inputs "
-                                  f"only, got {input.dtype} on {input.device}")
+        raise NotImplementedError("max_pool2d(return_indices=True) is supported for floating inputs (float32 and "
+                                  f"float64 on the CPU) only, got {input.dtype} on {input.device}")
     pads = _pool_pads(input.shape[2], input.shape[3], kernel, stride, padding, dilation, ceil_mode)
     x = pad(input, pads, value=-math.inf) if any(pads) else input.contiguous()
     return _ops.amax(_windows(x, kernel, stride, dilation), [-2, -1], False)

@@ -1,4 +1,4 @@
-// Autograd kernel of vt::_max_pool2d_cpu (Note [CPU max pooling] in ops/cpu/max_pool2d.cpp): the indices
+// Autograd kernel of vt::_max_pool2d (Note [Max pooling] in ops/max_pool_args.h): the indices
 // the forward kept route each output's gradient to its input element; the indices are not differentiable.
 #include "autograd/formulas/formula_helpers.h"
 
@@ -8,21 +8,23 @@ namespace {
 struct MaxPool2dBackward : Node {
   SavedVariable indices;
   int64_t height = 0, width = 0;
+  IntList kernel_size, stride, padding, dilation;  // the forward's window: the CUDA backward walks it
   std::string name() const override { return "MaxPool2DWithIndicesBackward0"; }
   void release_variables() override { indices.reset(); }
   TensorList apply(TensorList&& g) override {
-    return {ops::_max_pool2d_cpu_backward(g[0], indices.unpack(this), height, width)};
+    return {ops::_max_pool2d_backward(g[0], indices.unpack(this), height, width, kernel_size, stride, padding, dilation)};
   }
 };
 
 std::tuple<Tensor, Tensor> max_pool2d_ag(const Tensor& input, const IntList& kernel_size, const IntList& stride,
                                          const IntList& padding, const IntList& dilation, bool ceil_mode) {
   auto [out, indices] = below_autograd([&] {
-    return ops::_max_pool2d_cpu(input, kernel_size, stride, padding, dilation, ceil_mode);
+    return ops::_max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode);
   });
   if (auto n = make_node<MaxPool2dBackward>(input)) {
     n->indices = SavedVariable(indices, false);
     n->height = input.size(2), n->width = input.size(3);
+    n->kernel_size = kernel_size, n->stride = stride, n->padding = padding, n->dilation = dilation;
     set_history(n, {&out});
   }
   return {out, indices};
@@ -30,6 +32,6 @@ std::tuple<Tensor, Tensor> max_pool2d_ag(const Tensor& input, const IntList& ker
 
 }  // namespace
 
-VT_REGISTER_KERNEL("vt::_max_pool2d_cpu", Autograd, max_pool2d_ag);
+VT_REGISTER_KERNEL("vt::_max_pool2d", Autograd, max_pool2d_ag);
 
 }  // namespace vt::autograd
