@@ -12,7 +12,7 @@
 # TRACE_PRESETS (e.g. "tuned vibe"): one traced minigpt step per preset, checked by HTA (s/traces.tar.gz);
 # CAPTURE_ARGS: runs benchmarks/bench_step_capture.py (whole-step capture against PyTorch's peers);
 # OPTIM_ARGS: runs benchmarks/bench_optim_step.py (one AdamW step: the optim family against PyTorch's).
-# CONV_ARGS: runs benchmarks/bench_conv.py (convolution and pooling at ResNet-18 CIFAR shapes, issue 13).
+# WARM_CONFIG: see below. CONV_ARGS: runs benchmarks/bench_conv.py (convolution and pooling at ResNet-18 CIFAR shapes, issue 13).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -25,6 +25,15 @@ export PATH=/tmp/site/bin:$PATH
 # the libcublas.so.13 of this machine's nvidia wheels (torch's) instead.
 cublas_dir=$(python3 -c "import nvidia, os; print(next((d for p in nvidia.__path__ for d in [os.path.join(p, 'cu13', 'lib')] if os.path.exists(os.path.join(d, 'libcublas.so.13'))), ''))" 2>/dev/null)
 [ -n "$cublas_dir" ] && export LD_LIBRARY_PATH=$cublas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Triton's on-disk cache inside the (ignored) working copy: it stays on a warm machine between calls.
+export TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-$(pwd)/.triton_cache}
+# WARM_CONFIG (e.g. band_compile_warmup): an experiment config run in the background while the steps below
+# run, to fill Triton's cache for a later call (its GPU work is a few steps; its compiles take CPU cores).
+if [ -n "${WARM_CONFIG:-}" ]; then
+  mkdir -p /tmp/vt_exp && rm -f /tmp/vt_exp/warm.jsonl
+  (python3 -m vibetensor.experiments.cli run experiments/configs/$WARM_CONFIG.toml --out /tmp/vt_exp/warm.jsonl \
+    > "$OUT/warm.txt" 2>&1; echo "[$(date +%T)] warm-up exit $?" >> "$OUT/warm.txt") &
+fi
 step() {  # file (appended to), timeout, command...
   local f=$1 t=$2; shift 2
   echo "[$(date +%T)] $*" >> "$OUT/$f"
