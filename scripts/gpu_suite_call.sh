@@ -13,6 +13,7 @@
 # CAPTURE_ARGS: runs benchmarks/bench_step_capture.py (whole-step capture against PyTorch's peers);
 # OPTIM_ARGS: runs benchmarks/bench_optim_step.py (one AdamW step: the optim family against PyTorch's).
 # WARM_CONFIG: see below. CONV_ARGS: runs benchmarks/bench_conv.py (convolution and pooling at ResNet-18 CIFAR shapes, issue 13).
+# SAFETENSORS_ARGS: runs benchmarks/bench_safetensors.py --cuda (a 1 GiB file to the CPU and the GPU, issue 14), into conv.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
@@ -52,6 +53,7 @@ for b in ${DEVICE_BACKENDS:-triton}; do
     -p no:cacheprovider -rfE -k cuda tests/test_softmax_norm_loss.py
 done
 [ -n "${OPTIM_ARGS:-}" ] && step kernel_suite.txt ${OPTIM_TIMEOUT:-120} python3 benchmarks/bench_optim_step.py $OPTIM_ARGS
+[ -n "${SAFETENSORS_ARGS:-}" ] && step conv.txt ${SAFETENSORS_TIMEOUT:-60} python3 -P benchmarks/bench_safetensors.py --cuda $SAFETENSORS_ARGS
 [ -n "${CONV_ARGS:-}" ] && step conv.txt ${CONV_TIMEOUT:-90} python3 benchmarks/bench_conv.py $CONV_ARGS
 [ -n "${CAPTURE_ARGS:-}" ] && step capture.txt ${CAPTURE_TIMEOUT:-240} python3 benchmarks/bench_step_capture.py $CAPTURE_ARGS
 [ -n "${NORM_SWEEP_ARGS:-}" ] && step kernel_suite.txt ${NORM_SWEEP_TIMEOUT:-120} python3 benchmarks/tune_norm_bwd.py $NORM_SWEEP_ARGS
