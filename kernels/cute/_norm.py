@@ -171,7 +171,6 @@ def norm_fwd_body(cfg: cutlass.Constexpr, x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, 
     sq = cute.make_rmem_tensor(t.rpt, Float32)
     sq.fill(0.0)
     if cutlass.const_expr(cfg.single):
-        w, b = load_wb(cfg, w_ptr, b_ptr, n_cols, 0)  # issued first: their latency overlaps the row's
         x = t.load(x_ptr, row0, n_rows, n_cols, x_stride, 0.0)
         if cutlass.const_expr(cfg.centered):
             mean = t.row_reduce(t.partial(x, "sum"), "sum", buf)
@@ -213,6 +212,7 @@ def norm_fwd_body(cfg: cutlass.Constexpr, x_ptr, w_ptr, b_ptr, y_ptr, mean_ptr, 
         store_row_scalars(cfg, mean_ptr, row0, n_rows, mean)
     store_row_scalars(cfg, rstd_ptr, row0, n_rows, rstd)
     if cutlass.const_expr(cfg.single):
+        w, b = load_wb(cfg, w_ptr, b_ptr, n_cols, 0)
         normalize_store(cfg, x, mean, rstd, w, b, y_ptr, row0, n_rows, n_cols, y_stride, 0)
     else:
         for start in cutlass.range(0, n_cols, cfg.block, unroll=1):
