@@ -1,4 +1,5 @@
-"""Shared bits of the CUDA benchmarks: the no-GPU exit, provenance and --json output."""
+"""Shared bits of the CUDA benchmarks (and of those that run on either device): the no-GPU exit, provenance and
+--json output."""
 import json
 import os
 import platform
@@ -31,7 +32,7 @@ def provenance():
     except OSError:
         commit = ""
     return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(), "git_commit": commit,
-            "device": vt.cuda.get_device_name(0), "torch": torch.__version__, "python": platform.python_version(),
+            "device": vt.cuda.get_device_name(0) if vt.cuda.is_available() else "cpu", "torch": torch.__version__, "python": platform.python_version(),
             "argv": sys.argv}
 
 

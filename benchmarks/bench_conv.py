@@ -102,10 +102,8 @@ def main():
             xl, fn = _on(lib, x, dev), getattr(lib.nn.functional, op)
             libs[lib.__name__] = (lib, lambda fn=fn, xl=xl: fn(xl, **kw), lambda fn=fn, xl=xl: fn(xl, **kw).sum().backward())
         rows += _measure(f"{label} {c}x{hw}x{hw}", libs, a, dev)
-    if a.json:
-        import json
-        with open(a.json, "w") as f:
-            json.dump({"device": name, "torch": torch.__version__, "batch": a.batch, "rows": rows}, f, indent=2)
+    from _cuda_bench_util import write_json
+    write_json(a.json, {"device": name, "torch": torch.__version__, "batch": a.batch, "rows": rows})
     return 0
 
 

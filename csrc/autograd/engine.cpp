@@ -51,6 +51,7 @@ struct GraphTask {
   bool accumulate = true;
   bool route_on_owner = false;
   bool has_python_nodes = false;
+  bool caller_holds_gil = false;  // threads other than the caller must not wait for the GIL
   std::vector<std::shared_ptr<Node>> ready;
 };
 
@@ -122,8 +123,19 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
       if (route(task, e, std::move(g))) task.ready.push_back(e.fn);
     }
   };
-  if (task.route_on_owner) run_on_owner(route_all);
-  else route_all();
+  if (task.route_on_owner && task.caller_holds_gil) {
+    // Routing adds gradients (a suite op under kernels.scope=all, launched from Python under
+    // kernels.launch=python); the owner thread may not take the GIL the waiting caller holds
+    // (Note [Suite compiles and the GIL]), or the step deadlocks.
+    run_on_owner([&] {
+      suite::DeferCompiles defer;
+      route_all();
+    });
+  } else if (task.route_on_owner) {
+    run_on_owner(route_all);
+  } else {
+    route_all();
+  }
 }
 
 void execute(GraphTask& task, std::shared_ptr<Node> root) {
@@ -187,6 +199,7 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   compute_dependencies(task, root.get());
 
   task.route_on_owner = policy::autograd_routing.get() == policy::AutogradRouting::owner;
+  task.caller_holds_gil = opts.caller_holds_gil;
 
   auto run_graph = [&] {
     using policy::AutogradGate;

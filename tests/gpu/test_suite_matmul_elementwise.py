@@ -202,3 +202,37 @@ def test_python_launch_path_serves_the_new_families():
     assert_close(got, expected, rtol=0, atol=0)
     rows = [r for r in suite.report() if r["family"] in ("matmul", "elementwise") and r.get("launch") == "python"]
     assert rows and all(r["count"] >= 1 for r in rows), suite.report()
+
+
+_VIBE_BACKWARD = """
+import vibetensor as vt
+vt.policy.apply_spec("preset=vibe,kernels.scope=all,kernels.launch=python,kernels.backend=triton")
+import vibetensor.kernels  # registers the Triton compiler and the Python launcher
+vt.manual_seed(0)
+w = vt.randn(64, 64, device="cuda", requires_grad=True)
+x = vt.randn(32, 64, device="cuda")
+h = x @ w
+loss = ((h @ w) * h).sum()  # w and h used twice: routing adds gradients (suite adds under scope=all)
+loss.backward()
+vt.cuda.synchronize()
+print("ok", float(w.grad.abs().sum()) > 0)
+"""
+
+
+def test_vibe_backward_with_python_launches_does_not_deadlock():
+    """The vibe preset holds the GIL through backward and routes gradients through one owner thread; under
+    kernels.scope=all those routing additions are suite ops, launched from Python under kernels.launch=python.
+    The owner thread must launch them from C++ (Note [Suite compiles and the GIL]): it once waited for the
+    GIL the caller held, and the first vibe step never ended. In a child process with a time limit, so a
+    deadlock fails this test instead of hanging the run."""
+    import subprocess
+    import sys
+
+    from vibetensor.experiments.child import child_env
+
+    try:
+        p = subprocess.run([sys.executable, "-c", _VIBE_BACKWARD], env=child_env(), capture_output=True, text=True,
+                           timeout=240)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a vibe-preset backward under kernels.scope=all and kernels.launch=python did not finish in 240 s")
+    assert p.returncode == 0 and p.stdout.strip() == "ok True", p.stdout + p.stderr

@@ -47,11 +47,14 @@ CompiledImage compile(Backend b, const CompileRequest& r);
 
 // Note [Suite compiles and the GIL]
 // The compilers are Python functions, so a compile takes the GIL. A thread that must not wait for
-// the GIL (a backward worker while the caller holds it through backward: autograd.gil=held, Note
-// [GIL during backward]) marks itself with DeferCompiles: a miss there is queued, the launch falls
-// back to the native kernel (recorded as "compile deferred"), and whoever holds the GIL next at a
-// safe point (the end of backward in csrc/python) compiles the queue, so later steps launch the
-// suite's kernel. No C++ lock is held while a compiler runs, so a thread holding the GIL and
+// the GIL (a backward worker, or the routing owner thread of autograd.routing=owner, while the caller
+// holds it through backward: autograd.gil=held, Note [GIL during backward]) marks itself with
+// DeferCompiles (it also launches from C++ under kernels.launch=python: Note [Python kernel launch]).
+// The owner thread was once left unmarked: under kernels.scope=all its gradient additions are suite
+// ops, and the vibe preset's first backward deadlocked on the GIL (seen on an H100, 2026-12-07).
+// A marked thread's miss is queued, the launch falls back to the native kernel (recorded as
+// "compile deferred"), and whoever holds the GIL next at a safe point (the end of backward in
+// csrc/python) compiles the queue, so later steps launch the suite's kernel. No C++ lock is held while a compiler runs, so a thread holding the GIL and
 // waiting for a lock of ours cannot deadlock with one compiling.
 class DeferCompiles {
  public:
