@@ -30,9 +30,14 @@ def test_train_step_is_the_step(name, tmp_path):
     assert la == lb
 
 
+@pytest.mark.parametrize("path", [dict(foreach=False), dict(), dict(fused=True)],
+                         ids=["per_param", "multi_tensor", "fused"])
 @pytest.mark.parametrize("amsgrad", [False, True])
 @pytest.mark.parametrize("decoupled", [False, True], ids=["adam", "adamw"])
-def test_capturable_adam_matches_the_host_step_and_torch(amsgrad, decoupled):
+def test_capturable_adam_matches_the_host_step_and_torch(amsgrad, decoupled, path):
+    """capturable=True with the step count on the parameter's device: the per-parameter path, and the
+    multi-tensor op vt::_fused_adamw_capturable_ (Note [Capturable multi-tensor Adam]) that fused=True and
+    optim.step=multi_tensor (the tuned preset's) take."""
     g = torch.Generator().manual_seed(0)
     w0 = torch.randn(5, 7, generator=g)
     grads = [torch.randn(5, 7, generator=g) for _ in range(6)]
@@ -41,7 +46,7 @@ def test_capturable_adam_matches_the_host_step_and_torch(amsgrad, decoupled):
     params = {}
     for capturable in (False, True):
         p = to_vt(w0, requires_grad=True)
-        opt = cls_vt([p], capturable=capturable, **kw)
+        opt = cls_vt([p], capturable=capturable, **kw, **(path if capturable else {}))
         for gr in grads:
             p.grad = to_vt(gr)
             opt.step()
@@ -57,9 +62,27 @@ def test_capturable_adam_matches_the_host_step_and_torch(amsgrad, decoupled):
     assert_close(params[False], t.detach(), rtol=1e-5, atol=1e-6)
 
 
-def test_capturable_and_fused_cannot_combine():
-    with pytest.raises(RuntimeError, match="`fused` and `capturable` cannot be `True` together"):
-        vt.optim.AdamW([vt.zeros(2, requires_grad=True)], capturable=True, fused=True)
+def test_capturable_multi_tensor_step_advances_every_count_in_one_op():
+    """Two parameters of two dtypes (two buckets) and one without a gradient: each count on the device is
+    advanced once per step, the gradient-less parameter's state is never made."""
+    ps = [vt.nn.Parameter(vt.ones(4)), vt.nn.Parameter(vt.ones(3, dtype=vt.float64)), vt.nn.Parameter(vt.ones(2))]
+    opt = vt.optim.AdamW(ps, lr=0.1, capturable=True, fused=True)
+    for _ in range(3):
+        ps[0].grad, ps[1].grad = vt.ones(4), vt.ones(3, dtype=vt.float64)
+        opt.step()
+    assert [float(opt.state[p]["step"]) for p in ps[:2]] == [3.0, 3.0] and not opt.state[ps[2]]
+
+
+def test_capturable_multi_tensor_op_refuses_bad_step_counts():
+    a = vt.zeros(3)
+    args = ([a], [a], [a], [a], [])
+    with pytest.raises(ValueError, match="expected one step count per parameter, got 0 steps for 1 params"):
+        vt._C._ops._fused_adamw_capturable_(*args, [], 0.1, 0.9, 0.99, 0.0, 1e-8, True, False)
+    with pytest.raises(RuntimeError, match=r"expected steps\[0\] to be a float32 tensor of one element"):
+        vt._C._ops._fused_adamw_capturable_(*args, [vt.zeros(2)], 0.1, 0.9, 0.99, 0.0, 1e-8, True, False)
+    with pytest.raises(RuntimeError, match=r"expected steps\[0\] to be a float32 tensor of one element"):
+        vt._C._ops._fused_adamw_capturable_(*args, [vt.zeros((), dtype=vt.float64)], 0.1, 0.9, 0.99, 0.0, 1e-8,
+                                            True, False)
 
 
 def test_policies_a_capture_cannot_take_are_named():

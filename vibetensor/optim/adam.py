@@ -47,9 +47,6 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay,
                                       capturable=capturable))
-        if capturable and fused:
-            raise RuntimeError("Adam: `fused` and `capturable` cannot be `True` together (the fused step reads its "
-                               "step count on the host)")
         # foreach=False asks for the per-parameter loop whatever the policy optim.step says.
         self._foreach = foreach
         # fused=True: one vt::_fused_adamw_ call per bucket of parameters (one launch per chunk of
@@ -72,12 +69,16 @@ class Adam(Optimizer):
     # device tensor that the step increments, and the bias corrections 1 - beta^step are computed
     # from it on the device (exp(step * log(beta))), so a step captured into a CUDA graph
     # (vt.cuda.graphed_step, Note [Whole-step capture]) advances them on every replay. The update is
-    # the per-parameter one with device-tensor step sizes; the multi-tensor op takes a host step
-    # count and is not used. betas, eps and weight_decay are read at capture and stay fixed; lr too, unless
-    # it is a one-element device tensor, which LR schedulers then update in place between replays.
+    # the multi-tensor op vt::_fused_adamw_capturable_ where the group takes the multi-tensor step (fused,
+    # or optim.step=multi_tensor) and lr is a number (Note [Capturable multi-tensor Adam]), else the
+    # per-parameter one with device-tensor step sizes. betas, eps and weight_decay are read at capture and
+    # stay fixed; lr too, unless it is a one-element device tensor, which LR schedulers then update in
+    # place between replays (the per-parameter path reads it on the device).
     def _step_capturable(self, group):
         beta1, beta2 = group["betas"]
         lr, eps, amsgrad = group["lr"], group["eps"], group["amsgrad"]
+        if self._multi_tensor(group) and not hasattr(lr, "fill_"):  # a tensor lr: the per-parameter path
+            return self._step_capturable_multi_tensor(group)
         log_b1 = math.log(beta1) if beta1 > 0 else -math.inf
         log_b2 = math.log(beta2) if beta2 > 0 else -math.inf
         for p in group["params"]:
@@ -85,10 +86,7 @@ class Adam(Optimizer):
                 continue
             state = self.state[p] or self._init_state(p, amsgrad, capturable=True)
             step_t, exp_avg, exp_avg_sq = state["step"], state["exp_avg"], state["exp_avg_sq"]
-            if step_t.device != p.device:
-                raise RuntimeError(f"Adam(capturable=True): the step count of a parameter on {p.device} is on "
-                                   f"{step_t.device}; expected the parameter's device (state loaded from a "
-                                   "non-capturable optimizer?)")
+            self._check_step_device(step_t, p)
             step_t.add_(1)
             _update_moments(p, exp_avg, exp_avg_sq, group)
             bias_correction1 = 1 - (step_t * log_b1).exp()
@@ -99,6 +97,32 @@ class Adam(Optimizer):
                 second.copy_(_ops.maximum(second, exp_avg_sq))
             denom = (second.sqrt() / bias_correction2_sqrt).add_(eps)
             p.sub_(exp_avg / denom * (lr / bias_correction1))
+
+    def _step_capturable_multi_tensor(self, group):
+        """One vt::_fused_adamw_capturable_ call per (dtype, device) bucket: the step counts stay on the device."""
+        amsgrad = group["amsgrad"]
+        rows = []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p] or self._init_state(p, amsgrad, capturable=True)
+            self._check_step_device(state["step"], p)
+            tensors = (p, p.grad.contiguous(), state["exp_avg"], state["exp_avg_sq"])
+            rows.append(((p.dtype, str(p.device)), (*tensors, state["max_exp_avg_sq"] if amsgrad else None,
+                                                     state["step"])))
+        beta1, beta2 = group["betas"]
+        for lists in _buckets(rows).values():
+            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = lists
+            _ops._fused_adamw_capturable_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else [],
+                                          steps, group["lr"], beta1, beta2, group["weight_decay"], group["eps"],
+                                          group["decoupled_weight_decay"], group["maximize"])
+
+    @staticmethod
+    def _check_step_device(step_t, p):
+        if step_t.device != p.device:
+            raise RuntimeError(f"Adam(capturable=True): the step count of a parameter on {p.device} is on "
+                               f"{step_t.device}; expected the parameter's device (state loaded from a "
+                               "non-capturable optimizer?)")
 
     def _multi_tensor(self, group):
         """Whether this group takes the multi-tensor op (Note [Multi-tensor optimizer step]): always

@@ -32,11 +32,13 @@ __global__ void __launch_bounds__(kThreads) tensor_chunks_kernel(TensorChunks<De
   D* t[Depth];
 #pragma unroll
   for (int k = 0; k < Depth; ++k) t[k] = static_cast<D*>(a.ptr[k][s]);
-  for (int64_t i = start + threadIdx.x; i < end; i += kThreads) op(t, i);
+  const auto block_op = op.for_block(t);  // per-tensor constants, once per block
+  for (int64_t i = start + threadIdx.x; i < end; i += kThreads) block_op(t, i);
 }
 
-// op(t, i) (a __device__ call; t[k]: list k's tensor as D*) for every element i of the tensors
-// of the lists, index by index of equal sizes; an empty list (a state list switched off) gives
+// op.for_block(t)(t, i) (__device__ calls; t[k]: list k's tensor as D*; for_block gives the op of one
+// block's tensor, most often op itself) for every element i of the tensors of the lists, index by index
+// of equal sizes; an empty list (a state list switched off) gives
 // null pointers. Empty tensors are skipped.
 template <class D, int Depth, class Op>
 void multi_tensor_apply(const std::array<const TensorList*, Depth>& lists, const Op& op, cudaStream_t stream) {

@@ -15,6 +15,7 @@ namespace {
 template <class D>
 struct AdamOp {
   optim::AdamStep s;
+  __device__ const AdamOp& for_block(D* const*) const { return *this; }
   __device__ void operator()(D* const* t, int64_t i) const {
     using A = dev_opmath_t<D>;
     A p = to_opmath(t[0][i]), m = to_opmath(t[2][i]), v = to_opmath(t[3][i]);
@@ -29,6 +30,7 @@ struct AdamOp {
 template <class D>
 struct SgdOp {
   optim::SgdStep s;
+  __device__ const SgdOp& for_block(D* const*) const { return *this; }
   __device__ void operator()(D* const* t, int64_t i) const {
     using A = dev_opmath_t<D>;
     A p = to_opmath(t[0][i]), buf = s.momentum != 0 && !s.first_step ? to_opmath(t[2][i]) : A(0);
@@ -36,6 +38,21 @@ struct SgdOp {
     t[0][i] = from_opmath<D>(p);
     if (s.momentum != 0) t[2][i] = from_opmath<D>(buf);
   }
+};
+
+// Note [Capturable multi-tensor Adam]: t[5] is the tensor's float32 step count (the list's slot holds
+// a float*, whatever D is); each block reads it once and updates with its bias corrections.
+template <class D>
+struct AdamAtDeviceStepOp {
+  optim::AdamStep s;
+  __device__ AdamOp<D> for_block(D* const* t) const {
+    return {optim::adam_step_at(s, double(*reinterpret_cast<const float*>(t[5])))};
+  }
+};
+
+struct StepCountIncrementOp {
+  __device__ const StepCountIncrementOp& for_block(float* const*) const { return *this; }
+  __device__ void operator()(float* const* t, int64_t i) const { t[0][i] += 1.0f; }
 };
 
 // The current stream of the parameters' device, that device current while launching.
@@ -79,6 +96,21 @@ void fused_adamw_cuda(const TensorList& params, const TensorList& grads, const T
   });
 }
 
+void fused_adamw_capturable_cuda(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
+                                 const TensorList& exp_avg_sqs, const TensorList& max_exp_avg_sqs,
+                                 const TensorList& steps, double lr, double beta1, double beta2, double weight_decay,
+                                 double eps, bool decoupled_weight_decay, bool maximize) {
+  optim::fused_adamw_capturable_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, lr, beta1, beta2,
+                                     weight_decay, eps, decoupled_weight_decay, maximize,
+                                     [&](const optim::AdamStep& s) {
+    on_current_stream(params, "_fused_adamw_capturable_", [&]<class D>(cudaStream_t stream) {
+      multi_tensor_apply<float, 1>({&steps}, StepCountIncrementOp{}, stream);
+      multi_tensor_apply<D, 6>({&params, &grads, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs, &steps},
+                               AdamAtDeviceStepOp<D>{s}, stream);
+    });
+  });
+}
+
 void fused_sgd_cuda(const TensorList& params, const TensorList& grads, const TensorList& momentum_buffers, double lr,
                     double momentum, double dampening, double weight_decay, bool nesterov, bool maximize,
                     bool is_first_step) {
@@ -97,5 +129,6 @@ void fused_sgd_cuda(const TensorList& params, const TensorList& grads, const Ten
 
 VT_REGISTER_KERNEL("vt::_fused_adamw_", CUDA, fused_adamw_cuda);
 VT_REGISTER_KERNEL("vt::_fused_sgd_", CUDA, fused_sgd_cuda);
+VT_REGISTER_KERNEL("vt::_fused_adamw_capturable_", CUDA, fused_adamw_capturable_cuda);
 
 }  // namespace vt::cuda_kernels

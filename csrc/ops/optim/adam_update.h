@@ -15,10 +15,18 @@ struct AdamStep {
   bool decoupled, maximize, amsgrad;
 };
 
+// s with the bias corrections of step `step` (on the device too: Note [Capturable multi-tensor Adam]).
+VT_HOST_DEVICE inline AdamStep adam_step_at(AdamStep s, double step) {
+  using std::pow;
+  using std::sqrt;
+  s.step_size = s.lr / (1.0 - pow(s.beta1, step));
+  s.bias_correction2_sqrt = sqrt(1.0 - pow(s.beta2, step));
+  return s;
+}
+
 inline AdamStep make_adam_step(double lr, double beta1, double beta2, double weight_decay, double eps, double step,
                                bool decoupled, bool maximize, bool amsgrad) {
-  return {lr, beta1, beta2, weight_decay, eps, lr / (1.0 - std::pow(beta1, step)),
-          std::sqrt(1.0 - std::pow(beta2, step)), decoupled, maximize, amsgrad};
+  return adam_step_at({lr, beta1, beta2, weight_decay, eps, 0.0, 0.0, decoupled, maximize, amsgrad}, step);
 }
 
 // torch's single-tensor formulas: decoupled decay p *= 1 - lr*wd (AdamW) or g += wd*p (Adam);
