@@ -29,11 +29,14 @@ cublas_dir=$(python3 -c "import nvidia, os; print(next((d for p in nvidia.__path
 # Triton's on-disk cache inside the (ignored) working copy: it stays on a warm machine between calls.
 export TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-$(pwd)/.triton_cache}
 # WARM_CONFIG (e.g. band_compile_warmup): an experiment config run in the background while the steps below
-# run, to fill Triton's cache for a later call (its GPU work is a few steps; its compiles take CPU cores).
+# run, to fill Triton's cache for a later call. It shares the GPU and the CPU cores with them: their
+# timings are not clean while it runs.
 if [ -n "${WARM_CONFIG:-}" ]; then
   mkdir -p /tmp/vt_exp && rm -f /tmp/vt_exp/warm.jsonl
-  (python3 -m vibetensor.experiments.cli run experiments/configs/$WARM_CONFIG.toml --out /tmp/vt_exp/warm.jsonl \
-    > "$OUT/warm.txt" 2>&1; echo "[$(date +%T)] warm-up exit $?" >> "$OUT/warm.txt") &
+  # its own process group, stopped when this call's steps end (it must not run into a later call's timings)
+  setsid sh -c "python3 -m vibetensor.experiments.cli run experiments/configs/$WARM_CONFIG.toml \
+    --out /tmp/vt_exp/warm.jsonl > '$OUT/warm.txt' 2>&1" &
+  WARM_PID=$!
 fi
 step() {  # file (appended to), timeout, command...
   local f=$1 t=$2; shift 2
@@ -71,11 +74,17 @@ fi
 if [ "${EXP_STEPS:-0}" != 0 ]; then
   for c in ${EXP_CONFIGS:-suite_h100}; do
     sed "s/^steps = .*/steps = $EXP_STEPS/" experiments/configs/$c.toml > /tmp/$c.toml
-    # The results live in /tmp/vt_exp while the machine stays warm: a later call resumes the cells not yet done.
-    mkdir -p /tmp/vt_exp
-    step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/$c.toml --out /tmp/vt_exp/$c.jsonl \
-      && python3 -m vibetensor.experiments.cli compare /tmp/vt_exp/$c.jsonl"
-    cp /tmp/vt_exp/$c.jsonl "$OUT/s/" 2>/dev/null
+    # The results live in /tmp/vt_exp while the machine stays warm: a later call of the same tree and steps
+    # resumes the cells not yet done (the runner refuses to mix commits in one file).
+    res=/tmp/vt_exp/${VT_GIT_COMMIT:-tree}-s$EXP_STEPS
+    mkdir -p $res
+    step exp.txt ${EXP_TIMEOUT:-200} sh -c "python3 -m vibetensor.experiments.cli run /tmp/$c.toml --out $res/$c.jsonl \
+      && python3 -m vibetensor.experiments.cli compare $res/$c.jsonl"
+    cp $res/$c.jsonl "$OUT/s/" 2>/dev/null
     rm -f "$OUT/s/gap.png"  # redrawn from the jsonl; the device tool returns 8 files
   done
+fi
+if [ -n "${WARM_PID:-}" ]; then
+  kill -- -$WARM_PID 2>/dev/null
+  echo "[$(date +%T)] warm-up stopped with the call's steps" >> "$OUT/warm.txt"
 fi

@@ -110,8 +110,13 @@ def test_max_pool2d_backward_refuses_foreign_indices(device):
     window = ([2, 2], [1, 1], [0, 0], [1, 1])
     # CUDA raises at the call only under checks.cuda_index=sync (Note [CUDA index checks]); the default traps
     with vt.policy.override("checks.cuda_index=sync"):
-        with pytest.raises(IndexError, match="9"):
-            vt._C._ops._max_pool2d_backward(g, to_vt(torch.tensor([[[[0, 1], [2, 9]]]]), device), 3, 3, *window)
+        with pytest.raises(IndexError, match="9"):  # off the plane
+            vt._C._ops._max_pool2d_backward(g, to_vt(torch.tensor([[[[0, 1], [3, 9]]]]), device), 3, 3, *window)
+    with vt.policy.override("checks.cuda_index=sync"):  # in the plane, but outside output (0, 1)'s window
+        with pytest.raises(IndexError, match="6"):
+            vt._C._ops._max_pool2d_backward(g, to_vt(torch.tensor([[[[0, 6], [3, 4]]]]), device), 3, 3, *window)
+    with pytest.raises(ValueError, match="a 2x2 gradient is not the output of this window over a 4x4 input"):
+        vt._C._ops._max_pool2d_backward(g, to_vt(torch.tensor([[[[0, 1], [2, 3]]]]), device), 4, 4, *window)
     with pytest.raises(ValueError, match="expected a 4-d gradient of the indices' shape"):
         vt._C._ops._max_pool2d_backward(g, to_vt(torch.zeros(1, 1, 2, 3, dtype=torch.int64), device), 3, 3, *window)
     with pytest.raises(ValueError, match="a dilated window holds no element of the 2x2 input"):

@@ -154,3 +154,36 @@ def test_dispatch_lookup_locked_map_counts_name_lookups():
             for _ in range(10):
                 a + a
             assert dict(C._counters())["name_lookups"] == 10
+
+
+_FREED_ON_AN_ENGINE_THREAD = """
+import numpy as np
+import vibetensor as vt
+vt.policy.apply_spec("autograd.gil=held,autograd.workers={workers},autograd.routing={routing}")
+
+w = vt.ones(4, 2, requires_grad=True)
+x = vt.from_numpy(np.ones((3, 4), np.float32))  # DLPack: its deleter needs the GIL
+loss = (x @ w).sum()
+del x  # the graph holds the last reference: the engine thread frees it
+loss.backward()
+print("ok", float(w.grad.sum()))
+"""
+
+
+@pytest.mark.parametrize("workers,routing", [("spawn", "owner"), ("pool", "owner"), ("spawn", "worker")])
+def test_memory_of_python_freed_on_an_engine_thread_does_not_deadlock(workers, routing, tmp_path):
+    """Note [Threads that may not take the GIL]: under autograd.gil=held the caller keeps the GIL while
+    the engine's threads run; a DLPack-imported tensor (vt.from_numpy) that the graph frees there once made
+    its deleter wait for that GIL, and backward never returned. In a child process with a time limit."""
+    import subprocess
+    import sys
+
+    from vibetensor.experiments.child import child_env
+
+    code = _FREED_ON_AN_ENGINE_THREAD.format(workers=workers, routing=routing)
+    try:
+        p = subprocess.run([sys.executable, "-c", code], env=child_env(), cwd=tmp_path, capture_output=True, text=True,
+                           timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"backward under autograd.gil=held, workers={workers}, routing={routing} did not finish in 60 s")
+    assert p.returncode == 0 and p.stdout.strip().splitlines()[-1] == "ok 24.0", p.stdout + p.stderr

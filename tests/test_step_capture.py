@@ -62,7 +62,7 @@ def test_capturable_adam_matches_the_host_step_and_torch(amsgrad, decoupled, pat
     assert_close(params[False], t.detach(), rtol=1e-5, atol=1e-6)
 
 
-def test_capturable_multi_tensor_step_advances_every_count_in_one_op():
+def test_capturable_multi_tensor_step_advances_every_count_once_per_step():
     """Two parameters of two dtypes (two buckets) and one without a gradient: each count on the device is
     advanced once per step, the gradient-less parameter's state is never made."""
     ps = [vt.nn.Parameter(vt.ones(4)), vt.nn.Parameter(vt.ones(3, dtype=vt.float64)), vt.nn.Parameter(vt.ones(2))]

@@ -54,6 +54,15 @@ VT_HOST_DEVICE int64_t max_pool_window_argmax(const T* plane, const MaxPool2dGeo
   return at;
 }
 
+// Whether flat index r (in the input plane) is an element of output o's window (o = oy * OW + ox): the
+// backward's check on indices that did not come from the forward.
+VT_HOST_DEVICE inline bool max_pool_index_in_window(const MaxPool2dGeometry& p, int64_t o, int64_t r) {
+  if (r < 0 || r >= p.h * p.w) return false;
+  const int64_t oy = o / p.ow, ox = o - oy * p.ow;
+  const int64_t dy = r / p.w - (oy * p.sh - p.ph), dx = r % p.w - (ox * p.sw - p.pw);
+  return dy >= 0 && dy % p.dh == 0 && dy / p.dh < p.kh && dx >= 0 && dx % p.dw == 0 && dx / p.dw < p.kw;
+}
+
 inline int64_t max_pool_out_size(int64_t size, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
   const int64_t span = size + 2 * p - d * (k - 1) - 1;
   if (span < 0) return 0;
@@ -74,6 +83,16 @@ inline bool every_window_holds_input(int64_t size, int64_t out, int64_t k, int64
   return true;
 }
 
+// kernel_size, stride and dilation positive, padding >= 0, each below 2^31 (so no window arithmetic on
+// int64 overflows).
+inline void check_window_ranges(const char* op, const MaxPool2dGeometry& p) {
+  constexpr int64_t kMax = int64_t(1) << 31;
+  for (int64_t v : {p.kh, p.kw, p.sh, p.sw, p.dh, p.dw})
+    VT_CHECK_VALUE(v > 0 && v < kMax, op, ": expected kernel_size, stride and dilation in [1, 2^31), got ", v);
+  for (int64_t v : {p.ph, p.pw})
+    VT_CHECK_VALUE(v >= 0 && v < kMax, op, ": expected padding in [0, 2^31), got ", v);
+}
+
 inline MaxPool2dGeometry max_pool2d_geometry(const Tensor& x, const IntList& kernel, const IntList& stride,
                                              const IntList& padding, const IntList& dilation, bool ceil_mode) {
   VT_CHECK_VALUE(x.dim() == 4, "_max_pool2d: expected a 4-d (N, C, H, W) input, got ", x.dim(), "-d");
@@ -82,9 +101,8 @@ inline MaxPool2dGeometry max_pool2d_geometry(const Tensor& x, const IntList& ker
   VT_CHECK_TYPE(is_floating(x.dtype()), "_max_pool2d: expected a floating point input, got ", x.dtype());
   MaxPool2dGeometry p{x.size(0) * x.size(1), x.size(2), x.size(3), 0, 0, kernel[0], kernel[1], stride[0], stride[1],
                       padding[0], padding[1], dilation[0], dilation[1]};
-  VT_CHECK_VALUE(p.kh > 0 && p.kw > 0 && p.sh > 0 && p.sw > 0 && p.dh > 0 && p.dw > 0,
-                 "_max_pool2d: expected positive kernel_size, stride and dilation");
-  VT_CHECK_VALUE(p.ph >= 0 && p.pw >= 0 && 2 * p.ph <= p.kh && 2 * p.pw <= p.kw,
+  check_window_ranges("_max_pool2d", p);
+  VT_CHECK_VALUE(2 * p.ph <= p.kh && 2 * p.pw <= p.kw,
                  "_max_pool2d: padding must be between 0 and half the kernel size, got (", p.ph, ", ", p.pw,
                  ") for kernel_size (", p.kh, ", ", p.kw, ")");
   p.oh = max_pool_out_size(p.h, p.kh, p.sh, p.ph, p.dh, ceil_mode);
@@ -116,8 +134,15 @@ inline MaxPool2dGeometry max_pool2d_backward_geometry(const Tensor& grad, const 
                  "_max_pool2d_backward: expected kernel_size, stride, padding and dilation of two values each");
   MaxPool2dGeometry p{grad.size(0) * grad.size(1), height, width, grad.size(2), grad.size(3), kernel[0], kernel[1],
                       stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]};
-  VT_CHECK_VALUE(p.kh > 0 && p.kw > 0 && p.sh > 0 && p.sw > 0 && p.dh > 0 && p.dw > 0 && p.ph >= 0 && p.pw >= 0,
-                 "_max_pool2d_backward: expected positive kernel_size, stride and dilation and padding >= 0");
+  check_window_ranges("_max_pool2d_backward", p);
+  // The gradient's plane must be the forward's output for this window (either ceil_mode): the CUDA gather
+  // walks the windows, so a mismatched window would drop gradient instead of failing.
+  auto fits = [](int64_t size, int64_t out, int64_t k, int64_t s, int64_t pad, int64_t d) {
+    return out == max_pool_out_size(size, k, s, pad, d, false) || out == max_pool_out_size(size, k, s, pad, d, true);
+  };
+  VT_CHECK_VALUE(fits(p.h, p.oh, p.kh, p.sh, p.ph, p.dh) && fits(p.w, p.ow, p.kw, p.sw, p.pw, p.dw),
+                 "_max_pool2d_backward: a ", p.oh, "x", p.ow, " gradient is not the output of this window over a ",
+                 p.h, "x", p.w, " input");
   return p;
 }
 

@@ -1,6 +1,7 @@
 // Backward, autograd.grad, graph inspection and custom Python Functions.
 #include <unordered_set>
 
+#include "core/gil_free_thread.h"
 #include "autograd/engine.h"
 #include "policy/catalogue.h"
 #include "probes/counters.h"
@@ -49,6 +50,11 @@ struct PyNode : autograd::Node {
       std::lock_guard<probes::InstrumentedMutex> l(py_nodes_mutex());
       live_py_nodes().erase(this);
     }
+    if (gil_forbidden() && backward_fn.is_valid()) {  // Note [Threads that may not take the GIL]
+      PyObject* o = backward_fn.release().ptr();
+      defer_to_gil_holder([o] { Py_DECREF(o); });
+      return;
+    }
     nb::gil_scoped_acquire g;
     backward_fn.reset();
   }
@@ -94,6 +100,11 @@ TensorList run_engine(const TensorList& outs, const TensorList& grads, autograd:
     return autograd::run_backward(outs, grads, opts);
   }
   opts.caller_holds_gil = true;
+  // Releases what the engine's threads could not (Note [Threads that may not take the GIL]), also when
+  // backward raises.
+  struct ReleaseDeferred {
+    ~ReleaseDeferred() { run_deferred_gil_work(); }
+  } release_deferred;
   uint64_t t0 = probes::counters_on() ? probes::now_ns() : 0;
   TensorList r = autograd::run_backward(outs, grads, opts);
   if (t0) probes::count(probes::Counter::gil_held_ns, probes::now_ns() - t0);

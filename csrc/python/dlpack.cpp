@@ -1,6 +1,7 @@
 // DLPack exchange: Tensor.__dlpack__ / __dlpack_device__ and from_dlpack, zero-copy both ways.
 #include <vector>
 
+#include "core/gil_free_thread.h"
 #include "python/bindings.h"
 #include "plugin/dlpack_view.h"
 #include "python/dlpack.h"
@@ -84,9 +85,14 @@ Tensor from_capsule(nb::handle cap) {
   VT_CHECK(d.byte_offset <= uint64_t(INT64_MAX), "from_dlpack: byte_offset ", d.byte_offset, " does not fit in int64");
   char* base = static_cast<char*>(d.data) + d.byte_offset;
   // The producer's deleter may touch Python objects (numpy, torch): run it with the GIL.
+  // An engine thread that may not take the GIL hands it to the caller (Note [Threads that may not take the GIL]).
   Storage st = Storage::make(base, size_t(nbytes), dev, [m](void*) {
+    auto release = [m] {
+      if (m->deleter) m->deleter(m);
+    };
+    if (gil_forbidden()) return defer_to_gil_holder(release);
     nb::gil_scoped_acquire g;
-    if (m->deleter) m->deleter(m);
+    release();
   });
   PyCapsule_SetName(cap.ptr(), "used_dltensor");
   return Tensor(IntrusivePtr<TensorImpl>::make(std::move(st), dtype, sizes, strides, 0));

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <unordered_set>
 
+#include "core/gil_free_thread.h"
 #include "autograd/node.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
@@ -40,6 +41,11 @@ PyHook::~PyHook() {
     live_py_hooks().erase(this);
   }
   if (!fn.is_valid()) return;
+  if (gil_forbidden()) {  // Note [Threads that may not take the GIL]
+    PyObject* o = fn.release().ptr();
+    defer_to_gil_holder([o] { Py_DECREF(o); });
+    return;
+  }
   nb::gil_scoped_acquire g;
   fn.reset();
 }

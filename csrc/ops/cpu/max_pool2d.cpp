@@ -61,15 +61,15 @@ std::tuple<Tensor, Tensor> max_pool2d_cpu(const Tensor& input, const IntList& ke
 Tensor max_pool2d_cpu_backward(const Tensor& grad, const Tensor& indices, int64_t height, int64_t width,
                                const IntList& kernel, const IntList& stride, const IntList& padding,
                                const IntList& dilation) {
-  max_pool2d_backward_geometry(grad, indices, height, width, kernel, stride, padding, dilation);
+  const Pool p = max_pool2d_backward_geometry(grad, indices, height, width, kernel, stride, padding, dilation);
   VT_CHECK_TYPE(grad.dtype() == DType::Float32 || grad.dtype() == DType::Float64,
                 "_max_pool2d_backward: the CPU kernel takes a float32 or float64 gradient, got ", grad.dtype());
   Tensor g = ops::contiguous(grad), idx = ops::contiguous(indices);
   const int64_t planes = grad.size(0) * grad.size(1), plane_out = grad.size(2) * grad.size(3);
   const int64_t* ip = idx.data<int64_t>();
   for (int64_t i = 0; i < planes * plane_out; ++i)  // indices come from the forward; a foreign one must not write astray
-    VT_CHECK_INDEX(ip[i] >= 0 && ip[i] < height * width, "_max_pool2d_backward: index ", ip[i],
-                   " is outside the ", height, "x", width, " input plane");
+    VT_CHECK_INDEX(max_pool_index_in_window(p, i % plane_out, ip[i]), "_max_pool2d_backward: index ", ip[i],
+                   " is not inside its output's window of the ", height, "x", width, " input plane");
   Tensor gx = empty_tensor(DimVector{grad.size(0), grad.size(1), height, width}, g.dtype(), g.device());
   if (g.dtype() == DType::Float32) backward(g.data<float>(), ip, gx.data<float>(), planes, height * width, plane_out);
   else backward(g.data<double>(), ip, gx.data<double>(), planes, height * width, plane_out);

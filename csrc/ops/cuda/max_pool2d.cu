@@ -30,7 +30,8 @@ __global__ void max_pool2d_kernel(const D* __restrict__ x, D* __restrict__ y, in
 }
 
 // Thread e < planes * H * W: the input element e sums, in (oy, ox) order, the gradients of the outputs whose
-// window can cover it and whose index names it. Threads e < planes * OH * OW also check index e's range.
+// window can cover it and whose index names it. Threads e < planes * OH * OW also check that index e lies
+// in output e's window.
 template <class D>
 __global__ void max_pool2d_backward_kernel(const D* __restrict__ gy, const int64_t* __restrict__ idx,
                                            D* __restrict__ gx, MaxPool2dGeometry p, DeviceIndexCheck chk) {
@@ -39,7 +40,7 @@ __global__ void max_pool2d_backward_kernel(const D* __restrict__ gy, const int64
   const int64_t in_total = p.planes * plane_in, out_total = p.planes * plane_out;
   const int64_t total = in_total > out_total ? in_total : out_total, step = int64_t(gridDim.x) * blockDim.x;
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < total; e += step) {
-    if (e < out_total && (idx[e] < 0 || idx[e] >= plane_in)) chk.report(idx[e]);
+    if (e < out_total && !max_pool_index_in_window(p, e % plane_out, idx[e])) chk.report(idx[e]);
     if (e >= in_total) continue;
     const int64_t q = e / plane_in, r = e - q * plane_in, iy = r / p.w, ix = r - iy * p.w;
     // Windows covering row iy start at oy * sh - ph in [iy - (kh - 1) * dh, iy].
@@ -98,7 +99,7 @@ Tensor max_pool2d_backward_cuda(const Tensor& grad, const Tensor& indices, int64
         p, check.device_side());
     VT_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  check.raise_if_bad("0 <= index < ", height * width, ", the input plane");
+  check.raise_if_bad("an index inside its output's window of the ", height, "x", width, " input plane");
   return gx;
 }
 

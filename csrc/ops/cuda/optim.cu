@@ -41,7 +41,8 @@ struct SgdOp {
 };
 
 // Note [Capturable multi-tensor Adam]: t[5] is the tensor's float32 step count (the list's slot holds
-// a float*, whatever D is); each block reads it once and updates with its bias corrections.
+// a float*, whatever D is); each thread reads it at the start of its block and updates with its bias
+// corrections.
 template <class D>
 struct AdamAtDeviceStepOp {
   optim::AdamStep s;

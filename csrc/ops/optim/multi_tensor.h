@@ -57,8 +57,8 @@ void fused_adamw_step(const TensorList& params, const TensorList& grads, const T
 // capturable=True, Note [Capturable Adam] in vibetensor/optim/adam.py): the step counts are float32
 // one-element tensors on the parameters' device, one per parameter (torch's state_steps), so nothing is
 // read on the host. The op adds one to every count (one launch on CUDA), then updates every parameter
-// with the bias corrections of its own new count, computed where the update runs (once per CUDA block,
-// in double, adam_step_at), in the same launches as _fused_adamw_. A replay of the captured step so
+// with the bias corrections of its own new count, computed where the update runs (in double, adam_step_at:
+// on CUDA by every thread at the start of its block), in the same launches as _fused_adamw_. A replay of the captured step so
 // advances the counts and the corrections, where the host step count of _fused_adamw_ would be baked
 // into the graph. Before it, a captured AdamW step ran Adam's per-parameter capturable path: about 14
 // elementwise launches per parameter (minigpt's captured step held 1502 kernels against 676 eager on

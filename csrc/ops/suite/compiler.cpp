@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/gil_free_thread.h"
 
 namespace vt::suite {
 namespace {
@@ -18,7 +19,6 @@ std::atomic<bool> g_has_compiler[kBackends];
 // The families each compiler serves (nullptr: all). Read without a lock on every op call of a family whose
 // backend is selected, so a replaced list is never freed: a compiler is registered a few times a process.
 std::atomic<const std::vector<std::string>*> g_families[kBackends];
-thread_local bool t_deferred = false;
 
 }  // namespace
 
@@ -53,8 +53,6 @@ CompiledImage compile(Backend b, const CompileRequest& r) {
   return c(r);
 }
 
-DeferCompiles::DeferCompiles() : prev_(t_deferred) { t_deferred = true; }
-DeferCompiles::~DeferCompiles() { t_deferred = prev_; }
-bool compiles_deferred() { return t_deferred; }
+bool compiles_deferred() { return gil_forbidden(); }
 
 }  // namespace vt::suite

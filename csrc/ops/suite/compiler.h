@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/gil_free_thread.h"
 #include "policy/catalogue.h"
 
 namespace vt::suite {
@@ -54,18 +55,10 @@ CompiledImage compile(Backend b, const CompileRequest& r);
 // ops, and the vibe preset's first backward deadlocked on the GIL (seen on an H100, 2026-12-07).
 // A marked thread's miss is queued, the launch falls back to the native kernel (recorded as
 // "compile deferred"), and whoever holds the GIL next at a safe point (the end of backward in
-// csrc/python) compiles the queue, so later steps launch the suite's kernel. No C++ lock is held while a compiler runs, so a thread holding the GIL and
-// waiting for a lock of ours cannot deadlock with one compiling.
-class DeferCompiles {
- public:
-  DeferCompiles();
-  ~DeferCompiles();
-  DeferCompiles(const DeferCompiles&) = delete;
-  DeferCompiles& operator=(const DeferCompiles&) = delete;
-
- private:
-  bool prev_;
-};
+// csrc/python) compiles the queue, so later steps launch the suite's kernel. No C++ lock is held
+// while a compiler runs, so a thread holding the GIL and waiting for a lock of ours cannot deadlock
+// with one compiling. The mark is core's GilFreeThread (Note [Threads that may not take the GIL]).
+using DeferCompiles = GilFreeThread;
 bool compiles_deferred();
 
 }  // namespace vt::suite
