@@ -117,3 +117,51 @@ def test_runner_captures_the_step_and_matches_eager():
             for mode in ("eager", "graph")}
     assert recs["graph"]["capture"] == {"captures": 1, "replays": 7}
     assert recs["graph"]["losses"] == recs["eager"]["losses"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_capturable_multi_tensor_adam_on_cuda_matches_the_cpu_op(dtype, amsgrad):
+    """Note [Capturable multi-tensor Adam]: vt::_fused_adamw_capturable_ on CUDA (a count-increment launch,
+    then the update with per-block bias corrections) against the same op on the CPU, three steps, over 40
+    tensors (more than one launch's 36) of which one spans more than one launch's 320 blocks of 65536
+    elements and one is empty; then captured in a CUDA graph and replayed: the counts and the updates go on."""
+    g = torch.Generator().manual_seed(5)
+    shapes = [(21_000_001,), (0, 4)] + [(17 + i, 3) for i in range(38)]
+    vdt = vt.float32 if dtype == torch.float32 else vt.bfloat16
+    sets = {}
+    for dev in ("cpu", "cuda"):
+        g.manual_seed(5)
+        ps = [vt.from_numpy(torch.randn(s, generator=g).numpy()).to(dev).to(vdt) for s in shapes]
+        state = dict(p=ps, m=[vt.zeros_like(p) for p in ps], v=[vt.zeros_like(p) for p in ps],
+                     vmax=[vt.zeros_like(p) for p in ps] if amsgrad else [],
+                     steps=[vt.zeros((), device=dev) for _ in ps])
+        sets[dev] = state
+    g.manual_seed(6)
+    grads = [[torch.randn(s, generator=g) for s in shapes] for _ in range(3)]
+
+    def step(dev, k):
+        s = sets[dev]
+        gs = [vt.from_numpy(x.numpy()).to(dev).to(vdt) for x in grads[k]]
+        vt._C._ops._fused_adamw_capturable_(s["p"], gs, s["m"], s["v"], s["vmax"], s["steps"], 0.01, 0.9, 0.99,
+                                            0.1, 1e-8, True, False)
+
+    for k in range(3):
+        for dev in ("cpu", "cuda"):
+            step(dev, k)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-2, atol=1e-2)
+    for a, b in zip(sets["cpu"]["p"], sets["cuda"]["p"]):
+        torch.testing.assert_close(to_torch(b).float(), to_torch(a).float(), **tol)
+    assert [float(t) for t in sets["cuda"]["steps"]] == [3.0] * len(shapes)
+    s = sets["cuda"]
+    gs = [vt.from_numpy(x.numpy()).to("cuda").to(vdt) for x in grads[0]]
+    graph = vt.cuda.CUDAGraph()
+    with vt.cuda.graph(graph):
+        vt._C._ops._fused_adamw_capturable_(s["p"], gs, s["m"], s["v"], s["vmax"], s["steps"], 0.01, 0.9, 0.99,
+                                            0.1, 1e-8, True, False)
+    before = to_torch(s["p"][2]).float().clone()
+    graph.replay()
+    graph.replay()
+    vt.cuda.synchronize()
+    assert [float(t) for t in s["steps"]] == [5.0] * len(shapes)  # capture ran nothing; two replays, two steps
+    assert not torch.equal(to_torch(s["p"][2]).float(), before)
