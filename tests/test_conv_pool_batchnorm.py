@@ -105,6 +105,25 @@ def test_max_pool2d_ties_nans_and_indices_match_torch(device, case, dtype):
     assert torch.equal(to_torch(one_idx), want1_idx)
 
 
+@pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)], ids=str)
+def test_gradient_penalty_through_max_pool2d_matches_torch(device, case):
+    """create_graph through max pooling (Note [Double backward]): the penalty ||d out / d x||^2 of a
+    scale -> max_pool2d -> tanh net, differentiated again with respect to the per-channel scale (the CPU
+    convolution's backward has no second derivative yet, so a scale stands in for it)."""
+    x0, w0 = randn((2, 3, 9, 8), seed=21), randn((1, 3, 1, 1), seed=22)
+
+    def penalty(lib, x, w):
+        out = lib.tanh(lib.nn.functional.max_pool2d(x * w, **case)).sum()
+        (gx,) = lib.autograd.grad(out, x, create_graph=True)
+        (gw,) = lib.autograd.grad((gx * gx).sum(), w)
+        return gx.detach(), gw
+
+    tg, tw = penalty(torch, x0.clone().requires_grad_(), w0.clone().requires_grad_())
+    vg, vw = penalty(vt, to_vt(x0, device).requires_grad_(), to_vt(w0, device).requires_grad_())
+    assert_close(vg, tg, **TOL)
+    assert_close(vw, tw, rtol=1e-4, atol=1e-4)
+
+
 def test_max_pool2d_backward_refuses_foreign_indices(device):
     g = to_vt(torch.ones(1, 1, 2, 2), device)
     window = ([2, 2], [1, 1], [0, 0], [1, 1])
