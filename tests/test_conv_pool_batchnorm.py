@@ -51,14 +51,6 @@ def test_conv2d_kernel_larger_than_the_input_is_refused():
         F.conv2d(vt.ones(1, 1, 3, 3), vt.ones(1, 1, 4, 4), stride=2)
 
 
-def test_conv2d_double_backward_is_refused_by_name():
-    x = vt.randn(1, 2, 5, 5, requires_grad=True)
-    w = vt.randn(3, 2, 3, 3, requires_grad=True)
-    (g,) = vt.autograd.grad(F.conv2d(x, w).sum(), x, create_graph=False)
-    with pytest.raises(NotImplementedError, match="_conv2d_cpu_backward: differentiating through this backward kernel"):
-        vt.autograd.grad(F.conv2d(x, w).square().sum(), x, create_graph=True)
-
-
 @pytest.mark.parametrize("case", [dict(), dict(stride=2, padding=2), dict(dilation=3, groups=2, padding="same")],
                          ids=str)
 def test_conv1d(device, case):
@@ -122,6 +114,26 @@ def test_gradient_penalty_through_max_pool2d_matches_torch(device, case):
     vg, vw = penalty(vt, to_vt(x0, device).requires_grad_(), to_vt(w0, device).requires_grad_())
     assert_close(vg, tg, **TOL)
     assert_close(vw, tw, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", [dict(padding=1), dict(stride=2, padding=1), dict(dilation=2, padding=2)], ids=str)
+def test_gradient_penalty_through_conv2d_matches_torch(device, case):
+    """create_graph through conv2d (WGAN-GP's penalty): ||d out / d x||^2 of conv -> max_pool2d -> tanh ->
+    conv, differentiated again with respect to both weights and the input."""
+    x0 = randn((2, 3, 10, 9), seed=23)
+    w0, v0 = randn((4, 3, 3, 3), seed=24, scale=0.3), randn((2, 4, 2, 2), seed=25, scale=0.3)
+
+    def penalty(lib, x, w, v):
+        F_ = lib.nn.functional
+        out = F_.conv2d(lib.tanh(F_.max_pool2d(F_.conv2d(x, w, **case), 2)), v).sum()
+        (gx,) = lib.autograd.grad(out, x, create_graph=True)
+        return gx.detach(), lib.autograd.grad((gx * gx).sum(), (x, w, v))
+
+    tg, tgrads = penalty(torch, *(t.clone().requires_grad_() for t in (x0, w0, v0)))
+    vg, vgrads = penalty(vt, *(to_vt(t, device).requires_grad_() for t in (x0, w0, v0)))
+    assert_close(vg, tg, **TOL)
+    for got, want in zip(vgrads, tgrads):
+        assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_max_pool2d_backward_refuses_foreign_indices(device):
