@@ -117,11 +117,13 @@ def test_gradient_penalty_through_max_pool2d_matches_torch(device, case):
 
 
 @pytest.mark.parametrize("case", [dict(padding=1), dict(stride=2, padding=1), dict(dilation=2, padding=2)], ids=str)
-def test_gradient_penalty_through_conv2d_matches_torch(device, case):
-    """create_graph through conv2d (WGAN-GP's penalty): ||d out / d x||^2 of conv -> max_pool2d -> tanh ->
-    conv, differentiated again with respect to both weights and the input."""
-    x0 = randn((2, 3, 10, 9), seed=23)
-    w0, v0 = randn((4, 3, 3, 3), seed=24, scale=0.3), randn((2, 4, 2, 2), seed=25, scale=0.3)
+def test_gradient_penalty_through_conv2d_matches_torch(case):
+    """create_graph through the CPU convolution kernel (WGAN-GP's penalty): ||d out / d x||^2 of conv ->
+    max_pool2d -> tanh -> conv, differentiated again with respect to both weights and the input."""
+    device = "cpu"
+    x0 = randn((2, 4, 10, 9), seed=23)
+    w0 = randn((4, 4, 3, 3), seed=24, scale=0.3)
+    v0 = randn((2, 4, 2, 2), seed=25, scale=0.3)
 
     def penalty(lib, x, w, v):
         F_ = lib.nn.functional
@@ -134,6 +136,17 @@ def test_gradient_penalty_through_conv2d_matches_torch(device, case):
     assert_close(vg, tg, **TOL)
     for got, want in zip(vgrads, tgrads):
         assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_double_backward_through_the_composed_convolution_is_refused_by_name(device):
+    """The composed convolution (groups, and every CUDA convolution) is a custom Function without a second
+    derivative (Note [Custom Function double backward]): first order under create_graph works, and a
+    second backward through it raises, naming it."""
+    x = to_vt(randn((2, 4, 6, 6), seed=26), device).requires_grad_()
+    w = to_vt(randn((4, 2, 3, 3), seed=27, scale=0.3), device).requires_grad_()
+    (gx,) = vt.autograd.grad(vt.tanh(F.conv2d(x, w, padding=1, groups=2)).sum(), x, create_graph=True)
+    with pytest.raises(NotImplementedError, match="_Conv2dBackward: differentiating through this custom Function"):
+        vt.autograd.grad((gx * gx).sum(), w)
 
 
 def test_max_pool2d_backward_refuses_foreign_indices(device):

@@ -99,18 +99,42 @@ class Function:
                     if g is None and out_metas[i] is not None:
                         shape, dtype, device = out_metas[i]
                         full[i] = _ops.full(shape, 0, dtype, device)
+            create_graph = _C.is_grad_enabled()  # the engine's grad mode: on under create_graph
             with no_grad():
                 result = cls.backward(ctx, *full)
             result = result if isinstance(result, tuple) else (result,)
             if len(result) < n_args or any(g is not None for g in result[n_args:]):
                 raise RuntimeError(f"function {name} returned an incorrect number of gradients (expected {n_args}, "
                                    f"got {len(result)})")
-            return tuple(_checked_grad(name, i, result[i], shape, dtype, requires_grad)
-                         for i, shape, dtype, requires_grad in in_metas)
+            checked = tuple(_checked_grad(name, i, result[i], shape, dtype, requires_grad)
+                            for i, shape, dtype, requires_grad in in_metas)
+            return _once_differentiable(name, checked, grads) if create_graph else checked
 
         if diff:
             _C._record_function(backward_fn, name, tensor_inputs, [outs[i] for i in diff])
         return tuple(outs) if is_tuple else outs[0]
+
+
+# Note [Custom Function double backward]
+# A custom Function's backward runs under no_grad, so its gradients carry no graph of their own. Under
+# create_graph they get one node instead, tied to the incoming gradients, that raises when a second
+# backward reaches it (torch's once_differentiable): a clear error where a silent zero or "does not
+# require grad" would follow. Running the backward with grad mode on instead (torch's default) gave wrong
+# second derivatives through vibetensor's composed convolution (its saved, padded input has no history).
+def _once_differentiable(name, grads_out, grads_in):
+    sources = [g for g in grads_in if isinstance(g, Tensor) and g.requires_grad]
+    outs = [g for g in grads_out if g is not None]
+    if not sources or not outs:
+        return grads_out
+
+    def refuse(*_):
+        raise NotImplementedError(f"{name}: differentiating through this custom Function's backward is not "
+                                  "supported (create_graph=True needs its second derivative; its backward runs "
+                                  "once, without a graph: Note [Custom Function double backward])")
+
+    detached = tuple(None if g is None else g.detach() for g in grads_out)
+    _C._record_function(refuse, f"{name}DoubleBackward", sources, [g for g in detached if g is not None])
+    return detached
 
 
 def _checked_grad(name, index, g, shape, dtype, requires_grad):
