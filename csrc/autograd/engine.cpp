@@ -7,8 +7,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/gil_free_thread.h"
 #include "ops/ops.h"
-#include "ops/suite/compiler.h"
 #include "policy/catalogue.h"
 #include "probes/counters.h"
 #include "probes/instrumented_mutex.h"
@@ -128,7 +128,7 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
     // kernels.launch=python); the owner thread may not take the GIL the waiting caller holds
     // (Note [Suite compiles and the GIL]), or the step deadlocks.
     run_on_owner([&] {
-      suite::DeferCompiles defer;
+      GilFreeThread gil_free;  // Note [Threads that may not take the GIL]
       route_all();
     });
   } else if (task.route_on_owner) {
@@ -223,7 +223,7 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
     std::thread::id caller = std::this_thread::get_id();
     run_on_worker([&] {
       if (std::this_thread::get_id() == caller) return run_graph();
-      suite::DeferCompiles defer;
+      GilFreeThread gil_free;  // Note [Threads that may not take the GIL]
       run_graph();
     });
   } else {

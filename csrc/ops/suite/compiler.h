@@ -50,7 +50,7 @@ CompiledImage compile(Backend b, const CompileRequest& r);
 // The compilers are Python functions, so a compile takes the GIL. A thread that must not wait for
 // the GIL (a backward worker, or the routing owner thread of autograd.routing=owner, while the caller
 // holds it through backward: autograd.gil=held, Note [GIL during backward]) marks itself with
-// DeferCompiles (it also launches from C++ under kernels.launch=python: Note [Python kernel launch]).
+// GilFreeThread (it also launches from C++ under kernels.launch=python: Note [Python kernel launch]).
 // The owner thread was once left unmarked: under kernels.scope=all its gradient additions are suite
 // ops, and the vibe preset's first backward deadlocked on the GIL (seen on an H100, 2026-12-07).
 // A marked thread's miss is queued, the launch falls back to the native kernel (recorded as
@@ -58,7 +58,6 @@ CompiledImage compile(Backend b, const CompileRequest& r);
 // csrc/python) compiles the queue, so later steps launch the suite's kernel. No C++ lock is held
 // while a compiler runs, so a thread holding the GIL and waiting for a lock of ours cannot deadlock
 // with one compiling. The mark is core's GilFreeThread (Note [Threads that may not take the GIL]).
-using DeferCompiles = GilFreeThread;
 bool compiles_deferred();
 
 }  // namespace vt::suite
