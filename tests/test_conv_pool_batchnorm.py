@@ -170,6 +170,20 @@ def test_max_pool2d_backward_refuses_foreign_indices(device):
                                [1, 1], False)
 
 
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.int64], ids=str)
+def test_max_pool2d_composed_path_refuses_windows_of_only_padding(device, dtype):
+    # CPU bfloat16 and integer inputs take the composed amax path; it refuses what the native kernels refuse
+    x = to_vt(torch.ones(1, 1, 2, 2, dtype=dtype), device)
+    with pytest.raises(ValueError, match="a dilated window holds no element of the 2x2 input"):
+        F.max_pool2d(x, 2, 1, 1, 3)
+    with pytest.raises(ValueError, match="a dilated window holds no element of the 2x2 input"):
+        F.max_pool2d(x, (1, 2), 1, (0, 1), (1, 3), ceil_mode=True)
+    t = torch.arange(42, dtype=dtype).reshape(1, 1, 6, 7)  # dilated windows that all hold an element agree
+    want = torch.nn.functional.max_pool2d(t.double(), 3, 2, 1, 2, ceil_mode=True).to(dtype)
+    got = F.max_pool2d(to_vt(t, device), 3, 2, 1, 2, ceil_mode=True)
+    assert torch.equal(to_torch(got), want)
+
+
 @pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
                                   dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
                                   dict(kernel_size=3, stride=2, ceil_mode=True),

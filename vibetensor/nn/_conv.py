@@ -257,6 +257,18 @@ def _pool_args(op, input, kernel_size, stride, padding, dilation=1):
     return kernel, stride, padding, dilation
 
 
+def _check_windows_hold_input(size, kernel, stride, padding, dilation, pads):
+    """The native kernels' refusal (every_window_holds_input in csrc/ops/max_pool_args.h) on the composed
+    path: a dilated window over only padding would give -inf, as torch does; vibetensor refuses it."""
+    if max(dilation) == 1:
+        return  # padding <= kernel // 2 and a last window starting inside the input: always an element
+    for n, k, s, p, d, extra in zip(size, kernel, stride, padding, dilation, (pads[3] - padding[0], pads[1] - padding[1])):
+        out = (n + 2 * p + extra - d * (k - 1) - 1) // s + 1
+        if not all(any(0 <= o * s - p + j * d < n for j in range(k)) for o in range(out)):
+            raise ValueError(f"max_pool2d: a dilated window holds no element of the {size[0]}x{size[1]} input (only "
+                             "padding); expected a dilation that keeps every window on the input")
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     if input.dim() == 3:
         out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
@@ -272,6 +284,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise NotImplementedError("max_pool2d(return_indices=True) is supported for floating inputs (float32 and "
                                   f"float64 on the CPU) only, got {input.dtype} on {input.device}")
     pads = _pool_pads(input.shape[2], input.shape[3], kernel, stride, padding, dilation, ceil_mode)
+    _check_windows_hold_input(input.shape[2:], kernel, stride, padding, dilation, pads)
     x = pad(input, pads, value=-math.inf) if any(pads) else input.contiguous()
     return _ops.amax(_windows(x, kernel, stride, dilation), [-2, -1], False)
 
