@@ -138,15 +138,27 @@ def test_gradient_penalty_through_conv2d_matches_torch(case):
         assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
-def test_double_backward_through_the_composed_convolution_is_refused_by_name(device):
-    """The composed convolution (groups, and every CUDA convolution) is a custom Function without a second
-    derivative (Note [Custom Function double backward]): first order under create_graph works, and a
-    second backward through it raises, naming it."""
-    x = to_vt(randn((2, 4, 6, 6), seed=26), device).requires_grad_()
-    w = to_vt(randn((4, 2, 3, 3), seed=27, scale=0.3), device).requires_grad_()
-    (gx,) = vt.autograd.grad(vt.tanh(F.conv2d(x, w, padding=1, groups=2)).sum(), x, create_graph=True)
-    with pytest.raises(NotImplementedError, match="_Conv2dBackward: differentiating through this custom Function"):
-        vt.autograd.grad((gx * gx).sum(), w)
+@pytest.mark.parametrize("case", [dict(padding=1, groups=2), dict(stride=2, padding=1, groups=2),
+                                  dict(dilation=2, padding=2, groups=4), dict(padding=(1, 0))], ids=str)
+def test_gradient_penalty_through_the_composed_convolution_matches_torch(device, case):
+    """create_graph through the composed convolution (groups, and every CUDA convolution): its backward is
+    differentiable (Note [Custom Function double backward]); conv -> max_pool2d -> tanh -> grouped conv,
+    the penalty ||d out / d x||^2 differentiated again with respect to both weights and the input."""
+    x0 = randn((2, 4, 10, 9), seed=23)
+    w0 = randn((4, 4 // case.get("groups", 1), 3, 3), seed=24, scale=0.3)
+    v0 = randn((2, 2, 2, 2), seed=25, scale=0.3)
+
+    def penalty(lib, x, w, v):
+        F_ = lib.nn.functional
+        out = F_.conv2d(lib.tanh(F_.max_pool2d(F_.conv2d(x, w, **case), 2)), v, groups=2).sum()
+        (gx,) = lib.autograd.grad(out, x, create_graph=True)
+        return gx.detach(), lib.autograd.grad((gx * gx).sum(), (x, w, v))
+
+    tg, tgrads = penalty(torch, *(t.clone().requires_grad_() for t in (x0, w0, v0)))
+    vg, vgrads = penalty(vt, *(to_vt(t, device).requires_grad_() for t in (x0, w0, v0)))
+    assert_close(vg, tg, **TOL)
+    for got, want in zip(vgrads, tgrads):
+        assert_close(got, want, rtol=1e-4, atol=1e-4)
 
 
 def test_max_pool2d_backward_refuses_foreign_indices(device):

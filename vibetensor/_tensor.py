@@ -102,6 +102,13 @@ def contiguous(self, memory_format=None):
     return self if self.is_contiguous() else _ops.contiguous(self)
 
 
+def sum_to_size(self, *size):
+    """The sum of this tensor down to `size` (torch.Tensor.sum_to_size): `size` must expand to its shape."""
+    if len(size) == 1 and not isinstance(size[0], int):
+        size = tuple(size[0])
+    return _C._ops.sum_to_size(self, [int(s) for s in size])
+
+
 def _T(self):
     return _ops.permute(self, list(range(self.ndim - 1, -1, -1)))
 
@@ -558,7 +565,7 @@ _METHODS = {
     "sum": F.sum, "mean": F.mean, "var": F.var, "std": F.std, "amax": F.amax, "amin": F.amin, "max": F.max,
     "min": F.min, "argmax": _op_method.argmax, "argmin": _op_method.argmin, "all": F.all, "any": F.any,
     "norm": F.norm, "logsumexp": F.logsumexp, "softmax": F.softmax, "log_softmax": F.log_softmax,
-    "cumsum": F.cumsum,
+    "cumsum": F.cumsum, "sum_to_size": sum_to_size,
     # sorting, sampling
     "sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort, "topk": _sorting.topk,
     "multinomial": _sampling.multinomial,

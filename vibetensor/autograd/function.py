@@ -18,16 +18,21 @@ class FunctionCtx:
         self._non_differentiable = set()
         self.materialize_grads = True
         self.needs_input_grad = ()
+        self._input_ids = frozenset()  # the ids of apply's tensor arguments, while forward runs
+        self._saved_originals = ()
 
     def save_for_backward(self, *tensors):
-        """Saves tensors (or None) for backward. Stored as detached aliases sharing memory (and the
-        version counter): the node then holds no reference back to the graph, so saving an output
-        makes no reference cycle through C++ that Python's GC could not collect."""
+        """Saves tensors (or None) for backward. The Function's own inputs are kept as they are, with
+        their history, so that a backward run under create_graph differentiates through them (Note [Custom
+        Function double backward]); every other tensor is stored as a detached alias sharing memory (and the
+        version counter): the node then holds no reference back to the graph, so saving an output makes no
+        reference cycle through C++ that Python's GC could not collect."""
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} is not a Tensor "
                                 f"({type(t).__name__}); store other values as ctx attributes")
-        self._saved = tuple(None if t is None else t.detach() for t in tensors)
+        self._saved = tuple(None if t is None else t if id(t) in self._input_ids else t.detach() for t in tensors)
+        self._saved_originals = tensors  # until apply has compared them with the outputs
         self._saved_versions = tuple(None if t is None else t._version for t in tensors)
 
     @property
@@ -68,10 +73,17 @@ class Function:
     def apply(cls, *args, **kwargs):
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        with no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+        input_ids = ctx._input_ids = frozenset(id(a) for a in args if isinstance(a, Tensor))
+        try:
+            with no_grad():
+                outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            ctx._input_ids = frozenset()
         is_tuple = isinstance(outputs, tuple)
         outs = list(outputs) if is_tuple else [outputs]
+        saves_output = any(t is o and id(t) not in input_ids for t in ctx._saved_originals for o in outs
+                           if t is not None)
+        ctx._saved_originals = ()
         if not (_C.is_grad_enabled() and any(ctx.needs_input_grad)):
             return outputs
         tensor_inputs = [a for a in args if isinstance(a, Tensor)]
@@ -89,6 +101,11 @@ class Function:
         in_metas = [(i, list(args[i].shape), args[i].dtype, args[i].requires_grad) for i in tensor_positions]
         n_args = len(args)
         name = f"{cls.__name__}Backward"
+        once = getattr(cls.backward, "_vt_once_differentiable", False)
+        # why a second backward through this node must raise (None: it may run)
+        refusal = ("its backward is once_differentiable: it ran without a graph" if once else
+                   "its backward uses a saved output, which is saved without history; save the inputs and "
+                   "recompute the output in backward" if saves_output else None)
 
         def backward_fn(*grads):
             full = [None] * len(out_metas)
@@ -100,15 +117,18 @@ class Function:
                         shape, dtype, device = out_metas[i]
                         full[i] = _ops.full(shape, 0, dtype, device)
             create_graph = _C.is_grad_enabled()  # the engine's grad mode: on under create_graph
-            with no_grad():
+            if create_graph and refusal is None:  # torch's default: the backward's ops record their own graph
                 result = cls.backward(ctx, *full)
+            else:
+                with no_grad():
+                    result = cls.backward(ctx, *full)
             result = result if isinstance(result, tuple) else (result,)
             if len(result) < n_args or any(g is not None for g in result[n_args:]):
                 raise RuntimeError(f"function {name} returned an incorrect number of gradients (expected {n_args}, "
                                    f"got {len(result)})")
             checked = tuple(_checked_grad(name, i, result[i], shape, dtype, requires_grad)
                             for i, shape, dtype, requires_grad in in_metas)
-            return _once_differentiable(name, checked, grads) if create_graph else checked
+            return _refuse_second_backward(name, refusal, checked, grads) if create_graph and refusal else checked
 
         if diff:
             _C._record_function(backward_fn, name, tensor_inputs, [outs[i] for i in diff])
@@ -116,12 +136,26 @@ class Function:
 
 
 # Note [Custom Function double backward]
-# A custom Function's backward runs under no_grad, so its gradients carry no graph of their own. Under
-# create_graph they get one node instead, tied to the incoming gradients, that raises when a second
-# backward reaches it (torch's once_differentiable): a clear error where a silent zero or "does not
-# require grad" would follow. Running the backward with grad mode on instead (torch's default) gave wrong
-# second derivatives through vibetensor's composed convolution (its saved, padded input has no history).
-def _once_differentiable(name, grads_out, grads_in):
+# As in torch: under create_graph a custom Function's backward runs with grad mode on, so its ops record
+# the graph a second backward differentiates. That graph reaches the Function's inputs only through
+# what backward uses with history: the incoming gradients, and the saved tensors that are the Function's
+# own inputs (save_for_backward keeps those as they are). A tensor computed in forward runs under no_grad
+# and is saved detached, so a backward that needs a second derivative through it must recompute it from
+# the inputs (the composed convolution recomputes its padded input: nn/_conv.py). A backward decorated
+# with once_differentiable runs under no_grad, and its gradients get one node instead, tied to the
+# incoming gradients, that raises when a second backward reaches it: a clear error where a silent zero
+# or "does not require grad" would follow. So does a backward that uses a saved output: torch keeps an
+# output's history through a weak reference to its node, vibetensor saves it detached (a strong one
+# would be a cycle through C++), and differentiating without that history would silently drop a term.
+# Outside create_graph every backward runs under no_grad.
+def once_differentiable(backward):
+    """Marks a Function's backward as not differentiable (torch.autograd.function.once_differentiable): it
+    runs under no_grad, and a second backward through its gradients raises, naming the Function."""
+    backward._vt_once_differentiable = True
+    return backward
+
+
+def _refuse_second_backward(name, why, grads_out, grads_in):
     sources = [g for g in grads_in if isinstance(g, Tensor) and g.requires_grad]
     outs = [g for g in grads_out if g is not None]
     if not sources or not outs:
@@ -129,8 +163,7 @@ def _once_differentiable(name, grads_out, grads_in):
 
     def refuse(*_):
         raise NotImplementedError(f"{name}: differentiating through this custom Function's backward is not "
-                                  "supported (create_graph=True needs its second derivative; its backward runs "
-                                  "once, without a graph: Note [Custom Function double backward])")
+                                  f"supported (create_graph=True needs its second derivative; {why})")
 
     detached = tuple(None if g is None else g.detach() for g in grads_out)
     _C._record_function(refuse, f"{name}DoubleBackward", sources, [g for g in detached if g is not None])

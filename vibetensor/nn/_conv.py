@@ -167,14 +167,18 @@ class _Conv2d(Function):
         out = _gemm_conv(x, weight, stride, dilation, groups)
         if bias is not None:
             out = out + bias.reshape(1, -1, 1, 1)
-        ctx.save_for_backward(x, weight)
+        ctx.save_for_backward(x, input, weight)
         ctx.geometry = (tuple(input.shape), stride, pads, dilation, groups, bias is not None)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
+        x, input, weight = ctx.saved_tensors
         (n, c, h, w), stride, pads, dilation, groups, has_bias = ctx.geometry
+        if _C.is_grad_enabled():
+            # create_graph: the padded input again, from the input with its history, so that the weight's
+            # gradient differentiates back to it (Note [Custom Function double backward])
+            x = pad(input, pads) if any(pads) else input.contiguous()
         oc, cg, kh, kw = weight.shape
         grad = grad.contiguous()
         gx = gw = gb = None
