@@ -3,6 +3,10 @@
 (pooling: max_pool2d 3x3 stride 2 on the stem's output, Note [Max pooling], and the head's global average):
 
     python benchmarks/bench_conv.py [--device cpu|cuda] [--batch 32] [--rounds 5] [--iters 5] [--json PATH]
+        [--no-tf32]
+
+On a GPU both frameworks' float32 convolutions use TF32 tensor cores by default (torch.backends.cudnn.allow_tf32
+and vibetensor.backends.cudnn.allow_tf32 are True, Note [TF32 matmul]); --no-tf32 sets both False (IEEE float32).
 
 vibetensor's conv2d is, on the CPU, its native kernel (im2col per sample block + OpenBLAS GEMMs, Note [CPU
 convolution]), measured beside the composed path (NHWC windows + one GEMM, Note [Convolution by windows]),
@@ -76,10 +80,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--json", default="")
+    ap.add_argument("--no-tf32", action="store_true", help="IEEE float32 convolutions in both frameworks")
     a = ap.parse_args()
     dev = a.device
+    torch.backends.cudnn.allow_tf32 = vt.backends.cudnn.allow_tf32 = not a.no_tf32
     name = vt.cuda.get_device_name(0) if dev == "cuda" else "cpu"
-    print(f"conv2d 3x3 at ResNet-18 CIFAR shapes, batch {a.batch}, on {name}; torch {torch.__version__}")
+    math = "TF32" if dev == "cuda" and not a.no_tf32 else "IEEE float32"
+    print(f"conv2d 3x3 at ResNet-18 CIFAR shapes, batch {a.batch}, on {name} ({math}); torch {torch.__version__}")
     rows = []
     for cin, cout, hw, stride in LAYERS:
         g = torch.Generator().manual_seed(0)
@@ -103,7 +110,7 @@ def main():
             libs[lib.__name__] = (lib, lambda fn=fn, xl=xl: fn(xl, **kw), lambda fn=fn, xl=xl: fn(xl, **kw).sum().backward())
         rows += _measure(f"{label} {c}x{hw}x{hw}", libs, a, dev)
     from _cuda_bench_util import write_json
-    write_json(a.json, {"device": name, "torch": torch.__version__, "batch": a.batch, "rows": rows})
+    write_json(a.json, {"device": name, "torch": torch.__version__, "batch": a.batch, "math": math, "rows": rows})
     return 0
 
 

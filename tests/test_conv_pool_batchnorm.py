@@ -304,3 +304,26 @@ def test_bad_input(device):
         F.interpolate(x, size=3, align_corners=True)
     with pytest.raises(ValueError, match="expected 4D input \\(got 3D input\\)"):
         vt.nn.BatchNorm2d(4).to(device)(to_vt(randn((4, 8, 8)), device))
+
+
+def test_cuda_convolution_follows_cudnn_allow_tf32(device):
+    """On CUDA the convolution's GEMMs use TF32 while vt.backends.cudnn.allow_tf32 is True (torch's default for
+    its cuDNN convolutions), IEEE float32 when False; the switch is a scope of the convolution only (Note
+    [TF32 matmul]): matmul keeps vt.backends.cuda.matmul.allow_tf32 (False)."""
+    if device != "cuda":
+        pytest.skip("TF32 is a CUDA tensor-core format")
+    x0, w0 = randn((4, 64, 16, 16), seed=31), randn((64, 64, 3, 3), seed=32)
+    want = TF.conv2d(x0.double(), w0.double(), padding=1)
+    x, w = to_vt(x0, device).requires_grad_(), to_vt(w0, device)
+
+    def error(out):
+        return ((to_torch(out).double() - want).abs().max() / want.abs().max()).item()
+
+    assert vt.backends.cudnn.allow_tf32 and not vt.backends.cuda.matmul.allow_tf32
+    with vt.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        ieee = error(F.conv2d(x, w, padding=1))
+    tf32 = error(F.conv2d(x, w, padding=1))
+    assert ieee < 1e-6 < tf32 < 1e-2, (ieee, tf32)  # TF32 keeps a 10-bit mantissa
+    a, b = randn((256, 576), seed=33), randn((576, 64), seed=34)
+    got = to_torch(vt.matmul(to_vt(a, device), to_vt(b, device))).double()
+    assert ((got - a.double() @ b.double()).abs().max() / got.abs().max()).item() < 1e-6

@@ -209,6 +209,7 @@ void bind_cuda_backend(nb::module_& c) {
 #endif
   c.def("get_allow_tf32", &cuda::allow_tf32_matmul);
   c.def("set_allow_tf32", &cuda::set_allow_tf32_matmul);
+  c.def("_exchange_tf32_override", &cuda::exchange_tf32_override);  // Note [TF32 matmul]: a thread's scope
   c.def("graph_pool_handle", &cuda::new_graph_pool_id);
   c.def("is_current_thread_capturing", &cuda::thread_is_capturing);
   nb::class_<cuda::Graph>(c, "Graph")

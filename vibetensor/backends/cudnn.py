@@ -2,8 +2,10 @@
 
 vibetensor has no cuDNN (its CUDA kernels are its own and cuBLAS): is_available() is False and
 version() None, as torch reports on a build without cuDNN. The flags are plain, settable module
-attributes with torch's defaults; nothing reads them (vibetensor's kernels are deterministic and
-autotune nothing, so `deterministic = True` and `benchmark = False` hold whatever they are set to).
+attributes with torch's defaults. `allow_tf32` is read by the convolution on CUDA, whose GEMMs use
+TF32 tensor cores while it is True, as torch's cuDNN convolutions do (nn/_conv.py, Note [TF32
+matmul]); the others are read by nothing (vibetensor's kernels are deterministic and autotune nothing,
+so `deterministic = True` and `benchmark = False` hold whatever they are set to).
 """
 import contextlib
 

@@ -1,10 +1,12 @@
 """Convolutions, pooling and batch / group normalization (torch.nn.functional.conv1d / conv2d, max_pool1d /
 2d, avg_pool1d / 2d, adaptive_avg_pool1d / 2d, batch_norm, group_norm) composed from ops, so they run on every device and
 differentiate through autograd. See Note [Convolution by windows]."""
+import contextlib
 import math
 import numbers
 
 from vibetensor import _C
+from vibetensor.backends import cudnn as _cudnn
 from vibetensor import _factories
 from vibetensor import _functional as _F
 from vibetensor._rearrange import flip
@@ -103,6 +105,22 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 _CPU_CONV_DTYPES = (_C.dtype.float32, _C.dtype.float64)
 
+_exchange_tf32_override = getattr(_C._cuda, "_exchange_tf32_override", None)  # CUDA builds only
+
+
+@contextlib.contextmanager
+def _conv_math(x):
+    """On CUDA, the convolution's GEMMs follow vibetensor.backends.cudnn.allow_tf32 (True by default: torch's
+    cuDNN convolutions use TF32), not the matmul switch; a scope of this thread only (Note [TF32 matmul])."""
+    if _exchange_tf32_override is None or x.device.type != "cuda":
+        yield
+        return
+    previous = _exchange_tf32_override(1 if _cudnn.allow_tf32 else 0)
+    try:
+        yield
+    finally:
+        _exchange_tf32_override(previous)
+
 
 SHIFT_ADD_MAX_AREA_RATIO = 1.4  # padded area / output area: 1.13 at 32x32, 1.27 at 16x16, 1.56 at 8x8 (3x3, pad 1)
 
@@ -164,7 +182,8 @@ class _Conv2d(Function):
     @staticmethod
     def forward(ctx, input, weight, bias, stride, pads, dilation, groups):
         x = pad(input, pads) if any(pads) else input.contiguous()
-        out = _gemm_conv(x, weight, stride, dilation, groups)
+        with _conv_math(x):
+            out = _gemm_conv(x, weight, stride, dilation, groups)
         if bias is not None:
             out = out + bias.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x, input, weight)
@@ -173,6 +192,11 @@ class _Conv2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        with _conv_math(grad):
+            return _Conv2d._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         x, input, weight = ctx.saved_tensors
         (n, c, h, w), stride, pads, dilation, groups, has_bias = ctx.geometry
         if _C.is_grad_enabled():
