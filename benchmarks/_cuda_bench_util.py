@@ -20,7 +20,8 @@ def require_gpu_or_exit(name):
     return vt
 
 
-def provenance():
+def provenance(device="cuda"):
+    """Where and from what a result came; `device` is the device the figures were measured on."""
     import torch
     import vibetensor as vt
 
@@ -32,12 +33,12 @@ def provenance():
     except OSError:
         commit = ""
     return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(), "git_commit": commit,
-            "device": vt.cuda.get_device_name(0) if vt.cuda.is_available() else "cpu", "torch": torch.__version__, "python": platform.python_version(),
+            "device": vt.cuda.get_device_name(0) if device != "cpu" and vt.cuda.is_available() else "cpu", "torch": torch.__version__, "python": platform.python_version(),
             "argv": sys.argv}
 
 
-def write_json(path, results):
+def write_json(path, results, device="cuda"):
     if path:
         with open(path, "w") as f:
-            json.dump({"provenance": provenance(), "results": results}, f, indent=2)
+            json.dump({"provenance": provenance(device), "results": results}, f, indent=2)
         print(f"wrote {path}")

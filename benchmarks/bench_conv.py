@@ -110,7 +110,8 @@ def main():
             libs[lib.__name__] = (lib, lambda fn=fn, xl=xl: fn(xl, **kw), lambda fn=fn, xl=xl: fn(xl, **kw).sum().backward())
         rows += _measure(f"{label} {c}x{hw}x{hw}", libs, a, dev)
     from _cuda_bench_util import write_json
-    write_json(a.json, {"device": name, "torch": torch.__version__, "batch": a.batch, "math": math, "rows": rows})
+    write_json(a.json, {"device": name, "torch": torch.__version__, "batch": a.batch, "math": math, "rows": rows},
+               device=dev)
     return 0
 
 

@@ -100,22 +100,33 @@ class Adam(Optimizer):
 
     def _step_capturable_multi_tensor(self, group):
         """One vt::_fused_adamw_capturable_ call per (dtype, device) bucket: the step counts stay on the device."""
-        amsgrad = group["amsgrad"]
         rows = []
+        for p, state, tensors in self._bucket_rows(group, capturable=True):
+            self._check_step_device(state["step"], p)
+            rows.append(((p.dtype, str(p.device)), (*tensors, state["step"])))
+        beta1, beta2 = group["betas"]
+        for lists in _buckets(rows).values():
+            *moments, steps = lists
+            _ops._fused_adamw_capturable_(*self._moment_lists(group, moments), steps, group["lr"], beta1, beta2,
+                                          group["weight_decay"], group["eps"], group["decoupled_weight_decay"],
+                                          group["maximize"])
+
+    def _bucket_rows(self, group, capturable=False):
+        """(p, state, (p, grad, exp_avg, exp_avg_sq, max_exp_avg_sq or None)) per parameter with a gradient:
+        the rows the multi-tensor steps gather into buckets."""
+        amsgrad = group["amsgrad"]
         for p in group["params"]:
             if p.grad is None:
                 continue
-            state = self.state[p] or self._init_state(p, amsgrad, capturable=True)
-            self._check_step_device(state["step"], p)
-            tensors = (p, p.grad.contiguous(), state["exp_avg"], state["exp_avg_sq"])
-            rows.append(((p.dtype, str(p.device)), (*tensors, state["max_exp_avg_sq"] if amsgrad else None,
-                                                     state["step"])))
-        beta1, beta2 = group["betas"]
-        for lists in _buckets(rows).values():
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = lists
-            _ops._fused_adamw_capturable_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else [],
-                                          steps, group["lr"], beta1, beta2, group["weight_decay"], group["eps"],
-                                          group["decoupled_weight_decay"], group["maximize"])
+            state = self.state[p] or self._init_state(p, amsgrad, capturable=capturable)
+            yield p, state, (p, p.grad.contiguous(), state["exp_avg"], state["exp_avg_sq"],
+                             state["max_exp_avg_sq"] if amsgrad else None)
+
+    @staticmethod
+    def _moment_lists(group, lists):
+        """A bucket's params, grads, exp_avgs, exp_avg_sqs and max_exp_avg_sqs (empty without amsgrad)."""
+        params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = lists
+        return params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if group["amsgrad"] else []
 
     @staticmethod
     def _check_step_device(step_t, p):
@@ -134,24 +145,16 @@ class Adam(Optimizer):
         return _C._policy_get("optim.step") == "multi_tensor"
 
     def _step_multi_tensor(self, group):
-        """One vt::_fused_adamw_ call per (dtype, device, step count) bucket of the group; amsgrad
-        passes the max_exp_avg_sqs list, empty without it."""
-        beta1, beta2 = group["betas"]
-        amsgrad = group["amsgrad"]
+        """One vt::_fused_adamw_ call per (dtype, device, step count) bucket of the group."""
         rows = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p] or self._init_state(p, amsgrad)
+        for p, state, tensors in self._bucket_rows(group):
             state["step"] += 1
             step = state["step"].item()  # a CPU tensor: no device sync
-            tensors = (p, p.grad.contiguous(), state["exp_avg"], state["exp_avg_sq"])
-            rows.append(((p.dtype, str(p.device), step), (*tensors, state["max_exp_avg_sq"]) if amsgrad else tensors))
+            rows.append(((p.dtype, str(p.device), step), tensors))
+        beta1, beta2 = group["betas"]
         for (_, _, step), lists in _buckets(rows).items():
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = lists if amsgrad else (*lists, [])
-            _ops._fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, group["lr"], beta1, beta2,
-                               group["weight_decay"], group["eps"], step, group["decoupled_weight_decay"],
-                               group["maximize"])
+            _ops._fused_adamw_(*self._moment_lists(group, lists), group["lr"], beta1, beta2, group["weight_decay"],
+                               group["eps"], step, group["decoupled_weight_decay"], group["maximize"])
 
     def step(self, closure=None):
         loss = self._run_closure(closure)
