@@ -26,8 +26,13 @@ export PATH=/tmp/site/bin:$PATH
 # the libcublas.so.13 of this machine's nvidia wheels (torch's) instead.
 cublas_dir=$(python3 -c "import nvidia, os; print(next((d for p in nvidia.__path__ for d in [os.path.join(p, 'cu13', 'lib')] if os.path.exists(os.path.join(d, 'libcublas.so.13'))), ''))" 2>/dev/null)
 [ -n "$cublas_dir" ] && export LD_LIBRARY_PATH=$cublas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-# Triton's on-disk cache inside the (ignored) working copy: it stays on a warm machine between calls.
+# Triton's on-disk cache inside the (ignored) working copy: it stays on a warm machine between calls. A
+# tarball of one returned by an earlier call (.tcache/triton_cache.tgz, about 9 MB for the band's kernels,
+# carried) seeds a fresh machine's, so the vibe cells' first-use compiles need not run again.
 export TRITON_CACHE_DIR=${TRITON_CACHE_DIR:-$(pwd)/.triton_cache}
+if [ ! -d "$TRITON_CACHE_DIR" ] && [ -f .tcache/triton_cache.tgz ]; then
+  mkdir -p "$TRITON_CACHE_DIR" && tar xzf .tcache/triton_cache.tgz -C "$TRITON_CACHE_DIR" --strip-components=1
+fi
 # WARM_CONFIG (e.g. band_compile_warmup): an experiment config run in the background while the steps below
 # run, to fill Triton's cache for a later call. It shares the GPU and the CPU cores with them: their
 # timings are not clean while it runs.

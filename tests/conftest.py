@@ -6,6 +6,11 @@ import pytest
 import vibetensor as vt
 from harness import DEVICES
 
+# CUDA convolutions use TF32 by default, as torch's cuDNN ones do (Note [TF32 matmul]); the tests compare
+# float32 results with torch's CPU at IEEE tolerances, so they run with it off, as torch's own test suite does
+# (test_cuda_convolution_follows_cudnn_allow_tf32 turns it on).
+vt.backends.cudnn.allow_tf32 = False
+
 if vt.policy.get("kernels.backend") != "native":  # VT_POLICY=kernels.backend=triton: the suite's compiler
     import vibetensor.kernels  # noqa: F401
 

@@ -319,10 +319,11 @@ def test_cuda_convolution_follows_cudnn_allow_tf32(device):
     def error(out):
         return ((to_torch(out).double() - want).abs().max() / want.abs().max()).item()
 
-    assert vt.backends.cudnn.allow_tf32 and not vt.backends.cuda.matmul.allow_tf32
+    assert not vt.backends.cuda.matmul.allow_tf32
     with vt.backends.cudnn.flags(enabled=True, allow_tf32=False):
         ieee = error(F.conv2d(x, w, padding=1))
-    tf32 = error(F.conv2d(x, w, padding=1))
+    with vt.backends.cudnn.flags(enabled=True, allow_tf32=True):
+        tf32 = error(F.conv2d(x, w, padding=1))
     assert ieee < 1e-6 < tf32 < 1e-2, (ieee, tf32)  # TF32 keeps a 10-bit mantissa
     a, b = randn((256, 576), seed=33), randn((576, 64), seed=34)
     got = to_torch(vt.matmul(to_vt(a, device), to_vt(b, device))).double()

@@ -392,6 +392,18 @@ def test_repeat_and_contiguous(rng):
     assert_close(c, torch.tensor(a).t())
 
 
+def test_empty_tensors_are_contiguous_whatever_their_strides():
+    """numpy gives a (0, 4) array strides (0, 0); torch calls every tensor without elements contiguous, and
+    ops that require contiguous inputs (the multi-tensor optimizer steps) take it."""
+    for shape in ((0, 4), (3, 0, 2)):
+        x = vt.from_numpy(np.zeros(shape, np.float32))
+        assert x.is_contiguous() == torch.from_numpy(np.zeros(shape, np.float32)).is_contiguous() == True  # noqa: E712
+        assert x.contiguous() is x
+    p, g = vt.from_numpy(np.zeros((0, 4), np.float32)), vt.from_numpy(np.zeros((0, 4), np.float32))
+    vt._C._ops._fused_adamw_capturable_([p], [g], [vt.zeros_like(p)], [vt.zeros_like(p)], [], [vt.zeros(())], 0.01,
+                                        0.9, 0.99, 0.1, 1e-8, True, False)
+
+
 # --- in-place methods -----------------------------------------------------------------------
 
 INPLACE = {

@@ -100,6 +100,8 @@ std::string shape_str(IntArrayRef s) {
 }
 
 bool is_contiguous_layout(IntArrayRef sizes, IntArrayRef strides) {
+  for (int64_t size : sizes)
+    if (size == 0) return true;  // no element to lay out: contiguous whatever the strides (torch's rule)
   int64_t expected = 1;
   bool overflow = false;  // no stride equals a product beyond int64 (a tensor with no element can have one)
   for (int64_t i = int64_t(sizes.size()) - 1; i >= 0; --i) {
