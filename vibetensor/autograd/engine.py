@@ -1,9 +1,38 @@
 """autograd.backward and autograd.grad: argument handling in torch's style over the C++ engine."""
+import threading
 import warnings
+import weakref
 
 from vibetensor import _C
 
 Tensor = _C.Tensor
+
+# Callbacks run after every backward() has returned (DistributedDataParallel's gradient reduction, Note
+# [Gradient buckets]), held as weak methods so that a registered object can be dropped.
+_post_backward = []
+_post_backward_lock = threading.Lock()
+
+
+def register_post_backward_callback(bound_method):
+    """bound_method() runs after each backward() of this process, on the thread that called it."""
+    with _post_backward_lock:
+        _post_backward.append(weakref.WeakMethod(bound_method))
+
+
+def unregister_post_backward_callback(bound_method):
+    with _post_backward_lock:
+        _post_backward[:] = [r for r in _post_backward if r() is not None and r() != bound_method]
+
+
+def _run_post_backward():
+    if not _post_backward:
+        return
+    with _post_backward_lock:
+        live = [r() for r in _post_backward]
+        _post_backward[:] = [r for r, fn in zip(_post_backward, live) if fn is not None]
+    for fn in live:
+        if fn is not None:
+            fn()
 
 
 def _tensor_list(x, what):
@@ -58,8 +87,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 python_executor.run_backward(outputs, grads, retain)
             finally:
                 _C._set_autocast_state(*state)
+            _run_post_backward()
             return
         _C._backward(outputs, grads, retain, bool(create_graph))
+        _run_post_backward()
         return
     inputs = _tensor_list(inputs, "inputs")
     if not inputs:

@@ -1,22 +1,29 @@
-"""vibetensor.distributed: torch.distributed with one process, so scripts written for DDP run as one rank.
+"""vibetensor.distributed: torch.distributed's API over a world of one process, or of several processes
+whose collectives go through the job's TCP store (backend "gloo", Note [Store collectives]).
 
 Note [One-process distributed]
-vibetensor has no communication backend. What it has is the world of one process that torch.distributed
-describes when a script runs without a launcher: is_initialized() is False until init_process_group, and
-every call that needs the default group raises torch's ValueError. init_process_group accepts a world of
-one (world_size and rank from the arguments, else WORLD_SIZE / RANK from the environment, else 1 and 0)
-and refuses more ranks with one message; in a world of one every collective leaves its tensors as they
-are (an all_reduce of one rank is its own tensor), so a script's rank-0 logging, barriers and gradient
-averaging do what they would do in torch with world_size=1. is_available() is True, as for torch's
-Linux builds: the package is importable and its one-process form works.
+A script run without a launcher is the world of one process that torch.distributed describes:
+is_initialized() is False until init_process_group, and every call that needs the default group raises
+torch's ValueError. init_process_group takes world_size and rank from the arguments, else WORLD_SIZE /
+RANK from the environment (set by `python -m vibetensor.distributed.run`, or torchrun), else 1 and 0. In a
+world of one every collective leaves its tensors as they are (an all_reduce of one rank is its own
+tensor), so a script's rank-0 logging, barriers and gradient averaging do what they would do in torch with
+world_size=1. A world of several ranks meets at a TCPStore (init_method "env://": MASTER_ADDR /
+MASTER_PORT; or "tcp://host:port"; or store=) served by rank 0, and its collectives go through that store
+(store_collectives.py); backend "nccl" is refused with a message until vibetensor has it.
+is_available() is True, as for torch's Linux builds.
 """
+import datetime
 import os
 import threading
+
+from vibetensor.distributed.store import TCPStore
+from vibetensor.distributed.store_collectives import StoreProcessGroup
 
 __all__ = ["is_available", "is_initialized", "init_process_group", "destroy_process_group", "get_rank",
            "get_world_size", "get_backend", "barrier", "all_reduce", "reduce", "broadcast", "all_gather",
            "gather", "scatter", "reduce_scatter", "all_gather_object", "broadcast_object_list", "new_group",
-           "ReduceOp", "Backend", "GroupMember", "is_torchelastic_launched"]
+           "ReduceOp", "Backend", "GroupMember", "is_torchelastic_launched", "TCPStore"]
 
 _NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
 
@@ -99,24 +106,59 @@ def _env_int(name, given, default):
     return default if value is None else int(value)
 
 
+_DEFAULT_TIMEOUT_S = 1800.0  # torch's default for its CPU backend: 30 minutes
+
+
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
                        group_name="", pg_options=None, device_id=None):
-    """Initializes the default group; vibetensor's is the world of one process (Note [One-process distributed])."""
+    """Initializes the default group (Note [One-process distributed]): the world of one process, or
+    `world_size` ranks meeting at a TCP store."""
     size = _env_int("WORLD_SIZE", world_size, 1)
     me = _env_int("RANK", rank, 0)
-    if size != 1 or me != 0:
-        raise RuntimeError(f"init_process_group: vibetensor runs one process (world_size=1, rank=0), got "
-                           f"world_size={size}, rank={me}; launch the script without torchrun / several ranks")
+    if size < 1 or not 0 <= me < size:
+        raise ValueError(f"init_process_group: rank {me} is not in a world of {size} process(es); expected "
+                         "0 <= rank < world_size (from the arguments, else RANK and WORLD_SIZE)")
+    name = Backend(backend or "gloo")
+    seconds = _DEFAULT_TIMEOUT_S if timeout is None else (
+        timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout))
     with _lock:
         if GroupMember.WORLD is not None:
             raise ValueError("trying to initialize the default process group twice!")
-        GroupMember.WORLD = ProcessGroup(backend or "gloo")
+        if size == 1:
+            GroupMember.WORLD = ProcessGroup(name)
+            return
+        if name != Backend.GLOO:
+            raise RuntimeError(f"init_process_group: backend {name!r} is not available in vibetensor for "
+                               f"{size} ranks; expected 'gloo' (collectives through the job's TCP store, Note "
+                               "[Store collectives])")
+        if store is None:
+            store = _rendezvous(init_method, me, size, seconds)
+        GroupMember.WORLD = StoreProcessGroup(store, me, size, name, seconds)
+
+
+def _rendezvous(init_method, rank, size, timeout):
+    """The job's TCPStore from init_method ("env://" by default, or "tcp://host:port"); rank 0 serves it."""
+    method = init_method or "env://"
+    if method.startswith("env://"):
+        host, port = os.environ.get("MASTER_ADDR"), os.environ.get("MASTER_PORT")
+        if not host or not port:
+            raise ValueError(f"init_process_group: a world of {size} ranks meets at MASTER_ADDR:MASTER_PORT, but "
+                             f"{'MASTER_ADDR' if not host else 'MASTER_PORT'} is not set; expected the launcher's "
+                             "environment (python -m vibetensor.distributed.run) or init_method='tcp://host:port'")
+    elif method.startswith("tcp://"):
+        host, _, port = method[len("tcp://"):].rpartition(":")
+    else:
+        raise ValueError(f"init_process_group: init_method {method!r} is not supported; expected 'env://' or "
+                         "'tcp://host:port'")
+    return TCPStore(host, int(port), size, is_master=rank == 0, timeout=timeout)
 
 
 def destroy_process_group(group=None) -> None:
     with _lock:
-        _default_group()
+        world = _default_group()
         GroupMember.WORLD = None
+    if isinstance(world, StoreProcessGroup):
+        world.shutdown()  # rank 0 serves the store: it closes it only once every rank has left
 
 
 def _default_group(group=None) -> ProcessGroup:
@@ -129,8 +171,9 @@ def _default_group(group=None) -> ProcessGroup:
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
               group_desc=None):
     world = _default_group()
-    if ranks is not None and sorted(ranks) != [0]:
-        raise ValueError(f"new_group: ranks {list(ranks)} are not all in the world of one process (rank 0)")
+    if ranks is not None and sorted(ranks) != list(range(world.size())):
+        raise ValueError(f"new_group: ranks {list(ranks)} are not the whole world of {world.size()} rank(s); "
+                         "vibetensor's groups are the world")
     return world
 
 
@@ -151,20 +194,46 @@ def _done(group, async_op):
     return _Work() if async_op else None
 
 
+def _store_group(group):
+    """The group when its collectives go through a store (several ranks), else None (one rank)."""
+    g = _default_group(group)
+    return g if isinstance(g, StoreProcessGroup) else None
+
+
+def _check_rank(what, rank, group):
+    size = _default_group(group).size()
+    if not 0 <= rank < size:
+        raise ValueError(f"{what}: rank {rank} is not in the group of {size} rank(s)")
+
+
 def barrier(group=None, async_op=False, device_ids=None):
+    g = _store_group(group)
+    if g:
+        g.barrier()
     return _done(group, async_op)
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """One rank: the reduction of the tensor with itself alone is the tensor (AVG too)."""
+    g = _store_group(group)
+    if g:
+        g.all_reduce(tensor, op)
     return _done(group, async_op)
 
 
 def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False):
+    _check_rank("reduce", dst, group)
+    g = _store_group(group)
+    if g:
+        g.reduce(tensor, dst, op)
     return _done(group, async_op)
 
 
 def broadcast(tensor, src=0, group=None, async_op=False):
+    _check_rank("broadcast", src, group)
+    g = _store_group(group)
+    if g:
+        g.broadcast(tensor, src)
     return _done(group, async_op)
 
 
@@ -175,21 +244,30 @@ def _copy_into(outputs, tensor, what):
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
-    _default_group(group)
-    _copy_into(tensor_list, tensor, "all_gather")
+    g = _store_group(group)
+    if g:
+        g.all_gather(tensor_list, tensor)
+    else:
+        _copy_into(tensor_list, tensor, "all_gather")
     return _done(group, async_op)
 
 
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
-    _default_group(group)
-    if gather_list is not None:
+    _check_rank("gather", dst, group)
+    g = _store_group(group)
+    if g:
+        g.gather(tensor, gather_list, dst)
+    elif gather_list is not None:
         _copy_into(gather_list, tensor, "gather")
     return _done(group, async_op)
 
 
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
-    _default_group(group)
-    if scatter_list is not None:
+    _check_rank("scatter", src, group)
+    g = _store_group(group)
+    if g:
+        g.scatter(tensor, scatter_list, src)
+    elif scatter_list is not None:
         if len(scatter_list) != 1:
             raise ValueError(f"scatter: expected a list of 1 tensor (world size 1), got {len(scatter_list)}")
         tensor.copy_(scatter_list[0])
@@ -197,7 +275,10 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
-    _default_group(group)
+    g = _store_group(group)
+    if g:
+        g.reduce_scatter(output, input_list, op)
+        return _done(group, async_op)
     if len(input_list) != 1:
         raise ValueError(f"reduce_scatter: expected a list of 1 tensor (world size 1), got {len(input_list)}")
     output.copy_(input_list[0])
@@ -205,11 +286,17 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
 
 
 def all_gather_object(object_list, obj, group=None):
-    _default_group(group)
+    g = _store_group(group)
+    if g:
+        g.all_gather_object(object_list, obj)
+        return
     if len(object_list) != 1:
         raise ValueError(f"all_gather_object: expected a list of 1 slot (world size 1), got {len(object_list)}")
     object_list[0] = obj
 
 
 def broadcast_object_list(object_list, src=0, group=None, device=None):
-    _default_group(group)
+    _check_rank("broadcast_object_list", src, group)
+    g = _store_group(group)
+    if g:
+        g.broadcast_object_list(object_list, src)

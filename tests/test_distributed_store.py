@@ -1,0 +1,102 @@
+"""vibetensor.distributed over several processes on the CPU: the TCP store, the store collectives (Note [Store
+collectives]) against numpy, DistributedDataParallel against one process training on the whole batch (Note
+[Gradient buckets]), the launcher, and every way a job can go wrong: each a clear error, never a hang."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import vibetensor as vt
+import vibetensor.distributed as dist
+from vibetensor.distributed.store import TCPStore
+
+SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
+
+
+def launch(tmp_path, nproc, script, *args, timeout=120):
+    """Runs a script as nproc ranks through the launcher; (exit code, stdout + stderr)."""
+    r = subprocess.run([sys.executable, "-m", "vibetensor.distributed.run", "--nproc-per-node", str(nproc),
+                        os.path.join(SCRIPTS, script), *args], capture_output=True, text=True, timeout=timeout,
+                       cwd=tmp_path)
+    return r.returncode, r.stdout + r.stderr
+
+
+def test_tcp_store_set_get_add_delete_and_timeouts():
+    server = TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=5)
+    client = TCPStore("127.0.0.1", server.port, 2, timeout=5)
+    client.set("k", b"\x00\xffbytes")
+    assert server.get("k") == b"\x00\xffbytes" and server.check(["k"]) and not server.check(["k", "nope"])
+    assert [client.add("n", 2), server.add("n", 3)] == [2, 5]
+    assert client.delete_key("k") and not client.delete_key("k")
+    with pytest.raises(TimeoutError, match="key 'absent' was not set within 0.2 s"):
+        client.get("absent", timeout=0.2)
+    client.close()
+    server.close()
+    with pytest.raises(RuntimeError, match="could not reach the store at 127.0.0.1:.* expected the master rank"):
+        TCPStore("127.0.0.1", server.port, 2, timeout=0.3)
+
+
+def test_every_collective_over_three_ranks_matches_numpy(tmp_path):
+    code, out = launch(tmp_path, 3, "dist_ranks.py", "collectives")
+    assert code == 0, out
+    assert sorted(line for line in out.splitlines() if line.endswith(": ok")) == [
+        f"rank {r} of 3: ok" for r in range(3)]
+
+
+@pytest.mark.parametrize("mode, message", [
+    ("mismatch", r"all_reduce: the ranks' tensors differ \(rank: \(shape, dtype\)\): \{0: \(\(3, 2\), 'float32'\), "
+                 r"1: \(\(2, 3\), 'float32'\)"),
+    ("absent", r"all_reduce \(collective #1 of the group\): rank 0 waited 2 s for rank 1, which did not reach it"),
+    ("other_collective", r"rank 0 called all_reduce where rank 1 called barrier"),
+], ids=lambda v: v if v.isidentifier() else "")
+def test_a_job_that_goes_wrong_fails_naming_the_rank(tmp_path, mode, message):
+    code, out = launch(tmp_path, 3, "dist_ranks.py", mode, "2")
+    assert code != 0
+    assert vt._C is not None and __import__("re").search(message, out), out
+    assert "vibetensor.distributed.run: rank" in out
+
+
+def test_the_launcher_stops_the_job_when_a_rank_dies(tmp_path):
+    """Rank 1 exits with code 3 while ranks 0 and 2 wait in an all_reduce (the store's 30-minute default
+    timeout): the launcher stops them and exits with rank 1's code."""
+    code, out = launch(tmp_path, 3, "dist_ranks.py", "leave", timeout=60)
+    assert code == 3, out
+    assert "rank 1 exited with code 3; stopping the 2 rank(s) still running" in out
+
+
+@pytest.mark.parametrize("mode", ["overlap", "after_backward", "no_sync", "unused_found"])
+def test_ddp_matches_one_process_on_the_whole_batch(tmp_path, mode):
+    """Two ranks, each on half of every batch, with buckets of 200 bytes (several per step): after four SGD
+    steps their parameters equal one process's on the whole batch (no_sync: micro-batches accumulated
+    locally, then averaged with the next; unused_found: a layer no rank uses keeps no gradient)."""
+    code, out = launch(tmp_path, 2, "dist_ddp.py", mode)
+    assert code == 0, out
+    assert out.count(f"{mode} ok") == 2, out
+
+
+def test_ddp_names_the_parameters_that_got_no_gradient(tmp_path):
+    code, out = launch(tmp_path, 2, "dist_ddp.py", "unused")
+    assert code != 0
+    assert ("expected to have finished reduction in the prior iteration before starting a new one; these parameters "
+            "got no gradient in that backward: ['spare.bias', 'spare.weight']") in out, out
+
+
+def test_init_process_group_refuses_what_it_cannot_do(monkeypatch):
+    with pytest.raises(ValueError, match="rank 5 is not in a world of 2 process"):
+        dist.init_process_group("gloo", world_size=2, rank=5)
+    with pytest.raises(RuntimeError, match="backend 'nccl' is not available in vibetensor for 2 ranks"):
+        dist.init_process_group("nccl", world_size=2, rank=1)
+    monkeypatch.delenv("MASTER_ADDR", raising=False)
+    monkeypatch.setenv("MASTER_PORT", "29500")
+    with pytest.raises(ValueError, match="MASTER_ADDR is not set"):
+        dist.init_process_group("gloo", world_size=2, rank=1)
+    with pytest.raises(ValueError, match="init_method 'file:///tmp/x' is not supported"):
+        dist.init_process_group("gloo", init_method="file:///tmp/x", world_size=2, rank=1)
+    assert not dist.is_initialized()
+
+
+def test_the_launcher_refuses_no_ranks(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "vibetensor.distributed.run", "--nproc-per-node", "0", "x.py"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 2 and "--nproc-per-node must be at least 1, got 0" in r.stderr

@@ -1,0 +1,222 @@
+"""Collectives of several processes through the job's TCPStore (Note [Store collectives]).
+
+Note [Store collectives]
+vibetensor's first multi-process backend, registered under torch's CPU backend name "gloo": every rank
+posts its tensor's bytes under a key of the collective's sequence number, reads its peers' (blocking, with
+the group's timeout), and reduces them itself in rank order, so every rank computes the same result bit for
+bit. The store's server (rank 0) relays all traffic: each rank sends its tensor once and receives the other
+world_size - 1, O(world_size) bytes per rank, against a ring's constant; a transport for correctness, CPU
+training of small models and the tests, not for bandwidth (NCCL's place). CUDA tensors are staged through
+host memory. Each payload carries its shape and dtype: ranks whose tensors disagree raise, naming the ranks
+and their shapes, instead of reducing mismatched bytes. A rank that dies or never calls the collective makes
+its peers' reads time out with a message naming it. After every rank has read a collective's keys, the last
+one to finish deletes them.
+"""
+import json
+import pickle
+import struct
+
+import numpy as np
+
+from vibetensor import _interop
+from vibetensor.autograd.grad_mode import no_grad
+
+_HEADER = struct.Struct("!I")
+_REDUCE = {"sum": np.add, "avg": np.add, "product": np.multiply, "min": np.minimum, "max": np.maximum,
+           "band": np.bitwise_and, "bor": np.bitwise_or, "bxor": np.bitwise_xor}
+
+
+def _host(tensor):
+    """The tensor's values as a contiguous host array (CUDA tensors staged through host memory)."""
+    t = tensor.detach()
+    if t.device.type != "cpu":
+        t = t.cpu()
+    return np.ascontiguousarray(t.numpy())
+
+
+def _write(tensor, array):
+    """Copies a host array into tensor (any device), in place."""
+    with no_grad():
+        tensor.copy_(_interop.from_numpy(np.require(array, requirements=["C", "W"])).to(tensor.device))
+
+
+class StoreProcessGroup:
+    """A process group of `size` ranks whose collectives go through `store` (Note [Store collectives])."""
+
+    def __init__(self, store, rank, size, backend="gloo", timeout=300.0, prefix="pg0"):
+        self.store, self._rank, self._size, self._backend = store, rank, size, backend
+        self.timeout = timeout
+        self.prefix = prefix
+        self._seq = 0
+
+    def rank(self):
+        return self._rank
+
+    def size(self):
+        return self._size
+
+    def name(self):
+        return self._backend
+
+    # --- the exchange every collective is made of -------------------------------------------------------
+
+    def _key(self, seq, what, rank):
+        return f"{self.prefix}/{seq}/{what}/{rank}"
+
+    def _post(self, seq, what, payload, rank=None):
+        self.store.set(self._key(seq, what, self._rank if rank is None else rank), payload)
+
+    def _read(self, seq, what, rank, op):
+        try:
+            return self.store.get(self._key(seq, what, rank), self.timeout)
+        except TimeoutError:
+            raise RuntimeError(f"{op} (collective #{seq} of the group): rank {self._rank} waited {self.timeout:g} s "
+                               f"for rank {rank}, which did not reach it (it exited, failed, or calls a different "
+                               "sequence of collectives)") from None
+
+    def _finish(self, seq, keys):
+        """The last rank to finish collective `seq` deletes its keys."""
+        if self.store.add(f"{self.prefix}/{seq}/done", 1) == self._size:
+            for k in keys:
+                self.store.delete_key(k)
+            self.store.delete_key(f"{self.prefix}/{seq}/done")
+
+    def _next(self):
+        self._seq += 1
+        return self._seq
+
+    @staticmethod
+    def _pack(op, array):
+        meta = json.dumps({"op": op, "shape": list(array.shape), "dtype": array.dtype.str}).encode()
+        return _HEADER.pack(len(meta)) + meta + array.tobytes()
+
+    def _unpack(self, seq, op, rank, payload):
+        (n,) = _HEADER.unpack_from(payload)
+        meta = json.loads(payload[_HEADER.size:_HEADER.size + n])
+        if meta["op"] != op:
+            raise RuntimeError(f"collective #{seq} of the group: rank {self._rank} called {op} where rank {rank} "
+                               f"called {meta['op']}; expected every rank to call the same collectives in the same "
+                               "order")
+        data = np.frombuffer(payload, dtype=np.dtype(meta["dtype"]), offset=_HEADER.size + n)
+        return data.reshape(meta["shape"])
+
+    def _exchange(self, op, array, ranks=None, post=True):
+        """Posts this rank's array (unless post is False) and returns the arrays of `ranks` (every rank's by
+        default) by rank."""
+        seq = self._next()
+        if post:
+            self._post(seq, "x", self._pack(op, array))
+        ranks = range(self._size) if ranks is None else ranks
+        arrays = {r: array if r == self._rank else self._unpack(seq, op, r, self._read(seq, "x", r, op))
+                  for r in ranks}
+        self._finish(seq, [self._key(seq, "x", r) for r in range(self._size)])
+        return arrays
+
+    def _check_same(self, op, arrays):
+        shapes = {r: (tuple(a.shape), a.dtype.name) for r, a in arrays.items()}
+        if len(set(shapes.values())) > 1:
+            raise ValueError(f"{op}: the ranks' tensors differ (rank: (shape, dtype)): {shapes}; expected one shape "
+                             "and dtype on every rank")
+
+    # --- collectives -----------------------------------------------------------------------------------
+
+    def all_reduce(self, tensor, op):
+        arrays = self._exchange("all_reduce", _host(tensor))
+        self._check_same("all_reduce", arrays)
+        _write(tensor, self._reduce(op, [arrays[r] for r in range(self._size)], "all_reduce"))
+
+    def _reduce(self, op, arrays, name):
+        fn = _REDUCE.get(op)
+        if fn is None:
+            raise ValueError(f"{name}: reduce op {op!r} is not supported by the store backend; expected one of "
+                             f"{sorted(_REDUCE)}")
+        out = arrays[0].copy()
+        for a in arrays[1:]:
+            out = fn(out, a)
+        if op == "avg":
+            out = out / self._size if out.dtype.kind == "f" else out // self._size
+        return out.astype(arrays[0].dtype, copy=False)
+
+    def reduce(self, tensor, dst, op):
+        arrays = self._exchange("reduce", _host(tensor), None if self._rank == dst else [self._rank])
+        if self._rank == dst:
+            self._check_same("reduce", arrays)
+            _write(tensor, self._reduce(op, [arrays[r] for r in range(self._size)], "reduce"))
+
+    def broadcast(self, tensor, src):
+        mine = _host(tensor)
+        arrays = self._exchange("broadcast", mine, [src], post=self._rank == src)
+        self._check_same("broadcast", {src: arrays[src], self._rank: mine})
+        if self._rank != src:
+            _write(tensor, arrays[src])
+
+    def all_gather(self, outputs, tensor):
+        if len(outputs) != self._size:
+            raise ValueError(f"all_gather: expected a list of {self._size} tensors (the world size), got "
+                             f"{len(outputs)}")
+        arrays = self._exchange("all_gather", _host(tensor))
+        self._check_same("all_gather", arrays)
+        for r, out in enumerate(outputs):
+            _write(out, arrays[r])
+
+    def reduce_scatter(self, output, inputs, op):
+        if len(inputs) != self._size:
+            raise ValueError(f"reduce_scatter: expected a list of {self._size} tensors (the world size), got "
+                             f"{len(inputs)}")
+        stacked = np.stack([_host(t) for t in inputs])
+        arrays = self._exchange("reduce_scatter", stacked)
+        self._check_same("reduce_scatter", arrays)
+        _write(output, self._reduce(op, [arrays[r][self._rank] for r in range(self._size)], "reduce_scatter"))
+
+    def gather(self, tensor, gather_list, dst):
+        arrays = self._exchange("gather", _host(tensor), None if self._rank == dst else [self._rank])
+        if self._rank == dst:
+            if gather_list is None or len(gather_list) != self._size:
+                raise ValueError(f"gather: rank {dst} expected a gather_list of {self._size} tensors")
+            for r, out in enumerate(gather_list):
+                _write(out, arrays[r])
+
+    def scatter(self, tensor, scatter_list, src):
+        if self._rank == src:
+            if scatter_list is None or len(scatter_list) != self._size:
+                raise ValueError(f"scatter: rank {src} expected a scatter_list of {self._size} tensors")
+            payload = np.stack([_host(t) for t in scatter_list])
+        else:
+            payload = np.zeros((0,), np.uint8)
+        arrays = self._exchange("scatter", payload, [src], post=self._rank == src)
+        if self._rank != src:
+            _write(tensor, arrays[src][self._rank])
+        else:
+            _write(tensor, payload[self._rank])
+
+    def barrier(self):
+        self._exchange("barrier", np.zeros((0,), np.uint8))
+
+    def shutdown(self):
+        """destroy_process_group: a barrier, then every rank but 0 says it has left and closes its connection;
+        rank 0, whose process serves the store, closes it last."""
+        self.barrier()
+        if self._rank != 0:
+            if self.store.add(f"{self.prefix}/left", 1) == self._size - 1:
+                self.store.set(f"{self.prefix}/all_left", b"1")
+        else:
+            try:
+                self.store.get(f"{self.prefix}/all_left", self.timeout)
+            except TimeoutError:
+                raise RuntimeError(f"destroy_process_group: rank 0 waited {self.timeout:g} s for the other ranks to "
+                                   "leave the store") from None
+        self.store.close()
+
+    def all_gather_object(self, object_list, obj):
+        if len(object_list) != self._size:
+            raise ValueError(f"all_gather_object: expected a list of {self._size} slots, got {len(object_list)}")
+        blob = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
+        arrays = self._exchange("all_gather_object", blob)
+        for r in range(self._size):
+            object_list[r] = pickle.loads(arrays[r].tobytes())
+
+    def broadcast_object_list(self, object_list, src):
+        blob = np.frombuffer(pickle.dumps(list(object_list) if self._rank == src else None), dtype=np.uint8)
+        arrays = self._exchange("broadcast_object_list", blob, [src], post=self._rank == src)
+        if self._rank != src:
+            object_list[:] = pickle.loads(arrays[src].tobytes())
