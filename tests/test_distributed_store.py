@@ -100,3 +100,12 @@ def test_the_launcher_refuses_no_ranks(tmp_path):
     r = subprocess.run([sys.executable, "-m", "vibetensor.distributed.run", "--nproc-per-node", "0", "x.py"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2 and "--nproc-per-node must be at least 1, got 0" in r.stderr
+
+
+def test_the_launcher_leaves_the_scripts_options_to_the_script():
+    from vibetensor.distributed.run import _parse
+    a = _parse(["--nproc-per-node", "2", "bench.py", "--nproc", "4", "-m", "--master-port", "1"])
+    assert (a.nproc, a.module, a.target, a.args, a.master_port) == (2, False, "bench.py", ["--nproc", "4", "-m",
+                                                                                          "--master-port", "1"], 0)
+    a = _parse(["--master_port=29511", "-m", "pkg.train", "--lr", "0.1"])
+    assert (a.nproc, a.module, a.target, a.args, a.master_port) == (1, True, "pkg.train", ["--lr", "0.1"], 29511)

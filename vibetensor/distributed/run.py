@@ -24,9 +24,29 @@ def _free_port(host):
         return s.getsockname()[1]
 
 
+_VALUED = {"--nproc-per-node", "--nproc_per_node", "--master-addr", "--master_addr", "--master-port", "--master_port",
+           "--stop-timeout"}
+
+
+def _split(argv):
+    """The launcher's arguments and the script's: everything from the target on is the script's, options
+    included (argparse would read a script's --nproc as the launcher's)."""
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _VALUED:
+            i += 2
+        elif a.startswith("-") and (a.split("=")[0] in _VALUED or a in ("-m", "-h", "--help")):
+            i += 1
+        else:
+            return argv[:i + 1], argv[i + 1:]
+    return argv, []
+
+
 def _parse(argv):
+    ours, script_args = _split(argv)
     ap = argparse.ArgumentParser(prog="python -m vibetensor.distributed.run", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     ap.add_argument("--nproc-per-node", "--nproc_per_node", type=int, default=1, dest="nproc")
     ap.add_argument("--master-addr", "--master_addr", default="127.0.0.1", dest="master_addr")
     ap.add_argument("--master-port", "--master_port", type=int, default=0, dest="master_port",
@@ -34,9 +54,9 @@ def _parse(argv):
     ap.add_argument("--stop-timeout", type=float, default=5.0,
                     help="seconds the other ranks get to exit after one fails, before SIGKILL")
     ap.add_argument("-m", dest="module", action="store_true", help="run the target as a module (python -m)")
-    ap.add_argument("target", help="the script (or module with -m)")
-    ap.add_argument("args", nargs=argparse.REMAINDER)
-    a = ap.parse_args(argv)
+    ap.add_argument("target", help="the script (or module with -m); the arguments after it are the script's")
+    a = ap.parse_args(ours)
+    a.args = script_args
     if a.nproc < 1:
         ap.error(f"--nproc-per-node must be at least 1, got {a.nproc}")
     return a
