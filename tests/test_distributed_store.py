@@ -85,8 +85,13 @@ def test_ddp_names_the_parameters_that_got_no_gradient(tmp_path):
 def test_init_process_group_refuses_what_it_cannot_do(monkeypatch):
     with pytest.raises(ValueError, match="rank 5 is not in a world of 2 process"):
         dist.init_process_group("gloo", world_size=2, rank=5)
-    with pytest.raises(RuntimeError, match="backend 'nccl' is not available in vibetensor for 2 ranks"):
-        dist.init_process_group("nccl", world_size=2, rank=1)
+    with pytest.raises(RuntimeError, match="backend 'mpi' is not available in vibetensor; expected 'gloo'"):
+        dist.init_process_group("mpi", world_size=2, rank=1)
+    if not vt.cuda.is_available():
+        server = TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=5)
+        with pytest.raises(RuntimeError, match="backend 'nccl' needs a GPU and a CUDA build of vibetensor"):
+            dist.init_process_group("nccl", world_size=2, rank=0, store=server)
+        server.close()
     monkeypatch.delenv("MASTER_ADDR", raising=False)
     monkeypatch.setenv("MASTER_PORT", "29500")
     with pytest.raises(ValueError, match="MASTER_ADDR is not set"):

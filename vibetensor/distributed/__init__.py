@@ -9,16 +9,20 @@ RANK from the environment (set by `python -m vibetensor.distributed.run`, or tor
 world of one every collective leaves its tensors as they are (an all_reduce of one rank is its own
 tensor), so a script's rank-0 logging, barriers and gradient averaging do what they would do in torch with
 world_size=1. A world of several ranks meets at a TCPStore (init_method "env://": MASTER_ADDR /
-MASTER_PORT; or "tcp://host:port"; or store=) served by rank 0, and its collectives go through that store
-(store_collectives.py); backend "nccl" is refused with a message until vibetensor has it.
+MASTER_PORT; or "tcp://host:port"; or store=) served by rank 0; its collectives go through that store under
+backend "gloo" (store_collectives.py), or through NCCL under "nccl" (nccl.py), which a world of one does
+not load (its collectives change nothing).
 is_available() is True, as for torch's Linux builds.
 """
 import datetime
 import os
 import threading
 
+from vibetensor.distributed.nccl import NcclProcessGroup
 from vibetensor.distributed.store import TCPStore
 from vibetensor.distributed.store_collectives import StoreProcessGroup
+
+_MULTI_PROCESS_GROUPS = (StoreProcessGroup, NcclProcessGroup)
 
 __all__ = ["is_available", "is_initialized", "init_process_group", "destroy_process_group", "get_rank",
            "get_world_size", "get_backend", "barrier", "all_reduce", "reduce", "broadcast", "all_gather",
@@ -127,13 +131,14 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         if size == 1:
             GroupMember.WORLD = ProcessGroup(name)
             return
-        if name != Backend.GLOO:
-            raise RuntimeError(f"init_process_group: backend {name!r} is not available in vibetensor for "
-                               f"{size} ranks; expected 'gloo' (collectives through the job's TCP store, Note "
-                               "[Store collectives])")
+        if name not in (Backend.GLOO, Backend.NCCL):
+            raise RuntimeError(f"init_process_group: backend {name!r} is not available in vibetensor; expected "
+                               "'gloo' (collectives through the job's TCP store, Note [Store collectives]) or 'nccl' "
+                               "(Note [NCCL backend])")
         if store is None:
             store = _rendezvous(init_method, me, size, seconds)
-        GroupMember.WORLD = StoreProcessGroup(store, me, size, name, seconds)
+        GroupMember.WORLD = (NcclProcessGroup(store, me, size, seconds) if name == Backend.NCCL
+                             else StoreProcessGroup(store, me, size, name, seconds))
 
 
 def _rendezvous(init_method, rank, size, timeout):
@@ -157,7 +162,7 @@ def destroy_process_group(group=None) -> None:
     with _lock:
         world = _default_group()
         GroupMember.WORLD = None
-    if isinstance(world, StoreProcessGroup):
+    if isinstance(world, _MULTI_PROCESS_GROUPS):
         world.shutdown()  # rank 0 serves the store: it closes it only once every rank has left
 
 
@@ -195,9 +200,9 @@ def _done(group, async_op):
 
 
 def _store_group(group):
-    """The group when its collectives go through a store (several ranks), else None (one rank)."""
+    """The group when it has several ranks (a store or NCCL group), else None (the world of one process)."""
     g = _default_group(group)
-    return g if isinstance(g, StoreProcessGroup) else None
+    return g if isinstance(g, _MULTI_PROCESS_GROUPS) else None
 
 
 def _check_rank(what, rank, group):

@@ -1,0 +1,201 @@
+"""Collectives of CUDA tensors through NCCL (backend "nccl", Note [NCCL backend]).
+
+Note [NCCL backend]
+NCCL is loaded at run time (ctypes over libnccl.so.2: the nvidia-nccl-cu13 wheel that CUDA builds of torch
+install, else the system's; VT_NCCL_LIBRARY names another), so vibetensor builds and imports without it and
+a job that asks for it on a machine without it gets one message saying so. Rank 0 makes the communicator's
+unique id and shares it through the job's TCP store; every rank joins with ncclCommInitRank on the device of
+its LOCAL_RANK. A collective is enqueued on vibetensor's current stream of the tensor's device, so it is
+ordered with the kernels before and after it as any op is, and the call returns without waiting (torch's
+NCCL collectives behave the same). Tensors must be contiguous CUDA tensors of the communicator's device.
+Object collectives (all_gather_object, broadcast_object_list) go through the store, as torch's go through
+its own tensors.
+"""
+import ctypes
+import glob
+import os
+
+from vibetensor import _C
+
+_DTYPES = {"int8": 0, "uint8": 1, "int32": 2, "int64": 4, "float16": 6, "float32": 7, "float64": 8, "bfloat16": 9}
+_OPS = {"sum": 0, "product": 1, "max": 2, "min": 3, "avg": 4}
+
+
+class _UniqueId(ctypes.Structure):
+    _fields_ = [("internal", ctypes.c_char * 128)]
+
+
+def _candidates():
+    if os.environ.get("VT_NCCL_LIBRARY"):
+        return [os.environ["VT_NCCL_LIBRARY"]]
+    found = []
+    try:
+        import nvidia
+        for base in nvidia.__path__:
+            found += sorted(glob.glob(os.path.join(base, "nccl", "lib", "libnccl.so*")))
+    except ImportError:
+        pass
+    return found + ["libnccl.so.2"]
+
+
+_lib = None
+
+
+def library():
+    """libnccl, loaded once; RuntimeError naming the places tried when there is none."""
+    global _lib
+    if _lib is None:
+        tried = []
+        for path in _candidates():
+            try:
+                lib = ctypes.CDLL(path)
+                break
+            except OSError as e:
+                tried.append(f"{path} ({e})")
+        else:
+            raise RuntimeError("backend 'nccl': no NCCL library could be loaded (tried " + "; ".join(tried) +
+                               "); expected the nvidia-nccl-cu13 wheel, a system libnccl.so.2, or VT_NCCL_LIBRARY")
+        lib.ncclGetErrorString.restype = ctypes.c_char_p
+        lib.ncclCommInitRank.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int, _UniqueId, ctypes.c_int]
+        vp, sz = ctypes.c_void_p, ctypes.c_size_t
+        lib.ncclAllReduce.argtypes = [vp, vp, sz, ctypes.c_int, ctypes.c_int, vp, vp]
+        lib.ncclReduce.argtypes = [vp, vp, sz, ctypes.c_int, ctypes.c_int, ctypes.c_int, vp, vp]
+        lib.ncclBroadcast.argtypes = [vp, vp, sz, ctypes.c_int, ctypes.c_int, vp, vp]
+        lib.ncclAllGather.argtypes = [vp, vp, sz, ctypes.c_int, vp, vp]
+        lib.ncclReduceScatter.argtypes = [vp, vp, sz, ctypes.c_int, ctypes.c_int, vp, vp]
+        lib.ncclCommDestroy.argtypes = [vp]
+        _lib = lib
+    return _lib
+
+
+def version():
+    v = ctypes.c_int()
+    _check(library().ncclGetVersion(ctypes.byref(v)), "ncclGetVersion")
+    return v.value
+
+
+def _check(result, what):
+    if result != 0:
+        raise RuntimeError(f"{what} failed: NCCL error {result} ({library().ncclGetErrorString(result).decode()})")
+
+
+class NcclProcessGroup:
+    """The ranks of a job joined in one NCCL communicator; `store` carries the unique id (Note [NCCL backend])."""
+
+    def __init__(self, store, rank, size, timeout=1800.0, prefix="nccl0"):
+        from vibetensor import cuda
+        from vibetensor.distributed.store_collectives import StoreProcessGroup
+
+        self._rank, self._size, self.store, self.timeout = rank, size, store, timeout
+        if not cuda.is_available():
+            raise RuntimeError("backend 'nccl' needs a GPU and a CUDA build of vibetensor; expected 'gloo' on the CPU")
+        lib = library()
+        self.device = int(os.environ.get("LOCAL_RANK", rank)) % cuda.device_count()
+        cuda.set_device(self.device)
+        _C._ops.full([1], 0, _C.dtype.float32, _C.device(f"cuda:{self.device}"))  # the device's context exists
+        uid = _UniqueId()
+        if rank == 0:
+            _check(lib.ncclGetUniqueId(ctypes.byref(uid)), "ncclGetUniqueId")
+            store.set(f"{prefix}/id", bytes(uid.internal))
+        else:
+            try:
+                ctypes.memmove(uid.internal, store.get(f"{prefix}/id", timeout), 128)
+            except TimeoutError:
+                raise RuntimeError(f"backend 'nccl': rank {rank} waited {timeout:g} s for rank 0's NCCL id") from None
+        self.comm = ctypes.c_void_p()
+        _check(lib.ncclCommInitRank(ctypes.byref(self.comm), size, uid, rank),
+               f"ncclCommInitRank (rank {rank} of {size}, cuda:{self.device})")
+        self._objects = StoreProcessGroup(store, rank, size, "nccl", timeout, prefix=f"{prefix}/obj")
+
+    def rank(self):
+        return self._rank
+
+    def size(self):
+        return self._size
+
+    def name(self):
+        return "nccl"
+
+    def _args(self, what, *tensors):
+        """(pointers..., count, nccl dtype, stream) after checking the tensors."""
+        from vibetensor import cuda
+        t0 = tensors[0]
+        for t in tensors:
+            if t.device.type != "cuda" or (t.device.index if t.device.index is not None else self.device) != self.device:
+                raise ValueError(f"{what}: backend 'nccl' takes CUDA tensors on cuda:{self.device} (this rank's "
+                                 f"device), got one on {t.device}")
+            if not t.is_contiguous():
+                raise ValueError(f"{what}: backend 'nccl' takes contiguous tensors")
+            if t.dtype is not t0.dtype:
+                raise ValueError(f"{what}: tensors of one dtype expected, got {t0.dtype} and {t.dtype}")
+        code = _DTYPES.get(str(t0.dtype).replace("vibetensor.", ""))
+        if code is None:
+            raise ValueError(f"{what}: backend 'nccl' has no {t0.dtype}; expected one of {sorted(_DTYPES)}")
+        return code, cuda.current_stream(self.device).cuda_stream
+
+    def _op(self, op, what):
+        if op not in _OPS:
+            raise ValueError(f"{what}: reduce op {op!r} is not supported by backend 'nccl'; expected one of "
+                             f"{sorted(_OPS)}")
+        return _OPS[op]
+
+    def all_reduce(self, tensor, op):
+        dt, stream = self._args("all_reduce", tensor)
+        _check(library().ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt,
+                                       self._op(op, "all_reduce"), self.comm, stream), "ncclAllReduce")
+
+    def reduce(self, tensor, dst, op):
+        dt, stream = self._args("reduce", tensor)
+        _check(library().ncclReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt, self._op(op, "reduce"),
+                                    dst, self.comm, stream), "ncclReduce")
+
+    def broadcast(self, tensor, src):
+        dt, stream = self._args("broadcast", tensor)
+        _check(library().ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt, src, self.comm,
+                                       stream), "ncclBroadcast")
+
+    def all_gather(self, outputs, tensor):
+        if len(outputs) != self._size:
+            raise ValueError(f"all_gather: expected a list of {self._size} tensors (the world size), got {len(outputs)}")
+        flat = _C._ops.full([self._size * tensor.numel()], 0, tensor.dtype, tensor.device)
+        dt, stream = self._args("all_gather", tensor, flat)
+        _check(library().ncclAllGather(tensor.data_ptr(), flat.data_ptr(), tensor.numel(), dt, self.comm, stream),
+               "ncclAllGather")
+        n = tensor.numel()
+        for r, o in enumerate(outputs):
+            o.copy_(flat[r * n:(r + 1) * n].view(o.shape))
+
+    def reduce_scatter(self, output, inputs, op):
+        from vibetensor import _functional as F
+        if len(inputs) != self._size:
+            raise ValueError(f"reduce_scatter: expected a list of {self._size} tensors (the world size), got "
+                             f"{len(inputs)}")
+        flat = F.cat([i.reshape(-1) for i in inputs]).contiguous()
+        dt, stream = self._args("reduce_scatter", output, flat)
+        _check(library().ncclReduceScatter(flat.data_ptr(), output.data_ptr(), output.numel(), dt,
+                                           self._op(op, "reduce_scatter"), self.comm, stream), "ncclReduceScatter")
+
+    def barrier(self):
+        from vibetensor import cuda
+        one = _C._ops.full([1], 1, _C.dtype.float32, _C.device(f"cuda:{self.device}"))
+        self.all_reduce(one, "sum")
+        cuda.synchronize()
+
+    def gather(self, tensor, gather_list, dst):
+        self._objects.gather(tensor, gather_list, dst)
+
+    def scatter(self, tensor, scatter_list, src):
+        self._objects.scatter(tensor, scatter_list, src)
+
+    def all_gather_object(self, object_list, obj):
+        self._objects.all_gather_object(object_list, obj)
+
+    def broadcast_object_list(self, object_list, src):
+        self._objects.broadcast_object_list(object_list, src)
+
+    def shutdown(self):
+        from vibetensor import cuda
+        cuda.synchronize()
+        self._objects.barrier()
+        _check(library().ncclCommDestroy(self.comm), "ncclCommDestroy")
+        self._objects.shutdown()
