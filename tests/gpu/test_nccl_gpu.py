@@ -22,7 +22,7 @@ def group():
     g.shutdown()
 
 
-def test_a_world_of_one_through_nccl(group):
+def test_a_world_of_one_through_nccl_on_cuda(group):
     assert nccl.version() >= 21800 and group.size() == 1 and group.name() == "nccl"
     a = np.arange(12, dtype=np.float32).reshape(3, 4)
     for op in ("sum", "avg", "max", "min", "product"):
@@ -43,7 +43,7 @@ def test_a_world_of_one_through_nccl(group):
     assert objs == [{"rank": 0}]
 
 
-def test_nccl_refuses_tensors_it_cannot_take(group):
+def test_nccl_on_cuda_refuses_tensors_it_cannot_take(group):
     with pytest.raises(ValueError, match="backend 'nccl' takes CUDA tensors on cuda:0"):
         group.all_reduce(vt.zeros(4), "sum")
     with pytest.raises(ValueError, match="backend 'nccl' takes contiguous tensors"):
