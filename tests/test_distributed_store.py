@@ -14,11 +14,12 @@ from vibetensor.distributed.store import TCPStore
 SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
 
 
-def launch(tmp_path, nproc, script, *args, timeout=120):
+def launch(tmp_path, nproc, script, *args, timeout=120, policy=None):
     """Runs a script as nproc ranks through the launcher; (exit code, stdout + stderr)."""
+    env = dict(os.environ, VT_POLICY=policy) if policy else None
     r = subprocess.run([sys.executable, "-m", "vibetensor.distributed.run", "--nproc-per-node", str(nproc),
                         os.path.join(SCRIPTS, script), *args], capture_output=True, text=True, timeout=timeout,
-                       cwd=tmp_path)
+                       cwd=tmp_path, env=env)
     return r.returncode, r.stdout + r.stderr
 
 
@@ -65,12 +66,14 @@ def test_the_launcher_stops_the_job_when_a_rank_dies(tmp_path):
     assert "rank 1 exited with code 3; stopping the 2 rank(s) still running" in out
 
 
-@pytest.mark.parametrize("mode", ["overlap", "after_backward", "no_sync", "unused_found"])
-def test_ddp_matches_one_process_on_the_whole_batch(tmp_path, mode):
+@pytest.mark.parametrize("mode, policy", [("overlap", None), ("after_backward", None), ("no_sync", None),
+                                          ("unused_found", None), ("overlap", "preset=vibe")], ids=str)
+def test_ddp_matches_one_process_on_the_whole_batch(tmp_path, mode, policy):
     """Two ranks, each on half of every batch, with buckets of 200 bytes (several per step): after four SGD
     steps their parameters equal one process's on the whole batch (no_sync: micro-batches accumulated
-    locally, then averaged with the next; unused_found: a layer no rank uses keeps no gradient)."""
-    code, out = launch(tmp_path, 2, "dist_ddp.py", mode)
+    locally, then averaged with the next; unused_found: a layer no rank uses keeps no gradient; under the vibe
+    preset the GIL is held through backward, so the communication thread waits for backward to end)."""
+    code, out = launch(tmp_path, 2, "dist_ddp.py", mode, policy=policy)
     assert code == 0, out
     assert out.count(f"{mode} ok") == 2, out
 
