@@ -2,6 +2,7 @@
 collectives]) against numpy, DistributedDataParallel against one process training on the whole batch (Note
 [Gradient buckets]), the launcher, and every way a job can go wrong: each a clear error, never a hang."""
 import os
+import re
 import subprocess
 import sys
 
@@ -54,7 +55,7 @@ def test_every_collective_over_three_ranks_matches_numpy(tmp_path):
 def test_a_job_that_goes_wrong_fails_naming_the_rank(tmp_path, mode, message):
     code, out = launch(tmp_path, 3, "dist_ranks.py", mode, "2")
     assert code != 0
-    assert vt._C is not None and __import__("re").search(message, out), out
+    assert re.search(message, out), out
     assert "vibetensor.distributed.run: rank" in out
 
 
@@ -66,8 +67,9 @@ def test_the_launcher_stops_the_job_when_a_rank_dies(tmp_path):
     assert "rank 1 exited with code 3; stopping the 2 rank(s) still running" in out
 
 
-@pytest.mark.parametrize("mode, policy", [("overlap", None), ("after_backward", None), ("no_sync", None),
-                                          ("unused_found", None), ("overlap", "preset=vibe")], ids=str)
+@pytest.mark.parametrize("mode, policy", [("overlap", None), ("after_backward", "comm.overlap=after_backward"),
+                                          ("no_sync", None), ("unused_found", None), ("overlap", "preset=vibe")],
+                         ids=str)
 def test_ddp_matches_one_process_on_the_whole_batch(tmp_path, mode, policy):
     """Two ranks, each on half of every batch, with buckets of 200 bytes (several per step): after four SGD
     steps their parameters equal one process's on the whole batch (no_sync: micro-batches accumulated
@@ -76,6 +78,12 @@ def test_ddp_matches_one_process_on_the_whole_batch(tmp_path, mode, policy):
     code, out = launch(tmp_path, 2, "dist_ddp.py", mode, policy=policy)
     assert code == 0, out
     assert out.count(f"{mode} ok") == 2, out
+    counts = re.findall(r"(\d+) buckets, (\d+) launched in backward", out)
+    assert len(counts) == 2 and all(int(b) >= 2 for b, _ in counts), out
+    if mode == "after_backward":  # comm.overlap=after_backward: nothing reduced before backward returns
+        assert all(int(n) == 0 for _, n in counts), out
+    elif policy is None and mode != "unused_found":  # bucketed (tuned): some buckets reduced while backward ran
+        assert all(int(n) > 0 for _, n in counts), out
 
 
 def test_ddp_names_the_parameters_that_got_no_gradient(tmp_path):

@@ -1,6 +1,6 @@
 """A rank of a data-parallel job for tests/test_distributed_store.py: DistributedDataParallel over the store
-backend against one process training on the whole batch (Note [Gradient buckets]). Modes: overlap,
-after_backward, no_sync, unused (find_unused_parameters=False: the second forward raises), unused_found."""
+backend against one process training on the whole batch (Note [Gradient buckets]). Modes (the policy
+comm.overlap comes from VT_POLICY): overlap, after_backward, no_sync, unused (find_unused_parameters=False: the second forward raises), unused_found."""
 import sys
 
 import numpy as np
@@ -29,7 +29,7 @@ def main():
     vt.manual_seed(100 + rank)  # different on every rank: DDP starts them all from rank 0's
     model = Net()
     use_spare = mode not in ("unused", "unused_found")
-    ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.0002, overlap=mode != "after_backward",
+    ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.0002, overlap=None,  # comm.overlap decides
                                               find_unused_parameters=mode == "unused_found")
     reference = Net()
     reference.load_state_dict(model.state_dict())
@@ -62,7 +62,9 @@ def main():
     dist.all_gather_object(states, [p.detach().numpy() for p in model.parameters()])
     if not all(np.array_equal(a, b) for s in states[1:] for a, b in zip(states[0], s)):
         raise AssertionError(f"rank {rank}: the ranks' parameters differ after training")
+    launched = ddp._reducer.launched_in_backward  # of the last backward's buckets, reduced while it ran
     dist.destroy_process_group()
+    print(f"rank {rank} of {size}: {len(ddp._reducer.buckets)} buckets, {launched} launched in backward", flush=True)
     print(f"rank {rank} of {size}: {mode} ok", flush=True)
 
 

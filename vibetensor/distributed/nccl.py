@@ -1,21 +1,20 @@
-"""Collectives of CUDA tensors through NCCL (backend "nccl", Note [NCCL backend]).
-
-Note [NCCL backend]
-NCCL is loaded at run time (ctypes over libnccl.so.2: the nvidia-nccl-cu13 wheel that CUDA builds of torch
-install, else the system's; VT_NCCL_LIBRARY names another), so vibetensor builds and imports without it and
-a job that asks for it on a machine without it gets one message saying so. Rank 0 makes the communicator's
-unique id and shares it through the job's TCP store; every rank joins with ncclCommInitRank on the device of
-its LOCAL_RANK. A collective is enqueued on vibetensor's current stream of the tensor's device, so it is
-ordered with the kernels before and after it as any op is, and the call returns without waiting (torch's
-NCCL collectives behave the same). Tensors must be contiguous CUDA tensors of the communicator's device.
-Object collectives (all_gather_object, broadcast_object_list) go through the store, as torch's go through
-its own tensors.
-"""
+"""Collectives of CUDA tensors through NCCL (backend "nccl", Note [NCCL backend])."""
 import ctypes
 import glob
 import os
 
 from vibetensor import _C
+
+# Note [NCCL backend]
+# NCCL is loaded at run time (ctypes over libnccl.so.2: the nvidia-nccl-cu13 wheel that CUDA builds of torch
+# install, else the system's; VT_NCCL_LIBRARY names another), so vibetensor builds and imports without it and
+# a job that asks for it on a machine without it gets one message saying so. Rank 0 makes the communicator's
+# unique id and shares it through the job's TCP store; every rank joins with ncclCommInitRank on the device of
+# its LOCAL_RANK. A collective is enqueued on vibetensor's current stream of the tensor's device, so it is
+# ordered with the kernels before and after it as any op is, and the call returns without waiting (torch's
+# NCCL collectives behave the same). Tensors must be contiguous CUDA tensors of the communicator's device.
+# Object collectives (all_gather_object, broadcast_object_list) go through the store, as torch's go through
+# its own tensors.
 
 _DTYPES = {"int8": 0, "uint8": 1, "int32": 2, "int64": 4, "float16": 6, "float32": 7, "float64": 8, "bfloat16": 9}
 _OPS = {"sum": 0, "product": 1, "max": 2, "min": 3, "avg": 4}

@@ -1,17 +1,4 @@
-"""Collectives of several processes through the job's TCPStore (Note [Store collectives]).
-
-Note [Store collectives]
-vibetensor's first multi-process backend, registered under torch's CPU backend name "gloo": every rank
-posts its tensor's bytes under a key of the collective's sequence number, reads its peers' (blocking, with
-the group's timeout), and reduces them itself in rank order, so every rank computes the same result bit for
-bit. The store's server (rank 0) relays all traffic: each rank sends its tensor once and receives the other
-world_size - 1, O(world_size) bytes per rank, against a ring's constant; a transport for correctness, CPU
-training of small models and the tests, not for bandwidth (NCCL's place). CUDA tensors are staged through
-host memory. Each payload carries its shape and dtype: ranks whose tensors disagree raise, naming the ranks
-and their shapes, instead of reducing mismatched bytes. A rank that dies or never calls the collective makes
-its peers' reads time out with a message naming it. After every rank has read a collective's keys, the last
-one to finish deletes them.
-"""
+"""Collectives of several processes through the job's TCPStore (Note [Store collectives])."""
 import json
 import pickle
 import struct
@@ -20,6 +7,18 @@ import numpy as np
 
 from vibetensor import _interop
 from vibetensor.autograd.grad_mode import no_grad
+
+# Note [Store collectives]
+# vibetensor's first multi-process backend, registered under torch's CPU backend name "gloo": every rank
+# posts its tensor's bytes under a key of the collective's sequence number, reads its peers' (blocking, with
+# the group's timeout), and reduces them itself in rank order, so every rank computes the same result bit for
+# bit. The store's server (rank 0) relays all traffic: each rank sends its tensor once and receives the other
+# world_size - 1, O(world_size) bytes per rank, against a ring's constant; a transport for correctness, CPU
+# training of small models and the tests, not for bandwidth (NCCL's place). CUDA tensors are staged through
+# host memory. Each payload carries its shape and dtype: ranks whose tensors disagree raise, naming the ranks
+# and their shapes, instead of reducing mismatched bytes. A rank that dies or never calls the collective makes
+# its peers' reads time out with a message naming it. After every rank has read a collective's keys, the last
+# one to finish deletes them.
 
 _HEADER = struct.Struct("!I")
 _REDUCE = {"sum": np.add, "avg": np.add, "product": np.multiply, "min": np.minimum, "max": np.maximum,

@@ -1,23 +1,4 @@
-"""The gradient reducer of DistributedDataParallel over several ranks (Note [Gradient buckets]).
-
-Note [Gradient buckets]
-As torch's DDP Reducer: the parameters, in reverse registration order (roughly the order backward
-produces their gradients), are packed into buckets of at most bucket_cap_mb (25 MB by default) of one
-device and dtype. A hook on each parameter sees its gradient in backward; its contribution is the
-gradient it would accumulate (.grad so far plus this backward's, as torch's reducer copies the accumulated
-.grad), and when every parameter of a bucket has one, the bucket's contributions are flattened into one
-tensor and averaged over the ranks by one all_reduce. With overlap (the default) that all_reduce runs on
-the reducer's communication thread while backward goes on; buckets are launched strictly in bucket order,
-so every rank issues the same sequence of collectives whatever order its gradients arrived in. The hook
-hands the engine zeros to accumulate, and when the engine's backward returns (autograd.engine's
-post-backward callbacks) each .grad becomes its bucket's average: torch's result. Under no_sync() the hooks
-pass gradients through and nothing is reduced: they accumulate locally and join the next synchronized
-backward's average, as in torch. A parameter that gets no gradient leaves its bucket incomplete: with
-find_unused_parameters=True its contribution is its .grad (or zeros) when backward ends, and one more
-all_reduce counts the ranks that used each parameter, so that one no rank used keeps its .grad (None stays
-None), as torch's used-parameter map; without, the next forward raises, naming the parameters (torch's
-"Expected to have finished reduction in the prior iteration").
-"""
+"""The gradient reducer of DistributedDataParallel over several ranks (Note [Gradient buckets])."""
 import concurrent.futures
 import threading
 import weakref
@@ -29,6 +10,26 @@ from vibetensor import distributed as dist
 from vibetensor.autograd import engine
 from vibetensor.autograd.grad_mode import no_grad
 
+# Note [Gradient buckets]
+# As torch's DDP Reducer: the parameters, in reverse registration order (roughly the order backward
+# produces their gradients), are packed into buckets of at most bucket_cap_mb (25 MB by default) of one
+# device and dtype. A hook on each parameter sees its gradient in backward; its contribution is the
+# gradient it would accumulate (.grad so far plus this backward's, as torch's reducer copies the accumulated
+# .grad), and when every parameter of a bucket has one, the bucket's contributions are flattened into one
+# tensor and averaged over the ranks by one all_reduce. Under comm.overlap=bucketed (or DDP's overlap=True)
+# that all_reduce runs on the reducer's communication thread while backward goes on; under after_backward
+# every bucket is reduced once backward has returned, as a training loop averaging its gradients by hand.
+# Buckets are launched strictly in bucket order, so every rank issues the same sequence of collectives
+# whatever order its gradients arrived in. The hook
+# hands the engine zeros to accumulate, and when the engine's backward returns (autograd.engine's
+# post-backward callbacks) each .grad becomes its bucket's average: torch's result. Under no_sync() the hooks
+# pass gradients through and nothing is reduced: they accumulate locally and join the next synchronized
+# backward's average, as in torch. A parameter that gets no gradient leaves its bucket incomplete: with
+# find_unused_parameters=True its contribution is its .grad (or zeros) when backward ends, and one more
+# all_reduce counts the ranks that used each parameter, so that one no rank used keeps its .grad (None stays
+# None), as torch's used-parameter map; without, the next forward raises, naming the parameters (torch's
+# "Expected to have finished reduction in the prior iteration").
+
 
 class _Bucket:
     def __init__(self, index, params):
@@ -39,7 +40,8 @@ class _Bucket:
 
 
 class Reducer:
-    def __init__(self, named_params, group, bucket_cap_mb, find_unused_parameters, overlap=True):
+    def __init__(self, named_params, group, bucket_cap_mb, find_unused_parameters, overlap=None):
+        # overlap: True / False, or None to follow the policy comm.overlap at each backward
         self.group, self.find_unused, self.overlap = group, find_unused_parameters, overlap
         self.names = {id(p): n for n, p in named_params}
         cap = int(bucket_cap_mb * 1024 * 1024)
@@ -56,8 +58,10 @@ class Reducer:
         if current:
             self.buckets.append(_Bucket(len(self.buckets), current))
         self._lock = threading.Lock()  # the hooks run on the engine's threads
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vt-ddp-comm") if overlap else None
+        self._pool = None  # the communication thread, made at the first overlapped backward
+        self._overlapping = False  # this backward's mode, read at its first gradient
         self._next_launch = 0
+        self.launched_in_backward = 0  # buckets whose all_reduce started before backward returned (last backward)
         self.pending = False  # a backward has produced gradients not yet reduced
         self.sync = True
         self._handles = []
@@ -74,13 +78,16 @@ class Reducer:
             return grad  # no_sync(): accumulate locally
         prior = bucket.params[i].grad
         with self._lock:
+            if not self.pending:
+                self.pending, self.launched_in_backward = True, 0
+                self._overlapping = self.overlap if self.overlap is not None else \
+                    _C._policy_get("comm.overlap") == "bucketed"
             bucket.grads[i] = grad.detach() if prior is None else prior.detach() + grad.detach()
-            self.pending = True
-            if len(bucket.grads) == len(bucket.params):
-                self._launch_ready()
+            if self._overlapping and len(bucket.grads) == len(bucket.params):
+                self._launch_ready(in_backward=True)
         return _factories.zeros_like(grad)
 
-    def _launch_ready(self):
+    def _launch_ready(self, in_backward=False):
         """Launches every complete bucket from the next in order (the ranks' common collective order)."""
         while self._next_launch < len(self.buckets):
             b = self.buckets[self._next_launch]
@@ -88,10 +95,13 @@ class Reducer:
                 return
             self._launch(b)
             self._next_launch += 1
+            self.launched_in_backward += in_backward
 
     def _launch(self, b):
         b.flat = _flatten([b.grads[i] for i in range(len(b.params))])
-        if self._pool:
+        if self._overlapping:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vt-ddp-comm")
             b.future = self._pool.submit(dist.all_reduce, b.flat, dist.ReduceOp.AVG, self.group)
         else:
             dist.all_reduce(b.flat, dist.ReduceOp.AVG, self.group)

@@ -13,12 +13,12 @@ from vibetensor.nn.parallel._reducer import Reducer
 class DistributedDataParallel(Module):
     """Wraps `module` once init_process_group has made the default group; without one it raises torch's
     ValueError. With one rank forward calls the module and no_sync() changes nothing; with several, gradients
-    are averaged over the ranks during backward (bucket_cap_mb: 25 by default; overlap=False reduces every
-    bucket after backward instead of while it runs), except under no_sync()."""
+    are averaged over the ranks during backward (bucket_cap_mb: 25 by default; overlap: the policy comm.overlap
+    when None, True to reduce each bucket while backward runs, False after it), except under no_sync()."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
                  process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
-                 gradient_as_bucket_view=False, static_graph=False, overlap=True, **kwargs):
+                 gradient_as_bucket_view=False, static_graph=False, overlap=None, **kwargs):
         super().__init__()
         self.process_group = dist._default_group(process_group)  # torch checks the group first too
         if not any(p.requires_grad for p in module.parameters()):
