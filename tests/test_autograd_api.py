@@ -277,6 +277,10 @@ def test_custom_function_second_backward_refusals():
     assert_close(gx.detach(), (x.detach() * 2).exp() * 8)
     with pytest.raises(NotImplementedError, match="MyExpBackward: .*uses a saved output"):
         vt.autograd.grad(gx.sum(), x)
+    # the incoming gradient (of a sum) has no history: the refusal still stands, no term is dropped
+    (gx,) = vt.autograd.grad(_exp_fn(vt.autograd.Function).apply(x, 2.0).sum(), x, create_graph=True)
+    with pytest.raises(NotImplementedError, match="MyExpBackward: .*uses a saved output"):
+        vt.autograd.grad(gx.sum(), x)
     y = _exp_fn(vt.autograd.Function).apply(x, 2.0)  # first-order backward is unaffected
     y.sum().backward()
     assert_close(x.grad, x.detach().exp() * 2)

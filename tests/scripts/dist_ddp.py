@@ -1,6 +1,6 @@
 """A rank of a data-parallel job for tests/test_distributed_store.py: DistributedDataParallel over the store
 backend against one process training on the whole batch (Note [Gradient buckets]). Modes (the policy
-comm.overlap comes from VT_POLICY): overlap, after_backward, no_sync, unused (find_unused_parameters=False: the second forward raises), unused_found."""
+comm.overlap comes from VT_POLICY): overlap, after_backward, no_sync, unused_on_rank1 (a layer only rank 0 uses), unused (find_unused_parameters=False: the second forward raises), unused_found."""
 import sys
 
 import numpy as np
@@ -28,9 +28,10 @@ def main():
     rank, size = dist.get_rank(), dist.get_world_size()
     vt.manual_seed(100 + rank)  # different on every rank: DDP starts them all from rank 0's
     model = Net()
-    use_spare = mode not in ("unused", "unused_found")
+    # unused_on_rank1: the spare layer is in rank 0's loss only (the reference weighs each rank's half alike)
+    use_spare = mode not in ("unused", "unused_found") and not (mode == "unused_on_rank1" and rank == 1)
     ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.0002, overlap=None,  # comm.overlap decides
-                                              find_unused_parameters=mode == "unused_found")
+                                              find_unused_parameters=mode in ("unused_found", "unused_on_rank1"))
     reference = Net()
     reference.load_state_dict(model.state_dict())
     rng = np.random.default_rng(7)
@@ -46,7 +47,11 @@ def main():
                 (reference(vt.from_numpy(x), use_spare) ** 2).mean().backward()
                 continue
             (ddp(vt.from_numpy(x[rows]), use_spare) ** 2).mean().backward()
-            (reference(vt.from_numpy(x), use_spare) ** 2).mean().backward()
+            if mode == "unused_on_rank1":
+                halves = [(reference(vt.from_numpy(x[4 * r:4 * r + 4]), r != 1) ** 2).mean() for r in range(size)]
+                (sum(halves[1:], halves[0]) / size).backward()
+            else:
+                (reference(vt.from_numpy(x), use_spare) ** 2).mean().backward()
             opt.step()
             opt.zero_grad()
             ref_opt.step()

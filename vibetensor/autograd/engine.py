@@ -14,7 +14,8 @@ _post_backward_lock = threading.Lock()
 
 
 def register_post_backward_callback(bound_method):
-    """bound_method() runs after each backward() of this process, on the thread that called it."""
+    """bound_method(failed) runs after each backward() of this process, on the thread that called it; failed
+    is True when backward raised (the exception then propagates)."""
     with _post_backward_lock:
         _post_backward.append(weakref.WeakMethod(bound_method))
 
@@ -24,7 +25,7 @@ def unregister_post_backward_callback(bound_method):
         _post_backward[:] = [r for r in _post_backward if r() is not None and r() != bound_method]
 
 
-def _run_post_backward():
+def _run_post_backward(failed=False):
     if not _post_backward:
         return
     with _post_backward_lock:
@@ -32,7 +33,17 @@ def _run_post_backward():
         _post_backward[:] = [r for r, fn in zip(_post_backward, live) if fn is not None]
     for fn in live:
         if fn is not None:
-            fn()
+            fn(failed)
+
+
+def _with_post_backward(run):
+    """Runs a backward, then the post-backward callbacks (told whether it raised)."""
+    try:
+        run()
+    except BaseException:
+        _run_post_backward(failed=True)
+        raise
+    _run_post_backward()
 
 
 def _tensor_list(x, what):
@@ -84,13 +95,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             state = _C._autocast_state()
             _C._set_autocast_state(False, state[1], False, state[3])
             try:
-                python_executor.run_backward(outputs, grads, retain)
+                _with_post_backward(lambda: python_executor.run_backward(outputs, grads, retain))
             finally:
                 _C._set_autocast_state(*state)
-            _run_post_backward()
             return
-        _C._backward(outputs, grads, retain, bool(create_graph))
-        _run_post_backward()
+        _with_post_backward(lambda: _C._backward(outputs, grads, retain, bool(create_graph)))
         return
     inputs = _tensor_list(inputs, "inputs")
     if not inputs:

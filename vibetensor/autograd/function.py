@@ -106,6 +106,9 @@ class Function:
         refusal = ("its backward is once_differentiable: it ran without a graph" if once else
                    "its backward uses a saved output, which is saved without history; save the inputs and "
                    "recompute the output in backward" if saves_output else None)
+        # A saved output's term would be dropped even where the incoming gradient has no history (torch keeps
+        # it): the refusing node hangs on the inputs too. The inputs do not own this node: no cycle.
+        refusal_inputs = [a for a in tensor_inputs if a.requires_grad] if refusal and not once else []
 
         def backward_fn(*grads):
             full = [None] * len(out_metas)
@@ -128,7 +131,9 @@ class Function:
                                    f"got {len(result)})")
             checked = tuple(_checked_grad(name, i, result[i], shape, dtype, requires_grad)
                             for i, shape, dtype, requires_grad in in_metas)
-            return _refuse_second_backward(name, refusal, checked, grads) if create_graph and refusal else checked
+            if create_graph and refusal:
+                return _refuse_second_backward(name, refusal, checked, list(grads) + refusal_inputs)
+            return checked
 
         if diff:
             _C._record_function(backward_fn, name, tensor_inputs, [outs[i] for i in diff])

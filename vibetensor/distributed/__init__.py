@@ -135,10 +135,12 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
             raise RuntimeError(f"init_process_group: backend {name!r} is not available in vibetensor; expected "
                                "'gloo' (collectives through the job's TCP store, Note [Store collectives]) or 'nccl' "
                                "(Note [NCCL backend])")
-        if store is None:
+        owns_store = store is None
+        if owns_store:
             store = _rendezvous(init_method, me, size, seconds)
-        GroupMember.WORLD = (NcclProcessGroup(store, me, size, seconds) if name == Backend.NCCL
-                             else StoreProcessGroup(store, me, size, name, seconds))
+        GroupMember.WORLD = (NcclProcessGroup(store, me, size, seconds, owns_store=owns_store)
+                             if name == Backend.NCCL else
+                             StoreProcessGroup(store, me, size, name, seconds, owns_store=owns_store))
 
 
 def _rendezvous(init_method, rank, size, timeout):

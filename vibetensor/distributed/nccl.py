@@ -24,6 +24,18 @@ class _UniqueId(ctypes.Structure):
     _fields_ = [("internal", ctypes.c_char * 128)]
 
 
+def unique_id_bytes(uid):
+    """The 128 bytes of an ncclUniqueId, zeros included (a c_char array field would stop at the first zero)."""
+    return bytes(uid)
+
+
+def unique_id_from_bytes(data):
+    if len(data) != ctypes.sizeof(_UniqueId):
+        raise RuntimeError(f"backend 'nccl': rank 0's NCCL id has {len(data)} bytes; expected "
+                           f"{ctypes.sizeof(_UniqueId)}")
+    return _UniqueId.from_buffer_copy(data)
+
+
 def _candidates():
     if os.environ.get("VT_NCCL_LIBRARY"):
         return [os.environ["VT_NCCL_LIBRARY"]]
@@ -81,7 +93,7 @@ def _check(result, what):
 class NcclProcessGroup:
     """The ranks of a job joined in one NCCL communicator; `store` carries the unique id (Note [NCCL backend])."""
 
-    def __init__(self, store, rank, size, timeout=1800.0, prefix="nccl0"):
+    def __init__(self, store, rank, size, timeout=1800.0, prefix="nccl0", owns_store=True):
         from vibetensor import cuda
         from vibetensor.distributed.store_collectives import StoreProcessGroup
 
@@ -92,19 +104,20 @@ class NcclProcessGroup:
         self.device = int(os.environ.get("LOCAL_RANK", rank)) % cuda.device_count()
         cuda.set_device(self.device)
         _C._ops.full([1], 0, _C.dtype.float32, _C.device(f"cuda:{self.device}"))  # the device's context exists
-        uid = _UniqueId()
         if rank == 0:
+            uid = _UniqueId()
             _check(lib.ncclGetUniqueId(ctypes.byref(uid)), "ncclGetUniqueId")
-            store.set(f"{prefix}/id", bytes(uid.internal))
+            store.set(f"{prefix}/id", unique_id_bytes(uid))
         else:
             try:
-                ctypes.memmove(uid.internal, store.get(f"{prefix}/id", timeout), 128)
+                uid = unique_id_from_bytes(store.get(f"{prefix}/id", timeout))
             except TimeoutError:
                 raise RuntimeError(f"backend 'nccl': rank {rank} waited {timeout:g} s for rank 0's NCCL id") from None
         self.comm = ctypes.c_void_p()
         _check(lib.ncclCommInitRank(ctypes.byref(self.comm), size, uid, rank),
                f"ncclCommInitRank (rank {rank} of {size}, cuda:{self.device})")
-        self._objects = StoreProcessGroup(store, rank, size, "nccl", timeout, prefix=f"{prefix}/obj")
+        self._objects = StoreProcessGroup(store, rank, size, "nccl", timeout, prefix=f"{prefix}/obj",
+                                          owns_store=owns_store)
 
     def rank(self):
         return self._rank

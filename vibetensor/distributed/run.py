@@ -7,7 +7,8 @@ Each rank is a child process with RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE
 MASTER_PORT set (a free port when none is given), so init_process_group() finds its world from the
 environment (Note [One-process distributed]). The launcher waits for every rank; when one fails, it stops the
 others (SIGTERM, then SIGKILL after --stop-timeout seconds) and exits with the failed rank's code, naming it
-on stderr, so a job never hangs on a peer that died.
+on stderr, so a job never hangs on a peer that died. A SIGTERM or SIGHUP to the launcher (a scheduler's, or
+timeout's) stops the ranks the same way, and Ctrl-C too.
 """
 import argparse
 import os
@@ -80,6 +81,13 @@ def main(argv=None):
     port = a.master_port or _free_port(a.master_addr)
     command = [sys.executable] + (["-m", a.target] if a.module else [a.target]) + a.args
     procs = []
+
+    def on_signal(signum, _frame):  # a scheduler's SIGTERM / SIGHUP: the ranks go with the launcher
+        _stop(procs, a.stop_timeout)
+        sys.exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     for rank in range(a.nproc):
         env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(a.nproc),
                    LOCAL_WORLD_SIZE=str(a.nproc), GROUP_RANK="0", MASTER_ADDR=a.master_addr, MASTER_PORT=str(port))

@@ -38,6 +38,7 @@ class _Server:
         self.sock = socket.create_server((host, port), reuse_port=False)
         self.port = self.sock.getsockname()[1]
         self.closed = False
+        self.clients = set()  # accepted connections, closed with the server
         threading.Thread(target=self._accept, name="vt-store-accept", daemon=True).start()
 
     def _accept(self):
@@ -47,6 +48,8 @@ class _Server:
             except OSError:
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self.cond:
+                self.clients.add(conn)
             threading.Thread(target=self._serve, args=(conn,), name="vt-store-client", daemon=True).start()
 
     def _serve(self, conn):
@@ -57,10 +60,17 @@ class _Server:
                     key = _recv_exact(conn, key_len).decode()
                     (value_len,) = _LENGTH.unpack(_recv_exact(conn, _LENGTH.size))
                     value = _recv_exact(conn, value_len)
-                    status, payload = self._handle(op, key, value)
+                    try:
+                        status, payload = self._handle(op, key, value)
+                    except Exception as e:  # noqa: BLE001 - a bad request gets an error reply, the server goes on
+                        status, payload = _ERROR, f"TCPStore: request on key {key!r} failed: {e}".encode()
                     conn.sendall(_REPLY.pack(status, len(payload)) + payload)
             except (ConnectionError, OSError):
                 return
+            finally:
+                with self.cond:
+                    self.clients.discard(conn)
+                    self.cond.notify_all()
 
     def _handle(self, op, key, value):
         with self.cond:
@@ -69,7 +79,7 @@ class _Server:
                 self.cond.notify_all()
                 return _OK, b""
             if op == _GET:  # value: the timeout in seconds, as text
-                deadline = time.monotonic() + float(value.decode())
+                deadline = time.monotonic() + min(float(value.decode()), 1e9)  # Condition.wait overflows past that
                 while key not in self.data:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -87,13 +97,21 @@ class _Server:
                 return _OK, b"1" if key in self.data else b"0"
         return _ERROR, f"unknown store request {op}".encode()
 
-    def close(self):
+    def close(self, linger=5.0):
+        """Stops serving: waits up to `linger` seconds for the clients to hang up (a reply may still be on its
+        way to one), then closes the listening socket and every connection left."""
         self.closed = True
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread: close alone leaves it listening
-        except OSError:
-            pass
-        self.sock.close()
+        deadline = time.monotonic() + linger
+        with self.cond:
+            while self.clients and time.monotonic() < deadline:
+                self.cond.wait(0.05)
+            clients, self.clients = list(self.clients), set()
+        for sock in [self.sock] + clients:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked on it: close alone leaves it listening
+            except OSError:
+                pass
+            sock.close()
 
 
 class TCPStore:

@@ -2,6 +2,7 @@
 import json
 import pickle
 import struct
+import threading
 
 import numpy as np
 
@@ -42,11 +43,15 @@ def _write(tensor, array):
 class StoreProcessGroup:
     """A process group of `size` ranks whose collectives go through `store` (Note [Store collectives])."""
 
-    def __init__(self, store, rank, size, backend="gloo", timeout=300.0, prefix="pg0"):
+    def __init__(self, store, rank, size, backend="gloo", timeout=300.0, prefix="pg0", owns_store=True):
         self.store, self._rank, self._size, self._backend = store, rank, size, backend
         self.timeout = timeout
         self.prefix = prefix
+        self.owns_store = owns_store  # a store passed to init_process_group stays open, as in torch
         self._seq = 0
+        # One collective at a time per process: its number and its exchange together, so that collectives
+        # issued from two threads (DDP's communication thread, the caller's) are numbered as they run.
+        self._lock = threading.RLock()
 
     def rank(self):
         return self._rank
@@ -102,14 +107,15 @@ class StoreProcessGroup:
     def _exchange(self, op, array, ranks=None, post=True):
         """Posts this rank's array (unless post is False) and returns the arrays of `ranks` (every rank's by
         default) by rank."""
-        seq = self._next()
-        if post:
-            self._post(seq, "x", self._pack(op, array))
-        ranks = range(self._size) if ranks is None else ranks
-        arrays = {r: array if r == self._rank else self._unpack(seq, op, r, self._read(seq, "x", r, op))
-                  for r in ranks}
-        self._finish(seq, [self._key(seq, "x", r) for r in range(self._size)])
-        return arrays
+        with self._lock:
+            seq = self._next()
+            if post:
+                self._post(seq, "x", self._pack(op, array))
+            ranks = range(self._size) if ranks is None else ranks
+            arrays = {r: array if r == self._rank else self._unpack(seq, op, r, self._read(seq, "x", r, op))
+                      for r in ranks}
+            self._finish(seq, [self._key(seq, "x", r) for r in range(self._size)])
+            return arrays
 
     def _check_same(self, op, arrays):
         shapes = {r: (tuple(a.shape), a.dtype.name) for r, a in arrays.items()}
@@ -204,7 +210,8 @@ class StoreProcessGroup:
             except TimeoutError:
                 raise RuntimeError(f"destroy_process_group: rank 0 waited {self.timeout:g} s for the other ranks to "
                                    "leave the store") from None
-        self.store.close()
+        if self.owns_store:
+            self.store.close()
 
     def all_gather_object(self, object_list, obj):
         if len(object_list) != self._size:

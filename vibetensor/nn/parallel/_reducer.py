@@ -6,6 +6,7 @@ import weakref
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor import _functional as F
+from vibetensor import cuda
 from vibetensor import distributed as dist
 from vibetensor.autograd import engine
 from vibetensor.autograd.grad_mode import no_grad
@@ -70,10 +71,11 @@ class Reducer:
         me = weakref.ref(self)
         for b in self.buckets:
             for i, p in enumerate(b.params):
-                self._handles.append(p.register_hook(_hook(me, b, i)))
+                self._handles.append(p.register_hook(_hook(me, b.index, i)))
         engine.register_post_backward_callback(self._after_backward)
 
-    def _on_grad(self, bucket, i, grad):
+    def _on_grad(self, index, i, grad):
+        bucket = self.buckets[index]
         if not self.sync:
             return grad  # no_sync(): accumulate locally
         prior = bucket.params[i].grad
@@ -102,19 +104,42 @@ class Reducer:
         if self._overlapping:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="vt-ddp-comm")
-            b.future = self._pool.submit(dist.all_reduce, b.flat, dist.ReduceOp.AVG, self.group)
+            # on CUDA the all_reduce goes on the stream that produced the bucket, not the thread's own
+            stream = cuda.current_stream(b.flat.device) if b.flat.device.type == "cuda" else None
+            b.future = self._pool.submit(_all_reduce_on, stream, b.flat, self.group)
         else:
             dist.all_reduce(b.flat, dist.ReduceOp.AVG, self.group)
 
-    def _after_backward(self):
-        """The engine's backward has returned: reduce what remains, then add the averages to .grad."""
+    def _wait_launched(self):
+        """Waits for the bucket all-reduces in flight (before any other collective of this process, so that
+        every rank numbers its collectives alike); re-raises the first failure."""
+        errors = []
+        for b in self.buckets:
+            if b.future is not None:
+                try:
+                    b.future.result()
+                except Exception as e:  # noqa: BLE001 - re-raised below, after every future is done
+                    errors.append(e)
+        if errors:
+            raise errors[0]
+
+    def _after_backward(self, failed=False):
+        """The engine's backward has returned: reduce what remains, then make each .grad its average. A backward
+        that raised reduces nothing: the buckets in flight are waited for and dropped."""
         with self._lock:
             if not self.pending:
+                return
+            if failed:
+                try:
+                    self._wait_launched()
+                finally:
+                    self._reset()
                 return
             missing = [p for b in self.buckets[self._next_launch:] for i, p in enumerate(b.params)
                        if i not in b.grads]
             if missing and not self.find_unused:
-                return  # the next forward raises, naming them (check_previous_backward)
+                self._wait_launched()  # the next forward raises, naming them (check_previous_backward)
+                return
             unused = {id(p) for p in missing}
             for b in self.buckets[self._next_launch:]:
                 for i, p in enumerate(b.params):
@@ -123,10 +148,9 @@ class Reducer:
             self._launch_ready()
             try:
                 with no_grad():
+                    self._wait_launched()
                     users = self._count_users(unused) if self.find_unused else None
                     for b in self.buckets:
-                        if b.future is not None:
-                            b.future.result()
                         offset = 0
                         for p in b.params:
                             n = p.numel()
@@ -145,11 +169,9 @@ class Reducer:
         """How many ranks used each parameter in this backward: one all_reduce of a 0/1 vector (torch's
         local_used_map)."""
         params = [p for b in self.buckets for p in b.params]
-        used = _factories.tensor([0 if id(p) in unused else 1 for p in params], dtype=_C.dtype.int32)
-        for b in self.buckets:  # after the buckets: every rank issues the collectives in one order
-            if b.future is not None:
-                b.future.result()
-        dist.all_reduce(used, dist.ReduceOp.SUM, self.group)
+        used = _factories.tensor([0 if id(p) in unused else 1 for p in params], dtype=_C.dtype.int32,
+                                 device=params[0].device)  # where the group's collectives take tensors (nccl: CUDA)
+        dist.all_reduce(used, dist.ReduceOp.SUM, self.group)  # after the buckets (waited): one order on every rank
         return dict(zip((id(p) for p in params), used.tolist()))
 
     def _reset(self):
@@ -166,10 +188,10 @@ class Reducer:
                 return
             missing = [self.names.get(id(p), "?") for b in self.buckets for i, p in enumerate(b.params)
                        if i not in b.grads]
-            for b in self.buckets:
-                if b.future is not None:
-                    b.future.result()
-            self._reset()
+            try:
+                self._wait_launched()
+            finally:
+                self._reset()
         raise RuntimeError("DistributedDataParallel: expected to have finished reduction in the prior iteration "
                            "before starting a new one; these parameters got no gradient in that backward: "
                            f"{missing}. Pass find_unused_parameters=True to DistributedDataParallel, or make every "
@@ -183,11 +205,20 @@ class Reducer:
             self._pool.shutdown(wait=True)
 
 
-def _hook(reducer_ref, bucket, i):
+def _hook(reducer_ref, index, i):
+    """The hook of parameter i of bucket `index`: it holds neither the reducer nor the bucket (whose parameters
+    own the hook, through C++: a cycle Python's GC could not see)."""
     def hook(grad):
         reducer = reducer_ref()
-        return grad if reducer is None else reducer._on_grad(bucket, i, grad)
+        return grad if reducer is None else reducer._on_grad(index, i, grad)
     return hook
+
+
+def _all_reduce_on(stream, flat, group):
+    if stream is None:
+        return dist.all_reduce(flat, dist.ReduceOp.AVG, group)
+    with cuda.stream(stream):
+        return dist.all_reduce(flat, dist.ReduceOp.AVG, group)
 
 
 def _flatten(grads):
