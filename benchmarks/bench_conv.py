@@ -3,14 +3,15 @@
 (pooling: max_pool2d 3x3 stride 2 on the stem's output, Note [Max pooling], and the head's global average):
 
     python benchmarks/bench_conv.py [--device cpu|cuda] [--batch 32] [--rounds 5] [--iters 5] [--json PATH]
-        [--no-tf32]
+        [--no-tf32] [--backend triton|native]
 
 On a GPU both frameworks' float32 convolutions use TF32 tensor cores by default (torch.backends.cudnn.allow_tf32
 and vibetensor.backends.cudnn.allow_tf32 are True, Note [TF32 matmul]); --no-tf32 sets both False (IEEE float32).
 
 vibetensor's conv2d is, on the CPU, its native kernel (im2col per sample block + OpenBLAS GEMMs, Note [CPU
-convolution]), measured beside the composed path (NHWC windows + one GEMM, Note [Convolution by windows]),
-which the GPU takes; PyTorch's is cuDNN on a GPU and oneDNN / its own kernels on the CPU. Each sample is the median over rounds of the mean time of
+convolution]); on a GPU, under kernels.backend=triton (--backend, default triton), the kernel suite's implicit
+GEMMs (Note [Implicit GEMM convolution] in kernels/triton/conv.py). Each is measured beside the composed path
+(NHWC windows + one GEMM, Note [Convolution by windows]); PyTorch's is cuDNN on a GPU and oneDNN / its own kernels on the CPU. Each sample is the median over rounds of the mean time of
 `iters` calls, with a device synchronization after each batch of calls.
 """
 import argparse
@@ -31,9 +32,28 @@ POOLS = [("max_pool2d 3x3 s2", 64, 32, "max_pool2d", dict(kernel_size=3, stride=
 
 
 def _composed(x, w, stride):
-    """vibetensor's composed conv2d (NHWC windows + GEMM, Note [Convolution by windows]), padding 1."""
+    """vibetensor's composed conv2d (NHWC windows + GEMM, Note [Convolution by windows]), padding 1: the
+    suite's "conv" family set to native for the call."""
+    from vibetensor.kernels import suite
     from vibetensor.nn._conv import _Conv2d
-    return _Conv2d.apply(x, w, None, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
+
+    before = suite.family_backends().get("conv")
+    suite.set_family_backend("conv", "native")
+    try:
+        return _Conv2d.apply(x, w, None, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
+    finally:
+        suite.set_family_backend("conv", before)
+
+
+def _composed_both(x, w, stride):
+    from vibetensor.kernels import suite
+
+    before = suite.family_backends().get("conv")
+    suite.set_family_backend("conv", "native")  # the backward's suite op asks the family too
+    try:
+        _composed(x, w, stride).sum().backward()
+    finally:
+        suite.set_family_backend("conv", before)
 
 
 def _sync(lib, device):
@@ -81,12 +101,17 @@ def main():
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--json", default="")
     ap.add_argument("--no-tf32", action="store_true", help="IEEE float32 convolutions in both frameworks")
+    ap.add_argument("--backend", default="triton", choices=("triton", "native"),
+                    help="kernels.backend of vibetensor's row (native: the composed path on a GPU too)")
     a = ap.parse_args()
     dev = a.device
+    import vibetensor.kernels  # noqa: F401 (registers the suite's Triton compiler)
+    vt.policy.set("kernels.backend", a.backend)
     torch.backends.cudnn.allow_tf32 = vt.backends.cudnn.allow_tf32 = not a.no_tf32
     name = vt.cuda.get_device_name(0) if dev == "cuda" else "cpu"
     math = "TF32" if dev == "cuda" and not a.no_tf32 else "IEEE float32"
-    print(f"conv2d 3x3 at ResNet-18 CIFAR shapes, batch {a.batch}, on {name} ({math}); torch {torch.__version__}")
+    print(f"conv2d 3x3 at ResNet-18 CIFAR shapes, batch {a.batch}, on {name} ({math}); torch {torch.__version__}; "
+          f"vibetensor kernels.backend={a.backend}")
     rows = []
     for cin, cout, hw, stride in LAYERS:
         g = torch.Generator().manual_seed(0)
@@ -98,9 +123,9 @@ def main():
             F = lib.nn.functional
             libs[lib.__name__] = (lib, lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1),
                                   lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1).sum().backward())
-            if lib is vt and dev == "cpu":  # the composed path beside the CPU's native kernel, in the same rounds
+            if lib is vt:  # the composed path beside the native or suite kernels, in the same rounds
                 libs["composed"] = (lib, lambda xl=xl, wl=wl: _composed(xl, wl, stride),
-                                    lambda xl=xl, wl=wl: _composed(xl, wl, stride).sum().backward())
+                                    lambda xl=xl, wl=wl: _composed_both(xl, wl, stride))
         rows += _measure(f"{cin}->{cout} {hw}x{hw} s{stride}", libs, a, dev)
     for label, c, hw, op, kw in POOLS:
         x = torch.randn(a.batch, c, hw, hw, generator=torch.Generator().manual_seed(1))
@@ -110,7 +135,8 @@ def main():
             libs[lib.__name__] = (lib, lambda fn=fn, xl=xl: fn(xl, **kw), lambda fn=fn, xl=xl: fn(xl, **kw).sum().backward())
         rows += _measure(f"{label} {c}x{hw}x{hw}", libs, a, dev)
     from _cuda_bench_util import write_json
-    write_json(a.json, {"device": name, "torch": torch.__version__, "batch": a.batch, "math": math, "rows": rows},
+    write_json(a.json, {"device": name, "torch": torch.__version__, "batch": a.batch, "math": math,
+                        "backend": a.backend, "report": vibetensor.kernels.suite.report(), "rows": rows},
                device=dev)
     return 0
 

@@ -27,7 +27,9 @@ _ops = _C._ops
 # backward]). Pooling reduces the same windows (amax, mean) and differentiates through autograd:
 # as_strided's backward scatters each window's gradient back with index_add (overlapping windows
 # accumulate). Ties in max pooling share the gradient (amax's rule); torch gives it to one index.
-# No cuDNN: the speed is that of im2col + GEMM. On the CPU, float convolutions without groups take the
+# No cuDNN: the speed is that of im2col + GEMM. On CUDA the kernel suite's "conv" family replaces this with
+# implicit GEMMs that write no window (Note [Implicit GEMM convolution] in kernels/triton/conv.py) where it
+# takes the operands (groups 1, symmetric padding, float32 / bfloat16 / float16). On the CPU, float convolutions without groups take the
 # native kernel instead (Note [CPU convolution] in csrc/ops/cpu/conv2d.cpp).
 
 
@@ -176,18 +178,34 @@ def _gemm_conv(x, weight, stride, dilation, groups):
     return out.permute(1, 0, 2).reshape(n, oh, ow, oc).permute(0, 3, 1, 2).contiguous()
 
 
+def _suite_may_take(input, weight, pads, groups):
+    """Whether to ask the kernel suite's "conv" family (CUDA, groups 1, symmetric padding; the C++ side
+    checks the rest and records why it declines): Note [Implicit GEMM convolution] in kernels/triton/conv.py."""
+    return (input.device.type == "cuda" and groups == 1 and pads[0] == pads[1] and pads[2] == pads[3]
+            and input.dtype == weight.dtype)
+
+
 class _Conv2d(Function):
-    """conv2d with its backward as products too (Note [Convolution backward]): no scatter of windows."""
+    """conv2d by the kernel suite's implicit GEMMs where it takes the operands, else composed, with its
+    backward as products too (Note [Convolution backward]): no scatter of windows."""
 
     @staticmethod
     def forward(ctx, input, weight, bias, stride, pads, dilation, groups):
+        ctx.geometry = (tuple(input.shape), stride, pads, dilation, groups, bias is not None)
+        if _suite_may_take(input, weight, pads, groups):
+            with _conv_math(input):
+                out = _ops._conv2d_suite(input, weight, bias, list(stride), [pads[2], pads[0]], list(dilation))
+            if out is not None:
+                ctx.suite = True
+                ctx.save_for_backward(input, weight)
+                return out
+        ctx.suite = False
         x = pad(input, pads) if any(pads) else input.contiguous()
         with _conv_math(x):
             out = _gemm_conv(x, weight, stride, dilation, groups)
         if bias is not None:
             out = out + bias.reshape(1, -1, 1, 1)
         ctx.save_for_backward(x, input, weight)
-        ctx.geometry = (tuple(input.shape), stride, pads, dilation, groups, bias is not None)
         return out
 
     @staticmethod
@@ -197,27 +215,47 @@ class _Conv2d(Function):
 
     @staticmethod
     def _backward(ctx, grad):
-        x, input, weight = ctx.saved_tensors
-        (n, c, h, w), stride, pads, dilation, groups, has_bias = ctx.geometry
-        if _C.is_grad_enabled():
-            # create_graph: the padded input again, from the input with its history, so that the weight's
-            # gradient differentiates back to it (Note [Custom Function double backward])
-            x = pad(input, pads) if any(pads) else input.contiguous()
-        oc, cg, kh, kw = weight.shape
-        grad = grad.contiguous()
+        shape, stride, pads, dilation, groups, has_bias = ctx.geometry
+        want_x, want_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         gx = gw = gb = None
-        if ctx.needs_input_grad[1]:
-            # dW[g] = dY_rows[g]^T @ cols[g] over the input's windows.
-            cols, (oh, ow) = _cols(_nhwc(x), (kh, kw), stride, dilation, groups)
-            rows = grad.permute(0, 2, 3, 1).reshape(n * oh * ow, groups, oc // groups).permute(1, 0, 2)
-            gw = _ops.matmul(rows.transpose(1, 2), cols)  # [g, OCg, KH * KW * Cg]
-            gw = gw.reshape(groups, oc // groups, kh, kw, cg).permute(0, 1, 4, 2, 3).reshape(oc, cg, kh, kw)
+        if ctx.suite:
+            input, weight = ctx.saved_tensors
+            x = None
+            if not _C.is_grad_enabled():  # create_graph differentiates the composed products instead
+                gx, gw = _ops._conv2d_suite_backward(grad, input, weight, list(stride), [pads[2], pads[0]],
+                                                     list(dilation), want_x, want_w)
+        else:
+            x, input, weight = ctx.saved_tensors
+        if (want_x and gx is None) or (want_w and gw is None):
+            if x is None or _C.is_grad_enabled():
+                # create_graph: the padded input again, from the input with its history, so that the weight's
+                # gradient differentiates back to it (Note [Custom Function double backward])
+                x = pad(input, pads) if any(pads) else input.contiguous()
+            cgx, cgw = _composed_grads(grad, x, weight, shape, stride, pads, dilation, groups,
+                                       want_x and gx is None, want_w and gw is None)
+            gx, gw = gx if gx is not None else cgx, gw if gw is not None else cgw
         if has_bias and ctx.needs_input_grad[2]:
             gb = grad.sum((0, 2, 3))
-        if ctx.needs_input_grad[0]:
-            gx = _input_grad(grad, weight, x.shape, stride, pads, dilation, groups)[:, :, pads[2]:pads[2] + h,
-                                                                                     pads[0]:pads[0] + w]
         return gx, gw, gb, None, None, None, None
+
+
+def _composed_grads(grad, x, weight, shape, stride, pads, dilation, groups, want_x, want_w):
+    """The input's and the weight's gradients of a convolution of the padded input x, composed from
+    window views and GEMMs (Note [Convolution backward]); None where not wanted."""
+    n, c, h, w = shape
+    oc, cg, kh, kw = weight.shape
+    grad = grad.contiguous()
+    gx = gw = None
+    if want_w:
+        # dW[g] = dY_rows[g]^T @ cols[g] over the input's windows.
+        cols, (oh, ow) = _cols(_nhwc(x), (kh, kw), stride, dilation, groups)
+        rows = grad.permute(0, 2, 3, 1).reshape(n * oh * ow, groups, oc // groups).permute(1, 0, 2)
+        gw = _ops.matmul(rows.transpose(1, 2), cols)  # [g, OCg, KH * KW * Cg]
+        gw = gw.reshape(groups, oc // groups, kh, kw, cg).permute(0, 1, 4, 2, 3).reshape(oc, cg, kh, kw)
+    if want_x:
+        gx = _input_grad(grad, weight, x.shape, stride, pads, dilation, groups)[:, :, pads[2]:pads[2] + h,
+                                                                                 pads[0]:pads[0] + w]
+    return gx, gw
 
 
 # Note [Convolution backward]

@@ -44,6 +44,20 @@ bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor&
 // into contiguous y [B, H, T, D] (Note [Rotary embedding] in ops/rotary.h).
 bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& y, bool inverse);
 
+// 2-d convolution as implicit GEMMs over contiguous NCHW tensors, groups 1 (kernels/triton/conv.py,
+// Note [Implicit GEMM convolution] there). y, dx: contiguous outputs; bias may be undefined.
+// conv2d_weight_grad writes float32 partial sums [splits, OC, C * KH * KW] that the caller adds;
+// conv2d_wgrad_split_len gives the positions per split (and so the splits) for the device.
+struct ConvGeometry {
+  int64_t n, c, h, w, oc, kh, kw, oh, ow, sh, sw, ph, pw, dh, dw;
+};
+bool conv2d_accepts(const Tensor& x, const Tensor& weight, const ConvGeometry& g);
+bool conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y, const ConvGeometry& g);
+bool conv2d_input_grad(const Tensor& dy, const Tensor& weight, const Tensor& dx, const ConvGeometry& g);
+int64_t conv2d_wgrad_split_len(const Tensor& dy, const ConvGeometry& g);
+bool conv2d_weight_grad(const Tensor& dy, const Tensor& x, const Tensor& partial, int64_t split_len,
+                        const ConvGeometry& g);
+
 // The optim family: one launch of adam_multi / sgd_multi (kernels/triton/optim.py) updates a whole
 // bucket of vt::_fused_adamw_ / vt::_fused_sgd_, reading its tensors from `table`, the device copy
 // of t (Note [Chunk table] in ops/suite/chunk_table.h); `like` is the bucket's first parameter.
