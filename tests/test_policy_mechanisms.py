@@ -62,6 +62,8 @@ AUDIT = {
     ("probes.nvtx", "fine"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("comm.overlap", "bucketed"): "test_distributed_store.py::test_ddp_matches_one_process_on_the_whole_batch",
     ("comm.overlap", "after_backward"): "test_distributed_store.py::test_ddp_matches_one_process_on_the_whole_batch",
+    ("comm.allreduce", "nccl"): "test_distributed_threads.py::test_the_group_collective_makes_no_ring_transfers",
+    ("comm.allreduce", "ring"): "test_distributed_threads.py::test_the_ring_sends_each_chunk_to_the_next_rank_only",
     ("optim.step", "multi_tensor"): "test_optim_multi_tensor.py::test_policy_observed_in_ops_dispatched",
     ("optim.step", "per_param"): "test_optim_multi_tensor.py::test_policy_observed_in_ops_dispatched",
     ("checks.cuda_index", "device_assert"): "test_softmax_norm_loss.py::test_nll_loss_checks_add_no_host_sync_by_default",
