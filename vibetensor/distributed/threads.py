@@ -259,7 +259,8 @@ class ThreadProcessGroup:
             object_list[:] = posted[src]
 
     def shutdown(self):
-        self.barrier()
+        """destroy_process_group: nothing to close (the store backends' barrier is for rank 0's server), so no
+        rank waits for the others to leave, as in torch."""
 
 
 # --- spawn_threads ----------------------------------------------------------------------------------------
