@@ -4,17 +4,21 @@ policies fixed at first use, such as alloc.cuda, can differ between cells.
 
 Protocol, one line each way: after warm-up the cell prints @@READY@@; then it reads commands from
 stdin, `block N` (runs N timed steps, prints @@BLOCK@@<median ms>) or `record` (runs the probe and
-GPU steps, prints @@RESULT@@<record JSON> and exits). @@STEP@@i/n after every step when asked."""
+GPU steps, prints @@RESULT@@<record JSON> and exits). @@STEP@@i/n after every step when asked.
+With --data-parallel the process is one rank of a launched cell (Note [Data-parallel cells]): rank 0
+speaks the protocol and passes the commands on to the other ranks."""
 import argparse
 import json
+import os
 import sys
 
 from vibetensor.experiments.runner import CellSession
 
 
 def _say(line: str):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    if os.environ.get("RANK", "0") == "0":  # a data-parallel cell's other ranks are silent
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def main(argv=None) -> int:
@@ -30,6 +34,8 @@ def main(argv=None) -> int:
     p.add_argument("--probe-steps", type=int, default=5)
     p.add_argument("--gpu-steps", type=int, default=5)
     p.add_argument("--progress", action="store_true", help="print a @@STEP@@ line after every step")
+    p.add_argument("--data-parallel", action="store_true",
+                   help="this process is a rank of a launched data-parallel cell (DistributedDataParallel)")
     a = p.parse_args(argv)
     total = a.warmup + a.steps
 
@@ -37,9 +43,14 @@ def main(argv=None) -> int:
         _say(f"@@STEP@@{i + 1}/{total}")
 
     session = CellSession(a.workload, a.framework, a.device, a.steps, a.warmup, json.loads(a.policy),
-                          json.loads(a.options), a.threads or None, progress if a.progress else None)
+                          json.loads(a.options), a.threads or None, progress if a.progress else None,
+                          a.data_parallel)
     _say("@@READY@@")
-    for line in sys.stdin:
+    lines = iter(sys.stdin)
+    while True:
+        line = session.rank.next_command(lines) if session.rank else next(lines, "")
+        if not line:
+            break
         cmd = line.split()
         if cmd[:1] == ["block"] and len(cmd) == 2:
             _say(f"@@BLOCK@@{session.block(int(cmd[1]))}")

@@ -9,8 +9,8 @@ import textwrap
 import time
 import uuid
 
-from vibetensor.experiments import (analysis, child, config as config_mod, executors, gap_chart, progress, provenance,
-                                    rounds)
+from vibetensor.experiments import (analysis, child, config as config_mod, data_parallel, executors, gap_chart,
+                                    progress, provenance, rounds)
 
 
 def default_results_path(cfg_path: str) -> str:
@@ -51,11 +51,14 @@ def _group_done(cells: list, earlier: list) -> list | None:
 
 def _cell_command(cfg, cell, out: str, py_spy: bool) -> list:
     policy = cell.policy_set.as_dict() if cell.policy_set else {}
-    cmd = child.module_command(
-        "vibetensor.experiments.cell", "--workload", cell.workload, "--framework", cell.framework, "--device",
-        cell.device, "--steps", str(cfg.steps), "--warmup", str(cfg.warmup), "--threads", str(cfg.threads),
-        "--policy", json.dumps(policy), "--options", json.dumps(cfg.options_for(cell.workload)),
-        "--probe-steps", str(cfg.probe_steps), "--gpu-steps", str(cfg.gpu_steps), "--progress")
+    args = ["--workload", cell.workload, "--framework", cell.framework, "--device", cell.device, "--steps",
+            str(cfg.steps), "--warmup", str(cfg.warmup), "--threads", str(cfg.threads), "--policy", json.dumps(policy),
+            "--options", json.dumps(cfg.options_for(cell.workload)), "--probe-steps", str(cfg.probe_steps),
+            "--gpu-steps", str(cfg.gpu_steps), "--progress"]
+    if cell.data_parallel:  # Note [Data-parallel cells]
+        cmd = data_parallel.launch_command(cell.framework, cell.data_parallel, args)
+    else:
+        cmd = child.module_command("vibetensor.experiments.cell", *args)
     if py_spy:  # a sampling profile per cell beside the results: profiles/<cell>.json (speedscope)
         from vibetensor.probes import pyspy
         cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",

@@ -12,6 +12,8 @@
     probe_steps = 5          # vibetensor: extra steps with probe counters and lock statistics on
     gpu_steps = 5            # on a GPU: extra steps under CUPTI for the GPU busy fraction
     cell_timeout_s = 900     # a cell silent this long (warm-up, a block, its record) is killed, marked failed
+    data_parallel = 0        # N >= 1: each cell runs as N ranks with DistributedDataParallel (Note [Data-parallel
+                             # cells] in data_parallel.py); 0: the plain single-device cell
 
     [workload_options.vit_cifar]   # fields of the workload's Config; a family's table applies to
     data_dir = "/data/cifar-10-batches-py"   # its variants too (vit_cifar_noaug)
@@ -63,11 +65,13 @@ class Cell:
     policy_set: PolicySet | None
     device: str
     repeat: int
+    data_parallel: int = 0  # ranks of a data-parallel cell; 0: a plain cell
 
     @property
     def key(self) -> str:
         ps = self.policy_set.name if self.policy_set else "-"
-        return f"{self.workload}|{self.framework}|{ps}|{self.device}|{self.repeat}"
+        ranks = f"|ddp{self.data_parallel}" if self.data_parallel else ""
+        return f"{self.workload}|{self.framework}|{ps}|{self.device}|{self.repeat}{ranks}"
 
 
 @dataclass
@@ -86,6 +90,7 @@ class ExperimentConfig:
     cell_timeout_s: float = 900.0
     rounds: int = 10
     threads: int = 0
+    data_parallel: int = 0
 
     def options_for(self, workload: str) -> dict:
         return registry.resolve_options(workload, self.workload_options)
@@ -98,7 +103,7 @@ class ExperimentConfig:
             cells = []
             for fw in self.frameworks:
                 sets = self.policy_sets if fw == "vibetensor" else [None]
-                cells.extend(Cell(wl, fw, ps, self.device, rep) for ps in sets)
+                cells.extend(Cell(wl, fw, ps, self.device, rep, self.data_parallel) for ps in sets)
             out.append((wl, rep, cells))
         return out
 
@@ -129,7 +134,7 @@ def load(path: str) -> ExperimentConfig:
     if not isinstance(run, dict):
         _fail(path, "missing [run] section")
     known = {"workloads", "frameworks", "device", "steps", "warmup", "repeats", "probe_steps", "gpu_steps",
-             "cell_timeout_s", "rounds", "threads"}
+             "cell_timeout_s", "rounds", "threads", "data_parallel"}
     for k in run:
         if k not in known:
             _fail(path, f"unknown key {k!r} in [run]: expected one of {sorted(known)}")
@@ -176,7 +181,7 @@ def load(path: str) -> ExperimentConfig:
                             int(run.get("warmup", 3)), int(run.get("repeats", 1)), sets,
                             int(run.get("probe_steps", 5)), int(run.get("gpu_steps", 5)), tables,
                             float(run.get("cell_timeout_s", 900)), _positive_int(path, run, "rounds", 10, 1),
-                            _positive_int(path, run, "threads", 0, 0))
+                            _positive_int(path, run, "threads", 0, 0), _positive_int(path, run, "data_parallel", 0, 0))
 
 
 def _check_suite_backends(backends: dict):

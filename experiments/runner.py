@@ -116,11 +116,16 @@ def gpu_activity_record(wl, augment, device: str, steps: int) -> dict:
             "dropped_records": getattr(activity, "dropped_records", 0)}
 
 
-def workload_options(workload: str, options: dict | None, warmup: int, steps: int, capture: bool = False) -> dict:
+def workload_options(workload: str, options: dict | None, warmup: int, steps: int, capture: bool = False,
+                     rank: int = 0) -> dict:
     """The options of a cell: a schedule's period defaults to the steps the cell trains; a captured
-    step's optimizer keeps its step count on the device (capturable)."""
+    step's optimizer keeps its step count on the device (capturable); rank r of a data-parallel cell
+    draws its own batches (the seed plus r, Note [Data-parallel cells])."""
     options = dict(options or {})
-    fields = {f.name for f in dataclasses.fields(type(registry.make_config(workload, options)))}
+    cfg = registry.make_config(workload, options)
+    fields = {f.name for f in dataclasses.fields(type(cfg))}
+    if rank and "seed" in fields:
+        options["seed"] = cfg.seed + rank
     if "schedule_steps" in fields:
         options.setdefault("schedule_steps", warmup + steps)
     if capture and "capturable" in fields:
@@ -184,7 +189,8 @@ class CellSession:
     back, as the reference workloads do."""
 
     def __init__(self, workload: str, framework: str, device: str = "cpu", steps: int = 50, warmup: int = 3,
-                 policy: dict | None = None, options: dict | None = None, threads: int | None = None, on_step=None):
+                 policy: dict | None = None, options: dict | None = None, threads: int | None = None, on_step=None,
+                 data_parallel: bool = False):
         self.fw = fw = import_framework(framework)
         self.workload, self.framework, self.device = workload, framework, device
         self.warmup, self.on_step = warmup, on_step
@@ -208,7 +214,16 @@ class CellSession:
         self.suite = _suite_for(self.policy)
         self.started = provenance.now()
         capture = self.policy.get("step.capture") == "graph"
-        self.wl = registry.build(workload, fw, device, workload_options(workload, options, warmup, steps, capture))
+        self.rank = None  # this process's rank of a data-parallel cell (Note [Data-parallel cells])
+        if data_parallel:
+            from vibetensor.experiments.data_parallel import Rank
+
+            self.rank = Rank(fw, device)
+            self.device = device = self.rank.device
+        self.wl = registry.build(workload, fw, device, workload_options(workload, options, warmup, steps, capture,
+                                                                        self.rank.rank if self.rank else 0))
+        if self.rank:
+            self.rank.wrap(self.wl, workload)
         self.augment = self.wl.augment_batch if getattr(self.wl, "augments", False) else None
         self.graphed = None
         self.losses, self.times, self.aug_times, self.blocks = [], [], [], []
@@ -256,6 +271,8 @@ class CellSession:
             "probes": probes, "gpu_activity": gpu_activity_record(wl, self.augment, self.device, gpu_steps),
             "started": self.started, "finished": provenance.now(),
         }
+        if self.rank is not None:
+            record["data_parallel"] = self.rank.per_rank(times)
         if self.graphed is not None:
             record["capture"] = {"captures": self.graphed.captures, "replays": self.graphed.replays}
         if self.suite is not None:
@@ -268,8 +285,10 @@ class CellSession:
         return record
 
     def close(self):
-        """Releases the workload's threads, if it has any (registry.close)."""
+        """Releases the workload's threads, if it has any (registry.close), and a data-parallel rank's group."""
         registry.close(self.wl)
+        if self.rank is not None:
+            self.rank.close()
 
 
 def run_cell(workload: str, framework: str, device: str = "cpu", steps: int = 50, warmup: int = 3,

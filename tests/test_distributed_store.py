@@ -61,6 +61,14 @@ def test_every_collective_over_three_ranks_matches_numpy(tmp_path):
     assert sorted(re.findall(r"rank (\d) of 3: ok", out)) == ["0", "1", "2"], out
 
 
+def test_the_ring_all_reduce_over_the_store_matches_numpy(tmp_path):
+    """comm.allreduce=ring (Note [Ring all-reduce]) between processes: each chunk under a store key of its own,
+    read by the next rank only; the script's collectives (all_reduce of every op) match numpy exactly."""
+    code, out = launch(tmp_path, 3, "dist_ranks.py", "collectives", policy="comm.allreduce=ring")
+    assert code == 0, out
+    assert sorted(re.findall(r"rank (\d) of 3: ok", out)) == ["0", "1", "2"], out
+
+
 @pytest.mark.parametrize("mode, message", [
     ("mismatch", r"all_reduce: the ranks' tensors differ \(rank: \(shape, dtype\)\): \{0: \(\(3, 2\), 'float32'\), "
                  r"1: \(\(2, 3\), 'float32'\)"),

@@ -29,6 +29,14 @@ namespace vt::autograd {
 // The GIL is handled by the Python binding (autograd.gil). A graph with Python nodes (custom
 // Functions) runs on the calling thread when the caller holds the GIL: a worker thread asking
 // for the GIL while the caller holds it and waits for the worker would deadlock.
+//
+// Note [Gate and GIL]
+// Under autograd.gil=held a caller enters backward holding the GIL. Waiting for the global gate with it
+// would invert the lock order with the gate's holder, whose Python nodes and hooks (DDP's, a custom
+// Function's) need the GIL: two threads calling backward at once (the thread ranks of spawn_threads, Note
+// [Thread ranks] in vibetensor/distributed/threads.py) would deadlock. So the binding gives the engine
+// wait_without_gil, and the wait for the gate runs with the GIL released; once the gate is taken the GIL is
+// held again for the whole backward, as the policy says.
 
 namespace {
 
@@ -205,7 +213,10 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
     using policy::AutogradGate;
     AutogradGate gate = policy::autograd_gate.get();
     if (gate == AutogradGate::global) {
-      std::lock_guard<probes::InstrumentedMutex> g(global_gate());
+      // See Note [Gate and GIL]
+      if (opts.wait_without_gil) opts.wait_without_gil([] { global_gate().lock(); });
+      else global_gate().lock();
+      std::lock_guard<probes::InstrumentedMutex> g(global_gate(), std::adopt_lock);
       execute(task, root);
     } else if (gate == AutogradGate::per_graph) {
       probes::InstrumentedMutex graph_gate("autograd.gate.per_graph", /*ephemeral=*/true);

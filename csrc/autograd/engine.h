@@ -1,5 +1,7 @@
 #pragma once
 // The backward engine. See Note [Backward engine] in engine.cpp.
+#include <functional>
+
 #include "autograd/node.h"
 
 namespace vt::autograd {
@@ -13,6 +15,9 @@ struct BackwardOptions {
   bool allow_unused = false;
   // Set by the Python binding under autograd.gil=held (see Note [Backward engine]).
   bool caller_holds_gil = false;
+  // Set with caller_holds_gil: runs its argument (the wait for autograd.gate=global) with the GIL released, so
+  // that a thread waiting at the gate never holds the GIL the gate's holder may need (Note [Gate and GIL]).
+  std::function<void(const std::function<void()>&)> wait_without_gil;
 };
 
 // outputs[i] receives grad_outputs[i] (undefined: ones, only for one-element outputs).

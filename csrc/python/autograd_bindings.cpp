@@ -100,6 +100,10 @@ TensorList run_engine(const TensorList& outs, const TensorList& grads, autograd:
     return autograd::run_backward(outs, grads, opts);
   }
   opts.caller_holds_gil = true;
+  opts.wait_without_gil = [](const std::function<void()>& wait) {  // Note [Gate and GIL] in engine.cpp
+    nb::gil_scoped_release release;
+    wait();
+  };
   // Releases what the engine's threads could not (Note [Threads that may not take the GIL]), also when
   // backward raises.
   struct ReleaseDeferred {

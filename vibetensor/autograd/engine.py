@@ -8,31 +8,34 @@ from vibetensor import _C
 Tensor = _C.Tensor
 
 # Callbacks run after every backward() has returned (DistributedDataParallel's gradient reduction, Note
-# [Gradient buckets]), held as weak methods so that a registered object can be dropped.
+# [Gradient buckets]), held as weak methods so that a registered object can be dropped, each with the thread
+# whose backward it follows (None: every thread's; a thread rank's reducer follows its own, Note [Thread ranks]).
 _post_backward = []
 _post_backward_lock = threading.Lock()
 
 
-def register_post_backward_callback(bound_method):
-    """bound_method(failed) runs after each backward() of this process, on the thread that called it; failed
-    is True when backward raised (the exception then propagates)."""
+def register_post_backward_callback(bound_method, thread=None):
+    """bound_method(failed) runs after each backward() of this process (of `thread` only, a threading.Thread,
+    when given), on the thread that called it; failed is True when backward raised (the exception then
+    propagates)."""
     with _post_backward_lock:
-        _post_backward.append(weakref.WeakMethod(bound_method))
+        _post_backward.append((weakref.WeakMethod(bound_method), thread))
 
 
 def unregister_post_backward_callback(bound_method):
     with _post_backward_lock:
-        _post_backward[:] = [r for r in _post_backward if r() is not None and r() != bound_method]
+        _post_backward[:] = [(r, t) for r, t in _post_backward if r() is not None and r() != bound_method]
 
 
 def _run_post_backward(failed=False):
     if not _post_backward:
         return
+    me = threading.current_thread()
     with _post_backward_lock:
-        live = [r() for r in _post_backward]
-        _post_backward[:] = [r for r, fn in zip(_post_backward, live) if fn is not None]
-    for fn in live:
-        if fn is not None:
+        live = [(r(), t) for r, t in _post_backward]
+        _post_backward[:] = [entry for entry, (fn, _) in zip(_post_backward, live) if fn is not None]
+    for fn, thread in live:
+        if fn is not None and thread in (None, me):
             fn(failed)
 
 

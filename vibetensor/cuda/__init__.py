@@ -23,7 +23,7 @@ __all__ = [
     "reset_accumulated_memory_stats", "memory_snapshot", "empty_cache", "get_allocator_backend",
     "sync_ledger", "reset_sync_ledger", "record_stream", "pin_memory", "is_pinned", "device",
     "CUDAGraph", "graph", "graph_pool_handle", "graphed_step", "GraphedStep", "is_current_stream_capturing", "manual_seed", "manual_seed_all",
-    "seed", "seed_all", "initial_seed",
+    "seed", "seed_all", "initial_seed", "topology", "fabric",
 ]
 
 DeviceLike = Union[None, int, str, "_C.device"]
@@ -371,3 +371,5 @@ def is_current_stream_capturing() -> bool:
     """True while this thread captures a CUDA graph (Note [CUDA graph capture])."""
     return bool(_cuda.is_built()) and bool(_cuda.is_current_thread_capturing())
 from vibetensor.cuda import amp  # noqa: E402,F401  (torch.cuda.amp)
+from vibetensor.cuda import fabric  # noqa: E402,F401  (Note [Fabric])
+from vibetensor.cuda.device_topology import topology  # noqa: E402,F401  (Note [Device topology])

@@ -12,22 +12,27 @@ world_size=1. A world of several ranks meets at a TCPStore (init_method "env://"
 MASTER_PORT; or "tcp://host:port"; or store=) served by rank 0; its collectives go through that store under
 backend "gloo" (store_collectives.py), or through NCCL under "nccl" (nccl.py), which a world of one does
 not load (its collectives change nothing).
+Backend "threads" is the world of one process with a thread per rank (spawn_threads, Note [Thread ranks] in
+threads.py): each rank thread has its own default group. all_reduce follows the policy comm.allreduce: the
+group's own collective (nccl), or the ring (Note [Ring all-reduce] in ring.py) over the group's transport.
 is_available() is True, as for torch's Linux builds.
 """
 import datetime
 import os
 import threading
 
+from vibetensor import _C
 from vibetensor.distributed.nccl import NcclProcessGroup
 from vibetensor.distributed.store import TCPStore
 from vibetensor.distributed.store_collectives import StoreProcessGroup
+from vibetensor.distributed.threads import ThreadProcessGroup, spawn_threads, thread_rank
 
-_MULTI_PROCESS_GROUPS = (StoreProcessGroup, NcclProcessGroup)
+_MULTI_RANK_GROUPS = (StoreProcessGroup, NcclProcessGroup, ThreadProcessGroup)
 
 __all__ = ["is_available", "is_initialized", "init_process_group", "destroy_process_group", "get_rank",
            "get_world_size", "get_backend", "barrier", "all_reduce", "reduce", "broadcast", "all_gather",
            "gather", "scatter", "reduce_scatter", "all_gather_object", "broadcast_object_list", "new_group",
-           "ReduceOp", "Backend", "GroupMember", "is_torchelastic_launched", "TCPStore"]
+           "ReduceOp", "Backend", "GroupMember", "is_torchelastic_launched", "TCPStore", "spawn_threads"]
 
 _NOT_INITIALIZED = "Default process group has not been initialized, please make sure to call init_process_group."
 
@@ -48,6 +53,7 @@ class Backend(str):
     """A backend name, lower-cased as torch's Backend does."""
     GLOO = "gloo"
     NCCL = "nccl"
+    THREADS = "threads"
     MPI = "mpi"
     UCC = "ucc"
 
@@ -89,6 +95,16 @@ class GroupMember:
 
 
 _lock = threading.Lock()  # init / destroy from several threads: one default group at a time
+_thread = threading.local()  # .group: a spawn_threads rank's own default group (Note [Thread ranks])
+
+
+def _world():
+    """The calling thread's default group: its thread rank's, else the process's (None before init)."""
+    return getattr(_thread, "group", None) or GroupMember.WORLD
+
+
+def _leave_thread_group():
+    _thread.group = None
 
 
 def is_available() -> bool:
@@ -96,7 +112,7 @@ def is_available() -> bool:
 
 
 def is_initialized() -> bool:
-    return GroupMember.WORLD is not None
+    return _world() is not None
 
 
 def is_torchelastic_launched() -> bool:
@@ -123,6 +139,8 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         raise ValueError(f"init_process_group: rank {me} is not in a world of {size} process(es); expected "
                          "0 <= rank < world_size (from the arguments, else RANK and WORLD_SIZE)")
     name = Backend(backend or "gloo")
+    if name == Backend.THREADS:
+        return _init_thread_group(world_size, rank, timeout)
     seconds = _DEFAULT_TIMEOUT_S if timeout is None else (
         timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout))
     with _lock:
@@ -133,14 +151,33 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
             return
         if name not in (Backend.GLOO, Backend.NCCL):
             raise RuntimeError(f"init_process_group: backend {name!r} is not available in vibetensor; expected "
-                               "'gloo' (collectives through the job's TCP store, Note [Store collectives]) or 'nccl' "
-                               "(Note [NCCL backend])")
+                               "'gloo' (collectives through the job's TCP store, Note [Store collectives]), 'nccl' "
+                               "(Note [NCCL backend]) or 'threads' (in spawn_threads, Note [Thread ranks])")
         owns_store = store is None
         if owns_store:
             store = _rendezvous(init_method, me, size, seconds)
         GroupMember.WORLD = (NcclProcessGroup(store, me, size, seconds, owns_store=owns_store)
                              if name == Backend.NCCL else
                              StoreProcessGroup(store, me, size, name, seconds, owns_store=owns_store))
+
+
+def _init_thread_group(world_size, rank, timeout):
+    """A spawn_threads rank joins its world: rank and size come from the thread, as RANK / WORLD_SIZE come from
+    the environment for processes."""
+    here = thread_rank()
+    if here is None:
+        raise RuntimeError("init_process_group: backend 'threads' is for the ranks of "
+                           "vibetensor.distributed.spawn_threads(fn, world_size); this thread is not one of them")
+    world, me = here
+    for what, given, actual in (("world_size", world_size, world.size), ("rank", rank, me)):
+        if given not in (None, -1) and given != actual:
+            raise ValueError(f"init_process_group: {what}={given} does not match this thread rank's {what} {actual}")
+    if getattr(_thread, "group", None) is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    group = ThreadProcessGroup(world, me)
+    if timeout is not None:
+        group.timeout = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+    _thread.group = group
 
 
 def _rendezvous(init_method, rank, size, timeout):
@@ -161,18 +198,24 @@ def _rendezvous(init_method, rank, size, timeout):
 
 
 def destroy_process_group(group=None) -> None:
+    if getattr(_thread, "group", None) is not None:
+        world, _thread.group = _thread.group, None
+        world.shutdown()
+        return
     with _lock:
         world = _default_group()
         GroupMember.WORLD = None
-    if isinstance(world, _MULTI_PROCESS_GROUPS):
+    if isinstance(world, _MULTI_RANK_GROUPS):
         world.shutdown()  # rank 0 serves the store: it closes it only once every rank has left
 
 
 def _default_group(group=None) -> ProcessGroup:
-    world = GroupMember.WORLD
+    if group is not None:  # a group passed in (DDP's, from its communication thread)
+        return group
+    world = _world()
     if world is None:
         raise ValueError(_NOT_INITIALIZED)
-    return world if group is None else group
+    return world
 
 
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
@@ -202,9 +245,9 @@ def _done(group, async_op):
 
 
 def _store_group(group):
-    """The group when it has several ranks (a store or NCCL group), else None (the world of one process)."""
+    """The group when it has several ranks (a store, NCCL or thread group), else None (the world of one process)."""
     g = _default_group(group)
-    return g if isinstance(g, _MULTI_PROCESS_GROUPS) else None
+    return g if isinstance(g, _MULTI_RANK_GROUPS) else None
 
 
 def _check_rank(what, rank, group):
@@ -221,10 +264,14 @@ def barrier(group=None, async_op=False, device_ids=None):
 
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
-    """One rank: the reduction of the tensor with itself alone is the tensor (AVG too)."""
+    """One rank: the reduction of the tensor with itself alone is the tensor (AVG too). Several: the group's
+    collective, or the ring under comm.allreduce=ring (Note [Ring all-reduce])."""
     g = _store_group(group)
     if g:
-        g.all_reduce(tensor, op)
+        if _C._policy_get("comm.allreduce") == "ring":
+            g.ring_all_reduce(tensor, op)
+        else:
+            g.all_reduce(tensor, op)
     return _done(group, async_op)
 
 

@@ -4,6 +4,7 @@ import glob
 import os
 
 from vibetensor import _C
+from vibetensor.distributed import ring
 
 # Note [NCCL backend]
 # NCCL is loaded at run time (ctypes over libnccl.so.2: the nvidia-nccl-cu13 wheel that CUDA builds of torch
@@ -75,6 +76,8 @@ def library():
         lib.ncclAllGather.argtypes = [vp, vp, sz, ctypes.c_int, vp, vp]
         lib.ncclReduceScatter.argtypes = [vp, vp, sz, ctypes.c_int, ctypes.c_int, vp, vp]
         lib.ncclCommDestroy.argtypes = [vp]
+        lib.ncclSend.argtypes = [vp, sz, ctypes.c_int, ctypes.c_int, vp, vp]
+        lib.ncclRecv.argtypes = [vp, sz, ctypes.c_int, ctypes.c_int, vp, vp]
         _lib = lib
     return _lib
 
@@ -155,6 +158,25 @@ class NcclProcessGroup:
         dt, stream = self._args("all_reduce", tensor)
         _check(library().ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt,
                                        self._op(op, "all_reduce"), self.comm, stream), "ncclAllReduce")
+
+    def ring_all_reduce(self, tensor, op):
+        """comm.allreduce=ring (Note [Ring all-reduce]): each step one ncclSend to the next rank and one ncclRecv
+        from the previous in one NCCL group call, on this rank's stream; the adds follow on the same stream."""
+        from vibetensor import _factories
+        lib = library()
+        nxt, prev = (self._rank + 1) % self._size, (self._rank - 1) % self._size
+
+        def shift(chunk, like):
+            received = _factories.empty_like(like)
+            dt, stream = self._args("all_reduce", chunk, received)
+            _check(lib.ncclGroupStart(), "ncclGroupStart")
+            _check(lib.ncclSend(chunk.data_ptr(), chunk.numel(), dt, nxt, self.comm, stream), "ncclSend")
+            _check(lib.ncclRecv(received.data_ptr(), received.numel(), dt, prev, self.comm, stream), "ncclRecv")
+            _check(lib.ncclGroupEnd(), "ncclGroupEnd")
+            return received
+
+        self._args("all_reduce", tensor)
+        ring.all_reduce(tensor, op, self._rank, self._size, shift)
 
     def reduce(self, tensor, dst, op):
         dt, stream = self._args("reduce", tensor)

@@ -8,6 +8,7 @@ import numpy as np
 
 from vibetensor import _interop
 from vibetensor.autograd.grad_mode import no_grad
+from vibetensor.distributed import ring
 
 # Note [Store collectives]
 # vibetensor's first multi-process backend, registered under torch's CPU backend name "gloo": every rank
@@ -129,6 +130,25 @@ class StoreProcessGroup:
         arrays = self._exchange("all_reduce", _host(tensor))
         self._check_same("all_reduce", arrays)
         _write(tensor, self._reduce(op, [arrays[r] for r in range(self._size)], "all_reduce"))
+
+    def ring_all_reduce(self, tensor, op):
+        """comm.allreduce=ring (Note [Ring all-reduce]): each chunk goes to the next rank under a key of its own,
+        which that rank deletes once read."""
+        with self._lock:
+            seq = self._next()
+            step = iter(range(2 * self._size))
+            prev = (self._rank - 1) % self._size
+            # the whole tensor's shape and dtype travel with each chunk: ranks whose tensors differ raise
+            op_name = f"all_reduce (ring) of {list(tensor.shape)} {str(tensor.dtype).replace('vibetensor.', '')}"
+
+            def shift(chunk, like):
+                what = f"ring{next(step)}"
+                self._post(seq, what, self._pack(op_name, _host(chunk)))
+                received = self._unpack(seq, op_name, prev, self._read(seq, what, prev, "all_reduce (ring)"))
+                self.store.delete_key(self._key(seq, what, prev))
+                return _interop.from_numpy(np.require(received, requirements=["C", "W"])).to(like.device)
+
+            ring.all_reduce(tensor, op, self._rank, self._size, shift)
 
     def _reduce(self, op, arrays, name):
         fn = _REDUCE.get(op)

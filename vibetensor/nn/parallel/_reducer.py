@@ -10,6 +10,7 @@ from vibetensor import cuda
 from vibetensor import distributed as dist
 from vibetensor.autograd import engine
 from vibetensor.autograd.grad_mode import no_grad
+from vibetensor.distributed.threads import ThreadProcessGroup
 
 # Note [Gradient buckets]
 # As torch's DDP Reducer: the parameters, in reverse registration order (roughly the order backward
@@ -72,7 +73,9 @@ class Reducer:
         for b in self.buckets:
             for i, p in enumerate(b.params):
                 self._handles.append(p.register_hook(_hook(me, b.index, i)))
-        engine.register_post_backward_callback(self._after_backward)
+        # a thread rank's reducer follows its own thread's backward only (Note [Thread ranks])
+        owner = threading.current_thread() if isinstance(group, ThreadProcessGroup) else None
+        engine.register_post_backward_callback(self._after_backward, owner)
 
     def _on_grad(self, index, i, grad):
         bucket = self.buckets[index]
