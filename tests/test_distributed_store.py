@@ -162,3 +162,17 @@ def test_a_sigterm_to_the_launcher_stops_the_ranks(tmp_path):
     p.send_signal(signal.SIGTERM)
     out, _ = p.communicate(timeout=30)
     assert p.returncode == 128 + signal.SIGTERM, out
+
+
+def test_a_world_of_one_shuts_down_without_waiting_for_other_ranks():
+    """destroy_process_group of a one-rank group: rank 0 waited its whole timeout for ranks that do not exist
+    to leave the store, then raised (found by the NCCL world-of-one test on an H100)."""
+    import time
+
+    from vibetensor.distributed.store_collectives import StoreProcessGroup
+
+    store = TCPStore("127.0.0.1", 0, 1, is_master=True, timeout=5)
+    group = StoreProcessGroup(store, 0, 1, timeout=5)
+    t0 = time.perf_counter()
+    group.shutdown()
+    assert time.perf_counter() - t0 < 2

@@ -159,7 +159,7 @@ def test_dispatch_lookup_locked_map_counts_name_lookups():
 _FREED_ON_AN_ENGINE_THREAD = """
 import numpy as np
 import vibetensor as vt
-vt.policy.apply_spec("autograd.gil=held,autograd.workers={workers},autograd.routing={routing}")
+vt.policy.apply_spec("autograd.gil=held,autograd.gate=global,autograd.workers={workers},autograd.routing={routing}")
 
 w = vt.ones(4, 2, requires_grad=True)
 x = vt.from_numpy(np.ones((3, 4), np.float32))  # DLPack: its deleter needs the GIL
@@ -174,7 +174,10 @@ print("ok", float(w.grad.sum()))
 def test_memory_of_python_freed_on_an_engine_thread_does_not_deadlock(workers, routing, tmp_path):
     """Note [Threads that may not take the GIL]: under autograd.gil=held the caller keeps the GIL while
     the engine's threads run; a DLPack-imported tensor (vt.from_numpy) that the graph frees there once made
-    its deleter wait for that GIL, and backward never returned. In a child process with a time limit."""
+    its deleter wait for that GIL, and backward never returned. Under autograd.gate=global, as the vibe preset
+    has it: the gate is waited for on the calling thread, which releases the GIL for the wait (Note [Gate and
+    GIL]); an engine thread has no GIL to release (doing so aborted the process). In a child process with a
+    time limit."""
     import subprocess
     import sys
 

@@ -209,14 +209,18 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
   task.route_on_owner = policy::autograd_routing.get() == policy::AutogradRouting::owner;
   task.caller_holds_gil = opts.caller_holds_gil;
 
+  using policy::AutogradGate;
+  const AutogradGate gate = policy::autograd_gate.get();
+  // The global gate is taken here, on the calling thread, whichever thread then runs the graph: the
+  // wait releases the caller's GIL (Note [Gate and GIL]), which a worker thread could not do.
+  std::unique_lock<probes::InstrumentedMutex> global_lock;
+  if (gate == AutogradGate::global) {
+    if (opts.wait_without_gil) opts.wait_without_gil([] { global_gate().lock(); });
+    else global_gate().lock();
+    global_lock = std::unique_lock<probes::InstrumentedMutex>(global_gate(), std::adopt_lock);
+  }
   auto run_graph = [&] {
-    using policy::AutogradGate;
-    AutogradGate gate = policy::autograd_gate.get();
     if (gate == AutogradGate::global) {
-      // See Note [Gate and GIL]
-      if (opts.wait_without_gil) opts.wait_without_gil([] { global_gate().lock(); });
-      else global_gate().lock();
-      std::lock_guard<probes::InstrumentedMutex> g(global_gate(), std::adopt_lock);
       execute(task, root);
     } else if (gate == AutogradGate::per_graph) {
       probes::InstrumentedMutex graph_gate("autograd.gate.per_graph", /*ephemeral=*/true);

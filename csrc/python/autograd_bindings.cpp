@@ -101,7 +101,7 @@ TensorList run_engine(const TensorList& outs, const TensorList& grads, autograd:
   }
   opts.caller_holds_gil = true;
   opts.wait_without_gil = [](const std::function<void()>& wait) {  // Note [Gate and GIL] in engine.cpp
-    nb::gil_scoped_release release;
+    nb::gil_scoped_release release;  // the engine calls this on the calling thread, which holds the GIL
     wait();
   };
   // Releases what the engine's threads could not (Note [Threads that may not take the GIL]), also when

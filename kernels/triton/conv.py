@@ -26,9 +26,9 @@ conv2d_wgrad:   part[s, oc, c * KH * KW + kh * KW + kw] = the sum over split s's
     constexprs: IEEE, KH, KW, BLOCK_M, BLOCK_N, BLOCK_K
     grid:       (cdiv(n_out, BLOCK_M), cdiv(n_chan, BLOCK_N) * KH * KW, cdiv(n_batch * out_h * out_w,
                 split_len)); split_len a multiple of BLOCK_K
-    config:     config_conv2d(rows, cols, dtype_bytes) -> {BLOCK_M, BLOCK_N, BLOCK_K, num_warps,
+    config:     config_conv2d(rows, cols, dtype_bytes, n_sms) -> {BLOCK_M, BLOCK_N, BLOCK_K, num_warps,
                 num_stages}: BLOCK_M = 128 (64 when rows <= 64), BLOCK_N = min(128, max(16, next_pow2(cols))),
-                BLOCK_K = 32 for 4-byte operands and 64 for 2-byte ones, num_warps = 8 when BLOCK_M * BLOCK_N
+                both at most 64 when those tiles would be fewer than the SMs (n_sms), BLOCK_K = 32 for 4-byte operands and 64 for 2-byte ones, num_warps = 8 when BLOCK_M * BLOCK_N
                 >= 128 * 128 else 4, num_stages = 3; rows, cols: the GEMM's output rows and columns (fwd:
                 n_batch * out_h * out_w, n_out; dgrad: n_batch * height * width, n_chan; wgrad: n_out, n_chan)
     IEEE:       1 computes float32 products in full float32 precision, 0 lets tensor cores round float32
@@ -177,9 +177,11 @@ def _conv2d_wgrad(dy_ptr, x_ptr, part_ptr, n_batch, n_chan, height, width, n_out
     tl.store(part, acc, mask=oc_ok[:, None] & c_ok[None, :])
 
 
-def config_conv2d(rows, cols, dtype_bytes):
+def config_conv2d(rows, cols, dtype_bytes, n_sms):
     block_m = MAX_BLOCK if rows > 64 else 64
     block_n = min(MAX_BLOCK, max(16, next_pow2(cols)))
+    if -(-rows // block_m) * -(-cols // block_n) < n_sms:  # fewer tiles than SMs: smaller ones, more programs
+        block_m, block_n = 64, min(block_n, 64)
     return {"BLOCK_M": block_m, "BLOCK_N": block_n, "BLOCK_K": 32 if dtype_bytes == 4 else 64,
             "num_warps": 8 if block_m * block_n >= MAX_BLOCK * MAX_BLOCK else 4, "num_stages": 3}
 

@@ -224,7 +224,7 @@ class StoreProcessGroup:
         if self._rank != 0:
             if self.store.add(f"{self.prefix}/left", 1) == self._size - 1:
                 self.store.set(f"{self.prefix}/all_left", b"1")
-        else:
+        elif self._size > 1:  # a world of one has nobody to wait for
             try:
                 self.store.get(f"{self.prefix}/all_left", self.timeout)
             except TimeoutError:

@@ -41,10 +41,15 @@ struct Tiles {
   int warps;
 };
 
-// config_conv2d(rows, cols, dtype_bytes)
-Tiles tiles(int64_t rows, int64_t cols, DType d) {
+// config_conv2d(rows, cols, dtype_bytes, n_sms)
+Tiles tiles(int64_t rows, int64_t cols, const Tensor& on) {
   Tiles t{rows > 64 ? kMaxBlock : 64, std::min(kMaxBlock, std::max<int64_t>(16, next_pow2(cols))),
-          d == DType::Float32 ? 32 : 64, 4};
+          on.dtype() == DType::Float32 ? 32 : 64, 4};
+  const int64_t n_sms = on.device().is_cuda() ? sm_count(on.device().index) : 1;
+  if (cdiv(rows, t.block_m) * cdiv(cols, t.block_n) < n_sms) {  // fewer tiles than SMs: smaller ones
+    t.block_m = 64;
+    t.block_n = std::min<int64_t>(t.block_n, 64);
+  }
   t.warps = t.block_m * t.block_n >= kMaxBlock * kMaxBlock ? 8 : 4;
   return t;
 }
@@ -94,7 +99,7 @@ bool conv2d_accepts(const Tensor& x, const Tensor& weight, const ConvGeometry& g
 }
 
 bool conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& y, const ConvGeometry& g) {
-  Tiles t = tiles(g.n * g.oh * g.ow, g.oc, x.dtype());
+  Tiles t = tiles(g.n * g.oh * g.ow, g.oc, x);
   Launch l(kConvFwd, x);
   l.ptr(x).ptr(weight);
   bias.defined() ? l.ptr(bias) : l.null(x.dtype());
@@ -105,7 +110,7 @@ bool conv2d_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
 }
 
 bool conv2d_input_grad(const Tensor& dy, const Tensor& weight, const Tensor& dx, const ConvGeometry& g) {
-  Tiles t = tiles(g.n * g.h * g.w, g.c, dy.dtype());
+  Tiles t = tiles(g.n * g.h * g.w, g.c, dy);
   Launch l(kConvDgrad, dy);
   l.ptr(dy).ptr(weight).ptr(dx);
   return sizes(l, g).constant(ieee(dy.dtype())).constant(g.kh).constant(g.kw).constant(t.block_m).constant(t.block_n)
@@ -114,17 +119,17 @@ bool conv2d_input_grad(const Tensor& dy, const Tensor& weight, const Tensor& dx,
 
 // wgrad_split_len(positions, tiles, n_sms, block_k)
 int64_t conv2d_wgrad_split_len(const Tensor& dy, const ConvGeometry& g) {
-  Tiles t = tiles(g.oc, g.c, dy.dtype());
+  Tiles t = tiles(g.oc, g.c, dy);
   const int64_t positions = g.n * g.oh * g.ow;
   const int64_t n_tiles = cdiv(g.oc, t.block_m) * cdiv(g.c, t.block_n) * g.kh * g.kw;
-  const int64_t n_sms = dy.device().is_cuda() ? sm_count(dy.device().index) : 1;
+  const int64_t n_sms = dy.device().is_cuda() ? sm_count(dy.device().index) : 1;  // as tiles() reads it
   const int64_t splits = std::max<int64_t>(1, std::min(cdiv(2 * n_sms, n_tiles), cdiv(positions, 4 * t.block_k)));
   return cdiv(cdiv(positions, splits), t.block_k) * t.block_k;
 }
 
 bool conv2d_weight_grad(const Tensor& dy, const Tensor& x, const Tensor& partial, int64_t split_len,
                         const ConvGeometry& g) {
-  Tiles t = tiles(g.oc, g.c, dy.dtype());
+  Tiles t = tiles(g.oc, g.c, dy);
   Launch l(kConvWgrad, dy);
   l.ptr(dy).ptr(x).ptr(partial);
   return sizes(l, g).i32(split_len).constant(ieee(dy.dtype())).constant(g.kh).constant(g.kw).constant(t.block_m)
