@@ -36,7 +36,9 @@ namespace vt::autograd {
 // Function's) need the GIL: two threads calling backward at once (the thread ranks of spawn_threads, Note
 // [Thread ranks] in vibetensor/distributed/threads.py) would deadlock. So the binding gives the engine
 // wait_without_gil, and the wait for the gate runs with the GIL released; once the gate is taken the GIL is
-// held again for the whole backward, as the policy says.
+// held again for the whole backward, as the policy says. The wait happens on the calling thread, before the
+// graph may go to an engine worker (autograd.workers): a worker holds no GIL to release (releasing one there
+// aborts Python 3.12).
 
 namespace {
 
