@@ -15,6 +15,7 @@ GEMMs (Note [Implicit GEMM convolution] in kernels/triton/conv.py). Each is meas
 `iters` calls, with a device synchronization after each batch of calls.
 """
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -31,29 +32,29 @@ POOLS = [("max_pool2d 3x3 s2", 64, 32, "max_pool2d", dict(kernel_size=3, stride=
          ("adaptive_avg_pool2d 1", 512, 4, "adaptive_avg_pool2d", dict(output_size=1))]
 
 
-def _composed(x, w, stride):
-    """vibetensor's composed conv2d (NHWC windows + GEMM, Note [Convolution by windows]), padding 1: the
-    suite's "conv" family set to native for the call."""
+@contextlib.contextmanager
+def _composed_path():
+    """vibetensor's composed conv2d (NHWC windows + GEMM, Note [Convolution by windows]): the suite's "conv"
+    family set to native for the scope (forward and backward both ask it)."""
     from vibetensor.kernels import suite
-    from vibetensor.nn._conv import _Conv2d
 
     before = suite.family_backends().get("conv")
     suite.set_family_backend("conv", "native")
     try:
-        return _Conv2d.apply(x, w, None, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
+        yield
     finally:
         suite.set_family_backend("conv", before)
 
 
-def _composed_both(x, w, stride):
-    from vibetensor.kernels import suite
+def _composed(x, w, stride, backward=False):
+    """The composed conv2d of x by w, padding 1; with its backward of the sum when asked."""
+    from vibetensor.nn._conv import _Conv2d
 
-    before = suite.family_backends().get("conv")
-    suite.set_family_backend("conv", "native")  # the backward's suite op asks the family too
-    try:
-        _composed(x, w, stride).sum().backward()
-    finally:
-        suite.set_family_backend("conv", before)
+    with _composed_path():
+        out = _Conv2d.apply(x, w, None, (stride, stride), (1, 1, 1, 1), (1, 1), 1)
+        if backward:
+            out.sum().backward()
+    return out
 
 
 def _sync(lib, device):
@@ -125,7 +126,7 @@ def main():
                                   lambda F=F, xl=xl, wl=wl: F.conv2d(xl, wl, None, stride, 1).sum().backward())
             if lib is vt:  # the composed path beside the native or suite kernels, in the same rounds
                 libs["composed"] = (lib, lambda xl=xl, wl=wl: _composed(xl, wl, stride),
-                                    lambda xl=xl, wl=wl: _composed_both(xl, wl, stride))
+                                    lambda xl=xl, wl=wl: _composed(xl, wl, stride, backward=True))
         rows += _measure(f"{cin}->{cout} {hw}x{hw} s{stride}", libs, a, dev)
     for label, c, hw, op, kw in POOLS:
         x = torch.randn(a.batch, c, hw, hw, generator=torch.Generator().manual_seed(1))
