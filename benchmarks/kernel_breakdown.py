@@ -117,6 +117,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workloads", nargs="+", default=["seq_reverse", "minigpt", "vit_cifar_noaug"])
     p.add_argument("--preset", default="tuned")
+    p.add_argument("--set", action="append", default=[], metavar="POLICY=VALUE",
+                   help="a policy over the preset (repeatable), e.g. kernels.backend=triton")
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--rounds", type=int, default=2, help="recorded rounds per framework (interleaved)")
@@ -137,10 +139,14 @@ def main(argv=None) -> int:
         print(f"kernel_breakdown: CUPTI cannot record ({reason})")
         return 1
     vt.policy.apply_preset(a.preset)
+    overrides = dict(kv.split("=", 1) for kv in a.set)
+    for k, v in overrides.items():
+        vt.policy.set(k, v)
+    label = a.preset + "".join(f" {k}={v}" for k, v in overrides.items())
     out = {"provenance": {"git_commit": os.environ.get("VT_GIT_COMMIT", ""), "device": vt.cuda.get_device_name(0),
-                          "torch": torch.__version__, "preset": a.preset, "steps": a.steps * a.rounds,
+                          "torch": torch.__version__, "preset": a.preset, "policy": overrides, "steps": a.steps * a.rounds,
                           "argv": sys.argv}, "workloads": {}}
-    print(f"# Kernel breakdown on {out['provenance']['device']} (vibetensor {a.preset}, torch {torch.__version__})")
+    print(f"# Kernel breakdown on {out['provenance']['device']} (vibetensor {label}, torch {torch.__version__})")
     for name in a.workloads:
         built = {"pytorch": registry.build(name, torch, "cuda", {}), f"vibetensor {a.preset}": registry.build(name, vt, "cuda", {})}
         for wl in built.values():

@@ -208,7 +208,7 @@ void bind_suite(nb::module_& m) {
     if (!P.ok) return d;
     d["m"] = P.m, d["n"] = P.n, d["k"] = P.k, d["batches"] = P.batches, d["grid_x"] = P.grid_x;
     d["strides"] = std::vector<int64_t>(std::begin(P.strides), std::end(P.strides));
-    d["IEEE"] = P.ieee, d["A_UNIT"] = P.a_unit, d["B_UNIT"] = P.b_unit, d["BLOCK_M"] = P.block_m;
+    d["PRECISION"] = P.precision, d["A_UNIT"] = P.a_unit, d["B_UNIT"] = P.b_unit, d["BLOCK_M"] = P.block_m;
     d["BLOCK_N"] = P.block_n, d["BLOCK_K"] = P.block_k, d["GROUP_M"] = P.group_m, d["num_warps"] = P.warps;
     return d;
   });

@@ -74,7 +74,7 @@ def compile_one(job):
     fixed = {"LOG": getattr(module, "LOG", {}).get(name, 0), "HAS_WEIGHT": True, "HAS_BIAS": True,
              "APPROX": int(name in ("gelu_fwd", "bias_gelu_bwd")), "CHECK": 1, "INVERSE": 0,
              # row-major operands (the aligned variant's vector loads need a unit stride), contiguous add
-             "IEEE": 1, "A_UNIT": 1, "B_UNIT": 1, "OPCODE": 0, "SCALAR": 0, "FLAT": 1,
+             "IEEE": 1, "PRECISION": 1, "A_UNIT": 1, "B_UNIT": 1, "OPCODE": 0, "SCALAR": 0, "FLAT": 1,
              # AdamW with decoupled decay, SGD with momentum after its first step; the table's addresses
              # are declared 16-byte aligned in the aligned variant
              "DECAY": 1, "AMSGRAD": 0, "MAXIMIZE": 0, "MOMENTUM": 1, "FIRST": 0, "NESTEROV": 0, "HAS_DECAY": 1,

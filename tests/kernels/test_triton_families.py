@@ -397,8 +397,8 @@ def test_matmul(dtype, a_layout, b_layout, mnk, batch):
     cfg = m_.config_matmul_fwd(M, N, K, a.element_size())
     grid = (cdiv(M, cfg["BLOCK_M"]) * cdiv(N, cfg["BLOCK_N"]), batch)
     launch(m_.KERNELS["matmul_fwd"], grid,
-           (a, b, c, M, N, K, a.stride(0), sam, sak, b.stride(0), sbk, sbn, c.stride(0), c.stride(1)), cfg,
-           {"IEEE": int(dtype == "float32"), "A_UNIT": a_unit, "B_UNIT": b_unit, "BLOCK_M": 0, "BLOCK_N": 0,
+           (a, b, c, M, N, K, a.stride(0), sam, sak, b.stride(0), sbk, sbn, c.stride(0), c.stride(1), 0, K), cfg,
+           {"PRECISION": int(dtype == "float32"), "A_UNIT": a_unit, "B_UNIT": b_unit, "BLOCK_M": 0, "BLOCK_N": 0,
             "BLOCK_K": 0, "GROUP_M": 0})
     check(c, a.double() @ b.double(), dtype)
 
@@ -504,8 +504,8 @@ def test_cpp_matmul_plan_runs_the_kernel_correctly(case):
     c = torch.full(expected.shape, float("nan"))
     m_ = interpreted_family("matmul")
     launch(m_.KERNELS["matmul_fwd"], (plan["grid_x"], plan["batches"]),
-           (ta, tb, c, plan["m"], plan["n"], plan["k"], *plan["strides"]), plan,
-           {k: 0 for k in ("IEEE", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M")})
+           (ta, tb, c, plan["m"], plan["n"], plan["k"], *plan["strides"], 0, plan["k"]), plan,
+           {k: 0 for k in ("PRECISION", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M")})
     check(c, expected.double(), "float32")
 
 

@@ -80,8 +80,8 @@ const KernelDecl kMatmul{"matmul", "matmul_fwd",
                          {{"a_ptr", A::ptr}, {"b_ptr", A::ptr}, {"c_ptr", A::ptr}, {"n_m", A::i32}, {"n_n", A::i32},
                           {"n_k", A::i32}, {"stride_ab", A::i64}, {"stride_am", A::i64}, {"stride_ak", A::i64},
                           {"stride_bb", A::i64}, {"stride_bk", A::i64}, {"stride_bn", A::i64}, {"stride_cb", A::i64},
-                          {"stride_cm", A::i64}},
-                         {"IEEE", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M"}};
+                          {"stride_cm", A::i64}, {"stride_cs", A::i64}, {"split_len", A::i32}},
+                         {"PRECISION", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M"}};
 const KernelDecl kBinary{"elementwise", "binary_fwd",
                          {{"x_ptr", A::ptr}, {"y_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n", A::i64},
                           {"alpha", A::f32}, {"scalar", A::f32}, {"d1", A::i64}, {"d2", A::i64}, {"d3", A::i64},
@@ -295,7 +295,7 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& 
   int64_t strides[8] = {a_sb, P.a_unit == 2 ? 0 : A.sr, P.a_unit == 1 ? 0 : A.sc, b_sb, P.b_unit == 2 ? 0 : B.sr,
                         P.b_unit == 1 ? 0 : B.sc, p.m * p.n, p.n};
   std::copy(std::begin(strides), std::end(strides), P.strides);
-  P.ieee = a.dtype() == DType::Float32 && !tf32_allowed();
+  P.precision = a.dtype() == DType::Float32 && !tf32_allowed();
   P.block_m = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
   P.block_n = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(p.n)));
   P.block_k = itemsize(a.dtype()) >= 4 ? 32 : 64;
@@ -316,7 +316,8 @@ bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::P
   Launch l(kMatmul, out);
   l.ptr(a).ptr(b).ptr(out).i32(P.m).i32(P.n).i32(P.k);
   for (int64_t s : P.strides) l.i64(s);
-  return l.constant(P.ieee).constant(P.a_unit).constant(P.b_unit).constant(P.block_m).constant(P.block_n)
+  l.i64(0).i32(P.k);  // one split (Note [Split-K matmul])
+  return l.constant(P.precision).constant(P.a_unit).constant(P.b_unit).constant(P.block_m).constant(P.block_n)
       .constant(P.block_k).constant(P.group_m).warps(P.warps).stages(3).run(P.grid_x, P.batches);
 }
 

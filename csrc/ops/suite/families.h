@@ -94,7 +94,7 @@ struct MatmulPlan {
   const char* why = "";
   int64_t m = 0, n = 0, k = 0, batches = 1, grid_x = 0;
   int64_t strides[8] = {};  // stride_ab, stride_am, stride_ak, stride_bb, stride_bk, stride_bn, stride_cb, stride_cm
-  int64_t ieee = 0, a_unit = 0, b_unit = 0, block_m = 0, block_n = 0, block_k = 0, group_m = 0;
+  int64_t precision = 0, a_unit = 0, b_unit = 0, block_m = 0, block_n = 0, block_k = 0, group_m = 0;
   int warps = 4;
   MatmulPlan& refuse(const char* reason) { why = reason; return *this; }
 };
