@@ -143,6 +143,11 @@ def main(argv=None) -> int:
     for k, v in overrides.items():
         vt.policy.set(k, v)
     label = a.preset + "".join(f" {k}={v}" for k, v in overrides.items())
+    suite = None
+    if vt.policy.get("kernels.backend") != "native":  # the suite's compiler registered, as the runner does
+        from vibetensor.kernels import suite
+        suite.install()
+        suite.reset_report()
     out = {"provenance": {"git_commit": os.environ.get("VT_GIT_COMMIT", ""), "device": vt.cuda.get_device_name(0),
                           "torch": torch.__version__, "preset": a.preset, "policy": overrides, "steps": a.steps * a.rounds,
                           "argv": sys.argv}, "workloads": {}}
@@ -161,6 +166,9 @@ def main(argv=None) -> int:
         results = {fw: summarize(recs, a.steps * a.rounds) for fw, recs in records.items()}
         print(table(name, results, a.top))
         out["workloads"][name] = {fw: {"families": fams, "kernels": kernels} for fw, (fams, kernels) in results.items()}
+    if suite is not None:
+        out["kernel_suite"] = suite.report()
+        print(f"\nkernel suite report (launches and fallbacks by family): {out['kernel_suite']}")
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -57,6 +57,8 @@ AUDIT = {
     ("kernels.launch", "python"): "gpu/test_kernel_suite_gpu.py::test_python_launch_goes_through_the_python_cache_and_its_lock",
     ("kernels.scope", "fused"): "gpu/test_suite_matmul_elementwise.py::test_fused_scope_leaves_matmul_and_arithmetic_native",
     ("kernels.scope", "all"): "gpu/test_suite_matmul_elementwise.py::test_a_training_step_matches_the_native_kernels",
+    ("kernels.fp32_matmul", "cublas"): "kernels/test_triton_families.py::test_cpp_matmul_plan_precision_follows_kernels_fp32_matmul",
+    ("kernels.fp32_matmul", "tf32x3"): "kernels/test_triton_families.py::test_cpp_matmul_plan_precision_follows_kernels_fp32_matmul",
     ("probes.nvtx", "off"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "coarse"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",
     ("probes.nvtx", "fine"): f"{THIS}::test_nvtx_levels_push_ranges_by_level",

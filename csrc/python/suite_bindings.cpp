@@ -209,7 +209,7 @@ void bind_suite(nb::module_& m) {
     d["m"] = P.m, d["n"] = P.n, d["k"] = P.k, d["batches"] = P.batches, d["grid_x"] = P.grid_x;
     d["strides"] = std::vector<int64_t>(std::begin(P.strides), std::end(P.strides));
     d["PRECISION"] = P.precision, d["A_UNIT"] = P.a_unit, d["B_UNIT"] = P.b_unit, d["BLOCK_M"] = P.block_m;
-    d["BLOCK_N"] = P.block_n, d["BLOCK_K"] = P.block_k, d["GROUP_M"] = P.group_m, d["num_warps"] = P.warps;
+    d["BLOCK_N"] = P.block_n, d["BLOCK_K"] = P.block_k, d["GROUP_M"] = P.group_m, d["num_warps"] = P.warps, d["num_stages"] = P.stages;
     return d;
   });
   // The optim family's chunk table (Note [Chunk table]): its rows as a list and whether every address is

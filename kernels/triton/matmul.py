@@ -13,19 +13,18 @@ stride, which then is a literal 1 in the kernel (so Triton knows the contiguous 
 variant, loads 16 bytes at a time) and whose parameter the launcher passes as 0.
 
 matmul_fwd:
-    params:     a *T, b *T, c *T (or *fp32 partial sums when split), n_m i32, n_n i32, n_k i32, stride_ab i64,
-                stride_am i64, stride_ak i64, stride_bb i64, stride_bk i64, stride_bn i64, stride_cb i64,
-                stride_cm i64, stride_cs i64, split_len i32
+    params:     a *T, b *T, c *T, n_m i32, n_n i32, n_k i32, stride_ab i64, stride_am i64, stride_ak i64,
+                stride_bb i64, stride_bk i64, stride_bn i64, stride_cb i64, stride_cm i64
     constexprs: PRECISION, A_UNIT, B_UNIT, BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M
     A_UNIT:     0 none (both strides given), 1 stride_ak is 1 (row-major A), 2 stride_am is 1 (A^T stored)
     B_UNIT:     0 none, 1 stride_bn is 1 (row-major B), 2 stride_bk is 1 (B^T stored)
-    grid:       (cdiv(n_m, BLOCK_M) * cdiv(n_n, BLOCK_N), n_batch, splits)
-    split-K:    program z sums k in [z * split_len, (z + 1) * split_len) into c + z * stride_cs, float32
-                partials the caller adds (Note [Split-K matmul]); one split passes split_len >= n_k, stride_cs 0
-    config:     config_matmul_fwd(n_m, n_n, n_k, dtype_bytes) -> {BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M,
-                num_warps, num_stages}: BLOCK_M = min(128, max(16, next_pow2(n_m))), the same for BLOCK_N
-                from n_n, BLOCK_K = 32 for 4-byte operands and 64 for 2-byte ones, GROUP_M = 8,
-                num_warps = 8 when BLOCK_M * BLOCK_N >= 128 * 128 else 4, num_stages = 3
+    grid:       (cdiv(n_m, BLOCK_M) * cdiv(n_n, BLOCK_N), n_batch)
+    config:     config_matmul_fwd(n_m, n_n, n_k, dtype_bytes, precision) -> {BLOCK_M, BLOCK_N, BLOCK_K,
+                GROUP_M, num_warps, num_stages}: BLOCK_M = min(128, max(16, next_pow2(n_m))), the same for
+                BLOCK_N from n_n, BLOCK_K = 32 for 4-byte operands and 64 for 2-byte ones, GROUP_M = 8,
+                num_warps = 8 when BLOCK_M * BLOCK_N >= 128 * 128 else 4, num_stages = 3; TF32x3
+                (precision 2): 128 x 64 x 32 tiles, 4 warps, 4 stages (the fastest of
+                benchmarks/bench_gemm_precision.py's candidates at the workloads' shapes on an H100)
     PRECISION:  of float32 products (Note [Float32 products]): 1 IEEE, in full float32 (as cuBLAS's
                 CUBLAS_COMPUTE_32F); 0 TF32, tensor cores round the inputs to 10 mantissa bits
                 (vt.backends.cuda.matmul.allow_tf32); 2 TF32x3, three tensor-core products of the inputs'
@@ -38,6 +37,7 @@ import triton.language as tl
 from . import next_pow2
 
 MAX_BLOCK = 128
+TF32, IEEE, TF32X3 = 0, 1, 2  # PRECISION
 
 
 @triton.jit
@@ -55,9 +55,8 @@ def _dot(a, b, acc, PRECISION: tl.constexpr):
 
 @triton.jit
 def _matmul_fwd(a_ptr, b_ptr, c_ptr, n_m, n_n, n_k, stride_ab, stride_am, stride_ak, stride_bb, stride_bk, stride_bn,
-                stride_cb, stride_cm, stride_cs, split_len, PRECISION: tl.constexpr, A_UNIT: tl.constexpr,
-                B_UNIT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
-                GROUP_M: tl.constexpr):
+                stride_cb, stride_cm, PRECISION: tl.constexpr, A_UNIT: tl.constexpr, B_UNIT: tl.constexpr,
+                BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr):
     # Output tiles in groups of GROUP_M tile rows, so tiles running together share A's rows and B's
     # columns in L2.
     pid = tl.program_id(0)
@@ -78,32 +77,28 @@ def _matmul_fwd(a_ptr, b_ptr, c_ptr, n_m, n_n, n_k, stride_ab, stride_am, stride
     elif B_UNIT == 2:
         stride_bk = 1
 
-    # Split-K (Note [Split-K matmul]): program_id(2) sums k in [split * split_len, + split_len) into its
-    # own float32 slice of c, stride_cs apart; one split (split_len >= n_k) is the plain product.
-    split = tl.program_id(2)
-    k_first = split * split_len
-    k_end = tl.minimum(n_k, k_first + split_len)
     rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    rk = k_first + tl.arange(0, BLOCK_K)
+    rk = tl.arange(0, BLOCK_K)
     a_ptrs = a_ptr + batch * stride_ab + rm.to(tl.int64)[:, None] * stride_am + rk[None, :].to(tl.int64) * stride_ak
     b_ptrs = b_ptr + batch * stride_bb + rk.to(tl.int64)[:, None] * stride_bk + rn[None, :].to(tl.int64) * stride_bn
     m_ok = rm < n_m
     n_ok = rn < n_n
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-    for k0 in range(k_first, k_end, BLOCK_K):
-        k_ok = rk < k_end - (k0 - k_first)
+    for k0 in range(0, n_k, BLOCK_K):
+        k_ok = rk < n_k - k0
         a = tl.load(a_ptrs, mask=m_ok[:, None] & k_ok[None, :], other=0.0)
         b = tl.load(b_ptrs, mask=k_ok[:, None] & n_ok[None, :], other=0.0)
         acc = _dot(a, b, acc, PRECISION)
         a_ptrs += BLOCK_K * stride_ak
         b_ptrs += BLOCK_K * stride_bk
-    c_ptrs = (c_ptr + split.to(tl.int64) * stride_cs + batch * stride_cb + rm.to(tl.int64)[:, None] * stride_cm
-              + rn[None, :])
+    c_ptrs = c_ptr + batch * stride_cb + rm.to(tl.int64)[:, None] * stride_cm + rn[None, :]
     tl.store(c_ptrs, acc.to(c_ptr.dtype.element_ty), mask=m_ok[:, None] & n_ok[None, :])
 
 
-def config_matmul_fwd(n_m, n_n, n_k, dtype_bytes):
+def config_matmul_fwd(n_m, n_n, n_k, dtype_bytes, precision):
+    if precision == TF32X3:
+        return {"BLOCK_M": 128, "BLOCK_N": 64, "BLOCK_K": 32, "GROUP_M": 8, "num_warps": 4, "num_stages": 4}
     block_m = min(MAX_BLOCK, max(16, next_pow2(n_m)))
     block_n = min(MAX_BLOCK, max(16, next_pow2(n_n)))
     return {"BLOCK_M": block_m, "BLOCK_N": block_n, "BLOCK_K": 32 if dtype_bytes >= 4 else 64, "GROUP_M": 8,

@@ -47,7 +47,7 @@ def param_type(name, t):
 def config(module, name, n_rows, n_cols):
     fn = getattr(module, f"config_{name}")
     args = {"n": n_rows * n_cols, "n_rows": n_rows, "n_cols": n_cols, "n_sms": N_SMS, "n_m": n_rows, "n_n": n_cols,
-            "n_k": n_cols, "dtype_bytes": 4}
+            "n_k": n_cols, "dtype_bytes": 4, "precision": 1}
     return fn(*[args[p] for p in inspect.signature(fn).parameters])
 
 

@@ -394,10 +394,10 @@ def test_matmul(dtype, a_layout, b_layout, mnk, batch):
     c = torch.full((batch, M, N), float("nan"), dtype=getattr(torch, dtype))
     a_unit, (sam, sak) = _unit(a, True)
     b_unit, (sbk, sbn) = _unit(b, False)
-    cfg = m_.config_matmul_fwd(M, N, K, a.element_size())
+    cfg = m_.config_matmul_fwd(M, N, K, a.element_size(), int(dtype == "float32"))
     grid = (cdiv(M, cfg["BLOCK_M"]) * cdiv(N, cfg["BLOCK_N"]), batch)
     launch(m_.KERNELS["matmul_fwd"], grid,
-           (a, b, c, M, N, K, a.stride(0), sam, sak, b.stride(0), sbk, sbn, c.stride(0), c.stride(1), 0, K), cfg,
+           (a, b, c, M, N, K, a.stride(0), sam, sak, b.stride(0), sbk, sbn, c.stride(0), c.stride(1)), cfg,
            {"PRECISION": int(dtype == "float32"), "A_UNIT": a_unit, "B_UNIT": b_unit, "BLOCK_M": 0, "BLOCK_N": 0,
             "BLOCK_K": 0, "GROUP_M": 0})
     check(c, a.double() @ b.double(), dtype)
@@ -504,9 +504,35 @@ def test_cpp_matmul_plan_runs_the_kernel_correctly(case):
     c = torch.full(expected.shape, float("nan"))
     m_ = interpreted_family("matmul")
     launch(m_.KERNELS["matmul_fwd"], (plan["grid_x"], plan["batches"]),
-           (ta, tb, c, plan["m"], plan["n"], plan["k"], *plan["strides"], 0, plan["k"]), plan,
+           (ta, tb, c, plan["m"], plan["n"], plan["k"], *plan["strides"]), plan,
            {k: 0 for k in ("PRECISION", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M")})
     check(c, expected.double(), "float32")
+
+
+def test_cpp_matmul_plan_precision_follows_kernels_fp32_matmul():
+    """Note [Float32 products]: float32 plans are IEEE under kernels.fp32_matmul=cublas (the suite GEMM of
+    kernels.scope=all), TF32x3 with config_matmul_fwd's TF32x3 tiles under tf32x3; 2-byte operands are
+    TF32-free (0) under both. The interpreted kernel with the TF32x3 plan reproduces the product."""
+    vt = pytest.importorskip("vibetensor")
+    m_ = interpreted_family("matmul")
+    g = torch.Generator().manual_seed(7)
+    ta, tb = torch.randn(300, 64, generator=g), torch.randn(64, 200, generator=g)
+    a, b = vt.tensor(ta.numpy()), vt.tensor(tb.numpy())
+    with vt.policy.override({"kernels.fp32_matmul": "cublas"}):
+        plan = vt._C._suite_matmul_plan(a, b)
+    assert plan["PRECISION"] == m_.IEEE and plan["num_stages"] == 3
+    with vt.policy.override({"kernels.fp32_matmul": "tf32x3"}):
+        plan = vt._C._suite_matmul_plan(a, b)
+        half = vt._C._suite_matmul_plan(a.to(vt.bfloat16), b.to(vt.bfloat16))
+    cfg = m_.config_matmul_fwd(300, 200, 64, 4, m_.TF32X3)
+    assert plan["PRECISION"] == m_.TF32X3 and half["PRECISION"] == m_.TF32
+    assert {k: plan[k] for k in cfg} == cfg
+    assert plan["grid_x"] == cdiv(300, 128) * cdiv(200, 64)
+    c = torch.full((300, 200), float("nan"))
+    launch(m_.KERNELS["matmul_fwd"], (plan["grid_x"], plan["batches"]),
+           (ta, tb, c, plan["m"], plan["n"], plan["k"], *plan["strides"]), plan,
+           {k: 0 for k in ("PRECISION", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M")})
+    check(c, ta.double() @ tb.double(), "float32")
 
 
 def test_cpp_matmul_plan_refuses_uneven_batches():

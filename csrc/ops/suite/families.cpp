@@ -80,7 +80,7 @@ const KernelDecl kMatmul{"matmul", "matmul_fwd",
                          {{"a_ptr", A::ptr}, {"b_ptr", A::ptr}, {"c_ptr", A::ptr}, {"n_m", A::i32}, {"n_n", A::i32},
                           {"n_k", A::i32}, {"stride_ab", A::i64}, {"stride_am", A::i64}, {"stride_ak", A::i64},
                           {"stride_bb", A::i64}, {"stride_bk", A::i64}, {"stride_bn", A::i64}, {"stride_cb", A::i64},
-                          {"stride_cm", A::i64}, {"stride_cs", A::i64}, {"split_len", A::i32}},
+                          {"stride_cm", A::i64}},
                          {"PRECISION", "A_UNIT", "B_UNIT", "BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M"}};
 const KernelDecl kBinary{"elementwise", "binary_fwd",
                          {{"x_ptr", A::ptr}, {"y_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n", A::i64},
@@ -144,6 +144,15 @@ bool tf32_allowed() {
 #else
   return false;
 #endif
+}
+
+// matmul_fwd's PRECISION for operands of dtype d (Note [Float32 products]): 2-byte operands 0, float32
+// TF32 when allowed, else TF32x3 under kernels.fp32_matmul=tf32x3, else IEEE.
+constexpr int64_t kTf32 = 0, kIeee = 1, kTf32x3 = 2;
+constexpr int64_t kTf32x3BlockM = 128, kTf32x3BlockN = 64;  // kernels/triton/matmul.py: config_matmul_fwd
+int64_t precision_of(DType d) {
+  if (d != DType::Float32 || tf32_allowed()) return kTf32;
+  return policy::kernels_fp32_matmul.get() == policy::KernelsFp32Matmul::tf32x3 ? kTf32x3 : kIeee;
 }
 
 // Operands of an elementwise kernel broadcast to one shape, with size-1 dims dropped and
@@ -295,30 +304,42 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& 
   int64_t strides[8] = {a_sb, P.a_unit == 2 ? 0 : A.sr, P.a_unit == 1 ? 0 : A.sc, b_sb, P.b_unit == 2 ? 0 : B.sr,
                         P.b_unit == 1 ? 0 : B.sc, p.m * p.n, p.n};
   std::copy(std::begin(strides), std::end(strides), P.strides);
-  P.precision = a.dtype() == DType::Float32 && !tf32_allowed();
-  P.block_m = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
-  P.block_n = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(p.n)));
-  P.block_k = itemsize(a.dtype()) >= 4 ? 32 : 64;
+  P.precision = precision_of(a.dtype());
+  if (P.precision == kTf32x3) {
+    P.block_m = kTf32x3BlockM, P.block_n = kTf32x3BlockN, P.block_k = 32, P.warps = 4, P.stages = 4;
+  } else {
+    P.block_m = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
+    P.block_n = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(p.n)));
+    P.block_k = itemsize(a.dtype()) >= 4 ? 32 : 64;
+    P.warps = P.block_m * P.block_n >= kMatmulMaxBlock * kMatmulMaxBlock ? 8 : 4;
+  }
   P.group_m = kMatmulGroupM;
-  P.warps = P.block_m * P.block_n >= kMatmulMaxBlock * kMatmulMaxBlock ? 8 : 4;
   P.grid_x = cdiv(m, P.block_m) * cdiv(p.n, P.block_n);
   return P;
 }
 
+bool fp32_tensor_core_product(const Tensor& a, const matmul::Problem& p) {
+  if (precision_of(a.dtype()) != kTf32x3) return false;
+  const int64_t n_sms = a.device().is_cuda() ? sm_count(a.device().index) : 1;
+  return cdiv(p.m * numel_of(p.batch), kTf32x3BlockM) * cdiv(p.n, kTf32x3BlockN) >= n_sms;
+}
+
 bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p) {
-  if (!scope_all()) return false;
+  // Note [Suite scope]; Note [Float32 products]
+  const bool tensor_core = !scope_all() && fp32_tensor_core_product(a, p);
+  if (!scope_all() && !tensor_core) return false;
   if (!usable("matmul", a.dtype(), p.m, p.n)) return false;
   MatmulPlan P = plan_matmul(a, b, p);
   if (!P.ok) {
     fallback("matmul", P.why);
     return false;
   }
+  if (tensor_core && P.batches > 1) return false;  // measured on single (or folded) products only
   Launch l(kMatmul, out);
   l.ptr(a).ptr(b).ptr(out).i32(P.m).i32(P.n).i32(P.k);
   for (int64_t s : P.strides) l.i64(s);
-  l.i64(0).i32(P.k);  // one split (Note [Split-K matmul])
   return l.constant(P.precision).constant(P.a_unit).constant(P.b_unit).constant(P.block_m).constant(P.block_n)
-      .constant(P.block_k).constant(P.group_m).warps(P.warps).stages(3).run(P.grid_x, P.batches);
+      .constant(P.block_k).constant(P.group_m).warps(P.warps).stages(P.stages).run(P.grid_x, P.batches);
 }
 
 bool softmax_forward(const Tensor& x, const Tensor& y, int64_t outer, int64_t n, int64_t inner, bool log) {

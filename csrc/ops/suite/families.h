@@ -95,7 +95,7 @@ struct MatmulPlan {
   int64_t m = 0, n = 0, k = 0, batches = 1, grid_x = 0;
   int64_t strides[8] = {};  // stride_ab, stride_am, stride_ak, stride_bb, stride_bk, stride_bn, stride_cb, stride_cm
   int64_t precision = 0, a_unit = 0, b_unit = 0, block_m = 0, block_n = 0, block_k = 0, group_m = 0;
-  int warps = 4;
+  int warps = 4, stages = 3;
   MatmulPlan& refuse(const char* reason) { why = reason; return *this; }
 };
 MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& p);
@@ -109,6 +109,21 @@ struct ElementwisePlan {
 };
 // x or y undefined: a scalar operand.
 ElementwisePlan plan_elementwise(const Tensor& out, const Tensor& x, const Tensor& y);
+
+// Note [Float32 products]
+// A float32 matmul can multiply in three ways (the PRECISION of kernels/triton/matmul.py): IEEE (FMA
+// in float32, as cuBLAS's CUBLAS_COMPUTE_32F and PyTorch's default), TF32 (tensor cores round the
+// inputs to 10 mantissa bits; vt.backends.cuda.matmul.allow_tf32), or TF32x3 (each input split into a
+// TF32 head and the TF32 of its remainder, three tensor-core products of heads and tails summed in
+// float32, the tail x tail one dropped: CUTLASS's 3xTF32, about float32's accuracy).
+// kernels.fp32_matmul=tf32x3 sends a float32 matmul to the suite's Triton GEMM in TF32x3 when its
+// output has at least as many 128 x 64 tiles as the GPU has SMs. On an H100 at the workloads' shapes
+// (benchmarks/bench_gemm_precision.py, results/gpu/2026-12-07-h100-s32) that kernel takes 0.60x to
+// 0.98x cuBLAS's IEEE time on the forward and input-gradient products, with a smaller error against
+// float64 (2e-7 against 8e-7 relative); the weight gradient's products (a few hundred output rows,
+// the token rows reduced) leave too few tiles, and split over the reduction they took 1.3x cuBLAS's
+// time, so they stay on cuBLAS. With TF32 allowed, cuBLAS's TF32 is faster still and serves.
+bool fp32_tensor_core_product(const Tensor& a, const matmul::Problem& p);
 
 // out (contiguous, of p.out_shape) = a @ b for the problem matmul::plan(a, b) gave.
 bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p);
