@@ -4,7 +4,7 @@ karpathy/nanoGPT's train.py and karpathy/minGPT's projects/chargpt/chargpt.py, e
 
     python benchmarks/bench_public_scripts.py [--nanogpt .thirdparty/nanoGPT] [--mingpt .thirdparty/minGPT]
         [--device cpu|cuda] [--scripts nanogpt,mingpt] [--iters-nanogpt 20] [--iters-mingpt 51] [--rounds 1]
-        [--dtype DTYPE] [--preset tuned] [--json PATH]
+        [--dtype DTYPE] [--mingpt-workers N] [--preset tuned] [--json PATH]
 
 The checkouts are plain copies of the repositories (nothing is downloaded here). Each run is a fresh process
 in a fresh folder holding the script's data; the tiny configuration goes in through the scripts' own
@@ -51,10 +51,11 @@ def nanogpt_args(device, iters, dtype):
     return args + ([f"--dtype={dtype}"] if dtype else [])
 
 
-def mingpt_args(device, iters):
-    """chargpt.py's --section.key=value overrides: the same tiny model (model_type None: the sizes are given)."""
+def mingpt_args(device, iters, workers=None):
+    """chargpt.py's --section.key=value overrides: the same tiny model (model_type None: the sizes are given);
+    the DataLoader's worker processes are the trainer's own (4) unless `workers` is given."""
     m = MODEL
-    return [f"--trainer.max_iters={iters}", f"--trainer.batch_size={m['batch_size']}", f"--trainer.device={device}",
+    return ([f"--trainer.num_workers={workers}"] if workers is not None else []) + [f"--trainer.max_iters={iters}", f"--trainer.batch_size={m['batch_size']}", f"--trainer.device={device}",
             "--model.model_type=None", f"--model.n_layer={m['n_layer']}", f"--model.n_head={m['n_head']}",
             f"--model.n_embd={m['n_embd']}", f"--data.block_size={m['block_size']}"]
 
@@ -110,7 +111,7 @@ def prepare(name, checkout, folder, a):
         return os.path.join(folder, "train.py"), nanogpt_args(a.device, a.iters_nanogpt, dtype), {}
     write_mingpt_input(folder, text)
     path = os.pathsep.join(p for p in (os.path.abspath(checkout), os.environ.get("PYTHONPATH", "")) if p)
-    return (os.path.join(checkout, "projects", "chargpt", "chargpt.py"), mingpt_args(a.device, a.iters_mingpt),
+    return (os.path.join(checkout, "projects", "chargpt", "chargpt.py"), mingpt_args(a.device, a.iters_mingpt, a.mingpt_workers),
             {"PYTHONPATH": path})  # chargpt imports the mingpt package from the checkout's root
 
 
@@ -188,6 +189,7 @@ def parse_args(argv=None):
     ap.add_argument("--scripts", default="nanogpt,mingpt")
     ap.add_argument("--iters-nanogpt", type=int, default=20, help="train.py's max_iters (it runs max_iters + 1)")
     ap.add_argument("--iters-mingpt", type=int, default=51, help="chargpt's max_iters (a time every 10)")
+    ap.add_argument("--mingpt-workers", type=int, default=None, help="chargpt's DataLoader workers (default: its 4)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--dtype", default="", help="nanoGPT's dtype (default: float32 on cpu, train.py's own on cuda)")
     ap.add_argument("--preset", default="tuned", help="vibetensor's policy preset (VT_POLICY=preset=...)")

@@ -105,6 +105,8 @@ def test_device_choices_and_the_tiny_configuration_reach_both_scripts():
     assert "--dtype=float32" in bench.nanogpt_args("cpu", 20, "float32")
     assert "--trainer.device=cuda" in bench.mingpt_args("cuda", 51)
     assert "--trainer.max_iters=51" in bench.mingpt_args("cpu", 51)
+    assert not any("num_workers" in x for x in bench.mingpt_args("cpu", 51))
+    assert "--trainer.num_workers=0" in bench.mingpt_args("cpu", 51, bench.parse_args(["--mingpt-workers", "0"]).mingpt_workers)
 
 
 @pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, ".thirdparty", "nanoGPT", "train.py")),
