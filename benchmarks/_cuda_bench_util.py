@@ -20,6 +20,21 @@ def require_gpu_or_exit(name):
     return vt
 
 
+def device_or_exit(name, device):
+    """What the harness `name` runs on, as one phrase: "cpu", or "cuda (<GPU name>)" once both PyTorch and vibetensor
+    see a GPU; asked for cuda without one, it says so and exits 0 (torch is asked first: on a machine without a GPU
+    the checkout's vibetensor may have no built module to ask)."""
+    if device == "cpu":
+        return "cpu"
+    import torch
+
+    if not torch.cuda.is_available():
+        print(f"{name}: torch {torch.__version__} sees no CUDA GPU; nothing to measure on cuda")
+        sys.exit(0)
+    require_gpu_or_exit(name)
+    return f"cuda ({torch.cuda.get_device_name(0)})"
+
+
 def provenance(device="cuda"):
     """Where and from what a result came; `device` is the device the figures were measured on."""
     import torch

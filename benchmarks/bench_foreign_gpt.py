@@ -10,15 +10,23 @@ reaches both columns alike. --ops adds a per-op breakdown of the same number of 
 host events (vibetensor.probes.trace, categories op and autograd) beside torch.profiler's
 key_averages, both inclusive times per op name with the namespace prefix dropped.
 
-    python -P benchmarks/bench_foreign_gpt.py [--rounds 7] [--block 4] [--ops] [--preset tuned]
+    python -P benchmarks/bench_foreign_gpt.py [--rounds 7] [--block 4] [--ops] [--preset tuned] [--device cuda]
+
+On --device cuda the model and batches live on the GPU and a block's clock is read after the device is
+synchronized; --ops then still compares host-side times.
 """
 import argparse
 import collections
 import math
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling helper, under python -P too
+from _cuda_bench_util import device_or_exit  # noqa: E402
 
 CFG = dict(vocab=256, dim=128, heads=4, layers=2, seq=64, batch=16)
 
@@ -87,8 +95,9 @@ def build_gpt(fw, vocab, dim, heads, layers, seq):
             self.blocks = nn.ModuleList([Block() for _ in range(layers)])
             self.norm_f = RMSNorm(dim)
             self.head = nn.Linear(dim, vocab, bias=False)
-            self.cos = fw.from_numpy(np.cos(angles).astype(np.float32))
-            self.sin = fw.from_numpy(np.sin(angles).astype(np.float32))
+            # buffers, so that .to(device) moves them with the weights
+            self.register_buffer("cos", fw.from_numpy(np.cos(angles).astype(np.float32)), persistent=False)
+            self.register_buffer("sin", fw.from_numpy(np.sin(angles).astype(np.float32)), persistent=False)
 
         def forward(self, idx):
             x = self.tok(idx)
@@ -116,14 +125,16 @@ def numpy_weights(model, seed=0):
 
 
 class Trainer:
-    def __init__(self, fw, weights, batches):
+    def __init__(self, fw, weights, batches, device="cpu"):
         self.fw = fw
         self.model = build_gpt(fw, **{k: CFG[k] for k in ("vocab", "dim", "heads", "layers", "seq")})
         with fw.no_grad():
             for name, p in self.model.named_parameters():
                 p.copy_(fw.from_numpy(weights[name].copy()))
+        self.model.to(device)
         self.opt = fw.optim.AdamW(self.model.parameters(), lr=1e-3, weight_decay=0.1)
-        self.batches = [(fw.from_numpy(x), fw.from_numpy(y)) for x, y in batches]
+        self.batches = [(fw.from_numpy(x).to(device), fw.from_numpy(y).to(device)) for x, y in batches]
+        self.sync = fw.cuda.synchronize if device != "cpu" else (lambda: None)
         self.i = 0
 
     def step(self):
@@ -147,9 +158,11 @@ def make_batches(n, seed=1):
 
 
 def block_ms(tr, n):
+    tr.sync()
     t0 = time.perf_counter()
     for _ in range(n):
         tr.step()
+    tr.sync()
     return (time.perf_counter() - t0) * 1e3 / n
 
 
@@ -202,7 +215,9 @@ def main():
     p.add_argument("--ops", action="store_true", help="per-op breakdown of --op-steps steps")
     p.add_argument("--op-steps", type=int, default=12)
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     a = p.parse_args()
+    where = device_or_exit("bench_foreign_gpt", a.device)
 
     import torch
     import vibetensor as vt
@@ -211,17 +226,17 @@ def main():
     torch.manual_seed(0)
     weights = numpy_weights(build_gpt(torch, **{k: CFG[k] for k in ("vocab", "dim", "heads", "layers", "seq")}))
     batches = make_batches(8)
-    print(f"config {CFG}; preset {a.preset}; torch {torch.__version__} threads {torch.get_num_threads()}")
+    print(f"on {where}; config {CFG}; preset {a.preset}; torch {torch.__version__} threads {torch.get_num_threads()}")
 
     # Loss agreement on fresh trainers from the same weights and batches.
-    check = {n: Trainer(fw, weights, batches) for n, fw in fws.items()}
+    check = {n: Trainer(fw, weights, batches, a.device) for n, fw in fws.items()}
     losses = {n: [float(tr.step().item()) for _ in range(a.check_steps)] for n, tr in check.items()}
     diff = max(abs(x - y) for x, y in zip(losses["vibetensor"], losses["torch"]))
     print("losses vibetensor " + " ".join(f"{v:.5f}" for v in losses["vibetensor"]))
     print("losses torch      " + " ".join(f"{v:.5f}" for v in losses["torch"]))
     print(f"max |loss difference| over {a.check_steps} steps: {diff:.2e}")
 
-    trainers = {n: Trainer(fw, weights, batches) for n, fw in fws.items()}
+    trainers = {n: Trainer(fw, weights, batches, a.device) for n, fw in fws.items()}
     for tr in trainers.values():
         block_ms(tr, a.warmup)
     samples = {n: [] for n in fws}

@@ -3,7 +3,10 @@ a CNN on 28x28 images, an LSTM language model, a character trainer with a DataLo
 with PyTorch and through `python -m vibetensor.run_as_torch` (tuned preset unless --preset), and the
 agreement of the numbers they print.
 
-    python benchmarks/bench_style_scripts.py [--rounds 7] [--scripts cnn_style,lstm_lm_style] [--json PATH]
+    python benchmarks/bench_style_scripts.py [--rounds 7] [--scripts cnn_style,lstm_lm_style] [--device cuda] [--json PATH]
+
+--device cuda trains on the GPU: the scripts read $VT_STYLE_DEVICE (tests/scripts/_seeded.py), and their step
+timer then synchronizes the device before it reads the clock.
 
 Each run is a fresh process; the script's StepTimer (tests/scripts/_seeded.py, on under $VT_STYLE_TIMING)
 prints the wall time of every step to stderr, and a run's figure is the median over its steps after the
@@ -22,14 +25,17 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling helper, under python -P too
+from _cuda_bench_util import device_or_exit  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = {"torch_style_train": ["20"], "cnn_style": [], "lstm_lm_style": [], "char_trainer_style": []}
 
 
-def run(script, args, framework, preset):
+def run(script, args, framework, preset, device="cpu"):
     path = os.path.join(ROOT, "tests", "scripts", f"{script}.py")
     cmd = [sys.executable] + ([] if framework == "torch" else ["-m", "vibetensor.run_as_torch"]) + [path] + args
-    env = dict(os.environ, VT_STYLE_TIMING="1")
+    env = dict(os.environ, VT_STYLE_TIMING="1", VT_STYLE_DEVICE=device)
     if framework == "vibetensor" and preset:
         env["VT_POLICY"] = f"preset={preset}"
     # not from the checkout, whose vibetensor/ (no built module) would shadow the installed package
@@ -58,12 +64,14 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--scripts", default=",".join(SCRIPTS))
     ap.add_argument("--preset", default="tuned", help="vibetensor's policy preset (VT_POLICY=preset=... of its runs)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--json", default="")
     a = ap.parse_args(argv)
+    where = device_or_exit("bench_style_scripts", a.device)
     import torch
 
     rows = []
-    print(f"{platform.node()}: {os.cpu_count()} cores, torch {torch.__version__}, vibetensor preset {a.preset}, "
+    print(f"{platform.node()}: on {where}, {os.cpu_count()} cores, torch {torch.__version__}, vibetensor preset {a.preset}, "
           f"{a.rounds} rounds")
     for script in a.scripts.split(","):
         samples = {"torch": [], "vibetensor": []}
@@ -71,7 +79,7 @@ def main(argv=None):
         for r in range(a.rounds):
             order = ("torch", "vibetensor") if r % 2 == 0 else ("vibetensor", "torch")
             for fw in order:
-                ms, nums = run(script, SCRIPTS[script], fw, a.preset)
+                ms, nums = run(script, SCRIPTS[script], fw, a.preset, a.device)
                 samples[fw].append(ms)
                 numbers[fw] = nums
         t, v = statistics.median(samples["torch"]), statistics.median(samples["vibetensor"])
@@ -89,7 +97,7 @@ def main(argv=None):
         with open(a.json, "w") as f:
             json.dump({"provenance": {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "host": platform.node(),
                                       "cpu_count": os.cpu_count(), "git_commit": commit, "torch": torch.__version__,
-                                      "preset": a.preset, "argv": sys.argv},
+                                      "preset": a.preset, "device": where, "argv": sys.argv},
                        "rows": rows}, f, indent=1)
     return 0
 

@@ -184,6 +184,18 @@ def cuda(self, device=None, non_blocking=False):
     return self if self.device == dev else _ops.to_device(self, dev, non_blocking)
 
 
+def pin_memory(self, device=None):
+    """A copy in page-locked host memory, for non_blocking copies to the GPU (nanoGPT's get_batch pins every
+    batch); self when already pinned. Without a GPU it raises, as torch does."""
+    from vibetensor import cuda
+    return self if cuda.is_pinned(self) else cuda.pin_memory(self)
+
+
+def is_pinned(self, device=None):
+    from vibetensor import cuda
+    return cuda.is_pinned(self)
+
+
 def type_as(self, other):
     return self if self.dtype is other.dtype else _ops.to_dtype(self, other.dtype)
 
@@ -537,7 +549,7 @@ _METHODS = {
     # conversions
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
-    "bool": _caster(_dtype.bool), "cpu": cpu, "cuda": cuda, "type_as": type_as, "clone": _op_method.clone,
+    "bool": _caster(_dtype.bool), "cpu": cpu, "cuda": cuda, "pin_memory": pin_memory, "type_as": type_as, "clone": _op_method.clone,
     "requires_grad_": requires_grad_, "backward": backward, "register_hook": register_hook,
     "retain_grad": retain_grad, "item": item, "tolist": tolist, "numpy": numpy,
     "new_zeros": new_zeros, "new_ones": new_ones, "new_empty": new_empty, "new_full": new_full,
@@ -575,7 +587,7 @@ _METHODS = {
     "scatter_add": _op_method.scatter_add, "index_add": F.index_add, "triu": _op_method.triu, "tril": _op_method.tril,
     "scatter": _scatter.scatter, "scatter_": scatter_, "nonzero": _nonzero.nonzero, "argwhere": _nonzero.argwhere,
     # introspection
-    "nelement": lambda self: self.numel(), "is_floating_point": F.is_floating_point,
+    "nelement": lambda self: self.numel(), "is_floating_point": F.is_floating_point, "is_pinned": is_pinned,
     "ndimension": lambda self: self.ndim,
     # Python protocol
     "__repr__": __repr__, "__str__": __repr__, "__format__": __format__, "__bool__": __bool__, "__float__": __float__,

@@ -1,5 +1,6 @@
 """Shared by the style-alike scripts: every parameter of a model drawn from one numpy generator, in
-named_parameters order, so torch and vibetensor (through the alias) start from the same numbers; and a
+named_parameters order, so torch and vibetensor (through the alias) start from the same numbers; the device
+they train on ($VT_STYLE_DEVICE, cpu unless set: the scripts stay plain torch code either way); and a
 step timer that benchmarks/bench_style_scripts.py switches on."""
 import os
 import sys
@@ -7,6 +8,8 @@ import time
 
 import numpy as np
 import torch
+
+DEVICE = os.environ.get("VT_STYLE_DEVICE", "cpu")
 
 
 def seed_parameters(model, scale=0.2, seed=0):
@@ -30,6 +33,8 @@ class StepTimer:
     def tick(self):
         """Ends a step (after its loss was read, which waits for the step's work)."""
         if self.on:
+            if DEVICE != "cpu":  # the step's kernels may still run when the loss read returns (async copies)
+                torch.cuda.synchronize()
             now = time.perf_counter()
             self.ms.append((now - self.last) * 1e3)
             self.last = now

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, SequentialSampler
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _seeded import StepTimer, seed_parameters  # noqa: E402
+from _seeded import DEVICE, StepTimer, seed_parameters  # noqa: E402
 
 TEXT = "the quick brown fox jumps over the lazy dog while the cat sleeps by the warm fire " * 3
 BLOCK = 8
@@ -36,10 +36,12 @@ def main():
     ds = CharDataset(TEXT, BLOCK)
     model = nn.Sequential(nn.Embedding(ds.vocab, 16), nn.Linear(16, 32), nn.GELU(), nn.Linear(32, ds.vocab))
     seed_parameters(model)
+    model.to(DEVICE)
     optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
     loader = DataLoader(ds, batch_size=16, sampler=SequentialSampler(ds), drop_last=True)
     timer = StepTimer()
     for step, (x, y) in enumerate(loader):
+        x, y = x.to(DEVICE), y.to(DEVICE)
         logits = model(x)
         loss = F.cross_entropy(logits.view(-1, ds.vocab), y.view(-1))
         optimizer.zero_grad(set_to_none=True)

@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _seeded import StepTimer, seed_parameters  # noqa: E402
+from _seeded import DEVICE, StepTimer, seed_parameters  # noqa: E402
 
 
 class Net(nn.Module):
@@ -28,13 +28,14 @@ class Net(nn.Module):
 def main():
     model = Net()
     rng = seed_parameters(model, scale=0.3)
+    model.to(DEVICE)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     images = rng.standard_normal((6, 16, 1, 28, 28)).astype(np.float32)
     labels = rng.integers(0, 10, size=(6, 16))
     model.train()
     timer = StepTimer()
     for step in range(6):
-        x, y = torch.from_numpy(images[step]), torch.from_numpy(labels[step].astype(np.int64))
+        x, y = torch.from_numpy(images[step]).to(DEVICE), torch.from_numpy(labels[step].astype(np.int64)).to(DEVICE)
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
@@ -44,7 +45,7 @@ def main():
     timer.report()
     model.eval()
     with torch.no_grad():
-        logits = model(torch.from_numpy(images[0]))
+        logits = model(torch.from_numpy(images[0]).to(DEVICE))
     print("eval", repr(float(logits.sum())))
 
 

@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _seeded import StepTimer, seed_parameters  # noqa: E402
+from _seeded import DEVICE, StepTimer, seed_parameters  # noqa: E402
 
 VOCAB, EMBED, HIDDEN, SEQ, BATCH = 20, 12, 16, 10, 4
 
@@ -30,12 +30,13 @@ class LM(nn.Module):
 def main():
     model = LM()
     rng = seed_parameters(model)
+    model.to(DEVICE)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     stream = rng.integers(0, VOCAB, size=(6, BATCH, SEQ + 1))
     state = None
     timer = StepTimer()
     for step in range(6):
-        batch = torch.from_numpy(stream[step].astype(np.int64))
+        batch = torch.from_numpy(stream[step].astype(np.int64)).to(DEVICE)
         logits, state = model(batch[:, :-1], state)
         state = tuple(s.detach() for s in state)
         loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))

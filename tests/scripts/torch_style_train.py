@@ -15,7 +15,7 @@ from torch.optim import AdamW
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _seeded import StepTimer  # noqa: E402
+from _seeded import DEVICE, StepTimer  # noqa: E402
 
 VOCAB, CONTEXT, WIDTH, BATCH = 32, 8, 16, 4
 
@@ -41,7 +41,7 @@ class TinyLM(nn.Module):
         self.head = nn.Linear(WIDTH, VOCAB, bias=False)
 
     def forward(self, tokens):
-        x = self.embed(tokens) + self.position(torch.arange(tokens.shape[1]))
+        x = self.embed(tokens) + self.position(torch.arange(tokens.shape[1], device=tokens.device))
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x))
@@ -54,6 +54,7 @@ def setup(steps):
     with torch.no_grad():
         for _, p in model.named_parameters():
             p.copy_(torch.from_numpy((0.2 * rng.standard_normal(tuple(p.shape))).astype(np.float32)))
+    model.to(DEVICE)
     optimizer = AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
     scheduler = CosineAnnealingLR(optimizer, T_max=steps)
     data = rng.integers(0, VOCAB, size=(steps, BATCH, CONTEXT + 1))
@@ -62,7 +63,7 @@ def setup(steps):
 
 def train_step(model, optimizer, scheduler, tokens):
     """One step on a [BATCH, CONTEXT + 1] numpy batch; returns the loss as a Python float."""
-    batch = torch.from_numpy(tokens.astype(np.int64))
+    batch = torch.from_numpy(tokens.astype(np.int64)).to(DEVICE)
     logits = model(batch[:, :-1])
     loss = F.cross_entropy(logits.reshape(-1, VOCAB), batch[:, 1:].reshape(-1))
     optimizer.zero_grad()
