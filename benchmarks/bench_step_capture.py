@@ -125,9 +125,12 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
     ap.add_argument("--json", default="")
+    ap.add_argument("--set", action="append", default=[], metavar="POLICY=VALUE",
+                    help="a vibetensor policy over tuned + kernels.backend=triton (repeatable)")
     a = ap.parse_args()
-    vt.policy.apply_spec("preset=tuned,kernels.backend=triton")
-    print(f"{vt.cuda.get_device_name(0)}; torch {torch.__version__}; vibetensor policies tuned + kernels.backend=triton")
+    spec = ",".join(["preset=tuned", "kernels.backend=triton", *a.set])
+    vt.policy.apply_spec(spec)
+    print(f"{vt.cuda.get_device_name(0)}; torch {torch.__version__}; vibetensor policies {spec}")
     rows = []
     for name in a.workloads.split(","):
         try:
