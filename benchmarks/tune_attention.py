@@ -6,7 +6,10 @@ checks its output against the configured blocks' output, and prints the fastest 
 the blocks config_* chooses now and beside torch's scaled_dot_product_attention (forward, and
 forward plus backward). It informs the config_* functions; it does not change them.
 
-    python benchmarks/tune_attention.py [--shapes minigpt,vit] [--json out.json] [--jobs 15]
+    python benchmarks/tune_attention.py [--shapes minigpt,vit] [--precision tf32x3] [--json out.json] [--jobs 15]
+
+--precision tf32x3 times float32 shapes with their products as three TF32 tensor-core products
+(PRECISION 2, kernels.fp32_matmul=tf32x3) instead of IEEE FMA ones.
 
 Needs torch with CUDA and triton (the GPU machine has both).
 """
@@ -65,7 +68,12 @@ def strides(t):
     return t.stride(0), t.stride(1), t.stride(2)
 
 
-def launcher(A, torch, triton, kernel, shape, bufs, cfg):
+def precision(shape, name):
+    """The kernels' PRECISION constexpr: 16-bit inputs 0; float32 1 (IEEE) or 2 (TF32x3)."""
+    return 0 if shape[5] != "float32" else (2 if name == "tf32x3" else 1)
+
+
+def launcher(A, torch, triton, kernel, shape, bufs, cfg, prec):
     """A zero-argument function that launches `kernel` with blocks `cfg` on `bufs`, and its output tensors."""
     B, H, T, D, causal, _ = shape
     q, k, v, do, o, lse, delta = bufs
@@ -86,10 +94,12 @@ def launcher(A, torch, triton, kernel, shape, bufs, cfg):
         grid = (triton.cdiv(T, m), B * H)
     fn = A.KERNELS[kernel]
     consts = dict(HEAD_DIM=D, BLOCK_M=m, BLOCK_N=n, CAUSAL=causal, num_warps=w, num_stages=s)
+    if kernel != "attn_bwd_pre":
+        consts["PRECISION"] = prec
     return (lambda: fn[grid](*args, **consts)), out
 
 
-def reference_buffers(A, torch, triton, shape):
+def reference_buffers(A, torch, triton, shape, prec):
     B, H, T, D, causal, dtype = shape
     q, k, v, do = make_inputs(torch, shape)
     lse = torch.empty(B, H, T, device="cuda", dtype=torch.float32)
@@ -97,7 +107,7 @@ def reference_buffers(A, torch, triton, shape):
     bm, bn, w, s = A.config_attn_fwd(T, D, q.element_size(), causal)
     A.attn_fwd[(triton.cdiv(T, bm), B * H)](q, k, v, o, lse, *strides(q), *strides(k), *strides(v), H, T,
                                             1.0 / math.sqrt(D), HEAD_DIM=D, BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal,
-                                            num_warps=w, num_stages=s)
+                                            PRECISION=prec, num_warps=w, num_stages=s)
     delta = (o.float() * do.float()).sum(-1).contiguous()
     return q, k, v, do, o, lse, delta
 
@@ -110,13 +120,13 @@ def configured(A, kernel, shape):
 
 def _compile_worker(job):
     """Compiles (warms Triton's cache with) one candidate; returns an error string or ''."""
-    kernel, shape, cfg = job
+    kernel, shape, cfg, prec = job
     import torch
     import triton
     A = load_module()
     try:
-        bufs = reference_buffers(A, torch, triton, shape)
-        run, _ = launcher(A, torch, triton, kernel, shape, bufs, cfg)
+        bufs = reference_buffers(A, torch, triton, shape, prec)
+        run, _ = launcher(A, torch, triton, kernel, shape, bufs, cfg, prec)
         run()
         torch.cuda.synchronize()
         return ""
@@ -131,6 +141,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     ap.add_argument("--top", type=int, default=3)
     ap.add_argument("--json", default="")
+    ap.add_argument("--precision", choices=("ieee", "tf32x3"), default="ieee", help="of float32 products")
     args = ap.parse_args()
     import torch
     import triton
@@ -142,7 +153,7 @@ def main():
     # one compile per distinct specialization: T, B and H are runtime arguments
     spec = {}
     for k, shape, cfg in jobs:
-        spec.setdefault((k, shape[3], shape[4], shape[5], cfg), (k, shape, cfg))
+        spec.setdefault((k, shape[3], shape[4], shape[5], cfg), (k, shape, cfg, precision(shape, args.precision)))
     ctx = __import__("multiprocessing").get_context("spawn")
     with cf.ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
         errors = dict(zip(spec, pool.map(_compile_worker, spec.values())))
@@ -150,7 +161,8 @@ def main():
           f"{torch.cuda.get_device_name()}", flush=True)
     results = []
     for name, shape in shapes.items():
-        bufs = reference_buffers(A, torch, triton, shape)
+        prec = precision(shape, args.precision)
+        bufs = reference_buffers(A, torch, triton, shape, prec)
         B, H, T, D, causal, dtype = shape
         q, k, v, do = (t.detach().clone().requires_grad_(True) if i < 3 else t for i, t in enumerate(bufs[:4]))
         sdpa = torch.nn.functional.scaled_dot_product_attention
@@ -159,14 +171,14 @@ def main():
         row = {"shape": name, "dims": shape, "torch_fwd_ms": t_fwd, "torch_fwd_bwd_ms": t_fb, "kernels": {}}
         for kern in kernels:
             base_cfg = configured(A, kern, shape)
-            base_run, base_out = launcher(A, torch, triton, kern, shape, bufs, base_cfg)
+            base_run, base_out = launcher(A, torch, triton, kern, shape, bufs, base_cfg, prec)
             base_run()
             timed = []
             for cfg in candidates(kern, dtype) + ([base_cfg] if base_cfg not in candidates(kern, dtype) else []):
                 if errors.get((kern, D, causal, dtype, cfg)):
                     continue
                 try:
-                    run, out = launcher(A, torch, triton, kern, shape, bufs, cfg)
+                    run, out = launcher(A, torch, triton, kern, shape, bufs, cfg, prec)
                     ms = do_bench(run, warmup=3, rep=15)
                     tol = 2e-2 if dtype != "float32" else 1e-4
                     good = all(torch.allclose(a.float(), b.float(), rtol=tol, atol=tol) for a, b in zip(out, base_out))
@@ -185,7 +197,7 @@ def main():
         results.append(row)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"device": torch.cuda.get_device_name(), "triton": triton.__version__,
+            json.dump({"device": torch.cuda.get_device_name(), "triton": triton.__version__, "precision": args.precision,
                        "torch": torch.__version__, "results": results}, f, indent=1)
 
 

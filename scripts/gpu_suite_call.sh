@@ -14,6 +14,7 @@
 # OPTIM_ARGS: runs benchmarks/bench_optim_step.py (one AdamW step: the optim family against PyTorch's).
 # WARM_CONFIG: see below. CONV_ARGS: runs benchmarks/bench_conv.py (convolution and pooling at ResNet-18 CIFAR shapes, issue 13).
 # GEMM_ARGS: runs benchmarks/bench_gemm_precision.py (float32 GEMMs: cuBLAS against the suite's IEEE and TF32x3), into gemm.txt;
+# TUNE_ATTN_ARGS: runs benchmarks/tune_attention.py (the attention family's block sweep), into tune_attention.txt;
 # BREAKDOWN_ARGS: runs benchmarks/kernel_breakdown.py (GPU ms per step by kernel family, PyTorch beside vibetensor), into breakdown.txt.
 # SAFETENSORS_ARGS: runs benchmarks/bench_safetensors.py --cuda (a 1 GiB file to the CPU and the GPU, issue 14), into conv.txt.
 set -uo pipefail
@@ -66,6 +67,7 @@ done
 [ -n "${SAFETENSORS_ARGS:-}" ] && step conv.txt ${SAFETENSORS_TIMEOUT:-60} python3 -P benchmarks/bench_safetensors.py --cuda $SAFETENSORS_ARGS
 [ -n "${CONV_ARGS:-}" ] && step conv.txt ${CONV_TIMEOUT:-90} python3 benchmarks/bench_conv.py $CONV_ARGS
 [ -n "${CAPTURE_ARGS:-}" ] && step capture.txt ${CAPTURE_TIMEOUT:-240} python3 benchmarks/bench_step_capture.py $CAPTURE_ARGS
+[ -n "${TUNE_ATTN_ARGS:-}" ] && step tune_attention.txt ${TUNE_ATTN_TIMEOUT:-180} python3 benchmarks/tune_attention.py $TUNE_ATTN_ARGS
 [ -n "${GEMM_ARGS:-}" ] && step gemm.txt ${GEMM_TIMEOUT:-150} python3 benchmarks/bench_gemm_precision.py $GEMM_ARGS
 [ -n "${BREAKDOWN_ARGS:-}" ] && step breakdown.txt ${BREAKDOWN_TIMEOUT:-200} python3 benchmarks/kernel_breakdown.py $BREAKDOWN_ARGS
 # SCRIPTS_DEVICE=cuda: issue 13's scripts on the GPU (the public ones need .thirdparty/ carried), into scripts.txt

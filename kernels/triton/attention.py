@@ -17,7 +17,9 @@ buffer and no atomics.
 - Causal masking is top-left aligned (query i sees keys j <= i), as torch's is_causal with equal
   lengths. Rows and columns past T are masked by loads and by the score mask.
 - Precision: every product accumulates in fp32. fp32 inputs use tl.dot(..., input_precision="ieee"),
-  full fp32 as torch's fp32 SDPA (no tf32): results match torch's math path to about 1e-5 relative.
+  full fp32 as torch's fp32 SDPA (no tf32): results match torch's math path to about 1e-5 relative;
+  PRECISION 2 (kernels.fp32_matmul=tf32x3) runs them as three TF32 tensor-core products instead
+  (Note [Float32 products] in csrc/ops/suite/families.h), about as accurate. 16-bit inputs pass 0.
   bf16 / fp16 inputs use the tensor cores; P and dS are rounded to the input dtype before their
   products, as flash attention does (tolerance: the input dtype's, about 1e-2 for bf16).
 - The exponentials are exp2 of scores pre-multiplied by scale * log2(e).
@@ -32,7 +34,7 @@ are pure and mirrored there exactly):
 attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr: pointers (q, k, v, o: the input dtype; lse: fp32),
          stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh,
          stride_vt: i64, H: i32, T: i32, scale: fp32;
-         HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool)
+         HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool, PRECISION: constexpr int)
     grid (cdiv(T, BLOCK_M), B * H, 1); (BLOCK_M, BLOCK_N, warps, stages) = config_attn_fwd(T, D, bytes, causal)
 
 attn_bwd_pre(o_ptr, do_ptr, delta_ptr: pointers (delta: fp32),
@@ -43,12 +45,12 @@ attn_bwd_pre(o_ptr, do_ptr, delta_ptr: pointers (delta: fp32),
 attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr: pointers,
               stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh,
               stride_vt, stride_dob, stride_doh, stride_dot: i64, H: i32, T: i32, scale: fp32;
-              HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool)
+              HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool, PRECISION: constexpr int)
     grid (cdiv(T, BLOCK_N), B * H, 1); (BLOCK_M, BLOCK_N, warps, stages) = config_attn_bwd_dkdv(T, D, bytes, causal)
 
 attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr: pointers, the same twelve
             strides: i64, H: i32, T: i32, scale: fp32;
-            HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool)
+            HEAD_DIM, BLOCK_M, BLOCK_N: constexpr int, CAUSAL: constexpr bool, PRECISION: constexpr int)
     grid (cdiv(T, BLOCK_M), B * H, 1); (BLOCK_M, BLOCK_N, warps, stages) = config_attn_bwd_dq(T, D, bytes, causal)
 
 HEAD_DIM is D, one of 16, 32, 64, 128; `bytes` is the input dtype's size (4, or 2 for bf16 / fp16).
@@ -117,9 +119,12 @@ def config_attn_bwd_dq(T, D, dtype_bytes, causal):
 # ---- kernels ---------------------------------------------------------------------------------------
 
 @triton.jit
-def _dot(a, b):
-    # fp32 inputs: full fp32 products (torch's fp32 math path uses no tf32). See Note [Fused attention].
+def _dot(a, b, PRECISION: tl.constexpr):
+    # fp32 inputs: full fp32 products (torch's fp32 math path uses no tf32), or three TF32 tensor-core
+    # products (PRECISION 2, kernels.fp32_matmul=tf32x3). See Note [Fused attention].
     if a.dtype == tl.float32:
+        if PRECISION == 2:
+            return tl.dot(a, b, input_precision="tf32x3")
         return tl.dot(a, b, input_precision="ieee")
     return tl.dot(a, b)
 
@@ -162,19 +167,20 @@ def _key_block_bounds(start_m, T, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, 
 
 @triton.jit
 def _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
-              HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
+              HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr,
+              PRECISION: tl.constexpr):
     # One key block of the online softmax. MASKED=False: every key of the block is < T and, when
     # CAUSAL, before every row of the query block, so no bound or causal mask is computed.
     cols = start_n + tl.arange(0, BLOCK_N)
     k, v = _load_key_block(k_ptr, v_ptr, stride_kt, stride_vt, cols, T, HEAD_DIM, MASKED)
-    s = _dot(q, tl.trans(k)) * qk_scale
+    s = _dot(q, tl.trans(k), PRECISION) * qk_scale
     if MASKED:
         s = tl.where(_key_mask(rows, cols, T, CAUSAL), s, float("-inf"))
     m_new = tl.maximum(m_i, tl.max(s, 1))
     p = tl.math.exp2(s - m_new[:, None])
     alpha = tl.math.exp2(m_i - m_new)
     l_i = l_i * alpha + tl.sum(p, 1)
-    acc = acc * alpha[:, None] + _dot(p.to(v.dtype), v)
+    acc = acc * alpha[:, None] + _dot(p.to(v.dtype), v, PRECISION)
     return acc, l_i, m_new
 
 
@@ -182,7 +188,8 @@ def _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_
 def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
              stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
              H, T, scale,
-             HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+             HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr,
+             PRECISION: tl.constexpr):
     start_m = tl.program_id(0) * BLOCK_M
     bh = tl.program_id(1)
     b = bh // H
@@ -202,10 +209,10 @@ def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
     full_n, end_n = _key_block_bounds(start_m, T, BLOCK_M, BLOCK_N, CAUSAL)  # Note [Fused attention]
     for start_n in range(0, full_n, BLOCK_N):
         acc, l_i, m_i = _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
-                                  HEAD_DIM, BLOCK_N, CAUSAL, False)
+                                  HEAD_DIM, BLOCK_N, CAUSAL, False, PRECISION)
     for start_n in range(full_n, end_n, BLOCK_N):
         acc, l_i, m_i = _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
-                                  HEAD_DIM, BLOCK_N, CAUSAL, True)
+                                  HEAD_DIM, BLOCK_N, CAUSAL, True, PRECISION)
     out_base = bh.to(tl.int64) * T
     acc = acc / l_i[:, None]
     tl.store(o_ptr + (out_base + rows[:, None]) * HEAD_DIM + offs_d[None, :], acc.to(o_ptr.dtype.element_ty),
@@ -234,7 +241,8 @@ def attn_bwd_pre(o_ptr, do_ptr, delta_ptr,
 
 @triton.jit
 def _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols, start_m, T,
-               qk_scale, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
+               qk_scale, HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr,
+               PRECISION: tl.constexpr):
     # One query block against the resident key block. MASKED=False: every row is < T and, when
     # CAUSAL, after every key of the block.
     rows = start_m + tl.arange(0, BLOCK_M)
@@ -252,13 +260,13 @@ def _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, strid
         lse = tl.load(lse_ptr + row_base + rows)
         delta = tl.load(delta_ptr + row_base + rows)
     # Transposed scores [BLOCK_N, BLOCK_M], so dV and dK are plain products with the rows.
-    pt = tl.math.exp2(_dot(k, tl.trans(q)) * qk_scale - lse[None, :] * 1.4426950408889634)
+    pt = tl.math.exp2(_dot(k, tl.trans(q), PRECISION) * qk_scale - lse[None, :] * 1.4426950408889634)
     if MASKED and CAUSAL:
         pt = tl.where(cols[:, None] <= rows[None, :], pt, 0.0)
-    dv += _dot(pt.to(do.dtype), do)
-    dpt = _dot(v, tl.trans(do))
+    dv += _dot(pt.to(do.dtype), do, PRECISION)
+    dpt = _dot(v, tl.trans(do), PRECISION)
     dst = pt * (dpt - delta[None, :])
-    dk += _dot(dst.to(q.dtype), q)
+    dk += _dot(dst.to(q.dtype), q, PRECISION)
     return dk, dv
 
 
@@ -267,7 +275,8 @@ def attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_pt
                   stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
                   stride_dob, stride_doh, stride_dot,
                   H, T, scale,
-                  HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+                  HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr,
+             PRECISION: tl.constexpr):
     start_n = tl.program_id(0) * BLOCK_N
     bh = tl.program_id(1)
     b = bh // H
@@ -297,14 +306,14 @@ def attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_pt
         mid = 0
     for start_m in range(lo, diag_end, BLOCK_M):
         dk, dv = _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols,
-                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, True)
+                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, True, PRECISION)
     full_m = (T // BLOCK_M) * BLOCK_M
     for start_m in range(mid, full_m, BLOCK_M):
         dk, dv = _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols,
-                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, False)
+                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, False, PRECISION)
     for start_m in range(tl.maximum(mid, full_m), T, BLOCK_M):
         dk, dv = _dkdv_step(dk, dv, k, v, q_ptr, do_ptr, lse_ptr, delta_ptr, stride_qt, stride_dot, row_base, cols,
-                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, True)
+                            start_m, T, qk_scale, HEAD_DIM, BLOCK_M, CAUSAL, True, PRECISION)
     out = (row_base + cols[:, None]) * HEAD_DIM + offs_d[None, :]
     tl.store(dk_ptr + out, (dk * scale).to(dk_ptr.dtype.element_ty), mask=col_ok[:, None])
     tl.store(dv_ptr + out, dv.to(dv_ptr.dtype.element_ty), mask=col_ok[:, None])
@@ -312,15 +321,16 @@ def attn_bwd_dkdv(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_pt
 
 @triton.jit
 def _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
-             HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr):
+             HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr,
+              PRECISION: tl.constexpr):
     # One key block against the resident query block; MASKED as in _fwd_step.
     cols = start_n + tl.arange(0, BLOCK_N)
     k, v = _load_key_block(k_ptr, v_ptr, stride_kt, stride_vt, cols, T, HEAD_DIM, MASKED)
-    p = tl.math.exp2(_dot(q, tl.trans(k)) * qk_scale - lse[:, None] * 1.4426950408889634)
+    p = tl.math.exp2(_dot(q, tl.trans(k), PRECISION) * qk_scale - lse[:, None] * 1.4426950408889634)
     if MASKED:
         p = tl.where(_key_mask(rows, cols, T, CAUSAL), p, 0.0)
-    ds = p * (_dot(do, tl.trans(v)) - delta[:, None])
-    dq += _dot(ds.to(k.dtype), k)
+    ds = p * (_dot(do, tl.trans(v), PRECISION) - delta[:, None])
+    dq += _dot(ds.to(k.dtype), k, PRECISION)
     return dq
 
 
@@ -329,7 +339,8 @@ def attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
                 stride_qb, stride_qh, stride_qt, stride_kb, stride_kh, stride_kt, stride_vb, stride_vh, stride_vt,
                 stride_dob, stride_doh, stride_dot,
                 H, T, scale,
-                HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr):
+                HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr,
+             PRECISION: tl.constexpr):
     start_m = tl.program_id(0) * BLOCK_M
     bh = tl.program_id(1)
     b = bh // H
@@ -351,10 +362,10 @@ def attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
     full_n, end_n = _key_block_bounds(start_m, T, BLOCK_M, BLOCK_N, CAUSAL)
     for start_n in range(0, full_n, BLOCK_N):
         dq = _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
-                      HEAD_DIM, BLOCK_N, CAUSAL, False)
+                      HEAD_DIM, BLOCK_N, CAUSAL, False, PRECISION)
     for start_n in range(full_n, end_n, BLOCK_N):
         dq = _dq_step(dq, q, do, lse, delta, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
-                      HEAD_DIM, BLOCK_N, CAUSAL, True)
+                      HEAD_DIM, BLOCK_N, CAUSAL, True, PRECISION)
     tl.store(dq_ptr + (row_base + rows[:, None]) * HEAD_DIM + offs_d[None, :],
              (dq * scale).to(dq_ptr.dtype.element_ty), mask=row_ok[:, None])
 

@@ -80,3 +80,21 @@ def test_cublas_value_runs_no_suite_matmul():
     with vt.policy.override({"kernels.fp32_matmul": "cublas"}):
         a @ a.t()
     assert launches("matmul") == 0, suite.report()
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_products_run_tf32x3_within_float32_error(causal):
+    """The attention family's float32 products follow the policy too: forward and backward at vit's
+    shape (T = 80, D = 32) against torch's float64 SDPA, errors near float32's."""
+    shape = (4, 8, 80, 32)
+    q, k, v, g = (randn(shape, torch.float32, seed=20 + i) for i in range(4))
+    qv, kv, vv = (to_vt(t, cuda()).requires_grad_() for t in (q, k, v))
+    out = vt.nn.functional.scaled_dot_product_attention(qv, kv, vv, is_causal=causal)
+    out.backward(to_vt(g, cuda()))
+    assert launches("attention") >= 4, suite.report()  # forward, and the backward's three kernels
+    qd, kd, vd = (t.double().requires_grad_() for t in (q, k, v))
+    ref = torch.nn.functional.scaled_dot_product_attention(qd, kd, vd, is_causal=causal)
+    ref.backward(g.double())
+    assert rel_err(out, ref.detach()) < 2e-6
+    for got, want in ((qv, qd), (kv, kd), (vv, vd)):
+        assert rel_err(got.grad, want.grad) < 5e-6

@@ -56,17 +56,17 @@ INTERPRET = LOAD + textwrap.dedent("""
         lse, delta = torch.empty(B, H, T), torch.empty(B, H, T)
         bm, bn, _, _ = A.config_attn_fwd(T, D, nbytes, causal)
         A.attn_fwd[(triton.cdiv(T, bm), B * H)](q, k, v, o, lse, *strides(q), *strides(k), *strides(v), H, T, scale,
-                                                HEAD_DIM=D, BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal)
+                                                HEAD_DIM=D, BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal, PRECISION=int(dtype == torch.float32))
         pm, _, _ = A.config_attn_bwd_pre(T, D, nbytes, causal)
         A.attn_bwd_pre[(triton.cdiv(T, pm), B * H)](o, do, delta, *strides(o), *strides(do), H, T, HEAD_DIM=D, BLOCK_M=pm)
         bm, bn, _, _ = A.config_attn_bwd_dkdv(T, D, nbytes, causal)
         A.attn_bwd_dkdv[(triton.cdiv(T, bn), B * H)](q, k, v, do, lse, delta, dk, dv, *strides(q), *strides(k),
                                                      *strides(v), *strides(do), H, T, scale,
-                                                     HEAD_DIM=D, BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal)
+                                                     HEAD_DIM=D, BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal, PRECISION=int(dtype == torch.float32))
         bm, bn, _, _ = A.config_attn_bwd_dq(T, D, nbytes, causal)
         A.attn_bwd_dq[(triton.cdiv(T, bm), B * H)](q, k, v, do, lse, delta, dq, *strides(q), *strides(k), *strides(v),
                                                    *strides(do), H, T, scale,
-                                                   HEAD_DIM=D, BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal)
+                                                   HEAD_DIM=D, BLOCK_M=bm, BLOCK_N=bn, CAUSAL=causal, PRECISION=int(dtype == torch.float32))
         # The reference in float64 from the same (rounded) inputs.
         qr, kr, vr = (x.detach().double().requires_grad_() for x in (q, k, v))
         ref = torch.nn.functional.scaled_dot_product_attention(qr, kr, vr, is_causal=causal, scale=scale)
@@ -114,7 +114,7 @@ COMPILE = LOAD + textwrap.dedent("""
             constants = {"HEAD_DIM": D, "BLOCK_M": bm}
         else:
             bm, bn, warps, stages = config(T, D, nbytes, causal)
-            constants = {"HEAD_DIM": D, "BLOCK_M": bm, "BLOCK_N": bn, "CAUSAL": causal}
+            constants = {"HEAD_DIM": D, "BLOCK_M": bm, "BLOCK_N": bn, "CAUSAL": causal, "PRECISION": int(dtype == "fp32")}
         sig, constexprs = signature(fn, dtype, constants)
         t0 = time.perf_counter()
         k = triton.compile(ASTSource(fn=fn, signature=sig, constexprs=constexprs), target=GPUTarget("cuda", 90, 32),

@@ -10,6 +10,7 @@
 #include "ops/attention_args.h"
 #include "ops/ops.h"
 #include "ops/suite/attention_blocks.h"
+#include "ops/suite/families.h"
 #include "ops/suite/launch.h"
 
 namespace vt::cuda_kernels {
@@ -24,7 +25,7 @@ const suite::KernelDecl kFwd{
      {"stride_qb", I64}, {"stride_qh", I64}, {"stride_qt", I64}, {"stride_kb", I64}, {"stride_kh", I64},
      {"stride_kt", I64}, {"stride_vb", I64}, {"stride_vh", I64}, {"stride_vt", I64},
      {"H", I32}, {"T", I32}, {"scale", F32}},
-    {"HEAD_DIM", "BLOCK_M", "BLOCK_N", "CAUSAL"}};
+    {"HEAD_DIM", "BLOCK_M", "BLOCK_N", "CAUSAL", "PRECISION"}};
 
 const suite::KernelDecl kBwdPre{
     "attention", "attn_bwd_pre",
@@ -43,13 +44,13 @@ const suite::KernelDecl kBwdDkDv{
     "attention", "attn_bwd_dkdv",
     {{"q_ptr", P}, {"k_ptr", P}, {"v_ptr", P}, {"do_ptr", P}, {"lse_ptr", P}, {"delta_ptr", P}, {"dk_ptr", P},
      {"dv_ptr", P}, VT_ATTN_BWD_SCALARS},
-    {"HEAD_DIM", "BLOCK_M", "BLOCK_N", "CAUSAL"}};
+    {"HEAD_DIM", "BLOCK_M", "BLOCK_N", "CAUSAL", "PRECISION"}};
 
 const suite::KernelDecl kBwdDq{
     "attention", "attn_bwd_dq",
     {{"q_ptr", P}, {"k_ptr", P}, {"v_ptr", P}, {"do_ptr", P}, {"lse_ptr", P}, {"delta_ptr", P}, {"dq_ptr", P},
      VT_ATTN_BWD_SCALARS},
-    {"HEAD_DIM", "BLOCK_M", "BLOCK_N", "CAUSAL"}};
+    {"HEAD_DIM", "BLOCK_M", "BLOCK_N", "CAUSAL", "PRECISION"}};
 #undef VT_ATTN_BWD_SCALARS
 
 using Blocks = suite::AttentionBlocks;  // Note [Attention blocks] (kernels/triton/attention.py)
@@ -126,7 +127,8 @@ std::tuple<Tensor, Tensor> fused_attention_cuda(const Tensor& q, const Tensor& k
     strides_bht(l, q);
     strides_bht(l, k);
     strides_bht(l, v);
-    l.i32(H).i32(T).f32(scale).constant(D).constant(c.m).constant(c.n).constant(is_causal).warps(c.warps).stages(c.stages);
+    l.i32(H).i32(T).f32(scale).constant(D).constant(c.m).constant(c.n).constant(is_causal)
+        .constant(suite::product_precision(q.dtype())).warps(c.warps).stages(c.stages);
     if (l.run(cdiv(T, c.m), B * H)) return {out, lse};
   }
   return math_forward(q, k, v, is_causal, scale);
@@ -162,7 +164,8 @@ std::tuple<Tensor, Tensor, Tensor> fused_attention_backward_cuda(const Tensor& g
     lp.i32(H).i32(T).constant(D).constant(pre.m).warps(pre.warps).stages(pre.stages);
     auto common = [&](suite::Launch& l, const Blocks& c) {
       for (const Tensor* t : {&q, &k, &v, static_cast<const Tensor*>(&go)}) strides_bht(l, *t);
-      l.i32(H).i32(T).f32(scale).constant(D).constant(c.m).constant(c.n).constant(is_causal).warps(c.warps).stages(c.stages);
+      l.i32(H).i32(T).f32(scale).constant(D).constant(c.m).constant(c.n).constant(is_causal)
+          .constant(suite::product_precision(q.dtype())).warps(c.warps).stages(c.stages);
     };
     suite::Launch lkv(kBwdDkDv, q);
     lkv.ptr(q).ptr(k).ptr(v).ptr(go).ptr(lse).ptr(delta).ptr(dk).ptr(dv);

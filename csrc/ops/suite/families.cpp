@@ -146,14 +146,9 @@ bool tf32_allowed() {
 #endif
 }
 
-// matmul_fwd's PRECISION for operands of dtype d (Note [Float32 products]): 2-byte operands 0, float32
-// TF32 when allowed, else TF32x3 under kernels.fp32_matmul=tf32x3, else IEEE.
-constexpr int64_t kTf32 = 0, kIeee = 1, kTf32x3 = 2;
+constexpr int64_t kTf32 = 0, kIeee = 1, kTf32x3 = 2;  // product_precision
 constexpr int64_t kTf32x3BlockM = 128, kTf32x3BlockN = 64;  // kernels/triton/matmul.py: config_matmul_fwd
-int64_t precision_of(DType d) {
-  if (d != DType::Float32 || tf32_allowed()) return kTf32;
-  return policy::kernels_fp32_matmul.get() == policy::KernelsFp32Matmul::tf32x3 ? kTf32x3 : kIeee;
-}
+int64_t precision_of(DType d) { return product_precision(d); }
 
 // Operands of an elementwise kernel broadcast to one shape, with size-1 dims dropped and
 // neighbouring dims merged where every operand steps through them as one (at most kBinaryDims
@@ -316,6 +311,11 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& 
   P.group_m = kMatmulGroupM;
   P.grid_x = cdiv(m, P.block_m) * cdiv(p.n, P.block_n);
   return P;
+}
+
+int64_t product_precision(DType d) {
+  if (d != DType::Float32 || tf32_allowed()) return kTf32;
+  return policy::kernels_fp32_matmul.get() == policy::KernelsFp32Matmul::tf32x3 ? kTf32x3 : kIeee;
 }
 
 bool fp32_tensor_core_product(const Tensor& a, const matmul::Problem& p) {

@@ -123,6 +123,9 @@ ElementwisePlan plan_elementwise(const Tensor& out, const Tensor& x, const Tenso
 // float64 (2e-7 against 8e-7 relative); the weight gradient's products (a few hundred output rows,
 // the token rows reduced) leave too few tiles, and split over the reduction they took 1.3x cuBLAS's
 // time, so they stay on cuBLAS. With TF32 allowed, cuBLAS's TF32 is faster still and serves.
+// The PRECISION constexpr of the matmul and attention kernels for operands of dtype d: 0 for 2-byte
+// operands and for float32 with TF32 allowed, 2 (TF32x3) under kernels.fp32_matmul=tf32x3, else 1 (IEEE).
+int64_t product_precision(DType d);
 bool fp32_tensor_core_product(const Tensor& a, const matmul::Problem& p);
 
 // out (contiguous, of p.out_shape) = a @ b for the problem matmul::plan(a, b) gave.
