@@ -129,6 +129,13 @@ def _env_int(name, given, default):
 _DEFAULT_TIMEOUT_S = 1800.0  # torch's default for its CPU backend: 30 minutes
 
 
+def _seconds(timeout, default=None):
+    """A timeout as torch takes it (a timedelta or seconds), in seconds; `default` for None."""
+    if timeout is None:
+        return default
+    return timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+
+
 def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
                        group_name="", pg_options=None, device_id=None):
     """Initializes the default group (Note [One-process distributed]): the world of one process, or
@@ -141,8 +148,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
     name = Backend(backend or "gloo")
     if name == Backend.THREADS:
         return _init_thread_group(world_size, rank, timeout)
-    seconds = _DEFAULT_TIMEOUT_S if timeout is None else (
-        timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout))
+    seconds = _seconds(timeout, _DEFAULT_TIMEOUT_S)
     with _lock:
         if GroupMember.WORLD is not None:
             raise ValueError("trying to initialize the default process group twice!")
@@ -176,7 +182,7 @@ def _init_thread_group(world_size, rank, timeout):
         raise ValueError("trying to initialize the default process group twice!")
     group = ThreadProcessGroup(world, me)
     if timeout is not None:
-        group.timeout = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
+        group.timeout = _seconds(timeout)
     _thread.group = group
 
 
