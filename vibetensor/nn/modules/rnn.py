@@ -59,15 +59,16 @@ class RNNBase(Module):
         their sum, so both go there once (no per-step bias, nor its per-step gradient reduction)."""
         return b_ih + b_hh if self.mode == "LSTM" and b_ih is not None else b_ih
 
-    def _cell(self, xw, h, c, w_hh, b_hh):
-        """One time step from the input's projection xw (its biases from _input_bias included): (h, c)."""
+    def _cell(self, xw, h, c, w_hh_t, b_hh):
+        """One time step from the input's projection xw (its biases from _input_bias included) and the
+        transposed hidden weight (transposed once per sequence, not per step): (h, c)."""
+        hw = _ops.matmul(h, w_hh_t)
         if self.mode == "LSTM":
-            h, c, _ = _ops._fused_lstm_cell(xw, F.linear(h, w_hh), c)
+            h, c, _ = _ops._fused_lstm_cell(xw, hw, c)
             return h, c
-        hw = F.linear(h, w_hh, b_hh)  # GRU: b_hn inside hw, as the n gate's r * (W_hn h + b_hn) needs
-        if self.mode == "GRU":
-            return _ops._fused_gru_cell(xw, hw, h)[0], None
-        pre = xw + hw
+        if self.mode == "GRU":  # b_hh inside the cell: the n gate's r * (W_hn h + b_hn) needs b_hn there
+            return _ops._fused_gru_cell(xw, hw, h, None, b_hh)[0], None
+        pre = xw + (hw if b_hh is None else hw + b_hh)
         return (_F.tanh(pre) if self.mode == "RNN_TANH" else F.relu(pre)), None
 
     def forward(self, input, hx=None):
@@ -98,9 +99,10 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
                 xw = F.linear(x, w_ih, self._input_bias(b_ih, b_hh))  # [T, N, gates]: the whole sequence at once
                 h, c = h0[layer * dirs + d], (c0[layer * dirs + d] if lstm else None)
+                w_hh_t = w_hh.t()
                 steps = [None] * T
                 for t in (range(T - 1, -1, -1) if d else range(T)):
-                    h, c = self._cell(xw[t], h, c, w_hh, b_hh)
+                    h, c = self._cell(xw[t], h, c, w_hh_t, b_hh)
                     steps[t] = h
                 outs.append(_F.stack(steps, 0))
                 h_n.append(h)
