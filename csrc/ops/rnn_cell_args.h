@@ -29,8 +29,8 @@ namespace vt {
 // Both devices compute element by element with ops/rnn_cell_math.h in the opmath type. The autograd
 // nodes (autograd/formulas/rnn_cell.cpp) sum the bias gradients and refuse a double backward (the
 // workspace has no history to differentiate). nn.LSTM folds both biases into its sequence-wide input
-// projection and nn.GRU its hidden bias into hw (vibetensor/nn/modules/rnn.py), so a step there
-// passes none.
+// projection, so its steps pass none; nn.GRU folds b_ih there and passes b_hh, which b_hn must stay in
+// (vibetensor/nn/modules/rnn.py).
 
 struct RnnCellShape {
   int64_t batch, hidden;
