@@ -1,7 +1,7 @@
 """RNN, LSTM and GRU against torch.nn's on every device, from the same weights (state dicts load both
-ways): layers, bidirectional, batch_first, unbatched input, initial states, the outputs and final states,
-and the gradients of the input, the states and every weight; an LSTM language model trained a few steps
-as torch trains it; bad input."""
+ways): layers, bidirectional, batch_first, with and without biases, unbatched input, initial states, the
+outputs and final states, and the gradients of the input, the initial states and every weight; an LSTM
+language model trained a few steps as torch trains it; bad input."""
 import pytest
 import torch
 
@@ -18,22 +18,26 @@ def _twin(tm, vm, device):
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
-@pytest.mark.parametrize("layers,bidir,batch_first", [(1, False, False), (2, True, False), (2, False, True)])
+@pytest.mark.parametrize("layers,bidir,batch_first", [(1, False, False), (2, True, False), (2, False, True),
+                                                      (1, True, True)])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_matches_torch(device, kind, layers, bidir, batch_first, with_state):
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_matches_torch(device, kind, layers, bidir, batch_first, with_state, bias):
     torch.manual_seed(0)
-    tm = getattr(torch.nn, kind)(5, 6, num_layers=layers, bidirectional=bidir, batch_first=batch_first)
-    vm = _twin(tm, getattr(vt.nn, kind)(5, 6, num_layers=layers, bidirectional=bidir, batch_first=batch_first), device)
+    kw = dict(num_layers=layers, bidirectional=bidir, batch_first=batch_first, bias=bias)
+    tm = getattr(torch.nn, kind)(5, 6, **kw)
+    vm = _twin(tm, getattr(vt.nn, kind)(5, 6, **kw), device)
     assert set(dict(vm.state_dict())) == set(tm.state_dict())
     T, N, D = 7, 3, layers * (2 if bidir else 1)
     x = randn((N, T, 5) if batch_first else (T, N, 5), seed=1)
     xt, xv = x.clone().requires_grad_(), to_vt(x, device, requires_grad=True)
     states_t = states_v = None
     if with_state:
-        h = randn((D, N, 6), seed=2)
-        c = randn((D, N, 6), seed=3)
+        h = randn((D, N, 6), seed=2).requires_grad_()
+        c = randn((D, N, 6), seed=3).requires_grad_()
+        hv, cv = to_vt(h.detach(), device, requires_grad=True), to_vt(c.detach(), device, requires_grad=True)
         states_t = (h, c) if kind == "LSTM" else h
-        states_v = (to_vt(h, device), to_vt(c, device)) if kind == "LSTM" else to_vt(h, device)
+        states_v = (hv, cv) if kind == "LSTM" else hv
     out_t, hn_t = tm(xt, states_t)
     out_v, hn_v = vm(xv, states_v)
     assert_close(out_v, out_t.detach(), **TOL)
@@ -47,6 +51,9 @@ def test_matches_torch(device, kind, layers, bidir, batch_first, with_state):
         loss_v = loss_v + f.sum()
     loss_v.backward()
     assert_close(xv.grad, xt.grad, **TOL)
+    if with_state:  # the initial states' gradients, through the first step's cell
+        for sv, st in zip(states_v if kind == "LSTM" else (states_v,), states_t if kind == "LSTM" else (states_t,)):
+            assert_close(sv.grad, st.grad, **TOL)
     grads = {k: p.grad for k, p in tm.named_parameters()}
     for k, p in vm.named_parameters():
         assert_close(p.grad, grads[k], **TOL)

@@ -1,16 +1,18 @@
 """RNN, LSTM and GRU (torch.nn's: several layers, batch_first, bidirectional, dropout between layers,
 initial states), with torch's parameter names, layouts and gate orders (LSTM i, f, g, o; GRU r, z, n),
-so state dicts load both ways. Each time step is composed from ops (two matmuls and the gates), the
-input projection of a whole sequence done in one matmul per layer and direction."""
+so state dicts load both ways. The input projection of a whole sequence is one matmul per layer and
+direction; a time step is the hidden projection and, for LSTM and GRU, one fused cell op (torch's
+_thnn_fused_*_cell; Note [Fused RNN cells] in csrc/ops/rnn_cell_args.h)."""
 import math
 
-from vibetensor import _factories
+from vibetensor import _C, _factories
 from vibetensor import _functional as _F
 from vibetensor.nn import functional as F
 from vibetensor.nn import init
 from vibetensor.nn.modules.module import Module
 from vibetensor.nn.parameter import Parameter
 
+_ops = _C._ops
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
@@ -52,20 +54,21 @@ class RNNBase(Module):
         get = lambda name: getattr(self, name + suffix, None)  # noqa: E731
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
-    def _cell(self, xw, h, c, w_hh, b_hh):
-        """One time step from the input's projection xw (bias_ih included): (h, c)."""
-        hw = F.linear(h, w_hh, b_hh)
+    def _input_bias(self, b_ih, b_hh):
+        """The bias of the whole sequence's input projection: an LSTM's two biases enter its gates only as
+        their sum, so both go there once (no per-step bias, nor its per-step gradient reduction)."""
+        return b_ih + b_hh if self.mode == "LSTM" and b_ih is not None else b_ih
+
+    def _cell(self, xw, h, c, w_hh_t, b_hh):
+        """One time step from the input's projection xw (its biases from _input_bias included) and the
+        transposed hidden weight (transposed once per sequence, not per step): (h, c)."""
+        hw = _ops.matmul(h, w_hh_t)
         if self.mode == "LSTM":
-            i, f, g, o = (xw + hw).chunk(4, -1)
-            c = _F.sigmoid(f) * c + _F.sigmoid(i) * _F.tanh(g)
-            return _F.sigmoid(o) * _F.tanh(c), c
-        if self.mode == "GRU":
-            xr, xz, xn = xw.chunk(3, -1)
-            hr, hz, hn = hw.chunk(3, -1)
-            r, z = _F.sigmoid(xr + hr), _F.sigmoid(xz + hz)
-            n = _F.tanh(xn + r * hn)
-            return (1 - z) * n + z * h, None
-        pre = xw + hw
+            h, c, _ = _ops._fused_lstm_cell(xw, hw, c)
+            return h, c
+        if self.mode == "GRU":  # b_hh inside the cell: the n gate's r * (W_hn h + b_hn) needs b_hn there
+            return _ops._fused_gru_cell(xw, hw, h, None, b_hh)[0], None
+        pre = xw + (hw if b_hh is None else hw + b_hh)
         return (_F.tanh(pre) if self.mode == "RNN_TANH" else F.relu(pre)), None
 
     def forward(self, input, hx=None):
@@ -94,11 +97,12 @@ class RNNBase(Module):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                xw = F.linear(x, w_ih, b_ih)  # [T, N, gates]: the whole sequence's input projection at once
+                xw = F.linear(x, w_ih, self._input_bias(b_ih, b_hh))  # [T, N, gates]: the whole sequence at once
                 h, c = h0[layer * dirs + d], (c0[layer * dirs + d] if lstm else None)
+                w_hh_t = w_hh.t()
                 steps = [None] * T
                 for t in (range(T - 1, -1, -1) if d else range(T)):
-                    h, c = self._cell(xw[t], h, c, w_hh, b_hh)
+                    h, c = self._cell(xw[t], h, c, w_hh_t, b_hh)
                     steps[t] = h
                 outs.append(_F.stack(steps, 0))
                 h_n.append(h)
