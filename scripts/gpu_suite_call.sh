@@ -71,10 +71,17 @@ done
 [ -n "${GEMM_ARGS:-}" ] && step gemm.txt ${GEMM_TIMEOUT:-150} python3 benchmarks/bench_gemm_precision.py $GEMM_ARGS
 [ -n "${BREAKDOWN_ARGS:-}" ] && step breakdown.txt ${BREAKDOWN_TIMEOUT:-200} python3 benchmarks/kernel_breakdown.py $BREAKDOWN_ARGS
 # SCRIPTS_DEVICE=cuda: issue 13's scripts on the GPU (the public ones need .thirdparty/ carried), into scripts.txt
+# SCRIPTS_WHICH: which of them (default "public foreign style"); STYLE_ARGS: bench_style_scripts.py's arguments
 if [ -n "${SCRIPTS_DEVICE:-}" ]; then
-  step scripts.txt ${SCRIPTS_TIMEOUT:-150} python3 benchmarks/bench_public_scripts.py --device $SCRIPTS_DEVICE --rounds 1 ${PUBLIC_ARGS:-}
-  step scripts.txt 60 python3 -P benchmarks/bench_foreign_gpt.py --device $SCRIPTS_DEVICE --rounds 5 --block 4
-  step scripts.txt ${STYLE_TIMEOUT:-120} python3 benchmarks/bench_style_scripts.py --device $SCRIPTS_DEVICE --rounds ${STYLE_ROUNDS:-1}
+  for w in ${SCRIPTS_WHICH:-public foreign style}; do
+    case $w in
+      public) step scripts.txt ${SCRIPTS_TIMEOUT:-150} python3 benchmarks/bench_public_scripts.py --device $SCRIPTS_DEVICE \
+                --rounds 1 ${PUBLIC_ARGS:-} ;;
+      foreign) step scripts.txt 60 python3 -P benchmarks/bench_foreign_gpt.py --device $SCRIPTS_DEVICE --rounds 5 --block 4 ;;
+      style) step scripts.txt ${STYLE_TIMEOUT:-120} python3 benchmarks/bench_style_scripts.py --device $SCRIPTS_DEVICE \
+               ${STYLE_ARGS:---rounds 1} ;;
+    esac
+  done
 fi
 [ -n "${NORM_SWEEP_ARGS:-}" ] && step kernel_suite.txt ${NORM_SWEEP_TIMEOUT:-120} python3 benchmarks/tune_norm_bwd.py $NORM_SWEEP_ARGS
 # One traced minigpt step per preset (Kineto layout), each checked by HTA: where the GPU waits.
