@@ -106,20 +106,23 @@ COMPILE = LOAD + textwrap.dedent("""
         return sig, {(names.index(n),): v for n, v in constants.items()}
 
     out = []
-    for name, dtype, T, D, causal in json.loads(sys.argv[1]):
+    for name, label, T, D, causal in json.loads(sys.argv[1]):
+        # "tf32x3": float32 operands with PRECISION 2 (kernels.fp32_matmul=tf32x3)
         fn, config = A.KERNELS[name], A.CONFIGS[name]
+        dtype = "fp32" if label == "tf32x3" else label
         nbytes = 4 if dtype == "fp32" else 2
         if name == "attn_bwd_pre":
             bm, warps, stages = config(T, D, nbytes, causal)
             constants = {"HEAD_DIM": D, "BLOCK_M": bm}
         else:
             bm, bn, warps, stages = config(T, D, nbytes, causal)
-            constants = {"HEAD_DIM": D, "BLOCK_M": bm, "BLOCK_N": bn, "CAUSAL": causal, "PRECISION": int(dtype == "fp32")}
+            constants = {"HEAD_DIM": D, "BLOCK_M": bm, "BLOCK_N": bn, "CAUSAL": causal,
+                         "PRECISION": 2 if label == "tf32x3" else int(dtype == "fp32")}
         sig, constexprs = signature(fn, dtype, constants)
         t0 = time.perf_counter()
         k = triton.compile(ASTSource(fn=fn, signature=sig, constexprs=constexprs), target=GPUTarget("cuda", 90, 32),
                            options={"num_warps": warps, "num_stages": stages})
-        out.append({"kernel": name, "dtype": dtype, "T": T, "D": D, "shared": k.metadata.shared,
+        out.append({"kernel": name, "dtype": label, "T": T, "D": D, "shared": k.metadata.shared,
                     "scratch": k.metadata.global_scratch_size, "seconds": time.perf_counter() - t0})
     print(json.dumps(out))
 """)
@@ -153,6 +156,8 @@ def test_kernels_compile_for_sm90_without_scratch_and_fit_shared_memory():
     pytest.importorskip("triton.backends.nvidia")
     cases = [(name, dtype, T, D, True) for name in ("attn_fwd", "attn_bwd_pre", "attn_bwd_dkdv", "attn_bwd_dq")
              for dtype in ("fp32", "bf16") for D in (32, 64, 128) for T in (128, 2048)]
+    cases += [(name, "tf32x3", T, 32, causal) for name in ("attn_fwd", "attn_bwd_dkdv", "attn_bwd_dq")
+              for T, causal in ((64, True), (80, False), (128, True))]  # the workloads' float32 shapes
     results = _run(COMPILE, cases, interpret=False)
     for r in results:
         assert r["scratch"] == 0, f"{r['kernel']} ({r['dtype']}, D={r['D']}) needs global scratch: {r}"

@@ -87,7 +87,7 @@ template <bool TanhApprox, class M> [[gnu::always_inline]] inline M gelu_value(M
     M inner = M(kSqrt2OverPi) * (x + M(0.044715) * x * x * x);
     return M(0.5) * x * (M(1) + vtanh(inner));
   }
-  return M(0.5) * x * (M(1) + std::erf(x * M(kInvSqrt2)));
+  return M(0.5) * x * (M(1) + verf(x * M(kInvSqrt2)));
 }
 
 template <bool TanhApprox, class M> [[gnu::always_inline]] inline M gelu_grad(M x) {
@@ -98,8 +98,8 @@ template <bool TanhApprox, class M> [[gnu::always_inline]] inline M gelu_grad(M 
     M dinner = M(kSqrt2OverPi) * (M(1) + M(3 * 0.044715) * x2);
     return M(0.5) * (M(1) + t) + M(0.5) * x * (M(1) - t * t) * dinner;
   }
-  M cdf = M(0.5) * (M(1) + std::erf(x * M(kInvSqrt2)));
-  M pdf = std::exp(M(-0.5) * x * x) * M(0.3989422804014327);
+  M cdf = M(0.5) * (M(1) + verf(x * M(kInvSqrt2)));
+  M pdf = vexp(M(-0.5) * x * x) * M(0.3989422804014327);
   return cdf + x * pdf;
 }
 
