@@ -38,7 +38,7 @@ def problems(torch):
     return out
 
 
-def unit(t, is_a):
+def unit(t):
     """(UNIT, (stride_rows, stride_cols)) as the launch contract wants: a unit stride passed as 0."""
     sr, sc = t.stride()
     if sc == 1:
@@ -82,8 +82,8 @@ def main(argv=None):
         N = B.shape[1]
         ref = (A.double() @ B.double())
         scale = ref.abs().max().item()
-        a_unit, (sam, sak) = unit(A, True)
-        b_unit, (sbk, sbn) = unit(B, False)
+        a_unit, (sam, sak) = unit(A)
+        b_unit, (sbk, sbn) = unit(B)
         cands = {}
 
         def torch_fn(tf32):
