@@ -68,5 +68,10 @@ class Rank:
                 "rank_median_step_ms": [1e3 * statistics.median(t) if t else None for t in everyone]}
 
     def close(self):
+        # A barrier first: torch's Gloo group frees a finished all_gather_object's tensors on its run-loop
+        # thread, which takes the GIL to do so; destroying the group joins that thread, and a destroy reached
+        # (under the GIL) while the thread still waits for it deadlocks. Work.wait() releases the GIL, so
+        # after the barrier the run loop is idle.
+        self.dist.barrier()
         self.dist.destroy_process_group()
 
