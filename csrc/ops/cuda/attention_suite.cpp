@@ -155,6 +155,7 @@ std::tuple<Tensor, Tensor, Tensor> fused_attention_backward_cuda(const Tensor& g
   if (suite::selected("attention")) {
     int bytes = int(itemsize(q.dtype()));
     Tensor delta = empty_tensor({B, H, T}, DType::Float32, q.device());
+    const int64_t precision = suite::product_precision(q.dtype());
     Blocks pre = suite::attn_bwd_pre_blocks(), kv = suite::attn_bwd_dkdv_blocks(T, D, bytes, is_causal),
            qb = suite::attn_bwd_dq_blocks(T, D, bytes);
     suite::Launch lp(kBwdPre, q);
@@ -165,7 +166,7 @@ std::tuple<Tensor, Tensor, Tensor> fused_attention_backward_cuda(const Tensor& g
     auto common = [&](suite::Launch& l, const Blocks& c) {
       for (const Tensor* t : {&q, &k, &v, static_cast<const Tensor*>(&go)}) strides_bht(l, *t);
       l.i32(H).i32(T).f32(scale).constant(D).constant(c.m).constant(c.n).constant(is_causal)
-          .constant(suite::product_precision(q.dtype())).warps(c.warps).stages(c.stages);
+          .constant(precision).warps(c.warps).stages(c.stages);
     };
     suite::Launch lkv(kBwdDkDv, q);
     lkv.ptr(q).ptr(k).ptr(v).ptr(go).ptr(lse).ptr(delta).ptr(dk).ptr(dv);

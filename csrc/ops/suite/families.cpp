@@ -148,7 +148,6 @@ bool tf32_allowed() {
 
 constexpr int64_t kTf32 = 0, kIeee = 1, kTf32x3 = 2;  // product_precision
 constexpr int64_t kTf32x3BlockM = 128, kTf32x3BlockN = 64;  // kernels/triton/matmul.py: config_matmul_fwd
-int64_t precision_of(DType d) { return product_precision(d); }
 
 // Operands of an elementwise kernel broadcast to one shape, with size-1 dims dropped and
 // neighbouring dims merged where every operand steps through them as one (at most kBinaryDims
@@ -299,7 +298,7 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& 
   int64_t strides[8] = {a_sb, P.a_unit == 2 ? 0 : A.sr, P.a_unit == 1 ? 0 : A.sc, b_sb, P.b_unit == 2 ? 0 : B.sr,
                         P.b_unit == 1 ? 0 : B.sc, p.m * p.n, p.n};
   std::copy(std::begin(strides), std::end(strides), P.strides);
-  P.precision = precision_of(a.dtype());
+  P.precision = product_precision(a.dtype());
   if (P.precision == kTf32x3) {
     P.block_m = kTf32x3BlockM, P.block_n = kTf32x3BlockN, P.block_k = 32, P.warps = 4, P.stages = 4;
   } else {
@@ -319,7 +318,7 @@ int64_t product_precision(DType d) {
 }
 
 bool fp32_tensor_core_product(const Tensor& a, const matmul::Problem& p) {
-  if (precision_of(a.dtype()) != kTf32x3) return false;
+  if (product_precision(a.dtype()) != kTf32x3) return false;
   const int64_t n_sms = a.device().is_cuda() ? sm_count(a.device().index) : 1;
   return cdiv(p.m * numel_of(p.batch), kTf32x3BlockM) * cdiv(p.n, kTf32x3BlockN) >= n_sms;
 }
