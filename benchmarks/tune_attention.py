@@ -154,11 +154,17 @@ def main():
     spec = {}
     for k, shape, cfg in jobs:
         spec.setdefault((k, shape[3], shape[4], shape[5], cfg), (k, shape, cfg, precision(shape, args.precision)))
+    # One process per candidate: a candidate that faults on the device (Triton 3.6's TF32x3 lowering
+    # does at some small tiles on many warps) poisons its process's CUDA context, and with it every
+    # candidate that process would compile after it.
     ctx = __import__("multiprocessing").get_context("spawn")
-    with cf.ProcessPoolExecutor(args.jobs, mp_context=ctx) as pool:
+    with cf.ProcessPoolExecutor(args.jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
         errors = dict(zip(spec, pool.map(_compile_worker, spec.values())))
     print(f"compiled {sum(1 for e in errors.values() if not e)} of {len(errors)} specializations on "
           f"{torch.cuda.get_device_name()}", flush=True)
+    for (k, D, causal, dtype, cfg), err in sorted(errors.items(), key=str):
+        if err:
+            print(f"  skipped {k} D={D} {'causal' if causal else 'full'} {dtype} {cfg}: {err[:120]}", flush=True)
     results = []
     for name, shape in shapes.items():
         prec = precision(shape, args.precision)

@@ -8,14 +8,14 @@
 # host cost per launch path; KS_ARGS: arguments of bench_kernel_suite.py; TRACE_ARGS: of trace_suite_op.py (TRACE=0 skips it);
 # DEVICE_TESTS=0 skips the device tests under kernels.backend=triton (DEVICE_BACKENDS: under which backends, e.g. "triton cute"); EXP_STEPS: timed steps of the experiments
 # (0: skip them), EXP_CONFIGS: which (default suite_h100); NORM_SWEEP_ARGS: runs benchmarks/tune_norm_bwd.py;
-# PYTEST_TIMEOUT: seconds of the first step (default 200).
+# PYTEST_TIMEOUT: seconds of the first step (default 200); KS=0 skips the kernel table.
 # TRACE_PRESETS (e.g. "tuned vibe"): one traced minigpt step per preset, checked by HTA (s/traces.tar.gz);
 # CAPTURE_ARGS: runs benchmarks/bench_step_capture.py (whole-step capture against PyTorch's peers);
 # OPTIM_ARGS: runs benchmarks/bench_optim_step.py (one AdamW step: the optim family against PyTorch's).
 # WARM_CONFIG: see below. CONV_ARGS: runs benchmarks/bench_conv.py (convolution and pooling at ResNet-18 CIFAR shapes, issue 13).
 # GEMM_ARGS: runs benchmarks/bench_gemm_precision.py (float32 GEMMs: cuBLAS against the suite's IEEE and TF32x3), into gemm.txt;
 # TUNE_ATTN_ARGS: runs benchmarks/tune_attention.py (the attention family's block sweep), into tune_attention.txt;
-# BREAKDOWN_ARGS: runs benchmarks/kernel_breakdown.py (GPU ms per step by kernel family, PyTorch beside vibetensor), into breakdown.txt.
+# ABLATE_ARGS: see the end. BREAKDOWN_ARGS: runs benchmarks/kernel_breakdown.py (GPU ms per step by kernel family, PyTorch beside vibetensor), into breakdown.txt.
 # SAFETENSORS_ARGS: runs benchmarks/bench_safetensors.py --cuda (a 1 GiB file to the CPU and the GPU, issue 14), into conv.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,7 +58,7 @@ step pytest_suite.log ${PYTEST_TIMEOUT:-200} python3 -m pytest -q -p no:cachepro
   tests/gpu/test_suite_rotary.py tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py}
 [ "${LAUNCH_COST:-1}" = 1 ] && step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
 [ "${TRACE:-1}" = 1 ] && step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
-step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
+[ "${KS:-1}" = 1 ] && step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}
 for b in ${DEVICE_BACKENDS:-triton}; do
   [ "${DEVICE_TESTS:-1}" = 1 ] && step pytest_suite.log ${DEVICE_TIMEOUT:-100} env VT_POLICY=kernels.backend=$b python3 -m pytest -q \
     -p no:cacheprovider -rfE -k cuda tests/test_softmax_norm_loss.py
@@ -108,6 +108,10 @@ if [ "${EXP_STEPS:-0}" != 0 ]; then
     rm -f "$OUT/s/gap.png"  # redrawn from the jsonl; the device tool returns 8 files
   done
 fi
+# ABLATE_ARGS: `vibetensor ablate`'s arguments (the vibe band's in-process attribution, issue 11), into ablate.txt;
+# its records go to $OUT/s/ablation.jsonl
+[ -n "${ABLATE_ARGS:-}" ] && step ablate.txt ${ABLATE_TIMEOUT:-300} python3 -m vibetensor.experiments.cli ablate \
+  $ABLATE_ARGS --out "$OUT/s/ablation.jsonl"
 if [ -n "${WARM_PID:-}" ]; then
   kill -- -$WARM_PID 2>/dev/null
   echo "[$(date +%T)] warm-up stopped with the call's steps" >> "$OUT/warm.txt"

@@ -83,10 +83,11 @@ def test_cublas_value_runs_no_suite_matmul():
 
 
 @pytest.mark.parametrize("causal", [False, True])
-def test_attention_products_run_tf32x3_within_float32_error(causal):
+@pytest.mark.parametrize("shape", [(4, 8, 80, 32), (2, 4, 200, 64), (2, 2, 130, 128)], ids=["vit", "d64", "d128"])
+def test_attention_products_run_tf32x3_within_float32_error(shape, causal):
     """The attention family's float32 products follow the policy too: forward and backward at vit's
-    shape (T = 80, D = 32) against torch's float64 SDPA, errors near float32's."""
-    shape = (4, 8, 80, 32)
+    shape (T = 80, D = 32) and with the larger head dims' blocks, against torch's float64 SDPA, errors
+    near float32's."""
     q, k, v, g = (randn(shape, torch.float32, seed=20 + i) for i in range(4))
     qv, kv, vv = (to_vt(t, cuda()).requires_grad_() for t in (q, k, v))
     out = vt.nn.functional.scaled_dot_product_attention(qv, kv, vv, is_causal=causal)
