@@ -2,7 +2,10 @@
 process on one GPU:
 
     python benchmarks/bench_step_capture.py [--workloads seq_reverse,minigpt,mnist_mlp] [--rounds 5]
-        [--steps 20] [--no-compile] [--json PATH]
+        [--steps 20] [--no-compile] [--json PATH] [--set POLICY=VALUE] [--option KEY=VALUE]
+
+--option sets a workload option for every variant (TOML values: --option fused_rope=true makes
+vibetensor's GPT call its one-op RoPE; torch, which has none, composes it as before).
 
 Variants per workload: torch eager; torch with the whole step captured in torch.cuda.graph (static
 inputs, AdamW(capturable=True), PyTorch's whole-network capture recipe); torch.compile(model,
@@ -18,6 +21,7 @@ import argparse
 import statistics
 import sys
 import time
+import tomllib
 
 from _cuda_bench_util import require_gpu_or_exit, write_json
 
@@ -51,21 +55,21 @@ class TorchGraphed:
         return self.out
 
 
-def build_variants(name, compile_torch):
+def build_variants(name, compile_torch, options):
     """{variant: (step callable taking nothing and returning the loss as a float, workload)}."""
     out = {}
-    wl = registry.build(name, torch, "cuda", {})
+    wl = registry.build(name, torch, "cuda", dict(options))
     out["torch eager"] = (lambda wl=wl: wl.step(wl.next_batch()), wl)
-    wl = registry.build(name, torch, "cuda", _capturable(name))
+    wl = registry.build(name, torch, "cuda", {**options, **_capturable(name)})
     g = TorchGraphed(wl.train_step, wl.next_batch())
     out["torch graph"] = (lambda wl=wl, g=g: g(*wl.next_batch()).item(), wl)
     if compile_torch:
-        wl = registry.build(name, torch, "cuda", {})
+        wl = registry.build(name, torch, "cuda", dict(options))
         wl.model = torch.compile(wl.model, mode="reduce-overhead")
         out["torch.compile"] = (lambda wl=wl: wl.step(wl.next_batch()), wl)
-    wl = registry.build(name, vt, "cuda", {})
+    wl = registry.build(name, vt, "cuda", dict(options))
     out["vt tuned"] = (lambda wl=wl: wl.step(wl.next_batch()), wl)
-    wl = registry.build(name, vt, "cuda", _capturable(name))
+    wl = registry.build(name, vt, "cuda", {**options, **_capturable(name)})
     gs = vt.cuda.graphed_step(wl.train_step, warmup=WARMUP)
     out["vt tuned+graph"] = (lambda wl=wl, gs=gs: gs(*wl.next_batch()).item(), wl)
     return out
@@ -88,9 +92,20 @@ def busy_ms(step, steps=5):
     return act.busy_ns / steps / 1e6, act.kernel_count / steps
 
 
-def run(name, rounds, steps, compile_torch):
+def parse_options(items):
+    """["fused_rope=true", ...] -> {"fused_rope": True, ...} (values read as TOML)."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--option expects KEY=VALUE, got {item!r}")
+        out[key] = tomllib.loads(f"v = {value}")["v"]
+    return out
+
+
+def run(name, rounds, steps, compile_torch, options):
     variants, failed = {}, {}
-    for v, (step, _) in build_variants(name, compile_torch).items():
+    for v, (step, _) in build_variants(name, compile_torch, options).items():
         try:
             t0 = time.perf_counter()
             for _ in range(WARMUP + (5 if v == "torch.compile" else 0)):
@@ -127,14 +142,18 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--set", action="append", default=[], metavar="POLICY=VALUE",
                     help="a vibetensor policy over tuned + kernels.backend=triton (repeatable)")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="a workload option for every variant (repeatable), e.g. fused_rope=true")
     a = ap.parse_args()
     spec = ",".join(["preset=tuned", "kernels.backend=triton", *a.set])
     vt.policy.apply_spec(spec)
-    print(f"{vt.cuda.get_device_name(0)}; torch {torch.__version__}; vibetensor policies {spec}")
+    options = parse_options(a.option)
+    print(f"{vt.cuda.get_device_name(0)}; torch {torch.__version__}; vibetensor policies {spec}; "
+          f"workload options {options}")
     rows = []
     for name in a.workloads.split(","):
         try:
-            rows += run(name, a.rounds, a.steps, not a.no_compile)
+            rows += run(name, a.rounds, a.steps, not a.no_compile, options)
         except Exception as e:  # noqa: BLE001  (one broken workload must not hide the others)
             print(f"{name}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
             rows.append({"workload": name, "error": str(e)})

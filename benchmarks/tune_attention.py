@@ -134,6 +134,43 @@ def _compile_worker(job):
         return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
+def _context_alive():
+    import torch
+
+    try:
+        torch.cuda.synchronize()
+        return True
+    except Exception:  # noqa: BLE001  (a device fault: every later CUDA call of this process fails too)
+        return False
+
+
+def _compile_batch(jobs):
+    """Compiles [(key, job)] in turn in this process until one faults on the device (Triton 3.6's TF32x3
+    lowering does at some small tiles on many warps): a fault poisons the process's CUDA context, so the
+    rest are left out of the answer, for a fresh process. Returns {key: error string or ''}."""
+    out = {}
+    for key, job in jobs:
+        out[key] = _compile_worker(job)
+        if out[key] and not _context_alive():
+            break
+    return out
+
+
+def compile_all(spec, n_jobs):
+    """{key: error or ''} for every specialization in `spec` ({key: job}): batches in fresh processes,
+    the candidates after a device fault re-queued until each ran in a healthy context."""
+    ctx = __import__("multiprocessing").get_context("spawn")
+    errors, pending = {}, list(spec.items())
+    while pending:
+        size = max(1, -(-len(pending) // (2 * n_jobs)))
+        batches = [pending[i:i + size] for i in range(0, len(pending), size)]
+        with cf.ProcessPoolExecutor(n_jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
+            for done in pool.map(_compile_batch, batches):
+                errors.update(done)
+        pending = [(k, job) for k, job in pending if k not in errors]
+    return errors
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shapes", default=",".join(SHAPES))
@@ -154,12 +191,7 @@ def main():
     spec = {}
     for k, shape, cfg in jobs:
         spec.setdefault((k, shape[3], shape[4], shape[5], cfg), (k, shape, cfg, precision(shape, args.precision)))
-    # One process per candidate: a candidate that faults on the device (Triton 3.6's TF32x3 lowering
-    # does at some small tiles on many warps) poisons its process's CUDA context, and with it every
-    # candidate that process would compile after it.
-    ctx = __import__("multiprocessing").get_context("spawn")
-    with cf.ProcessPoolExecutor(args.jobs, mp_context=ctx, max_tasks_per_child=1) as pool:
-        errors = dict(zip(spec, pool.map(_compile_worker, spec.values())))
+    errors = compile_all(spec, args.jobs)
     print(f"compiled {sum(1 for e in errors.values() if not e)} of {len(errors)} specializations on "
           f"{torch.cuda.get_device_name()}", flush=True)
     for (k, D, causal, dtype, cfg), err in sorted(errors.items(), key=str):
@@ -190,6 +222,9 @@ def main():
                     good = all(torch.allclose(a.float(), b.float(), rtol=tol, atol=tol) for a, b in zip(out, base_out))
                 except Exception as e:  # noqa: BLE001
                     print(f"  {name} {kern} {cfg}: {type(e).__name__}", flush=True)
+                    if not _context_alive():
+                        sys.exit(f"{name} {kern} {cfg} faulted on the device in this process: stopped, "
+                                 "the rows above stand")
                     continue
                 timed.append((ms, cfg, good))
             timed.sort()

@@ -31,7 +31,8 @@ import time
 
 from vibetensor.experiments import analysis, child, provenance
 from vibetensor.experiments.workloads import registry
-from vibetensor.experiments.runner import _one_step, _per_step, _sync_ledger, probe_steps_record, workload_options
+from vibetensor.experiments.runner import (_one_step, _per_step, _suite_for, _sync_ledger, probe_steps_record,
+                                           workload_options)
 
 
 def _fixed_policies(fw) -> list:
@@ -70,6 +71,11 @@ def run_group(workload: str, device: str, names: list, cycles: int, block_steps:
 
     all_variants = variants(fw)
     fw.policy.set(all_variants[names[0]])  # fixed policies take their value before first use
+    # the vibe preset's suite backend needs the suite's compilers registered, as the runner's cells do;
+    # without them every family silently ran natively and kernels.backend/scope/launch cost nothing
+    suite_backed = [n for n in names if all_variants[n].get("kernels.backend", "native") != "native"]
+    if suite_backed:
+        _suite_for(all_variants[suite_backed[0]])
     wl = registry.build(workload, fw, device, workload_options(workload, options, warmup, cycles * block_steps * len(names)))
     augment = wl.augment_batch if getattr(wl, "augments", False) else None
     out = {n: {"block_ms": [], "policy": all_variants[n]} for n in names}

@@ -47,6 +47,24 @@ def test_tiny_cpu_ablation_records_feed_the_attribution(tmp_path, capsys):
     assert "explained" in capsys.readouterr().out
 
 
+def test_a_suite_backed_variant_gets_the_suites_compilers(tmp_path):
+    """The vibe preset selects a suite backend: its process must register the suite's compilers (the
+    runner's cells do), or every family runs natively and the launch policies cost nothing."""
+    pytest.importorskip("triton")
+    from vibetensor.kernels import suite
+
+    v = ablation.variants(vt)
+    assert v["vibe"]["kernels.backend"] != "native"  # else this test has nothing to check
+    suite.uninstall()
+    try:
+        ablation.run_group("mnist_mlp", "cpu", ["tuned"], 1, 1, 0, 0)
+        assert not suite.installed("triton")  # tuned alone runs natively: nothing to register
+        ablation.run_group("mnist_mlp", "cpu", ["vibe"], 1, 1, 0, 0)
+        assert suite.installed("triton")
+    finally:
+        suite.install()
+
+
 def test_unknown_workload_and_too_few_cycles_are_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown workload 'nope'"):
         ablation.main(["nope", "--out", str(tmp_path / "x.jsonl")])
