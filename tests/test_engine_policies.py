@@ -190,3 +190,31 @@ def test_memory_of_python_freed_on_an_engine_thread_does_not_deadlock(workers, r
     except subprocess.TimeoutExpired:
         pytest.fail(f"backward under autograd.gil=held, workers={workers}, routing={routing} did not finish in 60 s")
     assert p.returncode == 0 and p.stdout.strip().splitlines()[-1] == "ok 24.0", p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("workers", ["pool", "spawn"])
+def test_an_engine_thread_keeps_its_python_thread_state_between_calls(workers):
+    """Python calls from one engine thread share one thread state (Note [Engine threads and Python thread
+    states]): a threading.local set by one hook is seen by the next, as on torch's autograd threads."""
+    local = threading.local()
+    seen = []
+
+    def hook(g):
+        local.count = getattr(local, "count", 0) + 1
+        seen.append((threading.get_ident(), local.count))
+
+    with vt.policy.override({"autograd.gil": "released", "autograd.workers": workers}):
+        x = vt.ones([3], requires_grad=True)
+        y = x
+        for _ in range(20):
+            y = y * 2.0
+            y.register_hook(hook)
+        y.sum().backward()
+    assert len(seen) == 20
+    main = threading.get_ident()
+    assert all(ident != main for ident, _ in seen)  # the hooks ran on an engine thread
+    by_thread = {}
+    for ident, count in seen:
+        by_thread.setdefault(ident, []).append(count)
+    for counts in by_thread.values():
+        assert counts == list(range(1, len(counts) + 1))

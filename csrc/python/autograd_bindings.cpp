@@ -9,6 +9,7 @@
 #include "ops/ops.h"
 #include "ops/suite/spec_table.h"
 #include "python/bindings.h"
+#include "python/thread_gil.h"
 
 namespace vt::python {
 
@@ -55,14 +56,14 @@ struct PyNode : autograd::Node {
       defer_to_gil_holder([o] { Py_DECREF(o); });
       return;
     }
-    nb::gil_scoped_acquire g;
+    EngineGil g;  // Note [Engine threads and Python thread states]
     backward_fn.reset();
   }
   std::string name() const override { return fn_name; }
   bool needs_gil() const override { return true; }
   void release_variables() override {}
   TensorList apply(TensorList&& grads) override {
-    nb::gil_scoped_acquire g;
+    EngineGil g;  // Note [Engine threads and Python thread states]
     VT_CHECK(backward_fn.is_valid(), "the backward of custom Function ", fn_name,
              " was called after interpreter shutdown began (its Python function was released at exit)");
     nb::list py_grads;

@@ -5,6 +5,7 @@
 #include "python/bindings.h"
 #include "plugin/dlpack_view.h"
 #include "python/dlpack.h"
+#include "python/thread_gil.h"
 
 #if VT_CUDA
 #include "cuda/stream.h"
@@ -91,7 +92,7 @@ Tensor from_capsule(nb::handle cap) {
       if (m->deleter) m->deleter(m);
     };
     if (gil_forbidden()) return defer_to_gil_holder(release);
-    nb::gil_scoped_acquire g;
+    EngineGil g;  // Note [Engine threads and Python thread states]
     release();
   });
   PyCapsule_SetName(cap.ptr(), "used_dltensor");

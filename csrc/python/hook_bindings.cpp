@@ -7,6 +7,7 @@
 #include "autograd/node.h"
 #include "ops/ops.h"
 #include "python/bindings.h"
+#include "python/thread_gil.h"
 
 namespace vt::python {
 
@@ -46,7 +47,7 @@ PyHook::~PyHook() {
     defer_to_gil_holder([o] { Py_DECREF(o); });
     return;
   }
-  nb::gil_scoped_acquire g;
+  EngineGil g;  // Note [Engine threads and Python thread states]
   fn.reset();
 }
 
@@ -54,7 +55,7 @@ GradHook python_hook(nb::object fn) {
   auto hook = std::make_shared<PyHook>();
   hook->fn = std::move(fn);
   return [hook](const Tensor& grad) -> Tensor {
-    nb::gil_scoped_acquire g;
+    EngineGil g;  // Note [Engine threads and Python thread states]
     VT_CHECK(hook->fn.is_valid(), "a tensor hook was called after interpreter shutdown began");
     nb::object r = hook->fn(nb::cast(grad));
     return r.is_none() ? Tensor() : nb::cast<Tensor>(r);

@@ -21,6 +21,7 @@
 #include "ops/suite/spec_table.h"
 #include "policy/catalogue.h"
 #include "python/bindings.h"
+#include "python/thread_gil.h"
 
 namespace vt::python {
 namespace {
@@ -36,7 +37,7 @@ suite::Backend backend_of(const std::string& name) {
 suite::Compiler wrap_compiler(nb::object fn) {
   auto held = std::make_shared<nb::object>(std::move(fn));
   return [held](const suite::CompileRequest& r) {
-    nb::gil_scoped_acquire gil;
+    EngineGil gil;  // Note [Engine threads and Python thread states]
     try {
       nb::dict d;
       d["backend"] = r.backend;
@@ -117,7 +118,7 @@ nb::dict python_launch_dict(const suite::PythonLaunch& r) {
 suite::PythonLauncher wrap_launcher(nb::object fn) {
   auto held = std::make_shared<nb::object>(std::move(fn));
   return [held](const suite::PythonLaunch& r) {
-    nb::gil_scoped_acquire gil;
+    EngineGil gil;  // Note [Engine threads and Python thread states]
     try {
       (*held)(python_launch_dict(r));
     } catch (nb::python_error& e) {
