@@ -116,3 +116,9 @@ if [ -n "${WARM_PID:-}" ]; then
   kill -- -$WARM_PID 2>/dev/null
   echo "[$(date +%T)] warm-up stopped with the call's steps" >> "$OUT/warm.txt"
 fi
+# The device tool returns at most 8 files: the machine-readable results (JSON, JSONL) travel as one
+# tarball, $OUT/s/data.tar.gz, beside the text logs.
+data=$(cd "$OUT" && find . -name '*.json' -o -name '*.jsonl' | sort)
+if [ -n "$data" ]; then
+  (cd "$OUT" && tar czf s/data.tar.gz $data && rm -f $data)
+fi
