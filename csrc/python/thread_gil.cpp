@@ -6,8 +6,6 @@ namespace vt::python {
 
 namespace {
 
-// The thread state a thread keeps (Note [Engine threads and Python thread states]); released at
-// thread exit while the interpreter still runs.
 bool interpreter_running() {
 #if PY_VERSION_HEX >= 0x030D0000
   return Py_IsInitialized() && !Py_IsFinalizing();
@@ -16,6 +14,8 @@ bool interpreter_running() {
 #endif
 }
 
+// The thread state a thread keeps (Note [Engine threads and Python thread states]); released at
+// thread exit while the interpreter still runs.
 struct KeptThreadState {
   PyGILState_STATE gilstate{};
   PyThreadState* tstate = nullptr;
