@@ -209,6 +209,19 @@ def test_two_workers_give_the_single_process_batches_in_order():
     _assert_same(ours, list(tdata.DataLoader(TorchStream(10), batch_size=2, num_workers=2)))
 
 
+def test_a_shuffle_does_not_depend_on_the_number_of_workers():
+    """Every iterator draws its worker base seed, with workers or without, as torch's does: after one
+    manual_seed the shuffled batches, and the global stream after them, are the same for 0 and 2 workers."""
+    tensors = vdata.TensorDataset(vt.tensor(X), vt.tensor(Y))
+    runs = []
+    for workers in (0, 2):
+        vt.manual_seed(7)
+        batches = list(vdata.DataLoader(tensors, batch_size=4, shuffle=True, num_workers=workers))
+        runs.append((batches, vt.rand(3)))
+    _assert_same(runs[0][0], runs[1][0])
+    _assert_same(runs[0][1], runs[1][1])
+
+
 class _Alarm:
     """Fails the test instead of hanging it."""
 

@@ -107,9 +107,19 @@ class DataLoader:
         return len(self._index_sampler)
 
 
+def _draw_base_seed(loader) -> int:
+    """The iterator's worker base seed. Every iterator draws it, with workers or without, as torch's
+    _BaseDataLoaderIter does: the draws of the random source then do not depend on num_workers (a shuffle
+    drawn after it is the same with 0 workers and with 4)."""
+    if loader.generator is not None:
+        return int(_rng.numpy_generator(loader.generator).integers(0, 2 ** 62))
+    return _rng.draw_seed()
+
+
 class _SingleProcessIter:
     def __init__(self, loader):
         self._sampler_iter = iter(loader._index_sampler)
+        _draw_base_seed(loader)  # unused without workers; drawn so the random stream matches theirs
         self._fetcher = create_fetcher(loader._is_iterable, loader.dataset, loader._auto_collation,
                                        loader.collate_fn, loader.drop_last)
 
@@ -134,8 +144,7 @@ class _MultiProcessIter:
         self._sampler_iter = iter(loader._index_sampler)
         ctx = _context(loader.multiprocessing_context)
         n = loader.num_workers
-        base_seed = _rng.numpy_generator(loader.generator).integers(0, 2 ** 62) if loader.generator is not None \
-            else _rng.draw_seed()
+        base_seed = _draw_base_seed(loader)
         self._result_queue = ctx.Queue()
         self._done_event = ctx.Event()
         self._index_queues, self._workers = [], []

@@ -29,7 +29,8 @@ from vibetensor.utils.data.fetch import create_fetcher
 #   with a grace period, then terminate.
 # - Each worker runs the kernels single-threaded (OpenMP's thread pool does not survive fork; torch does the
 #   same) and is seeded base_seed + worker_id (Python's random and vibetensor's generator), base_seed drawn
-#   per iterator from the DataLoader's generator.
+#   per iterator from the DataLoader's generator; an iterator without workers draws it too, as torch's does,
+#   so what the random stream gives after it does not depend on num_workers.
 
 POLL_INTERVAL = 1.0  # seconds between liveness checks while waiting on a queue
 
