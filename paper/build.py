@@ -8,6 +8,7 @@ The draft (paper/draft.md, Markdown) quotes results only through placeholders, f
 the figures (paper/figures.py) that read the results files:
 
     {{gap.minigpt.vibe}}      the table's row whose first column is minigpt, column vibe (2 decimals)
+    {{attribution_suite.minigpt.optim.step}}  a column name may hold dots (everything after the row)
     {{min:gap.*.vibe}}        the smallest (max: the largest) of a column over the rows
     {{table:gap}}             the whole table, as Markdown
     {{figure:gap}}            the figure (regenerated into OUT/figures)
@@ -75,7 +76,7 @@ class Tables:
             raise PaperError(f"table '{name}' mixes devices {', '.join(devices)}")
 
     def value(self, ref):
-        parts = ref.split(".")
+        parts = ref.split(".", 2)  # a column may hold dots (a policy's name)
         if len(parts) != 3:
             raise PaperError(f"'{{{{{ref}}}}}': expected table.row.column")
         name, row, col = parts
@@ -92,7 +93,7 @@ class Tables:
         return match[0][col]
 
     def column(self, ref):
-        name, row, col = (ref.split(".") + ["", "", ""])[:3]
+        name, row, col = (ref.split(".", 2) + ["", "", ""])[:3]
         _, table = self.get(name)
         vals = [r.get(col) for r in table if row in ("*", str(r[list(r)[0]]))]
         vals = [v for v in vals if isinstance(v, (int, float))]

@@ -26,6 +26,8 @@ SOURCES = {
     "reference_paper": ["vibetensor_reference/paper_*.json"],
     "reference_h100": ["vibetensor_reference/h100_*.json"],
     "attribution": ["ablation_h100/*/ablation.jsonl"],  # vibetensor ablate's blocks, not the fresh-process runs beside them
+    # vibetensor ablate with the vibe preset's kernel suite registered (session 33 on): the latest file
+    "attribution_suite": ["ablation_h100_suite/*/ablation.jsonl"],
     "contention": ["gpu/*/contention_cpu.json"],
     "probe_cost": ["gpu/*/probe_cost.json", "probe_cost_cpu/*/cross_build_*.json"],
     "chain_backward": ["chain_backward_cpu/*.json"],
@@ -105,7 +107,17 @@ def _ratio(rows, workload, policy_set):
 
 def attribution(root: str):
     used = _files(root, "attribution")
-    reports = analysis.attribute([r for f in used for r in analysis.read(f)])
+    return _attribution(used, [r for f in used for r in analysis.read(f)], "Attribution of the gap to single policies")
+
+
+def attribution_suite(root: str):
+    """The vibe preset with its kernel suite launched from Python: one invocation of vibetensor ablate."""
+    used, records = _latest_jsonl(_files(root, "attribution_suite"))
+    return _attribution(used, records, "Attribution of the vibe - tuned gap, kernel suite included")
+
+
+def _attribution(used: list, records: list, title: str):
+    reports = analysis.attribute(records)
     policies = sorted({p["policy"] for rep in reports for p in rep["policies"]})
     table = [{"workload": rep["workload"], "gap_ms": rep["gap_ms"], "explained": rep["explained"],
               "explained_lo": rep["ci95"].get("explained", [None, None])[0],
@@ -125,7 +137,7 @@ def attribution(root: str):
             ax.text(left[i] + 2, i, f"{t['explained'] * 100:.0f}%{ci}", va="center", fontsize=8)
         ax.axvline(80, color="black", linestyle="--", linewidth=0.8)
         ax.set_xlabel("share of the vibe - tuned gap (%), (leave-one-out + add-one) / 2")
-        ax.set_title("Attribution of the gap to single policies")
+        ax.set_title(title)
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     return used, table, draw
 
@@ -262,8 +274,9 @@ def capture(root: str):
     return used, table, draw
 
 
-FIGURES = {"gap": gap, "reference": reference, "attribution": attribution, "contention": contention, "probe_cost": probe_cost,
-           "chain_backward": chain_backward, "kernel_backends": kernel_backends, "capture": capture}
+FIGURES = {"gap": gap, "reference": reference, "attribution": attribution, "attribution_suite": attribution_suite,
+           "contention": contention, "probe_cost": probe_cost, "chain_backward": chain_backward,
+           "kernel_backends": kernel_backends, "capture": capture}
 
 
 def _write_csv(path: str, table: list) -> None:

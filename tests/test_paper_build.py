@@ -42,6 +42,14 @@ def test_values_tables_and_provenance_are_filled(tmp_path):
     assert "| gap | `h100/abc/h100.jsonl`, `vibetensor_reference/paper_x.json` | abc1234, paper | not recorded |" in text
 
 
+def test_a_column_name_may_hold_dots(tmp_path):
+    """A policy's name is a column of the attribution tables: everything after the row names the column."""
+    results = str(tmp_path / "results")
+    _results_tree(results)
+    build.build(results, str(tmp_path / "out"), _draft(tmp_path, "share {{attribution_suite.seq_reverse.scalars.cuda}}\n"))
+    assert (tmp_path / "out" / "paper.md").read_text().startswith("share 0.53")
+
+
 @pytest.mark.parametrize("text,message", [
     ("{{gap.minigpt.vibe}}", "table 'gap' has no row minigpt"),
     ("{{gap.seq_reverse.fast}}", "has no value in column fast"),

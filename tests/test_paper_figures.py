@@ -38,6 +38,10 @@ def _results_tree(root):
                               ("tuned+scalars.cuda", {**TUNED, "scalars.cuda": "device_copy"}, 12.0)):
             blocks.append(_cell("vibetensor", name, pol, ms + noise, repeat=cycle, method="in_process_blocks"))
     _write(root, "ablation_h100/abc/ablation.jsonl", blocks)
+    # the suite's attribution draws the invocation of vibetensor ablate that finished last
+    _write(root, "ablation_h100_suite/abc/ablation.jsonl", blocks)
+    _write(root, "ablation_h100_suite/old/ablation.jsonl",
+           [dict(b, finished="2026-11-24T00:00:00", git_commit="0ld0000", median_step_ms=2 * b["median_step_ms"]) for b in blocks])
     # a fresh-process ablation run shares the folder; the attribution reads only vibetensor ablate's blocks
     _write(root, "ablation_h100/def/ablation_h100.jsonl", [_cell("vibetensor", "vibe", VIBE, 99.0)])
     _write(root, "gpu/s/contention_cpu.json", {"device": "cpu", "cpu_count": 16, "rows": [
@@ -83,6 +87,8 @@ def test_every_figure_is_drawn_with_its_numbers_and_sources(tmp_path):
     (attr,) = _rows(os.path.join(out, "attribution.csv"))
     # gap 15 ms; scalars.cuda removal 9 ms, addition 7 ms -> share (0.6 + 0.4667) / 2
     assert abs(float(attr["scalars.cuda"]) - (9 / 15 + 7 / 15) / 2) < 1e-6
+    (attr_suite,) = _rows(os.path.join(out, "attribution_suite.csv"))
+    assert abs(float(attr_suite["scalars.cuda"]) - (9 / 15 + 7 / 15) / 2) < 1e-6 and float(attr_suite["gap_ms"]) == 15
     cont = _rows(os.path.join(out, "contention.csv"))
     assert [float(r["ratio"]) for r in cont] == [1.0, 400 / 150]
     (pc,) = _rows(os.path.join(out, "probe_cost.csv"))
@@ -96,6 +102,7 @@ def test_every_figure_is_drawn_with_its_numbers_and_sources(tmp_path):
     assert "`gpu/s/ks_cute.json`" in readme and "ks_old" not in readme
     assert "`h100/abc/h100.jsonl`" in readme and "abc1234" in readme and "not made" not in readme
     assert "`ablation_h100/abc/ablation.jsonl`" in readme and "ablation_h100.jsonl" not in readme
+    assert "`ablation_h100_suite/abc/ablation.jsonl`" in readme and "ablation_h100_suite/old" not in readme
 
 
 def test_missing_results_are_reported_and_fail_the_command(tmp_path, capsys):
