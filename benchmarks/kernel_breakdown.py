@@ -138,10 +138,8 @@ def main(argv=None) -> int:
     if reason:
         print(f"kernel_breakdown: CUPTI cannot record ({reason})")
         return 1
-    vt.policy.apply_preset(a.preset)
-    overrides = dict(kv.split("=", 1) for kv in a.set)
-    for k, v in overrides.items():
-        vt.policy.set(k, v)
+    vt.policy.apply_spec(",".join([f"preset={a.preset}", *a.set]))  # the VT_POLICY syntax, as bench_step_capture's --set
+    overrides = {k: vt.policy.get(k) for k in (kv.partition("=")[0] for kv in a.set)}
     label = a.preset + "".join(f" {k}={v}" for k, v in overrides.items())
     suite = None
     if vt.policy.get("kernels.backend") != "native":  # the suite's compiler registered, as the runner does
