@@ -23,10 +23,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # its sibling helpers, under python -P too
-from _cuda_bench_util import device_or_exit  # noqa: E402
+from _cuda_bench_util import device_or_exit, provenance  # noqa: E402
 from _public_script_data import synthetic_text, write_mingpt_input, write_nanogpt_dataset  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -214,9 +213,9 @@ def main(argv=None):
     where = device_or_exit("bench_public_scripts", a.device)
     import torch
 
-    commit = os.environ.get("VT_GIT_COMMIT") or subprocess.run(
-        ["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    print(f"# {time.strftime('%Y-%m-%dT%H:%M:%S%z')} vibetensor commit {commit}; {platform.node()} "
+    prov = {**provenance(a.device), "device": where}  # VT_GIT_COMMIT or the checkout's HEAD
+    commit = prov["git_commit"]
+    print(f"# {prov['time']} vibetensor commit {commit}; {platform.node()} "
           f"({os.cpu_count()} cores) on {where}; torch {torch.__version__}; python {platform.python_version()}; "
           f"vibetensor preset {a.preset}; {a.rounds} round(s)")
     print(f"# command: {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
@@ -230,8 +229,7 @@ def main(argv=None):
     print(f"note: {RNG_NOTE}")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"provenance": {"git_commit": commit, "host": platform.node(), "device": where,
-                                      "torch": torch.__version__, "argv": sys.argv}, "rows": rows}, f, indent=1)
+            json.dump({"provenance": prov, "rows": rows}, f, indent=1)
     failed = any(r["rc_torch"] or r["rc_vibetensor"] for r in rows)
     return 1 if failed else (2 if len(todo) < len(a.scripts) else 0)
 

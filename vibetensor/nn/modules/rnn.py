@@ -55,9 +55,10 @@ class RNNBase(Module):
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
     def _input_bias(self, b_ih, b_hh):
-        """The bias of the whole sequence's input projection: an LSTM's two biases enter its gates only as
-        their sum, so both go there once (no per-step bias, nor its per-step gradient reduction)."""
-        return b_ih + b_hh if self.mode == "LSTM" and b_ih is not None else b_ih
+        """The bias of the whole sequence's input projection: an RNN's or LSTM's two biases enter its
+        pre-activations only as their sum, so both go there once (no per-step bias, nor its per-step
+        gradient reduction). A GRU's b_hn sits inside r * (W_hn h + b_hn) and stays in the cell."""
+        return b_ih + b_hh if self.mode != "GRU" and b_ih is not None else b_ih
 
     def _cell(self, xw, h, c, w_hh_t, b_hh):
         """One time step from the input's projection xw (its biases from _input_bias included) and the
@@ -68,7 +69,7 @@ class RNNBase(Module):
             return h, c
         if self.mode == "GRU":  # b_hh inside the cell: the n gate's r * (W_hn h + b_hn) needs b_hn there
             return _ops._fused_gru_cell(xw, hw, h, None, b_hh)[0], None
-        pre = xw + (hw if b_hh is None else hw + b_hh)
+        pre = xw + hw
         return (_F.tanh(pre) if self.mode == "RNN_TANH" else F.relu(pre)), None
 
     def forward(self, input, hx=None):
