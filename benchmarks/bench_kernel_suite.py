@@ -3,7 +3,7 @@ kernels.backend=native, =triton and =cute (where nvidia-cutlass-dsl is installed
 forward alone and forward + backward.
 
     python benchmarks/bench_kernel_suite.py [--families softmax,attention] [--backends native,triton,cute]
-        [--rounds 5] [--json PATH] [--markdown PATH]
+        [--rounds 5] [--json PATH] [--markdown PATH] [--sdpa-backends flash,cudnn,efficient]
 
 Method: every sample is the median CUDA-event time of `batch` back-to-back calls on the library's
 current stream, so it is the throughput of eager calls (a host-bound call shows its host time).
@@ -12,6 +12,9 @@ Memory-bound families report bytes moved (each tensor read or written once) per 
 a fraction of the device-to-device copy bandwidth measured in the same run; attention reports
 TFLOP/s (forward 4*B*H*T*T*D, half of it when causal; backward 2.5 times the forward).
 The first call of every case compiles its kernels (cached on disk); it is outside the timing.
+Attention cases also time torch's SDPA with each backend of --sdpa-backends forced (`torch flash`, ...:
+torch's default picks one by a fixed priority, and the issue's comparator is the flash backend); their
+ratios are over the default's time like every other's, and a backend that refuses the shape is left out.
 """
 import argparse
 import json
@@ -52,6 +55,7 @@ class Case:
     """One shape of one family: inputs made once per library; fwd(lib, F, t) and fwdbwd(lib, F, t)."""
 
     bwd_flops = 3.5  # fwd+bwd FLOPs over fwd FLOPs (attention's recompute; a matmul's is 3)
+    sdpa = False  # an attention case: torch's SDPA backends are timed beside its default
     scope = "fused"  # kernels.scope of the "vt triton" variant: "all" for the matmul and elementwise families
 
     def __init__(self, family, label, dtype, make, fwd, bwd_inputs, bytes_fwd, bytes_bwd, flops=None):
@@ -121,9 +125,11 @@ def _attention(B, H, T, D, dtype, causal):
         return t
 
     label = f"B{B} H{H} T{T} D{D}{' causal' if causal else ''}"
-    return Case("attention", label, dtype, make,
-                lambda F, t: F.scaled_dot_product_attention(t["q"], t["k"], t["v"], is_causal=causal),
-                lambda t: [t["q"], t["k"], t["v"]], 0, 0, flops=fl)
+    c = Case("attention", label, dtype, make,
+             lambda F, t: F.scaled_dot_product_attention(t["q"], t["k"], t["v"], is_causal=causal),
+             lambda t: [t["q"], t["k"], t["v"]], 0, 0, flops=fl)
+    c.sdpa = True
+    return c
 
 
 def _matmul(M, K, N, dtype):
@@ -185,11 +191,21 @@ def cases(families):
     return [c for c in out if not families or c.family in families]
 
 
-def variants(backends):
+SDPA_BACKENDS = {"flash": "FLASH_ATTENTION", "cudnn": "CUDNN_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
+                 "math": "MATH"}
+
+
+def variants(backends, sdpa_backends=(), scope="fused"):
+    """(name, lib, functional, context): torch's default, torch's SDPA with each backend forced, vibetensor
+    under each kernels.backend."""
     import torch.nn.functional as tF
     import vibetensor.nn.functional as vF
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    return [("torch", torch, tF, None)] + [(f"vt {b}", vt, vF, b) for b in backends]
+    out = [("torch", torch, tF, lambda: _Null())]
+    out += [(f"torch {b}", torch, tF, lambda b=b: sdpa_kernel(getattr(SDPBackend, SDPA_BACKENDS[b])))
+            for b in sdpa_backends]
+    return out + [(f"vt {b}", vt, vF, lambda b=b: _backend(b, scope)) for b in backends]
 
 
 def default_backends():
@@ -197,10 +213,10 @@ def default_backends():
     return ["native", "triton"] + (["cute"] if suite.installed("cute") else [])
 
 
-def run_case(case, rounds, batch, backends):
+def run_case(case, rounds, batch, backends, sdpa_backends=()):
     results = {}
     prepared = []
-    for name, lib, F, backend in variants(backends):
+    for name, lib, F, ctx in variants(backends, sdpa_backends if case.sdpa else (), case.scope):
         t = case.make(lib, "cuda")
         grads = case.bwd_inputs(t)
 
@@ -212,21 +228,40 @@ def run_case(case, rounds, batch, backends):
             go = t["g"] if "g" in t and y.dim() > 0 else None
             lib.autograd.grad(y, grads, go)
 
-        prepared.append((name, lib, backend, fwd, fwdbwd))
-    for name, lib, backend, fwd, fwdbwd in prepared:  # compiles and warm-up, untimed
-        with _backend(backend, case.scope):
-            for _ in range(3):
-                fwd(), fwdbwd()
-        lib.cuda.synchronize()
+        prepared.append((name, lib, ctx, fwd, fwdbwd))
+    kept = []
+    for name, lib, ctx, fwd, fwdbwd in prepared:  # compiles and warm-up, untimed
+        try:
+            with ctx():
+                for _ in range(3):
+                    fwd(), fwdbwd()
+            lib.cuda.synchronize()
+        except RuntimeError as e:
+            if not name.startswith("torch "):
+                raise
+            # a forced SDPA backend that cannot serve this shape or dtype (torch says why)
+            print(f"  {case.family} {case.label} {case.dtype}: {name} left out: {str(e).splitlines()[0][:100]}",
+                  file=sys.stderr)
+            continue
+        kept.append((name, lib, ctx, fwd, fwdbwd))
+    prepared = kept
     samples = {(n, p): [] for n, *_ in prepared for p in ("fwd", "fwd+bwd")}
     for _ in range(rounds):
-        for name, lib, backend, fwd, fwdbwd in prepared:
-            with _backend(backend, case.scope):
+        for name, lib, ctx, fwd, fwdbwd in prepared:
+            with ctx():
                 samples[(name, "fwd")].append(event_ms(lib, fwd, batch))
                 samples[(name, "fwd+bwd")].append(event_ms(lib, fwdbwd, batch))
     for key, xs in samples.items():
         results[key] = statistics.median(xs)
     return results
+
+
+class _Null:
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *a):
+        pass
 
 
 class _backend:
@@ -258,7 +293,14 @@ def main():
     ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--json", default="")
     ap.add_argument("--markdown", default="")
+    ap.add_argument("--sdpa-backends", default="flash,cudnn,efficient",
+                    help=f"torch SDPA backends timed beside its default in the attention cases ({', '.join(SDPA_BACKENDS)}; "
+                    "empty: none)")
     a = ap.parse_args()
+    sdpa_backends = [b for b in a.sdpa_backends.split(",") if b]
+    bad = [b for b in sdpa_backends if b not in SDPA_BACKENDS]
+    if bad:
+        ap.error(f"unknown --sdpa-backends {bad}: expected some of {', '.join(SDPA_BACKENDS)}")
     families = set(filter(None, a.families.split(",")))
     backends = list(filter(None, a.backends.split(","))) or default_backends()
     impls = ["torch"] + [f"vt {b}" for b in backends]
@@ -268,7 +310,7 @@ def main():
     for case in cases(families):
         suite.reset_report()
         try:
-            r = run_case(case, a.rounds, a.batch, backends)
+            r = run_case(case, a.rounds, a.batch, backends, sdpa_backends)
         except Exception as e:  # noqa: BLE001  (one broken case must not hide the others)
             print(f"{case.family} {case.label} {case.dtype}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
             rows.append({"family": case.family, "shape": case.label, "dtype": case.dtype, "error": str(e)})
@@ -276,9 +318,10 @@ def main():
         # log_softmax's kernels are the softmax family's (one kernel, LOG constexpr)
         suite_family = "softmax" if case.family == "log_softmax" else case.family
         report = [x for x in suite.report() if x["family"] == suite_family]
+        case_impls = ["torch"] + [f"torch {b}" for b in sdpa_backends if ("torch " + b, "fwd") in r] + impls[1:]
         for p in ("fwd", "fwd+bwd"):
             base = r[("torch", p)]
-            for name in impls:
+            for name in case_impls:
                 ms = r[(name, p)]
                 row = {"family": case.family, "shape": case.label, "dtype": case.dtype, "pass": p, "impl": name,
                        "ms": ms, "vs_torch": ms / base}
@@ -289,10 +332,10 @@ def main():
                     nbytes = case.bytes_fwd + (case.bytes_bwd if p == "fwd+bwd" else 0)
                     row["gbps"] = nbytes / ms / 1e6
                     row["copy_fraction"] = row["gbps"] / copy
-                if name not in ("torch", "vt native"):
+                if name.startswith("vt ") and name != "vt native":
                     row["suite"] = [x for x in report if x["backend"] == name[3:]]
                 rows.append(row)
-        print(_line(rows[-2 * len(impls):]), flush=True)
+        print(_line(rows[-2 * len(case_impls):]), flush=True)
     table = markdown(rows, copy, impls)
     print(table)
     if a.markdown:
@@ -312,7 +355,7 @@ def markdown(rows, copy, impls):
     suite backend's bandwidth (or TFLOP/s) with what it ran (its launches and fallbacks)."""
     suites = [i for i in impls if i not in ("torch", "vt native")]
     head = ["family", "shape", "dtype", "pass", "torch ms"] + [f"{i[3:]} ms (x)" for i in impls[1:]] + \
-        ["best suite GB/s (copy %) or TFLOP/s", "it ran"]
+        ["best suite GB/s (copy %) or TFLOP/s", "it ran", "torch SDPA backends ms (x)"]
     out = [f"Copy bandwidth {copy:.0f} GB/s. Ratios are time over torch's (below 1: faster than PyTorch).", "",
            "| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     by = {}
@@ -333,6 +376,7 @@ def markdown(rows, copy, impls):
                                                    f"{best['gbps']:.0f} ({100 * best['copy_fraction']:.0f}%)"))
             cells.append(", ".join(f"{x['backend']}{' fallback: ' + x['fallback'] if x['fallback'] else ''} x{x['count']}"
                                    for x in best.get("suite", []))[:80])
+        cells.append("; ".join(f"{i[6:]} {x['ms']:.4f} ({x['vs_torch']:.2f})" for i, x in d.items() if i.startswith("torch ")))
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 

@@ -4,7 +4,7 @@ For each shape and kernel it compiles every candidate (BLOCK_M, BLOCK_N, warps, 
 processes (Triton's cache then holds them), times each on the GPU with triton.testing.do_bench,
 checks its output against the configured blocks' output, and prints the fastest candidates beside
 the blocks config_* chooses now and beside torch's scaled_dot_product_attention (forward, and
-forward plus backward). It informs the config_* functions; it does not change them.
+forward plus backward; its default choice and each of its flash, cuDNN and memory-efficient backends forced). It informs the config_* functions; it does not change them.
 
     python benchmarks/tune_attention.py [--shapes minigpt,vit] [--precision tf32x3] [--json out.json] [--jobs 15]
 
@@ -39,6 +39,24 @@ def load_module():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+SDPA_BACKENDS = ("flash", "cudnn", "efficient")
+
+
+def time_sdpa(torch, do_bench, q, k, v, do, causal, backend):
+    """(forward ms, forward+backward ms) of torch's SDPA, under its default choice (backend None) or with one
+    backend forced."""
+    from contextlib import nullcontext
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    ctx = nullcontext() if backend is None else sdpa_kernel(getattr(SDPBackend, {
+        "flash": "FLASH_ATTENTION", "cudnn": "CUDNN_ATTENTION", "efficient": "EFFICIENT_ATTENTION"}[backend]))
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+    with ctx:
+        sdpa(q, k, v, is_causal=causal).backward(do)  # raises here if the backend refuses
+        t_fwd = do_bench(lambda: sdpa(q, k, v, is_causal=causal), warmup=5, rep=40)
+        t_fb = do_bench(lambda: sdpa(q, k, v, is_causal=causal).backward(do), warmup=5, rep=40)
+    return t_fwd, t_fb
 
 
 def candidates(kernel, dtype):
@@ -203,10 +221,14 @@ def main():
         bufs = reference_buffers(A, torch, triton, shape, prec)
         B, H, T, D, causal, dtype = shape
         q, k, v, do = (t.detach().clone().requires_grad_(True) if i < 3 else t for i, t in enumerate(bufs[:4]))
-        sdpa = torch.nn.functional.scaled_dot_product_attention
-        t_fwd = do_bench(lambda: sdpa(q, k, v, is_causal=causal), warmup=5, rep=40)
-        t_fb = do_bench(lambda: sdpa(q, k, v, is_causal=causal).backward(do), warmup=5, rep=40)
-        row = {"shape": name, "dims": shape, "torch_fwd_ms": t_fwd, "torch_fwd_bwd_ms": t_fb, "kernels": {}}
+        t_fwd, t_fb = time_sdpa(torch, do_bench, q, k, v, do, causal, None)
+        row = {"shape": name, "dims": shape, "torch_fwd_ms": t_fwd, "torch_fwd_bwd_ms": t_fb, "kernels": {},
+               "torch_backends": {}}
+        for b in SDPA_BACKENDS:  # the default picks one by a fixed priority; the issue's comparator is flash
+            try:
+                row["torch_backends"][b] = time_sdpa(torch, do_bench, q, k, v, do, causal, b)
+            except RuntimeError as e:  # this backend cannot serve the shape or dtype
+                print(f"{name:13s} torch sdpa {b}: not available ({str(e).splitlines()[0][:80]})", flush=True)
         for kern in kernels:
             base_cfg = configured(A, kern, shape)
             base_run, base_out = launcher(A, torch, triton, kern, shape, bufs, base_cfg, prec)
@@ -234,7 +256,8 @@ def main():
             best = ", ".join(f"{ms:.4f} ms {cfg}{'' if good else ' WRONG'}" for ms, cfg, good in timed[:args.top])
             print(f"{name:13s} {kern:14s} configured {base_cfg} {base[0] if base else float('nan'):.4f} ms; "
                   f"best {best}", flush=True)
-        print(f"{name:13s} torch sdpa fwd {t_fwd:.4f} ms, fwd+bwd {t_fb:.4f} ms", flush=True)
+        print(f"{name:13s} torch sdpa fwd {t_fwd:.4f} ms, fwd+bwd {t_fb:.4f} ms; " +
+              "; ".join(f"{b} {f:.4f} / {fb:.4f}" for b, (f, fb) in row["torch_backends"].items()), flush=True)
         results.append(row)
     if args.json:
         with open(args.json, "w") as f:

@@ -116,6 +116,16 @@ def config_attn_bwd_dq(T, D, dtype_bytes, causal):
 # kernels run the blocks off the diagonal (causal) and before the tail (past T) without masks.
 
 
+# Note [Causal block order]
+# Under a causal mask the query block m walks m + 1 key blocks, so one (batch, head)'s blocks range from
+# one to T / BLOCK_N units of work. The GPU starts programs in grid order (dimension 0 fastest), so
+# attn_fwd and attn_bwd_dq map program 0 to the last query block: within each (batch, head) the longest
+# blocks start first and the grid ends on short ones, instead of ending on a wave of the longest (the
+# longest-first order of FlashAttention's tile schedulers). The (batch, head) stays in dimension 1 so
+# that the programs running together share their K and V in L2. attn_bwd_dkdv needs no remapping: its
+# key block n walks the queries from n on, so its longest blocks already come first.
+
+
 # ---- kernels ---------------------------------------------------------------------------------------
 
 @triton.jit
@@ -166,6 +176,16 @@ def _key_block_bounds(start_m, T, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, 
 
 
 @triton.jit
+def _query_block_start(BLOCK_M: tl.constexpr, CAUSAL: tl.constexpr):
+    # The first query row of this program's block: causal blocks of one (batch, head) run the last
+    # (longest) block first, Note [Causal block order].
+    pid = tl.program_id(0)
+    if CAUSAL:
+        pid = tl.num_programs(0) - 1 - pid
+    return pid * BLOCK_M
+
+
+@triton.jit
 def _fwd_step(acc, l_i, m_i, q, k_ptr, v_ptr, stride_kt, stride_vt, rows, start_n, T, qk_scale,
               HEAD_DIM: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr, MASKED: tl.constexpr,
               PRECISION: tl.constexpr):
@@ -190,7 +210,7 @@ def attn_fwd(q_ptr, k_ptr, v_ptr, o_ptr, lse_ptr,
              H, T, scale,
              HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr,
              PRECISION: tl.constexpr):
-    start_m = tl.program_id(0) * BLOCK_M
+    start_m = _query_block_start(BLOCK_M, CAUSAL)
     bh = tl.program_id(1)
     b = bh // H
     h = bh % H
@@ -341,7 +361,7 @@ def attn_bwd_dq(q_ptr, k_ptr, v_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
                 H, T, scale,
                 HEAD_DIM: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, CAUSAL: tl.constexpr,
              PRECISION: tl.constexpr):
-    start_m = tl.program_id(0) * BLOCK_M
+    start_m = _query_block_start(BLOCK_M, CAUSAL)
     bh = tl.program_id(1)
     b = bh // H
     h = bh % H
