@@ -93,6 +93,20 @@ def _cross_entropy(rows, vocab, dtype):
                 lambda t: [t["x"]], rows * vocab * b, 2 * rows * vocab * b)
 
 
+def _embedding(V, N, dim, dtype):
+    """Rows of a [V, dim] weight gathered at N indices; the backward sums N gradient rows into V weight rows."""
+    b = NBYTES[dtype]
+
+    def make(lib, dev):
+        t = {"w": _randn(lib, (V, dim), dtype), "i": lib.randint(0, V, (N,), device="cuda"),
+             "g": _randn(lib, (N, dim), dtype)}
+        t["w"].requires_grad_(True)
+        return t
+
+    return Case("embedding", f"V{V} N{N} x{dim}", dtype, make, lambda F, t: F.embedding(t["i"], t["w"]),
+                lambda t: [t["w"]], 2 * N * dim * b + 8 * N, N * dim * b + V * dim * b + 16 * N)
+
+
 def _rotary(B, T, H, D, dtype):
     """RoPE of the query view of a [B, T, 3 * H * D] qkv projection (the GPT workloads' layout): torch
     composes it (slices, products, cat), vibetensor calls rotary_embedding; reads x, writes y."""
@@ -175,6 +189,10 @@ def cases(families):
             out.append(_rows("gelu", rows, cols, dtype, lambda F, t: F.gelu(t["x"], approximate="tanh")))
         for rows, vocab in ((16384, 8192), (8192, 36), (16384, 4096), (4096, 32768)):
             out.append(_cross_entropy(rows, vocab, dtype))
+    # seq_reverse's and minigpt's token embeddings, a 32k vocabulary at 16k tokens x 1024
+    for V, N, dim in ((36, 4096, 128), (4096, 8192, 256), (32768, 16384, 1024)):
+        for dtype in ("float32", "bfloat16"):
+            out.append(_embedding(V, N, dim, dtype))
     for B, T, H, D, dtype in ((64, 128, 8, 32, "float32"), (64, 64, 4, 32, "float32"), (32, 2048, 10, 128, "bfloat16")):
         out.append(_rotary(B, T, H, D, dtype))
     out.append(_attention(32, 10, 2048, 128, "bfloat16", True))

@@ -6,6 +6,11 @@ the vibe preset's, VibeTensor's hand-written optimizer loop).
 
     python benchmarks/bench_optim_step.py [--rounds 5] [--batch 20] [--json PATH]
 
+A second table times clip_grad_norm_ (2-norm, max_norm 0.1, so every call scales) over the same sets: torch's
+(foreach) against vibetensor's vt::_fused_clip_grad_norm_ (optim.step=multi_tensor; native kernels and the
+optim family's Triton kernels) and its per-tensor path (optim.step=per_param); bandwidth counts each gradient
+read twice and written once (Note [Multi-tensor gradient clipping] in csrc/ops/optim/clip_grad_norm.h).
+
 Parameter sets: minigpt's GPT (the workload's own shapes: dim 256, 6 layers, vocab 4096; weight decay on
 matrices only, two groups as the workload makes them) and a large set (8 matrices of 4096 x 4096) in
 float32 and bfloat16. Method: the median CUDA-event time of `batch` back-to-back steps, the variants
@@ -84,6 +89,56 @@ def run_set(make, dtype, rounds, batch):
     return {name: statistics.median(xs) for name, xs in samples.items()}, n
 
 
+def clip_variants():
+    return [("torch foreach", torch, None),
+            ("vt native", vt, {"optim.step": "multi_tensor", "kernels.backend": "native"}),
+            ("vt triton", vt, {"optim.step": "multi_tensor", "kernels.backend": "triton"}),
+            ("vt per_param", vt, {"optim.step": "per_param"})]
+
+
+def run_clip(make, dtype, rounds, batch):
+    prepared = []
+    for name, lib, policies in clip_variants():
+        params = make(lib, dtype)
+        for p in params:
+            p.requires_grad_(True)
+            p.grad = lib.randn(*p.shape, device="cuda").to(p.dtype)
+        prepared.append((name, lib, policies, lambda lib=lib, params=params: lib.nn.utils.clip_grad_norm_(params, 0.1)))
+    for name, lib, policies, clip in prepared:  # compiles, chunk tables, warm-up: untimed
+        with _policies(policies):
+            for _ in range(3):
+                clip()
+        lib.cuda.synchronize()
+    samples = {name: [] for name, *_ in prepared}
+    for _ in range(rounds):
+        for name, lib, policies, clip in prepared:
+            with _policies(policies):
+                samples[name].append(event_ms(lib, clip, batch))
+    return {name: statistics.median(xs) for name, xs in samples.items()}
+
+
+def clip_table(sets, copy, rounds, batch):
+    print("\nclip_grad_norm_ (max_norm 0.1)")
+    print("| parameters | dtype | " + " | ".join(f"{v[0]} ms (x)" for v in clip_variants()) + " | vt triton GB/s (copy %) |")
+    print("| --- | --- |" + " --- |" * (len(clip_variants()) + 1))
+    rows = []
+    for label, make, dtype in sets:
+        try:
+            ms = run_clip(make, dtype, rounds, batch)
+        except Exception as e:  # noqa: BLE001
+            print(f"clip {label} {dtype}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
+            rows.append({"set": label, "dtype": dtype, "error": str(e)})
+            continue
+        n = sum(p.numel() for p in make(torch, dtype))
+        base = ms["torch foreach"]
+        gbps = 3 * n * DT[dtype][2] / ms["vt triton"] / 1e6
+        print(f"| {label} | {dtype} | " + " | ".join(f"{ms[v[0]]:.4f} ({ms[v[0]] / base:.2f})" for v in clip_variants())
+              + f" | {gbps:.0f} ({100 * gbps / copy:.0f}%) |", flush=True)
+        rows.append({"set": label, "dtype": dtype, "elements": n, "ms": ms,
+                     "vs_torch_foreach": {k: v / base for k, v in ms.items()}, "triton_gbps": gbps})
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
@@ -96,8 +151,9 @@ def main():
           + " | vt triton GB/s (copy %) | triton ran |")
     print("| --- | --- | --- |" + " --- |" * (len(variants()) + 2))
     rows = []
-    for label, make, dtype in (("minigpt GPT", gpt_params, "float32"), ("8 x 4096x4096", large_params, "float32"),
-                               ("8 x 4096x4096", large_params, "bfloat16")):
+    sets = (("minigpt GPT", gpt_params, "float32"), ("8 x 4096x4096", large_params, "float32"),
+            ("8 x 4096x4096", large_params, "bfloat16"))
+    for label, make, dtype in sets:
         suite.reset_report()
         try:
             ms, n = run_set(make, dtype, a.rounds, a.batch)
@@ -113,7 +169,8 @@ def main():
               + f" | {gbps:.0f} ({100 * gbps / copy:.0f}%) | {ran} |", flush=True)
         rows.append({"set": label, "dtype": dtype, "elements": n, "ms": ms, "vs_torch_fused": {k: v / base for k, v in ms.items()},
                      "triton_gbps": gbps, "copy_fraction": gbps / copy, "suite": ran})
-    write_json(a.json, {"copy_gbps": copy, "rows": rows})
+    clip_rows = clip_table(sets, copy, a.rounds, a.batch)
+    write_json(a.json, {"copy_gbps": copy, "rows": rows, "clip_rows": clip_rows})
 
 
 if __name__ == "__main__":

@@ -29,7 +29,25 @@ sgd_multi (rows: params, grads, momentum_buffers, 0, 0, n):
                 accesses
     grid:       (rows,)
     config:     config_adam_multi() / config_sgd_multi() -> {CHUNK: 16384, BLOCK: 1024, num_warps: 4}
-rows_ptr and like_ptr are the only pointer parameters, so the aligned variant changes nothing here.
+sumsq_multi (rows: grads, 0, 0, 0, 0, n), vt::_fused_clip_grad_norm_'s first step (Note [Multi-tensor gradient
+clipping] in csrc/ops/optim/clip_grad_norm.h):
+    params:     rows_ptr *i64, like_ptr *T, partial_ptr *fp32
+    constexprs: ALIGNED, CHUNK, BLOCK
+    per row:    partial[row] = sum over the chunk of float32(g)^2, in a fixed order
+    grid:       (rows,); config_sumsq_multi() as config_adam_multi()
+clip_coef, its second:
+    params:     partial_ptr *fp32, norm_coef_ptr *fp32, n_partial i32, max_norm fp32
+    constexprs: BLOCK
+    one program: norm = sqrt(sum of partial[0:n_partial]) (a fixed order); norm_coef[0] = norm,
+                norm_coef[1] = max_norm / (norm + 1e-6) clamped to 1 (NaN stays NaN)
+    grid:       (1,); config_clip_coef() -> {BLOCK: 1024, num_warps: 4}
+scale_multi (rows as sumsq_multi), its third:
+    params:     rows_ptr *i64, like_ptr *T, norm_coef_ptr *fp32
+    constexprs: ALIGNED, CHUNK, BLOCK
+    per element: g *= norm_coef[1], unless it is 1 (x * 1 is x: no store)
+    grid:       (rows,); config_scale_multi() as config_adam_multi()
+rows_ptr and like_ptr are the only pointer parameters of adam_multi and sgd_multi, and the others' float32
+buffers are contiguous, so the aligned variant changes nothing here.
 
 adam_update and sgd_update, the per-element updates over one block of offsets, are shared with the
 per-tensor kernels that kernels/triton_ops.py launches from Python (policy kernels.cache).
@@ -147,6 +165,69 @@ def _sgd_multi(rows_ptr, like_ptr, lr, weight_decay, momentum, one_minus_dampeni
                        MOMENTUM, FIRST, NESTEROV, MAXIMIZE, HAS_DECAY)
 
 
+@triton.jit
+def _sumsq_multi(rows_ptr, like_ptr, partial_ptr, ALIGNED: tl.constexpr, CHUNK: tl.constexpr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    row = rows_ptr + pid.to(tl.int64) * 6
+    g_ptr = _address(row, 0, like_ptr, ALIGNED)
+    n = tl.load(row + 5).to(tl.int32)  # at most CHUNK
+    acc = tl.zeros([BLOCK], dtype=tl.float32)
+    if n == CHUNK:  # a full chunk: no mask, so aligned rows get vector loads
+        for start in range(0, CHUNK, BLOCK):
+            g = tl.load(g_ptr + start + tl.arange(0, BLOCK)).to(tl.float32)
+            acc += g * g
+    else:
+        for start in range(0, n, BLOCK):
+            offs = start + tl.arange(0, BLOCK)
+            g = tl.load(g_ptr + offs, mask=offs < n, other=0.0).to(tl.float32)
+            acc += g * g
+    tl.store(partial_ptr + pid, tl.sum(acc, 0))
+
+
+@triton.jit
+def _clip_coef(partial_ptr, norm_coef_ptr, n_partial, max_norm, BLOCK: tl.constexpr):
+    acc = tl.zeros([BLOCK], dtype=tl.float32)
+    for start in range(0, n_partial, BLOCK):
+        offs = start + tl.arange(0, BLOCK)
+        acc += tl.load(partial_ptr + offs, mask=offs < n_partial, other=0.0)
+    norm = tl.math.sqrt_rn(tl.sum(acc, 0))
+    coef = tl.math.div_rn(max_norm, norm + 1e-6)
+    coef = tl.where(coef > 1.0, 1.0, coef)  # NaN > 1 is false: NaN stays, as torch's clamp
+    tl.store(norm_coef_ptr, norm)
+    tl.store(norm_coef_ptr + 1, coef)
+
+
+@triton.jit
+def _scale_multi(rows_ptr, like_ptr, norm_coef_ptr, ALIGNED: tl.constexpr, CHUNK: tl.constexpr, BLOCK: tl.constexpr):
+    coef = tl.load(norm_coef_ptr + 1)
+    if coef != 1.0:
+        row = rows_ptr + tl.program_id(0).to(tl.int64) * 6
+        g_ptr = _address(row, 0, like_ptr, ALIGNED)
+        n = tl.load(row + 5).to(tl.int32)
+        if n == CHUNK:
+            for start in range(0, CHUNK, BLOCK):
+                offs = start + tl.arange(0, BLOCK)
+                g = tl.load(g_ptr + offs).to(tl.float32)
+                tl.store(g_ptr + offs, (g * coef).to(g_ptr.dtype.element_ty))
+        else:
+            for start in range(0, n, BLOCK):
+                offs = start + tl.arange(0, BLOCK)
+                g = tl.load(g_ptr + offs, mask=offs < n).to(tl.float32)
+                tl.store(g_ptr + offs, (g * coef).to(g_ptr.dtype.element_ty), mask=offs < n)
+
+
+def config_sumsq_multi():
+    return {"CHUNK": _CHUNK, "BLOCK": _BLOCK, "num_warps": 4}
+
+
+def config_scale_multi():
+    return {"CHUNK": _CHUNK, "BLOCK": _BLOCK, "num_warps": 4}
+
+
+def config_clip_coef():
+    return {"BLOCK": _BLOCK, "num_warps": 4}
+
+
 def config_adam_multi():
     return {"CHUNK": _CHUNK, "BLOCK": _BLOCK, "num_warps": 4}
 
@@ -155,4 +236,5 @@ def config_sgd_multi():
     return {"CHUNK": _CHUNK, "BLOCK": _BLOCK, "num_warps": 4}
 
 
-KERNELS = {"adam_multi": _adam_multi, "sgd_multi": _sgd_multi}
+KERNELS = {"adam_multi": _adam_multi, "sgd_multi": _sgd_multi, "sumsq_multi": _sumsq_multi,
+           "clip_coef": _clip_coef, "scale_multi": _scale_multi}

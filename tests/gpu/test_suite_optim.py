@@ -121,3 +121,36 @@ def test_float64_falls_back_with_a_reason():
     expected = _run_torch(torch.optim.AdamW, dict(lr=1e-2), values, grads[:1])
     for a, e in zip(got, expected):
         torch.testing.assert_close(a, e)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("max_norm", [0.5, 1e9])
+def test_clip_grad_norm_matches_torch_and_native(dtype, max_norm):
+    """Under optim.step=multi_tensor, clip_grad_norm_ is vt::_fused_clip_grad_norm_: with kernels.backend=triton
+    the optim family's three launches (sumsq_multi, clip_coef, scale_multi), else the native kernels; both give
+    torch's norm and scaled gradients (Note [Multi-tensor gradient clipping])."""
+    _, grads = _setup(dtype, seed=31)
+    step_grads = [g * 4 for g in grads[0]]
+
+    def run():
+        params = _vt_params([torch.zeros_like(g) for g in step_grads])
+        for p, g in zip(params, step_grads):
+            p.grad = vt.tensor(g.float().numpy(), device="cuda").to(p.dtype)
+        with vt.policy.override({"optim.step": "multi_tensor"}):
+            total = vt.nn.utils.clip_grad_norm_(params, max_norm)
+        return to_torch(total).float(), [to_torch(p.grad).float() for p in params]
+
+    with triton_backend():
+        got = run()
+        assert launches("optim") == 3 and not fallbacks("optim"), suite.report()
+    with vt.policy.override({"kernels.backend": "native"}):
+        native = run()
+    ref = [torch.nn.Parameter(torch.zeros_like(g).float()) for g in step_grads]
+    for r, g in zip(ref, step_grads):
+        r.grad = g.float()
+    total = torch.nn.utils.clip_grad_norm_(ref, max_norm)
+    torch.testing.assert_close(got[0], total, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(native[0], total, rtol=1e-5, atol=1e-6)
+    for a, b, r in zip(got[1], native[1], ref):
+        torch.testing.assert_close(a, r.grad, **TOL[dtype])
+        torch.testing.assert_close(b, r.grad, **TOL[dtype])

@@ -17,15 +17,16 @@ from _families import FAMILIES, PACKAGE, family
 # The suite names its parameters consistently, so the types of the launch contracts can be derived:
 # pointers end in _ptr and point to the tensor dtype T unless listed below; sizes are i32 except the
 # flat element count n; strides and ignore_index are i64; eps and scale are fp32.
-F32_POINTERS = {"mean_ptr", "rstd_ptr", "dw_ptr", "db_ptr", "partial_ptr", "loss_ptr", "lse_ptr", "dloss_ptr"}
-I64_POINTERS = {"target_ptr", "bad_ptr", "rows_ptr"}
-I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows", "n_heads", "n_pos", "n_m", "n_n", "n_k"}
+F32_POINTERS = {"mean_ptr", "rstd_ptr", "dw_ptr", "db_ptr", "partial_ptr", "loss_ptr", "lse_ptr", "dloss_ptr",
+                "norm_coef_ptr"}
+I64_POINTERS = {"target_ptr", "bad_ptr", "rows_ptr", "idx_ptr", "sorted_idx_ptr", "sorted_pos_ptr"}
+I32 = {"n_rows", "n_cols", "n_programs", "n_part_rows", "n_heads", "n_pos", "n_m", "n_n", "n_k", "n_partial"}
 # the elementwise kernel's merged sizes d1..d3 and per-operand strides xs0..os3
-I64 = {"n", "ignore_index", "d1", "d2", "d3"} | {f"{o}s{d}" for o in "xyo" for d in range(4)}
+I64 = {"n", "ignore_index", "d1", "d2", "d3", "n_weights"} | {f"{o}s{d}" for o in "xyo" for d in range(4)}
 FP32 = {"eps", "scale", "alpha", "scalar"}
 # the optimizer steps' scalars (kernels/triton/optim.py)
 FP32 |= {"lr", "lr_decay", "weight_decay", "beta1", "one_minus_beta1", "beta2", "one_minus_beta2", "step_size",
-         "bc2_sqrt", "momentum", "one_minus_dampening"}
+         "bc2_sqrt", "momentum", "one_minus_dampening", "max_norm"}
 DTYPES = {"float32": "fp32", "bfloat16": "bf16"}
 # (n_rows, n_cols) the configs are taken at: short rows, the widest single-pass row, the looped path
 SHAPES = [(4096, 128), (16384, 8192), (64, 65536)]

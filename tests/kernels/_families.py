@@ -7,7 +7,8 @@ import sys
 
 PACKAGE = "_vt_triton_families"
 SOURCE = pathlib.Path(__file__).resolve().parents[2] / "kernels" / "triton"
-FAMILIES = ("softmax", "layer_norm", "rms_norm", "cross_entropy", "gelu", "rotary", "matmul", "elementwise", "optim")
+FAMILIES = ("softmax", "layer_norm", "rms_norm", "cross_entropy", "gelu", "rotary", "matmul", "elementwise", "optim",
+            "embedding")
 
 
 def family(name):

@@ -155,3 +155,27 @@ def test_sgd_multi_matches_torch(case, dtype):
         torch.testing.assert_close(_torch(p), r.detach(), **DTYPES[dtype])
         if momentum:
             torch.testing.assert_close(_torch(lists[2][i]), opt.state[r]["momentum_buffer"], **DTYPES[dtype])
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("max_norm", [0.5, 1e9])  # clips; leaves the gradients alone (no store)
+def test_clip_grad_norm_kernels_match_torch(dtype, max_norm):
+    """sumsq_multi, clip_coef and scale_multi over one list of gradients (full chunks, ragged ones, an empty
+    gradient) give torch's clip_grad_norm_: the joint norm and the scaled gradients."""
+    lists, _, grads = _lists(dtype, seed=21, n_lists=2)
+    ref = [torch.nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for r, g in zip(ref, grads):
+        r.grad = g.to(getattr(torch, dtype)).float()
+    total = torch.nn.utils.clip_grad_norm_(ref, max_norm)
+    family = interpreted_family("optim")
+    rows, n_rows, aligned = _table([lists[1]])
+    like = torch.empty(1, dtype=getattr(torch, dtype))
+    partial = torch.full((n_rows,), float("nan"))
+    norm_coef = torch.full((2,), float("nan"))
+    family.KERNELS["sumsq_multi"][(n_rows,)](rows, like, partial, aligned, SMALL["CHUNK"], SMALL["BLOCK"])
+    family.KERNELS["clip_coef"][(1,)](partial, norm_coef, n_rows, max_norm, SMALL["BLOCK"])
+    family.KERNELS["scale_multi"][(n_rows,)](rows, like, norm_coef, aligned, SMALL["CHUNK"], SMALL["BLOCK"])
+    torch.testing.assert_close(norm_coef[0], total, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(norm_coef[1], torch.clamp(max_norm / (total + 1e-6), max=1.0), rtol=1e-5, atol=1e-6)
+    for g, r in zip(lists[1], ref):
+        torch.testing.assert_close(_torch(g), r.grad, **DTYPES[dtype])

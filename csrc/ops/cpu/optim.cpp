@@ -1,7 +1,9 @@
 // CPU kernels of the multi-tensor Adam/AdamW and SGD steps (Note [Multi-tensor optimizer step]).
 #include <array>
+#include <cmath>
 
 #include "ops/cpu/loops.h"
+#include "ops/optim/clip_grad_norm.h"
 #include "ops/optim/multi_tensor.h"
 
 namespace vt::cpu {
@@ -86,10 +88,41 @@ void fused_sgd_cpu(const TensorList& params, const TensorList& grads, const Tens
   });
 }
 
+// Note [Multi-tensor gradient clipping]: the sum of squares in double, tensor after tensor, element
+// after element (one order, run to run); the scaling in the opmath type, as the CUDA kernels.
+Tensor fused_clip_grad_norm_cpu(const TensorList& grads, double max_norm) {
+  optim::check_clip_grads(grads, max_norm);
+  if (grads.empty()) return ops::zeros({}, DType::Float32, Device{});
+  Tensor out;
+  VT_DISPATCH_FLOATING(grads[0].dtype(), "_fused_clip_grad_norm_", [&]<class T>() {
+    using A = opmath_t<T>;
+    double sumsq = 0;
+    for (const Tensor& g : grads) {
+      const T* x = g.template data<T>();
+      for (int64_t j = 0, n = g.numel(); j < n; ++j) {
+        const double v = double(A(x[j]));
+        sumsq += v * v;
+      }
+    }
+    const A norm = A(std::sqrt(sumsq));
+    const A coef = optim::clip_coef<A>(norm, A(max_norm));
+    if (!(coef == A(1))) {  // x * 1 is x
+      for (const Tensor& g : grads) {
+        T* x = g.template data<T>();
+        for (int64_t j = 0, n = g.numel(); j < n; ++j) x[j] = T(A(x[j]) * coef);
+      }
+    }
+    optim::bump_versions({&grads});  // modified in place as far as autograd knows, as torch's mul_
+    out = ops::scalar_tensor(double(norm), sizeof(A) == 8 ? DType::Float64 : DType::Float32, Device{});
+  });
+  return out;
+}
+
 }  // namespace
 
 VT_REGISTER_KERNEL("vt::_fused_adamw_", CPU, fused_adamw_cpu);
 VT_REGISTER_KERNEL("vt::_fused_sgd_", CPU, fused_sgd_cpu);
 VT_REGISTER_KERNEL("vt::_fused_adamw_capturable_", CPU, fused_adamw_capturable_cpu);
+VT_REGISTER_KERNEL("vt::_fused_clip_grad_norm_", CPU, fused_clip_grad_norm_cpu);
 
 }  // namespace vt::cpu

@@ -7,6 +7,7 @@
 #include "ops/cuda/index_check.cuh"
 #include "ops/cuda/kernel_args.cuh"
 #include "ops/embedding_args.h"
+#include "ops/suite/families.h"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -68,6 +69,10 @@ Tensor embedding_cuda(const Tensor& weight, const Tensor& indices) {
   cuda::DeviceGuard guard(dev);
   cudaStream_t stream = cuda::current_stream(dev).handle();
   IndexCheck check(op, weight.device());
+  if (suite::embedding_forward(weight, idx, out, check.flag(), n, dim)) {
+    check.raise_if_bad("0 <= index < ", V, ", the rows of the weight");
+    return out;
+  }
   int64_t total = n * dim;
   int64_t blocks = (total + kThreads - 1) / kThreads;
   if (blocks > 65536) blocks = 65536;
@@ -168,6 +173,13 @@ Tensor embedding_backward_cuda(const Tensor& grad, const Tensor& indices, int64_
   Tensor temp = empty_tensor({int64_t((temp_bytes + 7) / 8)}, DType::Int64, grad.device());
   VT_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp.data_ptr(), temp_bytes, kin, kout, vin, vout, int(n), 0, bits, stream));
   IndexCheck check(op, grad.device());
+  if (suite::embedding_backward_accepts(g, n, dim)) {
+    Tensor partial = empty_tensor({n, dim}, DType::Float32, grad.device());
+    if (suite::embedding_backward(sorted_keys, sorted_pos, g, partial, gw, check.flag(), n, dim)) {
+      check.raise_if_bad("0 <= index < ", num_weights, ", the rows of the weight");
+      return gw;
+    }
+  }
   dim3 block(32, 8);
   unsigned blocks = unsigned((n + block.y - 1) / block.y);
   VT_DISPATCH_FLOATING(grad.dtype(), op, [&]<class T>() {

@@ -1,5 +1,7 @@
 #include "ops/optim/multi_tensor.h"
 
+#include "ops/optim/clip_grad_norm.h"
+
 #include <algorithm>
 #include <sstream>
 
@@ -51,6 +53,22 @@ void check_lists(const char* op, std::initializer_list<NamedList> lists) {
 void bump_versions(std::initializer_list<const TensorList*> lists) {
   for (const TensorList* l : lists)
     for (const Tensor& t : *l) t->bump_version();
+}
+
+void check_clip_grads(const TensorList& grads, double max_norm) {
+  const char* op = "_fused_clip_grad_norm_";
+  VT_CHECK_VALUE(max_norm == max_norm, op, ": expected a max_norm that is a number, got NaN");
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& g = grads[i];
+    VT_CHECK(g.defined(), op, ": grads[", i, "] is undefined");
+    VT_CHECK_TYPE(is_floating(g.dtype()), op, ": expected floating point gradients, got ", g.dtype(), " at grads[", i,
+                  "]");
+    VT_CHECK_TYPE(g.dtype() == grads[0].dtype(), op, ": expected every gradient to be ", grads[0].dtype(), ", got ",
+                  g.dtype(), " at grads[", i, "]");
+    VT_CHECK(g.device() == grads[0].device(), op, ": expected every gradient on ", grads[0].device(), ", got ",
+             g.device(), " at grads[", i, "]");
+    VT_CHECK(g.is_contiguous(), op, ": expected contiguous gradients, grads[", i, "] is not");
+  }
 }
 
 }  // namespace vt::optim

@@ -76,6 +76,18 @@ const KernelDecl kRotary{"rotary", "rotary_fwd",
                          {"xb_stride", A::i64}, {"xh_stride", A::i64}, {"xt_stride", A::i64}, {"n_heads", A::i32},
                          {"n_pos", A::i32}},
                         {"INVERSE", "HALF", "BLOCK_H", "BLOCK_T"}};
+const KernelDecl kEmbeddingFwd{"embedding", "embedding_fwd",
+                               {{"w_ptr", A::ptr}, {"idx_ptr", A::ptr}, {"out_ptr", A::ptr}, {"bad_ptr", A::ptr},
+                                {"n", A::i64}, {"n_cols", A::i32}, {"n_weights", A::i64}, {"w_stride", A::i64}},
+                               {"CHECK", "ROWS", "BLOCK"}};
+const KernelDecl kEmbeddingPieces{"embedding", "embedding_bwd_pieces",
+                                  {{"sorted_idx_ptr", A::ptr}, {"sorted_pos_ptr", A::ptr}, {"g_ptr", A::ptr},
+                                   {"partial_ptr", A::ptr}, {"n", A::i64}, {"n_cols", A::i32}},
+                                  {"PIECE", "BLOCK"}};
+const KernelDecl kEmbeddingSegments{"embedding", "embedding_bwd_segments",
+                                    {{"sorted_idx_ptr", A::ptr}, {"partial_ptr", A::ptr}, {"gw_ptr", A::ptr},
+                                     {"bad_ptr", A::ptr}, {"n", A::i64}, {"n_cols", A::i32}, {"n_weights", A::i64}},
+                                    {"CHECK", "PIECE", "BLOCK"}};
 const KernelDecl kMatmul{"matmul", "matmul_fwd",
                          {{"a_ptr", A::ptr}, {"b_ptr", A::ptr}, {"c_ptr", A::ptr}, {"n_m", A::i32}, {"n_n", A::i32},
                           {"n_k", A::i32}, {"stride_ab", A::i64}, {"stride_am", A::i64}, {"stride_ak", A::i64},
@@ -98,13 +110,23 @@ const KernelDecl kSgdMulti{"optim", "sgd_multi",
                            {{"rows_ptr", A::ptr}, {"like_ptr", A::ptr}, {"lr", A::f32}, {"weight_decay", A::f32},
                             {"momentum", A::f32}, {"one_minus_dampening", A::f32}},
                            {"MOMENTUM", "FIRST", "NESTEROV", "MAXIMIZE", "HAS_DECAY", "ALIGNED", "CHUNK", "BLOCK"}};
-// kernels/triton/optim.py: config_adam_multi, config_sgd_multi (CHUNK is kOptimChunk, chunk_table.h)
+const KernelDecl kSumsqMulti{"optim", "sumsq_multi", {{"rows_ptr", A::ptr}, {"like_ptr", A::ptr}, {"partial_ptr", A::ptr}},
+                             {"ALIGNED", "CHUNK", "BLOCK"}};
+const KernelDecl kClipCoef{"optim", "clip_coef",
+                           {{"partial_ptr", A::ptr}, {"norm_coef_ptr", A::ptr}, {"n_partial", A::i32}, {"max_norm", A::f32}},
+                           {"BLOCK"}};
+const KernelDecl kScaleMulti{"optim", "scale_multi", {{"rows_ptr", A::ptr}, {"like_ptr", A::ptr}, {"norm_coef_ptr", A::ptr}},
+                             {"ALIGNED", "CHUNK", "BLOCK"}};
+// kernels/triton/optim.py: config_adam_multi, config_sgd_multi, config_sumsq_multi, config_scale_multi (CHUNK is
+// kOptimChunk, chunk_table.h); config_clip_coef
 constexpr int64_t kOptimBlock = 1024;
 // kernels/triton/matmul.py: config_matmul_fwd
 constexpr int64_t kMatmulMaxBlock = 128, kMatmulGroupM = 8;
 // kernels/triton/elementwise.py: config_binary_fwd, the copy OPCODE
 constexpr int64_t kBinaryBlock = 1024, kCopyOp = 4;
 constexpr int kBinaryDims = 4;
+// kernels/triton/embedding.py: PIECE, _TILE and _column_block (the config_embedding_* functions)
+constexpr int64_t kEmbeddingPiece = 32, kEmbeddingTile = 4096, kEmbeddingMaxBlock = 512, kEmbeddingPiecesMaxBlock = 128;
 // kernels/triton/rotary.py: config_rotary_fwd
 constexpr int64_t kRotaryMaxBlockH = 128, kRotaryTileElems = 2048;
 constexpr int64_t kMaxGridY = 65535;
@@ -465,6 +487,53 @@ bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor&
       .run(cdiv(rows, c.rows));
 }
 
+// kernels/triton/embedding.py's _column_block
+static int64_t embedding_column_block(int64_t dim) { return std::clamp<int64_t>(next_pow2(dim), 16, kEmbeddingMaxBlock); }
+
+bool embedding_forward(const Tensor& w, const Tensor& idx, const Tensor& out, const Tensor& bad, int64_t n, int64_t dim) {
+  if (!usable("embedding", w.dtype(), n, dim)) return false;
+  if (w.stride(1) != 1 && dim > 1) {
+    fallback("embedding", "a weight whose columns are not contiguous");
+    return false;
+  }
+  const int64_t block = embedding_column_block(dim);
+  if (cdiv(dim, block) > kMaxGridY) {
+    fallback("embedding", "more than 65535 column blocks");
+    return false;
+  }
+  Launch l(kEmbeddingFwd, w);
+  l.ptr(w).ptr(idx).ptr(out);
+  bad.defined() ? l.ptr(bad) : l.null(DType::Int64);
+  return l.i64(n).i32(dim).i64(w.size(0)).i64(w.stride(0)).constant(bad.defined())
+      .constant(std::max<int64_t>(1, kEmbeddingTile / block)).constant(block).warps(4)
+      .run(cdiv(n, std::max<int64_t>(1, kEmbeddingTile / block)), cdiv(dim, block));
+}
+
+bool embedding_backward_accepts(const Tensor& g, int64_t n, int64_t dim) {
+  if (!usable("embedding", g.dtype(), n, dim)) return false;
+  if (cdiv(dim, embedding_column_block(dim)) > kMaxGridY) {
+    fallback("embedding", "more than 65535 column blocks");
+    return false;
+  }
+  return true;
+}
+
+bool embedding_backward(const Tensor& sorted_idx, const Tensor& sorted_pos, const Tensor& g, const Tensor& partial,
+                        const Tensor& gw, const Tensor& bad, int64_t n, int64_t dim) {
+  const int64_t pieces_block = std::min(kEmbeddingPiecesMaxBlock, embedding_column_block(dim));
+  const int64_t block = embedding_column_block(dim);
+  if (!Launch(kEmbeddingPieces, g).ptr(sorted_idx).ptr(sorted_pos).ptr(g).ptr(partial).i64(n).i32(dim)
+           .constant(kEmbeddingPiece).constant(pieces_block).warps(4)
+           .run(cdiv(n, kEmbeddingPiece), cdiv(dim, pieces_block)))
+    return false;
+  Launch l(kEmbeddingSegments, g);
+  l.ptr(sorted_idx).ptr(partial).ptr(gw);
+  bad.defined() ? l.ptr(bad) : l.null(DType::Int64);
+  // (a deferred second launch leaves the native kernels to redo both: the partials are only scratch)
+  return l.i64(n).i32(dim).i64(gw.size(0)).constant(bad.defined()).constant(kEmbeddingPiece).constant(block).warps(4)
+      .run(n, cdiv(dim, block));
+}
+
 bool optim_accepts(const Tensor& like) { return usable("optim", like.dtype(), 1, 1); }
 
 bool adam_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::AdamStep& s) {
@@ -473,6 +542,20 @@ bool adam_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, co
       .f32(s.beta1).f32(1.0 - s.beta1).f32(s.beta2).f32(1.0 - s.beta2).f32(s.step_size).f32(s.bias_correction2_sqrt)
       .f32(s.eps).constant(decay).constant(s.amsgrad).constant(s.maximize).constant(t.aligned).constant(kOptimChunk)
       .constant(kOptimBlock).warps(4).run(t.n_rows);
+}
+
+bool clip_grad_norm(const Tensor& table, const ChunkTable& t, const Tensor& like, const Tensor& partial,
+                    const Tensor& out, double max_norm) {
+  VT_CHECK_VALUE(t.n_rows <= kMaxI32, "_fused_clip_grad_norm_: expected at most 2^31 - 1 chunks of ", kOptimChunk,
+                 " elements, got ", t.n_rows);
+  // The launches after the first are of kernels the first one's compile does not cover: each may defer
+  // (false) and leave the step to the native kernels, which then recompute every stage from the start.
+  return Launch(kSumsqMulti, like).ptr(table).ptr(like).ptr(partial).constant(t.aligned).constant(kOptimChunk)
+             .constant(kOptimBlock).warps(4).run(t.n_rows) &&
+         Launch(kClipCoef, like).ptr(partial).ptr(out).i32(t.n_rows).f32(max_norm).constant(kOptimBlock).warps(4)
+             .run(1) &&
+         Launch(kScaleMulti, like).ptr(table).ptr(like).ptr(out).constant(t.aligned).constant(kOptimChunk)
+             .constant(kOptimBlock).warps(4).run(t.n_rows);
 }
 
 bool sgd_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::SgdStep& s) {

@@ -44,6 +44,17 @@ bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor&
 // into contiguous y [B, H, T, D] (Note [Rotary embedding] in ops/rotary.h).
 bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& y, bool inverse);
 
+// Embedding (kernels/triton/embedding.py): out (contiguous [n, dim]) = the rows idx (contiguous int64 or int32,
+// n of them) of w (columns contiguous); `bad` (int64 [2], or undefined) records a bad index (Note [CUDA index
+// checks] in ops/cuda/index_check.cuh). embedding_backward_accepts asks before the backward's buffers are
+// made; embedding_backward then sums g (contiguous [n, dim]) into gw (contiguous [n_weights, dim], zeroed) over
+// the stably sorted indices and their positions (int64 [n]) through float32 partial [n, dim] (Note
+// [Deterministic embedding backward] in ops/cuda/embedding.cu).
+bool embedding_forward(const Tensor& w, const Tensor& idx, const Tensor& out, const Tensor& bad, int64_t n, int64_t dim);
+bool embedding_backward_accepts(const Tensor& g, int64_t n, int64_t dim);
+bool embedding_backward(const Tensor& sorted_idx, const Tensor& sorted_pos, const Tensor& g, const Tensor& partial,
+                        const Tensor& gw, const Tensor& bad, int64_t n, int64_t dim);
+
 // 2-d convolution as implicit GEMMs over contiguous NCHW tensors, groups 1 (kernels/triton/conv.py,
 // Note [Implicit GEMM convolution] there). y, dx: contiguous outputs; bias may be undefined.
 // conv2d_weight_grad writes float32 partial sums [splits, OC, C * KH * KW] that the caller adds;
@@ -65,6 +76,12 @@ bool conv2d_weight_grad(const Tensor& dy, const Tensor& x, const Tensor& partial
 bool optim_accepts(const Tensor& like);
 bool adam_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::AdamStep& s);
 bool sgd_multi(const Tensor& table, const ChunkTable& t, const Tensor& like, const optim::SgdStep& s);
+// vt::_fused_clip_grad_norm_ (Note [Multi-tensor gradient clipping] in ops/optim/clip_grad_norm.h) over the
+// gradients of `table` (one list; `like` the first gradient): sumsq_multi writes each row's sum of squares
+// into float32 `partial` [t.n_rows], clip_coef sums them into float32 `out` [2] = [norm, coefficient], and
+// scale_multi multiplies the gradients by out[1] unless it is 1. Three launches, no host sync.
+bool clip_grad_norm(const Tensor& table, const ChunkTable& t, const Tensor& like, const Tensor& partial,
+                    const Tensor& out, double max_norm);
 
 // Note [Suite scope]
 // kernels.scope says which ops the suite serves when kernels.backend selects it. `fused` (tuned):
