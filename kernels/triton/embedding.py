@@ -17,24 +17,22 @@ record the first in bad[0] = 1, bad[1] = index for the host to raise IndexError,
 do under checks.cuda_index=sync; without CHECK (device_assert, where a Triton kernel cannot trap as
 CUDA C++ does) the forward's row is NaN and the backward writes nothing for it.
 
-Launch contracts (pointer dtypes: T the weight's, fp32/bf16/fp16; I the indices', i64 or i32):
+Launch contracts (pointer dtypes: T the weight's, fp32/bf16/fp16; idx_ptr may also be *i32, the indices' own
+dtype; bad_ptr is null without CHECK; out, g, gw and partial are contiguous [rows, n_cols]):
 
-embedding_fwd (out[i, :] = w[idx[i], :]):
-    params:     w_ptr *T, idx_ptr *I, out_ptr *T, bad_ptr *i64 (null without CHECK), n i64 (indices),
-                n_cols i32 (embedding dim), n_weights i64 (weight rows), w_stride i64 (row stride; columns
-                contiguous); out is contiguous [n, n_cols]
+embedding_fwd (out[i, :] = w[idx[i], :]; w's columns contiguous, its rows w_stride apart; n indices,
+n_weights weight rows):
+    params:     w_ptr *T, idx_ptr *i64, out_ptr *T, bad_ptr *i64, n i64, n_cols i32, n_weights i64, w_stride i64
     constexprs: CHECK, ROWS, BLOCK
     grid:       (cdiv(n, ROWS), cdiv(n_cols, BLOCK))
     config:     config_embedding_fwd(n_cols) -> {ROWS, BLOCK, num_warps}
-embedding_bwd_pieces:
-    params:     sorted_idx_ptr *i64, sorted_pos_ptr *i64, g_ptr *T (contiguous [n, n_cols]), partial_ptr *fp32
-                ([n, n_cols]; only rows of run starts are written), n i64, n_cols i32
+embedding_bwd_pieces (partial rows written at run starts only):
+    params:     sorted_idx_ptr *i64, sorted_pos_ptr *i64, g_ptr *T, partial_ptr *fp32, n i64, n_cols i32
     constexprs: PIECE, BLOCK
     grid:       (cdiv(n, PIECE), cdiv(n_cols, BLOCK))
     config:     config_embedding_bwd_pieces(n_cols) -> {PIECE, BLOCK, num_warps}
-embedding_bwd_segments:
-    params:     sorted_idx_ptr *i64, partial_ptr *fp32, gw_ptr *T (contiguous [n_weights, n_cols], zeroed),
-                bad_ptr *i64 (null without CHECK), n i64, n_cols i32, n_weights i64
+embedding_bwd_segments (gw zeroed before):
+    params:     sorted_idx_ptr *i64, partial_ptr *fp32, gw_ptr *T, bad_ptr *i64, n i64, n_cols i32, n_weights i64
     constexprs: CHECK, PIECE, BLOCK
     grid:       (n, cdiv(n_cols, BLOCK)): one program per sorted entry (most return at once)
     config:     config_embedding_bwd_segments(n_cols) -> {PIECE, BLOCK, num_warps}

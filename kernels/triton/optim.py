@@ -187,9 +187,11 @@ def _sumsq_multi(rows_ptr, like_ptr, partial_ptr, ALIGNED: tl.constexpr, CHUNK: 
 @triton.jit
 def _clip_coef(partial_ptr, norm_coef_ptr, n_partial, max_norm, BLOCK: tl.constexpr):
     acc = tl.zeros([BLOCK], dtype=tl.float32)
-    for start in range(0, n_partial, BLOCK):
-        offs = start + tl.arange(0, BLOCK)
-        acc += tl.load(partial_ptr + offs, mask=offs < n_partial, other=0.0)
+    full = (n_partial // BLOCK) * BLOCK
+    for start in range(0, full, BLOCK):  # unmasked: vector loads in the aligned variant
+        acc += tl.load(partial_ptr + start + tl.arange(0, BLOCK))
+    offs = full + tl.arange(0, BLOCK)
+    acc += tl.load(partial_ptr + offs, mask=offs < n_partial, other=0.0)
     norm = tl.math.sqrt_rn(tl.sum(acc, 0))
     coef = tl.math.div_rn(max_norm, norm + 1e-6)
     coef = tl.where(coef > 1.0, 1.0, coef)  # NaN > 1 is false: NaN stays, as torch's clamp
