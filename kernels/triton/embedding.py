@@ -60,7 +60,9 @@ def config_embedding_bwd_pieces(n_cols):
 
 
 def config_embedding_bwd_segments(n_cols):
-    return {"PIECE": PIECE, "BLOCK": _column_block(n_cols), "num_warps": 4}
+    # one weight row per program: four columns a thread, so its loads and stores are vector ones
+    block = _column_block(n_cols)
+    return {"PIECE": PIECE, "BLOCK": block, "num_warps": max(1, block // 128)}
 
 
 @triton.jit

@@ -530,8 +530,8 @@ bool embedding_backward(const Tensor& sorted_idx, const Tensor& sorted_pos, cons
   l.ptr(sorted_idx).ptr(partial).ptr(gw);
   bad.defined() ? l.ptr(bad) : l.null(DType::Int64);
   // (a deferred second launch leaves the native kernels to redo both: the partials are only scratch)
-  return l.i64(n).i32(dim).i64(gw.size(0)).constant(bad.defined()).constant(kEmbeddingPiece).constant(block).warps(4)
-      .run(n, cdiv(dim, block));
+  return l.i64(n).i32(dim).i64(gw.size(0)).constant(bad.defined()).constant(kEmbeddingPiece).constant(block)
+      .warps(int(std::max<int64_t>(1, block / 128))).run(n, cdiv(dim, block));
 }
 
 bool optim_accepts(const Tensor& like) { return usable("optim", like.dtype(), 1, 1); }
