@@ -4,12 +4,12 @@ kernel suite (vt::embedding and vt::embedding_backward on CUDA under kernels.bac
 The backward is the native one's (Note [Deterministic embedding backward] in csrc/ops/cuda/embedding.cu)
 with Triton doing the sums: C++ sorts the flattened indices with their positions (CUB's stable radix
 sort, so positions stay ascending within an index), then
-- embedding_bwd_pieces cuts the sorted entries into pieces of PIECE; within a piece every run of equal
+  - embedding_bwd_pieces cuts the sorted entries into pieces of PIECE; within a piece every run of equal
   indices is summed into a float32 partial row at the run's first entry. The sums are one product
   per piece, R @ G: R[j, k] = 1 where k >= j is in j's run, G the piece's gradient rows gathered by
   position, both float32 and multiplied in IEEE float32 (R's entries are 0 or 1: each row of the product
   is a sum of gradient rows, in the fixed order of the compiled product);
-- embedding_bwd_segments: the entry that starts a segment (the first of its index) adds the partials of
+  - embedding_bwd_segments: the entry that starts a segment (the first of its index) adds the partials of
   the segment's pieces (its own, then each later piece that starts with the same index) and writes the
   weight row. Rows no index names stay as C++ zeroed them. Run to run the result is bitwise the same.
 A bad index (outside [0, n_weights)) is never read through or written to: under CHECK the kernels
