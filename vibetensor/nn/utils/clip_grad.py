@@ -24,14 +24,6 @@ def _multi_tensor(grads, norm_type, foreach):
     return all(g.dtype == g0.dtype and g.device == g0.device and g.is_contiguous() for g in grads)
 
 
-def _check_finite(total, norm_type):
-    value = total.item()
-    if math.isnan(value) or math.isinf(value):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
-                           "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
-                           "by the non-finite norm anyway, set `error_if_nonfinite=False`")
-
-
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scales the gradients in place so that their joint norm is at most max_norm; returns the
     joint norm before clipping (a 0-d tensor of the gradients' dtype), with torch's formula
@@ -44,13 +36,18 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         return _factories.tensor(0.0)
     if _multi_tensor(grads, norm_type, foreach) and not error_if_nonfinite:
         # (error_if_nonfinite must see the norm before any gradient is scaled: the per-tensor path)
-        total = _C._ops._fused_clip_grad_norm_(grads, max_norm)
+        with no_grad():
+            total = _C._ops._fused_clip_grad_norm_(grads, max_norm)
         return total if total.dtype == grads[0].dtype else total.to(grads[0].dtype)
     with no_grad():
         norms = [F.norm(g, norm_type) for g in grads]
         total = F.norm(F.stack(norms), norm_type)
         if error_if_nonfinite:
-            _check_finite(total, norm_type)
+            value = total.item()
+            if math.isnan(value) or math.isinf(value):
+                raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
+                                   "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
+                                   "by the non-finite norm anyway, set `error_if_nonfinite=False`")
         coef = F.clamp(F.div(max_norm, F.add(total, 1e-6)), max=1.0)
         for g in grads:
             g.mul_(coef if coef.device == g.device else coef.to(g.device))
