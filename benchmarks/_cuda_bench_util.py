@@ -1,5 +1,5 @@
-"""Shared bits of the CUDA benchmarks (and of those that run on either device): the no-GPU exit, provenance and
---json output."""
+"""Shared bits of the CUDA benchmarks (and of those that run on either device): the no-GPU exit, provenance,
+--json output, and forcing one of torch's SDPA backends."""
 import json
 import os
 import platform
@@ -57,3 +57,20 @@ def write_json(path, results, device="cuda"):
         with open(path, "w") as f:
             json.dump({"provenance": provenance(device), "results": results}, f, indent=2)
         print(f"wrote {path}")
+
+
+# torch's SDPA backends a benchmark may force (--sdpa-backends), by the names of torch.nn.attention.SDPBackend
+SDPA_BACKENDS = {"flash": "FLASH_ATTENTION", "cudnn": "CUDNN_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
+                 "math": "MATH"}
+
+
+def sdpa_backend(name):
+    """A context under which torch's scaled_dot_product_attention uses backend `name` of SDPA_BACKENDS only
+    (None: torch's default choice)."""
+    import contextlib
+
+    if name is None:
+        return contextlib.nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel(getattr(SDPBackend, SDPA_BACKENDS[name]))

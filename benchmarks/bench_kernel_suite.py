@@ -22,7 +22,7 @@ import math
 import statistics
 import sys
 
-from _cuda_bench_util import require_gpu_or_exit, write_json
+from _cuda_bench_util import SDPA_BACKENDS, require_gpu_or_exit, sdpa_backend, write_json
 
 vt = require_gpu_or_exit("bench_kernel_suite")
 import torch  # noqa: E402
@@ -209,20 +209,13 @@ def cases(families):
     return [c for c in out if not families or c.family in families]
 
 
-SDPA_BACKENDS = {"flash": "FLASH_ATTENTION", "cudnn": "CUDNN_ATTENTION", "efficient": "EFFICIENT_ATTENTION",
-                 "math": "MATH"}
-
-
 def variants(backends, sdpa_backends=(), scope="fused"):
     """(name, lib, functional, context): torch's default, torch's SDPA with each backend forced, vibetensor
     under each kernels.backend."""
     import torch.nn.functional as tF
     import vibetensor.nn.functional as vF
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    out = [("torch", torch, tF, lambda: _Null())]
-    out += [(f"torch {b}", torch, tF, lambda b=b: sdpa_kernel(getattr(SDPBackend, SDPA_BACKENDS[b])))
-            for b in sdpa_backends]
+    out = [("torch", torch, tF, lambda: sdpa_backend(None))]
+    out += [(f"torch {b}", torch, tF, lambda b=b: sdpa_backend(b)) for b in sdpa_backends]
     return out + [(f"vt {b}", vt, vF, lambda b=b: _backend(b, scope)) for b in backends]
 
 
@@ -272,14 +265,6 @@ def run_case(case, rounds, batch, backends, sdpa_backends=()):
     for key, xs in samples.items():
         results[key] = statistics.median(xs)
     return results
-
-
-class _Null:
-    def __enter__(self):
-        pass
-
-    def __exit__(self, *a):
-        pass
 
 
 class _backend:

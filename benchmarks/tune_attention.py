@@ -22,6 +22,8 @@ import math
 import os
 import sys
 
+from _cuda_bench_util import sdpa_backend
+
 MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernels", "triton", "attention.py")
 
 # name: (B, H, T, D, causal, dtype) -- the workloads' own attention and VibeTensor's training shape
@@ -41,18 +43,11 @@ def load_module():
     return mod
 
 
-SDPA_BACKENDS = ("flash", "cudnn", "efficient")
-
-
 def time_sdpa(torch, do_bench, q, k, v, do, causal, backend):
     """(forward ms, forward+backward ms) of torch's SDPA, under its default choice (backend None) or with one
-    backend forced."""
-    from contextlib import nullcontext
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-    ctx = nullcontext() if backend is None else sdpa_kernel(getattr(SDPBackend, {
-        "flash": "FLASH_ATTENTION", "cudnn": "CUDNN_ATTENTION", "efficient": "EFFICIENT_ATTENTION"}[backend]))
+    backend of _cuda_bench_util.SDPA_BACKENDS forced."""
     sdpa = torch.nn.functional.scaled_dot_product_attention
-    with ctx:
+    with sdpa_backend(backend):
         sdpa(q, k, v, is_causal=causal).backward(do)  # raises here if the backend refuses
         t_fwd = do_bench(lambda: sdpa(q, k, v, is_causal=causal), warmup=5, rep=40)
         t_fb = do_bench(lambda: sdpa(q, k, v, is_causal=causal).backward(do), warmup=5, rep=40)
@@ -224,7 +219,7 @@ def main():
         t_fwd, t_fb = time_sdpa(torch, do_bench, q, k, v, do, causal, None)
         row = {"shape": name, "dims": shape, "torch_fwd_ms": t_fwd, "torch_fwd_bwd_ms": t_fb, "kernels": {},
                "torch_backends": {}}
-        for b in SDPA_BACKENDS:  # the default picks one by a fixed priority; the issue's comparator is flash
+        for b in ("flash", "cudnn", "efficient"):  # the default picks one by a fixed priority; the issue's comparator is flash
             try:
                 row["torch_backends"][b] = time_sdpa(torch, do_bench, q, k, v, do, causal, b)
             except RuntimeError as e:  # this backend cannot serve the shape or dtype

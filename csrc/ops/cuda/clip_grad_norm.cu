@@ -12,7 +12,6 @@
 #include "ops/optim/clip_grad_norm.h"
 #include "ops/optim/multi_tensor.h"
 #include "ops/suite/families.h"
-#include "ops/suite/launch.h"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -60,25 +59,6 @@ __global__ void __launch_bounds__(kThreads) scale_kernel(TensorChunks<1> a, cons
   for (int64_t i = start + threadIdx.x; i < end; i += kThreads) g[i] = from_opmath<D>(A(to_opmath(g[i])) * coef);
 }
 
-// The suite's optim family (kernels.backend=triton) when it takes these gradients: out [2] float32.
-bool suite_clip(const TensorList& grads, double max_norm, const Tensor& out) {
-  const Tensor& like = grads.front();
-  if (like.dtype() == DType::Float64 || !suite::optim_accepts(like)) return false;
-  suite::ChunkTable t = suite::chunk_table({&grads});
-  if (t.n_rows == 0) {
-    ops::zero_(out);
-    ops::fill_(ops::select(out, 0, 1), Scalar(1.0));
-    return true;
-  }
-  Tensor table = device_chunk_table(t, like.device());
-  if (!table.defined()) {
-    suite::fallback("optim", "a gradient set first seen under graph capture (its chunk table upload cannot be captured)");
-    return false;
-  }
-  Tensor partial = ops::empty({t.n_rows}, DType::Float32, like.device());
-  return suite::clip_grad_norm(table, t, like, partial, out, max_norm);
-}
-
 Tensor fused_clip_grad_norm_cuda(const TensorList& grads, double max_norm) {
   optim::check_clip_grads(grads, max_norm);
   VT_CHECK_VALUE(!grads.empty(), "_fused_clip_grad_norm_: expected at least one gradient on a CUDA device, got none");
@@ -86,9 +66,14 @@ Tensor fused_clip_grad_norm_cuda(const TensorList& grads, double max_norm) {
   cuda::DeviceGuard guard(dev.index);
   const DType opmath = grads[0].dtype() == DType::Float64 ? DType::Float64 : DType::Float32;
   Tensor out = ops::empty({2}, opmath, dev);
-  if (!suite_clip(grads, max_norm, out)) {
+  const int64_t chunks = chunk_count(grads);
+  // the suite's three launches (kernels.backend=triton), over gradients with elements
+  const bool by_suite = chunks > 0 && suite_multi_tensor({&grads}, [&](const Tensor& table, const suite::ChunkTable& t) {
+    Tensor partial = ops::empty({t.n_rows}, DType::Float32, dev);
+    return suite::clip_grad_norm(table, t, grads[0], partial, out, max_norm);
+  });
+  if (!by_suite) {
     cudaStream_t stream = cuda::current_stream(dev.index).handle();
-    const int64_t chunks = chunk_count(grads);
     // no gradient with elements: one zero partial, the norm 0
     Tensor partial = chunks == 0 ? ops::zeros({1}, opmath, dev) : ops::empty({chunks}, opmath, dev);
     VT_DISPATCH_FLOATING(grads[0].dtype(), "_fused_clip_grad_norm_", [&]<class T>() {

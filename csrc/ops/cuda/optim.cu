@@ -65,30 +65,13 @@ void on_current_stream(const TensorList& params, const char* op, Launch launch) 
   VT_DISPATCH_FLOATING(params[0].dtype(), op, [&]<class T>() { launch.template operator()<dev_t<T>>(stream); });
 }
 
-// The suite's optim family when kernels.backend selects it (Note [Chunk table] in ops/suite/chunk_table.h):
-// launch(table, t) with the bucket's chunk table on its device. False: run the native kernels.
-template <class Run>
-bool suite_step(const std::vector<const TensorList*>& lists, Run launch) {
-  const Tensor& like = lists.front()->front();
-  if (!suite::optim_accepts(like)) return false;
-  suite::ChunkTable t = suite::chunk_table(lists);
-  if (t.n_rows == 0) return true;  // parameters without elements
-  cuda::DeviceGuard guard(like.device().index);
-  Tensor table = device_chunk_table(t, like.device());
-  if (!table.defined()) {
-    suite::fallback("optim", "a parameter set first seen under graph capture (its chunk table upload cannot be captured)");
-    return false;
-  }
-  return launch(table, t);
-}
-
 void fused_adamw_cuda(const TensorList& params, const TensorList& grads, const TensorList& exp_avgs,
                       const TensorList& exp_avg_sqs, const TensorList& max_exp_avg_sqs, double lr, double beta1,
                       double beta2, double weight_decay, double eps, double step, bool decoupled_weight_decay,
                       bool maximize) {
   optim::fused_adamw_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, lr, beta1, beta2, weight_decay, eps,
                           step, decoupled_weight_decay, maximize, [&](const optim::AdamStep& s) {
-    if (suite_step({&params, &grads, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs},
+    if (suite_multi_tensor({&params, &grads, &exp_avgs, &exp_avg_sqs, &max_exp_avg_sqs},
                    [&](const Tensor& table, const suite::ChunkTable& t) { return suite::adam_multi(table, t, params[0], s); }))
       return;
     on_current_stream(params, "_fused_adamw_", [&]<class D>(cudaStream_t stream) {
@@ -117,7 +100,7 @@ void fused_sgd_cuda(const TensorList& params, const TensorList& grads, const Ten
                     bool is_first_step) {
   optim::fused_sgd_step(params, grads, momentum_buffers, lr, momentum, dampening, weight_decay, nesterov, maximize,
                         is_first_step, [&](const optim::SgdStep& s) {
-    if (suite_step({&params, &grads, &momentum_buffers},
+    if (suite_multi_tensor({&params, &grads, &momentum_buffers},
                    [&](const Tensor& table, const suite::ChunkTable& t) { return suite::sgd_multi(table, t, params[0], s); }))
       return;
     on_current_stream(params, "_fused_sgd_", [&]<class D>(cudaStream_t stream) {

@@ -487,41 +487,39 @@ bool cross_entropy_backward(const Tensor& x, const Tensor& target, const Tensor&
       .run(cdiv(rows, c.rows));
 }
 
-// kernels/triton/embedding.py's _column_block
-static int64_t embedding_column_block(int64_t dim) { return std::clamp<int64_t>(next_pow2(dim), 16, kEmbeddingMaxBlock); }
+// kernels/triton/embedding.py's _column_block; false (recorded) when the columns need more than a grid's y
+static bool embedding_column_block(int64_t dim, int64_t& block) {
+  block = std::clamp<int64_t>(next_pow2(dim), 16, kEmbeddingMaxBlock);
+  if (cdiv(dim, block) <= kMaxGridY) return true;
+  fallback("embedding", "more than 65535 column blocks");
+  return false;
+}
 
 bool embedding_forward(const Tensor& w, const Tensor& idx, const Tensor& out, const Tensor& bad, int64_t n, int64_t dim) {
-  if (!usable("embedding", w.dtype(), n, dim)) return false;
+  int64_t block = 0;
+  if (!usable("embedding", w.dtype(), n, dim) || !embedding_column_block(dim, block)) return false;
   if (w.stride(1) != 1 && dim > 1) {
     fallback("embedding", "a weight whose columns are not contiguous");
     return false;
   }
-  const int64_t block = embedding_column_block(dim);
-  if (cdiv(dim, block) > kMaxGridY) {
-    fallback("embedding", "more than 65535 column blocks");
-    return false;
-  }
+  const int64_t rows = std::max<int64_t>(1, kEmbeddingTile / block);
   Launch l(kEmbeddingFwd, w);
   l.ptr(w).ptr(idx).ptr(out);
   bad.defined() ? l.ptr(bad) : l.null(DType::Int64);
-  return l.i64(n).i32(dim).i64(w.size(0)).i64(w.stride(0)).constant(bad.defined())
-      .constant(std::max<int64_t>(1, kEmbeddingTile / block)).constant(block).warps(4)
-      .run(cdiv(n, std::max<int64_t>(1, kEmbeddingTile / block)), cdiv(dim, block));
+  return l.i64(n).i32(dim).i64(w.size(0)).i64(w.stride(0)).constant(bad.defined()).constant(rows).constant(block)
+      .warps(4).run(cdiv(n, rows), cdiv(dim, block));
 }
 
 bool embedding_backward_accepts(const Tensor& g, int64_t n, int64_t dim) {
-  if (!usable("embedding", g.dtype(), n, dim)) return false;
-  if (cdiv(dim, embedding_column_block(dim)) > kMaxGridY) {
-    fallback("embedding", "more than 65535 column blocks");
-    return false;
-  }
-  return true;
+  int64_t block = 0;
+  return usable("embedding", g.dtype(), n, dim) && embedding_column_block(dim, block);
 }
 
 bool embedding_backward(const Tensor& sorted_idx, const Tensor& sorted_pos, const Tensor& g, const Tensor& partial,
                         const Tensor& gw, const Tensor& bad, int64_t n, int64_t dim) {
-  const int64_t pieces_block = std::min(kEmbeddingPiecesMaxBlock, embedding_column_block(dim));
-  const int64_t block = embedding_column_block(dim);
+  int64_t block = 0;
+  embedding_column_block(dim, block);  // embedding_backward_accepts took it
+  const int64_t pieces_block = std::min(kEmbeddingPiecesMaxBlock, block);
   if (!Launch(kEmbeddingPieces, g).ptr(sorted_idx).ptr(sorted_pos).ptr(g).ptr(partial).i64(n).i32(dim)
            .constant(kEmbeddingPiece).constant(pieces_block).warps(4)
            .run(cdiv(n, kEmbeddingPiece), cdiv(dim, pieces_block)))
