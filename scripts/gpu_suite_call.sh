@@ -116,6 +116,9 @@ if [ -n "${WARM_PID:-}" ]; then
   kill -- -$WARM_PID 2>/dev/null
   echo "[$(date +%T)] warm-up stopped with the call's steps" >> "$OUT/warm.txt"
 fi
+# TCACHE_OUT=1: Triton's cache as it stands after the steps, $OUT/triton_cache.tgz, to carry as
+# .tcache/triton_cache.tgz into the next call (a fresh machine then skips the compiles this one made).
+[ "${TCACHE_OUT:-0}" = 1 ] && tar czf "$OUT/triton_cache.tgz" -C "$(dirname "$TRITON_CACHE_DIR")" "$(basename "$TRITON_CACHE_DIR")"
 # The device tool returns at most 8 files: the machine-readable results (JSON, JSONL) travel as one
 # tarball, $OUT/s/data.tar.gz, beside the text logs.
 data=$(cd "$OUT" && find . -name '*.json' -o -name '*.jsonl' | sort)
