@@ -4,8 +4,8 @@ process on one GPU:
     python benchmarks/bench_step_capture.py [--workloads seq_reverse,minigpt,mnist_mlp] [--rounds 5]
         [--steps 20] [--no-compile] [--json PATH] [--set POLICY=VALUE] [--option KEY=VALUE]
 
---option sets a workload option for every variant (TOML values: --option fused_rope=true makes
-vibetensor's GPT call its one-op RoPE; torch, which has none, composes it as before).
+--option sets a workload option for every variant of the workloads that have it (TOML values: --option
+fused_rope=true makes vibetensor's GPT call its one-op RoPE; torch, which has none, composes it as before).
 
 Variants per workload: torch eager; torch with the whole step captured in torch.cuda.graph (static
 inputs, AdamW(capturable=True), PyTorch's whole-network capture recipe); torch.compile(model,
@@ -103,6 +103,21 @@ def parse_options(items):
     return out
 
 
+def scope_options(names, options):
+    """{workload: the options its Config has}. An option goes to the workloads that define it (fused_rope:
+    the GPT ones), each left-out pairing printed; an option that no named workload has is an error."""
+    import dataclasses
+
+    fields = {n: {f.name for f in dataclasses.fields(registry.make_config(n, {}))} for n in names}
+    for key in options:
+        if not any(key in f for f in fields.values()):
+            raise SystemExit(f"--option {key}: not an option of any of {names}")
+        for n in names:
+            if key not in fields[n]:
+                print(f"--option {key}: not an option of {n}, which runs without it")
+    return {n: {k: v for k, v in options.items() if k in fields[n]} for n in names}
+
+
 def run(name, rounds, steps, compile_torch, options):
     variants, failed = {}, {}
     for v, (step, _) in build_variants(name, compile_torch, options).items():
@@ -150,10 +165,12 @@ def main():
     options = parse_options(a.option)
     print(f"{vt.cuda.get_device_name(0)}; torch {torch.__version__}; vibetensor policies {spec}; "
           f"workload options {options}")
+    names = a.workloads.split(",")
+    scoped = scope_options(names, options)
     rows = []
-    for name in a.workloads.split(","):
+    for name in names:
         try:
-            rows += run(name, a.rounds, a.steps, not a.no_compile, options)
+            rows += run(name, a.rounds, a.steps, not a.no_compile, scoped[name])
         except Exception as e:  # noqa: BLE001  (one broken workload must not hide the others)
             print(f"{name}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
             rows.append({"workload": name, "error": str(e)})
