@@ -8,6 +8,9 @@ import threading
 import time
 import uuid
 
+# How long a cell that gave its record may take to exit (and a py-spy around it to write its profile).
+EXIT_GRACE_S = 120.0
+
 # Note [Interleaved rounds]
 # These machines are shared, and a neighbour's load changes step times by 2x or more within minutes.
 # Cells run one after another in separate processes saw different minutes of the machine, and their
@@ -69,7 +72,13 @@ class CellProcess:
         self._err.seek(0)
         return self._err.read()
 
-    def close(self):
+    def close(self, grace_s: float = 0.0):
+        """Ends the process: a cell that gave its record exits by itself, and a wrapper around it (py-spy)
+        then writes its profile, so `grace_s` lets it finish before the kill; a failed cell gets none."""
+        try:
+            self.proc.wait(timeout=grace_s) if grace_s > 0 else None
+        except subprocess.TimeoutExpired:
+            pass
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
@@ -93,7 +102,7 @@ def run_group(commands: dict, steps: int, rounds: int, timeout_s: float | None, 
     the cells that finished, {key: error text} of those that failed); each record says how it was
     measured (method, group_id, rounds, its place in each round's order)."""
     group_id = uuid.uuid4().hex[:12]
-    procs, failed, positions = {}, {}, {k: [] for k in commands}
+    procs, failed, positions, records = {}, {}, {k: [] for k in commands}, {}
     try:
         for key, cmd in commands.items():  # all start and warm up together; no step is timed yet
             procs[key] = CellProcess(key, cmd, env, timeout_s, on_step or (lambda: None))
@@ -122,7 +131,6 @@ def run_group(commands: dict, steps: int, rounds: int, timeout_s: float | None, 
                     positions[key].append(place)
             if on_round:
                 on_round(r, len(sizes), medians)
-        records = {}
         for key in commands:
             if key in failed:
                 continue
@@ -134,5 +142,5 @@ def run_group(commands: dict, steps: int, rounds: int, timeout_s: float | None, 
                 records[key] = rec
         return records, failed
     finally:
-        for p in procs.values():
-            p.close()
+        for key, p in procs.items():
+            p.close(EXIT_GRACE_S if key in records else 0.0)

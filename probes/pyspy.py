@@ -4,13 +4,16 @@ and returns the profile's path. Speedscope JSON by default; a `.svg` path gives 
 import os
 import shutil
 import subprocess
+import sys
 
 _FORMATS = {".json": "speedscope", ".svg": "flamegraph", ".txt": "raw"}
 
 
 def executable() -> str:
     """Path of the py-spy executable; RuntimeError when it is not installed."""
-    path = shutil.which("py-spy")
+    # beside this interpreter first: a venv's py-spy when the venv is used without being activated
+    beside = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    path = beside if os.access(beside, os.X_OK) else shutil.which("py-spy")
     if path is None:
         raise RuntimeError("py-spy is not installed or not on PATH; install it with `pip install py-spy` "
                            "(sampling also needs ptrace permission: run as root or with CAP_SYS_PTRACE)")

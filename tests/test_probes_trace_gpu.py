@@ -3,7 +3,6 @@ itself is recorded in tests/gpu/test_cupti_activity.py; here the merge and the s
 records given as data, as CUPTI would deliver them."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -87,7 +86,15 @@ def test_summary_reports_busy_union_kernels_and_idle_gaps():
     assert s["gpu_busy_fraction"] == pytest.approx(5000 / 8000)
 
 
-pyspy_missing = shutil.which("py-spy") is None
+def _pyspy_missing():
+    try:
+        pyspy.executable()
+    except RuntimeError:
+        return True
+    return False
+
+
+pyspy_missing = _pyspy_missing()
 
 
 @pytest.mark.skipif(pyspy_missing, reason="py-spy is not installed")
@@ -114,8 +121,10 @@ def test_pyspy_rejects_bad_arguments(tmp_path):
 @pytest.mark.skipif(pyspy_missing, reason="py-spy is not installed")
 def test_cli_py_spy_keeps_a_profile_per_cell(tmp_path):
     cfg = tmp_path / "tiny.toml"
+    # two cells in interleaved rounds: each exits after its record while py-spy writes, not killed (rounds.close)
     cfg.write_text('[run]\nworkloads = ["seq_reverse"]\nframeworks = ["vibetensor"]\ndevice = "cpu"\nsteps = 2\n'
-                   'warmup = 1\n\n[[policy_sets]]\nname = "tuned"\npreset = "tuned"\n')
+                   'warmup = 1\nrounds = 2\n\n[[policy_sets]]\nname = "tuned"\npreset = "tuned"\n\n'
+                   '[[policy_sets]]\nname = "vibe"\npreset = "vibe"\n')
     out = tmp_path / "res" / "results.jsonl"
     where = os.path.dirname(os.path.dirname(os.path.abspath(vt.__file__)))
     p = subprocess.run([sys.executable, "-P", "-m", "vibetensor.experiments.cli", "run", str(cfg), "--out", str(out),
@@ -123,7 +132,9 @@ def test_cli_py_spy_keeps_a_profile_per_cell(tmp_path):
                        env=dict(os.environ, PYTHONPATH=where))
     assert p.returncode == 0, p.stderr
     profiles = os.listdir(tmp_path / "res" / "profiles")
-    assert len(profiles) == 1 and json.load(open(tmp_path / "res" / "profiles" / profiles[0]))["profiles"]
+    assert len(profiles) == 2, profiles
+    for name in profiles:
+        assert json.load(open(tmp_path / "res" / "profiles" / name))["profiles"]
 
 
 def test_cupti_refuses_the_gil_held_compositions_that_would_deadlock():
