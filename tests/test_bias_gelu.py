@@ -1,8 +1,9 @@
 """vt::bias_gelu (vibetensor.nn.functional.bias_gelu, Note [Bias GELU] in csrc/ops/bias_gelu.h) against
 torch's gelu(x + b) on every device: ranks 1 to 4, sizes that are not multiples of the kernels' blocks, both
 approximations, the dtypes (a float32 bias under a half input), strided views, empty inputs, the backward op
-itself and bad input. tests/gpu/test_suite_bias_gelu.py runs the
+itself and bad input; and vit_cifar's option fused_bias_gelu. tests/gpu/test_suite_bias_gelu.py runs the
 Triton kernels."""
+import numpy as np
 import pytest
 import torch
 
@@ -141,3 +142,36 @@ def test_bias_on_another_device():
     x = to_vt(randn((2, 4)), "cuda")
     with pytest.raises(RuntimeError, match="bias_gelu: expected the bias on the input's device cuda:0, got cpu"):
         F.bias_gelu(x, to_vt(randn((4,))))
+
+
+def test_vit_workload_with_fused_bias_gelu_trains_as_the_composed_form():
+    """vit_cifar with the workload option fused_bias_gelu: the same losses as the Linear's bias add and GELU
+    (CPU), the same parameters, and torch ignores the option (it has no bias_gelu)."""
+    from vibetensor.experiments.workloads import vit_cifar
+
+    def run(fw, fused):
+        cfg = vit_cifar.Config(image=32, patch=8, cls_tokens=2, dim=32, depth=2, heads=2, mlp=64, batch=8,
+                               augment=False, synthetic_size=64, fused_bias_gelu=fused)
+        wl = vit_cifar.Workload(fw, "cpu", cfg)
+        names = [n for n, _ in wl.model.named_parameters()]
+        return [wl.step(wl.next_batch()) for _ in range(3)], names
+
+    (composed, names), (fused, fused_names) = run(vt, False), run(vt, True)
+    assert fused_names == names
+    np.testing.assert_allclose(fused, composed, rtol=1e-5)
+    np.testing.assert_allclose(run(torch, True)[0], composed, rtol=1e-4)
+    assert composed[0] != composed[-1]  # it trains
+
+
+def test_fused_mlp_calls_bias_gelu(monkeypatch):
+    """The option really takes the fused op (the losses above would agree either way)."""
+    from vibetensor.experiments.workloads import vit_cifar
+
+    calls = []
+    real = F.bias_gelu
+    monkeypatch.setattr(F, "bias_gelu", lambda *a, **k: calls.append(1) or real(*a, **k))
+    cfg = vit_cifar.Config(image=32, patch=8, cls_tokens=2, dim=16, depth=1, heads=2, mlp=32, batch=2, augment=False,
+                           synthetic_size=8, fused_bias_gelu=True)
+    wl = vit_cifar.Workload(vt, "cpu", cfg)
+    wl.step(wl.next_batch())
+    assert calls == [1]

@@ -2,7 +2,9 @@
 kernels.backend=triton, bias_gelu runs one Triton kernel forward (bias_gelu_fwd) and two backward
 (bias_gelu_bwd, then norm_bwd_dwdb for dbias), on strided rows without a copy, against torch's
 gelu(x + b) computed in float32 (fp32, bf16, fp16, both approximations, vit_cifar's MLP width and
-widths that are not multiples of the blocks); float64 falls back with a reason. Skipped without a GPU or Triton."""
+widths that are not multiples of the blocks); float64 falls back with a reason; vit_cifar with
+fused_bias_gelu trains as the composed form. Skipped without a GPU or Triton."""
+import numpy as np
 import pytest
 import torch
 
@@ -80,3 +82,19 @@ def test_float64_falls_back_with_a_reason():
     b = randn((24,), torch.float64, seed=10).requires_grad_()
     check_op(lambda a, c: F.bias_gelu(a, c), lambda a, c: TF.gelu(a + c), [x, b], cuda(), dict(rtol=1e-12, atol=1e-12))
     assert launches("gelu") == 0 and any("float64" in why for why in fallbacks("gelu")), suite.report()
+
+
+def test_vit_workload_with_fused_bias_gelu_trains_as_the_composed_form():
+    from vibetensor.experiments.workloads import vit_cifar
+
+    def losses(fused):
+        cfg = vit_cifar.Config(image=32, patch=8, cls_tokens=2, dim=64, depth=2, heads=2, mlp=256, batch=16,
+                               augment=False, synthetic_size=64, fused_bias_gelu=fused)
+        wl = vit_cifar.Workload(vt, "cuda", cfg)
+        return [wl.step(wl.next_batch()) for _ in range(3)]
+
+    composed = losses(False)
+    suite.reset_report()
+    fused = losses(True)
+    np.testing.assert_allclose(fused, composed, rtol=1e-4)
+    assert launches("gelu") == 3 * 2 * LAUNCHES, suite.report()  # steps x blocks x launches
