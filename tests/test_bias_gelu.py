@@ -137,6 +137,13 @@ def test_bad_input(device):
         ops.bias_gelu_backward(to_vt(torch.zeros(2, 3, 4, dtype=torch.int64), device), x, b, "none")
 
 
+def test_second_derivative_is_a_clear_error(device):
+    x = to_vt(randn((3, 4)), device, requires_grad=True)
+    b = to_vt(randn((4,)), device, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="vt::bias_gelu_backward: differentiating through this backward"):
+        vt.autograd.grad(F.bias_gelu(x, b).sum(), [x], create_graph=True)
+
+
 @requires_cuda
 def test_bias_on_another_device():
     x = to_vt(randn((2, 4)), "cuda")
