@@ -129,6 +129,23 @@ def _rotary(B, T, H, D, dtype):
     return Case("rotary", f"B{B} T{T} H{H} D{D}", dtype, make, fwd, lambda t: [t["qkv"]], 2 * n * b, 2 * n * b)
 
 
+def _bias_gelu(rows, cols, dtype):
+    """gelu(x + b), b a [cols] bias (a Linear's, before vit_cifar's GELU): torch adds and then applies
+    GELU, vibetensor calls bias_gelu (its native backend runs the math on ops); reads x and b, writes y;
+    backward reads x, b and dy, writes dx and db."""
+    b = NBYTES[dtype]
+
+    def make(lib, dev):
+        return {"x": _randn(lib, (rows, cols), dtype).requires_grad_(True),
+                "b": _randn(lib, (cols,), dtype, 0.5).requires_grad_(True), "g": _randn(lib, (rows, cols), dtype)}
+
+    def fwd(F, t):
+        return F.bias_gelu(t["x"], t["b"]) if hasattr(F, "bias_gelu") else F.gelu(t["x"] + t["b"])
+
+    return Case("bias_gelu", f"{rows}x{cols}", dtype, make, fwd, lambda t: [t["x"], t["b"]],
+                (2 * rows * cols + cols) * b, (3 * rows * cols + 2 * cols) * b)
+
+
 def _attention(B, H, T, D, dtype, causal):
     fl = 4 * B * H * T * T * D * (0.5 if causal else 1.0)
 
@@ -195,6 +212,10 @@ def cases(families):
             out.append(_embedding(V, N, dim, dtype))
     for B, T, H, D, dtype in ((64, 128, 8, 32, "float32"), (64, 64, 4, 32, "float32"), (32, 2048, 10, 128, "bfloat16")):
         out.append(_rotary(B, T, H, D, dtype))
+    # vit_cifar's MLP (batch 256 x 80 tokens, width 1024) and a large activation
+    for rows, cols in ((20480, 1024), (16384, 8192)):
+        for dtype in ("float32", "bfloat16"):
+            out.append(_bias_gelu(rows, cols, dtype))
     out.append(_attention(32, 10, 2048, 128, "bfloat16", True))
     out.append(_attention(32, 10, 2048, 128, "bfloat16", False))
     for B, H, T in ((64, 4, 64), (64, 4, 80), (32, 8, 128)):
@@ -318,8 +339,8 @@ def main():
             print(f"{case.family} {case.label} {case.dtype}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
             rows.append({"family": case.family, "shape": case.label, "dtype": case.dtype, "error": str(e)})
             continue
-        # log_softmax's kernels are the softmax family's (one kernel, LOG constexpr)
-        suite_family = "softmax" if case.family == "log_softmax" else case.family
+        # log_softmax's kernels are the softmax family's (one kernel, LOG constexpr), bias_gelu's the gelu family's
+        suite_family = {"log_softmax": "softmax", "bias_gelu": "gelu"}.get(case.family, case.family)
         report = [x for x in suite.report() if x["family"] == suite_family]
         case_impls = ["torch"] + [f"torch {b}" for b in sdpa_backends if ("torch " + b, "fwd") in r] + impls[1:]
         for p in ("fwd", "fwd+bwd"):

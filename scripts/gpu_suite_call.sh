@@ -55,7 +55,7 @@ step() {  # file (appended to), timeout, command...
 }
 step pytest_suite.log ${PYTEST_TIMEOUT:-200} python3 -m pytest -q -p no:cacheprovider -rfE ${PYTEST_SUITE:-tests/gpu/test_suite_matmul_elementwise.py \
   tests/gpu/test_kernel_suite_gpu.py tests/gpu/test_suite_attention.py tests/gpu/test_suite_cross_entropy.py \
-  tests/gpu/test_suite_rotary.py tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py}
+  tests/gpu/test_suite_rotary.py tests/gpu/test_suite_bias_gelu.py tests/test_kernel_suite.py tests/gpu/test_cupti_activity.py}
 [ "${LAUNCH_COST:-1}" = 1 ] && step launch_cost.txt 45 python3 benchmarks/bench_suite_launch_cost.py --rounds 5 --launches 300
 [ "${TRACE:-1}" = 1 ] && step launch_cost.txt 90 python3 benchmarks/trace_suite_op.py ${TRACE_ARGS:-}
 [ "${KS:-1}" = 1 ] && step kernel_suite.txt ${KS_TIMEOUT:-120} python3 benchmarks/bench_kernel_suite.py ${KS_ARGS:---rounds 3 --batch 5}

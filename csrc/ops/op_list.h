@@ -98,6 +98,9 @@
   X(VT_TRIPLE, _fused_gru_cell_backward, (VT_T grad_h, VT_T workspace), (grad_h, workspace), "vt::_fused_gru_cell_backward(Tensor grad_h, Tensor workspace) -> (Tensor, Tensor, Tensor)") \
   /* rotary position embedding, half-split (a GPT's RoPE) of (..., T, D) by cos, sin of shape (T, D / 2); inverse rotates back (the backward). The suite's "rotary" family on CUDA, the same math on ops elsewhere. See Note [Rotary embedding] in ops/rotary.h */ \
   X(Tensor, rotary_embedding, (VT_T self, VT_T cos, VT_T sin, bool inverse), (self, cos, sin, inverse), "vt::rotary_embedding(Tensor self, Tensor cos, Tensor sin, bool inverse=False) -> Tensor") \
+  /* gelu(self + bias), bias 1-d of size self.size(-1) broadcast over the leading dims (a Linear's bias fused with the GELU after it), and its backward (dx, dbias). The suite's "gelu" family on CUDA, the same math on ops elsewhere. See Note [Bias GELU] in ops/bias_gelu.h */ \
+  X(Tensor, bias_gelu, (VT_T self, VT_T bias, VT_STR approximate), (self, bias, approximate), "vt::bias_gelu(Tensor self, Tensor bias, str approximate=\"none\") -> Tensor") \
+  X(VT_PAIR, bias_gelu_backward, (VT_T grad, VT_T self, VT_T bias, VT_STR approximate), (grad, self, bias, approximate), "vt::bias_gelu_backward(Tensor grad, Tensor self, Tensor bias, str approximate=\"none\") -> (Tensor, Tensor)") \
   /* linear algebra */ \
   X(Tensor, matmul, (VT_T self, VT_T other), (self, other), "vt::matmul(Tensor self, Tensor other) -> Tensor") \
   X(Tensor, bmm, (VT_T self, VT_T other), (self, other), "vt::bmm(Tensor self, Tensor other) -> Tensor") \

@@ -2,7 +2,12 @@
 CLS tokens (averaged before the head), dim 256, depth 6, 8 heads, MLP 1024 with GELU,
 pre-RMSNorm; batch 256, AdamW lr 3e-4, betas (0.9, 0.999), wd 0, cosine schedule, seed 42.
 With `augment`, every batch goes through the numpy CPU augmentation (augment_batch), which the
-runner times inside the step and also records on its own; see Note [ViT step timing]."""
+runner times inside the step and also records on its own; see Note [ViT step timing].
+
+fused_bias_gelu (a workload option, default off): where `fw` has nn.functional.bias_gelu (vibetensor;
+torch has none), the MLP's up projection and GELU are F.linear without the bias and then that one op
+adding the bias inside the GELU, instead of the Linear's bias add and a separate GELU. Same parameters,
+same initialization, same formula; torch always runs the composed form."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +45,7 @@ class Config:
     synthetic_size: int = 10000
     seed: int = 42
     capturable: bool = False    # AdamW(capturable=True) with lr a device tensor the schedule updates in place
+    fused_bias_gelu: bool = False  # vibetensor only: the MLP's bias add and GELU as one op (module docstring)
 
 
 def build_vit(fw, c: Config):
@@ -47,6 +53,7 @@ def build_vit(fw, c: Config):
     grid = c.image // c.patch
     patch_dim = 3 * c.patch * c.patch
     head_dim = c.dim // c.heads
+    fused_bias_gelu = c.fused_bias_gelu and hasattr(F, "bias_gelu")
 
     class Attention(nn.Module):
         def __init__(self):
@@ -68,6 +75,8 @@ def build_vit(fw, c: Config):
             self.down = nn.Linear(c.mlp, c.dim)
 
         def forward(self, x):
+            if fused_bias_gelu:  # the same formula as below, the bias add inside the GELU's op
+                return self.down(F.bias_gelu(F.linear(x, self.up.weight), self.up.bias))
             return self.down(self.act(self.up(x)))
 
     class Block(nn.Module):

@@ -220,5 +220,13 @@ def rotary_embedding(input, cos, sin, inverse=False):
     return _ops.rotary_embedding(input, cos, sin, inverse)
 
 
+def bias_gelu(input, bias, approximate="none"):
+    """gelu(input + bias) with bias 1-d of size input.shape[-1] (not in torch, where a Linear's bias and
+    the GELU after it are two ops): one op, and on CUDA under kernels.backend=triton one kernel forward
+    and one (plus the bias's column sums) backward. bias has input's dtype or float32; the result has
+    input's dtype (Note [Bias GELU] in csrc/ops/bias_gelu.h)."""
+    return _ops.bias_gelu(input, bias, approximate)
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
     return _ops.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale)

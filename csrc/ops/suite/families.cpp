@@ -49,17 +49,26 @@ const KernelDecl kRmsNormBwd{"rms_norm", "rms_norm_bwd_dx",
                               {"x_stride", A::i64}, {"dy_stride", A::i64}, {"dx_stride", A::i64},
                               {"n_programs", A::i32}},
                              {"HAS_WEIGHT", "ROWS", "BLOCK", "SINGLE"}};
-const KernelDecl kLayerNormColumns{"layer_norm", "norm_bwd_dwdb",
-                                   {{"partial_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n_part_rows", A::i32},
-                                    {"n_cols", A::i32}},
-                                   {"BLOCK_R", "BLOCK_C"}};
-const KernelDecl kRmsNormColumns{"rms_norm", "norm_bwd_dwdb",
-                                 {{"partial_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n_part_rows", A::i32},
-                                  {"n_cols", A::i32}},
-                                 {"BLOCK_R", "BLOCK_C"}};
+// norm_bwd_dwdb (kernels/triton/layer_norm.py): the column sums that finish a parameter's gradient,
+// declared once per family that launches it so each family's backend serves its own.
+const std::vector<Param> kColumnsParams{{"partial_ptr", A::ptr}, {"out_ptr", A::ptr}, {"n_part_rows", A::i32},
+                                        {"n_cols", A::i32}};
+const std::vector<const char*> kColumnsConstants{"BLOCK_R", "BLOCK_C"};
+const KernelDecl kLayerNormColumns{"layer_norm", "norm_bwd_dwdb", kColumnsParams, kColumnsConstants};
+const KernelDecl kRmsNormColumns{"rms_norm", "norm_bwd_dwdb", kColumnsParams, kColumnsConstants};
+const KernelDecl kGeluColumns{"gelu", "norm_bwd_dwdb", kColumnsParams, kColumnsConstants};
 const KernelDecl kGeluFwd{"gelu", "gelu_fwd", {{"x_ptr", A::ptr}, {"y_ptr", A::ptr}, {"n", A::i64}}, {"APPROX", "BLOCK"}};
 const KernelDecl kGeluBwd{"gelu", "gelu_bwd", {{"x_ptr", A::ptr}, {"dy_ptr", A::ptr}, {"dx_ptr", A::ptr}, {"n", A::i64}},
                           {"APPROX", "BLOCK"}};
+const KernelDecl kBiasGeluFwd{"gelu", "bias_gelu_fwd",
+                              {{"x_ptr", A::ptr}, {"b_ptr", A::ptr}, {"y_ptr", A::ptr}, {"n_rows", A::i32},
+                               {"n_cols", A::i32}, {"x_stride", A::i64}, {"y_stride", A::i64}},
+                              {"APPROX", "ROWS", "BLOCK"}};
+const KernelDecl kBiasGeluBwd{"gelu", "bias_gelu_bwd",
+                              {{"x_ptr", A::ptr}, {"b_ptr", A::ptr}, {"dy_ptr", A::ptr}, {"dx_ptr", A::ptr},
+                               {"db_ptr", A::ptr}, {"n_rows", A::i32}, {"n_cols", A::i32}, {"x_stride", A::i64},
+                               {"dy_stride", A::i64}, {"dx_stride", A::i64}, {"n_programs", A::i32}},
+                              {"APPROX", "ROWS", "BLOCK"}};
 const KernelDecl kCrossEntropyFwd{"cross_entropy", "cross_entropy_fwd",
                                   {{"x_ptr", A::ptr}, {"target_ptr", A::ptr}, {"loss_ptr", A::ptr}, {"lse_ptr", A::ptr},
                                    {"bad_ptr", A::ptr}, {"n_rows", A::i32}, {"n_cols", A::i32}, {"x_stride", A::i64},
@@ -132,6 +141,10 @@ constexpr int64_t kRotaryMaxBlockH = 128, kRotaryTileElems = 2048;
 constexpr int64_t kMaxGridY = 65535;
 
 constexpr int64_t kGeluBlock = 1024;
+// kernels/triton/gelu.py: config_bias_gelu_fwd (rows of up to kTileElems elements per program),
+// config_bias_gelu_bwd (its tiles, persistent programs)
+constexpr int64_t kBiasGeluMaxBlock = 1024;
+constexpr int kBiasGeluWarps = 4;
 constexpr int64_t kColumnsBlockR = 32, kColumnsBlockC = 64;
 constexpr int64_t kMaxI32 = (int64_t(1) << 31) - 1;
 
@@ -446,6 +459,51 @@ bool gelu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx, bool tan
   if (!usable("gelu", x.dtype(), 1, 1)) return false;
   return Launch(kGeluBwd, x).ptr(x).ptr(dy).ptr(dx).i64(n).constant(tanh).constant(kGeluBlock).warps(4)
       .run(cdiv(n, kGeluBlock));
+}
+
+namespace {
+
+struct BiasGeluTiles {
+  int64_t rows, block;
+};
+BiasGeluTiles bias_gelu_tiles(int64_t cols) {
+  int64_t block = std::min(std::max<int64_t>(16, next_pow2(cols)), kBiasGeluMaxBlock);
+  return {std::max<int64_t>(1, kTileElems / block), block};
+}
+
+// usable, and a grid whose y (the column blocks) fits
+bool bias_gelu_usable(const Tensor& x, int64_t rows, int64_t cols) {
+  if (!usable("gelu", x.dtype(), rows, cols)) return false;
+  if (cdiv(cols, bias_gelu_tiles(cols).block) > kMaxGridY) {
+    fallback("gelu", "more than 65535 column blocks of a bias_gelu row");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool bias_gelu_forward(const Tensor& x, int64_t x_stride, const Tensor& bias, const Tensor& y, int64_t rows,
+                       int64_t cols, bool tanh) {
+  if (!bias_gelu_usable(x, rows, cols)) return false;
+  BiasGeluTiles t = bias_gelu_tiles(cols);
+  return Launch(kBiasGeluFwd, x).ptr(x).ptr(bias).ptr(y).i32(rows).i32(cols).i64(x_stride).i64(cols).constant(tanh)
+      .constant(t.rows).constant(t.block).warps(kBiasGeluWarps).run(cdiv(rows, t.rows), cdiv(cols, t.block));
+}
+
+bool bias_gelu_backward(const Tensor& x, int64_t x_stride, const Tensor& bias, const Tensor& dy, int64_t dy_stride,
+                        const Tensor& dx, const Tensor& dbias, int64_t rows, int64_t cols, bool tanh) {
+  if (!bias_gelu_usable(x, rows, cols)) return false;
+  BiasGeluTiles t = bias_gelu_tiles(cols);
+  // A row of column programs counts as one program of that many warps (config_bias_gelu_bwd).
+  int64_t col_blocks = cdiv(cols, t.block);
+  int64_t programs = persistent_programs(cdiv(rows, t.rows), int(kBiasGeluWarps * col_blocks), sm_count(x.device().index));
+  Tensor partial = empty_tensor({programs, cols}, DType::Float32, x.device());
+  // A deferred compile of the column sums leaves dbias unset: the caller then computes both natively.
+  return Launch(kBiasGeluBwd, x).ptr(x).ptr(bias).ptr(dy).ptr(dx).ptr(partial).i32(rows).i32(cols).i64(x_stride)
+             .i64(dy_stride).i64(cols).i32(programs).constant(tanh).constant(t.rows).constant(t.block)
+             .warps(kBiasGeluWarps).run(programs, col_blocks) &&
+         column_sums(kGeluColumns, partial, dbias, programs, cols);
 }
 
 bool rotary_forward(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor& y, bool inverse) {

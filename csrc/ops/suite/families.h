@@ -30,6 +30,13 @@ bool norm_backward(bool centered, const Tensor& x, const Tensor& w, const Tensor
 // gelu(x) and its gradient over contiguous tensors of one shape.
 bool gelu_forward(const Tensor& x, const Tensor& y, bool tanh);
 bool gelu_backward(const Tensor& x, const Tensor& dy, const Tensor& dx, bool tanh);
+// gelu(x + bias) of x seen as row-major [rows, cols] (unit column stride, rows x_stride apart) and a
+// contiguous bias [cols] into contiguous y; the backward writes contiguous dx and dbias [cols] (in the
+// bias's dtype) from dy seen likewise. Note [Bias GELU] in ops/bias_gelu.h.
+bool bias_gelu_forward(const Tensor& x, int64_t x_stride, const Tensor& bias, const Tensor& y, int64_t rows,
+                       int64_t cols, bool tanh);
+bool bias_gelu_backward(const Tensor& x, int64_t x_stride, const Tensor& bias, const Tensor& dy, int64_t dy_stride,
+                        const Tensor& dx, const Tensor& dbias, int64_t rows, int64_t cols, bool tanh);
 
 // Cross-entropy of [rows, cols] logits x (last dim contiguous, row stride x.stride(0)) against a
 // contiguous int64 target: per-row float32 loss and lse; `bad` (int64 [2], or undefined) records an
