@@ -102,6 +102,8 @@ def run_matrix(cfg_path: str, out: str | None, fresh: bool, py_spy: bool = False
           f"{cfg.rounds} interleaved rounds per group, results -> {out}"
           + ("" if executor == "local" else f", groups placed by {executor}"), flush=True)
     env = child.child_env()
+    if git["git_commit"]:  # the commit each record carries is the one the results file is checked against
+        env.update(VT_GIT_COMMIT=git["git_commit"], VT_GIT_DIRTY="1" if git["git_dirty"] else "0")
     if cfg.threads:
         env["OMP_NUM_THREADS"] = str(cfg.threads)
     failed = 0

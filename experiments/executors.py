@@ -20,7 +20,9 @@ EXECUTORS = ("local", "ray")
 #   middle of a group (its process or node dies) makes Ray run the task again, up to `retries` times; a
 #   group whose cells fail is recorded as failed, as locally. Workers run the cells' commands with the
 #   Python and the checkout of this process: a cluster's nodes need the same environment at the same
-#   paths (one image or a shared filesystem). RAY_ADDRESS (or --ray-address) joins a running cluster;
+#   paths (one image or a shared filesystem). The workers' working directory is an empty one of Ray's
+#   (_worker_env), not this process's, so the cells record the commit this process checks its results
+#   against from VT_GIT_COMMIT, which run_matrix sets for every executor. RAY_ADDRESS (or --ray-address) joins a running cluster;
 #   without it a local one is started for the run.
 
 
@@ -34,6 +36,19 @@ def _run_group_task(commands, steps, n_rounds, timeout_s, env):
     return rounds.run_group(commands, steps, n_rounds, timeout_s, env)
 
 
+def _worker_env() -> dict:
+    """The Ray job's runtime environment: Ray puts the driver's working directory first on its workers'
+    sys.path unless a job names a working_dir, and from a source checkout that folder's vibetensor/ (no
+    built _C) shadows the package this process runs. An empty working_dir keeps it off; PYTHONPATH then
+    names this process's package first, as child.child_env() does for the cells (Note [Executors])."""
+    import tempfile
+
+    from vibetensor.experiments import child
+
+    return {"working_dir": tempfile.mkdtemp(prefix="vt-ray-workdir-"),
+            "env_vars": {"PYTHONPATH": child.child_env()["PYTHONPATH"]}}
+
+
 def run_ray(jobs, group_args, gpus_per_group=0, cpus_per_group=1, retries=2, address=None, on_start=None):
     """[(job, (records, errors))] as the jobs' Ray tasks finish: group_args(job) -> (commands, steps, rounds,
     timeout_s, env) of rounds.run_group. Starts a local Ray cluster unless `address` (or RAY_ADDRESS) names one."""
@@ -44,7 +59,7 @@ def run_ray(jobs, group_args, gpus_per_group=0, cpus_per_group=1, retries=2, add
     started = not ray.is_initialized()
     if started:
         ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+                 configure_logging=False, runtime_env=_worker_env())  # a working_dir is set per job, not per task
     try:
         task = ray.remote(num_cpus=cpus_per_group, num_gpus=gpus_per_group, max_retries=retries)(_run_group_task)
         pending = {task.remote(*group_args(job)): job for job in jobs}

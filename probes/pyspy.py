@@ -52,3 +52,51 @@ def record(target, out_path: str, native: bool = True, rate: int = 100, subproce
     if not os.path.exists(out_path):
         raise RuntimeError(f"py-spy record wrote no profile to {out_path}:\n{proc.stderr[-2000:]}")
     return out_path
+
+
+def read_profile(path: str, within: str | None = None) -> list:
+    """A speedscope profile as written by py-spy: [(stack, seconds)], each stack a tuple of frame labels from
+    the root down, over every thread it sampled. A frame is 'function (file)': lines are merged, so a
+    function is one box; a native frame py-spy could not name is its library, '[libc.so.6]'.
+    within: keep only the samples whose stack holds a frame of that function name (for example
+    'CellSession.block', a cell's timed steps), cut so that frame is the root."""
+    import json
+
+    with open(path) as f:
+        d = json.load(f)
+    try:
+        frames = [_label(fr) for fr in d["shared"]["frames"]]
+        profiles = [(p["samples"], p["weights"]) for p in d["profiles"]]
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a speedscope profile (expected shared.frames and profiles[].samples/"
+                         f"weights, as py-spy --format speedscope writes): missing {e}") from None
+    names = [fr.get("name", "") for fr in d["shared"]["frames"]]
+    out = []
+    for samples, weights in profiles:
+        for stack, w in zip(samples, weights):
+            if within is not None:
+                cut = next((i for i, f in enumerate(stack) if names[f] == within), None)
+                if cut is None:
+                    continue
+                stack = stack[cut:]
+            out.append((tuple(frames[f] for f in stack), float(w)))
+    return out
+
+
+def _label(frame: dict) -> str:
+    name, where = frame.get("name", "?"), os.path.basename(frame.get("file") or "?")
+    return f"[{where}]" if name.startswith("0x") else f"{name} ({where})"
+
+
+def frame_times(stacks: list) -> dict:
+    """{frame: (self seconds, total seconds)} over read_profile()'s stacks: self is time with the frame on
+    top, total is time with it anywhere on the stack (counted once per sample under recursion)."""
+    times = {}
+    for stack, w in stacks:
+        for f in set(stack):
+            s, t = times.get(f, (0.0, 0.0))
+            times[f] = (s, t + w)
+        if stack:
+            s, t = times[stack[-1]]
+            times[stack[-1]] = (s + w, t)
+    return times

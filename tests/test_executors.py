@@ -40,16 +40,18 @@ preset = "tuned"
 MARK = f"VT_EXECUTOR_TEST={os.getpid()}-{time.time_ns()}"  # in this test's cells' environment only
 
 
-def _run(tmp_path, executor, steps=10, background=False):
+def _run(tmp_path, executor, steps=10, background=False, cwd=None):
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(CONFIG.format(steps=steps))
     out = tmp_path / executor / "results.jsonl"
-    cmd = [sys.executable, "-m", "vibetensor.experiments.cli", "run", str(cfg), "--out", str(out), "--executor", executor]
+    # -P: from the repository root, the checkout's vibetensor/ must not shadow the installed package (as the
+    # `vibetensor` command does not)
+    cmd = [sys.executable, "-P", "-m", "vibetensor.experiments.cli", "run", str(cfg), "--out", str(out), "--executor", executor]
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a local cluster of this machine's CPUs
     env[MARK.split("=")[0]] = MARK.split("=")[1]  # the cluster's workers and their cells inherit it
     if background:
-        return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), out
-    r = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+        return subprocess.Popen(cmd, cwd=cwd or tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), out
+    r = subprocess.run(cmd, cwd=cwd or tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return r.stdout, out
 
@@ -70,6 +72,20 @@ def test_a_ray_sweep_matches_a_local_run_in_kind_and_resumes(tmp_path):
     assert {r["executor"] for r in ray_recs} == {"ray"} and all(r["method"] == "interleaved_rounds" for r in ray_recs)
     again, _ = _run(tmp_path, "ray")
     assert "2 already done" in again and len(_records(ray_file)) == 4
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(ROOT, ".git")), reason="needs the repository's git checkout")
+def test_a_ray_sweep_from_the_repository_root_records_its_commit(tmp_path):
+    """Run where experiments/README.md runs it: the checkout's vibetensor/ (no built _C) must not shadow the
+    package on Ray's workers, and every record carries the commit the results file is checked against."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    _, out = _run(tmp_path, "ray", steps=4, cwd=ROOT)
+    recs = _records(out)
+    assert len(recs) == 4 and all(r.get("status") != "failed" for r in recs)
+    assert {r["git_commit"] for r in recs} == {head}
 
 
 def _cell_pids():

@@ -148,3 +148,38 @@ def test_cupti_refuses_the_gil_held_compositions_that_would_deadlock():
     with vt.policy.override({"autograd.gil": "held", "autograd.workers": "caller", "autograd.routing": "owner"}):
         assert "autograd.routing=owner" in cupti.gil_hazard()
     assert cupti.gil_hazard() is None  # tuned
+
+
+def _speedscope(tmp_path, frames, profiles):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"shared": {"frames": frames},
+                                "profiles": [{"type": "sampled", "samples": s, "weights": w} for s, w in profiles]}))
+    return str(path)
+
+
+def test_pyspy_read_profile_labels_cuts_and_times_frames(tmp_path):
+    frames = [{"name": "0x7f00", "file": "/usr/lib/libc.so.6", "line": 0},
+              {"name": "main", "file": "/x/cell.py", "line": 3},
+              {"name": "CellSession.block", "file": "/x/runner.py", "line": 9},
+              {"name": "f", "file": "/x/w.py", "line": 1},
+              {"name": "f", "file": "/x/w.py", "line": 2},  # another line of f: the same box
+              {"name": "gemm", "file": "/x/libblas.so", "line": 0}]
+    path = _speedscope(tmp_path, frames, [([[0, 1, 2, 3, 5], [0, 1, 2, 3, 4], [0, 1]], [0.01, 0.02, 0.04]),
+                                          ([[0, 1, 2, 3]], [0.03])])  # a second thread
+    stacks = pyspy.read_profile(path)
+    assert stacks[0] == (("[libc.so.6]", "main (cell.py)", "CellSession.block (runner.py)", "f (w.py)",
+                          "gemm (libblas.so)"), 0.01)
+    assert len(stacks) == 4 and sum(w for _, w in stacks) == pytest.approx(0.10)
+    within = pyspy.read_profile(path, within="CellSession.block")
+    assert [s[0] for s, _ in within] == ["CellSession.block (runner.py)"] * 3
+    times = pyspy.frame_times(within)
+    assert times["f (w.py)"] == pytest.approx((0.05, 0.06))  # f -> f (recursion) counts once in its total
+    assert times["gemm (libblas.so)"] == pytest.approx((0.01, 0.01))
+    assert times["CellSession.block (runner.py)"] == pytest.approx((0.0, 0.06))
+
+
+def test_pyspy_read_profile_rejects_what_is_not_speedscope(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"traceEvents": []}))
+    with pytest.raises(ValueError, match="not a speedscope profile"):
+        pyspy.read_profile(str(path))
