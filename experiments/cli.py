@@ -61,8 +61,10 @@ def _cell_command(cfg, cell, out: str, py_spy: bool) -> list:
         cmd = child.module_command("vibetensor.experiments.cell", *args)
     if py_spy:  # a sampling profile per cell beside the results: profiles/<cell>.json (speedscope)
         from vibetensor.probes import pyspy
+        # idle: a step's waits (a lock, the GIL, the engine's workers, a sync) are host time of the step too
         cmd = pyspy.command(cmd, os.path.join(os.path.dirname(os.path.abspath(out)), "profiles",
-                                              "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"))
+                                              "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in cell.key) + ".json"),
+                            idle=True)
     return cmd
 
 
@@ -210,7 +212,7 @@ def main(argv=None) -> int:
     r.add_argument("config")
     r.add_argument("--out", help="results JSONL (default experiments/results/<config name>/<commit>/results.jsonl)")
     r.add_argument("--fresh", action="store_true", help="ignore finished cells in the results file")
-    r.add_argument("--py-spy", action="store_true", help="sample each cell with py-spy --native; profiles/ beside the results")
+    r.add_argument("--py-spy", action="store_true", help="sample each cell with py-spy --native --idle; profiles/ beside the results")
     r.add_argument("--executor", choices=executors.EXECUTORS, default="local",
                    help="where the groups run: here in turn (local), or as Ray tasks on a cluster (ray; Note [Executors])")
     r.add_argument("--ray-address", help="a running Ray cluster to join (default RAY_ADDRESS, else a local one)")

@@ -21,9 +21,12 @@ def executable() -> str:
 
 
 def command(target, out_path: str, native: bool = True, rate: int = 100, subprocesses: bool = False,
-            fmt: str | None = None) -> list:
+            fmt: str | None = None, idle: bool = False) -> list:
     """The argv that runs `target` (a list of argv) under `py-spy record`, writing `out_path`.
-    fmt: speedscope, flamegraph or raw (default: from the extension; speedscope otherwise)."""
+    fmt: speedscope, flamegraph or raw (default: from the extension; speedscope otherwise).
+    idle: keep the samples of a thread that waits (py-spy drops them by default). py-spy samples the
+    threads that hold a Python thread state only: a C++ thread of the runtime that never runs Python (the
+    autograd engine's workers) is not in the profile, and with idle the caller's wait for it is."""
     if isinstance(target, str) or not target:
         raise TypeError(f"py-spy: the target is a non-empty list of arguments, got {target!r}")
     if rate <= 0:
@@ -36,6 +39,8 @@ def command(target, out_path: str, native: bool = True, rate: int = 100, subproc
         cmd.append("--native")
     if subprocesses:
         cmd.append("--subprocesses")
+    if idle:
+        cmd.append("--idle")
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     return cmd + ["--", *map(str, target)]
 
@@ -58,8 +63,10 @@ def read_profile(path: str, within: str | None = None) -> list:
     """A speedscope profile as written by py-spy: [(stack, seconds)], each stack a tuple of frame labels from
     the root down, over every thread it sampled. A frame is 'function (file)': lines are merged, so a
     function is one box; a native frame py-spy could not name is its library, '[libc.so.6]'.
-    within: keep only the samples whose stack holds a frame of that function name (for example
-    'CellSession.block', a cell's timed steps), cut so that frame is the root."""
+    within: on a thread that ever runs a function of that name (for example 'CellSession.block', a cell's
+    timed steps), keep only the samples under it, cut so that frame is the root; a thread that never does
+    (an autograd engine's worker running the backward of those steps) keeps all its samples, warm-up's
+    among them, since a speedscope sample has no time to tell them apart."""
     import json
 
     with open(path) as f:
@@ -73,8 +80,9 @@ def read_profile(path: str, within: str | None = None) -> list:
     names = [fr.get("name", "") for fr in d["shared"]["frames"]]
     out = []
     for samples, weights in profiles:
+        runs_it = within is not None and any(names[f] == within for stack in samples for f in stack)
         for stack, w in zip(samples, weights):
-            if within is not None:
+            if runs_it:
                 cut = next((i for i, f in enumerate(stack) if names[f] == within), None)
                 if cut is None:
                     continue

@@ -170,12 +170,15 @@ def test_pyspy_read_profile_labels_cuts_and_times_frames(tmp_path):
     assert stacks[0] == (("[libc.so.6]", "main (cell.py)", "CellSession.block (runner.py)", "f (w.py)",
                           "gemm (libblas.so)"), 0.01)
     assert len(stacks) == 4 and sum(w for _, w in stacks) == pytest.approx(0.10)
-    within = pyspy.read_profile(path, within="CellSession.block")
-    assert [s[0] for s, _ in within] == ["CellSession.block (runner.py)"] * 3
+    path2 = _speedscope(tmp_path, frames, [([[0, 1, 2, 3, 5], [0, 1, 2, 3, 4], [0, 1]], [0.01, 0.02, 0.04]),
+                                           ([[0, 3]], [0.03])])  # a helper thread that never runs the block
+    within = pyspy.read_profile(path2, within="CellSession.block")
+    assert [s[0] for s, _ in within] == ["CellSession.block (runner.py)"] * 2 + ["[libc.so.6]"]  # kept whole
     times = pyspy.frame_times(within)
     assert times["f (w.py)"] == pytest.approx((0.05, 0.06))  # f -> f (recursion) counts once in its total
     assert times["gemm (libblas.so)"] == pytest.approx((0.01, 0.01))
-    assert times["CellSession.block (runner.py)"] == pytest.approx((0.0, 0.06))
+    assert times["CellSession.block (runner.py)"] == pytest.approx((0.0, 0.03))
+    assert len(pyspy.read_profile(path, within="CellSession.block")) == 3  # the main thread's third sample: outside
 
 
 def test_pyspy_read_profile_rejects_what_is_not_speedscope(tmp_path):
