@@ -27,6 +27,9 @@ assert len(t.summary()) == 2
 assert len(overview) >= 1 and (overview["kernels"] > 0).all() and "tuned" in set(overview["preset"])
 assert temporal is not None and (temporal["compute_time_pctg"] > 0).all()
 assert by_category.loc["op"].gt(0).all() and all(len(t) > 0 for t in by_op.values())
+assert len(profiles) >= 3 and ((host_share.sum() - 1).abs() < 0.01).all()
+assert host_share.loc["vibetensor C++", [n for n in host_share.columns if "vibetensor" in n]].gt(0).all()
+assert all(len(t) > 0 and t["self share"].le(t["total share"]).all() for t in top_functions.values())
 """,
     "policy_exploration.ipynb": """
 assert list(table.index) == ["tuned", flipped_name] and (table["ratio"] > 0).all()
