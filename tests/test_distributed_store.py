@@ -35,6 +35,15 @@ def test_the_nccl_unique_id_travels_whole():
         nccl.unique_id_from_bytes(raw[:3])
 
 
+def test_a_missing_nccl_library_is_a_clear_error(tmp_path, monkeypatch):
+    from vibetensor.distributed import nccl
+    missing = str(tmp_path / "libnccl.so.2")
+    monkeypatch.setenv("VT_NCCL_LIBRARY", missing)
+    monkeypatch.setattr(nccl, "_lib", None)  # loaded once per process: this test asks afresh
+    with pytest.raises(RuntimeError, match=r"backend 'nccl': no NCCL library could be loaded \(tried " + re.escape(missing)):
+        nccl.library()
+
+
 def test_tcp_store_set_get_add_delete_and_timeouts():
     server = TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=5)
     client = TCPStore("127.0.0.1", server.port, 2, timeout=5)

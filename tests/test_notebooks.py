@@ -69,3 +69,9 @@ def test_an_empty_results_folder_stops_in_the_first_cell(tmp_path, monkeypatch):
     monkeypatch.setenv("VT_RESULTS", str(tmp_path))
     with pytest.raises(nbclient.exceptions.CellExecutionError, match="no results under"):
         _execute(os.path.join(ROOT, "notebooks", "results_and_probes.ipynb"))
+
+
+def test_the_trace_notebook_pointed_at_an_empty_folder_stops_in_its_first_cell(tmp_path, monkeypatch):
+    monkeypatch.setenv("VT_TRACES", str(tmp_path))
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="no traces"):
+        _execute(os.path.join(ROOT, "notebooks", "trace_analysis.ipynb"))

@@ -1,5 +1,5 @@
 """vibetensor-paper (paper/build.py): the draft filled from recorded results, and each way the build refuses
-(a placeholder the results do not give, a typed number, missing results, mixed commits), on the repository's
+(a placeholder the results do not give, a typed number, missing results, mixed commits or devices), on the repository's
 own results and on small results trees."""
 import os
 
@@ -73,6 +73,16 @@ def test_missing_results_and_mixed_commits_are_refused(tmp_path):
     _write(results, "h100/abc/h100.jsonl", [_cell("torch", None, {}, 10.0), _cell("vibetensor", "tuned", {}, 5.0),
                                             _cell("vibetensor", "vibe", {}, 20.0, git_commit="fff0000")])
     with pytest.raises(build.PaperError, match="table 'gap' mixes commits abc1234, fff0000"):
+        build.build(results, str(tmp_path / "out"), _draft(tmp_path, "{{gap.seq_reverse.vibe}}"), check_only=True)
+
+
+def test_mixed_devices_are_refused(tmp_path):
+    results = str(tmp_path / "results")
+    _results_tree(results)
+    _write(results, "h100/abc/h100.jsonl", [_cell("torch", None, {}, 10.0, device_name="NVIDIA H100 80GB HBM3"),
+                                            _cell("vibetensor", "tuned", {}, 5.0, device_name="NVIDIA H100 80GB HBM3"),
+                                            _cell("vibetensor", "vibe", {}, 20.0, device_name="NVIDIA H200")])
+    with pytest.raises(build.PaperError, match="table 'gap' mixes devices NVIDIA H100 80GB HBM3, NVIDIA H200"):
         build.build(results, str(tmp_path / "out"), _draft(tmp_path, "{{gap.seq_reverse.vibe}}"), check_only=True)
 
 
