@@ -224,11 +224,16 @@ def main(argv=None) -> int:
     pol.add_argument("--json", action="store_true", help="one JSON list of every field instead of the text blocks")
     sub.add_parser("ablate", add_help=False,
                    help="one-at-a-time ablations inside processes, policies alternating in blocks (vibetensor ablate -h)")
+    sub.add_parser("train", add_help=False,
+                   help="train a workload with checkpoints; run again, it resumes where it stopped (vibetensor train -h)")
     if argv is None:
         argv = sys.argv[1:]
     if argv and argv[0] == "ablate":
         from vibetensor.experiments import ablation
         return ablation.main(argv[1:])
+    if argv and argv[0] == "train":
+        from vibetensor.experiments import checkpoint
+        return checkpoint.main(argv[1:])
     a = p.parse_args(argv)
     if a.cmd == "run":
         return run_matrix(a.config, a.out, a.fresh, a.py_spy, a.executor, a.ray_address)

@@ -1,0 +1,67 @@
+"""vibetensor train (experiments/checkpoint.py, Note [Resumable runs]): a run killed mid-way and started again
+resumes from its last safetensors checkpoint and gives the uninterrupted run's losses; a checkpoint of another
+run, or a file that is not one, is refused with a clear message."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from vibetensor.experiments import checkpoint
+
+SEQ = ["seq_reverse", "--options", json.dumps({"dim": 32, "heads": 2, "layers": 1, "batch": 8})]
+
+
+def _cmd(folder, *args, steps=12):
+    return [sys.executable, "-P", "-m", "vibetensor.experiments.cli", "train", *args, "--steps", str(steps),
+            "--checkpoint-every", "4", "--dir", str(folder)]
+
+
+def _losses(folder):
+    return json.load(open(os.path.join(folder, checkpoint.LOSSES)))["losses"]
+
+
+@pytest.mark.parametrize("workload", [SEQ, ["minigpt", "--options", json.dumps({"dim": 32, "heads": 2, "layers": 1,
+                                                                               "batch": 4, "seq": 32})]],
+                         ids=["seq_reverse_sgd", "minigpt_adamw"])
+def test_a_killed_run_resumes_with_the_uninterrupted_losses(tmp_path, workload):
+    whole = tmp_path / "whole"
+    subprocess.run(_cmd(whole, *workload), check=True, capture_output=True, text=True, timeout=600)
+    reference = _losses(whole)
+    assert len(reference) == 12
+
+    killed = tmp_path / "killed"
+    p = subprocess.Popen(_cmd(killed, *workload), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    for line in p.stdout:  # killed without warning once step 6 is done: the checkpoint of step 4 is the last
+        if line.startswith("step 6 "):
+            p.send_signal(signal.SIGKILL)
+            break
+    p.wait(timeout=60)
+    assert p.returncode == -signal.SIGKILL and not (killed / checkpoint.LOSSES).exists()
+    r = subprocess.run(_cmd(killed, *workload), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "resumed from" in r.stdout and "after step" in r.stdout
+    assert _losses(killed) == reference  # bit for bit: same kernels, one thread
+
+
+def test_a_finished_run_started_again_trains_no_step(tmp_path):
+    subprocess.run(_cmd(tmp_path, *SEQ, steps=4), check=True, capture_output=True, timeout=600)
+    r = subprocess.run(_cmd(tmp_path, *SEQ, steps=4), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "resumed from" in r.stdout and "step 1 " not in r.stdout
+
+
+def test_a_checkpoint_of_another_run_or_not_a_checkpoint_is_refused(tmp_path):
+    subprocess.run(_cmd(tmp_path, *SEQ, steps=4), check=True, capture_output=True, timeout=600)
+    other = ["seq_reverse", "--options", json.dumps({"dim": 32, "heads": 2, "layers": 1, "batch": 16})]
+    r = subprocess.run(_cmd(tmp_path, *other, steps=8), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "but this run is" in r.stderr and "use another --dir" in r.stderr
+
+    from vibetensor import safetensors
+    import vibetensor as vt
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    safetensors.save_file({"x": vt.zeros(2)}, str(plain / checkpoint.FILE))
+    r = subprocess.run(_cmd(plain, *SEQ, steps=4), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "without a vt_checkpoint entry" in r.stderr
