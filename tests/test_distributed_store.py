@@ -5,6 +5,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
@@ -89,6 +91,56 @@ def test_a_job_that_goes_wrong_fails_naming_the_rank(tmp_path, mode, message):
     assert code != 0
     assert re.search(message, out), out
     assert "vibetensor.distributed.run: rank" in out
+
+
+def test_a_rank_given_another_world_size_fails_at_init_naming_both(tmp_path):
+    start = time.monotonic()
+    code, out = launch(tmp_path, 3, "dist_ranks.py", "world_size", timeout=120)
+    assert code != 0
+    assert "rank 1 was given a world of 4 rank(s), rank 0 a world of 3; expected every rank" in out, out
+    assert time.monotonic() - start < 60  # not the store's 30-minute timeout
+
+
+def test_the_join_fails_every_rank_waiting_for_a_mismatched_one():
+    """Rank 0 (a world of 3) waits for ranks 1 and 2; rank 1 was given a world of 2: both fail at once."""
+    server = TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=20)
+    client = TCPStore("127.0.0.1", server.port, 2, timeout=20)
+    errors = {}
+
+    def join(store, rank, size):
+        try:
+            dist._join(store, rank, size, 20.0)
+        except (ValueError, TimeoutError) as e:
+            errors[rank] = str(e)
+
+    threads = [threading.Thread(target=join, args=a) for a in ((server, 0, 3), (client, 1, 2))]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert time.monotonic() - start < 10
+    message = "rank 1 was given a world of 2 rank(s), rank 0 a world of 3"
+    assert errors.get(0, "").startswith("init_process_group: " + message) and message in errors.get(1, ""), errors
+    client.close()
+    server.close()
+
+
+def test_the_join_times_out_naming_the_missing_ranks():
+    server = TCPStore("127.0.0.1", 0, 3, is_master=True, timeout=5)
+    with pytest.raises(TimeoutError, match=r"rank 0 waited 0.3 s for rank\(s\) 1, 2 of a world of 3 to join"):
+        dist._join(server, 0, 3, 0.3)
+    server.close()
+
+
+def test_arguments_that_contradict_the_launchers_environment_are_refused(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(ValueError, match="world_size=3 contradicts the environment's WORLD_SIZE=2"):
+        dist.init_process_group("gloo", world_size=3, rank=1)
+    with pytest.raises(ValueError, match="rank=0 contradicts the environment's RANK=1"):
+        dist.init_process_group("gloo", world_size=2, rank=0)
+    assert not dist.is_initialized()
 
 
 def test_the_launcher_stops_the_job_when_a_rank_dies(tmp_path):

@@ -1,6 +1,8 @@
 """A rank of a vibetensor.distributed job for tests/test_distributed_store.py: `collectives` checks every
 collective against the values numpy computes for the same per-rank inputs; the other modes misbehave on
-purpose (a mismatched shape, a rank that leaves, a rank that calls another collective)."""
+purpose (a mismatched shape, a rank that leaves, a rank that calls another collective, a rank given another
+world size)."""
+import os
 import sys
 
 import numpy as np
@@ -66,6 +68,8 @@ def collectives(rank, size):
 
 def main():
     mode = sys.argv[1]
+    if mode == "world_size" and os.environ["RANK"] == "1":  # started as if by another launcher
+        os.environ["WORLD_SIZE"] = str(int(os.environ["WORLD_SIZE"]) + 1)
     dist.init_process_group("gloo", timeout=float(sys.argv[2]) if len(sys.argv) > 2 else None)
     rank, size = dist.get_rank(), dist.get_world_size()
     if mode == "collectives":

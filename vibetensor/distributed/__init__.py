@@ -18,10 +18,12 @@ group's own collective (nccl), or the ring (Note [Ring all-reduce] in ring.py) o
 is_available() is True, as for torch's Linux builds.
 """
 import datetime
+import time
 import os
 import threading
 
 from vibetensor import _C
+from vibetensor.distributed import nccl
 from vibetensor.distributed.nccl import NcclProcessGroup
 from vibetensor.distributed.store import TCPStore
 from vibetensor.distributed.store_collectives import StoreProcessGroup
@@ -120,9 +122,12 @@ def is_torchelastic_launched() -> bool:
 
 
 def _env_int(name, given, default):
-    if given is not None and given != -1:
-        return int(given)
     value = os.environ.get(name)
+    if given is not None and given != -1:
+        if value is not None and int(value) != int(given):  # the launcher's word against the script's
+            raise ValueError(f"init_process_group: {name.lower()}={given} contradicts the environment's {name}={value}; "
+                             f"expected them to agree (or pass {name.lower()} only where the launcher sets none)")
+        return int(given)
     return default if value is None else int(value)
 
 
@@ -159,9 +164,17 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
             raise RuntimeError(f"init_process_group: backend {name!r} is not available in vibetensor; expected "
                                "'gloo' (collectives through the job's TCP store, Note [Store collectives]), 'nccl' "
                                "(Note [NCCL backend]) or 'threads' (in spawn_threads, Note [Thread ranks])")
+        if name == Backend.NCCL:
+            nccl.require()  # a rank that cannot take part fails before the others wait for it
         owns_store = store is None
         if owns_store:
             store = _rendezvous(init_method, me, size, seconds)
+        try:
+            _join(store, me, size, seconds)
+        except BaseException:
+            if owns_store:
+                store.close()
+            raise
         GroupMember.WORLD = (NcclProcessGroup(store, me, size, seconds, owns_store=owns_store)
                              if name == Backend.NCCL else
                              StoreProcessGroup(store, me, size, name, seconds, owns_store=owns_store))
@@ -184,6 +197,34 @@ def _init_thread_group(world_size, rank, timeout):
     if timeout is not None:
         group.timeout = _seconds(timeout)
     _thread.group = group
+
+
+_JOIN_POLL_S = 0.05
+
+
+def _join(store, rank, size, timeout):
+    """Every rank posts the world size it was given and meets the others before the group exists (as torch's
+    store-based barrier at init): a rank started with another world size fails at once, naming both, and
+    makes the ranks waiting for it fail too, instead of each waiting out the timeout in its first collective
+    for a rank that never comes."""
+    store.set(f"vt/join/{rank}", str(size).encode())
+    first = int(store.get("vt/join/0", timeout))  # rank 0 is in every world
+    if first != size:
+        message = (f"init_process_group: rank {rank} was given a world of {size} rank(s), rank 0 a world of {first}; "
+                   "expected every rank to be started with the same WORLD_SIZE")
+        store.set("vt/join/abort", message.encode())
+        raise ValueError(message)
+    deadline = time.monotonic() + timeout
+    waiting = [f"vt/join/{r}" for r in range(1, size)]
+    while waiting:
+        if store.check(["vt/join/abort"]):
+            raise ValueError(store.get("vt/join/abort").decode())
+        waiting = [k for k in waiting if not store.check([k])]
+        if waiting and time.monotonic() > deadline:
+            raise TimeoutError(f"init_process_group: rank {rank} waited {timeout:g} s for rank(s) "
+                               f"{', '.join(k.rsplit('/', 1)[1] for k in waiting)} of a world of {size} to join")
+        if waiting:
+            time.sleep(_JOIN_POLL_S)  # the store has no wait for any of several keys
 
 
 def _rendezvous(init_method, rank, size, timeout):

@@ -93,6 +93,15 @@ def _check(result, what):
         raise RuntimeError(f"{what} failed: NCCL error {result} ({library().ncclGetErrorString(result).decode()})")
 
 
+def require():
+    """What this process needs for the backend before it meets the other ranks: a GPU and libnccl."""
+    from vibetensor import cuda
+
+    if not cuda.is_available():
+        raise RuntimeError("backend 'nccl' needs a GPU and a CUDA build of vibetensor; expected 'gloo' on the CPU")
+    return library()
+
+
 class NcclProcessGroup:
     """The ranks of a job joined in one NCCL communicator; `store` carries the unique id (Note [NCCL backend])."""
 
@@ -101,9 +110,7 @@ class NcclProcessGroup:
         from vibetensor.distributed.store_collectives import StoreProcessGroup
 
         self._rank, self._size, self.store, self.timeout = rank, size, store, timeout
-        if not cuda.is_available():
-            raise RuntimeError("backend 'nccl' needs a GPU and a CUDA build of vibetensor; expected 'gloo' on the CPU")
-        lib = library()
+        lib = require()
         self.device = int(os.environ.get("LOCAL_RANK", rank)) % cuda.device_count()
         cuda.set_device(self.device)
         _C._ops.full([1], 0, _C.dtype.float32, _C.device(f"cuda:{self.device}"))  # the device's context exists
