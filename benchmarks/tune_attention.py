@@ -15,6 +15,7 @@ Needs torch with CUDA and triton (the GPU machine has both).
 """
 import argparse
 import concurrent.futures as cf
+import importlib
 import importlib.util
 import itertools
 import json
@@ -24,7 +25,7 @@ import sys
 
 from _cuda_bench_util import sdpa_backend
 
-MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernels", "triton", "attention.py")
+FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernels", "triton")
 
 # name: (B, H, T, D, causal, dtype) -- the workloads' own attention and VibeTensor's training shape
 SHAPES = {
@@ -37,10 +38,14 @@ SHAPES = {
 
 
 def load_module():
-    spec = importlib.util.spec_from_file_location("vt_attention_kernels", MODULE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    """This checkout's kernels/triton/attention.py, whatever vibetensor is installed: loaded as a module of
+    the folder's package, since it imports the shared tile product (kernels/triton/_dot.py)."""
+    if "vt_triton_kernels" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("vt_triton_kernels", os.path.join(FOLDER, "__init__.py"),
+                                                      submodule_search_locations=[FOLDER])
+        sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules[spec.name])
+    return importlib.import_module("vt_triton_kernels.attention")
 
 
 def time_sdpa(torch, do_bench, q, k, v, do, causal, backend):

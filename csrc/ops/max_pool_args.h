@@ -6,6 +6,7 @@
 
 #include "core/host_device.h"
 #include "ops/ops.h"
+#include "ops/window_size.h"
 
 namespace vt {
 
@@ -63,14 +64,6 @@ VT_HOST_DEVICE inline bool max_pool_index_in_window(const MaxPool2dGeometry& p, 
   return dy >= 0 && dy % p.dh == 0 && dy / p.dh < p.kh && dx >= 0 && dx % p.dw == 0 && dx / p.dw < p.kw;
 }
 
-inline int64_t max_pool_out_size(int64_t size, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode) {
-  const int64_t span = size + 2 * p - d * (k - 1) - 1;
-  if (span < 0) return 0;
-  int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-  if (ceil_mode && (out - 1) * s >= size + p) --out;  // the last window must start inside the input or left padding
-  return out;
-}
-
 // Whether every window along one dimension holds an input element. A dilated window can straddle a small
 // input (kernel 2, dilation 3, padding 1 over 2 rows: rows -1 and 2), where torch returns -inf and an index
 // outside the plane; vibetensor refuses it.
@@ -105,8 +98,8 @@ inline MaxPool2dGeometry max_pool2d_geometry(const Tensor& x, const IntList& ker
   VT_CHECK_VALUE(2 * p.ph <= p.kh && 2 * p.pw <= p.kw,
                  "_max_pool2d: padding must be between 0 and half the kernel size, got (", p.ph, ", ", p.pw,
                  ") for kernel_size (", p.kh, ", ", p.kw, ")");
-  p.oh = max_pool_out_size(p.h, p.kh, p.sh, p.ph, p.dh, ceil_mode);
-  p.ow = max_pool_out_size(p.w, p.kw, p.sw, p.pw, p.dw, ceil_mode);
+  p.oh = window_out_size(p.h, p.kh, p.sh, p.ph, p.dh, ceil_mode);
+  p.ow = window_out_size(p.w, p.kw, p.sw, p.pw, p.dw, ceil_mode);
   VT_CHECK_VALUE(p.oh > 0 && p.ow > 0, "_max_pool2d: the padded input (", p.h + 2 * p.ph, ", ", p.w + 2 * p.pw,
                  ") is smaller than the dilated kernel");
   VT_CHECK_VALUE(every_window_holds_input(p.h, p.oh, p.kh, p.sh, p.ph, p.dh) &&
@@ -138,7 +131,7 @@ inline MaxPool2dGeometry max_pool2d_backward_geometry(const Tensor& grad, const 
   // The gradient's plane must be the forward's output for this window (either ceil_mode): the CUDA gather
   // walks the windows, so a mismatched window would drop gradient instead of failing.
   auto fits = [](int64_t size, int64_t out, int64_t k, int64_t s, int64_t pad, int64_t d) {
-    return out == max_pool_out_size(size, k, s, pad, d, false) || out == max_pool_out_size(size, k, s, pad, d, true);
+    return out == window_out_size(size, k, s, pad, d, false) || out == window_out_size(size, k, s, pad, d, true);
   };
   VT_CHECK_VALUE(fits(p.h, p.oh, p.kh, p.sh, p.ph, p.dh) && fits(p.w, p.ow, p.kw, p.sw, p.pw, p.dw),
                  "_max_pool2d_backward: a ", p.oh, "x", p.ow, " gradient is not the output of this window over a ",

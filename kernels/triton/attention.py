@@ -59,6 +59,8 @@ No kernel needs Triton's global scratch.
 import triton
 import triton.language as tl
 
+from ._dot import dot
+
 HEAD_DIMS = (16, 32, 64, 128)
 
 
@@ -133,13 +135,12 @@ def config_attn_bwd_dq(T, D, dtype_bytes, causal):
 
 @triton.jit
 def _dot(a, b, PRECISION: tl.constexpr):
-    # fp32 inputs: full fp32 products (torch's fp32 math path uses no tf32), or three TF32 tensor-core
-    # products (PRECISION 2, kernels.fp32_matmul=tf32x3). See Note [Fused attention].
+    # Attention's float32 products are never TF32 (torch's fp32 math path uses none): IEEE, or TF32x3
+    # under PRECISION 2 (kernels.fp32_matmul=tf32x3); 16-bit inputs use the tensor cores whatever
+    # PRECISION says. See Note [Fused attention].
     if a.dtype == tl.float32:
-        if PRECISION == 2:
-            return tl.dot(a, b, input_precision="tf32x3")
-        return tl.dot(a, b, input_precision="ieee")
-    return tl.dot(a, b)
+        return dot(a, b, None, 2 if PRECISION == 2 else 1)
+    return dot(a, b, None, 0)
 
 
 @triton.jit

@@ -38,6 +38,7 @@ import triton
 import triton.language as tl
 
 from . import next_pow2
+from ._dot import dot
 
 # Note [Implicit GEMM convolution]
 # A convolution is a GEMM whose A operand is the matrix of input windows. Composed from ops
@@ -57,13 +58,6 @@ from . import next_pow2
 # sums that the caller adds: enough programs to fill the GPU, and a deterministic sum.
 
 MAX_BLOCK = 128
-
-
-@triton.jit
-def _dot(a, b, acc, IEEE: tl.constexpr):
-    if IEEE:
-        return tl.dot(a, b, acc, input_precision="ieee")
-    return tl.dot(a, b, acc)
 
 
 @triton.jit
@@ -95,7 +89,7 @@ def _conv2d_fwd(x_ptr, w_ptr, b_ptr, y_ptr, n_batch, n_chan, height, width, n_ou
         a = tl.load(x_rows[:, None] + c.to(tl.int64)[None, :] * area + (ih * width + iw)[:, None],
                     mask=a_ok[:, None] & c_ok[None, :], other=0.0)
         b = tl.load(w_cols[None, :] + (c * (KH * KW) + tap)[:, None], mask=c_ok[:, None] & oc_ok[None, :], other=0.0)
-        acc = _dot(a, b, acc, IEEE)
+        acc = dot(a, b, acc, IEEE)
     if HAS_BIAS:
         acc += tl.load(b_ptr + oc, mask=oc_ok, other=0.0).to(tl.float32)[None, :]
     y = y_ptr + (n.to(tl.int64) * n_out * out_area + pos)[:, None] + oc.to(tl.int64)[None, :] * out_area
@@ -134,7 +128,7 @@ def _conv2d_dgrad(dy_ptr, w_ptr, dx_ptr, n_batch, n_chan, height, width, n_out, 
                     mask=a_ok[:, None] & oc_ok[None, :], other=0.0)
         b = tl.load(w_ptr + (oc.to(tl.int64) * (n_chan * KH * KW) + tap)[:, None] + (c * (KH * KW))[None, :],
                     mask=oc_ok[:, None] & c_ok[None, :], other=0.0)
-        acc = _dot(a, b, acc, IEEE)
+        acc = dot(a, b, acc, IEEE)
     dx = dx_ptr + (n.to(tl.int64) * n_chan * area + pos)[:, None] + c.to(tl.int64)[None, :] * area
     tl.store(dx, acc.to(dx_ptr.dtype.element_ty), mask=row_ok[:, None] & c_ok[None, :])
 
@@ -170,7 +164,7 @@ def _conv2d_wgrad(dy_ptr, x_ptr, part_ptr, n_batch, n_chan, height, width, n_out
         b_ok = k_ok & (ih >= 0) & (ih < height) & (iw >= 0) & (iw < width)
         b = tl.load(x_ptr + (n.to(tl.int64) * n_chan * area + ih * width + iw)[:, None] + c.to(tl.int64)[None, :] * area,
                     mask=b_ok[:, None] & c_ok[None, :], other=0.0)
-        acc = _dot(a, b, acc, IEEE)
+        acc = dot(a, b, acc, IEEE)
     taps = KH * KW
     part = (part_ptr + tl.program_id(2).to(tl.int64) * n_out * n_chan * taps + (oc.to(tl.int64) * n_chan * taps)[:, None]
             + (c * taps + tap)[None, :])

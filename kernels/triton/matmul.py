@@ -35,22 +35,10 @@ import triton
 import triton.language as tl
 
 from . import next_pow2
+from ._dot import dot
 
 MAX_BLOCK = 128
 TF32, IEEE, TF32X3 = 0, 1, 2  # PRECISION
-
-
-@triton.jit
-def _dot(a, b, acc, PRECISION: tl.constexpr):
-    # Note [Float32 products]: 0 TF32 (one tensor-core product of inputs rounded to 10 mantissa bits),
-    # 1 IEEE (FMA in float32), 2 TF32x3 (each input split into a TF32 head and a TF32 tail; three
-    # tensor-core products, the tail x tail one dropped).
-    if PRECISION == 1:
-        return tl.dot(a, b, acc, input_precision="ieee")
-    elif PRECISION == 2:
-        return tl.dot(a, b, acc, input_precision="tf32x3")
-    else:
-        return tl.dot(a, b, acc)
 
 
 @triton.jit
@@ -89,7 +77,7 @@ def _matmul_fwd(a_ptr, b_ptr, c_ptr, n_m, n_n, n_k, stride_ab, stride_am, stride
         k_ok = rk < n_k - k0
         a = tl.load(a_ptrs, mask=m_ok[:, None] & k_ok[None, :], other=0.0)
         b = tl.load(b_ptrs, mask=k_ok[:, None] & n_ok[None, :], other=0.0)
-        acc = _dot(a, b, acc, PRECISION)
+        acc = dot(a, b, acc, PRECISION)
         a_ptrs += BLOCK_K * stride_ak
         b_ptrs += BLOCK_K * stride_bk
     c_ptrs = c_ptr + batch * stride_cb + rm.to(tl.int64)[:, None] * stride_cm + rn[None, :]

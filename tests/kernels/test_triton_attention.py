@@ -17,15 +17,18 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("triton")
 
-MODULE = Path(__file__).resolve().parents[2] / "kernels" / "triton" / "attention.py"
+FOLDER = Path(__file__).resolve().parents[2] / "kernels" / "triton"
 H100_SHARED_BYTES = 228 * 1024
 
-# Loads kernels/triton/attention.py by path: the source folder's kernels, whatever is installed.
+# Loads kernels/triton/attention.py by path: the source folder's kernels, whatever is installed; as a
+# module of the folder's package, since it imports the shared tile product (kernels/triton/_dot.py).
 LOAD = textwrap.dedent(f"""
-    import importlib.util, json, sys
-    spec = importlib.util.spec_from_file_location("vt_attention_kernels", {str(MODULE)!r})
-    A = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(A)
+    import importlib, importlib.util, json, sys
+    spec = importlib.util.spec_from_file_location("vt_triton_kernels", {str(FOLDER / "__init__.py")!r},
+                                                  submodule_search_locations=[{str(FOLDER)!r}])
+    sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sys.modules[spec.name])
+    A = importlib.import_module("vt_triton_kernels.attention")
 """)
 
 INTERPRET = LOAD + textwrap.dedent("""

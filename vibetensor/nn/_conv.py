@@ -42,10 +42,19 @@ def _pair(v, name, n=2):
     return v
 
 
+def _window_count(padded, k, s, d, ceil_mode=False):
+    """How many windows of k taps d apart, stride s, fit along `padded` elements (the input and its
+    padding): torch's (size + 2 * p - d * (k - 1) - 1) // s + 1, rounded up under ceil_mode. Not positive
+    where the padded input is shorter than the dilated window (window_out_size in csrc/ops/window_size.h
+    is the C++ rule)."""
+    span = padded - d * (k - 1) - 1
+    return (-(-span // s) if ceil_mode else span // s) + 1
+
+
 def _out_size(h, w, kernel, stride, dilation):
     """(OH, OW) of windows over an (already padded) h x w input; ValueError when none fits."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+    oh, ow = _window_count(h, kh, sh, dh), _window_count(w, kw, sw, dw)
     if oh <= 0 or ow <= 0:
         raise ValueError(f"the input of spatial size ({h}, {w}) after padding is smaller than the dilated kernel "
                          f"({dh * (kh - 1) + 1}, {dw * (kw - 1) + 1})")
@@ -301,8 +310,7 @@ def _pool_pads(h, w, kernel, stride, padding, dilation, ceil_mode):
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     extra = []
     for size, k, s, p, d in ((h, kh, sh, ph, dilation[0]), (w, kw, sw, pw, dilation[1])):
-        span = size + 2 * p - d * (k - 1) - 1
-        out = (-(-span // s) if ceil_mode else span // s) + 1
+        out = _window_count(size + 2 * p, k, s, d, ceil_mode)
         if ceil_mode and (out - 1) * s >= size + p:  # the last window must start inside the input or left padding
             out -= 1
         extra.append(max(0, (out - 1) * s + d * (k - 1) + 1 - (size + 2 * p)))
@@ -329,7 +337,7 @@ def _check_windows_hold_input(size, kernel, stride, padding, dilation, pads):
     if max(dilation) == 1:
         return  # padding <= kernel // 2 and a last window starting inside the input: always an element
     for n, k, s, p, d, extra in zip(size, kernel, stride, padding, dilation, (pads[3] - padding[0], pads[1] - padding[1])):
-        out = (n + 2 * p + extra - d * (k - 1) - 1) // s + 1
+        out = _window_count(n + 2 * p + extra, k, s, d)
         if not all(any(0 <= o * s - p + j * d < n for j in range(k)) for o in range(out)):
             raise ValueError(f"max_pool2d: a dilated window holds no element of the {size[0]}x{size[1]} input (only "
                              "padding); expected a dilation that keeps every window on the input")

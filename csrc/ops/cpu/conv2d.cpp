@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/ops.h"
+#include "ops/window_size.h"
 
 namespace vt::cpu {
 namespace {
@@ -54,9 +55,8 @@ Geometry geometry(const Tensor& x, const Tensor& weight, const IntList& stride, 
              stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]};
   VT_CHECK_VALUE(g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 && g.pw >= 0,
                  "_conv2d_cpu: expected positive stride and dilation and non-negative padding");
-  const int64_t span_h = g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1, span_w = g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1;
-  g.oh = span_h < 0 ? 0 : span_h / g.sh + 1;  // a negative span would truncate toward zero, to one row
-  g.ow = span_w < 0 ? 0 : span_w / g.sw + 1;
+  g.oh = window_out_size(g.h, g.kh, g.sh, g.ph, g.dh);
+  g.ow = window_out_size(g.w, g.kw, g.sw, g.pw, g.dw);
   VT_CHECK_VALUE(g.oh > 0 && g.ow > 0, "_conv2d_cpu: the padded input (", g.h + 2 * g.ph, ", ", g.w + 2 * g.pw,
                  ") is smaller than the dilated kernel");
   return g;

@@ -8,6 +8,7 @@
 #include "core/shape.h"
 #include "ops/ops.h"
 #include "ops/suite/families.h"
+#include "ops/window_size.h"
 
 namespace vt::cuda_kernels {
 namespace {
@@ -25,11 +26,9 @@ suite::ConvGeometry geometry(const char* op, const Tensor& x, const Tensor& weig
                         0, 0, stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]};
   VT_CHECK_VALUE(g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 && g.pw >= 0, op,
                  ": expected positive stride and dilation and non-negative padding");
-  const int64_t reach_h = g.dh * (g.kh - 1) + 1, reach_w = g.dw * (g.kw - 1) + 1;
-  VT_CHECK_VALUE(g.h + 2 * g.ph >= reach_h && g.w + 2 * g.pw >= reach_w, op, ": the padded input is smaller than "
-                 "the dilated kernel");
-  g.oh = (g.h + 2 * g.ph - reach_h) / g.sh + 1;
-  g.ow = (g.w + 2 * g.pw - reach_w) / g.sw + 1;
+  g.oh = window_out_size(g.h, g.kh, g.sh, g.ph, g.dh);
+  g.ow = window_out_size(g.w, g.kw, g.sw, g.pw, g.dw);
+  VT_CHECK_VALUE(g.oh > 0 && g.ow > 0, op, ": the padded input is smaller than the dilated kernel");
   return g;
 }
 

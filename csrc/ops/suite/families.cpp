@@ -182,7 +182,23 @@ bool tf32_allowed() {
 }
 
 constexpr int64_t kTf32 = 0, kIeee = 1, kTf32x3 = 2;  // product_precision
-constexpr int64_t kTf32x3BlockM = 128, kTf32x3BlockN = 64;  // kernels/triton/matmul.py: config_matmul_fwd
+
+// matmul_fwd's precision and tiles for an m x n output of dtype d: kernels/triton/matmul.py's
+// config_matmul_fwd. One rule for the plan and for the tile count that decides whether a TF32x3
+// product goes to the suite at all (fp32_tensor_core_product).
+struct MatmulTiles {
+  int64_t precision, block_m, block_n, block_k;
+  int warps, stages;
+};
+
+MatmulTiles matmul_tiles(DType d, int64_t m, int64_t n) {
+  const int64_t precision = product_precision(d);
+  if (precision == kTf32x3) return {precision, 128, 64, 32, 4, 4};
+  const int64_t block_m = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
+  const int64_t block_n = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(n)));
+  return {precision, block_m, block_n, itemsize(d) >= 4 ? 32 : 64,
+          block_m * block_n >= kMatmulMaxBlock * kMatmulMaxBlock ? 8 : 4, 3};
+}
 
 // Operands of an elementwise kernel broadcast to one shape, with size-1 dims dropped and
 // neighbouring dims merged where every operand steps through them as one (at most kBinaryDims
@@ -333,15 +349,9 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b, const matmul::Problem& 
   int64_t strides[8] = {a_sb, P.a_unit == 2 ? 0 : A.sr, P.a_unit == 1 ? 0 : A.sc, b_sb, P.b_unit == 2 ? 0 : B.sr,
                         P.b_unit == 1 ? 0 : B.sc, p.m * p.n, p.n};
   std::copy(std::begin(strides), std::end(strides), P.strides);
-  P.precision = product_precision(a.dtype());
-  if (P.precision == kTf32x3) {
-    P.block_m = kTf32x3BlockM, P.block_n = kTf32x3BlockN, P.block_k = 32, P.warps = 4, P.stages = 4;
-  } else {
-    P.block_m = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(m)));
-    P.block_n = std::min(kMatmulMaxBlock, std::max<int64_t>(16, next_pow2(p.n)));
-    P.block_k = itemsize(a.dtype()) >= 4 ? 32 : 64;
-    P.warps = P.block_m * P.block_n >= kMatmulMaxBlock * kMatmulMaxBlock ? 8 : 4;
-  }
+  MatmulTiles t = matmul_tiles(a.dtype(), m, p.n);
+  P.precision = t.precision, P.block_m = t.block_m, P.block_n = t.block_n, P.block_k = t.block_k;
+  P.warps = t.warps, P.stages = t.stages;
   P.group_m = kMatmulGroupM;
   P.grid_x = cdiv(m, P.block_m) * cdiv(p.n, P.block_n);
   return P;
@@ -354,8 +364,11 @@ int64_t product_precision(DType d) {
 
 bool fp32_tensor_core_product(const Tensor& a, const matmul::Problem& p) {
   if (product_precision(a.dtype()) != kTf32x3) return false;
+  // The rows as plan_matmul folds them when the batches share B (TF32x3 tiles do not depend on them).
+  const int64_t rows = p.m * numel_of(p.batch);
+  MatmulTiles t = matmul_tiles(a.dtype(), rows, p.n);
   const int64_t n_sms = a.device().is_cuda() ? sm_count(a.device().index) : 1;
-  return cdiv(p.m * numel_of(p.batch), kTf32x3BlockM) * cdiv(p.n, kTf32x3BlockN) >= n_sms;
+  return cdiv(rows, t.block_m) * cdiv(p.n, t.block_n) >= n_sms;
 }
 
 bool matmul(const Tensor& a, const Tensor& b, const Tensor& out, const matmul::Problem& p) {
