@@ -2,6 +2,11 @@
 # Builds the CUDA module on this (GPU-less) machine and packs it as .gpu_build/ for the device tool to carry
 # (gpu_session.sh reuses it when .gpu_build/src_hash matches the tree's sources).
 #   BUILD_DIR=/tmp/gpub bash scripts/pack_gpu_build.sh     (BUILD_DIR: a configured CMake build of this tree)
+# Configuring one on a fresh CPU machine (the GPU machine runs Python 3.12; about 12 minutes on 2 cores):
+#   ~/.pyenv/versions/3.12.*/bin/python -m venv /tmp/py312 && /tmp/py312/bin/pip install nanobind scipy-openblas32
+#   cmake -S . -B /tmp/gpub -G Ninja -DVT_CUDA=on -DCMAKE_BUILD_TYPE=Release -DPython_EXECUTABLE=/tmp/py312/bin/python
+# and carry the wheels the module and the steps need (.whl/: scipy-openblas32 of the same version, nvtx,
+# py-spy, cupti-python, pyelftools; the device README's `pip download` line).
 # A source edited while the build compiles it leaves an object newer than the edit but built from the old
 # text: ninja then takes it for current, and the source hash cannot see it (session 34's stale embedding.cu).
 # So the build repeats, each source edited during a pass touched again, until a pass sees no edit.
