@@ -46,13 +46,27 @@ def reset_locks():
     _C._reset_lock_stats()
 
 
+def _all_counters():
+    """The C++ runtime's counters, then the Python layers' (fabric.*: the Fabric's attempts, hits, fallbacks
+    and remote bytes, and each fallback reason as fabric.fallback: <reason>)."""
+    from vibetensor.cuda import fabric
+
+    s = fabric.stats()
+    reasons = s.pop("fallback_reasons")
+    return list(_C._counters()) + [(f"fabric.{k}", v) for k, v in s.items()] + \
+        [(f"fabric.fallback: {r}", n) for r, n in sorted(reasons.items())]
+
+
 def counters():
     """Event counters as a DataFrame (name, value)."""
-    return _counters_frame(_C._counters())
+    return _counters_frame(_all_counters())
 
 
 def reset_counters():
+    from vibetensor.cuda import fabric
+
     _C._reset_counters()
+    fabric.reset_stats()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +89,7 @@ class Delta:
 
 def snapshot():
     return Snapshot(time.perf_counter_ns(), tuple(tuple(r[f] for f in _LOCK_FIELDS) for r in _C._lock_stats()),
-                    tuple(_C._counters()))
+                    tuple(_all_counters()))
 
 
 def diff(before, after):

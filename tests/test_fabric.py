@@ -75,6 +75,19 @@ def test_the_copy_path_runs_the_op_and_records_the_fallback(name, reference, kwa
                               "fallback_reasons": {NO_PEER: 1}}
 
 
+def test_the_statistics_are_probe_counters_seen_in_a_snapshot_diff():
+    import vibetensor.probes as probes
+
+    before = probes.snapshot()
+    decision = fabric.Decision(CPU, CUDA2, "copy", "copy", NO_PEER)
+    fabric.execute("mul", fabric.mul, vt.ones(2, 2), vt.ones(2), decision)
+    d = probes.diff(before, probes.snapshot()).counters.set_index("name")["value"]
+    assert (d["fabric.attempts"], d["fabric.fallbacks"], d["fabric.hits"], d["fabric.remote_bytes"]) == (1, 1, 0, 8)
+    assert d[f"fabric.fallback: {NO_PEER}"] == 1
+    probes.reset_counters()
+    assert fabric.stats()["attempts"] == 0
+
+
 def test_the_off_decision_raises_naming_both_devices():
     decision = fabric.decide("off", CUDA0, CUDA1, given_topology)
     with pytest.raises(RuntimeError, match=r"fabric.mul: expected all tensors to be on the same device, but found "
