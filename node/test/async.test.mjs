@@ -41,3 +41,13 @@ test('over the cap, an async op is rejected at once with a clear error', async (
   }
   assert.throws(() => vt.setMaxInFlight(0), { name: 'RangeError' });
 });
+
+test('VT_NODE_MAX_INFLIGHT sets the cap a process starts with, and a bad value is refused', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const index = fileURLToPath(new URL('../index.js', import.meta.url));
+  const run = (value) => execFileSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(index)}).maxInFlight())`],
+    { env: { ...process.env, VT_NODE_MAX_INFLIGHT: value }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.equal(run('3').trim(), '3');
+  assert.throws(() => run('0'), (e) => /VT_NODE_MAX_INFLIGHT: expected a positive integer, got '0'/.test(e.stderr));
+});

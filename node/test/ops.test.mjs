@@ -64,3 +64,17 @@ test('CUDA: device tensors where the build has it, else a clear error', () => {
   vt.cuda.synchronize();
   assert.deepEqual(y.toArray(), [2, 4, 6]);
 });
+
+// The example plugin (examples/plugin), built by tests/test_node_frontend.py and named in VT_TEST_PLUGIN: its
+// ops join the dispatcher from JS as from Python, with their backward op.
+test('a plugin loaded from JS runs its ops through the dispatcher, autograd included', { skip: !process.env.VT_TEST_PLUGIN }, () => {
+  const names = vt.loadLibrary(process.env.VT_TEST_PLUGIN);
+  assert.ok(names.includes('myplug::scale') && names.includes('myplug::add'), String(names));
+  const x = vt.tensor([[1, -2], [3, 4]], { requiresGrad: true });
+  const y = vt.op('myplug::scale', x, 2.5);
+  close(y.toArray(), [2.5, -5, 7.5, 10]);
+  y.sum().backward();
+  close(x.grad.toArray(), [2.5, 2.5, 2.5, 2.5]);
+  close(vt.op('myplug::add', vt.ones([3]), vt.ones([3])).toArray(), [2, 2, 2]);
+  assert.throws(() => vt.op('myplug::fail', vt.ones([2])), /myplug/);
+});
