@@ -108,6 +108,12 @@ if [ "${EXP_STEPS:-0}" != 0 ]; then
     rm -f "$OUT/s/gap.png"  # redrawn from the jsonl; the device tool returns 8 files
   done
 fi
+# PYSPY_CONFIG (e.g. profile_h100): that config run with --py-spy (needs py-spy from .whl); its results and
+# profiles/*.json come back in s/data.tar.gz, its log in pyspy.txt
+if [ -n "${PYSPY_CONFIG:-}" ]; then
+  step pyspy.txt ${PYSPY_TIMEOUT:-240} python3 -m vibetensor.experiments.cli run experiments/configs/$PYSPY_CONFIG.toml \
+    --py-spy --out "$OUT/s/pyspy/results.jsonl"
+fi
 # ABLATE_ARGS: `vibetensor ablate`'s arguments (the vibe band's in-process attribution, issue 11), into ablate.txt;
 # its records go to $OUT/s/ablation.jsonl
 [ -n "${ABLATE_ARGS:-}" ] && step ablate.txt ${ABLATE_TIMEOUT:-300} python3 -m vibetensor.experiments.cli ablate \
