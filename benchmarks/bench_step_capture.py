@@ -11,7 +11,8 @@ Variants per workload: torch eager; torch with the whole step captured in torch.
 inputs, AdamW(capturable=True), PyTorch's whole-network capture recipe); torch.compile(model,
 mode="reduce-overhead") (reported as failed where it does not compile); vibetensor tuned (kernel suite
 on: kernels.backend=triton) eager; vibetensor tuned with vt.cuda.graphed_step (Note [Whole-step
-capture]). Each variant is built once and warmed up (compile and capture outside the timing); the
+capture]); vibetensor's vibe preset, in a cell process of its own (benchmarks/_cell_variant.py; --no-vibe
+leaves it out). Each variant is built once and warmed up (compile and capture outside the timing); the
 timed steps run in interleaved rounds (`steps` steps per variant per round, each reading its loss back
 as the workloads do) and each variant reports the median over rounds of its ms per step and that over
 torch eager's. After timing, a few steps per variant under vibetensor's CUPTI collector give the GPU
@@ -23,6 +24,7 @@ import sys
 import time
 import tomllib
 
+from _cell_variant import CellVariant
 from _cuda_bench_util import require_gpu_or_exit, write_json
 
 vt = require_gpu_or_exit("bench_step_capture")
@@ -118,7 +120,7 @@ def scope_options(names, options):
     return {n: {k: v for k, v in options.items() if k in fields[n]} for n in names}
 
 
-def run(name, rounds, steps, compile_torch, options):
+def run(name, rounds, steps, compile_torch, options, vibe=True):
     variants, failed = {}, {}
     for v, (step, _) in build_variants(name, compile_torch, options).items():
         try:
@@ -128,13 +130,23 @@ def run(name, rounds, steps, compile_torch, options):
             variants[v] = (step, time.perf_counter() - t0)
         except Exception as e:  # noqa: BLE001  (torch.compile may not compile on this machine)
             failed[v] = f"{type(e).__name__}: {str(e)[:200]}"
-    samples = {v: [] for v in variants}
+    # vibe's policies are fixed for a process's life: its cell runs in a process of its own, asked for one
+    # block of `steps` steps a round (their median step time; the variants here time a block's mean)
+    cell = None
+    if vibe:
+        try:
+            cell = CellVariant(name, "vibe", "cuda", options, rounds * steps, warmup=WARMUP)
+        except RuntimeError as e:
+            failed["vt vibe"] = str(e)[-400:]
+    samples = {v: [] for v in [*variants, *(["vt vibe"] if cell else [])]}
     for _ in range(rounds):
         for v, (step, _) in variants.items():
             t0 = time.perf_counter()
             for _ in range(steps):
                 step()
             samples[v].append(1e3 * (time.perf_counter() - t0) / steps)
+        if cell:
+            samples["vt vibe"].append(cell.block(steps))
     base = statistics.median(samples["torch eager"])
     rows = []
     for v, (step, warm_s) in variants.items():
@@ -144,6 +156,12 @@ def run(name, rounds, steps, compile_torch, options):
                      "gpu_busy_ms_per_step": busy if isinstance(busy, float) else None,
                      "kernels_per_step": kernels if isinstance(busy, float) else None,
                      "busy_error": None if isinstance(busy, float) else kernels, "warmup_s": warm_s})
+    if cell:
+        act, ms = cell.finish(), statistics.median(samples["vt vibe"])
+        busy = act.get("busy_ms_per_step")
+        rows.append({"workload": name, "variant": "vt vibe", "ms_per_step": ms, "vs_torch_eager": ms / base,
+                     "gpu_busy_ms_per_step": busy, "kernels_per_step": act.get("kernels_per_step"),
+                     "busy_error": None if busy is not None else act.get("reason"), "warmup_s": cell.warmup_s})
     rows += [{"workload": name, "variant": v, "error": why} for v, why in failed.items()]
     return rows
 
@@ -154,6 +172,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
+    ap.add_argument("--no-vibe", action="store_true", help="leave out the vibe preset's cell (a process of its own)")
     ap.add_argument("--json", default="")
     ap.add_argument("--set", action="append", default=[], metavar="POLICY=VALUE",
                     help="a vibetensor policy over tuned + kernels.backend=triton (repeatable)")
@@ -170,7 +189,7 @@ def main():
     rows = []
     for name in names:
         try:
-            rows += run(name, a.rounds, a.steps, not a.no_compile, scoped[name])
+            rows += run(name, a.rounds, a.steps, not a.no_compile, scoped[name], vibe=not a.no_vibe)
         except Exception as e:  # noqa: BLE001  (one broken workload must not hide the others)
             print(f"{name}: FAILED {type(e).__name__}: {e}", file=sys.stderr)
             rows.append({"workload": name, "error": str(e)})

@@ -251,10 +251,11 @@ def kernel_backends(root: str):
 
 
 def capture(root: str):
-    """Step time over PyTorch eager: PyTorch's whole-step CUDA graph and torch.compile beside vibetensor eager
-    and captured (step.capture=graph's mechanism, vt.cuda.graphed_step)."""
+    """Step time over PyTorch eager: PyTorch's whole-step CUDA graph and torch.compile beside vibetensor's vibe,
+    tuned eager and tuned captured (step.capture=graph's mechanism, vt.cuda.graphed_step). A result file from
+    before the vibe variant leaves its bars out."""
     used, d = _latest_json(_files(root, "capture"))
-    variants = ["torch graph", "torch.compile", "vt tuned", "vt tuned+graph"]
+    variants = ["torch graph", "torch.compile", "vt vibe", "vt tuned", "vt tuned+graph"]
     by = {}
     for r in d["results"]:
         by.setdefault(r["workload"], {})[r["variant"]] = r["vs_torch_eager"]
@@ -263,9 +264,10 @@ def capture(root: str):
 
     def draw(ax):
         x = range(len(table))
-        keys = [k for k in table[0] if k != "workload"]
+        keys = [k for k in table[0] if k != "workload" and any(t[k] is not None for t in table)]
+        width = 0.8 / len(keys)
         for k, key in enumerate(keys):
-            ax.bar([i + (k - 1.5) * 0.2 for i in x], [t[key] or 0 for t in table], 0.2, label=key)
+            ax.bar([i + (k - (len(keys) - 1) / 2) * width for i in x], [t[key] or 0 for t in table], width, label=key)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_xticks(list(x), [t["workload"] for t in table])
         ax.set_ylabel("step time / PyTorch eager")
