@@ -37,6 +37,50 @@ def test_the_nccl_unique_id_travels_whole():
         nccl.unique_id_from_bytes(raw[:3])
 
 
+def _store_ranks(fn, size=2):
+    """fn(group, rank) on `size` thread ranks of StoreProcessGroups over one TCPStore; {rank: exception text}."""
+    from vibetensor.distributed.store_collectives import StoreProcessGroup
+    server = TCPStore("127.0.0.1", 0, size, is_master=True, timeout=20)
+    stores = [server] + [TCPStore("127.0.0.1", server.port, size, timeout=20) for _ in range(size - 1)]
+    errors = {}
+
+    def body(r):
+        try:
+            fn(StoreProcessGroup(stores[r], r, size, timeout=10.0, owns_store=False), r)
+        except Exception as e:  # noqa: BLE001  (what each rank raised is the result)
+            errors[r] = str(e)
+
+    threads = [threading.Thread(target=body, args=(r,)) for r in range(size)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for st in stores[::-1]:
+        st.close()
+    return errors
+
+
+def test_nccl_call_checks_name_every_ranks_call_where_they_differ():
+    """Note [NCCL call checks]: the exchange NcclProcessGroup makes before each collective under
+    VT_DISTRIBUTED_DEBUG=DETAIL, on store groups (NCCL itself needs GPUs)."""
+    from vibetensor.distributed import nccl
+    same = _store_ranks(lambda g, r: nccl.check_same_call(g, ("all_reduce", (3, 2), "float32", "sum")))
+    assert same == {}
+    differ = _store_ranks(lambda g, r: nccl.check_same_call(g, ("all_reduce", (3, 2) if r == 0 else (2, 3), "float32",
+                                                                 "sum")))
+    message = ("all_reduce: the ranks' calls differ (rank: (collective, shape, dtype, op or root)): "
+               "{0: ('all_reduce', (3, 2), 'float32', 'sum'), 1: ('all_reduce', (2, 3), 'float32', 'sum')}")
+    assert set(differ) == {0, 1} and all(e.startswith(message) for e in differ.values()), differ
+
+
+def test_nccl_call_checks_are_off_unless_asked(monkeypatch):
+    from vibetensor.distributed import nccl
+    monkeypatch.delenv("VT_DISTRIBUTED_DEBUG", raising=False)
+    assert not nccl.detail_checks()
+    monkeypatch.setenv("VT_DISTRIBUTED_DEBUG", "detail")
+    assert nccl.detail_checks()
+
+
 def test_a_missing_nccl_library_is_a_clear_error(tmp_path, monkeypatch):
     from vibetensor.distributed import nccl
     missing = str(tmp_path / "libnccl.so.2")

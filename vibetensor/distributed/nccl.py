@@ -93,6 +93,28 @@ def _check(result, what):
         raise RuntimeError(f"{what} failed: NCCL error {result} ({library().ncclGetErrorString(result).decode()})")
 
 
+# Note [NCCL call checks]
+# A collective is one NCCL call that every rank must make with the same count and dtype; NCCL does not
+# compare them (a mismatch hangs, or reads and writes past a buffer). The store backends compare every
+# tensor anyway, since they exchange it. VT_DISTRIBUTED_DEBUG=DETAIL (as torch's TORCH_DISTRIBUTED_DEBUG=DETAIL)
+# makes each rank first exchange its call (collective, shape, dtype, op or root) through the store and raise,
+# naming every rank's call, where they differ: a store round trip per collective, so it is off by default.
+
+
+def detail_checks() -> bool:
+    return os.environ.get("VT_DISTRIBUTED_DEBUG", "").upper() == "DETAIL"
+
+
+def check_same_call(objects, call):
+    """Raises ValueError on every rank when the ranks of `objects` (a store group) pass different calls."""
+    calls = [None] * objects.size()
+    objects.all_gather_object(calls, call)
+    if any(c != calls[0] for c in calls):
+        raise ValueError(f"{call[0]}: the ranks' calls differ (rank: (collective, shape, dtype, op or root)): "
+                         f"{dict(enumerate(calls))}; expected every rank to make the same call "
+                         "(VT_DISTRIBUTED_DEBUG=DETAIL, Note [NCCL call checks])")
+
+
 def require():
     """What this process needs for the backend before it meets the other ranks: a GPU and libnccl."""
     from vibetensor import cuda
@@ -128,6 +150,11 @@ class NcclProcessGroup:
                f"ncclCommInitRank (rank {rank} of {size}, cuda:{self.device})")
         self._objects = StoreProcessGroup(store, rank, size, "nccl", timeout, prefix=f"{prefix}/obj",
                                           owns_store=owns_store)
+        self._detail = detail_checks()
+
+    def _same_call(self, what, tensor, extra=None):
+        if self._detail:
+            check_same_call(self._objects, (what, tuple(tensor.shape), str(tensor.dtype), extra))
 
     def rank(self):
         return self._rank
@@ -163,6 +190,7 @@ class NcclProcessGroup:
 
     def all_reduce(self, tensor, op):
         dt, stream = self._args("all_reduce", tensor)
+        self._same_call("all_reduce", tensor, op)
         _check(library().ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt,
                                        self._op(op, "all_reduce"), self.comm, stream), "ncclAllReduce")
 
@@ -183,15 +211,18 @@ class NcclProcessGroup:
             return received
 
         self._args("all_reduce", tensor)
+        self._same_call("all_reduce", tensor, op)
         ring.all_reduce(tensor, op, self._rank, self._size, shift)
 
     def reduce(self, tensor, dst, op):
         dt, stream = self._args("reduce", tensor)
+        self._same_call("reduce", tensor, (op, dst))
         _check(library().ncclReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt, self._op(op, "reduce"),
                                     dst, self.comm, stream), "ncclReduce")
 
     def broadcast(self, tensor, src):
         dt, stream = self._args("broadcast", tensor)
+        self._same_call("broadcast", tensor, src)
         _check(library().ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt, src, self.comm,
                                        stream), "ncclBroadcast")
 
@@ -200,6 +231,7 @@ class NcclProcessGroup:
             raise ValueError(f"all_gather: expected a list of {self._size} tensors (the world size), got {len(outputs)}")
         flat = _C._ops.full([self._size * tensor.numel()], 0, tensor.dtype, tensor.device)
         dt, stream = self._args("all_gather", tensor, flat)
+        self._same_call("all_gather", tensor)
         _check(library().ncclAllGather(tensor.data_ptr(), flat.data_ptr(), tensor.numel(), dt, self.comm, stream),
                "ncclAllGather")
         n = tensor.numel()
@@ -213,6 +245,7 @@ class NcclProcessGroup:
                              f"{len(inputs)}")
         flat = F.cat([i.reshape(-1) for i in inputs]).contiguous()
         dt, stream = self._args("reduce_scatter", output, flat)
+        self._same_call("reduce_scatter", output, op)
         _check(library().ncclReduceScatter(flat.data_ptr(), output.data_ptr(), output.numel(), dt,
                                            self._op(op, "reduce_scatter"), self.comm, stream), "ncclReduceScatter")
 
