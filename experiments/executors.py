@@ -1,5 +1,7 @@
 """Where a matrix's groups run: `vibetensor run CONFIG --executor local|ray`. See Note [Executors]."""
 import os
+import shutil
+import tempfile
 
 from vibetensor.experiments import rounds
 
@@ -36,17 +38,14 @@ def _run_group_task(commands, steps, n_rounds, timeout_s, env):
     return rounds.run_group(commands, steps, n_rounds, timeout_s, env)
 
 
-def _worker_env() -> dict:
+def _worker_env(workdir: str) -> dict:
     """The Ray job's runtime environment: Ray puts the driver's working directory first on its workers'
     sys.path unless a job names a working_dir, and from a source checkout that folder's vibetensor/ (no
     built _C) shadows the package this process runs. An empty working_dir keeps it off; PYTHONPATH then
     names this process's package first, as child.child_env() does for the cells (Note [Executors])."""
-    import tempfile
-
     from vibetensor.experiments import child
 
-    return {"working_dir": tempfile.mkdtemp(prefix="vt-ray-workdir-"),
-            "env_vars": {"PYTHONPATH": child.child_env()["PYTHONPATH"]}}
+    return {"working_dir": workdir, "env_vars": {"PYTHONPATH": child.child_env()["PYTHONPATH"]}}
 
 
 def run_ray(jobs, group_args, gpus_per_group=0, cpus_per_group=1, retries=2, address=None, on_start=None):
@@ -57,10 +56,11 @@ def run_ray(jobs, group_args, gpus_per_group=0, cpus_per_group=1, retries=2, add
     except ImportError as e:
         raise SystemExit("--executor ray needs Ray: pip install 'ray>=2.9' (the test extra has it)") from e
     started = not ray.is_initialized()
-    if started:
-        ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, runtime_env=_worker_env())  # a working_dir is set per job, not per task
+    workdir = tempfile.mkdtemp(prefix="vt-ray-workdir-")  # empty: Ray packs it for the workers
     try:
+        if started:  # a working_dir is the job's (ray.init's), not a task's
+            ray.init(address=address or os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False,
+                     configure_logging=False, runtime_env=_worker_env(workdir))
         task = ray.remote(num_cpus=cpus_per_group, num_gpus=gpus_per_group, max_retries=retries)(_run_group_task)
         pending = {task.remote(*group_args(job)): job for job in jobs}
         if on_start:
@@ -72,3 +72,4 @@ def run_ray(jobs, group_args, gpus_per_group=0, cpus_per_group=1, retries=2, add
     finally:
         if started:
             ray.shutdown()
+        shutil.rmtree(workdir, ignore_errors=True)
