@@ -70,7 +70,7 @@ def test_checkout_runs_the_experiments_cli_as_a_module(tmp_path):
     # as scripts/gpu_session.sh does on the GPU machine: python -m vibetensor.experiments.cli ...
     p = _run(_checkout_with_built_module(tmp_path), "-m", "vibetensor.experiments.cli", "--help")
     assert p.returncode == 0, p.stderr
-    assert "{run,compare,policies,ablate}" in p.stdout
+    assert "{run,compare,policies,ablate,train}" in p.stdout
 
 
 def test_checkout_maps_the_shipped_folders_through_a_dotted_path(tmp_path):
