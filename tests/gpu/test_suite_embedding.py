@@ -18,7 +18,7 @@ from vibetensor.kernels import suite  # noqa: E402
 from suite_util import fallbacks, launches  # noqa: E402
 
 pytestmark = [requires_gpu, pytest.mark.usefixtures("triton_suite")]
-TOL = {torch.float32: dict(rtol=1e-5, atol=1e-5), torch.bfloat16: dict(rtol=1e-2, atol=2e-2)}
+TOL = {torch.bfloat16: dict(rtol=1e-2, atol=2e-2)}
 CASES = [(36, (256, 64), 128), (4096, (64, 128), 256), (1000, (37,), 33), (7, (3, 5), 1030)]
 
 
@@ -45,8 +45,24 @@ def test_matches_torch(case, index_dtype, dtype):
     ref = torch.nn.functional.embedding(idx.long(), ref_w)
     ref.backward(grad.float())
     torch.testing.assert_close(out.float(), ref.detach().to(dtype).float(), rtol=0, atol=0)
-    torch.testing.assert_close(gw.float(), ref_w.grad, **TOL[dtype])
+    if dtype == torch.float32:
+        _within_the_summation_bound(gw, idx, grad, V)
+    else:
+        torch.testing.assert_close(gw.float(), ref_w.grad, **TOL[dtype])
     assert torch.equal(_run(weight, idx, grad)[1], gw)  # bitwise, run to run
+
+
+def _within_the_summation_bound(gw, idx, grad, V):
+    """A float32 weight gradient sums each index's grad rows (about 455 of them for 36 tokens over 16k
+    positions) in the kernels' fixed order, torch in its own: each is within the float32 bound of the exact
+    sum, n * eps * sum|g| (n: the most rows one index sums), where a fixed tolerance fails on cancellation."""
+    flat_idx, g64 = idx.long().reshape(-1), grad.double().reshape(-1, grad.shape[-1])
+    exact = torch.zeros(V, g64.shape[1], dtype=torch.float64).index_add_(0, flat_idx, g64)
+    mag = torch.zeros_like(exact).index_add_(0, flat_idx, g64.abs())
+    n = int(torch.bincount(flat_idx, minlength=V).max())
+    bound = n * torch.finfo(torch.float32).eps * mag
+    err = (gw.double() - exact).abs()
+    assert bool((err <= bound).all()), f"error over the summation bound by up to {float((err / bound).max()):.3g}x"
 
 
 def test_bad_index_raises_under_sync_checks():
