@@ -199,32 +199,33 @@ def _init_thread_group(world_size, rank, timeout):
     _thread.group = group
 
 
-_JOIN_POLL_S = 0.05
+_ABORT = b"abort:"
 
 
 def _join(store, rank, size, timeout):
     """Every rank posts the world size it was given and meets the others before the group exists (as torch's
-    store-based barrier at init): a rank started with another world size fails at once, naming both, and
-    makes the ranks waiting for it fail too, instead of each waiting out the timeout in its first collective
-    for a rank that never comes."""
+    store-based barrier at init): a rank started with another world size fails at once, naming both, instead
+    of each rank waiting out the timeout in its first collective for a rank that never comes. A rank given a
+    smaller world than rank 0's also answers, with the message, for the ranks rank 0's world has and its own
+    lacks, so the ranks waiting for those fail at once too. Every wait is the store's own blocking get."""
     store.set(f"vt/join/{rank}", str(size).encode())
     first = int(store.get("vt/join/0", timeout))  # rank 0 is in every world
     if first != size:
         message = (f"init_process_group: rank {rank} was given a world of {size} rank(s), rank 0 a world of {first}; "
                    "expected every rank to be started with the same WORLD_SIZE")
-        store.set("vt/join/abort", message.encode())
+        for missing in range(size, first):
+            store.set(f"vt/join/{missing}", _ABORT + message.encode())
         raise ValueError(message)
     deadline = time.monotonic() + timeout
-    waiting = [f"vt/join/{r}" for r in range(1, size)]
-    while waiting:
-        if store.check(["vt/join/abort"]):
-            raise ValueError(store.get("vt/join/abort").decode())
-        waiting = [k for k in waiting if not store.check([k])]
-        if waiting and time.monotonic() > deadline:
+    for r in range(1, size):
+        try:
+            posted = store.get(f"vt/join/{r}", max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            waiting = [k for k in range(r, size) if not store.check([f"vt/join/{k}"])]
             raise TimeoutError(f"init_process_group: rank {rank} waited {timeout:g} s for rank(s) "
-                               f"{', '.join(k.rsplit('/', 1)[1] for k in waiting)} of a world of {size} to join")
-        if waiting:
-            time.sleep(_JOIN_POLL_S)  # the store has no wait for any of several keys
+                               f"{', '.join(map(str, waiting))} of a world of {size} to join") from None
+        if posted.startswith(_ABORT):
+            raise ValueError(posted[len(_ABORT):].decode())
 
 
 def _rendezvous(init_method, rank, size, timeout):
