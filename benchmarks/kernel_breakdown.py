@@ -2,7 +2,7 @@
 GPU time of a step in each framework (the map issue 19's kernel suite starts from).
 
     python benchmarks/kernel_breakdown.py [--workloads seq_reverse minigpt vit_cifar_noaug]
-        [--preset tuned] [--steps 5] [--warmup 5] [--json out.json]
+        [--preset tuned] [--set POLICY=VALUE] [--option KEY=VALUE] [--steps 5] [--warmup 5] [--json out.json]
 
 Each workload runs on both frameworks in one process, interleaved (torch, vibetensor, torch, ... per
 round) so both see the same machine. Kernels are recorded with vibetensor's CUPTI collector
@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 
 # First match wins: specific families before the generic ones (a fused softmax-backward kernel
 # is "softmax", not "elementwise").
@@ -119,12 +120,21 @@ def main(argv=None) -> int:
     p.add_argument("--preset", default="tuned")
     p.add_argument("--set", action="append", default=[], metavar="POLICY=VALUE",
                    help="a policy over the preset (repeatable), e.g. kernels.backend=triton")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a workload option for both frameworks (repeatable, TOML values), e.g. fused_rope=true")
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--rounds", type=int, default=2, help="recorded rounds per framework (interleaved)")
     p.add_argument("--top", type=int, default=12)
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
+
+    options = {}
+    for item in a.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            p.error(f"--option expects KEY=VALUE, got {item!r}")
+        options[key] = tomllib.loads(f"v = {value}")["v"]
 
     import torch
     import vibetensor as vt
@@ -147,11 +157,12 @@ def main(argv=None) -> int:
         suite.install()
         suite.reset_report()
     out = {"provenance": {"git_commit": os.environ.get("VT_GIT_COMMIT", ""), "device": vt.cuda.get_device_name(0),
-                          "torch": torch.__version__, "preset": a.preset, "policy": overrides, "steps": a.steps * a.rounds,
+                          "torch": torch.__version__, "preset": a.preset, "policy": overrides, "options": options, "steps": a.steps * a.rounds,
                           "argv": sys.argv}, "workloads": {}}
     print(f"# Kernel breakdown on {out['provenance']['device']} (vibetensor {label}, torch {torch.__version__})")
     for name in a.workloads:
-        built = {"pytorch": registry.build(name, torch, "cuda", {}), f"vibetensor {a.preset}": registry.build(name, vt, "cuda", {})}
+        built = {"pytorch": registry.build(name, torch, "cuda", dict(options)),
+                 f"vibetensor {a.preset}": registry.build(name, vt, "cuda", dict(options))}
         for wl in built.values():
             for _ in range(a.warmup):
                 wl.step(wl.next_batch())

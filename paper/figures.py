@@ -253,12 +253,12 @@ def kernel_backends(root: str):
 def capture(root: str):
     """Step time over PyTorch eager: PyTorch's whole-step CUDA graph and torch.compile beside vibetensor's vibe,
     tuned eager and tuned captured (step.capture=graph's mechanism, vt.cuda.graphed_step). A result file from
-    before the vibe variant leaves its bars out."""
+    before the vibe variant leaves its bars out, as does a variant that failed."""
     used, d = _latest_json(_files(root, "capture"))
     variants = ["torch graph", "torch.compile", "vt vibe", "vt tuned", "vt tuned+graph"]
     by = {}
-    for r in d["results"]:
-        by.setdefault(r["workload"], {})[r["variant"]] = r["vs_torch_eager"]
+    for r in d["results"]:  # a failed variant (an "error" row, no timing) leaves its bar out
+        by.setdefault(r["workload"], {})[r.get("variant", "all")] = r.get("vs_torch_eager")
     table = [{"workload": w, **{v.replace(" ", "_").replace(".", "_").replace("+", "_"): vals.get(v) for v in variants}}
              for w, vals in by.items()]
 

@@ -64,7 +64,10 @@ def _results_tree(root):
          "ms": 1.0, "vs_torch": 9.0}]}})
     _write(root, "gpu/s/c1/capture.json", {"provenance": prov, "results": [
         {"workload": "seq_reverse", "variant": v, "vs_torch_eager": r} for v, r in
-        (("torch eager", 1.0), ("torch graph", 0.32), ("torch.compile", 0.4), ("vt tuned", 0.58), ("vt tuned+graph", 0.34))]})
+        (("torch eager", 1.0), ("torch graph", 0.32), ("torch.compile", 0.4), ("vt tuned", 0.58), ("vt tuned+graph", 0.34))]
+        # failures: a variant that failed, and a whole workload that failed (older files name no variant)
+        + [{"workload": "seq_reverse", "variant": "vt vibe", "error": "cell died"},
+           {"workload": "vit_cifar_noaug", "error": "'numpy.ndarray' object has no attribute 'clone'"}]})
     _write(root, "chain_backward_cpu/c.json", {"device": "cpu", "git_commit": "abc1234", "rows": [
         {"nodes": 10, "torch_us": 40.0, "tuned_us": 8.0}, {"nodes": 100, "torch_us": 400.0, "tuned_us": 60.0}]})
 
@@ -96,8 +99,9 @@ def test_every_figure_is_drawn_with_its_numbers_and_sources(tmp_path):
     (kb,) = _rows(os.path.join(out, "kernel_backends.csv"))
     assert kb["case"] == "softmax/33280x256"
     assert [round(float(kb[k]), 6) for k in ("native", "triton", "cute")] == [0.5, 0.25, 0.2]
-    (cap,) = _rows(os.path.join(out, "capture.csv"))
+    cap, failed = _rows(os.path.join(out, "capture.csv"))
     assert cap["workload"] == "seq_reverse" and float(cap["torch_graph"]) == 0.32 and float(cap["vt_tuned_graph"]) == 0.34
+    assert cap["vt_vibe"] == "" and failed["workload"] == "vit_cifar_noaug" and failed["vt_tuned"] == ""
     readme = open(os.path.join(out, "README.md")).read()
     assert "`gpu/s/ks_cute.json`" in readme and "ks_old" not in readme
     assert "`h100/abc/h100.jsonl`" in readme and "abc1234" in readme and "not made" not in readme
