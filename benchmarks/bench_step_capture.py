@@ -16,7 +16,9 @@ leaves it out). Each variant is built once and warmed up (compile and capture ou
 timed steps run in interleaved rounds (`steps` steps per variant per round, each reading its loss back
 as the workloads do) and each variant reports the median over rounds of its ms per step and that over
 torch eager's. After timing, a few steps per variant under vibetensor's CUPTI collector give the GPU
-kernel time per step (busy ms): a captured step near it has no host time left.
+kernel time per step (busy ms): a captured step near it has no host time left. The graphed variants also
+report replay_ms, their captured step replayed alone back to back (no batch copy, no loss read), the
+replayed step time to set against that kernel time.
 """
 import argparse
 import statistics
@@ -91,6 +93,25 @@ def _capturable(name):
     return {"capturable": True} if hasattr(cfg, "capturable") else {}
 
 
+def replay_ms(variant, wl, replays=20):
+    """ms per replay of a graphed variant's captured step alone, replays back to back (no batch copy, no
+    loss read): the issue's "replayed step time", set against the step's GPU kernel time. None when the
+    variant has no graph."""
+    g = wl.train_step
+    if variant == "torch graph":
+        replay, sync = g.graph.replay, torch.cuda.synchronize
+    elif variant == "vt tuned+graph":
+        replay, sync = g.replay, vt.cuda.synchronize
+    else:
+        return None
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(replays):
+        replay()
+    sync()
+    return 1e3 * (time.perf_counter() - t0) / replays
+
+
 def busy_ms(step, steps=5):
     from vibetensor.probes.cupti import KernelActivity
 
@@ -131,12 +152,12 @@ def scope_options(names, options):
 
 def run(name, rounds, steps, compile_torch, options, vibe=True):
     variants, failed = {}, {}
-    for v, (step, _) in build_variants(name, compile_torch, options).items():
+    for v, (step, wl) in build_variants(name, compile_torch, options).items():
         try:
             t0 = time.perf_counter()
             for _ in range(WARMUP + (5 if v == "torch.compile" else 0)):
                 step()
-            variants[v] = (step, time.perf_counter() - t0)
+            variants[v] = (step, time.perf_counter() - t0, wl)
         except Exception as e:  # noqa: BLE001  (torch.compile may not compile on this machine)
             failed[v] = f"{type(e).__name__}: {str(e)[:200]}"
     # vibe's policies are fixed for a process's life: its cell runs in a process of its own, asked for one
@@ -149,7 +170,7 @@ def run(name, rounds, steps, compile_torch, options, vibe=True):
             failed["vt vibe"] = str(e)[-400:]
     samples = {v: [] for v in [*variants, *(["vt vibe"] if cell else [])]}
     for _ in range(rounds):
-        for v, (step, _) in variants.items():
+        for v, (step, *_) in variants.items():
             t0 = time.perf_counter()
             for _ in range(steps):
                 step()
@@ -158,10 +179,11 @@ def run(name, rounds, steps, compile_torch, options, vibe=True):
             samples["vt vibe"].append(cell.block(steps))
     base = statistics.median(samples["torch eager"])
     rows = []
-    for v, (step, warm_s) in variants.items():
+    for v, (step, warm_s, wl) in variants.items():
         ms = statistics.median(samples[v])
         busy, kernels = busy_ms(step)
         rows.append({"workload": name, "variant": v, "ms_per_step": ms, "vs_torch_eager": ms / base,
+                     "replay_ms": replay_ms(v, wl),
                      "gpu_busy_ms_per_step": busy if isinstance(busy, float) else None,
                      "kernels_per_step": kernels if isinstance(busy, float) else None,
                      "busy_error": None if isinstance(busy, float) else kernels, "warmup_s": warm_s})
@@ -207,6 +229,8 @@ def main():
             if r.get("workload") == name and "ms_per_step" in r:
                 busy = f"{r['gpu_busy_ms_per_step']:.3f} ms GPU ({r['kernels_per_step']:.0f} kernels)" \
                     if r["gpu_busy_ms_per_step"] is not None else f"GPU n/a ({r['busy_error']})"
+                if r.get("replay_ms") is not None:
+                    busy += f"; replay alone {r['replay_ms']:.3f} ms"
                 print(f"{name:>12} {r['variant']:>15}: {r['ms_per_step']:8.3f} ms/step  {r['vs_torch_eager']:.2f}x "
                       f"torch eager; {busy}", flush=True)
             elif r.get("workload") == name and "error" in r:

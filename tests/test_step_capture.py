@@ -101,6 +101,16 @@ def test_graphed_step_without_a_gpu_says_so():
         step(vt.ones(2))
 
 
+def test_replay_before_a_capture_is_refused():
+    def train_step(x):
+        return x * 2
+
+    step = vt.cuda.graphed_step(train_step, warmup=2)
+    with pytest.raises(RuntimeError, match="train_step has no captured graph to replay yet; expected a call after its 2"):
+        step.replay()
+    assert step.replays == 0
+
+
 def test_runner_refuses_capture_off_cuda_and_keeps_eager_steps():
     opts = SMALL["seq_reverse"]
     with pytest.raises(ValueError, match="step.capture=graph captures CUDA work; the cell of seq_reverse runs on cpu"):

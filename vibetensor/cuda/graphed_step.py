@@ -97,6 +97,15 @@ class GraphedStep:
         self._graph, self._static_in, self._static_out, self._key, self._policy = g, static_in, out, key, current
         self.captures += 1
 
+    def replay(self) -> None:
+        """Launches the captured graph once more on its static inputs as they stand (no argument copy):
+        the replayed step alone, e.g. to time it against the step's GPU kernel time."""
+        if self._graph is None:
+            raise RuntimeError(f"graphed_step: {getattr(self.fn, '__name__', 'the step')} has no captured graph to "
+                               f"replay yet; expected a call after its {self.warmup} warm-up call(s)")
+        self._graph.replay()
+        self.replays += 1
+
     def reset(self) -> None:
         """Drops the captured graph, its static tensors and its memory pool (the next call captures again)."""
         if self._graph is not None:
