@@ -18,7 +18,9 @@ as the workloads do) and each variant reports the median over rounds of its ms p
 torch eager's. After timing, a few steps per variant under vibetensor's CUPTI collector give the GPU
 kernel time per step (busy ms): a captured step near it has no host time left. The graphed variants also
 report replay_ms, their captured step replayed alone back to back (no batch copy, no loss read), the
-replayed step time to set against that kernel time.
+replayed step time to set against that kernel time. The eager variants (torch eager, vt tuned) report
+host_ms_per_step, the time to issue one train_step with the GPU idle at its start, and host_us_per_kernel,
+that over the step's kernels: the per-op host cost of each eager path.
 """
 import argparse
 import statistics
@@ -112,6 +114,36 @@ def replay_ms(variant, wl, replays=20):
     return 1e3 * (time.perf_counter() - t0) / replays
 
 
+class HostTimed:
+    """A workload's train_step timed from call to return, with the GPU idle at the call: the host time to
+    issue one eager step's work (nothing inside train_step waits on the GPU: the workloads read the loss
+    after it), which over the step's kernel count is the host cost per kernel launched."""
+
+    def __init__(self, fn, sync):
+        self.fn, self.sync, self.seconds = fn, sync, []
+
+    def __call__(self, *args):
+        self.sync()
+        t0 = time.perf_counter()
+        out = self.fn(*args)
+        self.seconds.append(time.perf_counter() - t0)
+        return out
+
+
+def host_ms(variant, step, wl, steps=5):
+    """Median ms of host time to issue an eager variant's train_step (HostTimed); None for the others."""
+    if variant not in ("torch eager", "vt tuned"):
+        return None
+    timed = HostTimed(wl.train_step, torch.cuda.synchronize if variant.startswith("torch") else vt.cuda.synchronize)
+    wl.train_step = timed
+    try:
+        for _ in range(steps):
+            step()
+    finally:
+        wl.train_step = timed.fn
+    return 1e3 * statistics.median(timed.seconds)
+
+
 def busy_ms(step, steps=5):
     from vibetensor.probes.cupti import KernelActivity
 
@@ -182,8 +214,11 @@ def run(name, rounds, steps, compile_torch, options, vibe=True):
     for v, (step, warm_s, wl) in variants.items():
         ms = statistics.median(samples[v])
         busy, kernels = busy_ms(step)
+        host = host_ms(v, step, wl)
         rows.append({"workload": name, "variant": v, "ms_per_step": ms, "vs_torch_eager": ms / base,
-                     "replay_ms": replay_ms(v, wl),
+                     "replay_ms": replay_ms(v, wl), "host_ms_per_step": host,
+                     "host_us_per_kernel": 1e3 * host / kernels if host is not None and isinstance(busy, float) and kernels
+                     else None,
                      "gpu_busy_ms_per_step": busy if isinstance(busy, float) else None,
                      "kernels_per_step": kernels if isinstance(busy, float) else None,
                      "busy_error": None if isinstance(busy, float) else kernels, "warmup_s": warm_s})
@@ -231,6 +266,9 @@ def main():
                     if r["gpu_busy_ms_per_step"] is not None else f"GPU n/a ({r['busy_error']})"
                 if r.get("replay_ms") is not None:
                     busy += f"; replay alone {r['replay_ms']:.3f} ms"
+                if r.get("host_ms_per_step") is not None:
+                    per = f", {r['host_us_per_kernel']:.1f} us per kernel" if r.get("host_us_per_kernel") else ""
+                    busy += f"; host {r['host_ms_per_step']:.3f} ms per step{per}"
                 print(f"{name:>12} {r['variant']:>15}: {r['ms_per_step']:8.3f} ms/step  {r['vs_torch_eager']:.2f}x "
                       f"torch eager; {busy}", flush=True)
             elif r.get("workload") == name and "error" in r:
