@@ -1,6 +1,7 @@
 """A training run that survives being killed: `vibetensor train WORKLOAD --steps N --checkpoint-every K --dir D`
 trains a workload on vibetensor, writes D/checkpoint.safetensors every K steps, and, started again with the
 same arguments, resumes from it with the losses an uninterrupted run gives. See Note [Resumable runs]."""
+import glob
 import json
 import os
 import sys
@@ -11,7 +12,7 @@ from vibetensor.experiments.workloads import registry
 
 FILE = "checkpoint.safetensors"
 LOSSES = "losses.json"
-VERSION = 1
+VERSION = 2  # 2: the learning-rate schedulers' state
 
 # Note [Resumable runs]
 # A checkpoint is one safetensors file (vibetensor.safetensors: the format's every check on load), written
@@ -20,8 +21,13 @@ VERSION = 1
 # - the model's state_dict ("model/<name>") and the optimizer's state tensors ("optim/<param index>/<key>");
 #   the optimizer's other state (its param_groups, non-tensor entries) in the metadata;
 # - the workload's numpy Generators (the batches, augmentation), as bit-generator states in the metadata;
+# - its learning-rate schedulers' state_dicts (vit_cifar's cosine schedule), in the metadata;
 # - the step count and the losses so far, and the run's identity (workload, options, preset), which a
 #   resume must match: a checkpoint of another run is refused, not continued.
+# safetensors.save_file writes the file aside and renames it; a kill during that write leaves its temporary
+# file, which the next start removes. A workload with more than one model (seq_reverse_sweep's replicas) is
+# refused before it trains. Each step is the runner's: the batch, then the workload's CPU augmentation
+# where it has one on (vit_cifar), then the step.
 # The framework's own generator (vt.manual_seed's Philox stream, dropout) is not saved: no workload draws
 # from it after construction. Resuming then gives the uninterrupted run's losses bit for bit where the
 # kernels are deterministic (the CPU with a fixed thread count; tests/test_resumable_run.py).
@@ -33,6 +39,12 @@ def _identity(workload: str, options: dict, preset: str) -> dict:
 
 def _generators(wl) -> dict:
     return {k: v for k, v in vars(wl).items() if isinstance(v, np.random.Generator)}
+
+
+def _schedulers(wl) -> dict:
+    from vibetensor.optim.lr_scheduler import LRScheduler
+
+    return {k: v for k, v in vars(wl).items() if isinstance(v, LRScheduler)}
 
 
 def save(path: str, wl, identity: dict, step: int, losses: list) -> None:
@@ -52,10 +64,9 @@ def save(path: str, wl, identity: dict, step: int, losses: list) -> None:
                 else:
                     optim["scalars"].setdefault(str(idx), {})[key] = value
     meta = {"version": VERSION, **identity, "step": step, "losses": losses, "optim": optim,
-            "generators": {k: g.bit_generator.state for k, g in _generators(wl).items()}}
-    tmp = path + ".tmp"
-    safetensors.save_file(tensors, tmp, metadata={"vt_checkpoint": json.dumps(meta)})
-    os.replace(tmp, path)
+            "generators": {k: g.bit_generator.state for k, g in _generators(wl).items()},
+            "schedulers": {k: sched.state_dict() for k, sched in _schedulers(wl).items()}}
+    safetensors.save_file(tensors, path, metadata={"vt_checkpoint": json.dumps(meta)})  # atomic: aside, renamed
 
 
 def load(path: str, wl, identity: dict) -> tuple:
@@ -63,12 +74,21 @@ def load(path: str, wl, identity: dict) -> tuple:
     not a checkpoint of this run."""
     from vibetensor import safetensors
 
-    with safetensors.safe_open(path, framework="vt") as f:
+    try:
+        f = safetensors.safe_open(path, framework="vt")
+    except ValueError as e:  # a truncated or foreign file: safetensors' own check, with the path
+        raise ValueError(f"{path}: not a readable checkpoint ({e})") from e
+    with f:
         raw = (f.metadata() or {}).get("vt_checkpoint")
         if raw is None:
             raise ValueError(f"{path}: a safetensors file without a vt_checkpoint entry in its metadata; "
                              "expected a checkpoint written by `vibetensor train`")
-        meta = json.loads(raw)
+        try:
+            meta = json.loads(raw)
+        except ValueError as e:
+            raise ValueError(f"{path}: its vt_checkpoint metadata is not JSON ({e})") from e
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path}: its vt_checkpoint metadata is a {type(meta).__name__}; expected a JSON object")
         mine = {k: meta.get(k) for k in identity}
         if meta.get("version") != VERSION or mine != identity:
             raise ValueError(f"{path}: a checkpoint of {mine} (version {meta.get('version')}), but this run is "
@@ -96,6 +116,12 @@ def load(path: str, wl, identity: dict) -> tuple:
                          f"{sorted(gens)}")
     for name, g in gens.items():
         g.bit_generator.state = meta["generators"][name]
+    scheds = _schedulers(wl)
+    if set(scheds) != set(meta["schedulers"]):
+        raise ValueError(f"{path}: the checkpoint's schedulers {sorted(meta['schedulers'])} are not the workload's "
+                         f"{sorted(scheds)}")
+    for name, sched in scheds.items():
+        sched.load_state_dict(meta["schedulers"][name])
     return meta["step"], meta["losses"]
 
 
@@ -112,19 +138,32 @@ def train(workload: str, steps: int, every: int, folder: str, options: dict, pre
     vt.policy.apply_spec(f"preset={preset}")
     identity = _identity(workload, options, preset)
     wl = registry.build(workload, vt, device, options)
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, FILE)
-    done, losses = (load(path, wl, identity) if os.path.exists(path) else (0, []))
-    if done:
-        print(f"resumed from {path} after step {done}", flush=True)
-    for i in range(done, steps):
-        losses.append(wl.step(wl.next_batch()))
-        print(f"step {i + 1} loss {losses[-1]:.6f}", flush=True)
-        if (i + 1) % every == 0 or i + 1 == steps:
-            save(path, wl, identity, i + 1, losses)
-    with open(os.path.join(folder, LOSSES), "w") as f:
-        json.dump({**identity, "steps": steps, "losses": losses}, f)
-    return losses
+    try:
+        if not hasattr(wl, "model"):
+            raise ValueError(f"train: {workload} trains more than one model (its replicas), which a checkpoint "
+                             f"does not hold; expected a workload with one model")
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, FILE)
+        for stale in glob.glob(glob.escape(path) + ".tmp*"):  # a save killed mid-write (Note [Resumable runs])
+            os.remove(stale)
+        done, losses = (load(path, wl, identity) if os.path.exists(path) else (0, []))
+        if done > steps:
+            raise ValueError(f"train: {path} is a checkpoint after {done} steps, more than --steps {steps}; "
+                             f"expected --steps of at least {done}")
+        if done:
+            print(f"resumed from {path} after step {done}", flush=True)
+        augment = wl.augment_batch if getattr(wl, "augments", False) else None  # as the runner's steps
+        for i in range(done, steps):
+            batch = wl.next_batch()
+            losses.append(wl.step(augment(batch) if augment else batch))
+            print(f"step {i + 1} loss {losses[-1]:.6f}", flush=True)
+            if (i + 1) % every == 0 or i + 1 == steps:
+                save(path, wl, identity, i + 1, losses)
+        with open(os.path.join(folder, LOSSES), "w") as f:
+            json.dump({**identity, "steps": steps, "losses": losses}, f)
+        return losses
+    finally:
+        registry.close(wl)
 
 
 def main(argv=None) -> int:
@@ -143,7 +182,7 @@ def main(argv=None) -> int:
     try:
         losses = train(a.workload, a.steps, a.checkpoint_every, a.dir, json.loads(a.options), a.preset, a.device,
                        a.threads)
-    except ValueError as e:
+    except (ValueError, OSError) as e:  # bad arguments, a foreign checkpoint, a folder it cannot write
         print(f"vibetensor train: {e}", file=sys.stderr)
         return 2
     print(f"final loss {losses[-1]:.6f} after {len(losses)} steps; {os.path.join(a.dir, LOSSES)}")

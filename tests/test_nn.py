@@ -335,6 +335,24 @@ def test_embedding_padding_idx_values_and_grads(rng):
             assert_close(weight.grad, ref_g)
 
 
+@pytest.mark.parametrize("padding_idx, error", [(6, ValueError), (-7, ValueError), (10, ValueError), (1.5, TypeError),
+                                                  (True, TypeError)])
+def test_embedding_padding_idx_out_of_range_is_refused(padding_idx, error):
+    # 10 % 6 would silently make row 4 the padding row
+    w = vt.randn(6, 3, requires_grad=True)
+    with pytest.raises(error, match="padding_idx"):
+        vt.nn.functional.embedding(vt.tensor([0, 4]), w, padding_idx=padding_idx)
+    with pytest.raises(ValueError, match="padding_idx 0 is out of range for a weight of 0 rows"):
+        vt.nn.functional.embedding(vt.tensor([], dtype=vt.int64), vt.randn(0, 3), padding_idx=0)
+
+
+def test_embedding_of_zero_width_rows_has_a_zero_width_gradient():
+    for make in (torch, vt):
+        w = make.randn(3, 0, requires_grad=True)
+        make.nn.functional.embedding(make.tensor([0, 2, 2]), w, padding_idx=1).sum().backward()
+        assert tuple(w.grad.shape) == (3, 0)
+
+
 # --- layers: forward and backward against torch ------------------------------------------
 
 def test_model_forward_backward_matches_torch(rng):

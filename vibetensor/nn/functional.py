@@ -29,6 +29,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding(): max_norm, scale_grad_by_freq and sparse are not supported by "
                                   "vibetensor")
+    if padding_idx is not None:
+        rows = weight.shape[0]
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+            raise TypeError(f"embedding(): padding_idx must be an int, got {type(padding_idx).__name__}")
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding(): padding_idx {padding_idx} is out of range for a weight of {rows} rows; "
+                             f"expected -{rows} <= padding_idx < {rows}")
     out = _ops.embedding(weight, input)
     if padding_idx is not None and out.requires_grad:
         # The forward values are the same; where() stops the gradient into the padding row.

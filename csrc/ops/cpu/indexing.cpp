@@ -108,6 +108,7 @@ Tensor embedding_backward_cpu(const Tensor& grad, const Tensor& indices, int64_t
   int64_t D = check_embedding_backward_args(grad, indices, num_weights);
   NoGradGuard no_grad;
   Tensor z = ops::zeros({num_weights, D}, grad.dtype(), grad.device());
+  if (D == 0) return z;  // reshape cannot infer the -1 below from zero elements; nothing to add
   return ops::index_add(z, 0, ops::reshape(indices, {-1}), ops::reshape(grad, {-1, D}));
 }
 
