@@ -145,8 +145,13 @@ def test_a_rank_given_another_world_size_fails_at_init_naming_both(tmp_path):
     assert time.monotonic() - start < 60  # not the store's 30-minute timeout
 
 
-def test_the_join_fails_every_rank_waiting_for_a_mismatched_one():
-    """Rank 0 (a world of 3) waits for ranks 1 and 2; rank 1 was given a world of 2: both fail at once."""
+# rank 0 reads rank 1's size, or, when rank 1 was quicker, its message for the rank rank 0 waits on: either names both
+BOTH_SIZES = r"init_process_group: rank (0 was given a world of 3 rank\(s\), rank 1 a world of {n}|1 was given a world of {n} rank\(s\), rank 0 a world of 3)"
+
+
+@pytest.mark.parametrize("rank1_size", [2, 4], ids=["smaller", "larger"])
+def test_the_join_fails_every_rank_waiting_for_a_mismatched_one(rank1_size):
+    """Rank 0 (a world of 3) waits for ranks 1 and 2; rank 1 was given another world: both fail at once."""
     server = TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=20)
     client = TCPStore("127.0.0.1", server.port, 2, timeout=20)
     errors = {}
@@ -157,15 +162,16 @@ def test_the_join_fails_every_rank_waiting_for_a_mismatched_one():
         except (ValueError, TimeoutError) as e:
             errors[rank] = str(e)
 
-    threads = [threading.Thread(target=join, args=a) for a in ((server, 0, 3), (client, 1, 2))]
+    threads = [threading.Thread(target=join, args=a) for a in ((server, 0, 3), (client, 1, rank1_size))]
     start = time.monotonic()
     for t in threads:
         t.start()
     for t in threads:
         t.join(30)
     assert time.monotonic() - start < 10
-    message = "rank 1 was given a world of 2 rank(s), rank 0 a world of 3"
-    assert errors.get(0, "").startswith("init_process_group: " + message) and message in errors.get(1, ""), errors
+    assert re.match(BOTH_SIZES.format(n=rank1_size), errors.get(0, "")), errors
+    assert errors.get(1, "").startswith(f"init_process_group: rank 1 was given a world of {rank1_size} rank(s), rank 0 "
+                                        "a world of 3"), errors
     client.close()
     server.close()
 

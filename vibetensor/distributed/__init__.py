@@ -226,6 +226,9 @@ def _join(store, rank, size, timeout):
                                f"{', '.join(map(str, waiting))} of a world of {size} to join") from None
         if posted.startswith(_ABORT):
             raise ValueError(posted[len(_ABORT):].decode())
+        if int(posted) != size:  # a rank given a larger world than rank 0's fails on its own; so must the others
+            raise ValueError(f"init_process_group: rank {rank} was given a world of {size} rank(s), rank {r} a world "
+                             f"of {int(posted)}; expected every rank to be started with the same WORLD_SIZE")
 
 
 def _rendezvous(init_method, rank, size, timeout):
