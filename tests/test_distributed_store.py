@@ -73,6 +73,30 @@ def test_nccl_call_checks_name_every_ranks_call_where_they_differ():
     assert set(differ) == {0, 1} and all(e.startswith(message) for e in differ.values()), differ
 
 
+class _Refusing:
+    """An NcclProcessGroup's call checks without NCCL: its store group is a real one; _args refuses on rank 0."""
+
+    def __init__(self, objects, rank):
+        from vibetensor.distributed import nccl
+        self._objects, self._detail, self._rank = objects, True, rank
+        self._checked = nccl.NcclProcessGroup._checked.__get__(self)
+        self._same_call = nccl.NcclProcessGroup._same_call.__get__(self)
+
+    def _args(self, what, *tensors):
+        if self._rank == 0:
+            raise ValueError(f"{what}: backend 'nccl' takes contiguous tensors")
+        return 0, 0
+
+
+def test_nccl_call_checks_fail_every_rank_where_one_rank_s_arguments_are_refused():
+    t = vt.zeros(3, 2)
+    errors = _store_ranks(lambda g, r: _Refusing(g, r)._checked("all_reduce", t, "sum", t))
+    message = ("all_reduce: the ranks' calls differ (rank: (collective, shape, dtype, op or root)): "
+               "{0: ('all_reduce', (3, 2), 'vibetensor.float32', 'sum', \"refused: all_reduce: backend 'nccl' takes "
+               "contiguous tensors\"), 1: ('all_reduce', (3, 2), 'vibetensor.float32', 'sum')}")
+    assert set(errors) == {0, 1} and all(e.startswith(message) for e in errors.values()), errors
+
+
 def test_nccl_call_checks_are_off_unless_asked(monkeypatch):
     from vibetensor.distributed import nccl
     monkeypatch.delenv("VT_DISTRIBUTED_DEBUG", raising=False)

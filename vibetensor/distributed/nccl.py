@@ -99,6 +99,9 @@ def _check(result, what):
 # tensor anyway, since they exchange it. VT_DISTRIBUTED_DEBUG=DETAIL (as torch's TORCH_DISTRIBUTED_DEBUG=DETAIL)
 # makes each rank first exchange its call (collective, shape, dtype, op or root) through the store and raise,
 # naming every rank's call, where they differ: a store round trip per collective, so it is off by default.
+# A rank whose arguments the backend refuses (a CPU or strided tensor, a dtype NCCL lacks) still makes the
+# exchange, with its refusal in its call: otherwise it alone raises and the others wait for it. gather and
+# scatter run through the store, but are checked too, so a mismatch names the collective the user called.
 
 
 def detail_checks() -> bool:
@@ -152,9 +155,22 @@ class NcclProcessGroup:
                                           owns_store=owns_store)
         self._detail = detail_checks()
 
-    def _same_call(self, what, tensor, extra=None):
+    def _same_call(self, what, tensor, extra=None, refused=None):
         if self._detail:
-            check_same_call(self._objects, (what, tuple(tensor.shape), str(tensor.dtype), extra))
+            call = (what, tuple(tensor.shape), str(tensor.dtype), extra)
+            check_same_call(self._objects, call if refused is None else (*call, f"refused: {refused}"))
+
+    def _checked(self, what, tensor, extra, *tensors):
+        """_args(what, *tensors), then the call check (Note [NCCL call checks]). A rank whose arguments are refused
+        still takes part in the check, its refusal part of its call, so the ranks waiting for it fail with it
+        instead of waiting out the timeout in the NCCL call it never makes."""
+        try:
+            args = self._args(what, *tensors)
+        except ValueError as e:
+            self._same_call(what, tensor, extra, refused=str(e))  # raises on every rank unless every rank refused
+            raise
+        self._same_call(what, tensor, extra)
+        return args
 
     def rank(self):
         return self._rank
@@ -189,8 +205,7 @@ class NcclProcessGroup:
         return _OPS[op]
 
     def all_reduce(self, tensor, op):
-        dt, stream = self._args("all_reduce", tensor)
-        self._same_call("all_reduce", tensor, op)
+        dt, stream = self._checked("all_reduce", tensor, op, tensor)
         _check(library().ncclAllReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt,
                                        self._op(op, "all_reduce"), self.comm, stream), "ncclAllReduce")
 
@@ -210,19 +225,16 @@ class NcclProcessGroup:
             _check(lib.ncclGroupEnd(), "ncclGroupEnd")
             return received
 
-        self._args("all_reduce", tensor)
-        self._same_call("all_reduce", tensor, op)
+        self._checked("all_reduce", tensor, op, tensor)
         ring.all_reduce(tensor, op, self._rank, self._size, shift)
 
     def reduce(self, tensor, dst, op):
-        dt, stream = self._args("reduce", tensor)
-        self._same_call("reduce", tensor, (op, dst))
+        dt, stream = self._checked("reduce", tensor, (op, dst), tensor)
         _check(library().ncclReduce(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt, self._op(op, "reduce"),
                                     dst, self.comm, stream), "ncclReduce")
 
     def broadcast(self, tensor, src):
-        dt, stream = self._args("broadcast", tensor)
-        self._same_call("broadcast", tensor, src)
+        dt, stream = self._checked("broadcast", tensor, src, tensor)
         _check(library().ncclBroadcast(tensor.data_ptr(), tensor.data_ptr(), tensor.numel(), dt, src, self.comm,
                                        stream), "ncclBroadcast")
 
@@ -230,8 +242,7 @@ class NcclProcessGroup:
         if len(outputs) != self._size:
             raise ValueError(f"all_gather: expected a list of {self._size} tensors (the world size), got {len(outputs)}")
         flat = _C._ops.full([self._size * tensor.numel()], 0, tensor.dtype, tensor.device)
-        dt, stream = self._args("all_gather", tensor, flat)
-        self._same_call("all_gather", tensor)
+        dt, stream = self._checked("all_gather", tensor, None, tensor, flat)
         _check(library().ncclAllGather(tensor.data_ptr(), flat.data_ptr(), tensor.numel(), dt, self.comm, stream),
                "ncclAllGather")
         n = tensor.numel()
@@ -244,8 +255,7 @@ class NcclProcessGroup:
             raise ValueError(f"reduce_scatter: expected a list of {self._size} tensors (the world size), got "
                              f"{len(inputs)}")
         flat = F.cat([i.reshape(-1) for i in inputs]).contiguous()
-        dt, stream = self._args("reduce_scatter", output, flat)
-        self._same_call("reduce_scatter", output, op)
+        dt, stream = self._checked("reduce_scatter", output, op, output, flat)
         _check(library().ncclReduceScatter(flat.data_ptr(), output.data_ptr(), output.numel(), dt,
                                            self._op(op, "reduce_scatter"), self.comm, stream), "ncclReduceScatter")
 
@@ -256,9 +266,11 @@ class NcclProcessGroup:
         cuda.synchronize()
 
     def gather(self, tensor, gather_list, dst):
+        self._same_call("gather", tensor, dst)  # through the store, but the check names the user's collective
         self._objects.gather(tensor, gather_list, dst)
 
     def scatter(self, tensor, scatter_list, src):
+        self._same_call("scatter", tensor, src)
         self._objects.scatter(tensor, scatter_list, src)
 
     def all_gather_object(self, object_list, obj):
