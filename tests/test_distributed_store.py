@@ -73,6 +73,30 @@ def test_nccl_call_checks_name_every_ranks_call_where_they_differ():
     assert set(differ) == {0, 1} and all(e.startswith(message) for e in differ.values()), differ
 
 
+def test_rooted_collectives_with_different_roots_fail_instead_of_exchanging_nothing():
+    """Note [Rooted store collectives]: two ranks each broadcasting "from itself" finished having exchanged
+    nothing; now both fail, naming both calls. A broadcast that agrees still moves the data."""
+    def bcast(g, r, src_of=lambda r: r, shape_of=lambda r: (3,)):
+        t = vt.full(shape_of(r), float(r + 1))
+        g.broadcast(t, src_of(r))
+        assert t.tolist() == [1.0] * 3, t.tolist()
+
+    errors = _store_ranks(bcast)
+    assert set(errors) == {0, 1}, errors
+    assert all(re.search(r"called broadcast from rank (0|1) of \[3\] float32 where rank (0|1) called broadcast from "
+                         r"rank (0|1) of \[3\] float32", e) for e in errors.values()), errors
+    assert _store_ranks(lambda g, r: bcast(g, r, src_of=lambda r: 0)) == {}
+    shapes = _store_ranks(lambda g, r: bcast(g, r, src_of=lambda r: 0, shape_of=lambda r: (3,) if r == 0 else (2,)))
+    assert set(shapes) == {0, 1} and all("of [2] float32" in e and "of [3] float32" in e for e in shapes.values()), shapes
+
+    def reduce(g, r):
+        t = vt.ones(2)
+        g.reduce(t, r, "sum")  # each rank names itself the root
+
+    errors = _store_ranks(reduce)
+    assert errors and all("called reduce to rank" in e for e in errors.values()), errors
+
+
 class _Refusing:
     """An NcclProcessGroup's call checks without NCCL: its store group is a real one; _args refuses on rank 0."""
 

@@ -64,6 +64,13 @@ class StoreProcessGroup:
         return self._backend
 
     # --- the exchange every collective is made of -------------------------------------------------------
+    # Note [Rooted store collectives]
+    # reduce, gather, broadcast and scatter have a root. Each rank posts its call with the root in its op name
+    # (broadcast's also with the shape and dtype), and the root reads every rank's post. So a rank naming
+    # another root, which would otherwise finish having exchanged nothing (two ranks each broadcasting "from
+    # itself"), fails at the root and, for broadcast and scatter, at the ranks that read the root's post.
+    # broadcast and scatter's other ranks post an empty payload: the root waits for every rank's call, a
+    # store round trip that buys the check.
 
     def _key(self, seq, what, rank):
         return f"{self.prefix}/{seq}/{what}/{rank}"
@@ -105,13 +112,11 @@ class StoreProcessGroup:
         data = np.frombuffer(payload, dtype=np.dtype(meta["dtype"]), offset=_HEADER.size + n)
         return data.reshape(meta["shape"])
 
-    def _exchange(self, op, array, ranks=None, post=True):
-        """Posts this rank's array (unless post is False) and returns the arrays of `ranks` (every rank's by
-        default) by rank."""
+    def _exchange(self, op, array, ranks=None):
+        """Posts this rank's array and returns the arrays of `ranks` (every rank's by default) by rank."""
         with self._lock:
             seq = self._next()
-            if post:
-                self._post(seq, "x", self._pack(op, array))
+            self._post(seq, "x", self._pack(op, array))
             ranks = range(self._size) if ranks is None else ranks
             arrays = {r: array if r == self._rank else self._unpack(seq, op, r, self._read(seq, "x", r, op))
                       for r in ranks}
@@ -162,18 +167,21 @@ class StoreProcessGroup:
             out = out / self._size if out.dtype.kind == "f" else out // self._size
         return out.astype(arrays[0].dtype, copy=False)
 
+    # The rooted collectives name their root in the op every rank posts (Note [Rooted store collectives]).
+
     def reduce(self, tensor, dst, op):
-        arrays = self._exchange("reduce", _host(tensor), None if self._rank == dst else [self._rank])
+        arrays = self._exchange(f"reduce to rank {dst}", _host(tensor), None if self._rank == dst else [self._rank])
         if self._rank == dst:
             self._check_same("reduce", arrays)
             _write(tensor, self._reduce(op, [arrays[r] for r in range(self._size)], "reduce"))
 
     def broadcast(self, tensor, src):
         mine = _host(tensor)
-        arrays = self._exchange("broadcast", mine, [src], post=self._rank == src)
-        self._check_same("broadcast", {src: arrays[src], self._rank: mine})
-        if self._rank != src:
-            _write(tensor, arrays[src])
+        op = f"broadcast from rank {src} of {list(mine.shape)} {mine.dtype.name}"
+        if self._rank == src:
+            self._exchange(op, mine)  # reads every rank's call (Note [Rooted store collectives])
+        else:
+            _write(tensor, self._exchange(op, np.zeros((0,), mine.dtype), [src])[src])
 
     def all_gather(self, outputs, tensor):
         if len(outputs) != self._size:
@@ -194,7 +202,7 @@ class StoreProcessGroup:
         _write(output, self._reduce(op, [arrays[r][self._rank] for r in range(self._size)], "reduce_scatter"))
 
     def gather(self, tensor, gather_list, dst):
-        arrays = self._exchange("gather", _host(tensor), None if self._rank == dst else [self._rank])
+        arrays = self._exchange(f"gather to rank {dst}", _host(tensor), None if self._rank == dst else [self._rank])
         if self._rank == dst:
             if gather_list is None or len(gather_list) != self._size:
                 raise ValueError(f"gather: rank {dst} expected a gather_list of {self._size} tensors")
@@ -208,10 +216,11 @@ class StoreProcessGroup:
             payload = np.stack([_host(t) for t in scatter_list])
         else:
             payload = np.zeros((0,), np.uint8)
-        arrays = self._exchange("scatter", payload, [src], post=self._rank == src)
+        op = f"scatter from rank {src}"
         if self._rank != src:
-            _write(tensor, arrays[src][self._rank])
+            _write(tensor, self._exchange(op, payload, [src])[src][self._rank])
         else:
+            self._exchange(op, payload)  # reads every rank's call (Note [Rooted store collectives])
             _write(tensor, payload[self._rank])
 
     def barrier(self):
@@ -242,7 +251,8 @@ class StoreProcessGroup:
             object_list[r] = pickle.loads(arrays[r].tobytes())
 
     def broadcast_object_list(self, object_list, src):
-        blob = np.frombuffer(pickle.dumps(list(object_list) if self._rank == src else None), dtype=np.uint8)
-        arrays = self._exchange("broadcast_object_list", blob, [src], post=self._rank == src)
-        if self._rank != src:
-            object_list[:] = pickle.loads(arrays[src].tobytes())
+        op = f"broadcast_object_list from rank {src}"  # Note [Rooted store collectives]
+        if self._rank == src:
+            self._exchange(op, np.frombuffer(pickle.dumps(list(object_list)), dtype=np.uint8))
+        else:
+            object_list[:] = pickle.loads(self._exchange(op, np.zeros((0,), np.uint8), [src])[src].tobytes())
