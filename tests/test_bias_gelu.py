@@ -115,6 +115,8 @@ def test_no_grad_records_nothing(device):
 def test_bad_input(device):
     x = to_vt(randn((2, 3, 4)), device)
     b = to_vt(randn((4,)), device)
+    with pytest.raises(TypeError, match="bias_gelu: expected bias to be a 1-d Tensor, got float"):
+        F.bias_gelu(x, 1.0)
     with pytest.raises(ValueError, match="bias_gelu: approximate must be 'none' or 'tanh', got 'sigmoid'"):
         F.bias_gelu(x, b, "sigmoid")
     with pytest.raises(ValueError, match=r"bias_gelu: expected a bias of shape \(4\) for an input of shape \[2, 3, 4\], "

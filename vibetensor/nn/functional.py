@@ -232,6 +232,8 @@ def bias_gelu(input, bias, approximate="none"):
     the GELU after it are two ops): one op, and on CUDA under kernels.backend=triton one kernel forward
     and one (plus the bias's column sums) backward. bias has input's dtype or float32; the result has
     input's dtype (Note [Bias GELU] in csrc/ops/bias_gelu.h)."""
+    if not isinstance(bias, Tensor):  # a Python number would become a float64 tensor, refused for its dtype
+        raise TypeError(f"bias_gelu: expected bias to be a 1-d Tensor, got {type(bias).__name__}")
     return _ops.bias_gelu(input, bias, approximate)
 
 
