@@ -18,9 +18,9 @@ group's own collective (nccl), or the ring (Note [Ring all-reduce] in ring.py) o
 is_available() is True, as for torch's Linux builds.
 """
 import datetime
-import time
 import os
 import threading
+import time
 
 from vibetensor import _C
 from vibetensor.distributed import nccl

@@ -94,6 +94,8 @@ def main(argv=None):
         procs.append(subprocess.Popen(command, env=env))
     try:
         while True:
+            # blocks until a rank exits, leaving it unreaped so poll() below reaps it and reads its code
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
             codes = [p.poll() for p in procs]
             failed = [(r, c) for r, c in enumerate(codes) if c not in (None, 0)]
             if failed:
@@ -105,7 +107,6 @@ def main(argv=None):
                 return code if code > 0 else 128 - code  # a signal's death as the shell reports it
             if all(c == 0 for c in codes):
                 return 0
-            time.sleep(0.05)
     except KeyboardInterrupt:
         _stop(procs, a.stop_timeout)
         return 130
