@@ -231,6 +231,61 @@ def test_the_join_times_out_naming_the_missing_ranks():
     server.close()
 
 
+def test_a_rank_started_twice_fails_the_join_of_every_process_at_once():
+    """Ranks 0, 1 and 1 of a world of 3: the second rank 1 fails, and answers for rank 2, which nobody claimed, so
+    that rank 0 and the first rank 1 fail at once instead of waiting for it; a rank 2 that comes late fails too."""
+    server = TCPStore("127.0.0.1", 0, 4, is_master=True, timeout=20)
+    clients = [TCPStore("127.0.0.1", server.port, 4, timeout=20) for _ in range(3)]
+    errors = {}
+
+    def join(i, store, rank):
+        try:
+            dist._join(store, rank, 3, 20.0)
+        except ValueError as e:
+            errors[i] = str(e)
+
+    threads = [threading.Thread(target=join, args=(i, s, r)) for i, (s, r) in enumerate(
+        [(server, 0), (clients[0], 1), (clients[1], 1)])]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    join(3, clients[2], 2)  # the late rank 2
+    assert time.monotonic() - start < 10
+    message = ("init_process_group: rank 1 of a world of 3 was started twice; expected every process to be given "
+               "its own RANK")
+    assert errors == {0: message, 1: message, 2: message, 3: message}, errors
+    for store in clients + [server]:
+        store.close()
+
+
+def test_a_second_rank_0_cannot_serve_the_store_and_says_why():
+    server = TCPStore("127.0.0.1", 0, 2, is_master=True, timeout=5)
+    with pytest.raises(RuntimeError, match=rf"could not serve the store at 127.0.0.1:{server.port} .*expected the "
+                                           "port to be free"):
+        TCPStore("127.0.0.1", server.port, 2, is_master=True, timeout=5)
+    server.close()
+
+
+def test_the_default_group_forms_again_after_destroy(tmp_path):
+    """Three rounds of init, all_reduce, destroy in each of three processes (Note [Leaving a group]): a rank that
+    left first used to meet at rank 0's old store, still open, and fail once rank 0 closed it."""
+    code, out = launch(tmp_path, 3, "dist_ranks.py", "reinit")
+    assert code == 0, out
+    assert sorted(re.findall(r"rank (\d) of 3: ok", out)) == ["0", "1", "2"], out
+
+
+def test_a_group_formed_again_on_a_store_passed_in_meets_its_own_ranks(tmp_path):
+    """A store passed to init_process_group keeps the first group's keys (Note [Leaving a group]). Rank 2 leaves
+    after the first group: the second group's join must wait for it and time out naming it, not pass on the
+    first group's keys and fail later in a collective."""
+    code, out = launch(tmp_path, 3, "dist_ranks.py", "reinit_store", "2")
+    assert code != 0
+    assert re.search(r"rank [01] waited 2 s for rank\(s\) 2 of a world of 3 to join", out), out
+    assert "collective #" not in out, out
+
+
 def test_arguments_that_contradict_the_launchers_environment_are_refused(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "1")

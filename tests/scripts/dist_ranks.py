@@ -1,7 +1,8 @@
 """A rank of a vibetensor.distributed job for tests/test_distributed_store.py: `collectives` checks every
 collective against the values numpy computes for the same per-rank inputs; the other modes misbehave on
 purpose (a mismatched shape, a rank that leaves, a rank that calls another collective, a rank given another
-world size)."""
+world size); `reinit` forms the default group, destroys it and forms it again, three times (Note [Leaving a
+group])."""
 import os
 import sys
 
@@ -70,6 +71,25 @@ def main():
     mode = sys.argv[1]
     if mode == "world_size" and os.environ["RANK"] == "1":  # started as if by another launcher
         os.environ["WORLD_SIZE"] = str(int(os.environ["WORLD_SIZE"]) + 1)
+    if mode == "reinit":  # each round a new store; a rank that leaves first must not meet at the old one
+        for round_ in range(3):
+            dist.init_process_group("gloo", timeout=30)
+            t = vt.from_numpy(values(dist.get_rank()) + round_)
+            dist.all_reduce(t)
+            check(f"round {round_} all_reduce", t, sum(values(r) + round_ for r in range(dist.get_world_size())))
+            dist.destroy_process_group()
+    if mode == "reinit_store":  # one store passed to two groups; rank 2 leaves after the first
+        rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+        store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), size, is_master=rank == 0,
+                              timeout=30)
+        dist.init_process_group("gloo", store=store, timeout=30)
+        dist.all_reduce(vt.zeros(2))
+        dist.destroy_process_group()
+        if rank == 2:
+            return
+        dist.init_process_group("gloo", store=store, timeout=float(sys.argv[2]))
+        dist.all_reduce(vt.zeros(2))
+        return
     dist.init_process_group("gloo", timeout=float(sys.argv[2]) if len(sys.argv) > 2 else None)
     rank, size = dist.get_rank(), dist.get_world_size()
     if mode == "collectives":

@@ -21,6 +21,7 @@ import datetime
 import os
 import threading
 import time
+import weakref
 
 from vibetensor import _C
 from vibetensor.distributed import nccl
@@ -169,15 +170,19 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
         owns_store = store is None
         if owns_store:
             store = _rendezvous(init_method, me, size, seconds)
+        generation = _groups_formed.get(store, 0)  # Note [Leaving a group]
         try:
-            _join(store, me, size, seconds)
+            _join(store, me, size, seconds, prefix=f"vt/{generation}/join")
         except BaseException:
             if owns_store:
                 store.close()
             raise
-        GroupMember.WORLD = (NcclProcessGroup(store, me, size, seconds, owns_store=owns_store)
+        _groups_formed[store] = generation + 1
+        GroupMember.WORLD = (NcclProcessGroup(store, me, size, seconds, prefix=f"nccl{generation}",
+                                              owns_store=owns_store)
                              if name == Backend.NCCL else
-                             StoreProcessGroup(store, me, size, name, seconds, owns_store=owns_store))
+                             StoreProcessGroup(store, me, size, name, seconds, prefix=f"pg{generation}",
+                                               owns_store=owns_store))
 
 
 def _init_thread_group(world_size, rank, timeout):
@@ -200,35 +205,56 @@ def _init_thread_group(world_size, rank, timeout):
 
 
 _ABORT = b"abort:"
+_groups_formed = weakref.WeakKeyDictionary()  # store -> default groups this process formed on it
 
 
-def _join(store, rank, size, timeout):
-    """Every rank posts the world size it was given and meets the others before the group exists (as torch's
-    store-based barrier at init): a rank started with another world size fails at once, naming both, instead
-    of each rank waiting out the timeout in its first collective for a rank that never comes. A rank given a
-    smaller world than rank 0's also answers, with the message, for the ranks rank 0's world has and its own
-    lacks, so the ranks waiting for those fail at once too. Every wait is the store's own blocking get."""
-    store.set(f"vt/join/{rank}", str(size).encode())
-    first = int(store.get("vt/join/0", timeout))  # rank 0 is in every world
+def _posted(store, key, timeout):
+    """The world size a rank posted under key, waiting for it; a ValueError with the message posted instead."""
+    posted = store.get(key, timeout)
+    if posted.startswith(_ABORT):
+        raise ValueError(posted[len(_ABORT):].decode())
+    return int(posted)
+
+
+def _join(store, rank, size, timeout, prefix="vt/0/join"):
+    """Every rank claims its rank, posts the world size it was given and meets the others before the group
+    exists (as torch's store-based barrier at init), so that a job started wrongly fails at once, with a message
+    naming the ranks, instead of each rank waiting out the timeout in its first collective:
+    - a rank started with another world size than rank 0's fails, naming both. One given a smaller world also
+      answers, with its message, for the ranks rank 0's world has and its own lacks, so that the ranks waiting
+      for those fail at once too;
+    - a rank claimed twice (two processes given one RANK): the second claimant fails, and answers with its
+      message for every rank nobody has claimed yet, which the world would otherwise wait for until the
+      timeout; a process that comes later for such a rank reads the message and fails too.
+    Every wait is the store's own blocking get."""
+    mine = f"{prefix}/{rank}"
+    if store.add(f"{prefix}/claim/{rank}", 1) != 1:
+        _posted(store, mine, timeout)  # a duplicate's message for this unclaimed rank raises here
+        message = (f"init_process_group: rank {rank} of a world of {size} was started twice; expected every "
+                   "process to be given its own RANK")
+        for k in range(size):
+            if store.add(f"{prefix}/claim/{k}", 1) == 1:
+                store.set(f"{prefix}/{k}", _ABORT + message.encode())
+        raise ValueError(message)
+    store.set(mine, str(size).encode())
+    first = _posted(store, f"{prefix}/0", timeout)  # rank 0 is in every world
     if first != size:
         message = (f"init_process_group: rank {rank} was given a world of {size} rank(s), rank 0 a world of {first}; "
                    "expected every rank to be started with the same WORLD_SIZE")
         for missing in range(size, first):
-            store.set(f"vt/join/{missing}", _ABORT + message.encode())
+            store.set(f"{prefix}/{missing}", _ABORT + message.encode())
         raise ValueError(message)
     deadline = time.monotonic() + timeout
     for r in range(1, size):
         try:
-            posted = store.get(f"vt/join/{r}", max(0.0, deadline - time.monotonic()))
+            posted = _posted(store, f"{prefix}/{r}", max(0.0, deadline - time.monotonic()))
         except TimeoutError:
-            waiting = [k for k in range(r, size) if not store.check([f"vt/join/{k}"])]
+            waiting = [k for k in range(r, size) if not store.check([f"{prefix}/{k}"])]
             raise TimeoutError(f"init_process_group: rank {rank} waited {timeout:g} s for rank(s) "
                                f"{', '.join(map(str, waiting))} of a world of {size} to join") from None
-        if posted.startswith(_ABORT):
-            raise ValueError(posted[len(_ABORT):].decode())
-        if int(posted) != size:  # a rank given a larger world than rank 0's fails on its own; so must the others
+        if posted != size:  # a rank given a larger world than rank 0's fails on its own; so must the others
             raise ValueError(f"init_process_group: rank {rank} was given a world of {size} rank(s), rank {r} a world "
-                             f"of {int(posted)}; expected every rank to be started with the same WORLD_SIZE")
+                             f"of {posted}; expected every rank to be started with the same WORLD_SIZE")
 
 
 def _rendezvous(init_method, rank, size, timeout):

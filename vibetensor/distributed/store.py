@@ -35,7 +35,11 @@ class _Server:
     def __init__(self, host, port):
         self.data = {}
         self.cond = threading.Condition()
-        self.sock = socket.create_server((host, port), reuse_port=False)
+        try:
+            self.sock = socket.create_server((host, port), reuse_port=False)
+        except OSError as e:
+            raise RuntimeError(f"TCPStore: could not serve the store at {host}:{port} ({e}); expected the port to be "
+                               "free (another job, or a second process started as rank 0, holds it)") from None
         self.port = self.sock.getsockname()[1]
         self.closed = False
         self.clients = set()  # accepted connections, closed with the server
@@ -96,6 +100,15 @@ class _Server:
             if op == _CHECK:
                 return _OK, b"1" if key in self.data else b"0"
         return _ERROR, f"unknown store request {op}".encode()
+
+    def stop_listening(self):
+        """Accepts no new connection; those already open are served until close()."""
+        self.closed = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept thread: close alone leaves it listening
+        except OSError:
+            pass
+        self.sock.close()
 
     def close(self, linger=5.0):
         """Stops serving: waits up to `linger` seconds for the clients to hang up (a reply may still be on its
@@ -175,6 +188,12 @@ class TCPStore:
 
     def check(self, keys):
         return all(self._request(_CHECK, k)[1] == b"1" for k in keys)
+
+    def stop_serving(self):
+        """The master stops accepting connections, before close(): a client that connects to this host and port
+        afterwards reaches the next store served there, never this one (Note [Leaving a group])."""
+        if self._server:
+            self._server.stop_listening()
 
     def close(self):
         self._sock.close()

@@ -226,21 +226,46 @@ class StoreProcessGroup:
     def barrier(self):
         self._exchange("barrier", np.zeros((0,), np.uint8))
 
+    # Note [Leaving a group]
+    # A script may form the default group again after destroy_process_group, as torch allows. Two things would
+    # make the second group meet the first one's leftovers:
+    # - Rank 0's store: the other ranks leave before rank 0 closes it, and a rank that calls
+    #   init_process_group at once would reach the old store, still listening, and meet there. So rank 0 stops
+    #   listening and only then says "closed", and a rank that leaves a store rank 0 owns returns only after
+    #   that. Its next connection reaches the next store, retried until rank 0 serves it.
+    # - A store passed to init_process_group outlives the group, with its keys (the join's, the NCCL id). Each
+    #   group formed on one store has its own key prefix: the number of groups this process formed on it before
+    #   (the same on every rank, which form and destroy their groups together).
+
     def shutdown(self):
-        """destroy_process_group: a barrier, then every rank but 0 says it has left and closes its connection;
-        rank 0, whose process serves the store, closes it last."""
+        """destroy_process_group: a barrier, then every rank but 0 says it has left; rank 0, whose process serves
+        the store, waits for them and closes it last (Note [Leaving a group])."""
         self.barrier()
         if self._rank != 0:
             if self.store.add(f"{self.prefix}/left", 1) == self._size - 1:
                 self.store.set(f"{self.prefix}/all_left", b"1")
+            if self.owns_store:
+                self._wait_closed()
         elif self._size > 1:  # a world of one has nobody to wait for
             try:
                 self.store.get(f"{self.prefix}/all_left", self.timeout)
             except TimeoutError:
                 raise RuntimeError(f"destroy_process_group: rank 0 waited {self.timeout:g} s for the other ranks to "
                                    "leave the store") from None
+            if self.owns_store:
+                self.store.stop_serving()
+                self.store.set(f"{self.prefix}/closed", b"1")
         if self.owns_store:
             self.store.close()
+
+    def _wait_closed(self):
+        try:
+            self.store.get(f"{self.prefix}/closed", self.timeout)
+        except TimeoutError:
+            raise RuntimeError(f"destroy_process_group: rank {self._rank} waited {self.timeout:g} s for rank 0 to "
+                               "stop serving the store") from None
+        except RuntimeError:
+            pass  # rank 0 closed the store already: the same thing
 
     def all_gather_object(self, object_list, obj):
         if len(object_list) != self._size:
