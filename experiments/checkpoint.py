@@ -8,11 +8,13 @@ import sys
 
 import numpy as np
 
+from vibetensor import int64, tensor
 from vibetensor.experiments.workloads import registry
+from vibetensor.random import get_rng_state, set_rng_state
 
 FILE = "checkpoint.safetensors"
 LOSSES = "losses.json"
-VERSION = 2  # 2: the learning-rate schedulers' state
+VERSION = 3  # 2: the learning-rate schedulers' state; 3: the framework generator's (seed, offset)
 
 # Note [Resumable runs]
 # A checkpoint is one safetensors file (vibetensor.safetensors: the format's every check on load), written
@@ -28,9 +30,11 @@ VERSION = 2  # 2: the learning-rate schedulers' state
 # file, which the next start removes. A workload with more than one model (seq_reverse_sweep's replicas) is
 # refused before it trains. Each step is the runner's: the batch, then the workload's CPU augmentation
 # where it has one on (vit_cifar), then the step.
-# The framework's own generator (vt.manual_seed's Philox stream, dropout) is not saved: no workload draws
-# from it after construction. Resuming then gives the uninterrupted run's losses bit for bit where the
-# kernels are deterministic (the CPU with a fixed thread count; tests/test_resumable_run.py).
+# - the framework's own generator (vt.manual_seed's Philox stream: dropout, randn), its seed and offset.
+# The file is flushed to disk before the rename (vibetensor.safetensors.save_file), so a power loss, not only
+# a kill, leaves the last checkpoint or the one before it whole. Resuming gives the uninterrupted run's
+# losses bit for bit where the kernels are deterministic (the CPU with a fixed thread count;
+# tests/test_resumable_run.py).
 
 
 def _identity(workload: str, options: dict, preset: str) -> dict:
@@ -65,7 +69,8 @@ def save(path: str, wl, identity: dict, step: int, losses: list) -> None:
                     optim["scalars"].setdefault(str(idx), {})[key] = value
     meta = {"version": VERSION, **identity, "step": step, "losses": losses, "optim": optim,
             "generators": {k: g.bit_generator.state for k, g in _generators(wl).items()},
-            "schedulers": {k: sched.state_dict() for k, sched in _schedulers(wl).items()}}
+            "schedulers": {k: sched.state_dict() for k, sched in _schedulers(wl).items()},
+            "rng": get_rng_state().tolist()}
     safetensors.save_file(tensors, path, metadata={"vt_checkpoint": json.dumps(meta)})  # atomic: aside, renamed
 
 
@@ -122,6 +127,7 @@ def load(path: str, wl, identity: dict) -> tuple:
                          f"{sorted(scheds)}")
     for name, sched in scheds.items():
         sched.load_state_dict(meta["schedulers"][name])
+    set_rng_state(tensor(meta["rng"], dtype=int64))
     return meta["step"], meta["losses"]
 
 

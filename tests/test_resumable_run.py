@@ -103,3 +103,24 @@ def test_a_truncated_checkpoint_is_refused_naming_it_and_a_stale_temporary_is_re
     r = subprocess.run(_cmd(tmp_path, *SEQ, steps=8), capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and f"{path}: not a readable checkpoint" in r.stderr
     assert not stale.exists()
+
+
+def test_the_checkpoint_restores_the_framework_generator(tmp_path):
+    """The Philox generator's (seed, offset) travels in the checkpoint: a workload that draws from it (dropout,
+    randn) after a resume draws what the uninterrupted run drew."""
+    import vibetensor as vt
+    from vibetensor.experiments.workloads import registry
+
+    wl = registry.build("seq_reverse", vt, "cpu", {"dim": 16, "heads": 2, "layers": 1, "batch": 4})
+    try:
+        identity = checkpoint._identity("seq_reverse", {}, "tuned")
+        vt.manual_seed(123)
+        vt.rand(10)
+        path = str(tmp_path / checkpoint.FILE)
+        checkpoint.save(path, wl, identity, 3, [1.0, 2.0, 3.0])
+        after = vt.randn(8)
+        vt.manual_seed(9)
+        assert checkpoint.load(path, wl, identity) == (3, [1.0, 2.0, 3.0])
+        assert vt.equal(vt.randn(8), after)
+    finally:
+        registry.close(wl)

@@ -34,6 +34,7 @@ from vibetensor._functional import (  # noqa: E402
 from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
 from vibetensor._einsum import einsum  # noqa: E402
 from vibetensor._generator import Generator  # noqa: E402
+from vibetensor.random import fork_rng, get_rng_state, seed, set_rng_state  # noqa: E402,F401
 from vibetensor._nonzero import argwhere, nonzero  # noqa: E402
 from vibetensor._rearrange import flip, fliplr, flipud, repeat_interleave, roll  # noqa: E402
 from vibetensor._sampling import multinomial  # noqa: E402
@@ -45,7 +46,7 @@ from vibetensor._tensor_str import set_printoptions  # noqa: E402
 from vibetensor.serialization import load, save  # noqa: E402
 from vibetensor.autograd.grad_mode import (  # noqa: E402
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled)
-from vibetensor import amp, autograd, backends, cuda, nn, ops, optim, policy, return_types, utils  # noqa: E402,F401
+from vibetensor import amp, autograd, backends, cuda, nn, ops, optim, policy, random, return_types, utils  # noqa: E402,F401
 from vibetensor.amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 # vt.probes is a layer above this package (the architecture brief's drawing): `import vibetensor.probes`.
 

@@ -269,7 +269,24 @@ def save_file(tensors, filename, metadata=None):
         f.write(head)
         for b in blobs:
             f.write(b)
+        f.flush()
+        os.fsync(f.fileno())  # on disk before the rename: after a power loss the name holds old or new data
     os.replace(tmp, filename)
+    _sync_folder(os.path.dirname(os.path.abspath(filename)))
+
+
+def _sync_folder(path):
+    """Makes a rename in `path` durable (POSIX: the folder's entry is data of its own)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # a folder that cannot be opened (Windows): the rename stands as the OS keeps it
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder
+    finally:
+        os.close(fd)
 
 
 def save_model(model, filename, metadata=None):

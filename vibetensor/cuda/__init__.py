@@ -23,7 +23,8 @@ __all__ = [
     "reset_accumulated_memory_stats", "memory_snapshot", "empty_cache", "get_allocator_backend",
     "sync_ledger", "reset_sync_ledger", "record_stream", "pin_memory", "is_pinned", "device",
     "CUDAGraph", "graph", "graph_pool_handle", "graphed_step", "GraphedStep", "is_current_stream_capturing", "manual_seed", "manual_seed_all",
-    "seed", "seed_all", "initial_seed", "topology", "fabric",
+    "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
+    "topology", "fabric",
 ]
 
 DeviceLike = Union[None, int, str, "_C.device"]
@@ -364,7 +365,9 @@ def reset_sync_ledger() -> None:
 
 from vibetensor.cuda.graphs import CUDAGraph, graph, graph_pool_handle  # noqa: E402
 from vibetensor.cuda.graphed_step import GraphedStep, graphed_step  # noqa: E402
-from vibetensor.cuda.random import initial_seed, manual_seed, manual_seed_all, seed, seed_all  # noqa: E402
+from vibetensor.cuda.random import (  # noqa: E402
+    get_rng_state, get_rng_state_all, initial_seed, manual_seed, manual_seed_all, seed, seed_all, set_rng_state,
+    set_rng_state_all)
 
 
 def is_current_stream_capturing() -> bool:

@@ -7,7 +7,8 @@ As in torch, these work without a GPU (torch defers them until CUDA is initializ
 """
 from vibetensor import _C
 
-__all__ = ["manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed"]
+__all__ = ["manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
+           "get_rng_state_all", "set_rng_state_all"]
 
 
 def manual_seed(seed) -> None:
@@ -31,3 +32,25 @@ seed_all = seed
 
 def initial_seed() -> int:
     return int(_C.initial_seed())
+
+
+def get_rng_state(device="cuda"):
+    """The shared generator's state (vibetensor.random.get_rng_state: [seed, offset]; torch: the GPU's)."""
+    from vibetensor.random import get_rng_state as state
+    return state()
+
+
+def set_rng_state(new_state, device="cuda") -> None:
+    from vibetensor.random import set_rng_state as restore
+    restore(new_state)
+
+
+def get_rng_state_all():
+    """One state per GPU, as torch; every GPU shares the one generator, so they are equal."""
+    from vibetensor.cuda import device_count
+    return [get_rng_state() for _ in range(device_count())]
+
+
+def set_rng_state_all(new_states) -> None:
+    for state in new_states:
+        set_rng_state(state)

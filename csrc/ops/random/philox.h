@@ -20,6 +20,10 @@ namespace vt::random {
 
 void manual_seed(uint64_t seed);
 uint64_t seed();
+uint64_t offset();  // the next counter reserve() hands out
+// Restores a (seed, offset) read earlier (get_rng_state / set_rng_state, checkpoints): the draws that
+// followed the read follow again.
+void set_state(uint64_t seed, uint64_t offset);
 uint64_t reserve(uint64_t n);  // returns the first counter of a fresh range of n
 
 VT_HOST_DEVICE inline void philox_round(uint32_t ctr[4], uint32_t key[2]) {
