@@ -721,6 +721,15 @@ def test_embedding_index_errors(device):
         ops.embedding_backward(to_vt(randn((3, 4), torch.float32, 1), device), to_vt(torch.tensor([0, 1]), device), 5)
 
 
+def test_embedding_backward_names_itself_for_an_index_out_of_range():
+    """Called directly, its bad index was reported as index_add's error, the op it adds with."""
+    g = to_vt(randn((3, 4), torch.float32, 1))
+    with pytest.raises(IndexError, match=r"^embedding_backward: index 5 is out of bounds for dimension 0 with size 5"):
+        ops.embedding_backward(g, to_vt(torch.tensor([0, 5, 1])), 5)
+    with pytest.raises(IndexError, match=r"^embedding_backward: index -1 is out of bounds"):
+        ops.embedding_backward(g, to_vt(torch.tensor([0, -1, 1])), 5)
+
+
 def test_fused_attention_ops_are_cuda_only():
     q = to_vt(randn((1, 2, 8, 16)))
     with pytest.raises(NotImplementedError, match="_fused_attention: runs on CUDA tensors only"):

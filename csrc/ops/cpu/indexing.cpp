@@ -109,7 +109,9 @@ Tensor embedding_backward_cpu(const Tensor& grad, const Tensor& indices, int64_t
   NoGradGuard no_grad;
   Tensor z = ops::zeros({num_weights, D}, grad.dtype(), grad.device());
   if (D == 0) return z;  // reshape cannot infer the -1 below from zero elements; nothing to add
-  return ops::index_add(z, 0, ops::reshape(indices, {-1}), ops::reshape(grad, {-1, D}));
+  Tensor flat = ops::reshape(indices, {-1});
+  check_index_values("embedding_backward", flat, 0, num_weights);  // named here, not as index_add's error
+  return ops::index_add(z, 0, flat, ops::reshape(grad, {-1, D}));
 }
 
 // Reads: the values are checked in a pass of their own, then the loop moves raw elements.
