@@ -97,6 +97,27 @@ def test_rooted_collectives_with_different_roots_fail_instead_of_exchanging_noth
     assert errors and all("called reduce to rank" in e for e in errors.values()), errors
 
 
+@pytest.mark.parametrize("call", ["all_gather", "gather", "scatter", "reduce_scatter"])
+def test_a_store_collective_refuses_a_result_slot_of_another_shape(call):
+    """copy_ broadcast a rank's (1,) tensor into a (3,) slot, silently; now it names the rank whose tensor does
+    not fit."""
+    def fn(g, r):
+        if call == "all_gather":
+            g.all_gather([vt.zeros(3), vt.zeros(3)], vt.ones(1))
+        elif call == "gather":
+            g.gather(vt.ones(1), [vt.zeros(3), vt.zeros(3)] if r == 0 else None, 0)
+        elif call == "scatter":
+            g.scatter(vt.zeros(3), [vt.ones(1), vt.ones(1)] if r == 0 else None, 0)
+        else:
+            g.reduce_scatter(vt.zeros(3), [vt.ones(1), vt.ones(1)], "sum")
+
+    errors = _store_ranks(fn)
+    expected = {0} if call == "gather" else {0, 1}
+    assert set(errors) == expected and all(re.search(rf"{call}: rank \d's tensor has shape \(1,\), but the tensor "
+                                                      r"it is written to here has shape \(3,\)", e)
+                                           for e in errors.values()), errors
+
+
 class _Refusing:
     """An NcclProcessGroup's call checks without NCCL: its store group is a real one; _args refuses on rank 0."""
 

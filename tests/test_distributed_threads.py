@@ -4,6 +4,7 @@ the whole batch, autograd.gate=global serializing the ranks' backward passes, an
 go wrong: an error naming the rank, never a hang."""
 import importlib.util
 import os
+import re
 import threading
 import time
 
@@ -276,3 +277,53 @@ def test_the_thread_backend_refuses_what_it_cannot_do():
     with pytest.raises(RuntimeError, match="world_size=3 does not match this thread rank's world_size 2"):
         dist.spawn_threads(wrong_size, 2, devices=["cpu", "cpu"])
     assert dist.spawn_threads(lambda r: r * 10, 1, devices=["cpu"]) == [0]
+
+
+def _thread_errors(fn, size=2):
+    """Runs fn(rank) on thread ranks; the error message spawn_threads raises, or None."""
+    def rank_fn(rank):
+        dist.init_process_group("threads", timeout=10)
+        fn(rank)
+
+    try:
+        dist.spawn_threads(rank_fn, size, devices=["cpu"] * size)
+    except RuntimeError as e:
+        return str(e)
+    return None
+
+
+@pytest.mark.parametrize("call", ["broadcast", "reduce", "gather", "scatter", "broadcast_object_list"])
+def test_thread_ranks_naming_different_roots_fail_instead_of_exchanging_nothing(call):
+    """Each rank names itself the root: before, broadcast and reduce finished having exchanged nothing (every rank
+    kept or reduced into its own tensor), and the thread ranks never compared their roots."""
+    def fn(rank):
+        t = vt.full((3,), float(rank + 1))
+        {"broadcast": lambda: dist.broadcast(t, src=rank),
+         "reduce": lambda: dist.reduce(t, dst=rank),
+         "gather": lambda: dist.gather(t, [vt.zeros(3) for _ in range(2)], dst=rank),
+         "scatter": lambda: dist.scatter(t, [vt.zeros(3) for _ in range(2)], src=rank),
+         "broadcast_object_list": lambda: dist.broadcast_object_list([rank], src=rank)}[call]()
+
+    error = _thread_errors(fn)
+    assert error is not None and re.search(rf"called {call} (from|to) rank \d where rank \d called {call} (from|to) "
+                                           r"rank \d", error), error
+    assert _thread_errors(lambda rank: dist.broadcast(vt.full((3,), float(rank)), src=1)) is None
+
+
+@pytest.mark.parametrize("call", ["all_gather", "gather", "scatter", "reduce_scatter"])
+def test_a_result_slot_of_another_shape_is_refused_not_broadcast_into(call):
+    """copy_ broadcast a rank's (1,) tensor into a (3,) slot: every slot read 3 copies of one value. Now the
+    collective says which rank's tensor does not fit."""
+    def fn(rank):
+        if call == "all_gather":
+            dist.all_gather([vt.zeros(3), vt.zeros(3)], vt.ones(1))
+        elif call == "gather":
+            dist.gather(vt.ones(1), [vt.zeros(3), vt.zeros(3)] if rank == 0 else None, dst=0)
+        elif call == "scatter":
+            dist.scatter(vt.zeros(3), [vt.ones(1), vt.ones(1)] if rank == 0 else None, src=0)
+        else:
+            dist.reduce_scatter(vt.zeros(3), [vt.ones(1), vt.ones(1)])
+
+    error = _thread_errors(fn)
+    assert error is not None and re.search(rf"{call}: rank \d's tensor has shape \(1,\), but the tensor it is written "
+                                           r"to here has shape \(3,\)", error), error

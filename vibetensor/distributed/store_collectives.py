@@ -9,6 +9,7 @@ import numpy as np
 from vibetensor import _interop
 from vibetensor.autograd.grad_mode import no_grad
 from vibetensor.distributed import ring
+from vibetensor.distributed._shapes import check_fits, check_same
 
 # Note [Store collectives]
 # vibetensor's first multi-process backend, registered under torch's CPU backend name "gloo": every rank
@@ -123,11 +124,9 @@ class StoreProcessGroup:
             self._finish(seq, [self._key(seq, "x", r) for r in range(self._size)])
             return arrays
 
-    def _check_same(self, op, arrays):
-        shapes = {r: (tuple(a.shape), a.dtype.name) for r, a in arrays.items()}
-        if len(set(shapes.values())) > 1:
-            raise ValueError(f"{op}: the ranks' tensors differ (rank: (shape, dtype)): {shapes}; expected one shape "
-                             "and dtype on every rank")
+    @staticmethod
+    def _check_same(op, arrays):
+        check_same(op, {r: (tuple(a.shape), a.dtype.name) for r, a in arrays.items()})
 
     # --- collectives -----------------------------------------------------------------------------------
 
@@ -190,6 +189,7 @@ class StoreProcessGroup:
         arrays = self._exchange("all_gather", _host(tensor))
         self._check_same("all_gather", arrays)
         for r, out in enumerate(outputs):
+            check_fits("all_gather", out, arrays[r].shape, r)
             _write(out, arrays[r])
 
     def reduce_scatter(self, output, inputs, op):
@@ -199,6 +199,7 @@ class StoreProcessGroup:
         stacked = np.stack([_host(t) for t in inputs])
         arrays = self._exchange("reduce_scatter", stacked)
         self._check_same("reduce_scatter", arrays)
+        check_fits("reduce_scatter", output, arrays[self._rank].shape[1:], self._rank)
         _write(output, self._reduce(op, [arrays[r][self._rank] for r in range(self._size)], "reduce_scatter"))
 
     def gather(self, tensor, gather_list, dst):
@@ -207,6 +208,7 @@ class StoreProcessGroup:
             if gather_list is None or len(gather_list) != self._size:
                 raise ValueError(f"gather: rank {dst} expected a gather_list of {self._size} tensors")
             for r, out in enumerate(gather_list):
+                check_fits("gather", out, arrays[r].shape, r)
                 _write(out, arrays[r])
 
     def scatter(self, tensor, scatter_list, src):
@@ -218,9 +220,12 @@ class StoreProcessGroup:
             payload = np.zeros((0,), np.uint8)
         op = f"scatter from rank {src}"
         if self._rank != src:
-            _write(tensor, self._exchange(op, payload, [src])[src][self._rank])
+            piece = self._exchange(op, payload, [src])[src][self._rank]
+            check_fits("scatter", tensor, piece.shape, src)
+            _write(tensor, piece)
         else:
             self._exchange(op, payload)  # reads every rank's call (Note [Rooted store collectives])
+            check_fits("scatter", tensor, payload[self._rank].shape, src)
             _write(tensor, payload[self._rank])
 
     def barrier(self):

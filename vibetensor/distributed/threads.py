@@ -6,6 +6,7 @@ import traceback
 from vibetensor import cuda
 from vibetensor.autograd.grad_mode import no_grad
 from vibetensor.distributed import ring
+from vibetensor.distributed._shapes import check_fits, check_same
 
 # Note [Thread ranks]
 # VibeTensor's Fabric drives several GPUs from one process; this is that shape for data parallelism:
@@ -24,6 +25,9 @@ from vibetensor.distributed import ring
 # lock statistics). A rank that raises aborts the world: every peer waiting in (or later entering) a collective
 # raises an error naming it, and spawn_threads raises the first failure, naming its rank; a rank that never
 # arrives makes its peers' waits time out (the group's timeout), naming it. Nothing waits without a bound.
+# The rooted collectives (reduce, broadcast, gather, scatter, broadcast_object_list) name their root in the op
+# every rank posts, as the store's do (Note [Rooted store collectives]): two ranks each broadcasting "from
+# itself" would otherwise finish having exchanged nothing.
 
 
 class _ThreadWorld:
@@ -120,12 +124,6 @@ def _shape_of(tensor):
     return tuple(tensor.shape), str(tensor.dtype).replace("vibetensor.", "")
 
 
-def _check_same(op, shapes):
-    if len(set(shapes.values())) > 1:
-        raise ValueError(f"{op}: the ranks' tensors differ (rank: (shape, dtype)): {shapes}; expected one shape and "
-                         "dtype on every rank")
-
-
 class ThreadProcessGroup:
     """Rank `rank` of a _ThreadWorld (Note [Thread ranks])."""
 
@@ -154,7 +152,7 @@ class ThreadProcessGroup:
         with self._lock:
             posted = self.world.exchange(self._next(), self._rank, op, _Snapshot(tensor), self.timeout)
         if check_shape:
-            _check_same(op, {r: _shape_of(s.tensor) for r, s in posted.items()})
+            check_same(op, {r: _shape_of(s.tensor) for r, s in posted.items()})
         return posted
 
     def _reduce(self, op, tensors):
@@ -176,7 +174,7 @@ class ThreadProcessGroup:
         with self._lock:
             seq = self._next()
             # every rank takes part in the same numbered collective: a ring of ranks that disagree fails fast
-            _check_same("all_reduce", self.world.exchange(seq, self._rank, "ring_all_reduce", _shape_of(tensor),
+            check_same("all_reduce", self.world.exchange(seq, self._rank, "ring_all_reduce", _shape_of(tensor),
                                                              self.timeout))
             step = iter(range(2 * self._size))
             nxt, prev = (self._rank + 1) % self._size, (self._rank - 1) % self._size
@@ -191,13 +189,13 @@ class ThreadProcessGroup:
             ring.all_reduce(tensor, op, self._rank, self._size, shift)
 
     def reduce(self, tensor, dst, op):
-        posted = self._gather("reduce", tensor)
+        posted = self._gather(f"reduce to rank {dst}", tensor)
         if self._rank == dst:
             with no_grad():
                 tensor.copy_(self._reduce(op, [posted[r].on(tensor.device) for r in range(self._size)]))
 
     def broadcast(self, tensor, src):
-        posted = self._gather("broadcast", tensor)
+        posted = self._gather(f"broadcast from rank {src}", tensor)
         if self._rank != src:
             with no_grad():
                 tensor.copy_(posted[src].on(tensor.device))
@@ -208,6 +206,7 @@ class ThreadProcessGroup:
         posted = self._gather("all_gather", tensor)
         with no_grad():
             for r, out in enumerate(outputs):
+                check_fits("all_gather", out, posted[r].tensor.shape, r)
                 out.copy_(posted[r].on(out.device))
 
     def reduce_scatter(self, output, inputs, op):
@@ -218,15 +217,17 @@ class ThreadProcessGroup:
         posted = self._gather("reduce_scatter", F.stack([t.detach() for t in inputs]))
         with no_grad():
             mine = [posted[r].on(output.device)[self._rank] for r in range(self._size)]
+            check_fits("reduce_scatter", output, mine[0].shape, self._rank)
             output.copy_(self._reduce(op, mine))
 
     def gather(self, tensor, gather_list, dst):
-        posted = self._gather("gather", tensor, check_shape=False)
+        posted = self._gather(f"gather to rank {dst}", tensor)
         if self._rank == dst:
             if gather_list is None or len(gather_list) != self._size:
                 raise ValueError(f"gather: rank {dst} expected a gather_list of {self._size} tensors")
             with no_grad():
                 for r, out in enumerate(gather_list):
+                    check_fits("gather", out, posted[r].tensor.shape, r)
                     out.copy_(posted[r].on(out.device))
 
     def scatter(self, tensor, scatter_list, src):
@@ -234,10 +235,12 @@ class ThreadProcessGroup:
             mine = list(scatter_list) if self._rank == src else None
             if self._rank == src and (scatter_list is None or len(scatter_list) != self._size):
                 raise ValueError(f"scatter: rank {src} expected a scatter_list of {self._size} tensors")
-            posted = self.world.exchange(self._next(), self._rank, "scatter",
+            posted = self.world.exchange(self._next(), self._rank, f"scatter from rank {src}",
                                          [_Snapshot(t) for t in mine] if mine is not None else None, self.timeout)
+        piece = posted[src][self._rank]
+        check_fits("scatter", tensor, piece.tensor.shape, src)
         with no_grad():
-            tensor.copy_(posted[src][self._rank].on(tensor.device))
+            tensor.copy_(piece.on(tensor.device))
 
     def barrier(self):
         with self._lock:
@@ -253,7 +256,7 @@ class ThreadProcessGroup:
 
     def broadcast_object_list(self, object_list, src):
         with self._lock:
-            posted = self.world.exchange(self._next(), self._rank, "broadcast_object_list",
+            posted = self.world.exchange(self._next(), self._rank, f"broadcast_object_list from rank {src}",
                                          list(object_list) if self._rank == src else None, self.timeout)
         if self._rank != src:
             object_list[:] = posted[src]
