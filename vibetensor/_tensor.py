@@ -209,7 +209,7 @@ def register_hook(self, hook):
     """hook(grad) runs on this tensor's gradient in backward; a tensor it returns replaces the gradient
     (Note [Tensor hooks] in csrc/autograd/node.h). Returns a handle whose remove() takes it off."""
     from vibetensor.utils.hooks import RemovableHandle
-    return RemovableHandle(self, _C._register_hook(self, hook))
+    return RemovableHandle._of_tensor(self, _C._register_hook(self, hook))
 
 
 def retain_grad(self):

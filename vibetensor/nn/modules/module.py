@@ -7,9 +7,14 @@ from vibetensor import _C
 from vibetensor import _dtype
 from vibetensor import _interop
 from vibetensor.autograd.grad_mode import no_grad
+from vibetensor.nn.modules import _hooks
 from vibetensor.nn.parameter import Parameter
+from vibetensor.utils.hooks import RemovableHandle
 
 Tensor = _C.Tensor
+# _hooks_any holds every hook of the four kinds too: __call__ asks it alone (Note [Module hooks])
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks", "_hooks_any")
+_HOOK_SETS = ("_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs", "_forward_hooks_always_called")
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -55,12 +60,65 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", {})
+        for name in _HOOK_DICTS:
+            object.__setattr__(self, name, {})
+        for name in _HOOK_SETS:
+            object.__setattr__(self, name, set())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        if self._hooks_any:
+            return _hooks.call_with_hooks(self, args, kwargs)  # Note [Module hooks]
         return self.forward(*args, **kwargs)
+
+    def __setstate__(self, state):
+        """Unpickling: a module pickled before hooks existed gets their empty stores (as torch's does)."""
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:
+            self.__dict__.setdefault(name, {})
+        for name in _HOOK_SETS:
+            self.__dict__.setdefault(name, set())
+
+    # --- hooks (Note [Module hooks]) ------------------------------------------------------
+
+    def _add_hook(self, kind, hook, prepend, extra=()):
+        if not callable(hook):
+            raise TypeError(f"{kind}: expected a callable hook, got {type(hook).__name__}")
+        hooks = getattr(self, kind)
+        handle = RemovableHandle(hooks, extra_dict=[self._hooks_any] + [getattr(self, name) for name in _HOOK_SETS])
+        hooks[handle.id] = self._hooks_any[handle.id] = hook
+        if prepend:
+            hooks_in_order = {handle.id: hook, **{k: v for k, v in hooks.items() if k != handle.id}}
+            hooks.clear()
+            hooks.update(hooks_in_order)
+        for name in extra:
+            getattr(self, name).add(handle.id)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) (with_kwargs: hook(module, args, kwargs)) before forward; what it returns replaces
+        the arguments. Returns a handle whose remove() takes it off."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend,
+                              ("_forward_pre_hooks_with_kwargs",) if with_kwargs else ())
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) (with_kwargs: hook(module, args, kwargs, output)) after forward; what it
+        returns replaces the output. always_call: it runs even when forward raises."""
+        extra = (("_forward_hooks_with_kwargs",) if with_kwargs else ()) + \
+            (("_forward_hooks_always_called",) if always_call else ())
+        return self._add_hook("_forward_hooks", hook, prepend, extra)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) when the gradients w.r.t. the outputs are known; a tuple it returns
+        replaces grad_output."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) when the gradients w.r.t. the inputs are known; a tuple it
+        returns replaces grad_input."""
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # --- registration ---------------------------------------------------------------------
 
