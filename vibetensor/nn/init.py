@@ -1,7 +1,12 @@
 """nn.init: in-place initializers (run without recording gradients), as torch.nn.init."""
 import math
 
+from vibetensor import _C
+from vibetensor import _sorting
 from vibetensor.autograd.grad_mode import no_grad
+from vibetensor.nn._householder_qr import q_with_positive_r
+
+_ops = _C._ops
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -103,6 +108,78 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
                 return tensor
             fresh = tensor.new_empty(tensor.shape).normal_(mean, std)
             tensor.copy_(fresh.where(outside, tensor))
+
+
+def eye_(tensor):
+    """The identity matrix (ones where row == column) in a 2-D tensor."""
+    if tensor.ndim != 2:
+        raise ValueError(f"Only tensors with 2 dimensions are supported, got a {tensor.ndim}-D tensor")
+    rows, cols = tensor.shape
+    rows_index = _ops.unsqueeze(_ops.arange(0, rows, 1, _C.dtype.int64, tensor.device), 1)
+    with no_grad():
+        return tensor.copy_(rows_index == _ops.arange(0, cols, 1, _C.dtype.int64, tensor.device))
+
+
+def dirac_(tensor, groups=1):
+    """The Dirac delta in a {3, 4, 5}-D convolution weight: a convolution with it passes its input through, each
+    group's first min(out channels per group, in channels) channels."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"Only tensors with 3, 4, or 5 dimensions are supported, got a {tensor.ndim}-D tensor")
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"dirac_: groups must be a positive integer, got {groups!r}")
+    out_channels = tensor.shape[0]
+    if out_channels % groups != 0:
+        raise ValueError(f"dim 0 must be divisible by groups: {out_channels} output channels, groups={groups}")
+    per_group = out_channels // groups
+    centre = tuple(size // 2 for size in tensor.shape[2:])
+    with no_grad():
+        tensor.zero_()
+        for g in range(groups):
+            for d in range(min(per_group, tensor.shape[1])):
+                tensor[(g * per_group + d, d) + centre] = 1
+    return tensor
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix times gain, its trailing dimensions flattened: rows orthonormal when there are no
+    more rows than columns (W W^T = gain^2 I), else columns. As torch: the Q of the QR factorisation of a normal
+    draw, R's diagonal made positive so that Q is uniform (Haar) over the orthogonal matrices (Note [Householder
+    QR on ops]). The factorisation runs in float64 for float64 tensors, else in float32."""
+    if tensor.ndim < 2:
+        raise ValueError(f"Only tensors with 2 or more dimensions are supported, got a {tensor.ndim}-D tensor")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    dtype = _C.dtype.float64 if tensor.dtype == _C.dtype.float64 else _C.dtype.float32
+    with no_grad():
+        flattened = tensor.new_empty((rows, cols), dtype=dtype).normal_(0, 1, generator=generator)
+        if rows < cols:
+            q = q_with_positive_r(flattened.t()).t()
+        else:
+            q = q_with_positive_r(flattened)
+        tensor.copy_(q.reshape(tensor.shape))
+        return tensor.mul_(gain)
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """N(0, std^2) values in a 2-D tensor with ceil(sparsity * rows) entries of each column set to zero, at rows
+    drawn uniformly without replacement (torch draws a permutation per column; here the num_zeros smallest of a
+    uniform draw per entry, column by column: the same distribution)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"Only tensors with 2 dimensions are supported, got a {tensor.ndim}-D tensor")
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparse_: sparsity is the fraction of each column set to zero, expected a number in "
+                         f"[0, 1], got {sparsity}")
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        if num_zeros == 0 or cols == 0:
+            return tensor
+        keys = tensor.new_empty((rows, cols), dtype=_C.dtype.float64).uniform_(0, 1, generator=generator)
+        rank_in_column = _sorting.argsort(_sorting.argsort(keys, dim=0), dim=0)
+        return tensor.masked_fill_(rank_in_column < num_zeros, 0)
 
 
 def _layer_default_(weight, bias, fan_in):

@@ -10,7 +10,8 @@ _ops = _C._ops
 
 
 def _update_moments(p, exp_avg, exp_avg_sq, group):
-    """Weight decay (decoupled: on p; else added to the gradient) and the two moment updates."""
+    """Weight decay (decoupled: on p; else added to the gradient) and the two moment updates; returns the
+    gradient they took (NAdam's update reads it again). Shared by Adam, AdamW, NAdam and RAdam."""
     beta1, beta2 = group["betas"]
     lr, weight_decay = group["lr"], group["weight_decay"]
     grad = p.grad if not group["maximize"] else -p.grad
@@ -22,6 +23,7 @@ def _update_moments(p, exp_avg, exp_avg_sq, group):
     # torch: exp_avg.lerp_(grad, 1 - beta1), i.e. exp_avg + (1 - beta1) * (grad - exp_avg).
     exp_avg.add_(grad.sub(exp_avg), alpha=1 - beta1)
     exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    return grad
 
 
 class Adam(Optimizer):

@@ -3,6 +3,7 @@ import copy
 from collections import defaultdict
 
 from vibetensor import _C
+from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
 
 Tensor = _C.Tensor
@@ -84,6 +85,26 @@ class Optimizer:
 
     def step(self, closure=None):
         raise NotImplementedError(f"{type(self).__name__} must implement step()")
+
+    def _lazy_state(self, p, *buffers, **scalars):
+        """p's state, made on its first step as torch makes it: "step" and the named scalars as CPU tensors of the
+        default dtype (torch keeps them so: no device sync to read them), then a zero tensor like p per buffer."""
+        state = self.state[p]
+        if not state:
+            state["step"] = _factories.tensor(0.0)
+            for name, value in scalars.items():
+                state[name] = _factories.tensor(value)
+            for name in buffers:
+                state[name] = _C._ops.full(list(p.shape), 0, p.dtype, p.device)
+        return state
+
+    def _params_with_grad(self):
+        """(group, parameter) for each parameter that has a gradient, group by group: what a per-parameter step
+        updates (one without a gradient is skipped, its state left as it is)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    yield group, p
 
     def _run_closure(self, closure):
         if closure is None:
