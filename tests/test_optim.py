@@ -337,3 +337,16 @@ def test_new_optimizer_and_scheduler_errors_are_torchs():
     sched.step()
     with pytest.raises(ValueError, match="Tried to step 3 times. The specified number of total steps is 2"):
         sched.step()
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: vt.optim.SGD(p, lr=0.1, differentiable=True),
+    lambda p: vt.optim.RMSprop(p, capturable=True),
+    lambda p: vt.optim.RMSprop(p, differentiable=True),
+    lambda p: vt.optim.Adagrad(p, differentiable=True),
+    lambda p: vt.optim.Adadelta(p, capturable=True),
+    lambda p: vt.optim.Adadelta(p, differentiable=True),
+], ids=["sgd_diff", "rmsprop_cap", "rmsprop_diff", "adagrad_diff", "adadelta_cap", "adadelta_diff"])
+def test_flags_a_step_cannot_honour_are_refused_not_ignored(make):
+    with pytest.raises(NotImplementedError, match=r"\((capturable|differentiable)=True\) is not supported by vibetensor"):
+        make([vt.zeros(2, requires_grad=True)])

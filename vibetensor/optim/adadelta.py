@@ -2,7 +2,7 @@
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
-from vibetensor.optim._checks import check_nonnegative
+from vibetensor.optim._checks import check_host_step, check_nonnegative
 from vibetensor.optim.optimizer import Optimizer
 
 _ops = _C._ops
@@ -11,6 +11,7 @@ _ops = _C._ops
 class Adadelta(Optimizer):
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
+        check_host_step("Adadelta", capturable, differentiable)  # refused, not ignored
         check_nonnegative(lr=lr, epsilon=eps, weight_decay=weight_decay)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")

@@ -2,7 +2,7 @@
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
-from vibetensor.optim._checks import check_nonnegative
+from vibetensor.optim._checks import check_host_step, check_nonnegative
 from vibetensor.optim.optimizer import Optimizer
 
 _ops = _C._ops
@@ -11,6 +11,7 @@ _ops = _C._ops
 class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
+        check_host_step("Adagrad", False, differentiable)  # refused, not ignored
         check_nonnegative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                           initial_accumulator_value=initial_accumulator_value, epsilon=eps)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,

@@ -2,7 +2,7 @@
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
-from vibetensor.optim._checks import check_nonnegative
+from vibetensor.optim._checks import check_host_step, check_nonnegative
 from vibetensor.optim.optimizer import Optimizer
 
 _ops = _C._ops
@@ -11,6 +11,7 @@ _ops = _C._ops
 class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
+        check_host_step("RMSprop", capturable, differentiable)  # refused, not ignored
         check_nonnegative(lr=lr, epsilon=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))

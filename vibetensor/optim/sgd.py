@@ -1,6 +1,7 @@
 """SGD with momentum, dampening, weight decay and Nesterov momentum (torch's single-tensor update)."""
 from vibetensor import _C
 from vibetensor.autograd.grad_mode import no_grad
+from vibetensor.optim._checks import check_host_step
 from vibetensor.optim.optimizer import Optimizer, _buckets, required
 
 _ops = _C._ops
@@ -9,6 +10,7 @@ _ops = _C._ops
 class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
                  foreach=None, differentiable=False, fused=None):
+        check_host_step("SGD", False, differentiable)  # refused, not ignored
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
