@@ -33,6 +33,7 @@ from vibetensor._functional import (  # noqa: E402
     unflatten, unsqueeze, var, where)
 from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
 from vibetensor._einsum import einsum  # noqa: E402
+from vibetensor._compile import compile, get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402,A004
 from vibetensor._generator import Generator  # noqa: E402
 from vibetensor.random import fork_rng, get_rng_state, seed, set_rng_state  # noqa: E402,F401
 from vibetensor._nonzero import argwhere, nonzero  # noqa: E402

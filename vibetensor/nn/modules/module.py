@@ -81,6 +81,12 @@ class Module:
         for name in _HOOK_SETS:
             self.__dict__.setdefault(name, set())
 
+    def compile(self, *args, **kwargs):
+        """torch's in-place Module.compile: the arguments checked, the module left to run eagerly (Note [compile]
+        in vibetensor/_compile.py)."""
+        from vibetensor._compile import compile as compile_
+        compile_(self, *args, **kwargs)
+
     # --- hooks (Note [Module hooks]) ------------------------------------------------------
 
     def _add_hook(self, kind, hook, prepend, extra=()):
