@@ -18,7 +18,7 @@ from vibetensor import _pickling  # noqa: E402
 
 _pickling.install()  # tensors, Parameters and devices pickle
 from vibetensor._dtype import (  # noqa: E402
-    bfloat16, bool, dtype, float16, float32, float64, get_default_dtype, int32, int64)
+    bfloat16, bool, dtype, float16, float32, float64, get_default_dtype, int32, int64, set_default_dtype)
 from vibetensor._factories import (  # noqa: E402
     arange, as_tensor, empty, empty_like, full, full_like, ones, ones_like, rand, rand_like, randint, randint_like,
     randn, randn_like, scalar_tensor, tensor, zeros, zeros_like)

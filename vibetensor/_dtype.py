@@ -21,7 +21,6 @@ dtype.itemsize = property(lambda self: _C._dtype_itemsize(self))
 dtype.is_signed = property(lambda self: self is not bool)
 dtype.is_complex = property(lambda self: False)
 
-_DEFAULT = float32
 
 # numpy has no bfloat16: bfloat16 tensors convert through float32.
 _TO_NUMPY = {
@@ -36,8 +35,19 @@ _FROM_NUMPY = {v: k for k, v in _TO_NUMPY.items()}
 
 
 def get_default_dtype():
-    """The dtype of tensors made from Python floats: float32 (fixed in vibetensor)."""
-    return _DEFAULT
+    """The dtype of tensors made from Python floats and of factories given no dtype (Note [Default dtype] in
+    csrc/core/dtype.h): float32 unless set_default_dtype chose another."""
+    return _C._get_default_dtype()
+
+
+def set_default_dtype(d):
+    """torch.set_default_dtype: the floating dtype Python floats, factories, integer true division and the
+    like give from now on, in every thread."""
+    if not isinstance(d, dtype):
+        raise TypeError(f"set_default_dtype: expected a vibetensor dtype, got {type(d).__name__}")
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _C._set_default_dtype(d)
 
 
 def to_numpy_dtype(d):

@@ -43,8 +43,8 @@ def _finish(t, requires_grad):
 
 
 def _check_dtype(dtype):
-    """The dtype of a factory result: float32 unless given."""
-    return _dtype.float32 if dtype is None else _dtype.check_dtype(dtype)
+    """The dtype of a factory result: the default dtype unless given."""
+    return _dtype.get_default_dtype() if dtype is None else _dtype.check_dtype(dtype)
 
 
 def _size_kw(kw, fn):
@@ -68,7 +68,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, **kw):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    """full(size, fill_value): dtype follows fill_value (bool -> bool, int -> int64, float -> float32)."""
+    """full(size, fill_value): dtype follows fill_value (bool -> bool, int -> int64, float -> the default dtype)."""
     if dtype is None:
         dtype = _scalar_dtype(fill_value)
     return _finish(_ops.full(_size((size,), None, "full"), fill_value, _dtype.check_dtype(dtype), device), requires_grad)
@@ -115,7 +115,7 @@ def randint(low=0, high=None, size=None, *, dtype=None, device=None, requires_gr
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    """arange(end) or arange(start, end, step=1); int64 when all of them are ints, else float32."""
+    """arange(end) or arange(start, end, step=1); int64 when all of them are ints, else the default dtype."""
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -123,7 +123,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if (end - start) * step < 0:
         raise RuntimeError(f"arange(): upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
-    dtype = None if dtype is None else _dtype.check_dtype(dtype)  # None: int64 for ints, else float32
+    dtype = None if dtype is None else _dtype.check_dtype(dtype)  # None: int64 for ints, else the default dtype
     return _finish(_ops.arange(_number(start), _number(end), _number(step), dtype, device), requires_grad)
 
 
@@ -139,7 +139,7 @@ def _scalar_dtype(v):
     if isinstance(v, numbers.Integral):
         return _dtype.int64
     if isinstance(v, numbers.Real):
-        return _dtype.float32
+        return _dtype.get_default_dtype()
     if isinstance(v, Tensor):
         return v.dtype
     raise TypeError(f"fill value must be a number, got {type(v).__name__}")
@@ -198,7 +198,7 @@ def _category_dtype(arr):
     if kind in "iu":
         return _dtype.int64
     if kind == "f":
-        return _dtype.float32
+        return _dtype.get_default_dtype()
     raise TypeError(f"Could not infer dtype of {arr.dtype} data (expected numbers or bools, possibly nested in "
                     "lists/tuples)")
 
@@ -224,14 +224,14 @@ def _to_array(data):
         raise TypeError("tensor(): could not infer dtype: data must be numbers or bools nested in lists/tuples of "
                         f"equal lengths (got {type(data).__name__})")
     if arr.size == 0 and arr.dtype.kind == "f":
-        return arr, _dtype.float32
+        return arr, _dtype.get_default_dtype()
     return arr, _category_dtype(arr)
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of `data` (numbers, nested lists, numpy arrays, tensors).
 
-    The dtype follows torch: Python floats -> float32, ints -> int64, bools -> bool; numpy arrays
+    The dtype follows torch: Python floats -> the default dtype, ints -> int64, bools -> bool; numpy arrays
     and tensors keep theirs.
     """
     arr, inferred = _to_array(data)
@@ -262,4 +262,4 @@ def as_tensor(data, dtype=None, device=None):
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
-    return _finish(_ops.full([], s, dtype or _dtype.float32, device), requires_grad)
+    return _finish(_ops.full([], s, dtype or _dtype.get_default_dtype(), device), requires_grad)

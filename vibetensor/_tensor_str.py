@@ -153,11 +153,11 @@ def tensor_repr(t, prefix="tensor("):
     if t.numel() == 0:
         if t.ndim != 1:
             suffixes.append(f"size={tuple(t.shape)}")
-        if t.dtype is not _dtype.float32:
+        if t.dtype is not _dtype.get_default_dtype():
             suffixes.append(f"dtype={t.dtype}")
         body = "[]"
     else:
-        if t.dtype not in (_dtype.float32, _dtype.int64, _dtype.bool):
+        if t.dtype not in (_dtype.get_default_dtype(), _dtype.int64, _dtype.bool):
             suffixes.append(f"dtype={t.dtype}")
         body = _values_str(t, indent)
     grad_fn = t.grad_fn

@@ -1,6 +1,15 @@
 #include "core/dtype.h"
 
+#include <atomic>
+
 namespace vt {
+
+namespace {
+std::atomic<DType> g_default_float{DType::Float32};  // Note [Default dtype]
+}  // namespace
+
+DType default_float_dtype() { return g_default_float.load(std::memory_order_relaxed); }
+void set_default_float_dtype(DType t) { g_default_float.store(t, std::memory_order_relaxed); }
 
 // Promotion lattice: bool < int32 < int64 < float16/bfloat16 < float32 < float64;
 // float16 with bfloat16 gives float32, as in torch.

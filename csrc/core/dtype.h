@@ -45,6 +45,14 @@ inline bool is_integral(DType t, bool include_bool) {
 // Promotion between two tensor dtypes, as torch.promote_types does.
 DType promote_types(DType a, DType b);
 
+// Note [Default dtype]
+// The floating dtype of a tensor made from Python floats, of a factory given no dtype, of an integer op that
+// gives floats (true division, sqrt of ints) and of a Python float in type promotion: float32 unless
+// torch.set_default_dtype (vibetensor.set_default_dtype) chose another floating dtype. One process-wide value,
+// as torch's, read with a relaxed atomic load by each of those.
+DType default_float_dtype();
+void set_default_float_dtype(DType t);  // a floating dtype (the caller checks)
+
 template <class T> struct CppType;
 template <> struct CppType<float> { static constexpr DType value = DType::Float32; };
 template <> struct CppType<double> { static constexpr DType value = DType::Float64; };

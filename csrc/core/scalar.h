@@ -28,9 +28,9 @@ class Scalar {
     else if constexpr (std::is_integral_v<T>) return T(to_int());
     else return T(to_double());
   }
-  // The dtype a tensor made from this scalar gets by default (float32 for Python floats).
+  // The dtype a tensor made from this scalar gets by default (Python floats: Note [Default dtype]).
   DType default_dtype() const {
-    return kind_ == Kind::Float ? DType::Float32 : kind_ == Kind::Int ? DType::Int64 : DType::Bool;
+    return kind_ == Kind::Float ? default_float_dtype() : kind_ == Kind::Int ? DType::Int64 : DType::Bool;
   }
 
  private:

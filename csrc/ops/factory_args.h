@@ -49,7 +49,7 @@ struct ArangeArgs {
 };
 inline ArangeArgs arange_args(const Scalar& start, const Scalar& end, const Scalar& step, std::optional<DType> dtype) {
   bool any_float = start.is_floating() || end.is_floating() || step.is_floating();
-  DType dt = dtype_or(dtype, any_float ? DType::Float32 : DType::Int64);
+  DType dt = dtype_or(dtype, any_float ? default_float_dtype() : DType::Int64);
   int64_t n = arange_length(start, end, step);
   return {dt, n, any_float, start.to_double(), step.to_double(), any_float ? 0 : start.to_int(),
           any_float ? 0 : step.to_int()};

@@ -13,8 +13,8 @@ struct ResultTypeState {
   void add(const Tensor& t) {
     if (!t.defined()) return;
     if (t->is_wrapped_number) {
-      // A Python float gives the default float dtype, a Python int int64.
-      DType d = is_floating(t.dtype()) ? DType::Float32 : t.dtype();
+      // A Python float gives the default float dtype (Note [Default dtype]), a Python int int64.
+      DType d = is_floating(t.dtype()) ? default_float_dtype() : t.dtype();
       wrapped_result = have_wrapped ? promote_types(wrapped_result, d) : d;
       have_wrapped = true;
     } else if (t.dim() == 0) {

@@ -98,6 +98,9 @@ void bind_tensor(nb::module_& m) {
   m.def("_dtype_itemsize", [](DType d) { return itemsize(d); });
   m.def("_dtype_is_floating", [](DType d) { return is_floating(d); });
   m.def("promote_types", &promote_types);
+  // Note [Default dtype]; vibetensor.set_default_dtype checks that the dtype is a floating one.
+  m.def("_get_default_dtype", &default_float_dtype);
+  m.def("_set_default_dtype", &set_default_float_dtype);
 
   nb::class_<Device>(m, "device")
       .def("__init__", [](Device* d, const std::string& s) { new (d) Device(Device::parse(s)); })

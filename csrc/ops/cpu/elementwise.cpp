@@ -28,7 +28,7 @@ template <class F>
 Tensor binary(const char* name, const Tensor& a, const Tensor& b, F f, Promote promote = Promote::Same) {
   check_same_device(name, {&a, &b});
   DType rt = result_type(a, b);
-  if (promote == Promote::IntToFloat && !is_floating(rt)) rt = DType::Float32;
+  if (promote == Promote::IntToFloat && !is_floating(rt)) rt = default_float_dtype();
   Tensor out = empty_tensor(broadcast_shapes(a.sizes(), b.sizes(), name), rt, a->is_wrapped_number ? b.device() : a.device());
   binary_into(name, out, cast_to(a, rt), cast_to(b, rt), f);
   return out;
@@ -57,10 +57,10 @@ Tensor compare(const char* name, const Tensor& a, const Tensor& b, F f) {
   return out;
 }
 
-// Unary ops on floats; integer inputs give float32 as in torch.
+// Unary ops on floats; integer inputs give the default float dtype as in torch.
 template <class F>
 Tensor unary_float(const char* name, const Tensor& a, F f) {
-  DType rt = is_floating(a.dtype()) ? a.dtype() : DType::Float32;
+  DType rt = is_floating(a.dtype()) ? a.dtype() : default_float_dtype();
   Tensor in = cast_to(a, rt);
   Tensor out = empty_tensor(a.sizes(), rt, a.device());
   VT_DISPATCH_FLOATING(rt, name, [&]<class T>() {

@@ -34,7 +34,7 @@ Tensor zero__cpu(const Tensor& self) { return fill__cpu(self, Scalar(int64_t(0))
 Device device_or(std::optional<Device> d) { return d ? *d : Device{}; }
 
 Tensor empty_cpu(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  return empty_tensor(size, dtype_or(dtype, DType::Float32), device_or(device));
+  return empty_tensor(size, dtype_or(dtype, default_float_dtype()), device_or(device));
 }
 Tensor full_cpu(const IntList& size, const Scalar& v, std::optional<DType> dtype, std::optional<Device> device) {
   Tensor t = empty_tensor(size, dtype_or(dtype, v.default_dtype()), device_or(device));
@@ -56,7 +56,7 @@ Tensor arange_cpu(const Scalar& start, const Scalar& end, const Scalar& step, st
 
 // Random numbers: see Note [Philox streams] in ops/random/philox.h.
 Tensor rand_cpu(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), device_or(device));
+  Tensor t = empty_tensor(size, dtype_or(dtype, default_float_dtype()), device_or(device));
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();
   VT_DISPATCH_FLOATING(t.dtype(), "rand", [&]<class T>() {
@@ -66,7 +66,7 @@ Tensor rand_cpu(const IntList& size, std::optional<DType> dtype, std::optional<D
   return t;
 }
 Tensor randn_cpu(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), device_or(device));
+  Tensor t = empty_tensor(size, dtype_or(dtype, default_float_dtype()), device_or(device));
   uint64_t offset = random::reserve(uint64_t(t.numel()));
   uint64_t seed = random::seed();
   VT_DISPATCH_FLOATING(t.dtype(), "randn", [&]<class T>() {

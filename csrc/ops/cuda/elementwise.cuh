@@ -49,7 +49,7 @@ enum class Promote { Same, IntToFloat };
 inline Tensor binary_out(const char* name, const Tensor& a, const Tensor& b, Promote promote = Promote::Same) {
   check_same_device(name, {&a, &b});
   DType rt = result_type(a, b);
-  if (promote == Promote::IntToFloat && !is_floating(rt)) rt = DType::Float32;
+  if (promote == Promote::IntToFloat && !is_floating(rt)) rt = default_float_dtype();
   return empty_tensor(broadcast_shapes(a.sizes(), b.sizes(), name), rt, op_device({&a, &b}));
 }
 
@@ -90,7 +90,7 @@ template <class F> Tensor compare(const char* name, const Tensor& a, const Tenso
 
 // Unary ops on floats; integer inputs give float32 as in torch.
 template <class F> Tensor unary_float(const char* name, const Tensor& a, F f) {
-  DType rt = is_floating(a.dtype()) ? a.dtype() : DType::Float32;
+  DType rt = is_floating(a.dtype()) ? a.dtype() : default_float_dtype();
   Tensor out = empty_tensor(a.sizes(), rt, a.device());
   VT_DISPATCH_FLOATING(rt, name, [&]<class T>() {
     using D = dev_t<T>;

@@ -60,7 +60,7 @@ Device cuda_device(std::optional<Device> d, const char* op) {
 }
 
 Tensor empty_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  return empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "empty"));
+  return empty_tensor(size, dtype_or(dtype, default_float_dtype()), cuda_device(device, "empty"));
 }
 
 Tensor full_cuda(const IntList& size, const Scalar& v, std::optional<DType> dtype, std::optional<Device> device) {
@@ -122,13 +122,13 @@ template <class D> struct RandintF {
 };
 
 Tensor rand_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "rand"));
+  Tensor t = empty_tensor(size, dtype_or(dtype, default_float_dtype()), cuda_device(device, "rand"));
   RandomCounters rc = random_counters(uint64_t(t.numel()));
   VT_DISPATCH_FLOATING(t.dtype(), "rand", [&]<class T>() { launch_index<dev_t<T>>(t, UniformF<dev_t<T>>{rc}); });
   return t;
 }
 Tensor randn_cuda(const IntList& size, std::optional<DType> dtype, std::optional<Device> device) {
-  Tensor t = empty_tensor(size, dtype_or(dtype, DType::Float32), cuda_device(device, "randn"));
+  Tensor t = empty_tensor(size, dtype_or(dtype, default_float_dtype()), cuda_device(device, "randn"));
   RandomCounters rc = random_counters(uint64_t(t.numel()));
   VT_DISPATCH_FLOATING(t.dtype(), "randn", [&]<class T>() { launch_index<dev_t<T>>(t, NormalF<dev_t<T>>{rc}); });
   return t;
