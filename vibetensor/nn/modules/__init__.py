@@ -1,11 +1,15 @@
-from vibetensor.nn.modules.activation import GELU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from vibetensor.nn.modules.activation import (ELU, GELU, GLU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU, LogSigmoid,
+                                              LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin,
+                                              Softplus, Tanh)
 from vibetensor.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
 from vibetensor.nn.modules.container import ModuleDict, ModuleList, Sequential
 from vibetensor.nn.modules.conv import Conv1d, Conv2d
+from vibetensor.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from vibetensor.nn.modules.dropout import Dropout
 from vibetensor.nn.modules.flatten import Flatten, Unflatten
 from vibetensor.nn.modules.linear import Identity, Linear
-from vibetensor.nn.modules.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from vibetensor.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                                        MSELoss, NLLLoss, SmoothL1Loss)
 from vibetensor.nn.modules.module import Module
 from vibetensor.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from vibetensor.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
@@ -20,4 +24,7 @@ __all__ = ["Module", "Linear", "Identity", "Embedding", "LayerNorm", "RMSNorm", 
            "NLLLoss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "Flatten", "Unflatten", "Conv1d", "Conv2d", "MaxPool1d",
            "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
            "TransformerDecoderLayer", "TransformerDecoder", "Transformer",
-           "RNN", "LSTM", "GRU"]
+           "RNN", "LSTM", "GRU",
+           "LeakyReLU", "ELU", "Softplus", "Mish", "Hardtanh", "ReLU6", "Hardswish", "Hardsigmoid", "LogSigmoid",
+           "Softmin", "GLU", "PReLU", "CosineSimilarity", "PairwiseDistance", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "KLDivLoss"]
