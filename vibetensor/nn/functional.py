@@ -7,6 +7,7 @@ from vibetensor import _functional as _F
 from vibetensor.nn._activations import (elu, glu, hardsigmoid, hardswish, hardtanh, leaky_relu,  # noqa: F401
                                         logsigmoid, mish, prelu, relu6, softplus)
 from vibetensor.nn._activations import _in_place
+from vibetensor.nn._bilinear import bilinear  # noqa: F401
 from vibetensor.nn._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                                  batch_norm, conv1d, conv2d, group_norm, max_pool1d, max_pool2d)
 from vibetensor.nn._distances import cosine_similarity, normalize, pairwise_distance  # noqa: F401

@@ -2,19 +2,19 @@ from vibetensor.nn.modules.activation import (ELU, GELU, GLU, Hardsigmoid, Hards
                                               LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmin,
                                               Softplus, Tanh)
 from vibetensor.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d
-from vibetensor.nn.modules.container import ModuleDict, ModuleList, Sequential
+from vibetensor.nn.modules.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from vibetensor.nn.modules.conv import Conv1d, Conv2d
 from vibetensor.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from vibetensor.nn.modules.dropout import Dropout
 from vibetensor.nn.modules.flatten import Flatten, Unflatten
-from vibetensor.nn.modules.linear import Identity, Linear
+from vibetensor.nn.modules.linear import Bilinear, Identity, Linear
 from vibetensor.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                                         MSELoss, NLLLoss, SmoothL1Loss)
 from vibetensor.nn.modules.module import Module
 from vibetensor.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
 from vibetensor.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
                                            MaxPool2d)
-from vibetensor.nn.modules.rnn import GRU, LSTM, RNN
+from vibetensor.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, RNNCellBase
 from vibetensor.nn.modules.sparse import Embedding
 from vibetensor.nn.modules.transformer import (MultiheadAttention, Transformer, TransformerDecoder,
                                                TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
@@ -27,4 +27,4 @@ __all__ = ["Module", "Linear", "Identity", "Embedding", "LayerNorm", "RMSNorm", 
            "RNN", "LSTM", "GRU",
            "LeakyReLU", "ELU", "Softplus", "Mish", "Hardtanh", "ReLU6", "Hardswish", "Hardsigmoid", "LogSigmoid",
            "Softmin", "GLU", "PReLU", "CosineSimilarity", "PairwiseDistance", "L1Loss", "SmoothL1Loss", "HuberLoss",
-           "KLDivLoss"]
+           "KLDivLoss", "ParameterList", "ParameterDict", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "Bilinear"]
