@@ -8,11 +8,13 @@ from vibetensor.nn._activations import (elu, glu, hardsigmoid, hardswish, hardta
                                         logsigmoid, mish, prelu, relu6, softplus)
 from vibetensor.nn._activations import _in_place
 from vibetensor.nn._bilinear import bilinear  # noqa: F401
+from vibetensor.nn._channel_dropout import dropout1d, dropout2d, dropout3d  # noqa: F401
 from vibetensor.nn._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                                  batch_norm, conv1d, conv2d, group_norm, max_pool1d, max_pool2d)
 from vibetensor.nn._distances import cosine_similarity, normalize, pairwise_distance  # noqa: F401
 from vibetensor.nn._interpolate import interpolate  # noqa: F401
 from vibetensor.nn._padding import pad  # noqa: F401 (torch.nn.functional.pad)
+from vibetensor.nn._pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
 from vibetensor.nn._pointwise_losses import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss  # noqa: F401
 from vibetensor.nn._reduction import check_reduction as _check_reduction
 from vibetensor.nn._reduction import reduce_loss as _reduce_loss
