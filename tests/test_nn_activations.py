@@ -183,10 +183,18 @@ def test_modules_match_torch(device, name, args, kw):
     check_op(lambda v: copy(vm, v), lambda t: copy(tm, t), [x], device)
 
 
-@pytest.mark.parametrize("name", ["leaky_relu", "elu", "softplus", "mish", "hardswish", "hardsigmoid", "logsigmoid"])
+@pytest.mark.parametrize("name", ["leaky_relu", "elu", "softplus", "mish", "hardswish", "hardsigmoid", "logsigmoid",
+                                  "glu", "prelu"])
 def test_integer_input_is_refused(name):
+    args = (vt.tensor([0.25]),) if name == "prelu" else ()
     with pytest.raises(TypeError, match=f"{name}: expected a floating tensor, got int64"):
-        getattr(F, name)(vt.tensor([1, 2]))
+        getattr(F, name)(vt.tensor([1, 2]), *args)
+
+
+@pytest.mark.parametrize("name", ["hardtanh", "relu6"])
+def test_integer_input_keeps_its_dtype(device, name):
+    x = torch.tensor([-3, 0, 1, 4, 8])
+    assert_close(getattr(F, name)(to_vt(x, device)), getattr(TF, name)(x))
 
 
 def test_errors():

@@ -126,6 +126,8 @@ def mish(input, inplace=False):
 
 
 def _hardtanh(x, min_val, max_val):
+    if not x.dtype.is_floating_point:  # integers keep their dtype (and have no gradient to shape)
+        return _ops.clamp(x, min_val, max_val)
     # where() rather than clamp: clamp passes the gradient at its bounds, torch's hardtanh does not
     inside = _ops.where(_ops.ge(x, max_val), max_val, x)
     return _ops.where(_ops.le(x, min_val), min_val, inside)
@@ -171,6 +173,7 @@ def logsigmoid(input):
 
 def glu(input, dim=-1):
     """a * sigmoid(b), a and b the halves of input along dim."""
+    _floating(input, "glu")
     if input.ndim == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
     d = _F._wrap_dim(dim, input.ndim)
@@ -183,6 +186,7 @@ def glu(input, dim=-1):
 
 def prelu(input, weight):
     """x where x > 0, else weight * x; weight has one value, or one per channel (input's dim 1)."""
+    _floating(input, "prelu")
     if weight.ndim > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: ndim = {weight.ndim}")
     if input.ndim == 0 and weight.numel() != 1:
