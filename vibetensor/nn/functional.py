@@ -4,20 +4,23 @@ import warnings
 from vibetensor import _C
 from vibetensor import _dtype
 from vibetensor import _functional as _F
+from vibetensor.nn._activations import (elu, glu, hardsigmoid, hardswish, hardtanh, leaky_relu,  # noqa: F401
+                                        logsigmoid, mish, prelu, relu6, softplus)
+from vibetensor.nn._activations import _in_place
+from vibetensor.nn._bilinear import bilinear  # noqa: F401
+from vibetensor.nn._channel_dropout import dropout1d, dropout2d, dropout3d  # noqa: F401
 from vibetensor.nn._conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d,  # noqa: F401
                                  batch_norm, conv1d, conv2d, group_norm, max_pool1d, max_pool2d)
+from vibetensor.nn._distances import cosine_similarity, normalize, pairwise_distance  # noqa: F401
 from vibetensor.nn._interpolate import interpolate  # noqa: F401
 from vibetensor.nn._padding import pad  # noqa: F401 (torch.nn.functional.pad)
+from vibetensor.nn._pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401
+from vibetensor.nn._pointwise_losses import huber_loss, kl_div, l1_loss, mse_loss, smooth_l1_loss  # noqa: F401
+from vibetensor.nn._reduction import check_reduction as _check_reduction
+from vibetensor.nn._reduction import reduce_loss as _reduce_loss
 
 Tensor = _C.Tensor
 _ops = _C._ops
-
-_REDUCTIONS = ("none", "mean", "sum")
-
-
-def _check_reduction(reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction!r} is not a valid value for reduction: expected one of {_REDUCTIONS}")
 
 
 def linear(input, weight, bias=None):
@@ -76,11 +79,7 @@ def relu(input, inplace=False):
 
 
 def silu(input, inplace=False):
-    out = _ops.mul(input, _ops.sigmoid(input))
-    if inplace:
-        _ops.copy_(input, out, False)
-        return input
-    return out
+    return _in_place(lambda x: _ops.mul(x, _ops.sigmoid(x)), input, inplace)
 
 
 def sigmoid(input):
@@ -105,6 +104,11 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _F.log_softmax(input, _softmax_dim("log_softmax", input.ndim, dim), dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-input): the smallest entries get the largest weights."""
+    return _F.softmax(_ops.neg(input), _softmax_dim("softmin", input.ndim, dim), dtype)
 
 
 def _classes_last(input, target):
@@ -139,29 +143,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise NotImplementedError("nll_loss(): weight and the legacy size_average/reduce arguments are not supported "
                                   "by vibetensor")
     return _loss_with_classes(_ops.nll_loss, input, target, ignore_index, reduction)
-
-
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    _check_reduction(reduction)
-    if tuple(input.shape) != tuple(target.shape):
-        warnings.warn(f"Using a target size ({tuple(target.shape)}) that is different to the input size "
-                      f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", stacklevel=2)
-    diff = _ops.sub(input, target, 1)
-    sq = _ops.mul(diff, diff)
-    if reduction == "mean":
-        return _ops.mean(sq, None, False, None)
-    if reduction == "sum":
-        return _ops.sum(sq, None, False, None)
-    return sq
-
-
-def _reduce_loss(loss, reduction):
-    if reduction == "mean":
-        return _ops.mean(loss, None, False, None)
-    if reduction == "sum":
-        return _ops.sum(loss, None, False, None)
-    return loss
 
 
 def _legacy_reduction(size_average, reduce, reduction, fn):

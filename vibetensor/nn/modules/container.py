@@ -1,8 +1,13 @@
-"""Containers: Sequential, ModuleList, ModuleDict."""
+"""Containers: Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict."""
 import operator
 from collections import OrderedDict
+from collections import abc
 
+from vibetensor import _C
 from vibetensor.nn.modules.module import Module, _addindent
+from vibetensor.nn.parameter import Parameter
+
+Tensor = _C.Tensor
 
 
 def _index(idx, n, kind):
@@ -174,3 +179,207 @@ class ModuleDict(Module):
         items = modules.items() if hasattr(modules, "items") else modules
         for key, module in items:
             self[key] = module
+
+
+def _as_parameter(value):
+    """A tensor stored in a ParameterList / ParameterDict becomes a Parameter (so it registers); any other
+    value is kept as a plain attribute, as torch does."""
+    return Parameter(value) if isinstance(value, Tensor) and not isinstance(value, Parameter) else value
+
+
+def _entry_lines(items):
+    """torch's extra_repr lines of a ParameterList / ParameterDict: "(key): Parameter containing: [...]"."""
+    lines = []
+    for key, p in items:
+        if isinstance(p, Tensor):
+            device = f" ({p.device})" if p.device.type == "cuda" else ""
+            size = "x".join(str(n) for n in p.shape)
+            kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
+            lines.append(f"  ({key}): {kind} containing: [{p.dtype} of size {size}{device}]")
+        else:
+            lines.append(f"  ({key}): Object of type: {type(p).__name__}")
+    return "\n".join(lines)
+
+
+class ParameterList(Module):
+    """A list of parameters registered under the names "0", "1", ... (so they appear in parameters(),
+    named_parameters() and state_dict()); tensors added are made Parameters."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self += values
+
+    def _key(self, idx):
+        i = operator.index(idx)
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} is out of range for a ParameterList of length {len(self)}")
+        return str(i % len(self))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return type(self)([self[i] for i in range(*idx.indices(len(self)))])
+        return getattr(self, self._key(idx))
+
+    def __setitem__(self, idx, value):
+        setattr(self, self._key(idx), _as_parameter(value))
+
+    def __len__(self):
+        return self._size
+
+    def __iter__(self):
+        return iter(self[i] for i in range(len(self)))
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __dir__(self):
+        return [k for k in super().__dir__() if not k.isdigit()]
+
+    def append(self, value):
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values):
+        if not isinstance(values, abc.Iterable) or isinstance(values, Tensor):  # a tensor is never unpacked
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got {type(values).__name__}")
+        for value in values:
+            self.append(value)
+        return self
+
+    def extra_repr(self):
+        return _entry_lines(enumerate(self))
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")
+
+
+class _MissingKey(KeyError, AttributeError):
+    """A key a ParameterDict lacks: a KeyError, as a dict's, and an AttributeError, as torch's (whose lookup is
+    getattr), so that code catching either works."""
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters registered under their (string) keys; tensors added are made Parameters.
+    update() keeps the order of an OrderedDict, a ParameterDict or a sequence of pairs, and sorts a plain
+    mapping's keys, as torch does."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    @staticmethod
+    def _attr(key):
+        if not isinstance(key, str):
+            raise TypeError(f"Index given to ParameterDict cannot be used as a key as it is not a string (type is "
+                            f"'{type(key).__name__}'). Open an issue on github if you need non-string keys.")
+        return key
+
+    def __getitem__(self, key):
+        attr = self._attr(key)
+        if key not in self._keys:
+            raise _MissingKey(f"ParameterDict has no key {key!r}")
+        return getattr(self, attr)
+
+    def __setitem__(self, key, value):
+        setattr(self, self._attr(key), _as_parameter(value))
+        self._keys[key] = None  # once registered: a refused name leaves no key behind
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        delattr(self, self._attr(key))
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __reversed__(self):
+        return reversed(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def copy(self):
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        for k in list(self._keys):
+            del self[k]
+
+    def pop(self, key):
+        v = self[key]
+        del self[key]
+        return v
+
+    def popitem(self):
+        if not self._keys:
+            raise KeyError("popitem(): ParameterDict is empty")
+        k = next(reversed(self._keys))
+        return k, self.pop(k)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def fromkeys(self, keys, default=None):
+        return ParameterDict((k, default) for k in keys)
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return ((k, self[k]) for k in self._keys)
+
+    def values(self):
+        return (self[k] for k in self._keys)
+
+    def update(self, parameters):
+        if not isinstance(parameters, abc.Iterable):
+            raise TypeError(f"ParametersDict.update should be called with an iterable of key/value pairs, but got "
+                            f"{type(parameters).__name__}")
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = list(parameters.items())
+        elif isinstance(parameters, abc.Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = []
+            for j, p in enumerate(parameters):
+                if not isinstance(p, abc.Iterable):
+                    raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; is "
+                                    f"{type(p).__name__}")
+                p = list(p)
+                if len(p) != 2:
+                    raise ValueError(f"ParameterDict update sequence element #{j} has length {len(p)}; 2 is required")
+                pairs.append(p)
+        for key, value in pairs:
+            self[key] = value
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other):
+        out = other.copy()
+        out.update(self)
+        return out
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
+
+    def extra_repr(self):
+        return _entry_lines(self.items())
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterDict should not be called.")

@@ -1,4 +1,5 @@
-"""Linear and Identity."""
+"""Linear, Bilinear and Identity."""
+import math
 
 from vibetensor import _factories
 from vibetensor.nn import functional as F
@@ -17,6 +18,16 @@ class Identity(Module):
         return input
 
 
+def _weight_and_bias(module, weight_shape, bias, device, dtype):
+    """module.weight of weight_shape and module.bias of its first dim (registered as None without bias), both
+    uninitialised."""
+    module.weight = Parameter(_factories.empty(*weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(_factories.empty(weight_shape[0], device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
 class Linear(Module):
     """y = x W^T + b, with W of shape (out_features, in_features)."""
 
@@ -24,11 +35,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(_factories.empty(out_features, in_features, device=device, dtype=dtype))
-        if bias:
-            self.bias = Parameter(_factories.empty(out_features, device=device, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_features, in_features), bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -40,3 +47,31 @@ class Linear(Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b, with weight (out_features, in1_features, in2_features), both initialised
+    U(-1/sqrt(in1_features), 1/sqrt(in1_features)) as torch's."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features = in1_features
+        self.in2_features = in2_features
+        self.out_features = out_features
+        _weight_and_bias(self, (out_features, in1_features, in2_features), bias, device, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={self.in1_features})")
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")

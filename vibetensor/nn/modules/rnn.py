@@ -1,6 +1,6 @@
 """RNN, LSTM and GRU (torch.nn's: several layers, batch_first, bidirectional, dropout between layers,
-initial states), with torch's parameter names, layouts and gate orders (LSTM i, f, g, o; GRU r, z, n),
-so state dicts load both ways. The input projection of a whole sequence is one matmul per layer and
+initial states) and their single steps RNNCell, LSTMCell and GRUCell, with torch's parameter names, layouts
+and gate orders (LSTM i, f, g, o; GRU r, z, n), so state dicts load both ways. The input projection of a whole sequence is one matmul per layer and
 direction; a time step is the hidden projection and, for LSTM and GRU, one fused cell op (torch's
 _thnn_fused_*_cell; Note [Fused RNN cells] in csrc/ops/rnn_cell_args.h)."""
 import math
@@ -152,3 +152,104 @@ class GRU(RNNBase):
                  bidirectional=False, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
+
+
+class RNNCellBase(Module):
+    """One time step: weight_ih [G*H, I], weight_hh [G*H, H] and the biases [G*H] (G gates), initialised
+    U(-1/sqrt(H), 1/sqrt(H)) as torch's. The LSTM and GRU steps are the fused cell ops over the two
+    projections (Note [Fused RNN cells])."""
+
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        kw = dict(device=device, dtype=dtype)
+        self.weight_ih = Parameter(_factories.empty((num_chunks * hidden_size, input_size), **kw))
+        self.weight_hh = Parameter(_factories.empty((num_chunks * hidden_size, hidden_size), **kw))
+        if bias:
+            self.bias_ih = Parameter(_factories.empty((num_chunks * hidden_size,), **kw))
+            self.bias_hh = Parameter(_factories.empty((num_chunks * hidden_size,), **kw))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for p in self.parameters():
+            init.uniform_(p, -stdv, stdv)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+    def _batched(self, input, states, names):
+        """input [N, I] and states [N, H] (an unbatched [I] and [H] given a batch of one; missing states
+        zeros), checked as torch's cells check them; and whether the input was batched."""
+        cell = type(self).__name__
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{cell}: Expected input to be 1D or 2D, got {input.dim()}D instead")
+        for name, state in zip(names, states):
+            if state is not None and state.dim() not in (1, 2):
+                raise ValueError(f"{cell}: Expected {name} to be 1D or 2D, got {state.dim()}D instead")
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        if x.shape[1] != self.input_size:
+            raise RuntimeError(f"input has inconsistent input_size: got {x.shape[1]} expected {self.input_size}")
+        out = []
+        for name, state in zip(names, states):
+            if state is None:
+                state = _factories.zeros((x.shape[0], self.hidden_size), device=x.device, dtype=x.dtype)
+            elif not batched:
+                state = state.unsqueeze(0)
+            if state.dim() != 2 or state.shape[0] != x.shape[0]:
+                raise RuntimeError(f"{cell}: {name} of shape {list(state.shape)} does not match the input's batch: "
+                                   f"expected [{x.shape[0]}, {self.hidden_size}]")
+            if state.shape[1] != self.hidden_size:
+                raise RuntimeError(f"{name} has inconsistent hidden_size: got {state.shape[1]}, expected "
+                                   f"{self.hidden_size}")
+            out.append(state)
+        return x, out, batched
+
+    def _projections(self, x, h):
+        return F.linear(x, self.weight_ih), F.linear(h, self.weight_hh)
+
+
+class RNNCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._batched(input, [hx], ["hidden"])
+        if self.nonlinearity not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        pre = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        h = _F.tanh(pre) if self.nonlinearity == "tanh" else F.relu(pre)
+        return h if batched else h.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input, hx=None):
+        """(h, c) after one step from (h, c) = hx (zeros when None)."""
+        if hx is not None and len(hx) != 2:
+            raise ValueError(f"LSTMCell: Expected hx to be a pair (h, c), got {len(hx)} tensors")
+        x, (h, c), batched = self._batched(input, [None, None] if hx is None else list(hx), ["hx[0]", "hx[1]"])
+        h, c, _ = _ops._fused_lstm_cell(*self._projections(x, h), c, self.bias_ih, self.bias_hh)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+class GRUCell(RNNCellBase):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._batched(input, [hx], ["hidden"])
+        h = _ops._fused_gru_cell(*self._projections(x, h), h, self.bias_ih, self.bias_hh)[0]
+        return h if batched else h.squeeze(0)
