@@ -12,8 +12,11 @@ import types
 import numpy as np
 
 from vibetensor import _C
+from vibetensor import _counting
 from vibetensor import _cumulative
 from vibetensor import _diagonals
+from vibetensor import _differences
+from vibetensor import _distances
 from vibetensor import _dtype
 from vibetensor import _erf
 from vibetensor import _factories
@@ -22,6 +25,7 @@ from vibetensor import _indexing
 from vibetensor import _interop
 from vibetensor import _lerp
 from vibetensor import _log1p_expm1
+from vibetensor import _nan_handling
 from vibetensor import _nonzero
 from vibetensor import _polar
 from vibetensor import _products
@@ -31,6 +35,7 @@ from vibetensor import _sampling
 from vibetensor import _scatter
 from vibetensor import _sign
 from vibetensor import _sorting
+from vibetensor import _splitting
 from vibetensor import _tensor_str
 from vibetensor.autograd.grad_mode import no_grad
 
@@ -555,6 +560,8 @@ _METHODS = {
     "split": split, "chunk": F.chunk, "unbind": F.unbind,
     "flip": lambda self, *dims: _rearrange.flip(self, _flat(dims)), "fliplr": _rearrange.fliplr,
     "flipud": _rearrange.flipud, "roll": _rearrange.roll, "repeat_interleave": _rearrange.repeat_interleave,
+    "rot90": _rearrange.rot90, "tensor_split": _splitting.tensor_split, "hsplit": _splitting.hsplit,
+    "vsplit": _splitting.vsplit, "dsplit": _splitting.dsplit,
     # conversions
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
@@ -591,7 +598,9 @@ _METHODS = {
     "min": F.min, "argmax": _op_method.argmax, "argmin": _op_method.argmin, "all": F.all, "any": F.any,
     "norm": F.norm, "logsumexp": F.logsumexp, "softmax": F.softmax, "log_softmax": F.log_softmax,
     "cumsum": F.cumsum, "sum_to_size": sum_to_size, "cumprod": _cumulative.cumprod, "cummax": _cumulative.cummax,
-    "cummin": _cumulative.cummin, "logcumsumexp": _cumulative.logcumsumexp,
+    "cummin": _cumulative.cummin, "logcumsumexp": _cumulative.logcumsumexp, "nansum": _nan_handling.nansum,
+    "nanmean": _nan_handling.nanmean, "nan_to_num": _nan_handling.nan_to_num, "diff": _differences.diff,
+    "count_nonzero": _counting.count_nonzero, "dist": _distances.dist,
     # sorting, sampling
     "sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort, "topk": _sorting.topk,
     "multinomial": _sampling.multinomial,
@@ -619,7 +628,7 @@ _METHODS = {
 for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "rsqrt", "neg", "abs", "sin", "cos", "pow", "square",
               "reciprocal", "clamp_min", "clamp_max", "log1p", "expm1", "erf", "sign", "sgn", "trunc", "fix", "frac",
               "lerp", "atan2", "arctan2", "hypot", "heaviside", "addmm", "addmv", "addr", "baddbmm", "addbmm",
-              "cumprod"):
+              "cumprod", "nan_to_num"):
     if _name + "_" not in _METHODS:
         _METHODS[_name + "_"] = _inplace_of(_METHODS[_name], _name + "_")
 _METHODS["negative_"] = _METHODS["neg_"]
