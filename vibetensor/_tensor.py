@@ -37,6 +37,7 @@ from vibetensor import _sign
 from vibetensor import _sorting
 from vibetensor import _splitting
 from vibetensor import _tensor_str
+from vibetensor import _unique
 from vibetensor.autograd.grad_mode import no_grad
 
 Tensor = _C.Tensor
@@ -600,7 +601,8 @@ _METHODS = {
     "cumsum": F.cumsum, "sum_to_size": sum_to_size, "cumprod": _cumulative.cumprod, "cummax": _cumulative.cummax,
     "cummin": _cumulative.cummin, "logcumsumexp": _cumulative.logcumsumexp, "nansum": _nan_handling.nansum,
     "nanmean": _nan_handling.nanmean, "nan_to_num": _nan_handling.nan_to_num, "diff": _differences.diff,
-    "count_nonzero": _counting.count_nonzero, "dist": _distances.dist,
+    "count_nonzero": _counting.count_nonzero, "dist": _distances.dist, "bincount": _counting.bincount,
+    "unique": _unique.unique, "unique_consecutive": _unique.unique_consecutive,
     # sorting, sampling
     "sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort, "topk": _sorting.topk,
     "multinomial": _sampling.multinomial,
