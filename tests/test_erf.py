@@ -54,3 +54,9 @@ def test_erf_double_backward(device):
 def test_erf_errors():
     with pytest.raises(TypeError, match=r"erf\(\): argument 0 must be a Tensor, not list"):
         vt.erf([0.5])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_erf_half_precision(device, dtype):
+    x = randn((300,), dtype, scale=2)
+    assert_close(vt.erf(to_vt(x, device)), torch.erf(x), rtol=0, atol=float(torch.finfo(dtype).eps))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import vibetensor as vt
-from harness import assert_close, check_op, rand, randn, to_vt
+from harness import assert_close, check_op, rand, randn, to_vt, vt_dtype
 
 SPECIAL = [0.0, -0.0, 1e-30, -1e-30, 1e-10, -1e-10, 1e-5, -0.5, -1.0, -2.0, 1.0, 30.0, 100.0, -100.0, 1e4,
            math.inf, -math.inf, math.nan]
@@ -92,3 +92,17 @@ def test_logaddexp_mixed_dtypes_and_errors(device):
         vt.logaddexp(to_vt(randn((3,)), device), to_vt(randn((4,)), device))
     with pytest.raises(TypeError, match="log1p.*must be a Tensor"):
         vt.log1p([1.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_rounds_once(device, dtype):
+    # computed in float32 and rounded once, as torch: equal to torch's results
+    x = rand((200,), dtype, lo=-0.9, hi=6.0)
+    y = rand((200,), dtype, lo=-5.0, hi=5.0, seed=1)
+    for name in ("log1p", "expm1"):
+        got = getattr(vt, name)(to_vt(x, device))
+        assert_close(got, getattr(torch, name)(x), rtol=0, atol=0)
+    assert_close(vt.logaddexp(to_vt(x, device), to_vt(y, device)), torch.logaddexp(x, y), rtol=0, atol=0)
+    v = to_vt(x.float(), device, requires_grad=True)
+    vt.log1p(v.to(vt_dtype(dtype))).float().sum().backward()  # the gradient flows through the casts
+    assert_close(v.grad, (1 / (1 + x.float())).to(dtype).float(), rtol=1e-2, atol=1e-2)

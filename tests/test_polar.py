@@ -72,3 +72,10 @@ def test_errors(device):
             getattr(vt, name)(a, 2.0)
         with pytest.raises(RuntimeError, match=name + r"\(\): the shapes \[3\], \[2\] cannot be broadcast"):
             getattr(vt, name)(a, to_vt(randn((2,)), device))
+
+
+@pytest.mark.parametrize("name", ["atan2", "hypot"])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision(device, name, dtype):
+    y, x = randn((300,), dtype, scale=3), randn((300,), dtype, seed=1, scale=3)
+    assert_close(getattr(vt, name)(to_vt(y, device), to_vt(x, device)), getattr(torch, name)(y, x), rtol=0, atol=0)

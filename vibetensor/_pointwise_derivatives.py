@@ -27,7 +27,15 @@ def pointwise(name, value, *derivatives):
         return tuple(d(grad, *inputs) if needed else None for d, needed in zip(derivatives, ctx.needs_input_grad))
 
     fn = type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
-    return fn.apply
+
+    def apply(*inputs):
+        # float16 and bfloat16 compute in float32 and round once, as torch's kernels do: each op of the
+        # composition would round to the narrow type otherwise
+        narrow = inputs[0].dtype if inputs[0].dtype in (_dtype.float16, _dtype.bfloat16) else None
+        if narrow is None:
+            return fn.apply(*inputs)
+        return _ops.to_dtype(fn.apply(*(_ops.to_dtype(x, _dtype.float32) for x in inputs)), narrow)
+    return apply
 
 
 def floating(fn, *inputs):
