@@ -32,12 +32,35 @@ from vibetensor._functional import (  # noqa: E402
     split, sqrt, square, squeeze, stack, std, sub, sum, swapaxes, swapdims, t, tanh, transpose, tril, triu, unbind,
     unflatten, unsqueeze, var, where)
 from vibetensor._interop import from_dlpack, from_numpy  # noqa: E402
+from vibetensor._counting import bincount, count_nonzero  # noqa: E402
+from vibetensor._cumulative import cummax, cummin, cumprod, logcumsumexp  # noqa: E402
+from vibetensor._diagonals import block_diag, diag, diag_embed, diagonal  # noqa: E402
+from vibetensor._differences import diff  # noqa: E402
+from vibetensor._distances import cdist, dist  # noqa: E402
+from vibetensor._erf import erf  # noqa: E402
+from vibetensor._grids import cartesian_prod, meshgrid  # noqa: E402
+from vibetensor._lerp import lerp  # noqa: E402
+from vibetensor._log1p_expm1 import expm1, log1p, logaddexp  # noqa: E402
+from vibetensor._moments import std_mean, var_mean  # noqa: E402
+from vibetensor._nan_handling import nan_to_num, nanmean, nansum  # noqa: E402
+from vibetensor._polar import atan2, hypot  # noqa: E402
+from vibetensor._products import (  # noqa: E402
+    addbmm, addmm, addmv, addr, baddbmm, cross, ger, kron, outer, tensordot)
+from vibetensor._rounding import fix, frac, trunc  # noqa: E402
+from vibetensor._searchsorted import bucketize, searchsorted  # noqa: E402
+from vibetensor._sign import heaviside, sgn, sign  # noqa: E402
+from vibetensor._spaced_ranges import linspace, logspace  # noqa: E402
+from vibetensor._splitting import dsplit, hsplit, tensor_split, vsplit  # noqa: E402
+from vibetensor._stacking import (  # noqa: E402
+    atleast_1d, atleast_2d, atleast_3d, column_stack, dstack, hstack, row_stack, vstack)
+from vibetensor._triangle_indices import tril_indices, triu_indices  # noqa: E402
+from vibetensor._unique import unique, unique_consecutive  # noqa: E402
 from vibetensor._einsum import einsum  # noqa: E402
 from vibetensor._compile import compile, get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402,A004
 from vibetensor._generator import Generator  # noqa: E402
 from vibetensor.random import fork_rng, get_rng_state, seed, set_rng_state  # noqa: E402,F401
 from vibetensor._nonzero import argwhere, nonzero  # noqa: E402
-from vibetensor._rearrange import flip, fliplr, flipud, repeat_interleave, roll  # noqa: E402
+from vibetensor._rearrange import flip, fliplr, flipud, repeat_interleave, roll, rot90  # noqa: E402
 from vibetensor._sampling import multinomial  # noqa: E402
 from vibetensor._scatter import scatter  # noqa: E402
 from vibetensor._size import Size  # noqa: E402

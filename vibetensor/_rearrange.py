@@ -1,5 +1,5 @@
-"""flip, roll and repeat_interleave, composed of views, index_select and cat so that autograd flows through
-them and every device runs them."""
+"""flip, rot90, roll and repeat_interleave, composed of views, index_select and cat so that autograd flows
+through them and every device runs them."""
 import builtins
 import numbers
 
@@ -39,6 +39,26 @@ def flipud(input):
     if input.ndim < 1:
         raise RuntimeError("flipud: input must be >= 1-d, got a 0-D tensor")
     return flip(input, [0])
+
+
+def rot90(input, k=1, dims=(0, 1)):
+    """input rotated k quarter turns in the plane of dims, from dims[0] toward dims[1] (a copy, as in torch)."""
+    dims = list(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = (_wrap_dim(d, input.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
+    k = int(k) % 4
+    if k == 1:
+        return _ops.transpose(flip(input, [d1]), d0, d1)
+    if k == 2:
+        return flip(input, [d0, d1])
+    if k == 3:
+        return _ops.transpose(flip(input, [d0]), d0, d1)
+    return _ops.clone(input)
 
 
 def roll(input, shifts, dims=None):

@@ -12,17 +12,32 @@ import types
 import numpy as np
 
 from vibetensor import _C
+from vibetensor import _counting
+from vibetensor import _cumulative
+from vibetensor import _diagonals
+from vibetensor import _differences
+from vibetensor import _distances
 from vibetensor import _dtype
+from vibetensor import _erf
 from vibetensor import _factories
 from vibetensor import _functional as F
 from vibetensor import _indexing
 from vibetensor import _interop
+from vibetensor import _lerp
+from vibetensor import _log1p_expm1
+from vibetensor import _nan_handling
 from vibetensor import _nonzero
+from vibetensor import _polar
+from vibetensor import _products
 from vibetensor import _rearrange
+from vibetensor import _rounding
 from vibetensor import _sampling
 from vibetensor import _scatter
+from vibetensor import _sign
 from vibetensor import _sorting
+from vibetensor import _splitting
 from vibetensor import _tensor_str
+from vibetensor import _unique
 from vibetensor.autograd.grad_mode import no_grad
 
 Tensor = _C.Tensor
@@ -388,9 +403,9 @@ def _inplace_of(fn, name):
     # backward that needs the input (log, abs, pow, ...) reads the copy, not the overwritten self.
     # The copy is self * 1: MulBackward reads only the constant, while CloneBackward0 currently
     # checks its (unused) saved input and would see self's version bump.
-    def method(self, *args):
+    def method(self, *args, **kwargs):
         src = _ops.mul(self, 1) if self.requires_grad and _C.is_grad_enabled() else self
-        _ops.copy_(self, fn(src, *args), False)
+        _ops.copy_(self, fn(src, *args, **kwargs), False)
         return self
     method.__name__ = name
     method.__doc__ = f"In-place {name[:-1]}: self.copy_(self.{name[:-1]}())"
@@ -546,6 +561,8 @@ _METHODS = {
     "split": split, "chunk": F.chunk, "unbind": F.unbind,
     "flip": lambda self, *dims: _rearrange.flip(self, _flat(dims)), "fliplr": _rearrange.fliplr,
     "flipud": _rearrange.flipud, "roll": _rearrange.roll, "repeat_interleave": _rearrange.repeat_interleave,
+    "rot90": _rearrange.rot90, "tensor_split": _splitting.tensor_split, "hsplit": _splitting.hsplit,
+    "vsplit": _splitting.vsplit, "dsplit": _splitting.dsplit,
     # conversions
     "to": to, "float": _caster(_dtype.float32), "double": _caster(_dtype.float64), "half": _caster(_dtype.float16),
     "bfloat16": _caster(_dtype.bfloat16), "long": _caster(_dtype.int64), "int": _caster(_dtype.int32),
@@ -573,11 +590,19 @@ _METHODS = {
     "allclose": F.allclose, "equal": F.equal, "floor_divide": F.floor_divide, "remainder": F.remainder,
     "__floordiv__": F.floor_divide, "__rfloordiv__": lambda self, other: F.floor_divide(other, self),
     "__mod__": F.remainder, "__rmod__": lambda self, other: F.remainder(other, self),
+    "log1p": _log1p_expm1.log1p, "expm1": _log1p_expm1.expm1, "logaddexp": _log1p_expm1.logaddexp, "erf": _erf.erf,
+    "sign": _sign.sign, "sgn": _sign.sgn, "heaviside": _sign.heaviside, "trunc": _rounding.trunc,
+    "fix": _rounding.trunc, "frac": _rounding.frac, "lerp": _lerp.lerp, "atan2": _polar.atan2,
+    "arctan2": _polar.atan2, "hypot": _polar.hypot,
     # reductions
     "sum": F.sum, "mean": F.mean, "var": F.var, "std": F.std, "amax": F.amax, "amin": F.amin, "max": F.max,
     "min": F.min, "argmax": _op_method.argmax, "argmin": _op_method.argmin, "all": F.all, "any": F.any,
     "norm": F.norm, "logsumexp": F.logsumexp, "softmax": F.softmax, "log_softmax": F.log_softmax,
-    "cumsum": F.cumsum, "sum_to_size": sum_to_size,
+    "cumsum": F.cumsum, "sum_to_size": sum_to_size, "cumprod": _cumulative.cumprod, "cummax": _cumulative.cummax,
+    "cummin": _cumulative.cummin, "logcumsumexp": _cumulative.logcumsumexp, "nansum": _nan_handling.nansum,
+    "nanmean": _nan_handling.nanmean, "nan_to_num": _nan_handling.nan_to_num, "diff": _differences.diff,
+    "count_nonzero": _counting.count_nonzero, "dist": _distances.dist, "bincount": _counting.bincount,
+    "unique": _unique.unique, "unique_consecutive": _unique.unique_consecutive,
     # sorting, sampling
     "sort": _sorting.sort, "argsort": _sorting.argsort, "msort": _sorting.msort, "topk": _sorting.topk,
     "multinomial": _sampling.multinomial,
@@ -586,6 +611,10 @@ _METHODS = {
     "index_select": _op_method.index_select, "masked_select": _op_method.masked_select,
     "scatter_add": _op_method.scatter_add, "index_add": F.index_add, "triu": _op_method.triu, "tril": _op_method.tril,
     "scatter": _scatter.scatter, "scatter_": scatter_, "nonzero": _nonzero.nonzero, "argwhere": _nonzero.argwhere,
+    "outer": _products.outer, "ger": _products.outer, "addmm": _products.addmm, "addmv": _products.addmv,
+    "addr": _products.addr, "baddbmm": _products.baddbmm, "addbmm": _products.addbmm, "kron": _products.kron,
+    "cross": _products.cross, "diag": _diagonals.diag, "diagonal": _diagonals.diagonal,
+    "diag_embed": _diagonals.diag_embed,
     # introspection
     "nelement": lambda self: self.numel(), "is_floating_point": F.is_floating_point, "is_pinned": is_pinned,
     "ndimension": lambda self: self.ndim,
@@ -599,7 +628,9 @@ _METHODS = {
 }
 
 for _name in ("relu", "sigmoid", "tanh", "exp", "log", "sqrt", "rsqrt", "neg", "abs", "sin", "cos", "pow", "square",
-              "reciprocal", "clamp_min", "clamp_max"):
+              "reciprocal", "clamp_min", "clamp_max", "log1p", "expm1", "erf", "sign", "sgn", "trunc", "fix", "frac",
+              "lerp", "atan2", "arctan2", "hypot", "heaviside", "addmm", "addmv", "addr", "baddbmm", "addbmm",
+              "cumprod", "nan_to_num"):
     if _name + "_" not in _METHODS:
         _METHODS[_name + "_"] = _inplace_of(_METHODS[_name], _name + "_")
 _METHODS["negative_"] = _METHODS["neg_"]

@@ -5,3 +5,5 @@ max = namedtuple("max", ["values", "indices"])  # noqa: A001 (torch.return_types
 min = namedtuple("min", ["values", "indices"])  # noqa: A001
 sort = namedtuple("sort", ["values", "indices"])
 topk = namedtuple("topk", ["values", "indices"])
+cummax = namedtuple("cummax", ["values", "indices"])
+cummin = namedtuple("cummin", ["values", "indices"])
