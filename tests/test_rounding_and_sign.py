@@ -74,3 +74,11 @@ def test_heaviside_errors(device):
     b = torch.tensor([True, False])
     assert_close(vt.heaviside(to_vt(b, device), to_vt(torch.tensor(True), device)),
                  torch.heaviside(b, torch.tensor(True)))
+
+
+def test_abs_of_negative_zero_is_positive_zero(device):
+    """abs kept the sign of -0 (x < 0 is false for it); torch and fabs give +0, whose reciprocal is +inf."""
+    x = to_vt(torch.tensor([-0.0, 0.0, -1.5, float("nan")]), device)
+    got = to_torch(vt.abs(x))
+    assert torch.equal(torch.signbit(got[:3]), torch.tensor([False, False, False]))
+    assert torch.equal(1 / got[:2], torch.tensor([float("inf")] * 2)) and torch.isnan(got[3])

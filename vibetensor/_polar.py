@@ -48,18 +48,13 @@ def _atan_nonnegative(t):
     return _ops.add(base, _ops.add(r, extra, 1), 1)
 
 
-def _magnitude(v):
-    """|v|, +0 for -0 (the abs op keeps -0; -0 + 0 is +0)."""
-    return _ops.add(_ops.abs(v), 0.0, 1)
-
-
 def _sign_bit(v):
     """v < 0, and -0 (whose reciprocal is -inf)."""
     return _ops.logical_or(_ops.lt(v, 0), _ops.logical_and(_ops.eq(v, 0), _ops.lt(_ops.div(1.0, v), 0)))
 
 
 def _atan2_value(y, x):
-    ay, ax = _magnitude(y), _magnitude(x)
+    ay, ax = _ops.abs(y), _ops.abs(x)
     both_zero = _ops.logical_and(_ops.eq(ay, 0), _ops.eq(ax, 0))
     both_inf = _ops.logical_and(_ops.eq(ay, math.inf), _ops.eq(ax, math.inf))
     # 0 / 0 and inf / inf are nan; their angles are those of the ratios 0 and 1.
@@ -86,7 +81,7 @@ def atan2(input, other):
 
 
 def _hypot_value(a, b):
-    a, b = _magnitude(a), _magnitude(b)
+    a, b = _ops.abs(a), _ops.abs(b)
     big, small = _ops.maximum(a, b), _ops.minimum(a, b)
     # big * sqrt(1 + (small / big)^2) neither overflows nor underflows where a^2 + b^2 would.
     r = _ops.div(small, _ops.where(_ops.eq(big, 0), 1.0, big))

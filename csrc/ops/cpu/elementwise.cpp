@@ -220,7 +220,10 @@ Tensor neg_cpu(const Tensor& a) {
   VT_CHECK_TYPE(a.dtype() != DType::Bool, "neg: negation of a bool tensor is not supported; use logical_not instead");
   return unary_numeric("neg", a, [](auto x) { return -x; });
 }
-Tensor abs_cpu(const Tensor& a) { return unary_numeric("abs", a, [](auto x) { return x < 0 ? -x : x; }); }
+// -0 gives +0, as torch and fabs do (x < 0 alone keeps the sign of -0).
+Tensor abs_cpu(const Tensor& a) {
+  return unary_numeric("abs", a, [](auto x) { return x < 0 ? decltype(x)(-x) : x == 0 ? decltype(x)(0) : x; });
+}
 Tensor exp_cpu(const Tensor& a) { return unary_float("exp", a, [](auto x) { return vexp(x); }); }
 Tensor log_cpu(const Tensor& a) { return unary_float("log", a, [](auto x) { return std::log(x); }); }
 Tensor sqrt_cpu(const Tensor& a) { return unary_float("sqrt", a, [](auto x) { return std::sqrt(x); }); }

@@ -13,7 +13,8 @@ constexpr double kSqrt2OverPi = 0.7978845608028654;
 constexpr double kInvSqrt2 = 0.7071067811865476;
 
 struct NegF { template <class M> __device__ M operator()(M x) const { return -x; } };
-struct AbsF { template <class M> __device__ M operator()(M x) const { return x < 0 ? -x : x; } };
+// -0 gives +0, as torch and fabs do (x < 0 alone keeps the sign of -0).
+struct AbsF { template <class M> __device__ M operator()(M x) const { return x < 0 ? M(-x) : x == 0 ? M(0) : x; } };
 struct ExpF { template <class M> __device__ M operator()(M x) const { return math::exp(x); } };
 struct LogF { template <class M> __device__ M operator()(M x) const { return math::log(x); } };
 struct SqrtF { template <class M> __device__ M operator()(M x) const { return math::sqrt(x); } };

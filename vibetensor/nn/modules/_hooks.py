@@ -65,16 +65,22 @@ def _put_back(value, at, tensors):
     return type(value)(items) if isinstance(value, tuple) else items
 
 
-def _run_full_hooks(seen, grad_input):
-    for hook in list(seen.module._backward_hooks.values()):
-        result = hook(seen.module, grad_input, seen.grad_output)
+def _run_grad_hooks(module, hooks, grads, call, what, per):
+    """Runs each hook, call(hook, grads); a value returned replaces grads and must hold one gradient per `per`."""
+    for hook in list(hooks):
+        result = call(hook, grads)
         if result is not None:
             result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
-            if len(result) != len(grad_input):
-                raise RuntimeError(f"backward hook {hook!r} of {type(seen.module).__name__} returned {len(result)} "
-                                   f"gradient(s); expected one per input, {len(grad_input)}")
-            grad_input = result
-    return grad_input
+            if len(result) != len(grads):
+                raise RuntimeError(f"{what} {hook!r} of {type(module).__name__} returned {len(result)} gradient(s); "
+                                   f"expected one per {per}, {len(grads)}")
+            grads = result
+    return grads
+
+
+def _run_full_hooks(seen, grad_input):
+    return _run_grad_hooks(seen.module, seen.module._backward_hooks.values(), grad_input,
+                           lambda hook, g: hook(seen.module, g, seen.grad_output), "backward hook", "input")
 
 
 def hook_inputs(module, args):
@@ -99,15 +105,8 @@ def hook_outputs(module, result, seen):
         return result
 
     def on_output_grads(grads):
-        grads = tuple(grads)
-        for hook in list(module._backward_pre_hooks.values()):
-            replaced = hook(module, grads)
-            if replaced is not None:
-                replaced = tuple(replaced) if isinstance(replaced, (tuple, list)) else (replaced,)
-                if len(replaced) != len(grads):
-                    raise RuntimeError(f"backward pre-hook {hook!r} of {type(module).__name__} returned "
-                                       f"{len(replaced)} gradient(s); expected one per output, {len(grads)}")
-                grads = replaced
+        grads = _run_grad_hooks(module, module._backward_pre_hooks.values(), tuple(grads),
+                                lambda hook, g: hook(module, g), "backward pre-hook", "output")
         seen.grad_output = grads
         if not seen.inputs_hooked and module._backward_hooks:
             _run_full_hooks(seen, (None,) * seen.n_inputs)
