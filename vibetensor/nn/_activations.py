@@ -3,6 +3,7 @@ hardtanh, relu6, hardswish, hardsigmoid, logsigmoid, glu and prelu, with torch's
 (Note [Activation edges]) and their in-place forms."""
 from vibetensor import _C
 from vibetensor import _functional as _F
+from vibetensor._log1p_expm1 import _expm1_value, _log1p_value
 from vibetensor.autograd.function import Function
 
 _ops = _C._ops
@@ -12,8 +13,8 @@ _ops = _C._ops
 #   relu6), hardsigmoid and hardswish pass nothing at their bounds (torch's backward tests strictly inside);
 #   the compositions below choose the branch with where() so that autograd gives exactly that.
 # - softplus, logsigmoid and elu need log1p / expm1, which are no ops of their own: their forward runs
-#   Goldberg's and Kahan's corrections (_log1p, _expm1: accurate to a few ulps where 1 + x loses x's
-#   digits) and their backward is written out, as torch's (softplus: e / (e + 1), e = exp(beta * x), below
+#   Goldberg's and Kahan's corrections (Note [log1p and expm1 from log and exp]: accurate to a few ulps where
+#   1 + x loses x's digits) and their backward is written out, as torch's (softplus: e / (e + 1), e = exp(beta * x), below
 #   the threshold, 1 above it; logsigmoid: sigmoid(-x); elu: alpha * exp(x) for x <= 0). The backward uses
 #   the input, so a second backward differentiates through it.
 # - softplus keeps torch's threshold exactly: beta * x > threshold returns x itself, anything else
@@ -36,33 +37,13 @@ def _in_place(fn, input, inplace, *args):
     return input
 
 
-def _log1p(u):
-    """log(1 + u) for u >= 0 (or inf), accurate for small u: Goldberg's log(w) * u / (w - 1), w = 1 + u."""
-    w = _ops.add(u, 1.0, 1)
-    d = _ops.sub(w, 1.0, 1)
-    small = _ops.eq(d, 0.0)
-    ratio = _ops.div(u, _ops.where(small, 1.0, d))
-    out = _ops.where(small, u, _ops.mul(_ops.log(w), ratio))
-    return _ops.where(_F.isinf(u), u, out)
-
-
-def _expm1(x):
-    """exp(x) - 1, accurate near 0: Kahan's (u - 1) * x / log(u), u = exp(x)."""
-    u = _ops.exp(x)
-    d = _ops.sub(u, 1.0, 1)
-    log_u = _ops.log(u)
-    exact = _ops.logical_or(_ops.eq(d, 0.0), _ops.logical_or(_ops.eq(d, -1.0), _F.isinf(u)))
-    out = _ops.mul(d, _ops.div(x, _ops.where(exact, 1.0, log_u)))
-    return _ops.where(_ops.eq(d, 0.0), x, _ops.where(exact, d, out))
-
-
 class _Softplus(Function):
     @staticmethod
     def forward(ctx, input, beta, threshold):
         ctx.save_for_backward(input)
         ctx.beta, ctx.threshold = beta, threshold
         z = _ops.mul(input, beta)
-        soft = _ops.div(_log1p(_ops.exp(z)), beta)
+        soft = _ops.div(_log1p_value(_ops.exp(z)), beta)
         return _ops.where(_ops.gt(z, threshold), input, soft)
 
     @staticmethod
@@ -79,7 +60,7 @@ class _LogSigmoid(Function):
     def forward(ctx, input):
         ctx.save_for_backward(input)
         # min(x, 0) - log1p(exp(-|x|)): no exp overflows, and large |x| keep their digits
-        tail = _log1p(_ops.exp(_ops.neg(_ops.abs(input))))
+        tail = _log1p_value(_ops.exp(_ops.neg(_ops.abs(input))))
         return _ops.sub(_ops.clamp(input, None, 0.0), tail, 1)
 
     @staticmethod
@@ -93,7 +74,7 @@ class _ELU(Function):
     def forward(ctx, input, alpha):
         ctx.save_for_backward(input)
         ctx.alpha = alpha
-        negative = _ops.mul(_expm1(_ops.clamp(input, None, 0.0)), alpha)
+        negative = _ops.mul(_expm1_value(_ops.clamp(input, None, 0.0)), alpha)
         return _ops.where(_ops.gt(input, 0.0), input, negative)
 
     @staticmethod
