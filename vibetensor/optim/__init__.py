@@ -1,6 +1,6 @@
-"""vibetensor.optim: SGD, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Adagrad, Adadelta and learning-rate schedulers
-(torch.optim's API)."""
-from vibetensor.optim import lr_scheduler
+"""vibetensor.optim: SGD, Adam, AdamW, Adamax, NAdam, RAdam, RMSprop, Adagrad, Adadelta, learning-rate schedulers and
+weight averaging (swa_utils), with torch.optim's API."""
+from vibetensor.optim import lr_scheduler, swa_utils
 from vibetensor.optim.adadelta import Adadelta
 from vibetensor.optim.adagrad import Adagrad
 from vibetensor.optim.adam import Adam
@@ -13,4 +13,4 @@ from vibetensor.optim.rmsprop import RMSprop
 from vibetensor.optim.sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta",
-           "lr_scheduler"]
+           "lr_scheduler", "swa_utils"]

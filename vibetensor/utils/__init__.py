@@ -1,2 +1,3 @@
-"""torch.utils's counterpart: the data loading tools (vibetensor.utils.data)."""
-from vibetensor.utils import data, hooks  # noqa: F401
+"""torch.utils's counterpart: activation checkpointing (vibetensor.utils.checkpoint), the data loading tools
+(vibetensor.utils.data) and hooks."""
+from vibetensor.utils import checkpoint, data, hooks  # noqa: F401

@@ -1,8 +1,9 @@
 """RNN, LSTM and GRU (torch.nn's: several layers, batch_first, bidirectional, dropout between layers,
 initial states) and their single steps RNNCell, LSTMCell and GRUCell, with torch's parameter names, layouts
-and gate orders (LSTM i, f, g, o; GRU r, z, n), so state dicts load both ways. The input projection of a whole sequence is one matmul per layer and
-direction; a time step is the hidden projection and, for LSTM and GRU, one fused cell op (torch's
-_thnn_fused_*_cell; Note [Fused RNN cells] in csrc/ops/rnn_cell_args.h)."""
+and gate orders (LSTM i, f, g, o; GRU r, z, n), so state dicts load both ways; a PackedSequence in gives a
+PackedSequence out (Note [Packed sequences] in nn/utils/rnn.py). The input projection of a whole sequence is
+one matmul per layer and direction; a time step is the hidden projection and, for LSTM and GRU, one fused cell
+op (torch's _thnn_fused_*_cell; Note [Fused RNN cells] in csrc/ops/rnn_cell_args.h)."""
 import math
 
 from vibetensor import _C, _factories
@@ -11,6 +12,7 @@ from vibetensor.nn import functional as F
 from vibetensor.nn import init
 from vibetensor.nn.modules.module import Module
 from vibetensor.nn.parameter import Parameter
+from vibetensor.nn.utils.rnn import PackedSequence
 
 _ops = _C._ops
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -72,49 +74,100 @@ class RNNBase(Module):
         pre = xw + hw
         return (_F.tanh(pre) if self.mode == "RNN_TANH" else F.relu(pre)), None
 
-    def forward(self, input, hx=None):
+    def _initial_states(self, hx, batch, like, unbatched=False):
+        """(h0, c0) of shape [layers * directions, batch, hidden] (c0 None but for LSTM), zeros when hx is None."""
         lstm = self.mode == "LSTM"
-        unbatched = input.dim() == 2
-        if input.dim() not in (2, 3):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
-        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)  # [T, N, I]
-        if x.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got "
-                               f"{x.shape[-1]}")
-        T, N = x.shape[0], x.shape[1]
         dirs = 2 if self.bidirectional else 1
         if hx is None:
-            h0 = _factories.zeros((self.num_layers * dirs, N, self.hidden_size), device=x.device, dtype=x.dtype)
-            c0 = h0 if lstm else None
-        else:
-            h0, c0 = hx if lstm else (hx, None)
-            if unbatched:
-                h0, c0 = h0.unsqueeze(1), (c0.unsqueeze(1) if lstm else None)
-            want = (self.num_layers * dirs, N, self.hidden_size)
-            if tuple(h0.shape) != want:
-                raise RuntimeError(f"Expected hidden size {want}, got {tuple(h0.shape)}")
+            h0 = _factories.zeros((self.num_layers * dirs, batch, self.hidden_size), device=like.device, dtype=like.dtype)
+            return h0, (h0 if lstm else None)
+        h0, c0 = hx if lstm else (hx, None)
+        if unbatched:
+            h0, c0 = h0.unsqueeze(1), (c0.unsqueeze(1) if lstm else None)
+        want = (self.num_layers * dirs, batch, self.hidden_size)
+        if tuple(h0.shape) != want:
+            raise RuntimeError(f"Expected hidden size {want}, got {tuple(h0.shape)}")
+        return h0, c0
+
+    def _direction(self, xw, steps, h, c, w_hh_t, b_hh, reverse):
+        """One layer's one direction over the time-major rows xw (the input projections of every step, step t's
+        the next steps[t] rows, steps not increasing): its outputs, in xw's row order, and its final (h, c).
+        Step t updates the first steps[t] rows of the state and leaves the rest (Note [Packed sequences])."""
+        batch = steps[0]
+        starts = [0]
+        for n in steps[:-1]:
+            starts.append(starts[-1] + n)
+        outs = [None] * len(steps)
+        for t in (range(len(steps) - 1, -1, -1) if reverse else range(len(steps))):
+            n = steps[t]
+            if n == batch:
+                h, c = self._cell(xw.narrow(0, starts[t], n), h, c, w_hh_t, b_hh)
+                outs[t] = h
+                continue
+            h_t, c_t = self._cell(xw.narrow(0, starts[t], n), h.narrow(0, 0, n),
+                                  None if c is None else c.narrow(0, 0, n), w_hh_t, b_hh)
+            outs[t] = h_t
+            h = _F.cat([h_t, h.narrow(0, n, batch - n)])
+            c = None if c is None else _F.cat([c_t, c.narrow(0, n, batch - n)])
+        return _F.cat(outs), h, c
+
+    def _layers(self, x, steps, h0, c0):
+        """Every layer and direction over the time-major rows x ([sum(steps), input]): the last layer's outputs
+        (same rows) and the stacked final states h_n, c_n."""
+        lstm = self.mode == "LSTM"
+        dirs = 2 if self.bidirectional else 1
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs = []
             for d in range(dirs):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
-                xw = F.linear(x, w_ih, self._input_bias(b_ih, b_hh))  # [T, N, gates]: the whole sequence at once
-                h, c = h0[layer * dirs + d], (c0[layer * dirs + d] if lstm else None)
-                w_hh_t = w_hh.t()
-                steps = [None] * T
-                for t in (range(T - 1, -1, -1) if d else range(T)):
-                    h, c = self._cell(xw[t], h, c, w_hh_t, b_hh)
-                    steps[t] = h
-                outs.append(_F.stack(steps, 0))
+                xw = F.linear(x, w_ih, self._input_bias(b_ih, b_hh))  # every step's projection at once
+                i = layer * dirs + d
+                out, h, c = self._direction(xw, steps, h0[i], c0[i] if lstm else None, w_hh.t(), b_hh, bool(d))
+                outs.append(out)
                 h_n.append(h)
-                if lstm:
-                    c_n.append(c)
+                c_n.append(c)
             x = outs[0] if dirs == 1 else _F.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
+        return x, _F.stack(h_n, 0), (_F.stack(c_n, 0) if lstm else None)
+
+    def _check_input_size(self, size):
+        if size != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {size}")
+
+    def _forward_packed(self, input, hx):
+        """A PackedSequence in, a PackedSequence out (Note [Packed sequences] in nn/utils/rnn.py); initial states
+        in the caller's batch order, taken into the sorted one, and the final states given back in the caller's."""
+        data, batch_sizes, sorted_indices, unsorted_indices = input
+        if data.dim() != 2:
+            raise ValueError(f"{type(self).__name__}: expected packed data of 2 dimensions, got {data.dim()}")
+        self._check_input_size(data.shape[-1])
+        steps = batch_sizes.tolist()
+        h0, c0 = self._initial_states(hx, steps[0], data)
+        if hx is not None and sorted_indices is not None:
+            h0 = h0.index_select(1, sorted_indices)
+            c0 = None if c0 is None else c0.index_select(1, sorted_indices)
+        out, h_n, c_n = self._layers(data, steps, h0, c0)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = None if c_n is None else c_n.index_select(1, unsorted_indices)
+        return type(input)(out, batch_sizes, sorted_indices, unsorted_indices), ((h_n, c_n) if c_n is not None else h_n)
+
+    def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        lstm = self.mode == "LSTM"
+        unbatched = input.dim() == 2
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D instead")
+        x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if self.batch_first else input)  # [T, N, I]
+        self._check_input_size(x.shape[-1])
+        T, N = x.shape[0], x.shape[1]
+        h0, c0 = self._initial_states(hx, N, x, unbatched)
+        out, h_n, c_n = self._layers(x.reshape(T * N, x.shape[-1]), [N] * T, h0, c0)
+        x = out.reshape(T, N, out.shape[-1])
         out = x.squeeze(1) if unbatched else (x.transpose(0, 1) if self.batch_first else x)
-        h_n = _F.stack(h_n, 0)
-        c_n = _F.stack(c_n, 0) if lstm else None
         if unbatched:
             h_n, c_n = h_n.squeeze(1), (c_n.squeeze(1) if lstm else None)
         return out, ((h_n, c_n) if lstm else h_n)

@@ -2,6 +2,8 @@
 import numbers
 from typing import Iterator, List, Optional, Sequence
 
+import numpy as np
+
 from vibetensor.utils.data import _rng
 
 
@@ -76,6 +78,68 @@ class SubsetRandomSampler(Sampler):
 
     def __len__(self):
         return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """num_samples indices in [0, len(weights)), index i drawn with probability weights[i] / sum(weights); with
+    replacement (default) or without (Note [Weighted sampling]). `generator`: as RandomSampler's."""
+
+    def __init__(self, weights, num_samples: int, replacement: bool = True, generator=None):
+        from vibetensor import _dtype, _factories
+
+        if not isinstance(num_samples, numbers.Integral) or isinstance(num_samples, bool) or num_samples <= 0:
+            raise ValueError(f"num_samples should be a positive integer value, but got num_samples={num_samples}")
+        if not isinstance(replacement, bool):
+            raise ValueError(f"replacement should be a boolean value, but got replacement={replacement}")
+        weights = _factories.as_tensor(weights, dtype=_dtype.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"weights should be a 1d sequence but given weights have shape {tuple(weights.shape)}")
+        self.weights = weights
+        self.num_samples = int(num_samples)
+        self.replacement = replacement
+        self.generator = generator if generator is None else _rng.numpy_generator(generator)
+
+    def _probabilities(self):
+        """The weights on the host, checked as torch's multinomial checks them when the sampler is iterated (its CPU
+        messages), scaled by their largest (a sum of huge weights must not overflow)."""
+        p = self.weights.cpu().numpy()
+        if not self.replacement and self.num_samples > len(p):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        if not np.all(p >= 0):  # (False for NaN, as torch's check)
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry < 0)")
+        if np.any(np.isinf(p)):
+            raise RuntimeError("invalid multinomial distribution (encountering probability entry = infinity or NaN)")
+        if len(p) == 0 or p.max() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        return p / p.max()
+
+    def __iter__(self) -> Iterator[int]:
+        p = self._probabilities()
+        rng = _rng.numpy_generator(self.generator)
+        if not self.replacement:
+            keys = p / rng.exponential(size=len(p))  # the exponential race; ties (weight 0) broken at random
+            yield from np.lexsort((rng.random(len(p)), -keys))[:self.num_samples].tolist()
+            return
+        cdf = np.cumsum(p)
+        cdf /= cdf[-1]  # the last exactly 1 > u: never an index past the end, never a weight-0 category
+        for start in range(0, self.num_samples, _WEIGHTED_CHUNK):
+            u = rng.random(min(_WEIGHTED_CHUNK, self.num_samples - start))
+            yield from np.searchsorted(cdf, u, side="right").tolist()
+
+    def __len__(self):
+        return self.num_samples
+
+
+# Note [Weighted sampling]
+# torch draws WeightedRandomSampler's indices with torch.multinomial. vibetensor's multinomial compares every
+# draw with every category (a [num_samples, categories] comparison, Note [Multinomial sampling]), and a sampler
+# over a dataset asks for about as many draws as it has samples: quadratic memory. So the sampler draws on
+# the host with the same methods and the data package's random source (_rng: a seed from vibetensor's global
+# generator when generator is None, so vibetensor.manual_seed makes it reproducible): with replacement, a
+# binary search of uniforms in the normalized cumulative weights, in chunks (num_samples may be huge, as
+# RandomSampler's); without, the exponential race (the num_samples largest w / q, q exponential). The weights
+# are checked when the sampler is iterated, with the messages of torch's CPU multinomial.
+_WEIGHTED_CHUNK = 4096
 
 
 class BatchSampler(Sampler):
