@@ -296,3 +296,44 @@ def test_torch_alias_finds_the_module():
 
     names = alias_map()
     assert names["torch.utils.checkpoint"] == "vibetensor.utils.checkpoint"
+
+
+def test_another_threads_grad_call_does_not_make_a_checkpoint_refuse():
+    """Note [Partial backward] is per backward call: thread B's autograd.grad, in flight (its custom node waits)
+    while thread A runs a checkpointed backward, must not make A's checkpoint raise "incompatible with .grad()"."""
+    import threading
+
+    in_flight, a_done = threading.Event(), threading.Event()
+
+    class Wait(vt.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            in_flight.set()
+            a_done.wait(30)
+            return g
+
+    errors = []
+
+    def thread_b():
+        x = vt.ones(3, requires_grad=True)
+        try:
+            vt.autograd.grad(Wait.apply(x).sum(), [x])
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    b = threading.Thread(target=thread_b)
+    b.start()
+    assert in_flight.wait(30)
+    try:
+        lin = vt.nn.Linear(3, 2)
+        y = checkpoint(lin, vt.ones(4, 3, requires_grad=True), use_reentrant=True)
+        y.sum().backward()
+        assert lin.weight.grad is not None
+    finally:
+        a_done.set()
+        b.join(30)
+    assert not errors, errors

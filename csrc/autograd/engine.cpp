@@ -98,6 +98,15 @@ bool route(GraphTask& task, const Edge& edge, Tensor grad) {
   return --task.dependencies[n] == 0;
 }
 
+// Whether the node running on this thread belongs to a partial backward (grad(), backward(inputs=...)): set
+// around each node's apply, on whichever thread runs it (the caller's or an engine worker's).
+thread_local bool t_in_partial_task = false;
+struct PartialTaskScope {
+  bool saved;
+  explicit PartialTaskScope(bool partial) : saved(t_in_partial_task) { t_in_partial_task = partial; }
+  ~PartialTaskScope() { t_in_partial_task = saved; }
+};
+
 void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
   VT_PROBE_SCOPE(autograd, fine, probes::any_scope_on(probes::Detail::fine) ? probes::intern_name(node->name()) : "");
   TensorList grads = std::move(task.buffers[node.get()]);
@@ -122,6 +131,7 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
       for (size_t i = 0; i < grads.size(); ++i)
         if (!grads[i].defined() && i < node->input_meta.size()) grads[i] = zeros_for(node->input_meta[i]);
     probes::count(probes::Counter::autograd_nodes_executed);
+    PartialTaskScope partial(!task.accumulate);  // Note [Partial backward]
     outs = node->apply(std::move(grads));
     if (!task.keep_graph) node->release_variables();
   }
@@ -161,6 +171,8 @@ void execute(GraphTask& task, std::shared_ptr<Node> root) {
 }
 
 }  // namespace
+
+bool running_partial_backward() { return t_in_partial_task; }
 
 TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, const BackwardOptions& opts) {
   VT_CHECK_VALUE(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "backward: got ", outputs.size(),

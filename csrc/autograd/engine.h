@@ -23,4 +23,13 @@ struct BackwardOptions {
 // outputs[i] receives grad_outputs[i] (undefined: ones, only for one-element outputs).
 TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, const BackwardOptions& opts);
 
+// Note [Partial backward]
+// grad() and backward(inputs=...) compute the gradients of chosen tensors only and must leave every other
+// leaf's .grad alone. A node whose backward runs a backward of its own (activation checkpointing, Note
+// [Activation checkpointing] in vibetensor/utils/checkpoint.py) would accumulate into every leaf it reaches,
+// so it asks this and refuses, as torch's reentrant checkpoint does. True while the calling thread runs a node
+// of such a task: the engine sets it around each node's apply, on whichever thread runs the node, so another
+// thread's grad() does not count.
+bool running_partial_backward();
+
 }  // namespace vt::autograd

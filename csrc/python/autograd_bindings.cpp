@@ -176,6 +176,7 @@ void bind_autograd(nb::module_& m) {
     opts.create_graph = create_graph;
     run_engine(to_tensor_list(tensors), to_tensor_list(grads), opts);
   }, nb::arg("tensors"), nb::arg("grads"), nb::arg("retain_graph"), nb::arg("create_graph") = false);
+  m.def("_running_partial_backward", &autograd::running_partial_backward);  // Note [Partial backward]
   m.def("_grad", [](nb::handle outputs, nb::handle inputs, nb::handle grads, bool retain_graph, bool allow_unused,
                     bool create_graph) {
     autograd::BackwardOptions opts;

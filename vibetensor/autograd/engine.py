@@ -1,5 +1,4 @@
 """autograd.backward and autograd.grad: argument handling in torch's style over the C++ engine."""
-import contextlib
 import threading
 import warnings
 import weakref
@@ -50,31 +49,10 @@ def _with_post_backward(run):
     _run_post_backward()
 
 
-# Note [Partial backward]
-# backward(inputs=...) and grad() compute the gradients of chosen tensors only, and must leave every other
-# leaf's .grad alone. A node whose backward runs a backward of its own (activation checkpointing, Note
-# [Activation checkpointing] in utils/checkpoint.py) would accumulate into every leaf it reaches, so it asks
-# partial_backward_running() and refuses, as torch's reentrant checkpoint does. The count is process-wide,
-# not per thread: under autograd.workers=pool|spawn a node runs on an engine thread, not on the caller's.
-_partial_runs = 0
-_partial_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _partial_backward():
-    global _partial_runs
-    with _partial_lock:
-        _partial_runs += 1
-    try:
-        yield
-    finally:
-        with _partial_lock:
-            _partial_runs -= 1
-
-
 def partial_backward_running() -> bool:
-    """Whether a backward(inputs=...) or grad() call is in flight in this process (Note [Partial backward])."""
-    return _partial_runs > 0
+    """Whether the node running on this thread belongs to a grad() or backward(inputs=...) call (Note [Partial
+    backward] in csrc/autograd/engine.h)."""
+    return _C._running_partial_backward()
 
 
 def _tensor_list(x, what):
@@ -135,8 +113,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     inputs = _tensor_list(inputs, "inputs")
     if not inputs:
         raise RuntimeError("backward(): 'inputs' argument to backward() cannot be empty.")
-    with _partial_backward():
-        result = _C._grad(outputs, inputs, grads, retain, True, bool(create_graph))
+    result = _C._grad(outputs, inputs, grads, retain, True, bool(create_graph))
     for i, (t, g) in enumerate(zip(inputs, result)):
         if g is None:
             continue
@@ -161,8 +138,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     ins = _tensor_list(inputs, "inputs")
     grads = _grad_list(grad_outputs, len(outs), "grad_outputs")
     retain = create_graph if retain_graph is None else bool(retain_graph)
-    with _partial_backward():
-        result = _C._grad(outs, ins, grads, retain, bool(allow_unused), bool(create_graph))
+    result = _C._grad(outs, ins, grads, retain, bool(allow_unused), bool(create_graph))
     if materialize_grads:
         from vibetensor import _factories
         result = tuple(_factories.zeros_like(i) if g is None else g for i, g in zip(ins, result))
