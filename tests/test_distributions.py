@@ -3,6 +3,9 @@ kl_divergence (values and gradients with respect to the parameters, through chec
 shapes and dtypes, the statistics of many draws (the generators differ: statistics, not values), rsample
 gradients, expand, enumerate_support, and the argument checks (validate_args) raising what torch raises."""
 import math
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -413,3 +416,35 @@ def test_log_prob_near_certainty_keeps_its_relative_accuracy():
     exact = -(v * np.logaddexp(0, -x) + (1 - v) * np.logaddexp(0, x))
     got = to_numpy(D.Bernoulli(logits=vt.tensor(x)).log_prob(vt.tensor(v)))
     np.testing.assert_allclose(got, exact, rtol=1e-14, atol=0)
+
+
+def test_an_rl_script_runs_on_torch_names_through_install_as_torch(tmp_path):
+    """torch.distributions, torch.linalg and torch.testing are vibetensor's under install_as_torch (in a fresh
+    process: the alias must not reach this one, which imports the real torch)."""
+    script = tmp_path / "policy_gradient.py"
+    script.write_text(textwrap.dedent("""
+        import vibetensor.compat
+        vibetensor.compat.install_as_torch()
+        import torch
+        from torch.distributions import Categorical, Normal, kl_divergence
+        from torch.distributions.normal import Normal as ModuleNormal
+        assert ModuleNormal is Normal and torch.distributions.Normal.__module__ == "vibetensor.distributions.normal"
+        torch.manual_seed(0)
+        policy = torch.nn.Linear(4, 3)
+        opt = torch.optim.Adam(policy.parameters(), lr=1e-2)
+        obs = torch.randn(16, 4)
+        for step in range(3):
+            dist = Categorical(logits=policy(obs))
+            loss = -(dist.log_prob(dist.sample()) * torch.randn(16)).mean() - 0.01 * dist.entropy().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        mu = torch.zeros(3, requires_grad=True)
+        z = Normal(mu, torch.ones(3)).rsample((8,))
+        (z.sum() + kl_divergence(Normal(mu, torch.ones(3)), Normal(torch.ones(3), torch.ones(3))).sum()).backward()
+        torch.testing.assert_close(mu.grad, torch.full((3,), 7.0))  # 8 draws, and d KL / d mu = mu - 1
+        torch.testing.assert_close(torch.linalg.norm(torch.ones(3, 4)), torch.tensor(12.0).sqrt())
+        print("ok")
+    """))
+    out = subprocess.run([sys.executable, "-P", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

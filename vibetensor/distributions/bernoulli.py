@@ -1,6 +1,5 @@
 """Bernoulli distribution: 1 with probability probs, 0 otherwise (given by probs or by logits, the log-odds)."""
 import math
-import numbers
 
 from vibetensor import _factories
 from vibetensor import _functional
@@ -25,13 +24,9 @@ class Bernoulli(Distribution):
     def __init__(self, probs=None, logits=None, validate_args=None):
         if (probs is None) == (logits is None):
             raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        given = probs if probs is not None else logits
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = Size() if isinstance(given, numbers.Number) else self._param.size()
+        name, given = ("probs", probs) if probs is not None else ("logits", logits)
+        batch_shape = self._broadcast_parameters(**{name: given})
+        self._param = getattr(self, name)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

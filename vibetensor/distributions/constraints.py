@@ -3,6 +3,7 @@ checks its parameters against arg_constraints and, in log_prob, a value against 
 
 check(value) returns a bool tensor over the batch: the event_dim rightmost dims are reduced (an event is valid
 only when all of it is). repr is torch's (it goes into the ValueError a failed check raises)."""
+from vibetensor.distributions.utils import _check_wrapped
 
 __all__ = [
     "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq", "half_open_interval",
@@ -77,12 +78,7 @@ class _IndependentConstraint(Constraint):
     """base_constraint with reinterpreted_batch_ndims more rightmost dims reduced into the event."""
 
     def __init__(self, base_constraint, reinterpreted_batch_ndims):
-        if not isinstance(base_constraint, Constraint):
-            raise TypeError(f"independent(): base_constraint must be a Constraint, "
-                            f"got {type(base_constraint).__name__}")
-        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
-            raise ValueError(f"independent(): reinterpreted_batch_ndims must be an int >= 0, "
-                             f"got {reinterpreted_batch_ndims!r}")
+        _check_wrapped("independent()", "base_constraint", base_constraint, Constraint, reinterpreted_batch_ndims)
         self.base_constraint = base_constraint
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
         super().__init__()

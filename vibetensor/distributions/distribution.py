@@ -6,19 +6,35 @@ rsample draws the same way but differentiably in the parameters (reparameterized
 With validate_args (on by default, as torch's under `python` without -O) the parameters are checked against
 arg_constraints at construction and log_prob's value against the support: a ValueError names the parameter,
 the constraint and the values."""
+import numbers
 import warnings
 
 from vibetensor import _C
 from vibetensor._size import Size
 from vibetensor.autograd.grad_mode import no_grad
 from vibetensor.distributions import constraints
-from vibetensor.distributions.utils import lazy_property
+from vibetensor.distributions.utils import broadcast_all, lazy_property
 
 __all__ = ["Distribution"]
 
 
 def _all_true(valid):
     return bool(valid.all().item())
+
+
+def _missing(what, verb="implement"):
+    """A member a family defines: the base's raises NotImplementedError naming the family."""
+    def missing(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not {verb} {what}")
+    missing.__name__ = what
+    return missing
+
+
+def forwarded(holder, *names):
+    """Read-only properties, one per name, that are that name of the distribution held in attribute `holder`
+    (wrappers such as Independent and OneHotCategorical answer through the distribution they wrap)."""
+    return tuple(property(lambda self, name=name: getattr(getattr(self, holder), name), doc=f"self.{holder}.{name}")
+                 for name in names)
 
 
 class Distribution:
@@ -67,17 +83,33 @@ class Distribution:
         """A distribution of this family with its parameters expanded (views, no copies) to batch_shape."""
         raise NotImplementedError(f"{type(self).__name__} does not implement expand()")
 
-    def _expand_parameters(self, cls, batch_shape, _instance, names, param_tail=()):
-        """expand() of a family whose parameters in `names` have shape batch_shape + param_tail: those present
-        are expanded (a lazy one not yet derived stays lazy); the new instance is not validated again."""
+    def _broadcast_parameters(self, **params):
+        """Sets the parameters (numbers or tensors) as tensors broadcast together; returns the batch shape:
+        theirs, or () when every one was a number (as torch)."""
+        for name, value in zip(params, broadcast_all(*params.values())):
+            setattr(self, name, value)
+        if all(isinstance(v, numbers.Number) for v in params.values()):
+            return Size()
+        return getattr(self, next(iter(params))).size()
+
+    def _expanded(self, cls, batch_shape, _instance, fill):
+        """expand()'s frame: a new instance of cls (or _instance) given its parameters by fill(new, batch_shape),
+        with this one's event shape and validation setting; it is not validated again (as torch)."""
         new = self._get_checked_instance(cls, _instance)
         batch_shape = Size(batch_shape)
-        for name in names:
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(batch_shape + Size(param_tail)))
+        fill(new, batch_shape)
         Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
+
+    def _expand_parameters(self, cls, batch_shape, _instance, names, param_tail=()):
+        """expand() of a family whose parameters in `names` have shape batch_shape + param_tail: those present
+        are expanded (views; a lazy one not yet derived stays lazy)."""
+        def fill(new, shape):
+            for name in names:
+                if name in self.__dict__:
+                    setattr(new, name, self.__dict__[name].expand(shape + Size(param_tail)))
+        return self._expanded(cls, batch_shape, _instance, fill)
 
     @property
     def batch_shape(self):
@@ -89,27 +121,19 @@ class Distribution:
         """The shape of one draw (without batching)."""
         return self._event_shape
 
-    @property
-    def arg_constraints(self):
-        """{parameter name: Constraint} the parameters must satisfy."""
-        raise NotImplementedError(f"{type(self).__name__} does not define arg_constraints")
-
-    @property
-    def support(self):
-        """The Constraint every sample satisfies."""
-        raise NotImplementedError(f"{type(self).__name__} does not define support")
-
-    @property
-    def mean(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement mean")
-
-    @property
-    def mode(self):
-        raise NotImplementedError(f"{self.__class__} does not implement mode")
-
-    @property
-    def variance(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement variance")
+    # What each family defines: {parameter name: Constraint} the parameters satisfy, the Constraint every sample
+    # satisfies, the moments, the densities, and a sampler (rsample where the draw is differentiable).
+    arg_constraints = property(_missing("arg_constraints", "define"))
+    support = property(_missing("support", "define"))
+    mean = property(_missing("mean"))
+    mode = property(_missing("mode"))
+    variance = property(_missing("variance"))
+    rsample = _missing("rsample (a reparameterized sampler: has_rsample is False)")
+    log_prob = _missing("log_prob")
+    cdf = _missing("cdf")
+    icdf = _missing("icdf")
+    enumerate_support = _missing("enumerate_support")
+    entropy = _missing("entropy")
 
     @property
     def stddev(self):
@@ -119,25 +143,6 @@ class Distribution:
         """A draw of shape sample_shape + batch_shape + event_shape, without gradient."""
         with no_grad():
             return self.rsample(sample_shape)
-
-    def rsample(self, sample_shape=Size()):
-        """A reparameterized draw: differentiable in the parameters."""
-        raise NotImplementedError(f"{type(self).__name__} has no reparameterized sampler (has_rsample is False)")
-
-    def log_prob(self, value):
-        raise NotImplementedError(f"{type(self).__name__} does not implement log_prob")
-
-    def cdf(self, value):
-        raise NotImplementedError(f"{type(self).__name__} does not implement cdf")
-
-    def icdf(self, value):
-        raise NotImplementedError(f"{type(self).__name__} does not implement icdf")
-
-    def enumerate_support(self, expand=True):
-        raise NotImplementedError(f"{type(self).__name__} does not implement enumerate_support")
-
-    def entropy(self):
-        raise NotImplementedError(f"{type(self).__name__} does not implement entropy")
 
     def perplexity(self):
         return self.entropy().exp()

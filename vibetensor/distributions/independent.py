@@ -2,8 +2,8 @@
 them), e.g. a diagonal Normal over vectors from a Normal batched over their entries."""
 from vibetensor._size import Size
 from vibetensor.distributions import constraints
-from vibetensor.distributions.distribution import Distribution
-from vibetensor.distributions.utils import _sum_rightmost
+from vibetensor.distributions.distribution import Distribution, forwarded
+from vibetensor.distributions.utils import _check_wrapped, _sum_rightmost
 
 __all__ = ["Independent"]
 
@@ -14,12 +14,7 @@ class Independent(Distribution):
     arg_constraints = {}
 
     def __init__(self, base_distribution, reinterpreted_batch_ndims, validate_args=None):
-        if not isinstance(base_distribution, Distribution):
-            raise TypeError(f"Independent: base_distribution must be a Distribution, "
-                            f"got {type(base_distribution).__name__}")
-        if not isinstance(reinterpreted_batch_ndims, int) or reinterpreted_batch_ndims < 0:
-            raise ValueError(f"Independent: reinterpreted_batch_ndims must be an int >= 0, "
-                             f"got {reinterpreted_batch_ndims!r}")
+        _check_wrapped("Independent", "base_distribution", base_distribution, Distribution, reinterpreted_batch_ndims)
         if reinterpreted_batch_ndims > len(base_distribution.batch_shape):
             raise ValueError("Expected reinterpreted_batch_ndims <= len(base_distribution.batch_shape), "
                              f"actual {reinterpreted_batch_ndims} vs {len(base_distribution.batch_shape)}")
@@ -30,17 +25,14 @@ class Independent(Distribution):
         super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Independent, _instance)
-        batch_shape = Size(batch_shape)
-        new.base_dist = self.base_dist.expand(batch_shape + self.event_shape[:self.reinterpreted_batch_ndims])
-        new.reinterpreted_batch_ndims = self.reinterpreted_batch_ndims
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        n = self.reinterpreted_batch_ndims
 
-    @property
-    def has_rsample(self):
-        return self.base_dist.has_rsample
+        def fill(new, shape):
+            new.base_dist = self.base_dist.expand(shape + self.event_shape[:n])
+            new.reinterpreted_batch_ndims = n
+        return self._expanded(Independent, batch_shape, _instance, fill)
+
+    has_rsample, mean, mode, variance = forwarded("base_dist", "has_rsample", "mean", "mode", "variance")
 
     @property
     def has_enumerate_support(self):
@@ -52,18 +44,6 @@ class Independent(Distribution):
         if self.reinterpreted_batch_ndims:
             result = constraints.independent(result, self.reinterpreted_batch_ndims)
         return result
-
-    @property
-    def mean(self):
-        return self.base_dist.mean
-
-    @property
-    def mode(self):
-        return self.base_dist.mode
-
-    @property
-    def variance(self):
-        return self.base_dist.variance
 
     def sample(self, sample_shape=Size()):
         return self.base_dist.sample(sample_shape)

@@ -1,12 +1,10 @@
 """Normal (Gaussian) distribution with mean loc and standard deviation scale."""
 import math
-import numbers
 
 from vibetensor import _factories
 from vibetensor._size import Size
 from vibetensor.distributions import constraints
 from vibetensor.distributions.distribution import Distribution
-from vibetensor.distributions.utils import broadcast_all
 
 __all__ = ["Normal"]
 
@@ -19,24 +17,13 @@ class Normal(Distribution):
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        both_numbers = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        super().__init__(Size() if both_numbers else self.loc.size(), validate_args=validate_args)
+        super().__init__(self._broadcast_parameters(loc=loc, scale=scale), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_parameters(Normal, batch_shape, _instance, ("loc", "scale"))
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
-
-    @property
-    def stddev(self):
-        return self.scale
+    mean = mode = property(lambda self: self.loc)
+    stddev = property(lambda self: self.scale)
 
     @property
     def variance(self):

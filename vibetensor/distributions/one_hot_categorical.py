@@ -5,7 +5,7 @@ from vibetensor import _factories
 from vibetensor._size import Size
 from vibetensor.distributions import constraints
 from vibetensor.distributions.categorical import Categorical
-from vibetensor.distributions.distribution import Distribution
+from vibetensor.distributions.distribution import Distribution, forwarded
 from vibetensor.nn import functional as F
 
 __all__ = ["OneHotCategorical", "OneHotCategoricalStraightThrough"]
@@ -24,32 +24,12 @@ class OneHotCategorical(Distribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = Size(batch_shape)
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        def fill(new, shape):
+            new._categorical = self._categorical.expand(shape)
+        return self._expanded(OneHotCategorical, batch_shape, _instance, fill)
 
-    @property
-    def _param(self):
-        return self._categorical._param
-
-    @property
-    def probs(self):
-        return self._categorical.probs
-
-    @property
-    def logits(self):
-        return self._categorical.logits
-
-    @property
-    def param_shape(self):
-        return self._categorical.param_shape
-
-    @property
-    def mean(self):
-        return self._categorical.probs
+    _param, probs, logits, param_shape, mean = forwarded("_categorical", "_param", "probs", "logits", "param_shape",
+                                                        "probs")
 
     @property
     def mode(self):

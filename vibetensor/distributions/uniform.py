@@ -1,12 +1,10 @@
 """Uniform distribution on the half-open interval [low, high)."""
 import math
-import numbers
 
 from vibetensor import _factories
 from vibetensor._size import Size
 from vibetensor.distributions import constraints
 from vibetensor.distributions.distribution import Distribution
-from vibetensor.distributions.utils import broadcast_all
 
 __all__ = ["Uniform"]
 
@@ -21,9 +19,7 @@ class Uniform(Distribution):
         return {"low": constraints.less_than(self.high), "high": constraints.greater_than(self.low)}
 
     def __init__(self, low, high, validate_args=None):
-        self.low, self.high = broadcast_all(low, high)
-        both_numbers = isinstance(low, numbers.Number) and isinstance(high, numbers.Number)
-        super().__init__(Size() if both_numbers else self.low.size(), validate_args=validate_args)
+        super().__init__(self._broadcast_parameters(low=low, high=high), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expand_parameters(Uniform, batch_shape, _instance, ("low", "high"))

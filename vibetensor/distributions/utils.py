@@ -26,6 +26,15 @@ def broadcast_all(*values):
     return _functional.broadcast_tensors(*tensors)
 
 
+def _check_wrapped(owner, name, base, base_type, reinterpreted_batch_ndims):
+    """The arguments of what reinterprets batch dims of a base as event dims (Independent, independent())."""
+    if not isinstance(base, base_type):
+        raise TypeError(f"{owner}: {name} must be a {base_type.__name__}, got {type(base).__name__}")
+    if isinstance(reinterpreted_batch_ndims, bool) or not isinstance(reinterpreted_batch_ndims, int) \
+            or reinterpreted_batch_ndims < 0:
+        raise ValueError(f"{owner}: reinterpreted_batch_ndims must be an int >= 0, got {reinterpreted_batch_ndims!r}")
+
+
 def _sum_rightmost(value, dim):
     """value summed over its dim rightmost dims."""
     if dim == 0:
