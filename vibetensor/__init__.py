@@ -71,6 +71,7 @@ from vibetensor.serialization import load, save  # noqa: E402
 from vibetensor.autograd.grad_mode import (  # noqa: E402
     enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled)
 from vibetensor import amp, autograd, backends, cuda, nn, ops, optim, policy, random, return_types, utils  # noqa: E402,F401
+from vibetensor import distributions, linalg, testing  # noqa: E402,F401  (after nn: distributions uses nn.functional)
 from vibetensor.amp import autocast, get_autocast_dtype, is_autocast_available, is_autocast_enabled  # noqa: E402,F401
 # vt.probes is a layer above this package (the architecture brief's drawing): `import vibetensor.probes`.
 
