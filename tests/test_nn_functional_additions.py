@@ -76,6 +76,18 @@ def test_binary_cross_entropy_with_logits(device, reduction):
              lambda a, b, c: torch.nn.BCEWithLogitsLoss(reduction=reduction, pos_weight=c)(a, b), [x, t, pw], device)
 
 
+def test_bce_with_logits_gradient_at_a_zero_logit(device):
+    """A logit of exactly 0 (probability 1/2) got the gradient 1 - t instead of 1/2 - t: relu's and |x|'s
+    gradients at 0 are 0 in the composed softplus(-x)."""
+    x = torch.tensor([0.0, 0.0, -200.0, 200.0, 3.0], requires_grad=True)
+    t = torch.tensor([1.0, 0.25, 1.0, 0.0, 0.5])
+    pw = torch.tensor([1.0, 2.0, 0.5, 3.0, 1.5])
+    check_op(lambda a, b, c: F.binary_cross_entropy_with_logits(a, b, pos_weight=c, reduction="sum"),
+             lambda a, b, c: torch.nn.functional.binary_cross_entropy_with_logits(a, b, pos_weight=c,
+                                                                                  reduction="sum"),
+             [x, t, pw], device)
+
+
 def test_bce_extremes_and_errors():
     p = torch.tensor([0.0, 1.0, 0.5])
     t = torch.tensor([1.0, 0.0, 1.0])

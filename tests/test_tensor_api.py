@@ -281,6 +281,17 @@ def test_comparisons_and_logical(rng):
     assert_close(vt.isclose(va, va + 1e-7), torch.isclose(ta, ta + 1e-7))
 
 
+def test_isclose_with_infinities_and_nans_as_torch():
+    """rtol * |inf| let 5 pass as close to inf, and inf as close to -inf; torch never accepts an infinite
+    difference (equal infinities are close by equality)."""
+    a = [5.0, math.inf, math.inf, -math.inf, math.nan, 1.0, math.inf]
+    b = [math.inf, -math.inf, math.inf, -math.inf, math.nan, 1.0 + 1e-6, 5.0]
+    for equal_nan in (False, True):
+        assert_close(vt.isclose(vt.tensor(a), vt.tensor(b), equal_nan=equal_nan),
+                     torch.isclose(torch.tensor(a), torch.tensor(b), equal_nan=equal_nan))
+    assert not vt.allclose(vt.tensor([5.0]), vt.tensor([math.inf]))
+
+
 def test_type_promotion_like_torch():
     i = vt.tensor([1, 2])
     f = vt.tensor([1.0, 2.0])

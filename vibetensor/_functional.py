@@ -114,6 +114,8 @@ def isfinite(input):
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     diff = _ops.abs(_ops.sub(input, other, 1))
     close = _ops.le(diff, _ops.add(_ops.mul(_ops.abs(other), rtol), atol, 1))
+    # as torch: an infinite difference is never within tolerance (rtol * |inf| would allow 5 against inf)
+    close = _ops.logical_and(close, isfinite(diff))
     close = _ops.logical_or(close, _ops.eq(input, other))  # equal infinities
     if equal_nan:
         close = _ops.logical_or(close, _ops.logical_and(isnan(input), isnan(other)))

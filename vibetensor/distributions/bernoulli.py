@@ -5,10 +5,10 @@ from vibetensor import _factories
 from vibetensor import _functional
 from vibetensor._size import Size
 from vibetensor.autograd.grad_mode import no_grad
-from vibetensor.distributions import _logistic
 from vibetensor.distributions import constraints
 from vibetensor.distributions.distribution import Distribution
 from vibetensor.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from vibetensor.nn import functional as _nn_functional
 
 __all__ = ["Bernoulli"]
 
@@ -70,10 +70,10 @@ class Bernoulli(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        return -_logistic.binary_cross_entropy_with_logits(logits, value)
+        return -_nn_functional.binary_cross_entropy_with_logits(logits, value, reduction="none")
 
     def entropy(self):
-        return _logistic.binary_cross_entropy_with_logits(self.logits, self.probs)
+        return _nn_functional.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
 
     def enumerate_support(self, expand=True):
         values = _factories.arange(2, dtype=self._param.dtype, device=self._param.device)

@@ -6,7 +6,6 @@ import warnings
 from functools import total_ordering
 
 from vibetensor import _functional
-from vibetensor.distributions import _logistic
 from vibetensor.distributions.bernoulli import Bernoulli
 from vibetensor.distributions.categorical import Categorical
 from vibetensor.distributions.distribution import Distribution
@@ -15,6 +14,7 @@ from vibetensor.distributions.normal import Normal
 from vibetensor.distributions.one_hot_categorical import OneHotCategorical
 from vibetensor.distributions.uniform import Uniform
 from vibetensor.distributions.utils import _sum_rightmost
+from vibetensor.nn import functional as _nn_functional
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -112,9 +112,9 @@ def _kl_onehotcategorical_onehotcategorical(p, q):
 @register_kl(Bernoulli, Bernoulli)
 def _kl_bernoulli_bernoulli(p, q):
     # (softplus(-x) = -log sigmoid(x), softplus(x) = -log(1 - sigmoid(x)); switch to F.softplus once it lands)
-    t1 = p.probs * (_logistic.softplus(-q.logits) - _logistic.softplus(-p.logits))
+    t1 = p.probs * (_nn_functional.softplus(-q.logits) - _nn_functional.softplus(-p.logits))
     t1 = _where(p.probs == 0, 0.0, _where(q.probs == 0, math.inf, t1))
-    t2 = (1 - p.probs) * (_logistic.softplus(q.logits) - _logistic.softplus(p.logits))
+    t2 = (1 - p.probs) * (_nn_functional.softplus(q.logits) - _nn_functional.softplus(p.logits))
     t2 = _where(p.probs == 1, 0.0, _where(q.probs == 1, math.inf, t2))
     return t1 + t2
 

@@ -7,9 +7,9 @@ from vibetensor import _C
 from vibetensor import _dtype
 from vibetensor import _factories
 from vibetensor import _functional
+from vibetensor._log1p_expm1 import log1p
 from vibetensor._type_info import finfo
 from vibetensor.autograd.grad_mode import enable_grad
-from vibetensor.distributions import _logistic
 
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs", "probs_to_logits"]
 
@@ -59,7 +59,7 @@ def probs_to_logits(probs, is_binary=False):
     """Logits from probabilities (clamped first): log-odds log(p) - log1p(-p) (binary) or log(p)."""
     ps_clamped = clamp_probs(probs)
     if is_binary:
-        return ps_clamped.log() - _logistic.log1p(-ps_clamped)
+        return ps_clamped.log() - log1p(-ps_clamped)
     return ps_clamped.log()
 
 

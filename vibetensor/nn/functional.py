@@ -4,6 +4,7 @@ import warnings
 from vibetensor import _C
 from vibetensor import _dtype
 from vibetensor import _functional as _F
+from vibetensor._log1p_expm1 import log1p
 from vibetensor.nn._activations import (elu, glu, hardsigmoid, hardswish, hardtanh, leaky_relu,  # noqa: F401
                                         logsigmoid, mish, prelu, relu6, softplus)
 from vibetensor.nn._activations import _in_place
@@ -173,10 +174,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _legacy_reduction(size_average, reduce, reduction, "binary_cross_entropy_with_logits")
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({tuple(target.shape)}) must be the same as input size ({tuple(input.shape)})")
-    softplus_neg = _ops.add(_ops.log(_ops.add(_ops.exp(_ops.neg(_ops.abs(input))), 1.0, 1)),
-                            _ops.relu(_ops.neg(input)), 1)
+    # softplus(-x) = max(-x, 0) + log1p(exp(-|x|)), with max(-x, 0) written (|x| - x) / 2, whose gradient at 0 is
+    # -1/2: relu(-x) has 0 there, which gave a logit of exactly 0 the gradient 1 - t instead of 1/2 - t. The
+    # terms that cancel for a confident logit, (1 - t) * x and max(-x, 0), are added first, so the small
+    # log1p term keeps its digits (a log-probability of -4e-18 at logit -40, not 0).
+    magnitude = _ops.abs(input)
     log_weight = 1.0 if pos_weight is None else _ops.add(_ops.mul(_ops.sub(pos_weight, 1.0, 1), target), 1.0, 1)
-    loss = _ops.add(_ops.mul(_ops.sub(1.0, target, 1), input), _ops.mul(log_weight, softplus_neg), 1)
+    linear = _ops.add(_ops.mul(_ops.sub(1.0, target, 1), input),
+                      _ops.mul(log_weight, _ops.div(_ops.sub(magnitude, input, 1), 2.0)), 1)
+    loss = _ops.add(linear, _ops.mul(log_weight, log1p(_ops.exp(_ops.neg(magnitude)))), 1)
     if weight is not None:
         loss = _ops.mul(loss, weight)
     return _reduce_loss(loss, reduction)
