@@ -448,3 +448,14 @@ def test_an_rl_script_runs_on_torch_names_through_install_as_torch(tmp_path):
     """))
     out = subprocess.run([sys.executable, "-P", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_normal_cdf_matches_torch_with_gradients(dtype, device):
+    loc = torch.tensor([0.0, 1.5, -2.0], dtype=dtype, requires_grad=True)
+    scale = torch.tensor([1.0, 0.5, 3.0], dtype=dtype, requires_grad=True)
+    value = torch.tensor([[0.3, 1.0, -9.0], [-1.0, 2.5, 4.0]], dtype=dtype, requires_grad=True)
+    check_op(lambda l, s, v: D.Normal(l, s).cdf(v), lambda l, s, v: td.Normal(l, s).cdf(v), [loc, scale, value],
+             device=device, tol=TOL[dtype])
+    with pytest.raises(NotImplementedError, match="Normal.icdf needs erfinv"):
+        D.Normal(0.0, 1.0).icdf(vt.tensor([0.5]))

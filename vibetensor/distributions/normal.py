@@ -2,6 +2,7 @@
 import math
 
 from vibetensor import _factories
+from vibetensor._erf import erf
 from vibetensor._size import Size
 from vibetensor.distributions import constraints
 from vibetensor.distributions.distribution import Distribution
@@ -41,12 +42,12 @@ class Normal(Distribution):
         return -((value - self.loc) ** 2) / (2 * var) - self.scale.log() - math.log(math.sqrt(2 * math.pi))
 
     def cdf(self, value):
-        # 0.5 * (1 + erf((value - loc) / (scale * sqrt(2)))) once vt.erf exists (being added beside vt.log1p).
-        raise NotImplementedError("Normal.cdf needs erf, which vibetensor does not have yet; log_prob, sample, "
-                                  "rsample, entropy and kl_divergence are available")
+        if self._validate_args:
+            self._validate_sample(value)
+        return 0.5 * (1 + erf((value - self.loc) * self.scale.reciprocal() / math.sqrt(2)))
 
     def icdf(self, value):
-        raise NotImplementedError("Normal.icdf needs erfinv, which vibetensor does not have yet; log_prob, sample, "
+        raise NotImplementedError("Normal.icdf needs erfinv, which vibetensor does not have; cdf, log_prob, sample, "
                                   "rsample, entropy and kl_divergence are available")
 
     def entropy(self):
