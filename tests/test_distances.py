@@ -84,3 +84,17 @@ def test_dist_p0_gradient_is_zero(device):
     a = to_vt(randn((3, 4)), device, requires_grad=True)
     vt.dist(a, to_vt(randn((4,), seed=1), device), 0).backward()
     assert_close(a.grad, torch.zeros(3, 4))
+
+
+@pytest.mark.parametrize("p", [2, 3, 0.5, -1])
+def test_dist_gradient_where_input_equals_other(device, p):
+    """dist at a zero difference (or a zero entry of it): torch's gradient is 0 there, not the nan of
+    sqrt(sum(d^2)) or sum(|d|^p)^(1/p) composed (it goes through linalg.vector_norm)."""
+    a = torch.tensor([[1.0, 0.0], [2.0, 3.0]], dtype=torch.float64, requires_grad=True)
+    for other in (a.detach().clone(), torch.tensor([[1.0, 1.0], [2.0, 3.0]], dtype=torch.float64)):
+        check_op(lambda x: vt.dist(x, to_vt(other, device), p), lambda t: torch.dist(t, other, p), [a], device)
+
+
+def test_dist_refuses_integer_inputs_as_torch(device):
+    with pytest.raises(RuntimeError, match="floating point"):
+        vt.dist(to_vt(torch.tensor([1, 2]), device), to_vt(torch.tensor([3, 4]), device))

@@ -12,8 +12,9 @@ import math
 import numbers
 
 from vibetensor import _C
-from vibetensor._functional import broadcast_shapes, norm
+from vibetensor._functional import broadcast_shapes
 from vibetensor._sign import sign
+from vibetensor.linalg._vector_norm import vector_norm
 
 Tensor = _C.Tensor
 _ops = _C._ops
@@ -30,14 +31,6 @@ def _euclidean_by_matmul(x1, x2):
     return _ops.sqrt(_ops.clamp(_ops.matmul(left, _ops.transpose(right, -1, -2)), 1e-30, None))
 
 
-def _safe_root(total, p):
-    """total ** (1 / p), with gradient 0 where total is 0."""
-    zero = _ops.eq(total, 0)
-    safe = _ops.where(zero, 1, total)
-    root = _ops.sqrt(safe) if p == 2 else _ops.pow(safe, 1.0 / p)
-    return _ops.where(zero, 0, root)
-
-
 def _nonzero(diff):
     """1 where diff is nonzero, else 0, in diff's dtype, with gradient 0 (torch's p = 0 norms have one)."""
     return _ops.abs(sign(diff))
@@ -45,22 +38,16 @@ def _nonzero(diff):
 
 def _pairwise(x1, x2, p):
     diff = _ops.sub(_ops.unsqueeze(x1, -2), _ops.unsqueeze(x2, -3), 1)  # [..., P, R, M]
-    a = _ops.abs(diff)
     if p == 0:
         return _ops.sum(_nonzero(diff), [-1], False, None)
-    if p == 1:
-        return _ops.sum(a, [-1], False, None)
     if p == math.inf:
+        a = _ops.abs(diff)
         top = _ops.amax(a, [-1], True).detach()
         # the maximum's value, with the whole gradient on every coordinate that attains it
         attained = _ops.to_dtype(_ops.eq(a, top), a.dtype)
         return _ops.add(_ops.squeeze(top, [-1]), _ops.sum(_ops.mul(_ops.sub(a, a.detach(), 1), attained), [-1],
                                                           False, None), 1)
-    if p == 2:
-        return _safe_root(_ops.sum(_ops.mul(diff, diff), [-1], False, None), 2)
-    zero = _ops.eq(a, 0)  # |d|^p has slope 0 at 0 (p >= 1), inf * 0 for p < 1: keep 0 there
-    powered = _ops.where(zero, 0, _ops.pow(_ops.where(zero, 1, a), float(p)))
-    return _safe_root(_ops.sum(powered, [-1], False, None), p)
+    return vector_norm(diff, p, -1)  # torch's gradients at zero distances (Note [Norm gradients at zero])
 
 
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
@@ -98,4 +85,5 @@ def dist(input, other, p=2):
         if not isinstance(t, Tensor):
             raise TypeError(f"dist(): argument '{name}' must be Tensor, not {type(t).__name__}")
     diff = _ops.sub(input, other, 1)
-    return _ops.sum(_nonzero(diff), None, False, None) if p == 0 else norm(diff, p)
+    # vector_norm, not sqrt(sum(d^2)): its gradient where input == other is 0, as torch's, not nan
+    return _ops.sum(_nonzero(diff), None, False, None) if p == 0 else vector_norm(diff, p)

@@ -403,9 +403,17 @@ def _inplace_of(fn, name):
     # backward that needs the input (log, abs, pow, ...) reads the copy, not the overwritten self.
     # The copy is self * 1: MulBackward reads only the constant, while CloneBackward0 currently
     # checks its (unused) saved input and would see self's version bump.
+    # The result must fit self's dtype, as torch's in-place ops check (canCast): copy_ would truncate a
+    # floating result into an integer self (int.log1p_() as 0s and 1s) or squash a number into a bool one.
     def method(self, *args, **kwargs):
         src = _ops.mul(self, 1) if self.requires_grad and _C.is_grad_enabled() else self
-        _ops.copy_(self, fn(src, *args, **kwargs), False)
+        result = fn(src, *args, **kwargs)
+        if isinstance(result, Tensor) and (
+                (result.dtype.is_floating_point and not self.dtype.is_floating_point) or
+                (self.dtype is _dtype.bool and result.dtype is not _dtype.bool)):
+            raise RuntimeError(f"{name}: result type {result.dtype} can't be cast to the desired output type "
+                               f"{self.dtype}")
+        _ops.copy_(self, result, False)
         return self
     method.__name__ = name
     method.__doc__ = f"In-place {name[:-1]}: self.copy_(self.{name[:-1]}())"

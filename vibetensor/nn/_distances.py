@@ -1,43 +1,20 @@
-"""Norm-based distances of torch.nn.functional: normalize, cosine_similarity and pairwise_distance, over a
-vector norm whose gradient at a zero vector is zero, as torch's (sqrt and pow alone give nan there)."""
-import math
+"""Norm-based distances of torch.nn.functional: normalize, cosine_similarity and pairwise_distance, over
+linalg.vector_norm, whose gradient at a zero vector is zero, as torch's (sqrt and pow alone give nan there)."""
 import numbers
 
 from vibetensor import _C
 from vibetensor import _functional as _F
-from vibetensor.autograd.function import Function
+from vibetensor.linalg._vector_norm import vector_norm
 
 _ops = _C._ops
 
 
-class _CountNonzero(Function):
-    """The "0-norm": a count, whose gradient is zero (torch's), not absent."""
-
-    @staticmethod
-    def forward(ctx, x, dims, keepdim):
-        ctx.shape = list(x.shape)
-        return _ops.sum(_ops.to_dtype(_ops.ne(x, 0), x.dtype), dims, keepdim, None)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return _ops.full(ctx.shape, 0, grad.dtype, grad.device), None, None
-
-
 def _vector_norm(x, p, dim, keepdim):
-    """The p-norm of x over dim (an int), p any real or +-inf; torch's values and gradients, with a zero
-    gradient where the norm is zero: the sum is replaced by 1 there before the root, then the root by 0."""
+    """The p-norm of x over dim (an int): linalg.vector_norm, whose gradients are torch's where the norm or an
+    entry is zero (Note [Norm gradients at zero]); p = 0, a count, gives x no gradient, as torch's."""
     if not isinstance(p, numbers.Real) or isinstance(p, bool):
         raise TypeError(f"norm: p must be a real number or inf, got {type(p).__name__}")
-    if p == 0:
-        return _CountNonzero.apply(x, [dim], keepdim)
-    if p in (1, math.inf, -math.inf):  # sums and extremes of |x|: their gradients are torch's already
-        return _F.norm(x, p, dim, keepdim)
-    powered = _ops.mul(x, x) if p == 2 else _ops.pow(_ops.abs(x), _ops.full([], float(p), x.dtype, x.device))
-    total = _ops.sum(powered, [dim], keepdim, None)
-    zero = _ops.eq(total, 0.0)
-    safe = _ops.where(zero, 1.0, total)
-    root = _ops.sqrt(safe) if p == 2 else _ops.pow(safe, _ops.full([], 1.0 / p, x.dtype, x.device))
-    return _ops.where(zero, 0.0, root)
+    return vector_norm(x, p, dim, keepdim)
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
