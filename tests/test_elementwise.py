@@ -2,6 +2,8 @@
 operands, Python scalars (under both scalars.cuda policies), in-place forms, and backward through
 the autograd kernels. CUDA-only: CPU 0-d operands of CUDA ops, the scalar device-copy ledger and
 64-bit offsets."""
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -456,3 +458,16 @@ def test_gelu_float32_accuracy_over_the_tails(approximate):
     y.sum().backward()
     assert np.abs(y.detach().numpy() - ref.detach().numpy()).max() < bound
     assert np.abs(xv.grad.numpy() - xd.grad.numpy()).max() < 1e-6
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_exp_sigmoid_tanh_at_the_ends_of_the_float_range(device, dtype):
+    """The CPU's vectorized float32 exp clamped its power of two to the normal range: exp(-inf) was FLT_MIN
+    (1.2e-38), not 0, exp(-100) the same, and exp(88.7) inf where it is 3.3e38."""
+    x = torch.tensor([-math.inf, -200.0, -110.0, -104.0, -100.0, -90.0, -87.5, -87.3, -1e-3, 0.0, 10.0, 88.0,
+                      88.7, 88.72, 89.0, 200.0, math.inf, math.nan], dtype=dtype)
+    v = to_vt(x, device)
+    tiny = torch.finfo(dtype).tiny * torch.finfo(dtype).eps  # a denormal ulp: the tail's own rounding
+    for name in ("exp", "sigmoid", "tanh"):
+        assert_close(getattr(vt, name)(v), getattr(torch, name)(x), rtol=1e-6, atol=tiny)
+    assert to_torch(vt.exp(v))[0].item() == 0.0

@@ -346,7 +346,10 @@ def test_new_optimizer_and_scheduler_errors_are_torchs():
     lambda p: vt.optim.Adagrad(p, differentiable=True),
     lambda p: vt.optim.Adadelta(p, capturable=True),
     lambda p: vt.optim.Adadelta(p, differentiable=True),
-], ids=["sgd_diff", "rmsprop_cap", "rmsprop_diff", "adagrad_diff", "adadelta_cap", "adadelta_diff"])
+    lambda p: vt.optim.Adam(p, differentiable=True),
+    lambda p: vt.optim.AdamW(p, differentiable=True),
+], ids=["sgd_diff", "rmsprop_cap", "rmsprop_diff", "adagrad_diff", "adadelta_cap", "adadelta_diff", "adam_diff",
+        "adamw_diff"])
 def test_flags_a_step_cannot_honour_are_refused_not_ignored(make):
     with pytest.raises(NotImplementedError, match=r"\((capturable|differentiable)=True\) is not supported by vibetensor"):
         make([vt.zeros(2, requires_grad=True)])

@@ -4,6 +4,7 @@ import math
 from vibetensor import _C
 from vibetensor import _factories
 from vibetensor.autograd.grad_mode import no_grad
+from vibetensor.optim._checks import check_host_step
 from vibetensor.optim.optimizer import Optimizer, _buckets
 
 _ops = _C._ops
@@ -54,6 +55,7 @@ class Adam(Optimizer):
         # fused=True: one vt::_fused_adamw_ call per bucket of parameters (one launch per chunk of
         # tensors on CUDA) instead of ~10 ops per parameter (Note [Multi-tensor optimizer step]).
         self.fused = self._check_fused(fused, foreach, differentiable)
+        check_host_step(type(self).__name__, False, differentiable)  # differentiable refused, not ignored
 
     def _init_state(self, p, amsgrad, capturable=False):
         state = self.state[p]

@@ -10,7 +10,6 @@ _ops = _C._ops
 class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
                  foreach=None, differentiable=False, fused=None):
-        check_host_step("SGD", False, differentiable)  # refused, not ignored
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -23,7 +22,8 @@ class SGD(Optimizer):
                                       nesterov=nesterov, maximize=maximize))
         # fused=True: one vt::_fused_sgd_ call per bucket of parameters (one launch per chunk of
         # tensors on CUDA) instead of 2-5 ops per parameter (Note [Multi-tensor optimizer step]).
-        self.fused = self._check_fused(fused, foreach, differentiable)
+        self.fused = self._check_fused(fused, foreach, differentiable)  # torch's error for fused + differentiable
+        check_host_step("SGD", False, differentiable)  # refused, not ignored
 
     def step(self, closure=None):
         loss = self._run_closure(closure)

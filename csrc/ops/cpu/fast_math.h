@@ -1,7 +1,7 @@
 #pragma once
 // Branch-free float exp/tanh/sigmoid the compiler vectorizes inside elementwise loops (libm's
 // calls block vectorization). exp_poly is the Cephes expf polynomial after range reduction by
-// ln 2; relative error about 2e-7 over the whole float range.
+// ln 2; relative error about 2e-7 over the normal float range, the denormals' own rounding below it.
 #include <bit>
 #include <cstdint>
 
@@ -9,8 +9,12 @@ namespace vt::cpu {
 
 // always_inline: a kernel's loop vectorizes only if these are inlined into it, and GCC's inliner
 // gives up on them inside the larger elementwise loops (gelu_backward's stayed scalar).
+// The power of two 2^n is applied as two factors 2^(n/2) and 2^(n - n/2), each a normal float for n in
+// [-159, 129]: so results below FLT_MIN come out as the denormals they are (down to 0: exp(-inf) is 0),
+// and ones above FLT_MAX as inf, where a single factor 2^n clamped to the normal range gave FLT_MIN for
+// exp(-100) and inf for exp(88.7). The clamp keeps n in that range.
 [[gnu::always_inline]] inline float exp_poly(float x) {
-  x = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+  x = x < -110.0f ? -110.0f : (x > 89.0f ? 89.0f : x);
   float fx = x * 1.44269504088896341f;
   int32_t n = int32_t(fx + (fx >= 0.f ? 0.5f : -0.5f));  // round to nearest
   float fn = float(n);
@@ -22,7 +26,8 @@ namespace vt::cpu {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   float y = p * r * r + r + 1.0f;
-  return y * std::bit_cast<float>(uint32_t(n + 127) << 23);
+  int32_t half = n / 2;
+  return y * std::bit_cast<float>(uint32_t(half + 127) << 23) * std::bit_cast<float>(uint32_t(n - half + 127) << 23);
 }
 
 // tanh(x) = sign(x) (1 - 2 / (exp(2|x|) + 1)); for tiny |x| the direct form keeps relative accuracy.
