@@ -3,6 +3,7 @@
 
 #include "autograd/engine_threads.h"
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -107,6 +108,20 @@ struct PartialTaskScope {
   ~PartialTaskScope() { t_in_partial_task = saved; }
 };
 
+std::atomic<bool> g_anomaly_enabled{false};
+std::atomic<bool> g_anomaly_check_nan{false};  // enabled and check_nan
+
+void check_no_nan(const Node& node, const TensorList& outs) {
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const Tensor& g = outs[i];
+    if (!g.defined() || !is_floating(g.dtype()) || g.numel() == 0) continue;
+    Tensor count = ops::sum(ops::ne(g, g), std::nullopt, false, DType::Int64);  // nan != nan
+    if (!count.device().is_cpu()) count = ops::to_device(count, Device{}, false);
+    VT_CHECK(*count.data<int64_t>() == 0, "Function '", node.name(), "' returned nan values in its ", i,
+             "th output.");
+  }
+}
+
 void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
   VT_PROBE_SCOPE(autograd, fine, probes::any_scope_on(probes::Detail::fine) ? probes::intern_name(node->name()) : "");
   TensorList grads = std::move(task.buffers[node.get()]);
@@ -133,6 +148,7 @@ void run_node(GraphTask& task, const std::shared_ptr<Node>& node) {
     probes::count(probes::Counter::autograd_nodes_executed);
     PartialTaskScope partial(!task.accumulate);  // Note [Partial backward]
     outs = node->apply(std::move(grads));
+    if (g_anomaly_check_nan.load(std::memory_order_relaxed)) check_no_nan(*node, outs);  // Note [Anomaly detection]
     if (!task.keep_graph) node->release_variables();
   }
   auto route_all = [&] {
@@ -173,6 +189,13 @@ void execute(GraphTask& task, std::shared_ptr<Node> root) {
 }  // namespace
 
 bool running_partial_backward() { return t_in_partial_task; }
+
+void set_anomaly_mode(bool enabled, bool check_nan) {
+  g_anomaly_enabled.store(enabled, std::memory_order_relaxed);
+  g_anomaly_check_nan.store(enabled && check_nan, std::memory_order_relaxed);
+}
+bool anomaly_enabled() { return g_anomaly_enabled.load(std::memory_order_relaxed); }
+bool anomaly_check_nan() { return g_anomaly_check_nan.load(std::memory_order_relaxed); }
 
 TensorList run_backward(const TensorList& outputs, const TensorList& grad_outputs, const BackwardOptions& opts) {
   VT_CHECK_VALUE(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "backward: got ", outputs.size(),

@@ -32,4 +32,15 @@ TensorList run_backward(const TensorList& outputs, const TensorList& grad_output
 // thread's grad() does not count.
 bool running_partial_backward();
 
+// Note [Anomaly detection]
+// torch.autograd.detect_anomaly / set_detect_anomaly: while on (with check_nan), the engine checks every
+// gradient a node returns and raises "Function 'XBackward' returned nan values in its 0th output." at the
+// first node that made a nan, instead of letting it spread to the leaves. The check is a reduction and a
+// host read per gradient (a device sync on CUDA): a debugging mode, as torch's. One process-wide setting, as
+// torch's; off, it costs one relaxed atomic load per node. torch also keeps each node's forward traceback to
+// print with the error; vibetensor does not, so the message names the node only.
+void set_anomaly_mode(bool enabled, bool check_nan);
+bool anomaly_enabled();
+bool anomaly_check_nan();
+
 }  // namespace vt::autograd

@@ -177,6 +177,10 @@ void bind_autograd(nb::module_& m) {
     run_engine(to_tensor_list(tensors), to_tensor_list(grads), opts);
   }, nb::arg("tensors"), nb::arg("grads"), nb::arg("retain_graph"), nb::arg("create_graph") = false);
   m.def("_running_partial_backward", &autograd::running_partial_backward);  // Note [Partial backward]
+  // Note [Anomaly detection]
+  m.def("_set_anomaly_mode", &autograd::set_anomaly_mode);
+  m.def("_anomaly_enabled", &autograd::anomaly_enabled);
+  m.def("_anomaly_check_nan", &autograd::anomaly_check_nan);
   m.def("_grad", [](nb::handle outputs, nb::handle inputs, nb::handle grads, bool retain_graph, bool allow_unused,
                     bool create_graph) {
     autograd::BackwardOptions opts;
