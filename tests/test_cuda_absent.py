@@ -65,6 +65,7 @@ def test_torch_like_api_raises_when_present():
     vt.cuda.synchronize,
     lambda: vt.cuda.set_device(0),
     lambda: vt.cuda.get_device_name(),
+    lambda: vt.cuda.get_device_properties(0),
     lambda: vt.cuda.Stream(),
     lambda: vt.cuda.Event(),
     vt.cuda.current_stream,
@@ -72,8 +73,8 @@ def test_torch_like_api_raises_when_present():
     vt.cuda.memory_allocated,
     vt.cuda.empty_cache,
     vt.cuda.memory_snapshot,
-], ids=["current_device", "synchronize", "set_device", "get_device_name", "Stream", "Event", "current_stream",
-        "memory_stats", "memory_allocated", "empty_cache", "memory_snapshot"])
+], ids=["current_device", "synchronize", "set_device", "get_device_name", "get_device_properties", "Stream", "Event",
+        "current_stream", "memory_stats", "memory_allocated", "empty_cache", "memory_snapshot"])
 def test_cuda_module_calls_raise(call):
     with pytest.raises(RuntimeError, match=ABSENT):
         call()

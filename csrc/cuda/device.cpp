@@ -75,6 +75,25 @@ std::string device_name(int device) {
   return p.name;
 }
 
+DeviceProperties device_properties(int device) {
+  device = resolve_device(device);
+  cudaDeviceProp p;
+  VT_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  DeviceProperties d;
+  d.name = p.name;
+  d.major = p.major;
+  d.minor = p.minor;
+  d.total_memory = p.totalGlobalMem;
+  d.multi_processor_count = p.multiProcessorCount;
+  d.max_threads_per_multi_processor = p.maxThreadsPerMultiProcessor;
+  d.warp_size = p.warpSize;
+  d.L2_cache_size = p.l2CacheSize;
+  d.regs_per_multiprocessor = p.regsPerMultiprocessor;
+  d.is_integrated = p.integrated != 0;
+  d.is_multi_gpu_board = p.isMultiGpuBoard != 0;
+  return d;
+}
+
 std::pair<int, int> device_capability(int device) {
   device = resolve_device(device);
   int major = 0, minor = 0;

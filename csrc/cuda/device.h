@@ -22,6 +22,17 @@ std::string device_name(int device);
 // (major, minor) compute capability.
 std::pair<int, int> device_capability(int device);
 
+// What torch.cuda.get_device_properties reports, read from cudaGetDeviceProperties.
+struct DeviceProperties {
+  std::string name;
+  int major = 0, minor = 0;
+  size_t total_memory = 0;
+  int multi_processor_count = 0, max_threads_per_multi_processor = 0, warp_size = 0, L2_cache_size = 0;
+  int regs_per_multiprocessor = 0;
+  bool is_integrated = false, is_multi_gpu_board = false;
+};
+DeviceProperties device_properties(int device);
+
 // Raises a RuntimeError unless `d` is a CUDA device that exists: "no CUDA GPU is available" or
 // "cuda:3 is not a valid device (2 visible)".
 void check_device(Device d);

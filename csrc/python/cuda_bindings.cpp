@@ -114,6 +114,25 @@ void bind_cuda_backend(nb::module_& c) {
   c.def("set_device", &cuda::set_device);
   c.def("get_device_name", &cuda::device_name, nb::arg("device") = -1);
   c.def("get_device_capability", &cuda::device_capability, nb::arg("device") = -1);
+  c.def(
+      "get_device_properties",
+      [](int device) {
+        cuda::DeviceProperties p = cuda::device_properties(device);
+        nb::dict d;
+        d["name"] = p.name;
+        d["major"] = p.major;
+        d["minor"] = p.minor;
+        d["total_memory"] = p.total_memory;
+        d["multi_processor_count"] = p.multi_processor_count;
+        d["max_threads_per_multi_processor"] = p.max_threads_per_multi_processor;
+        d["warp_size"] = p.warp_size;
+        d["L2_cache_size"] = p.L2_cache_size;
+        d["regs_per_multiprocessor"] = p.regs_per_multiprocessor;
+        d["is_integrated"] = p.is_integrated;
+        d["is_multi_gpu_board"] = p.is_multi_gpu_board;
+        return d;
+      },
+      nb::arg("device") = -1);
   c.def("synchronize", [](int device) {
     nb::gil_scoped_release r;
     cuda::device_synchronize(device, "device_synchronize");

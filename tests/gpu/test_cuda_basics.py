@@ -27,6 +27,10 @@ def test_device_queries():
     assert isinstance(vt.cuda.get_device_name(), str) and vt.cuda.get_device_name(0)
     major, minor = vt.cuda.get_device_capability(0)
     assert major >= 7
+    props = vt.cuda.get_device_properties(0)  # torch.cuda.get_device_properties's fields
+    assert props.name == vt.cuda.get_device_name(0) and (props.major, props.minor) == (major, minor)
+    assert props.total_memory > 2**30 and props.multi_processor_count > 0 and props.warp_size == 32
+    assert repr(props).startswith(f"_CudaDeviceProperties(name='{props.name}', major={major}, minor={minor}, ")
 
 
 def test_invalid_device_errors():

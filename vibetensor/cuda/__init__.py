@@ -17,7 +17,7 @@ _cuda = _C._cuda
 
 __all__ = [
     "is_built", "is_available", "is_bf16_supported", "device_count", "current_device", "set_device", "get_device_name",
-    "get_device_capability", "synchronize", "Stream", "ExternalStream", "Event", "current_stream",
+    "get_device_capability", "get_device_properties", "synchronize", "Stream", "ExternalStream", "Event", "current_stream",
     "default_stream", "set_stream", "stream", "memory_stats", "memory_allocated", "memory_reserved",
     "max_memory_allocated", "max_memory_reserved", "reset_peak_memory_stats",
     "reset_accumulated_memory_stats", "memory_snapshot", "empty_cache", "get_allocator_backend",
@@ -116,6 +116,26 @@ def get_device_name(device: DeviceLike = None) -> str:
 def get_device_capability(device: DeviceLike = None) -> tuple:
     _require()
     return tuple(_cuda.get_device_capability(_device_index(device)))
+
+
+class _CudaDeviceProperties:
+    """What get_device_properties returns: torch's fields (name, major, minor, total_memory in bytes,
+    multi_processor_count, L2_cache_size, warp_size, ...) as attributes, and torch's repr."""
+
+    def __init__(self, fields):
+        self.__dict__.update(fields)
+
+    def __repr__(self):
+        mib = 1024 * 1024
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, minor={self.minor}, "
+                f"total_memory={self.total_memory // mib}MB, multi_processor_count={self.multi_processor_count}, "
+                f"L2_cache_size={self.L2_cache_size // mib}MB)")
+
+
+def get_device_properties(device: DeviceLike = None) -> _CudaDeviceProperties:
+    """The device's properties, read from the driver (torch.cuda.get_device_properties)."""
+    _require()
+    return _CudaDeviceProperties(_cuda.get_device_properties(_device_index(device)))
 
 
 def synchronize(device: DeviceLike = None) -> None:
