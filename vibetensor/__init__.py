@@ -58,7 +58,8 @@ from vibetensor._unique import unique, unique_consecutive  # noqa: E402
 from vibetensor._einsum import einsum  # noqa: E402
 from vibetensor._compile import compile, get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402,A004
 from vibetensor._generator import Generator  # noqa: E402
-from vibetensor.random import fork_rng, get_rng_state, seed, set_rng_state  # noqa: E402,F401
+from vibetensor.random import (  # noqa: E402,F401
+    fork_rng, get_rng_state, initial_seed, manual_seed, seed, set_rng_state)
 from vibetensor._nonzero import argwhere, nonzero  # noqa: E402
 from vibetensor._rearrange import flip, fliplr, flipud, repeat_interleave, roll, rot90  # noqa: E402
 from vibetensor._sampling import multinomial  # noqa: E402
@@ -78,7 +79,6 @@ from vibetensor.amp import autocast, get_autocast_dtype, is_autocast_available, 
 Tensor = _C.Tensor
 device = _C.device
 promote_types = _C.promote_types
-initial_seed = _C.initial_seed
 
 # torch's dtype aliases (assigned last: they shadow the builtins inside this module).
 float = float32  # noqa: A001
@@ -92,11 +92,6 @@ subtract = sub
 multiply = mul
 divide = div
 true_divide = div
-
-
-def manual_seed(seed):
-    """Seeds the global generator (CPU and CUDA)."""
-    _C.manual_seed(seed.__index__())
 
 
 def set_num_threads(n):

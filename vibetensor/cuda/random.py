@@ -5,7 +5,7 @@ so seeding "the CUDA generators" seeds that one generator: torch.cuda.manual_see
 torch.manual_seed(s), as training scripts write it, leaves the state torch.manual_seed(s) alone gives.
 As in torch, these work without a GPU (torch defers them until CUDA is initialized).
 """
-from vibetensor import _C
+from vibetensor import random as _random
 
 __all__ = ["manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
            "get_rng_state_all", "set_rng_state_all"]
@@ -13,38 +13,30 @@ __all__ = ["manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed",
 
 def manual_seed(seed) -> None:
     """Seeds the generator shared by every device (torch: the current GPU's)."""
-    _C.manual_seed(int(seed))  # int(seed), as torch.cuda does
+    _random.manual_seed(int(seed))  # int(seed), as torch.cuda does
 
 
 def manual_seed_all(seed) -> None:
     """Seeds the generator shared by every device (torch: every GPU's)."""
-    _C.manual_seed(int(seed))  # int(seed), as torch.cuda does
+    _random.manual_seed(int(seed))
 
 
 def seed() -> None:
-    """Seeds the shared generator with a non-deterministic number."""
-    import random
-    _C.manual_seed(random.SystemRandom().getrandbits(63))
+    """Seeds the shared generator with a non-deterministic number (torch.cuda.seed returns nothing)."""
+    _random.seed()
 
 
 seed_all = seed
-
-
-def initial_seed() -> int:
-    return int(_C.initial_seed())
+initial_seed = _random.initial_seed
 
 
 def get_rng_state(device="cuda"):
     """The shared generator's state (vibetensor.random.get_rng_state: [seed, offset]; torch: the GPU's)."""
-    from vibetensor.random import get_rng_state as state
-    return state()
+    return _random.get_rng_state()
 
 
 def set_rng_state(new_state, device="cuda") -> None:
-    from vibetensor.random import set_rng_state as restore
-    restore(new_state)
-
-
+    _random.set_rng_state(new_state)
 def get_rng_state_all():
     """One state per GPU, as torch; every GPU shares the one generator, so they are equal."""
     from vibetensor.cuda import device_count

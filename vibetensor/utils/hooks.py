@@ -20,9 +20,9 @@ class RemovableHandle:
 
     @classmethod
     def _of_tensor(cls, tensor, hook_id):
-        """The handle of a hook on a tensor (kept in C++, Note [Tensor hooks])."""
-        handle = cls({})
-        handle._dicts, handle._tensor, handle.id = [], tensor, hook_id
+        """The handle of a hook on a tensor (kept in C++ under the engine's id, Note [Tensor hooks])."""
+        handle = cls.__new__(cls)
+        handle.id, handle._dicts, handle._tensor = hook_id, [], tensor
         return handle
 
     def remove(self):
